@@ -1,0 +1,1 @@
+"""The control-plane database: tables, migrations, and repositories returning domain objects."""

@@ -1,0 +1,121 @@
+"""Project secrets and third-party keys, sealed with the server's key; never returned in lists."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from headwater.db.cipher import SecretBox
+from headwater.db.repos.activity import ActivityRepo
+from headwater.db.tables import SecretRow, ThirdPartyKeyRow
+from headwater.domain.entities import ActivityKind, Project, SecretInfo, ThirdPartyKey, User
+from headwater.domain.errors import InvalidInput, NotFound
+from headwater.domain.naming import check_secret_key, check_secret_value
+from headwater.domain.project_settings import THIRD_PARTY_KEY_TYPES
+
+
+class SecretRepo:
+    def __init__(self, session: Session, box: SecretBox) -> None:
+        self.s = session
+        self.box = box
+        self.activity = ActivityRepo(session)
+
+    # -- secrets ------------------------------------------------------------------------------
+
+    def list_secrets(self, project_id: str) -> list[SecretInfo]:
+        rows = self.s.scalars(
+            select(SecretRow).where(SecretRow.project_id == project_id).order_by(SecretRow.key)
+        ).all()
+        return [SecretInfo(r.key, r.created_at, r.updated_at) for r in rows]
+
+    def set(self, project: Project, actor: User, key: str, value: str) -> SecretInfo:
+        check_secret_key(key)
+        check_secret_value(value)
+        now = datetime.now(UTC)
+        row = self.s.get(SecretRow, (project.id, key))
+        if row is None:
+            row = SecretRow(project_id=project.id, key=key, created_at=now)
+            self.s.add(row)
+        row.ciphertext = self.box.seal(value)
+        row.updated_at = now
+        self.activity.record(
+            project.id, actor.username, ActivityKind.SECRET_SET, f"set secret {key}"
+        )
+        return SecretInfo(row.key, row.created_at, row.updated_at)
+
+    def delete(self, project: Project, actor: User, key: str) -> None:
+        row = self.s.get(SecretRow, (project.id, key))
+        if row is None:
+            raise NotFound(
+                f"no secret {key!r} in project {project.name!r}",
+                where="key",
+                hint="List the keys with `hw secret list`.",
+            )
+        self.s.delete(row)
+        self.activity.record(
+            project.id, actor.username, ActivityKind.SECRET_DELETED, f"deleted secret {key}"
+        )
+
+    def values(self, project_id: str) -> dict[str, str]:
+        """Decrypted values, for the engine when it starts a job; never for the API."""
+        rows = self.s.scalars(select(SecretRow).where(SecretRow.project_id == project_id)).all()
+        return {r.key: self.box.open(r.ciphertext) for r in rows}
+
+    # -- third-party keys ---------------------------------------------------------------------
+
+    def keys(self, project_id: str) -> list[ThirdPartyKey]:
+        rows = self.s.scalars(
+            select(ThirdPartyKeyRow)
+            .where(ThirdPartyKeyRow.project_id == project_id)
+            .order_by(ThirdPartyKeyRow.type)
+        ).all()
+        return [
+            ThirdPartyKey(r.type, r.key_id, self.box.open(r.ciphertext), r.updated_at) for r in rows
+        ]
+
+    def set_key(
+        self, project: Project, actor: User, type_: str, key_id: str, secret: str
+    ) -> ThirdPartyKey:
+        if type_ not in THIRD_PARTY_KEY_TYPES:
+            raise InvalidInput(
+                f"unknown key type {type_!r}",
+                where="type",
+                hint="Use one of: " + ", ".join(THIRD_PARTY_KEY_TYPES) + ".",
+            )
+        now = datetime.now(UTC)
+        row = self.s.get(ThirdPartyKeyRow, (project.id, type_))
+        if row is None:
+            row = ThirdPartyKeyRow(project_id=project.id, type=type_)
+            self.s.add(row)
+        row.key_id = key_id
+        row.ciphertext = self.box.seal(secret)
+        row.updated_at = now
+        self.activity.record(project.id, actor.username, ActivityKind.KEY_SET, f"set {type_} key")
+        return ThirdPartyKey(type_, key_id, secret, now)
+
+    def delete_key(self, project: Project, actor: User, type_: str) -> None:
+        row = self.s.get(ThirdPartyKeyRow, (project.id, type_))
+        if row is None:
+            raise NotFound(f"no {type_!r} key in project {project.name!r}", where="type")
+        self.s.delete(row)
+        self.activity.record(
+            project.id, actor.username, ActivityKind.KEY_DELETED, f"deleted {type_} key"
+        )
+
+    def copy_keys(self, source_project_id: str, target: Project) -> int:
+        rows = self.s.scalars(
+            select(ThirdPartyKeyRow).where(ThirdPartyKeyRow.project_id == source_project_id)
+        ).all()
+        for r in rows:
+            self.s.add(
+                ThirdPartyKeyRow(
+                    project_id=target.id,
+                    type=r.type,
+                    key_id=r.key_id,
+                    ciphertext=r.ciphertext,
+                    updated_at=datetime.now(UTC),
+                )
+            )
+        return len(rows)

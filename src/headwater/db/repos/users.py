@@ -1,0 +1,160 @@
+"""Users and their API and session tokens."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from headwater.db.tables import ProjectRow, TokenRow, UserRow
+from headwater.domain.credentials import hash_password, new_token, token_hash, verify_password
+from headwater.domain.entities import PERSONAL_PROJECT_NAME, User
+from headwater.domain.errors import Conflict, NotFound, Unauthenticated
+from headwater.domain.ids import new_id
+
+
+def to_user(row: UserRow, personal_project_id: str | None = None) -> User:
+    return User(
+        id=row.id,
+        username=row.username,
+        email=row.email,
+        is_admin=row.is_admin,
+        created_at=row.created_at,
+        personal_project_id=personal_project_id,
+    )
+
+
+class UserRepo:
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def count(self) -> int:
+        return self.s.scalar(select(func.count()).select_from(UserRow)) or 0
+
+    def create(
+        self, username: str, email: str, *, admin: bool = False, password: str | None = None
+    ) -> User:
+        """Create the user and its Personal project in the caller's transaction."""
+        email = email.strip().lower()
+        clash = self.s.scalars(
+            select(UserRow).where(or_(UserRow.username == username, UserRow.email == email))
+        ).first()
+        if clash is not None:
+            field = "username" if clash.username == username else "email"
+            raise Conflict(
+                f"a user with {field} {getattr(clash, field)!r} exists already",
+                where=field,
+                hint=f"Choose another {field}.",
+            )
+        row = UserRow(
+            id=new_id(),
+            username=username,
+            email=email,
+            is_admin=admin,
+            password_hash=hash_password(password) if password else None,
+            created_at=datetime.now(UTC),
+        )
+        personal = ProjectRow(
+            id=new_id(),
+            name=PERSONAL_PROJECT_NAME,
+            owner_id=row.id,
+            description=f"{username}'s personal project",
+            public=False,
+            personal=True,
+            settings={},
+            created_at=row.created_at,
+        )
+        self.s.add(row)
+        self.s.flush()
+        self.s.add(personal)
+        try:
+            self.s.flush()
+        except IntegrityError as exc:
+            raise Conflict(
+                f"user {username!r} or email {email!r} exists already", where="username"
+            ) from exc
+        return to_user(row, personal.id)
+
+    def _personal_id(self, user_id: str) -> str | None:
+        return self.s.scalar(
+            select(ProjectRow.id).where(ProjectRow.owner_id == user_id, ProjectRow.personal)
+        )
+
+    def get(self, user_id: str) -> User:
+        row = self.s.get(UserRow, user_id)
+        if row is None:
+            raise NotFound(f"no user with id {user_id!r}", where="user")
+        return to_user(row, self._personal_id(row.id))
+
+    def find(self, name_or_email: str) -> User:
+        """By username, email or id: what a person would type."""
+        key = name_or_email.strip()
+        row = self.s.scalars(
+            select(UserRow).where(
+                or_(UserRow.username == key, UserRow.email == key.lower(), UserRow.id == key)
+            )
+        ).first()
+        if row is None:
+            raise NotFound(
+                f"no user {key!r}",
+                where="email",
+                hint="Check the spelling; an admin creates users with `hw user create`.",
+            )
+        return to_user(row, self._personal_id(row.id))
+
+    def list_users(self) -> list[User]:
+        rows = self.s.scalars(select(UserRow).order_by(UserRow.username)).all()
+        return [to_user(r) for r in rows]
+
+    def issue_token(self, user_id: str, *, kind: str = "api", ttl: timedelta | None = None) -> str:
+        token = new_token()
+        now = datetime.now(UTC)
+        self.s.add(
+            TokenRow(
+                token_hash=token_hash(token),
+                user_id=user_id,
+                kind=kind,
+                created_at=now,
+                expires_at=now + ttl if ttl else None,
+            )
+        )
+        return token
+
+    def revoke_token(self, token: str) -> None:
+        self.s.execute(delete(TokenRow).where(TokenRow.token_hash == token_hash(token)))
+
+    def by_token(self, token: str) -> User:
+        found = self.s.execute(
+            select(UserRow, TokenRow.expires_at)
+            .join(TokenRow, TokenRow.user_id == UserRow.id)
+            .where(TokenRow.token_hash == token_hash(token))
+        ).first()
+        if found is None:
+            raise Unauthenticated(
+                "the token is not known to this server",
+                where="Authorization",
+                hint="Log in again with `hw login`, or ask an admin for a new token.",
+            )
+        row, expires_at = found
+        if expires_at is not None and expires_at < datetime.now(UTC):
+            raise Unauthenticated("the session has expired", hint="Log in again.")
+        return to_user(row)
+
+    def check_password(self, name_or_email: str, password: str) -> User:
+        key = name_or_email.strip()
+        row = self.s.scalars(
+            select(UserRow).where(or_(UserRow.username == key, UserRow.email == key.lower()))
+        ).first()
+        if row is None or not verify_password(password, row.password_hash):
+            raise Unauthenticated(
+                "wrong username or password", where="username", hint="Check both and try again."
+            )
+        return to_user(row)
+
+    def set_password(self, user_id: str, password: str) -> None:
+        row = self.s.get(UserRow, user_id)
+        if row is None:
+            raise NotFound(f"no user with id {user_id!r}", where="user")
+        row.password_hash = hash_password(password)

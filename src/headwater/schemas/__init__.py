@@ -1,0 +1,1 @@
+"""The HTTP contract: request and response models shared by the server and the client."""

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from headwater.schemas.common import Model
+
+
+class UserCreate(Model):
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    admin: bool = False
+    password: str | None = Field(None, min_length=8, max_length=1024)
+
+
+class UserOut(BaseModel):
+    id: str
+    username: str
+    email: str
+    is_admin: bool
+    created_at: datetime
+    personal_project_id: str | None = None
+
+
+class UserCreated(BaseModel):
+    user: UserOut
+    token: str = Field(description="The new user's API token; shown once")
+
+
+class PasswordLogin(Model):
+    username: str = Field(min_length=1, max_length=254)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class TokenOut(BaseModel):
+    token: str
+    user: UserOut
+
+
+class PasswordChange(Model):
+    password: str = Field(min_length=8, max_length=1024)

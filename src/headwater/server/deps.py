@@ -1,0 +1,121 @@
+"""Request dependencies: the platform, the caller, and the caller's access to a project."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from headwater.db.repos.projects import ProjectRepo
+from headwater.db.repos.users import UserRepo
+from headwater.domain.access import Caller, Permission, allows
+from headwater.domain.entities import Project, User
+from headwater.domain.errors import NotFound, PermissionDenied, Unauthenticated
+from headwater.server.platform import Platform
+
+SESSION_COOKIE = "hw_session"
+
+
+def get_platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+def _token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def current_user(request: Request, platform: PlatformDep) -> User:
+    token = _token(request)
+    if token is None:
+        raise Unauthenticated(
+            "this request carries no token",
+            where="Authorization",
+            hint="Send 'Authorization: Bearer <token>', or log in with `hw login`.",
+        )
+    with platform.db.read() as session:
+        return UserRepo(session).by_token(token)
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def admin_user(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise PermissionDenied(
+            "only an admin may do this", where="user", hint="Ask an admin of this server."
+        )
+    return user
+
+
+AdminUser = Annotated[User, Depends(admin_user)]
+
+
+@dataclass(frozen=True)
+class ProjectAccess:
+    """The project a request names, the caller, and what the caller may do there."""
+
+    project: Project
+    user: User
+    caller: Caller
+
+    def may(self, permission: Permission) -> bool:
+        return allows(self.caller, permission)
+
+
+def _describe(permission: Permission) -> str:
+    if permission is Permission.OWNER:
+        return "only the project's owner (or an admin) may do this"
+    if permission is Permission.MANAGE_MEMBERS:
+        return "managing members needs the manage right"
+    resource, _, action = permission.value.partition(":")
+    level = "read" if action == "read" else "all"
+    return f"this needs '{level}' access to {resource}"
+
+
+def require(permission: Permission) -> Callable[..., ProjectAccess]:
+    """A dependency that loads ``project_id`` and checks ``permission`` for the caller."""
+
+    def dependency(
+        project_id: Annotated[str, Path(min_length=1, max_length=64)],
+        user: CurrentUser,
+        platform: PlatformDep,
+    ) -> ProjectAccess:
+        with platform.db.read() as session:
+            repo = ProjectRepo(session)
+            project = repo.get(project_id)
+            caller = repo.caller(project, user)
+        if not allows(caller, Permission.VIEW):
+            # Do not reveal that a private project exists.
+            raise NotFound(
+                f"no project with id {project_id!r}",
+                where="project",
+                hint="List the projects you can access with `hw project list`.",
+            )
+        if not allows(caller, permission):
+            raise PermissionDenied(
+                _describe(permission),
+                where=f"project {project.name} ({project.id})",
+                hint="Ask the project's owner for that access.",
+            )
+        return ProjectAccess(project=project, user=user, caller=caller)
+
+    dependency.__name__ = f"require_{permission.name.lower()}"
+    # Routes record what they require so the access-matrix test can read it.
+    dependency.permission = permission  # type: ignore[attr-defined]
+    return dependency
+
+
+ViewAccess = Annotated[ProjectAccess, Depends(require(Permission.VIEW))]
+OwnerAccess = Annotated[ProjectAccess, Depends(require(Permission.OWNER))]
+ManageAccess = Annotated[ProjectAccess, Depends(require(Permission.MANAGE_MEMBERS))]

@@ -1,0 +1,40 @@
+"""The one place domain errors become HTTP answers: ``{error, detail, where, hint}``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from headwater.domain.errors import HeadwaterError, InvalidInput
+
+
+def _where(loc: Sequence[object]) -> str:
+    return ".".join(str(p) for p in loc if p not in ("body",)) or "body"
+
+
+async def _headwater_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HeadwaterError)
+    return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+
+
+async def _request_invalid(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError | ValidationError)
+    errors = list(exc.errors())
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    error = InvalidInput(
+        str(first.get("msg", "invalid value")),
+        where=_where(first.get("loc", ())),
+        hint="Fix that field; the API schema is at /docs."
+        + (f" ({len(errors) - 1} more problem(s) in the same request.)" if len(errors) > 1 else ""),
+    )
+    return JSONResponse(error.to_dict(), status_code=422)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(HeadwaterError, _headwater_error)
+    app.add_exception_handler(RequestValidationError, _request_invalid)
+    app.add_exception_handler(ValidationError, _request_invalid)

@@ -1,0 +1,65 @@
+"""The objects one server process holds, built once from settings."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from headwater.db.cipher import SecretBox
+from headwater.db.database import Database
+from headwater.db.migrate import upgrade
+from headwater.db.repos.users import UserRepo
+from headwater.settings import ServerSettings
+
+ADMIN_TOKEN_FILE = "admin.token"
+SECRET_KEY_FILE = "secret.key"
+
+
+@dataclass
+class Platform:
+    settings: ServerSettings
+    db: Database
+    box: SecretBox
+
+    @classmethod
+    def start(cls, settings: ServerSettings) -> Platform:
+        """Prepare the home, migrate the database, and create ``admin`` on first start."""
+        home = settings.home
+        home.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.resolved_database_url())
+        upgrade(db)
+        platform = cls(settings=settings, db=db, box=SecretBox(_secret_key(settings)))
+        platform.ensure_admin()
+        return platform
+
+    def ensure_admin(self) -> None:
+        with self.db.write() as session:
+            users = UserRepo(session)
+            if users.count() > 0:
+                return
+            admin = users.create("admin", "admin@localhost", admin=True)
+            token = users.issue_token(admin.id)
+        write_private(self.settings.home / ADMIN_TOKEN_FILE, token + "\n")
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (0600), atomically."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def _secret_key(settings: ServerSettings) -> str:
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.home / SECRET_KEY_FILE
+    if not path.exists():
+        write_private(path, SecretBox.generate_key().decode() + "\n")
+    return path.read_text().strip()

@@ -1,0 +1,79 @@
+"""Domain objects to response models."""
+
+from __future__ import annotations
+
+from headwater.domain.access import AccessLevel, Caller, Grant, Permission, ResourceType, allows
+from headwater.domain.entities import Activity, Member, Project, User
+from headwater.schemas.projects import AccessOut, ActivityOut, MemberOut, ProjectOut
+from headwater.schemas.users import UserOut
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        id=user.id,
+        username=user.username,
+        email=user.email,
+        is_admin=user.is_admin,
+        created_at=user.created_at,
+        personal_project_id=user.personal_project_id,
+    )
+
+
+def grant_out(grant: Grant) -> AccessOut:
+    return AccessOut(
+        files=grant.level(ResourceType.FILES),
+        jobs=grant.level(ResourceType.JOBS),
+        datasets=grant.level(ResourceType.DATASETS),
+        models=grant.level(ResourceType.MODELS),
+        manage=grant.manage,
+    )
+
+
+def effective_access(caller: Caller) -> AccessOut:
+    """What the caller may do, per resource type, as the UI needs it to hide actions."""
+
+    def level(resource: ResourceType) -> AccessLevel:
+        return AccessLevel.ALL if allows(caller, Permission.write(resource)) else AccessLevel.READ
+
+    return AccessOut(
+        files=level(ResourceType.FILES),
+        jobs=level(ResourceType.JOBS),
+        datasets=level(ResourceType.DATASETS),
+        models=level(ResourceType.MODELS),
+        manage=allows(caller, Permission.MANAGE_MEMBERS),
+    )
+
+
+def project_out(project: Project, caller: Caller) -> ProjectOut:
+    return ProjectOut(
+        id=project.id,
+        name=project.name,
+        description=project.description,
+        public=project.public,
+        personal=project.personal,
+        owner=project.owner_username,
+        created_at=project.created_at,
+        role=caller.role,
+        access=effective_access(caller),
+    )
+
+
+def member_out(member: Member) -> MemberOut:
+    return MemberOut(
+        user_id=member.user_id,
+        username=member.username,
+        email=member.email,
+        access=grant_out(member.grant),
+        added_at=member.added_at,
+    )
+
+
+def activity_out(item: Activity) -> ActivityOut:
+    return ActivityOut(
+        id=item.id,
+        kind=item.kind,
+        actor=item.actor,
+        message=item.message,
+        at=item.at,
+        data=item.data,
+    )

@@ -1,0 +1,36 @@
+"""Typed settings, read from ``HEADWATER_*`` variables by a cached factory (never at import)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORT = 8765
+
+
+def default_home() -> Path:
+    return Path.home() / ".headwater" / "server"
+
+
+class ServerSettings(BaseSettings):
+    """What ``hw server`` needs: where it keeps its state and how it listens."""
+
+    model_config = SettingsConfigDict(env_prefix="HEADWATER_", extra="ignore")
+
+    home: Path = Field(default_factory=default_home)
+    database_url: str | None = None
+    secret_key: str | None = Field(None, description="Fernet key; generated into home if unset")
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    session_hours: int = 24 * 7
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'headwater.db'}"
+
+
+@lru_cache
+def get_settings() -> ServerSettings:
+    return ServerSettings()
