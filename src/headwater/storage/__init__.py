@@ -1,0 +1,1 @@
+"""Content-addressed storage over a small byte-backend protocol."""

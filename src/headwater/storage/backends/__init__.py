@@ -1,0 +1,1 @@
+"""Byte backends: ``local`` (a folder) and ``memory`` (the fake for tests)."""

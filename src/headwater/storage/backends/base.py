@@ -1,0 +1,31 @@
+"""The byte-backend protocol: whole objects by key, written atomically or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class ByteBackend(Protocol):
+    def write(self, key: str, chunks: Iterable[bytes]) -> int:
+        """Store the chunks under ``key``; all of them, or (on any error) nothing.
+
+        An exception raised while iterating ``chunks`` aborts the write and propagates.
+        """
+
+    def open(self, key: str) -> BinaryIO:
+        """Read an object; ``FileNotFoundError`` when absent."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def size(self, key: str) -> int: ...
+
+    def delete(self, key: str) -> None:
+        """Remove an object; absent is fine."""
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]: ...
+
+    def local_path(self, key: str) -> Path | None:
+        """A path on this machine's disk (for hardlinks), or None for remote backends."""

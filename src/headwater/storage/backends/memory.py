@@ -1,0 +1,42 @@
+"""In-memory backend: the fake every contract test also runs against."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+
+class MemoryBackend:
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def write(self, key: str, chunks: Iterable[bytes]) -> int:
+        data = b"".join(chunks)  # an error while iterating leaves nothing behind
+        self.objects[key] = data
+        return len(data)
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return io.BytesIO(self.objects[key])
+        except KeyError:
+            raise FileNotFoundError(key) from None
+
+    def exists(self, key: str) -> bool:
+        return key in self.objects
+
+    def size(self, key: str) -> int:
+        try:
+            return len(self.objects[key])
+        except KeyError:
+            raise FileNotFoundError(key) from None
+
+    def delete(self, key: str) -> None:
+        self.objects.pop(key, None)
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        yield from sorted(k for k in self.objects if k.startswith(prefix))
+
+    def local_path(self, key: str) -> Path | None:
+        return None

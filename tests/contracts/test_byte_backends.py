@@ -1,0 +1,107 @@
+"""One contract suite for every byte backend, and the object store on top of each."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from headwater.domain.errors import InvalidInput, NotFound
+from headwater.storage.backends.base import ByteBackend
+from headwater.storage.backends.local import LocalBackend
+from headwater.storage.backends.memory import MemoryBackend
+from headwater.storage.objects import HashMismatch, ObjectStore
+
+
+@pytest.fixture(params=["local", "memory"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> ByteBackend:
+    if request.param == "local":
+        return LocalBackend(tmp_path / "objects")
+    return MemoryBackend()
+
+
+def test_is_a_byte_backend(backend: ByteBackend) -> None:
+    assert isinstance(backend, ByteBackend)
+
+
+def test_write_read_size_delete(backend: ByteBackend) -> None:
+    assert backend.write("ab/cd", [b"hello ", b"world"]) == 11
+    assert backend.exists("ab/cd")
+    assert backend.size("ab/cd") == 11
+    with backend.open("ab/cd") as fh:
+        assert fh.read() == b"hello world"
+    assert list(backend.list_keys()) == ["ab/cd"]
+    backend.delete("ab/cd")
+    backend.delete("ab/cd")  # absent is fine
+    assert not backend.exists("ab/cd")
+    with pytest.raises(FileNotFoundError):
+        backend.open("ab/cd")
+
+
+def test_a_failed_write_leaves_nothing(backend: ByteBackend) -> None:
+    def broken() -> Iterator[bytes]:
+        yield b"partial"
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space"):
+        backend.write("ab/ef", broken())
+    assert not backend.exists("ab/ef")
+    assert list(backend.list_keys()) == []
+
+
+def test_a_failed_overwrite_keeps_the_old_object(backend: ByteBackend) -> None:
+    backend.write("k/1", [b"old"])
+
+    def broken() -> Iterator[bytes]:
+        yield b"new"
+        raise OSError("interrupted")
+
+    with pytest.raises(OSError, match="interrupted"):
+        backend.write("k/1", broken())
+    with backend.open("k/1") as fh:
+        assert fh.read() == b"old"
+
+
+def test_object_store_verifies_and_deduplicates(backend: ByteBackend) -> None:
+    store = ObjectStore(backend)
+    data = b"x" * 3_000_000
+    digest = hashlib.sha256(data).hexdigest()
+    assert store.missing([digest]) == [digest]
+    assert store.put_stream(digest, [data[:1_000_000], data[1_000_000:]]) == len(data)
+    assert store.put_stream(digest, [data]) == len(data)  # again: stored once
+    assert store.missing([digest]) == []
+    assert store.read(digest) == data
+    assert len(list(store.digests())) == 1
+
+
+def test_object_store_refuses_content_that_does_not_match(backend: ByteBackend) -> None:
+    store = ObjectStore(backend)
+    claimed = hashlib.sha256(b"the real thing").hexdigest()
+    with pytest.raises(HashMismatch, match="hashes to"):
+        store.put_stream(claimed, [b"something else"])
+    assert not store.has(claimed)
+    assert list(backend.list_keys()) == []
+
+
+def test_object_store_refuses_bad_names_and_reports_absence(backend: ByteBackend) -> None:
+    store = ObjectStore(backend)
+    with pytest.raises(InvalidInput, match="sha256"):
+        store.put_stream("../../etc/passwd", [b""])
+    with pytest.raises(NotFound):
+        store.read("0" * 64)
+
+
+def test_fsck_finds_corrupt_and_missing(backend: ByteBackend) -> None:
+    store = ObjectStore(backend)
+    good = store.put(b"good")
+    bad = store.put(b"will rot")
+    backend.delete(store.key(bad))
+    backend.write(store.key(bad), [b"rotten"])
+    absent = hashlib.sha256(b"never stored").hexdigest()
+    report = store.fsck(expected=[good, absent])
+    assert report.checked == 2
+    assert report.corrupt == [bad]
+    assert report.missing == [absent]
+    assert not report.ok
