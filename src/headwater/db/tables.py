@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Enum,
@@ -23,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from headwater.domain.access import AccessLevel
 from headwater.domain.entities import ActivityKind
+from headwater.domain.versions import RepoKind
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -59,18 +62,19 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
 
 
-def _level(name: str) -> Mapped[AccessLevel]:
-    return mapped_column(
-        Enum(
-            AccessLevel,
-            native_enum=False,
-            create_constraint=True,
-            name=f"access_{name}",
-            values_callable=lambda e: [m.value for m in e],
-            length=8,
-        ),
-        default=AccessLevel.READ,
+def _enum(enum: type[StrEnum], name: str, length: int) -> Enum:
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=True,
+        name=name,
+        values_callable=lambda e: [m.value for m in e],
+        length=length,
     )
+
+
+def _level(name: str) -> Mapped[AccessLevel]:
+    return mapped_column(_enum(AccessLevel, f"access_{name}", 8), default=AccessLevel.READ)
 
 
 class UserRow(Base):
@@ -133,16 +137,7 @@ class ActivityRow(Base):
         ForeignKey("projects.id", ondelete="CASCADE"), index=True
     )
     actor: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[ActivityKind] = mapped_column(
-        Enum(
-            ActivityKind,
-            native_enum=False,
-            create_constraint=True,
-            name="activity_kind",
-            values_callable=lambda e: [m.value for m in e],
-            length=32,
-        )
-    )
+    kind: Mapped[ActivityKind] = mapped_column(_enum(ActivityKind, "activity_kind", 32))
     message: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -183,4 +178,71 @@ class WebhookRow(Base):
     events: Mapped[list[str]] = mapped_column(JSON, default=list)
     secret_ciphertext: Mapped[str] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RepoRow(Base):
+    """A versioned tree: a project's files, a dataset or a model."""
+
+    __tablename__ = "repos"
+    __table_args__ = (UniqueConstraint("project_id", "kind", "name", name="project_kind_name"),)
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[RepoKind] = mapped_column(_enum(RepoKind, "repo_kind", 16))
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CommitRow(Base):
+    __tablename__ = "commits"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    repo_id: Mapped[str] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), index=True)
+    tree: Mapped[str] = mapped_column(String(64))
+    parents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    author: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    files: Mapped[int] = mapped_column(Integer, default=0)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class BranchRow(Base):
+    __tablename__ = "branches"
+
+    repo_id: Mapped[str] = mapped_column(
+        ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    commit_id: Mapped[str] = mapped_column(ForeignKey("commits.id", ondelete="CASCADE"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RepoObjectRow(Base):
+    """Which blobs a repository's commits reference: scopes downloads and drives gc."""
+
+    __tablename__ = "repo_objects"
+
+    repo_id: Mapped[str] = mapped_column(
+        ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True
+    )
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class DatasetQueryRow(Base):
+    """A saved selection of a dataset's files (seed 004), resolved against a commit."""
+
+    __tablename__ = "dataset_queries"
+
+    repo_id: Mapped[str] = mapped_column(
+        ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    query: Mapped[str] = mapped_column(Text)
+    filter: Mapped[str] = mapped_column(Text)
+    commit_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

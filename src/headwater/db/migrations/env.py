@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from headwater.db.tables import Base
+from headwater.db.tables import Base, UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata
 
 
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Render our column types as the plain SQLAlchemy types they are stored as."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+OPTIONS: dict[str, Any] = {"render_as_batch": True, "render_item": render_item}
+
+
 def run() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=True
-        )
+        context.configure(connection=connection, target_metadata=target_metadata, **OPTIONS)
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -26,7 +36,7 @@ def run() -> None:
         poolclass=pool.NullPool,
     )
     with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=conn, target_metadata=target_metadata, **OPTIONS)
         with context.begin_transaction():
             context.run_migrations()
 
