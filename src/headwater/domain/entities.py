@@ -68,6 +68,9 @@ class ActivityKind(StrEnum):
     KEY_SET = "key_set"
     KEY_DELETED = "key_deleted"
     WEBHOOKS_CHANGED = "webhooks_changed"
+    RESOURCE_CREATED = "resource_created"
+    RESOURCE_DELETED = "resource_deleted"
+    VERSION_COMMITTED = "version_committed"
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from fnmatch import fnmatchcase
 
 from headwater.domain.errors import Conflict, InvalidInput
 from headwater.domain.paths import check_path, parents
@@ -167,3 +168,22 @@ def merge(base: Tree, ours: Tree, theirs: Tree) -> Tree:
 def _content(entries: Mapping[str, Entry], path: str) -> tuple[str, int] | None:
     entry = entries.get(path)
     return entry.content if entry else None
+
+
+def matching(tree: Tree, filter_text: str) -> Tree:
+    """The files a dataset query selects: any of the globs (one per line, ``!`` excludes).
+
+    Globs use shell rules on the whole path (``*`` also crosses ``/``): ``images/*.png``,
+    ``*.csv``, ``!*/tmp/*``.
+    """
+    lines = [line.strip() for line in filter_text.splitlines() if line.strip()]
+    include = [p for p in lines if not p.startswith("!")]
+    exclude = [p[1:] for p in lines if p.startswith("!")]
+    return Tree(
+        tuple(
+            e
+            for e in tree.entries
+            if (not include or any(fnmatchcase(e.path, p) for p in include))
+            and not any(fnmatchcase(e.path, p) for p in exclude)
+        )
+    )

@@ -51,6 +51,15 @@ class Commit:
     size: int
 
 
+@dataclass(frozen=True)
+class DatasetQuery:
+    name: str
+    query: str
+    filter: str
+    commit: str | None
+    created_at: datetime
+
+
 def commit_id(
     repo_id: str, tree: str, parents: tuple[str, ...], author: str, message: str, at: datetime
 ) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +13,11 @@ from headwater.db.cipher import SecretBox
 from headwater.db.database import Database
 from headwater.db.migrate import upgrade
 from headwater.db.repos.users import UserRepo
+from headwater.db.repos.versions import VersionRepo
 from headwater.settings import ServerSettings
+from headwater.storage.backends.local import LocalBackend
+from headwater.storage.objects import ObjectStore
+from headwater.storage.versioning import Versioning
 
 ADMIN_TOKEN_FILE = "admin.token"
 SECRET_KEY_FILE = "secret.key"
@@ -22,6 +28,18 @@ class Platform:
     settings: ServerSettings
     db: Database
     box: SecretBox
+    objects: ObjectStore
+
+    @property
+    def versioning(self) -> Versioning:
+        """Commits through one write transaction per attempt (see storage.versioning)."""
+
+        @contextmanager
+        def transaction() -> Iterator[VersionRepo]:
+            with self.db.write() as session:
+                yield VersionRepo(session)
+
+        return Versioning(self.objects, transaction)
 
     @classmethod
     def start(cls, settings: ServerSettings) -> Platform:
@@ -30,7 +48,12 @@ class Platform:
         home.mkdir(parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url())
         upgrade(db)
-        platform = cls(settings=settings, db=db, box=SecretBox(_secret_key(settings)))
+        platform = cls(
+            settings=settings,
+            db=db,
+            box=SecretBox(_secret_key(settings)),
+            objects=ObjectStore(LocalBackend(home / "objects")),
+        )
         platform.ensure_admin()
         return platform
 

@@ -5,14 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from headwater.db.tables import BranchRow, CommitRow, RepoObjectRow, RepoRow
+from headwater.db.tables import BranchRow, CommitRow, DatasetQueryRow, RepoObjectRow, RepoRow
 from headwater.domain.errors import Conflict, InvalidInput, NotFound
 from headwater.domain.ids import new_id
-from headwater.domain.versions import DEFAULT_BRANCH, Commit, Repo, RepoKind, StaleHead, commit_id
+from headwater.domain.versions import (
+    DEFAULT_BRANCH,
+    Commit,
+    DatasetQuery,
+    Repo,
+    RepoKind,
+    StaleHead,
+    commit_id,
+)
 
 _CHUNK = 500
 
@@ -235,19 +243,68 @@ class VersionRepo:
             self.s.add_all(RepoObjectRow(repo_id=repo_id, hash=h) for h in chunk if h not in known)
         self.s.flush()
 
-    def project_has_object(self, project_id: str, digest: str) -> bool:
-        return (
-            self.s.scalar(
-                select(func.count())
-                .select_from(RepoObjectRow)
-                .join(RepoRow, RepoRow.id == RepoObjectRow.repo_id)
-                .where(RepoRow.project_id == project_id, RepoObjectRow.hash == digest)
-            )
-            or 0
-        ) > 0
+    def repo_has_object(self, repo_id: str, digest: str) -> bool:
+        return self.s.get(RepoObjectRow, (repo_id, digest)) is not None
 
     def referenced_objects(self) -> set[str]:
         """Every blob some commit reaches (trees included), for gc."""
         blobs = set(self.s.scalars(select(RepoObjectRow.hash).distinct()))
         blobs.update(self.s.scalars(select(CommitRow.tree).distinct()))
         return blobs
+
+
+class QueryRepo:
+    """Saved dataset queries (seed 004): a name, what it is for, and the globs it selects."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def create(
+        self, repo: Repo, name: str, query: str, filter_text: str, commit: str | None
+    ) -> DatasetQuery:
+        if self.s.get(DatasetQueryRow, (repo.id, name)) is not None:
+            raise Conflict(
+                f"dataset {repo.name!r} has a query named {name!r} already",
+                where="name",
+                hint="Choose another name, or delete the old query first.",
+            )
+        row = DatasetQueryRow(
+            repo_id=repo.id,
+            name=name,
+            query=query,
+            filter=filter_text,
+            commit_id=commit,
+            created_at=datetime.now(UTC),
+        )
+        self.s.add(row)
+        return _to_query(row)
+
+    def get(self, repo: Repo, name: str) -> DatasetQuery:
+        row = self.s.get(DatasetQueryRow, (repo.id, name))
+        if row is None:
+            raise NotFound(
+                f"dataset {repo.name!r} has no query {name!r}",
+                where="query",
+                hint=f"List them with `hw dataset query list {repo.name}`.",
+            )
+        return _to_query(row)
+
+    def list_queries(self, repo: Repo) -> list[DatasetQuery]:
+        rows = self.s.scalars(
+            select(DatasetQueryRow)
+            .where(DatasetQueryRow.repo_id == repo.id)
+            .order_by(DatasetQueryRow.name)
+        ).all()
+        return [_to_query(r) for r in rows]
+
+    def delete(self, repo: Repo, name: str) -> None:
+        self.get(repo, name)
+        self.s.execute(
+            delete(DatasetQueryRow).where(
+                DatasetQueryRow.repo_id == repo.id, DatasetQueryRow.name == name
+            )
+        )
+
+
+def _to_query(row: DatasetQueryRow) -> DatasetQuery:
+    return DatasetQuery(row.name, row.query, row.filter, row.commit_id, row.created_at)

@@ -1,0 +1,138 @@
+"""Versioned files, datasets and models: objects, trees, commits, diffs, queries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from headwater.domain.trees import ChangeKind
+from headwater.domain.versions import DEFAULT_BRANCH
+from headwater.schemas.common import Model
+
+HASH = r"^[0-9a-f]{64}$"
+
+
+class EntryModel(Model):
+    path: str = Field(min_length=1, max_length=4096)
+    hash: str = Field(pattern=HASH)
+    size: int = Field(ge=0)
+    mode: int = Field(0o644, description="0o644, or 0o755 for an executable file")
+
+
+class HashList(Model):
+    hashes: list[str] = Field(max_length=200_000)
+
+
+class MissingOut(BaseModel):
+    missing: list[str]
+
+
+class CommitCreate(Model):
+    base: str | None = Field(None, description="The commit this tree was edited from")
+    entries: list[EntryModel] = Field(max_length=1_000_000)
+    message: str = Field("", max_length=10_000)
+    branch: str = Field(DEFAULT_BRANCH, min_length=1, max_length=255)
+
+
+class CommitOut(BaseModel):
+    id: str
+    tree: str
+    parents: list[str]
+    author: str
+    message: str
+    created_at: datetime
+    files: int
+    size: int
+
+
+class CommitResult(CommitOut):
+    merged: bool = Field(description="The branch had moved; the change was merged onto it")
+    unchanged: bool = Field(description="Nothing differed: no new version was written")
+
+
+class TreeOut(BaseModel):
+    commit: CommitOut
+    entries: list[EntryModel]
+
+
+class RepoCreate(Model):
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = Field("", max_length=10_000)
+
+
+class RepoOut(BaseModel):
+    id: str
+    name: str
+    kind: str
+    description: str
+    created_at: datetime
+    head: CommitOut | None
+
+
+class Hunk(BaseModel):
+    """Side-by-side lines: each row has the left and right line (None where absent)."""
+
+    old_start: int
+    new_start: int
+    rows: list[tuple[str | None, str | None, str]] = Field(
+        description="(left, right, tag) with tag equal, removed, added or changed"
+    )
+
+
+class CellDiff(BaseModel):
+    index: int
+    cell_type: str
+    status: str = Field(description="unchanged, added, removed or modified")
+    old_source: str | None
+    new_source: str | None
+
+
+class FileDiff(BaseModel):
+    path: str
+    kind: ChangeKind
+    old_size: int | None
+    new_size: int | None
+    format: str = Field(description="text, notebook or binary")
+    unified: str | None = None
+    hunks: list[Hunk] = Field(default_factory=list)
+    cells: list[CellDiff] = Field(default_factory=list)
+
+
+class DiffOut(BaseModel):
+    a: str
+    b: str
+    files: list[FileDiff]
+
+
+class PreviewOut(BaseModel):
+    path: str
+    kind: str = Field(description="text, csv, image, notebook or binary")
+    size: int
+    content_type: str
+    text: str | None = None
+    columns: list[str] = Field(default_factory=list)
+    rows: list[list[str]] = Field(default_factory=list)
+    cells: list[dict[str, object]] = Field(default_factory=list)
+    truncated: bool = False
+
+
+class QueryCreate(Model):
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    query: str = Field("", max_length=10_000, description="What the selection is for")
+    filter: str = Field(min_length=1, max_length=10_000, description="Glob(s), one per line")
+    commit: str | None = Field(None, description="Pin to a version; default: the latest")
+
+
+class QueryOut(BaseModel):
+    name: str
+    query: str
+    filter: str
+    commit: str | None
+    created_at: datetime
+
+
+class QueryResolved(BaseModel):
+    query: QueryOut
+    commit: CommitOut
+    entries: list[EntryModel]

@@ -1,0 +1,266 @@
+"""Versioned trees over HTTP: the same routes serve project files, datasets and models.
+
+``/projects/{id}/files/...`` is the project's files; ``/projects/{id}/datasets/{name}/...`` and
+``/projects/{id}/models/{name}/...`` are one dataset or model. Reads need ``read`` on the
+resource type, writes ``all``.
+
+No ``from __future__ import annotations`` here: the routes are made inside a function, and FastAPI
+must see their dependency annotations as objects, not as names to look up in module globals.
+"""
+
+import mimetypes
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, Response, StreamingResponse
+
+from headwater.db.repos.activity import ActivityRepo
+from headwater.db.repos.versions import VersionRepo
+from headwater.domain.access import Permission
+from headwater.domain.entities import ActivityKind
+from headwater.domain.errors import NotFound
+from headwater.domain.paths import check_path
+from headwater.domain.trees import Entry, Tree
+from headwater.domain.versions import Commit, Repo, RepoKind
+from headwater.schemas.versions import (
+    CommitCreate,
+    CommitOut,
+    CommitResult,
+    EntryModel,
+    HashList,
+    MissingOut,
+    TreeOut,
+)
+from headwater.server.deps import PlatformDep, ProjectAccess, require
+from headwater.server.platform import Platform
+from headwater.storage.objects import CHUNK, check_hash
+
+
+@dataclass(frozen=True)
+class RepoContext:
+    access: ProjectAccess
+    repo: Repo
+
+
+def commit_out(commit: Commit) -> CommitOut:
+    return CommitOut(
+        id=commit.id,
+        tree=commit.tree,
+        parents=list(commit.parents),
+        author=commit.author,
+        message=commit.message,
+        created_at=commit.created_at,
+        files=commit.files,
+        size=commit.size,
+    )
+
+
+def entry_model(entry: Entry) -> EntryModel:
+    return EntryModel(path=entry.path, hash=entry.hash, size=entry.size, mode=entry.mode)
+
+
+def files_repo(access: ProjectAccess, platform: Platform) -> RepoContext:
+    with platform.db.write() as session:
+        return RepoContext(access, VersionRepo(session).files_repo(access.project.id))
+
+
+def named_repo(kind: RepoKind) -> Callable[[ProjectAccess, Platform, str], RepoContext]:
+    def resolve(access: ProjectAccess, platform: Platform, name: str) -> RepoContext:
+        with platform.db.read() as session:
+            return RepoContext(access, VersionRepo(session).get(access.project.id, kind, name))
+
+    return resolve
+
+
+def tree_at(platform: Platform, repo: Repo, ref: str | None) -> tuple[Commit, Tree]:
+    with platform.db.read() as session:
+        commit = VersionRepo(session).resolve(repo.id, ref)
+    return commit, platform.versioning.load_tree(commit.tree)
+
+
+def repo_router(kind: RepoKind, prefix: str) -> APIRouter:
+    """The routes of one kind of versioned tree; operation ids are prefixed by the kind."""
+    router = APIRouter(prefix=prefix, tags=[kind.value])
+    read, write = Permission.read(kind.resource), Permission.write(kind.resource)
+    named = kind is not RepoKind.FILES
+    lookup = named_repo(kind)
+
+    def dep(permission: Permission) -> Callable[..., RepoContext]:
+        check = require(permission)
+        if named:
+
+            def by_name(
+                name: str,
+                platform: PlatformDep,
+                access: Annotated[ProjectAccess, Depends(check)],
+            ) -> RepoContext:
+                return lookup(access, platform, name)
+
+            by_name.permission = permission  # type: ignore[attr-defined]
+            return by_name
+
+        def project_files(
+            platform: PlatformDep, access: Annotated[ProjectAccess, Depends(check)]
+        ) -> RepoContext:
+            return files_repo(access, platform)
+
+        project_files.permission = permission  # type: ignore[attr-defined]
+        return project_files
+
+    reader, writer = dep(read), dep(write)
+    op = kind.value
+
+    @router.post("/objects/missing", response_model=MissingOut, name=f"{op}_missing_objects")
+    def missing_objects(
+        body: HashList, ctx: Annotated[RepoContext, Depends(writer)], platform: PlatformDep
+    ) -> MissingOut:
+        return MissingOut(missing=platform.objects.missing(body.hashes))
+
+    @router.put("/objects/{digest}", status_code=201, name=f"{op}_upload_object")
+    async def upload_object(
+        digest: str,
+        request: Request,
+        ctx: Annotated[RepoContext, Depends(writer)],
+        platform: PlatformDep,
+    ) -> dict[str, int | str]:
+        check_hash(digest, where="digest")
+        with tempfile.SpooledTemporaryFile(max_size=8 << 20) as spool:
+            async for chunk in request.stream():
+                spool.write(chunk)
+            spool.seek(0)
+
+            def chunks() -> Iterator[bytes]:
+                while block := spool.read(CHUNK):
+                    yield block
+
+            size = await run_in_threadpool(platform.objects.put_stream, digest, chunks())
+        return {"hash": digest, "size": size}
+
+    @router.post("/objects/download", name=f"{op}_download_objects")
+    def download_objects(
+        body: HashList, ctx: Annotated[RepoContext, Depends(reader)], platform: PlatformDep
+    ) -> StreamingResponse:
+        """Many blobs in one response: for each, a line ``HASH SIZE`` then the bytes."""
+        wanted = sorted(set(body.hashes))
+        _check_reachable(platform, ctx, wanted)
+
+        def stream() -> Iterator[bytes]:
+            for digest in wanted:
+                yield f"{digest} {platform.objects.size(digest)}\n".encode()
+                with platform.objects.open(digest) as fh:
+                    while block := fh.read(CHUNK):
+                        yield block
+
+        return StreamingResponse(stream(), media_type="application/octet-stream")
+
+    @router.get("/objects/{digest}", name=f"{op}_get_object")
+    def get_object(
+        digest: str, ctx: Annotated[RepoContext, Depends(reader)], platform: PlatformDep
+    ) -> Response:
+        check_hash(digest, where="digest")
+        _check_reachable(platform, ctx, [digest])
+        path = platform.objects.local_path(digest)
+        if path is not None:
+            return FileResponse(path, media_type="application/octet-stream")
+        return Response(platform.objects.read(digest), media_type="application/octet-stream")
+
+    @router.post("/commits", response_model=CommitResult, status_code=201, name=f"{op}_commit")
+    def create_commit(
+        body: CommitCreate, ctx: Annotated[RepoContext, Depends(writer)], platform: PlatformDep
+    ) -> CommitResult:
+        outcome = platform.versioning.commit(
+            ctx.repo.id,
+            (Entry(e.path, e.hash, e.size, e.mode) for e in body.entries),
+            base=body.base,
+            author=ctx.access.user.username,
+            message=body.message,
+            branch=body.branch,
+        )
+        if not outcome.unchanged:
+            with platform.db.write() as session:
+                ActivityRepo(session).record(
+                    ctx.access.project.id,
+                    ctx.access.user.username,
+                    ActivityKind.VERSION_COMMITTED,
+                    f"committed {outcome.commit.files} file(s) to {_label(ctx.repo)}"
+                    + (f": {body.message}" if body.message else ""),
+                    {
+                        "repo": ctx.repo.name,
+                        "kind": ctx.repo.kind.value,
+                        "commit": outcome.commit.id,
+                    },
+                )
+        return CommitResult(
+            **commit_out(outcome.commit).model_dump(),
+            merged=outcome.merged,
+            unchanged=outcome.unchanged,
+        )
+
+    @router.get("/commits", response_model=list[CommitOut], name=f"{op}_list_commits")
+    def list_commits(
+        ctx: Annotated[RepoContext, Depends(reader)],
+        platform: PlatformDep,
+        branch: Annotated[str, Query(min_length=1, max_length=255)] = "master",
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    ) -> list[CommitOut]:
+        with platform.db.read() as session:
+            return [commit_out(c) for c in VersionRepo(session).log(ctx.repo.id, branch, limit)]
+
+    @router.get("/tree", response_model=TreeOut, name=f"{op}_get_tree")
+    def get_tree(
+        ctx: Annotated[RepoContext, Depends(reader)],
+        platform: PlatformDep,
+        commit: Annotated[str | None, Query(max_length=255)] = None,
+        prefix: Annotated[str | None, Query(max_length=4096)] = None,
+    ) -> TreeOut:
+        found, tree = tree_at(platform, ctx.repo, commit)
+        entries = tree.entries
+        if prefix:
+            folder = check_path(prefix, where="prefix") + "/"
+            entries = tuple(e for e in entries if e.path.startswith(folder))
+        return TreeOut(commit=commit_out(found), entries=[entry_model(e) for e in entries])
+
+    @router.get("/content/{path:path}", name=f"{op}_get_content")
+    def get_content(
+        path: str,
+        ctx: Annotated[RepoContext, Depends(reader)],
+        platform: PlatformDep,
+        commit: Annotated[str | None, Query(max_length=255)] = None,
+    ) -> Response:
+        clean = check_path(path)
+        _, tree = tree_at(platform, ctx.repo, commit)
+        entry = tree.as_dict().get(clean)
+        if entry is None:
+            raise NotFound(f"no file {clean!r} in that version", where="path")
+        media = mimetypes.guess_type(clean)[0] or "application/octet-stream"
+        local = platform.objects.local_path(entry.hash)
+        if local is not None:
+            return FileResponse(local, media_type=media)
+        return Response(platform.objects.read(entry.hash), media_type=media)
+
+    return router
+
+
+def _label(repo: Repo) -> str:
+    return (
+        "the project's files" if repo.kind is RepoKind.FILES else f"{repo.kind.value} {repo.name}"
+    )
+
+
+def _check_reachable(platform: Platform, ctx: RepoContext, digests: list[str]) -> None:
+    """A blob is served only to callers who may read a repository that references it."""
+    with platform.db.read() as session:
+        repo = VersionRepo(session)
+        for digest in digests:
+            check_hash(digest, where="hashes")
+            if not repo.repo_has_object(ctx.repo.id, digest):
+                raise NotFound(f"object {digest} is not part of this {ctx.repo.kind.value}")
+
+
+files_router = repo_router(RepoKind.FILES, "/projects/{project_id}/files")
+datasets_router = repo_router(RepoKind.DATASET, "/projects/{project_id}/datasets/{name}")
+models_router = repo_router(RepoKind.MODEL, "/projects/{project_id}/models/{name}")
