@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from headwater.domain.errors import InvalidInput, NotFound
 from headwater.storage.backends.base import ByteBackend
 from headwater.storage.backends.local import LocalBackend
 from headwater.storage.backends.memory import MemoryBackend
-from headwater.storage.objects import HashMismatch, ObjectStore
+from headwater.storage.objects import HashMismatch, ObjectStore, collect_garbage
 
 
 @pytest.fixture(params=["local", "memory"])
@@ -105,3 +107,43 @@ def test_fsck_finds_corrupt_and_missing(backend: ByteBackend) -> None:
     assert report.corrupt == [bad]
     assert report.missing == [absent]
     assert not report.ok
+
+
+def test_gc_removes_only_old_unreferenced_blobs(backend: ByteBackend) -> None:
+    store = ObjectStore(backend)
+    kept = store.put(b"referenced by a commit")
+    orphan = store.put(b"orphan")
+    written = store.modified(orphan)
+    young = collect_garbage(store, {kept}, grace_seconds=3600, now=written + 10, dry_run=False)
+    assert (young.removed, young.kept_young) == (0, 1)
+    dry = collect_garbage(store, {kept}, grace_seconds=3600, now=written + 7200, dry_run=True)
+    assert (dry.removed, dry.bytes_freed) == (1, len(b"orphan"))
+    assert store.has(orphan)
+    report = collect_garbage(store, {kept}, grace_seconds=3600, now=written + 7200, dry_run=False)
+    assert report.removed == 1
+    assert not store.has(orphan)
+    assert store.has(kept)
+
+
+def _age(backend: ByteBackend, key: str, seconds: float) -> None:
+    """Pretend the object was written ``seconds`` ago."""
+    then = time.time() - seconds
+    if isinstance(backend, MemoryBackend):
+        backend.written[key] = then
+    else:
+        path = backend.local_path(key)
+        assert path is not None
+        os.utime(path, (then, then))
+
+
+def test_asking_for_missing_blobs_protects_the_present_ones_from_gc(backend: ByteBackend) -> None:
+    store = ObjectStore(backend)
+    orphan = store.put(b"about to be referenced again")
+    forgotten = store.put(b"really unreferenced")
+    for digest in (orphan, forgotten):
+        _age(backend, store.key(digest), 7200)
+    assert store.missing([orphan]) == []  # a sync found it present: it will reference it
+    report = collect_garbage(store, set(), grace_seconds=3600, now=time.time(), dry_run=False)
+    assert (report.removed, report.kept_young) == (1, 1)
+    assert store.has(orphan)
+    assert not store.has(forgotten)

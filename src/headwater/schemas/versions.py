@@ -136,3 +136,22 @@ class QueryResolved(BaseModel):
     query: QueryOut
     commit: CommitOut
     entries: list[EntryModel]
+
+
+class FsckOut(BaseModel):
+    checked: int
+    corrupt: list[str]
+    missing: list[str]
+    ok: bool
+
+
+class GcRequest(Model):
+    grace_hours: float = Field(24, ge=0, le=24 * 365, description="Keep blobs younger than this")
+    dry_run: bool = False
+
+
+class GcOut(BaseModel):
+    removed: int
+    bytes_freed: int
+    kept_young: int
+    dry_run: bool

@@ -65,7 +65,16 @@ class ObjectStore:
         return self.backend.exists(self.key(digest))
 
     def missing(self, digests: Iterable[str]) -> list[str]:
-        return sorted({d for d in digests if not self.has(check_hash(d))})
+        """The digests not stored. Stored ones are touched: a sync is about to reference them,
+        so gc must treat them as new until its commit lands."""
+        absent = []
+        for digest in set(digests):
+            key = self.key(check_hash(digest))
+            if self.backend.exists(key):
+                self.backend.touch(key)
+            else:
+                absent.append(digest)
+        return sorted(absent)
 
     def put(self, data: bytes) -> str:
         digest = hash_bytes(data)
@@ -117,6 +126,9 @@ class ObjectStore:
     def local_path(self, digest: str) -> Path | None:
         return self.backend.local_path(self.key(digest))
 
+    def modified(self, digest: str) -> float:
+        return self.backend.modified(self.key(digest))
+
     def delete(self, digest: str) -> None:
         self.backend.delete(self.key(digest))
 
@@ -139,3 +151,30 @@ class ObjectStore:
                 corrupt.append(digest)
         missing = [d for d in sorted(set(expected)) if not self.has(d)]
         return FsckReport(checked=checked, corrupt=sorted(corrupt), missing=missing)
+
+
+@dataclass(frozen=True)
+class GcReport:
+    removed: int
+    bytes_freed: int
+    kept_young: int
+
+
+def collect_garbage(
+    store: ObjectStore, referenced: set[str], *, grace_seconds: float, now: float, dry_run: bool
+) -> GcReport:
+    """Remove blobs no commit reaches. Blobs younger than the grace period stay: an upload in
+    progress has written them but not yet committed the tree that names them."""
+    removed = freed = young = 0
+    for digest in list(store.digests()):
+        if digest in referenced:
+            continue
+        if now - store.modified(digest) < grace_seconds:
+            young += 1
+            continue
+        size = store.size(digest)
+        if not dry_run:
+            store.delete(digest)
+        removed += 1
+        freed += size
+    return GcReport(removed=removed, bytes_freed=freed, kept_young=young)

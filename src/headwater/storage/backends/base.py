@@ -22,6 +22,12 @@ class ByteBackend(Protocol):
 
     def size(self, key: str) -> int: ...
 
+    def modified(self, key: str) -> float:
+        """When the object was written (seconds since the epoch)."""
+
+    def touch(self, key: str) -> None:
+        """Mark the object as just used, so gc's grace period protects it again."""
+
     def delete(self, key: str) -> None:
         """Remove an object; absent is fine."""
 

@@ -47,6 +47,12 @@ class LocalBackend:
     def size(self, key: str) -> int:
         return self._path(key).stat().st_size
 
+    def modified(self, key: str) -> float:
+        return self._path(key).stat().st_mtime
+
+    def touch(self, key: str) -> None:
+        os.utime(self._path(key))
+
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 

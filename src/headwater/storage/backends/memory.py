@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -11,10 +12,12 @@ from typing import BinaryIO
 class MemoryBackend:
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
+        self.written: dict[str, float] = {}
 
     def write(self, key: str, chunks: Iterable[bytes]) -> int:
         data = b"".join(chunks)  # an error while iterating leaves nothing behind
         self.objects[key] = data
+        self.written[key] = time.time()
         return len(data)
 
     def open(self, key: str) -> BinaryIO:
@@ -32,8 +35,19 @@ class MemoryBackend:
         except KeyError:
             raise FileNotFoundError(key) from None
 
+    def modified(self, key: str) -> float:
+        try:
+            return self.written[key]
+        except KeyError:
+            raise FileNotFoundError(key) from None
+
+    def touch(self, key: str) -> None:
+        if key in self.objects:
+            self.written[key] = time.time()
+
     def delete(self, key: str) -> None:
         self.objects.pop(key, None)
+        self.written.pop(key, None)
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         yield from sorted(k for k in self.objects if k.startswith(prefix))
