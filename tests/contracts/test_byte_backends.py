@@ -147,3 +147,15 @@ def test_asking_for_missing_blobs_protects_the_present_ones_from_gc(backend: Byt
     assert (report.removed, report.kept_young) == (1, 1)
     assert store.has(orphan)
     assert not store.has(forgotten)
+
+
+def test_put_many_stores_verified_batches_whole(backend: ByteBackend) -> None:
+    store = ObjectStore(backend)
+    blobs = [(hashlib.sha256(d).hexdigest(), d) for d in (b"one", b"two", b"three")]
+    assert store.put_many(blobs) == 3
+    assert store.put_many(blobs) == 0  # all present already
+    assert [store.read(h) for h, _ in blobs] == [b"one", b"two", b"three"]
+    bad = [(hashlib.sha256(b"four").hexdigest(), b"four"), (blobs[0][0], b"not one")]
+    with pytest.raises(HashMismatch):
+        store.put_many(bad)
+    assert not store.has(bad[0][0])  # nothing of a refused batch is stored

@@ -41,6 +41,13 @@ def hash_file(path: Path) -> str:
 class HashMismatch(InvalidInput):
     """The bytes that arrived are not the bytes the hash names."""
 
+    def __init__(self, digest: str, actual: str) -> None:
+        super().__init__(
+            f"the uploaded content hashes to {actual[:12]}…, not {digest[:12]}…",
+            where=f"object {digest}",
+            hint="The file changed while it was read, or the transfer was corrupted; sync again.",
+        )
+
 
 @dataclass(frozen=True)
 class FsckReport:
@@ -96,12 +103,7 @@ class ObjectStore:
                 yield chunk
             actual = hasher.hexdigest()
             if actual != digest:
-                raise HashMismatch(
-                    f"the uploaded content hashes to {actual[:12]}…, not {digest[:12]}…",
-                    where=f"object {digest}",
-                    hint="The file changed while it was read, or the transfer was corrupted; "
-                    "sync again.",
-                )
+                raise HashMismatch(digest, actual)
 
         if self.has(digest):
             for _ in verified():  # drain and still verify: never trust the claim
@@ -109,6 +111,19 @@ class ObjectStore:
             return size
         self.backend.write(self.key(digest), verified())
         return size
+
+    def put_many(self, blobs: Iterable[tuple[str, bytes]]) -> int:
+        """Store small blobs that claim their digests; any mismatch refuses the whole batch."""
+        fresh: dict[str, bytes] = {}
+        for digest, data in blobs:
+            check_hash(digest)
+            actual = hash_bytes(data)
+            if actual != digest:
+                raise HashMismatch(digest, actual)
+            if not self.has(digest):
+                fresh[digest] = data
+        self.backend.write_many((self.key(d), data) for d, data in fresh.items())
+        return len(fresh)
 
     def open(self, digest: str) -> BinaryIO:
         try:

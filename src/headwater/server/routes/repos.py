@@ -22,10 +22,11 @@ from headwater.db.repos.activity import ActivityRepo
 from headwater.db.repos.versions import VersionRepo
 from headwater.domain.access import Permission
 from headwater.domain.entities import ActivityKind
-from headwater.domain.errors import NotFound
+from headwater.domain.errors import InvalidInput, NotFound
 from headwater.domain.paths import check_path
 from headwater.domain.trees import Entry, Tree
 from headwater.domain.versions import Commit, Repo, RepoKind
+from headwater.schemas.frames import FrameReader, frame_header
 from headwater.schemas.versions import (
     CommitCreate,
     CommitOut,
@@ -38,6 +39,8 @@ from headwater.schemas.versions import (
 from headwater.server.deps import PlatformDep, ProjectAccess, require
 from headwater.server.platform import Platform
 from headwater.storage.objects import CHUNK, check_hash
+
+MAX_BATCH_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,29 @@ def repo_router(kind: RepoKind, prefix: str) -> APIRouter:
             size = await run_in_threadpool(platform.objects.put_stream, digest, chunks())
         return {"hash": digest, "size": size}
 
+    @router.post("/objects/batch", status_code=201, name=f"{op}_upload_objects")
+    async def upload_objects(
+        request: Request,
+        ctx: Annotated[RepoContext, Depends(writer)],
+        platform: PlatformDep,
+    ) -> dict[str, int]:
+        """Many small blobs in one body (see schemas.frames), stored with one flush to disk."""
+        reader = FrameReader()
+        blobs: list[tuple[str, bytes]] = []
+        received = 0
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > MAX_BATCH_BYTES:
+                raise InvalidInput(
+                    f"a batch may carry at most {MAX_BATCH_BYTES >> 20} MiB",
+                    where="body",
+                    hint="Send larger files one by one with PUT /objects/{hash}.",
+                )
+            blobs.extend(reader.feed(chunk))
+        reader.close()
+        stored = await run_in_threadpool(platform.objects.put_many, blobs)
+        return {"received": len(blobs), "stored": stored}
+
     @router.post("/objects/download", name=f"{op}_download_objects")
     def download_objects(
         body: HashList, ctx: Annotated[RepoContext, Depends(reader)], platform: PlatformDep
@@ -150,7 +176,7 @@ def repo_router(kind: RepoKind, prefix: str) -> APIRouter:
 
         def stream() -> Iterator[bytes]:
             for digest in wanted:
-                yield f"{digest} {platform.objects.size(digest)}\n".encode()
+                yield frame_header(digest, platform.objects.size(digest))
                 with platform.objects.open(digest) as fh:
                     while block := fh.read(CHUNK):
                         yield block

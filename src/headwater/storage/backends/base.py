@@ -15,6 +15,9 @@ class ByteBackend(Protocol):
         An exception raised while iterating ``chunks`` aborts the write and propagates.
         """
 
+    def write_many(self, items: Iterable[tuple[str, bytes]]) -> int:
+        """Store several small objects, each atomically, with one flush to disk for all."""
+
     def open(self, key: str) -> BinaryIO:
         """Read an object; ``FileNotFoundError`` when absent."""
 

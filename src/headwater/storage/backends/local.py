@@ -38,6 +38,30 @@ class LocalBackend:
             raise
         return written
 
+    def write_many(self, items: Iterable[tuple[str, bytes]]) -> int:
+        # fsync per file costs ~2 ms each on ext4; one sync for the batch costs about the same
+        # as a single fsync, and the renames still publish each object whole or not at all.
+        staged: list[tuple[str, Path]] = []
+        written = 0
+        try:
+            for key, data in items:
+                fd, tmp_name = tempfile.mkstemp(dir=self._tmp)
+                staged.append((key, Path(tmp_name)))
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                os.chmod(tmp_name, 0o444)
+                written += len(data)
+            os.sync()
+            for key, tmp in staged:
+                target = self._path(key)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, target)
+        except BaseException:
+            for _, tmp in staged:
+                tmp.unlink(missing_ok=True)
+            raise
+        return written
+
     def open(self, key: str) -> BinaryIO:
         return self._path(key).open("rb")
 

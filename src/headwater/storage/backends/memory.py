@@ -20,6 +20,12 @@ class MemoryBackend:
         self.written[key] = time.time()
         return len(data)
 
+    def write_many(self, items: Iterable[tuple[str, bytes]]) -> int:
+        staged = dict(items)
+        for key, data in staged.items():
+            self.write(key, [data])
+        return sum(len(d) for d in staged.values())
+
     def open(self, key: str) -> BinaryIO:
         try:
             return io.BytesIO(self.objects[key])
