@@ -6,9 +6,32 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from headwater.domain.trees import ChangeKind
+from headwater.domain.diffs import CellDiff, FileDiff, Hunk, PreviewOut
 from headwater.domain.versions import DEFAULT_BRANCH
 from headwater.schemas.common import Model
+
+__all__ = [
+    "CellDiff",
+    "CommitCreate",
+    "CommitOut",
+    "CommitResult",
+    "DiffOut",
+    "EntryModel",
+    "FileDiff",
+    "FsckOut",
+    "GcOut",
+    "GcRequest",
+    "HashList",
+    "Hunk",
+    "MissingOut",
+    "PreviewOut",
+    "QueryCreate",
+    "QueryOut",
+    "QueryResolved",
+    "RepoCreate",
+    "RepoOut",
+    "TreeOut",
+]
 
 HASH = r"^[0-9a-f]{64}$"
 
@@ -70,51 +93,10 @@ class RepoOut(BaseModel):
     head: CommitOut | None
 
 
-class Hunk(BaseModel):
-    """Side-by-side lines: each row has the left and right line (None where absent)."""
-
-    old_start: int
-    new_start: int
-    rows: list[tuple[str | None, str | None, str]] = Field(
-        description="(left, right, tag) with tag equal, removed, added or changed"
-    )
-
-
-class CellDiff(BaseModel):
-    index: int
-    cell_type: str
-    status: str = Field(description="unchanged, added, removed or modified")
-    old_source: str | None
-    new_source: str | None
-
-
-class FileDiff(BaseModel):
-    path: str
-    kind: ChangeKind
-    old_size: int | None
-    new_size: int | None
-    format: str = Field(description="text, notebook or binary")
-    unified: str | None = None
-    hunks: list[Hunk] = Field(default_factory=list)
-    cells: list[CellDiff] = Field(default_factory=list)
-
-
 class DiffOut(BaseModel):
     a: str
     b: str
     files: list[FileDiff]
-
-
-class PreviewOut(BaseModel):
-    path: str
-    kind: str = Field(description="text, csv, image, notebook or binary")
-    size: int
-    content_type: str
-    text: str | None = None
-    columns: list[str] = Field(default_factory=list)
-    rows: list[list[str]] = Field(default_factory=list)
-    cells: list[dict[str, object]] = Field(default_factory=list)
-    truncated: bool = False
 
 
 class QueryCreate(Model):

@@ -8,7 +8,6 @@ No ``from __future__ import annotations`` here: the routes are made inside a fun
 must see their dependency annotations as objects, not as names to look up in module globals.
 """
 
-import mimetypes
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,16 +30,21 @@ from headwater.schemas.versions import (
     CommitCreate,
     CommitOut,
     CommitResult,
+    DiffOut,
     EntryModel,
     HashList,
     MissingOut,
+    PreviewOut,
     TreeOut,
 )
 from headwater.server.deps import PlatformDep, ProjectAccess, require
 from headwater.server.platform import Platform
+from headwater.storage.diffs import diff_trees
 from headwater.storage.objects import CHUNK, check_hash
+from headwater.storage.previews import content_type, preview
 
 MAX_BATCH_BYTES = 64 << 20
+PREVIEW_BYTES = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -262,11 +266,50 @@ def repo_router(kind: RepoKind, prefix: str) -> APIRouter:
         entry = tree.as_dict().get(clean)
         if entry is None:
             raise NotFound(f"no file {clean!r} in that version", where="path")
-        media = mimetypes.guess_type(clean)[0] or "application/octet-stream"
+        media = content_type(clean)
+        if media.startswith("text/"):
+            media += "; charset=utf-8"
+        # Files are user content: never let a browser run them in the API's origin.
+        headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
         local = platform.objects.local_path(entry.hash)
         if local is not None:
-            return FileResponse(local, media_type=media)
-        return Response(platform.objects.read(entry.hash), media_type=media)
+            return FileResponse(local, media_type=media, headers=headers)
+        return Response(platform.objects.read(entry.hash), media_type=media, headers=headers)
+
+    @router.get("/diff", response_model=DiffOut, name=f"{op}_diff")
+    def diff_versions(
+        ctx: Annotated[RepoContext, Depends(reader)],
+        platform: PlatformDep,
+        a: Annotated[str, Query(min_length=1, max_length=255, description="Older version")],
+        b: Annotated[str | None, Query(max_length=255, description="Newer; default latest")] = None,
+        path: Annotated[str | None, Query(max_length=4096, description="A file or folder")] = None,
+    ) -> DiffOut:
+        old_commit, old = tree_at(platform, ctx.repo, a)
+        new_commit, new = tree_at(platform, ctx.repo, b)
+        where = check_path(path) if path else None
+        files = diff_trees(old, new, platform.objects.read, where)
+        return DiffOut(a=old_commit.id, b=new_commit.id, files=files)
+
+    @router.get("/preview/{path:path}", response_model=PreviewOut, name=f"{op}_preview")
+    def preview_file(
+        path: str,
+        ctx: Annotated[RepoContext, Depends(reader)],
+        platform: PlatformDep,
+        commit: Annotated[str | None, Query(max_length=255)] = None,
+        rows: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    ) -> PreviewOut:
+        """What the file viewer shows: CSV rows, text, notebook cells, or image/binary facts."""
+        clean = check_path(path)
+        _, tree = tree_at(platform, ctx.repo, commit)
+        entry = tree.as_dict().get(clean)
+        if entry is None:
+            raise NotFound(f"no file {clean!r} in that version", where="path")
+        with platform.objects.open(entry.hash) as fh:
+            head = fh.read(PREVIEW_BYTES)
+        shown = preview(clean, head, max_rows=rows)
+        if entry.size > len(head):
+            shown = shown.model_copy(update={"size": entry.size, "truncated": True})
+        return shown
 
     return router
 
