@@ -1,0 +1,1 @@
+"""The ``hw`` command line: Typer command groups over the SDK (``headwater.client``)."""

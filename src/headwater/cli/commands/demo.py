@@ -1,0 +1,121 @@
+"""``hw demo``: from nothing to a working platform in one command.
+
+It reuses a server that answers at the configured URL, or starts ``hw server`` as a child on
+an embedded home; logs in as its admin; sets up a project ``demo`` with an env var and a
+secret; prints where the UI and the API docs are; then serves until Ctrl-C (or stops at once
+with ``--exit``). Each step is a small function, so later steps (a flow run) slot in.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from headwater.cli.local_server import ChildServer, local_address, read_admin_token
+from headwater.cli.output import fields, say, stdout
+from headwater.client import Client, resolve_config, update_config
+from headwater.client.scope import label
+from headwater.domain.errors import HeadwaterError, ServerUnreachable
+from headwater.schemas.projects import ProjectOut
+
+PROJECT_NAME = "demo"
+ENV_VAR = ("DEMO_GREETING", "hello from headwater")
+SECRET_KEY = "DEMO_API_TOKEN"
+
+
+def demo_home() -> Path:
+    return Path(os.environ.get("HEADWATER_HOME") or Path.home() / ".headwater" / "demo")
+
+
+def demo(
+    exit_after: Annotated[
+        bool, typer.Option("--exit", help="Stop the demo server and exit once set up.")
+    ] = False,
+) -> None:
+    """Start a local platform if none runs, set up a demo project, and show where it is."""
+    url = resolve_config().url
+    home = demo_home()
+    # `kill` (SIGTERM) must stop the child server too: turn it into an orderly exit.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    child = None if _answers(url) else _start(url, home)
+    try:
+        token = _login(url, home, started=child is not None)
+        with Client(url=url, token=token) as client:
+            project = _project(client)
+            _seed(client, project)
+        update_config(project=project.id)
+        say(f"Active project is now {label(project)}.")
+        stdout.print(fields([("UI", f"{url}/"), ("API docs", f"{url}/docs")]))
+        say("Try: hw project show, hw env list, hw secret list.")
+        if child is None or exit_after:
+            return
+        say("Serving until Ctrl-C.")
+        status = child.wait()
+        raise HeadwaterError(
+            f"the demo server stopped by itself (exit status {status})",
+            where=str(child.log),
+            hint="Its log says why; run `hw demo` again to restart it.",
+        )
+    except KeyboardInterrupt:
+        say("Stopping.")
+    finally:
+        if child is not None:
+            child.stop()
+            say("Stopped the demo server.")
+
+
+def _answers(url: str) -> bool:
+    with Client(url=url, timeout=2.0) as probe:
+        try:
+            probe.health()
+        except ServerUnreachable:
+            return False
+    return True
+
+
+def _start(url: str, home: Path) -> ChildServer:
+    host, port = local_address(url)
+    say(f"No server answers at {url}: starting one on {home} (log: {home / 'server.log'}).")
+    child = ChildServer.start(host, port, home)
+    try:
+        child.wait_ready()
+    except BaseException:
+        child.stop()
+        raise
+    say(f"Started a Headwater server at {child.url}.")
+    return child
+
+
+def _login(url: str, home: Path, *, started: bool) -> str:
+    """The demo server's admin token when the demo started it, else the stored login."""
+    stored = resolve_config().token
+    if stored and not started:
+        say(f"Using the server at {url} with your stored login.")
+        return stored
+    token = read_admin_token(home)
+    path = update_config(url=url, token=token)
+    say(f"Logged in as admin with the token in {home / 'admin.token'} (saved to {path}).")
+    return token
+
+
+def _project(client: Client) -> ProjectOut:
+    for project in client.projects.iter_all(search=PROJECT_NAME):
+        if project.name == PROJECT_NAME and project.role == "owner":
+            say(f"Reusing project {label(project)}.")
+            return project
+    project = client.projects.create(PROJECT_NAME, description="Created by `hw demo`.")
+    say(f"Created project {label(project)}.")
+    return project
+
+
+def _seed(client: Client, project: ProjectOut) -> None:
+    key, value = ENV_VAR
+    client.env.set({key: value}, project=project.id)
+    client.secrets.set(SECRET_KEY, secrets.token_urlsafe(16), project=project.id)
+    say(f"Set env var {key}={value} and secret {SECRET_KEY} (value hidden) on it.")

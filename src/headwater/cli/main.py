@@ -1,0 +1,85 @@
+"""``hw``: the root command, its global options, and the one entry point ``run()``.
+
+Command groups live one per module in ``headwater.cli.commands``; this module only wires
+them. Errors are handled once, in ``run()``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from headwater import __version__
+from headwater.cli.commands import (
+    auth,
+    configure,
+    demo,
+    env,
+    keys,
+    projects,
+    secrets,
+    server,
+    settings,
+    users,
+    webhooks,
+)
+from headwater.cli.context import GlobalOptions, ProjectOption, options, remember
+from headwater.cli.errors import handle
+
+app = typer.Typer(
+    name="hw",
+    help="Headwater: projects, experiments, flows and endpoints on your own machines.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"headwater {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    project: ProjectOption = None,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", envvar="HEADWATER_DEBUG", help="Show tracebacks of errors."),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    remember(GlobalOptions(debug=debug, project=project))
+
+
+app.command("server")(server.server)
+app.command("login")(auth.login)
+app.command("whoami")(auth.whoami)
+app.command("configure")(configure.configure)
+app.command("demo")(demo.demo)
+app.add_typer(users.app, name="user")
+app.add_typer(projects.app, name="project")
+app.add_typer(secrets.app, name="secret")
+app.add_typer(env.app, name="env")
+app.add_typer(keys.app, name="keys")
+app.add_typer(webhooks.app, name="webhook")
+app.add_typer(settings.app, name="settings")
+
+
+def run() -> None:
+    """The console script ``hw`` (and ``headwater``): every command's errors end here."""
+    try:
+        app(prog_name="hw")
+    except Exception as exc:
+        sys.exit(handle(exc, debug=options().debug))
+
+
+if __name__ == "__main__":
+    run()

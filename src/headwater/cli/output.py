@@ -1,0 +1,107 @@
+"""The one output helper: a JSON document on stdout with ``--json``, Rich text otherwise.
+
+The rule it keeps for every command: with ``--json`` stdout holds exactly one JSON document
+and nothing else, so ``hw ... --json | jq`` always works; people get tables and sentences.
+Errors and warnings go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic_core import to_jsonable_python
+from rich import box
+from rich.console import Console, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from headwater.domain.access import ResourceType
+from headwater.schemas.projects import AccessOut
+
+T = TypeVar("T")
+RESOURCES = tuple(r.value for r in ResourceType)  # files, jobs, datasets, models
+
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")
+]
+
+stdout = Console(highlight=False)
+stderr = Console(stderr=True, highlight=False)
+
+
+def emit(data: T, as_json: bool, view: Callable[[T], RenderableType]) -> None:
+    """Print ``data`` as JSON, or as what ``view`` makes of it for people (a string is
+    printed as plain sentences, a Rich renderable as itself)."""
+    if as_json:
+        print_json(data)
+        return
+    rendered = view(data)
+    if isinstance(rendered, str):
+        say(rendered)
+    else:
+        stdout.print(rendered)
+
+
+def print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(to_jsonable_python(data), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def say(message: str) -> None:
+    """A sentence for people on stdout, printed as written (no markup, no hard wraps)."""
+    stdout.print(message, markup=False, soft_wrap=True)
+
+
+def warn(message: str) -> None:
+    stderr.print(Text("Warning: ", style="yellow") + Text(message), soft_wrap=True)
+
+
+def cell(value: object) -> Text:
+    """User data as plain text: a name with [brackets] must not turn into Rich markup."""
+    if isinstance(value, Text):
+        return value
+    if value is None or value == "":
+        return Text("-", style="dim")
+    if isinstance(value, dict | list):
+        return Text(json.dumps(value, ensure_ascii=False))
+    if isinstance(value, datetime):
+        return Text(when(value))
+    if isinstance(value, bool):
+        return Text("yes" if value else "no")
+    return Text(str(value))
+
+
+def table(
+    headers: Sequence[str], rows: Iterable[Sequence[object]], *, caption: str | None = None
+) -> Table:
+    out = Table(box=box.SIMPLE_HEAD, caption=caption, caption_justify="left", pad_edge=False)
+    for header in headers:
+        out.add_column(header, overflow="fold")
+    for row in rows:
+        out.add_row(*(cell(v) for v in row))
+    return out
+
+
+def fields(pairs: Iterable[tuple[str, object]]) -> Table:
+    """A two-column grid of labels and values, for ``show`` commands."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(overflow="fold")
+    for label, value in pairs:
+        grid.add_row(label, cell(value))
+    return grid
+
+
+def when(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def access_summary(access: AccessOut) -> str:
+    """``files:read jobs:all ...`` plus ``manage`` when granted."""
+    levels = [f"{name}:{getattr(access, name).value}" for name in RESOURCES]
+    return " ".join([*levels, "manage"] if access.manage else levels)

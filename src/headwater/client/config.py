@@ -1,0 +1,144 @@
+"""Where the SDK finds its server, its token and its active project.
+
+One order everywhere: an explicit argument, then the environment (``HEADWATER_URL``,
+``HEADWATER_TOKEN``, ``HEADWATER_PROJECT``), then ``config.json`` in ``HEADWATER_CONFIG_DIR``
+(default ``~/.headwater``), then the defaults. The file holds a token, so it is written
+atomically and readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from headwater.domain.errors import InvalidInput
+
+DEFAULT_URL = "http://127.0.0.1:8765"
+CONFIG_FILE = "config.json"
+ENV_URL = "HEADWATER_URL"
+ENV_TOKEN = "HEADWATER_TOKEN"
+ENV_PROJECT = "HEADWATER_PROJECT"
+ENV_CONFIG_DIR = "HEADWATER_CONFIG_DIR"
+
+__all__ = [
+    "DEFAULT_URL",
+    "ClientConfig",
+    "config_dir",
+    "load_config",
+    "normalise_url",
+    "resolve_config",
+    "save_config",
+    "update_config",
+]
+
+
+class ClientConfig(BaseModel):
+    """What a client connects with. ``project`` None means the caller's Personal project."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    url: str = DEFAULT_URL
+    token: str | None = None
+    project: str | None = None
+    project_source: str | None = Field(
+        None, exclude=True, description="Where `project` came from, named in error messages"
+    )
+
+
+def config_dir(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    return Path(env.get(ENV_CONFIG_DIR) or Path.home() / ".headwater").expanduser()
+
+
+def normalise_url(url: str, *, where: str = "url") -> str:
+    url = url.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise InvalidInput(
+            f"server URL {url!r} does not start with http:// or https://",
+            where=where,
+            hint=f"Give the full address, e.g. {DEFAULT_URL}.",
+        )
+    return url
+
+
+def load_config(directory: Path | None = None) -> ClientConfig:
+    """The stored config, or the defaults when there is none yet."""
+    path = (directory or config_dir()) / CONFIG_FILE
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return ClientConfig()
+    except OSError as exc:
+        raise _unreadable(path, exc.strerror or str(exc)) from exc
+    try:
+        stored = ClientConfig.model_validate_json(text)
+    except ValidationError as exc:
+        raise _unreadable(path, exc.errors()[0]["msg"]) from exc
+    return stored.model_copy(update={"project_source": str(path)})
+
+
+def _unreadable(path: Path, reason: str) -> InvalidInput:
+    return InvalidInput(
+        f"cannot read the client config: {reason}",
+        where=str(path),
+        hint="Fix the file, or delete it and log in again with `hw login`.",
+    )
+
+
+def save_config(config: ClientConfig, directory: Path | None = None) -> Path:
+    """Write ``config.json`` atomically with mode 0600 (it holds a token); return its path."""
+    folder = directory or config_dir()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / CONFIG_FILE
+    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=folder)  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(config.model_dump_json(indent=2) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def resolve_config(
+    url: str | None = None,
+    token: str | None = None,
+    project: str | None = None,
+    *,
+    directory: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ClientConfig:
+    """Each field from the first of: argument, environment, config file, default."""
+    env = os.environ if environ is None else environ
+    stored = load_config(directory or config_dir(env))
+
+    def pick(name: str, arg: str | None, var: str) -> tuple[str | None, str | None]:
+        """The value and where it came from: the argument's name, the variable or the file."""
+        if arg:
+            return arg, name
+        if env.get(var):
+            return env[var], var
+        return getattr(stored, name), stored.project_source
+
+    chosen_url, url_source = pick("url", url, ENV_URL)
+    chosen_token, _ = pick("token", token, ENV_TOKEN)
+    chosen_project, project_source = pick("project", project, ENV_PROJECT)
+    return ClientConfig(
+        url=normalise_url(chosen_url or DEFAULT_URL, where=url_source or "url"),
+        token=chosen_token,
+        project=chosen_project,
+        project_source=project_source if chosen_project else None,
+    )
+
+
+def update_config(directory: Path | None = None, **changes: str | None) -> Path:
+    """Change some stored fields (url, token, project), keep the others; return the file."""
+    stored = load_config(directory)
+    return save_config(stored.model_copy(update=changes), directory)
