@@ -19,6 +19,10 @@ class AuthClient:
         body = payload(PasswordLogin, username=username, password=password)
         return self._http.call("POST", "/auth/login", TokenOut, json=body)
 
+    def new_token(self) -> TokenOut:
+        """A new API token that does not expire, for the caller."""
+        return self._http.call("POST", "/auth/tokens", TokenOut)
+
     def logout(self) -> None:
         """Revoke the token this client holds."""
         self._http.request("POST", "/auth/logout")

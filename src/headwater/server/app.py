@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -15,11 +15,38 @@ from headwater import __version__
 from headwater.server import errors
 from headwater.server.metrics import Metrics, MetricsMiddleware
 from headwater.server.platform import Platform
-from headwater.server.routes import auth, members, projects, secrets, settings, users, webhooks
+from headwater.server.routes import (
+    admin,
+    auth,
+    collections,
+    members,
+    projects,
+    repos,
+    secrets,
+    settings,
+    users,
+    webhooks,
+)
 from headwater.settings import ServerSettings, get_settings
 
 API_PREFIX = "/api/v1"
-ROUTERS = (auth, users, projects, members, settings, secrets, webhooks)
+ROUTERS: tuple[APIRouter, ...] = (
+    auth.router,
+    users.router,
+    projects.router,
+    members.router,
+    settings.router,
+    secrets.router,
+    webhooks.router,
+    repos.files_router,
+    collections.datasets_collection,
+    collections.models_collection,
+    # after the collections: their `/{name}` must not swallow the routes below it
+    collections.dataset_queries,
+    repos.datasets_router,
+    repos.models_router,
+    admin.router,
+)
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -58,14 +85,19 @@ def create_app(server_settings: ServerSettings | None = None) -> FastAPI:
     metrics = Metrics()
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     errors.install(app)
-    for module in ROUTERS:
-        app.include_router(module.router, prefix=API_PREFIX)
+    for router in ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["health"], include_in_schema=True)
     def healthz() -> JSONResponse:
         with app.state.platform.db.read() as session:
             session.execute(text("SELECT 1"))
         return JSONResponse({"status": "ok", "version": __version__})
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        """The web UI lands here once it is built; until then, the API's own docs."""
+        return RedirectResponse("/docs")
 
     @app.get("/metrics", tags=["health"], include_in_schema=False)
     def prometheus_metrics() -> Response:

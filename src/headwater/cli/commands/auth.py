@@ -38,7 +38,11 @@ def login(
     if username is not None:
         password = read_secret("Password", where="--password-stdin")
         with Client(url=server) as anonymous:
-            token = anonymous.auth.login(username, password).token
+            session = anonymous.auth.login(username, password).token
+        # Trade the week-long session for an API token, so the stored login does not expire.
+        with Client(url=server, token=session) as client:
+            token = client.auth.new_token().token
+            client.auth.logout()
     with Client(url=server, token=token) as client:
         me = client.auth.me()
     stored = load_config()

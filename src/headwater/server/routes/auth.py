@@ -34,6 +34,16 @@ def login(body: PasswordLogin, response: Response, platform: PlatformDep) -> Tok
     return TokenOut(token=token, user=user_out(user))
 
 
+@router.post("/tokens", response_model=TokenOut, status_code=201)
+def issue_token(user: CurrentUser, platform: PlatformDep) -> TokenOut:
+    """A new API token for the caller (no expiry), e.g. after a password login."""
+    with platform.db.write() as session:
+        users = UserRepo(session)
+        token = users.issue_token(user.id)
+        current = users.get(user.id)
+    return TokenOut(token=token, user=user_out(current))
+
+
 @router.post("/logout", status_code=204)
 def logout(request: Request, response: Response, user: CurrentUser, platform: PlatformDep) -> None:
     token = _token(request)
