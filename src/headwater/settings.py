@@ -25,7 +25,7 @@ class ServerSettings(BaseSettings):
     secret_key: str | None = Field(None, description="Fernet key; generated into home if unset")
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
-    session_hours: int = 24 * 7
+    session_hours: int = Field(24 * 7, ge=1, description="How long a UI session lasts")
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'headwater.db'}"

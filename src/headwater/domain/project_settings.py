@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -31,7 +32,7 @@ class SlackSettings(BaseModel):
 class ProjectSettings(BaseModel):
     """Defaults every job in the project starts from. Changing them affects only new jobs."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
     image: str = Field("", description="Default container image")
     compute: list[str] = Field(default_factory=list, description="Default compute templates")
@@ -72,4 +73,4 @@ class ProjectSettings(BaseModel):
         """A copy with ``changes`` applied and validated; the original is left as it was."""
         data = self.model_dump()
         data.update(changes)
-        return ProjectSettings.model_validate(data)
+        return ProjectSettings.model_validate_json(json.dumps(data))

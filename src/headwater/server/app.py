@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
@@ -87,6 +87,10 @@ def create_app(server_settings: ServerSettings | None = None) -> FastAPI:
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+
+    metrics.templates = {
+        id(c.original_route): c.path for c in iter_route_contexts(app.routes) if c.path
+    }
 
     @app.get("/healthz", tags=["health"], include_in_schema=True)
     def healthz() -> JSONResponse:

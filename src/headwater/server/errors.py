@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import DataError
 
 from headwater.domain.errors import HeadwaterError, InvalidInput
 
@@ -16,9 +18,23 @@ def _where(loc: Sequence[object]) -> str:
     return ".".join(str(p) for p in loc if p not in ("body",)) or "body"
 
 
+class _AsciiJSON(JSONResponse):
+    def render(self, content: object) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode()
+
+
 async def _headwater_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HeadwaterError)
-    return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+    return _AsciiJSON(exc.to_dict(), status_code=exc.status_code)
+
+
+async def _data_error(_: Request, exc: Exception) -> JSONResponse:
+    error = InvalidInput(
+        "a value in the request cannot be stored (a NUL character, or too long)",
+        where="body",
+        hint="Remove NUL characters and shorten the value.",
+    )
+    return _AsciiJSON(error.to_dict(), status_code=400)
 
 
 async def _request_invalid(_: Request, exc: Exception) -> JSONResponse:
@@ -31,10 +47,11 @@ async def _request_invalid(_: Request, exc: Exception) -> JSONResponse:
         hint="Fix that field; the API schema is at /docs."
         + (f" ({len(errors) - 1} more problem(s) in the same request.)" if len(errors) > 1 else ""),
     )
-    return JSONResponse(error.to_dict(), status_code=422)
+    return _AsciiJSON(error.to_dict(), status_code=422)
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(HeadwaterError, _headwater_error)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(ValidationError, _request_invalid)
+    app.add_exception_handler(DataError, _data_error)

@@ -10,6 +10,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 class Metrics:
     def __init__(self) -> None:
+        # Route object id -> full path template; filled by create_app once routers are in.
+        self.templates: dict[int, str] = {}
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "headwater_http_requests_total",
@@ -50,7 +52,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
+            template = self.metrics.templates.get(id(route)) or getattr(route, "path", "unmatched")
             method = scope["method"]
             self.metrics.requests.labels(method, template, str(status)).inc()
             self.metrics.latency.labels(method, template).observe(time.perf_counter() - start)

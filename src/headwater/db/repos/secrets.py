@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from headwater.db.cipher import SecretBox
@@ -34,11 +35,22 @@ class SecretRepo:
         check_secret_key(key)
         check_secret_value(value)
         now = datetime.now(UTC)
+        sealed = self.box.seal(value)
         row = self.s.get(SecretRow, (project.id, key))
         if row is None:
-            row = SecretRow(project_id=project.id, key=key, created_at=now)
-            self.s.add(row)
-        row.ciphertext = self.box.seal(value)
+            try:
+                with self.s.begin_nested():  # a concurrent first set may win the insert
+                    row = SecretRow(
+                        project_id=project.id,
+                        key=key,
+                        created_at=now,
+                        ciphertext=sealed,
+                        updated_at=now,
+                    )
+                    self.s.add(row)
+            except IntegrityError:
+                row = self.s.get_one(SecretRow, (project.id, key), populate_existing=True)
+        row.ciphertext = sealed
         row.updated_at = now
         self.activity.record(
             project.id, actor.username, ActivityKind.SECRET_SET, f"set secret {key}"
@@ -85,12 +97,23 @@ class SecretRepo:
                 hint="Use one of: " + ", ".join(THIRD_PARTY_KEY_TYPES) + ".",
             )
         now = datetime.now(UTC)
+        sealed = self.box.seal(secret)
         row = self.s.get(ThirdPartyKeyRow, (project.id, type_))
         if row is None:
-            row = ThirdPartyKeyRow(project_id=project.id, type=type_)
-            self.s.add(row)
+            try:
+                with self.s.begin_nested():
+                    row = ThirdPartyKeyRow(
+                        project_id=project.id,
+                        type=type_,
+                        key_id=key_id,
+                        ciphertext=sealed,
+                        updated_at=now,
+                    )
+                    self.s.add(row)
+            except IntegrityError:
+                row = self.s.get_one(ThirdPartyKeyRow, (project.id, type_), populate_existing=True)
         row.key_id = key_id
-        row.ciphertext = self.box.seal(secret)
+        row.ciphertext = sealed
         row.updated_at = now
         self.activity.record(project.id, actor.username, ActivityKind.KEY_SET, f"set {type_} key")
         return ThirdPartyKey(type_, key_id, secret, now)

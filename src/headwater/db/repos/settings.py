@@ -31,17 +31,19 @@ class SettingsRepo:
         self.s = session
         self.activity = ActivityRepo(session)
 
-    def _row(self, project_id: str) -> ProjectRow:
-        row = self.s.get(ProjectRow, project_id)
+    def _row(self, project_id: str, *, lock: bool = False) -> ProjectRow:
+        # Writers lock the row (SELECT ... FOR UPDATE on PostgreSQL) so that two concurrent
+        # read-modify-writes of the settings document cannot lose one another's change.
+        row = self.s.get(ProjectRow, project_id, with_for_update=lock)
         if row is None:
             raise NotFound(f"no project with id {project_id!r}", where="project")
         return row
 
-    def get(self, project_id: str) -> ProjectSettings:
-        return ProjectSettings.model_validate(self._row(project_id).settings or {})
+    def get(self, project_id: str, *, lock: bool = False) -> ProjectSettings:
+        return ProjectSettings.model_validate(self._row(project_id, lock=lock).settings or {})
 
     def update(self, project: Project, actor: User, changes: dict[str, Any]) -> ProjectSettings:
-        row = self._row(project.id)
+        row = self._row(project.id, lock=True)
         current = ProjectSettings.model_validate(row.settings or {})
         try:
             updated = current.merged(changes)
@@ -66,12 +68,12 @@ class SettingsRepo:
     def set_env(self, project: Project, actor: User, env: dict[str, str]) -> ProjectSettings:
         for key, value in env.items():
             check_env_var(key, value)
-        merged = dict(self.get(project.id).env)
+        merged = dict(self.get(project.id, lock=True).env)
         merged.update(env)
         return self.update(project, actor, {"env": merged})
 
     def unset_env(self, project: Project, actor: User, key: str) -> ProjectSettings:
-        env = dict(self.get(project.id).env)
+        env = dict(self.get(project.id, lock=True).env)
         if key not in env:
             raise NotFound(
                 f"no environment variable {key!r} in project {project.name!r}",

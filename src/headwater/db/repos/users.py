@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from headwater.db.tables import ProjectRow, TokenRow, UserRow
 from headwater.domain.credentials import hash_password, new_token, token_hash, verify_password
 from headwater.domain.entities import PERSONAL_PROJECT_NAME, User
-from headwater.domain.errors import Conflict, NotFound, Unauthenticated
+from headwater.domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from headwater.domain.ids import new_id
 
 
@@ -38,6 +38,12 @@ class UserRepo:
     ) -> User:
         """Create the user and its Personal project in the caller's transaction."""
         email = email.strip().lower()
+        if len(email) > 254:
+            raise InvalidInput(
+                "the email address is over 254 characters once lower-cased",
+                where="email",
+                hint="Use a shorter address.",
+            )
         clash = self.s.scalars(
             select(UserRow).where(or_(UserRow.username == username, UserRow.email == email))
         ).first()
@@ -66,10 +72,10 @@ class UserRepo:
             settings={},
             created_at=row.created_at,
         )
-        self.s.add(row)
-        self.s.flush()
-        self.s.add(personal)
         try:
+            self.s.add(row)
+            self.s.flush()
+            self.s.add(personal)
             self.s.flush()
         except IntegrityError as exc:
             raise Conflict(

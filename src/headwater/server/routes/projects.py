@@ -23,7 +23,7 @@ router = APIRouter(prefix="/projects", tags=["projects"])
 def list_projects(
     user: CurrentUser,
     platform: PlatformDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     search: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Page[ProjectOut]:
@@ -80,7 +80,7 @@ def list_activity(
     access: ViewAccess,
     platform: PlatformDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> list[ActivityOut]:
     with platform.db.read() as session:
         items = ActivityRepo(session).recent(access.project.id, limit=limit, before=before)

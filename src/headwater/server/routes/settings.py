@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body
 
 from headwater.db.repos.settings import SettingsRepo
+from headwater.domain.access import Permission
 from headwater.domain.project_settings import ProjectSettings
 from headwater.schemas.settings import EnvSet
 from headwater.server.deps import OwnerAccess, PlatformDep, ViewAccess
@@ -16,8 +17,15 @@ router = APIRouter(prefix="/projects/{project_id}", tags=["settings"])
 
 @router.get("/settings", response_model=ProjectSettings)
 def get_settings(access: ViewAccess, platform: PlatformDep) -> ProjectSettings:
+    """Readers see the settings; the Slack webhook URL, which works like a secret, only the
+    owner (and admins) see."""
     with platform.db.read() as session:
-        return SettingsRepo(session).get(access.project.id)
+        current = SettingsRepo(session).get(access.project.id)
+    if access.may(Permission.OWNER) or not current.slack.webhook_url:
+        return current
+    return current.model_copy(
+        update={"slack": current.slack.model_copy(update={"webhook_url": "(hidden)"})}
+    )
 
 
 @router.patch("/settings", response_model=ProjectSettings)

@@ -1,0 +1,468 @@
+"""Every API route, for every role, against a table of who may call it (seeds 001 and 003).
+
+The table below is the specification: one entry per route (method and path template), naming
+the roles that may call it and how to build a valid request. The test walks the routes of the
+running app, so it fails when a route has no entry, when an entry names a route that is gone, and
+when any role is allowed or refused other than the table says.
+
+Allowed means the call succeeds (the entry's status) or, where the entry says so, answers a
+clean domain error (e.g. 409 for an owner who tries to leave). Refused means 404 for a caller who
+may not even see the project (its existence is not revealed), 403 for one who may see it, and
+401 for a caller without a token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from headwater.schemas.frames import encode
+from tests.support.api import API, Api, Server, unique
+
+PASSWORD = "matrix-password-1"
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    MANAGER = "manage member"
+    ALL = "all member"  # 'all' on every resource type
+    READ = "read member"
+    # 'all' on one resource type, 'read' on the others: each resource's routes check their own.
+    FILES_ALL = "files-all member"
+    DATASETS_ALL = "datasets-all member"
+    MODELS_ALL = "models-all member"
+    OUTSIDER = "non-member"
+    ADMIN = "admin"
+    PUBLIC = "any user, public project"
+    ANONYMOUS = "no token"
+
+
+R = Role
+EVERYBODY = frozenset(Role)
+USERS = EVERYBODY - {R.ANONYMOUS}
+MEMBERS = frozenset({R.MANAGER, R.ALL, R.READ, R.FILES_ALL, R.DATASETS_ALL, R.MODELS_ALL})
+VIEWERS = MEMBERS | {R.OWNER, R.ADMIN, R.PUBLIC}
+MANAGERS = frozenset({R.OWNER, R.ADMIN, R.MANAGER})
+OWNERS = frozenset({R.OWNER, R.ADMIN})
+ADMINS = frozenset({R.ADMIN})
+FILES_WRITERS = OWNERS | {R.ALL, R.FILES_ALL}
+DATASETS_WRITERS = OWNERS | {R.ALL, R.DATASETS_ALL}
+MODELS_WRITERS = OWNERS | {R.ALL, R.MODELS_ALL}
+MEMBER_GRANTS: dict[Role, dict[str, Any]] = {
+    R.MANAGER: {"manage": True},
+    R.ALL: {"files": "all", "jobs": "all", "datasets": "all", "models": "all"},
+    R.READ: {},
+    R.FILES_ALL: {"files": "all"},
+    R.DATASETS_ALL: {"datasets": "all"},
+    R.MODELS_ALL: {"models": "all"},
+}
+MEMBER_NAMES = {
+    R.MANAGER: "manager",
+    R.ALL: "allmember",
+    R.READ: "reader",
+    R.FILES_ALL: "filesmember",
+    R.DATASETS_ALL: "datasetsmember",
+    R.MODELS_ALL: "modelsmember",
+}
+# One small file, committed in every seeded repository (files, dataset "ds", model "mdl").
+BLOB = b"hello, matrix\n"
+DIGEST = hashlib.sha256(BLOB).hexdigest()
+FILE = {"path": "a.txt", "hash": DIGEST, "size": len(BLOB)}
+FRAMES = b"".join(encode([(DIGEST, BLOB)]))
+
+
+@dataclass
+class Call:
+    path: str
+    json: Any = None
+    token: str | None = None  # overrides the role's token (logout uses a throwaway session)
+    content: bytes | None = None  # a raw body instead of JSON (object uploads)
+
+
+@dataclass
+class World:
+    """Users in every role; a private project with members and a public one without."""
+
+    server: Server
+    users: dict[Role, Api]
+    victim: Api  # the member that member routes add, change and remove
+    private: str = ""
+    public: str = ""
+    commits: dict[str, str] = field(default_factory=dict)  # repository path: its first commit
+
+    @classmethod
+    def build(cls, server: Server) -> World:
+        owner = server.create_user("owner", password=PASSWORD)
+        # The admin gets a password too, so logout can run on a throwaway session, never on
+        # the admin's own token.
+        assert server.admin.put("/auth/password", json={"password": PASSWORD}).status_code == 204
+        users = {R.OWNER: owner, R.ADMIN: server.admin}
+        for role, name in MEMBER_NAMES.items():
+            users[role] = server.create_user(name, password=PASSWORD)
+        # One user outside every project: a non-member of the private project, and "any user"
+        # of the public one.
+        stranger = server.create_user("stranger", password=PASSWORD)
+        users[R.OUTSIDER] = users[R.PUBLIC] = stranger
+        users[R.ANONYMOUS] = server.client()
+        world = cls(server, users, victim=server.create_user("victim"))
+        world.private = world.new_project(public=False, seed=True)
+        world.public = world.new_project(public=True, seed=True)
+        return world
+
+    @property
+    def owner(self) -> Api:
+        return self.users[R.OWNER]
+
+    def new_project(self, *, public: bool, seed: bool = False) -> str:
+        pid = str(self.owner.create_project(unique("matrix-"), public=public)["id"])
+        if not public:
+            for role, grant in MEMBER_GRANTS.items():
+                self.owner.add_member(pid, self.users[role], **grant)
+        if seed:
+            self.seed(pid)
+        return pid
+
+    def seed(self, pid: str) -> None:
+        """A committed file in the project's files, a dataset and a model; a saved query."""
+        self.ensure("POST", f"/projects/{pid}/datasets", {"name": "ds"})
+        self.ensure("POST", f"/projects/{pid}/models", {"name": "mdl"})
+        for base in (
+            f"/projects/{pid}/files",
+            f"/projects/{pid}/datasets/ds",
+            f"/projects/{pid}/models/mdl",
+        ):
+            upload = self.owner.put(f"{base}/objects/{DIGEST}", content=BLOB)
+            assert upload.status_code == 201, upload.text
+            commit = self.ensure("POST", f"{base}/commits", {"entries": [FILE], "message": "seed"})
+            self.commits[base] = commit["id"]
+        query = {"name": "q1", "filter": "*.txt"}
+        self.ensure("POST", f"/projects/{pid}/datasets/ds/queries", query)
+
+    def project_for(self, role: Role) -> str:
+        return self.public if role is R.PUBLIC else self.private
+
+    def can_see(self, role: Role) -> bool:
+        return role in VIEWERS
+
+    # -- preparing the object a call acts on, as the owner --------------------------------------
+
+    def victim_membership(self, pid: str, *, member: bool) -> None:
+        listed = self.owner.get(f"/projects/{pid}/members").json()
+        present = self.victim.username in [m["username"] for m in listed]
+        if member and not present:
+            self.owner.add_member(pid, self.victim)
+        if not member and present:
+            response = self.owner.delete(f"/projects/{pid}/members/{self.victim.username}")
+            assert response.status_code == 204, response.text
+
+    def ensure(self, method: str, path: str, body: Any = None) -> Any:
+        response = self.owner.request(method, path, json=body)
+        assert response.is_success, f"setup {method} {path}: {response.text}"
+        return response.json() if response.content else None
+
+    def login(self, role: Role) -> str:
+        user = self.users[R.OWNER if role is R.ANONYMOUS else role]
+        response = self.server.client().post(
+            "/auth/login", json={"username": user.username, "password": PASSWORD}
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["token"])
+
+
+Build = Callable[[World, Role, str], Call]
+
+
+@dataclass(frozen=True)
+class Entry:
+    allowed: frozenset[Role]
+    build: Build
+    ok: int = 200
+    domain: Mapping[Role, int] = field(default_factory=dict)  # allowed, answered by the domain
+    fresh_project: bool = False  # the call destroys the project or the membership
+
+
+def plain(path: str, json: Any = None) -> Build:
+    return lambda w, role, pid: Call(path.format(pid=pid), json)
+
+
+def login(w: World, role: Role, pid: str) -> Call:
+    user = w.users[R.OWNER if role is R.ANONYMOUS else role]
+    return Call("/auth/login", {"username": user.username, "password": PASSWORD})
+
+
+def logout(w: World, role: Role, pid: str) -> Call:
+    return Call("/auth/logout", token=None if role is R.ANONYMOUS else w.login(role))
+
+
+def new_user(w: World, role: Role, pid: str) -> Call:
+    name = unique("made")
+    return Call("/users", {"username": name, "email": f"{name}@example.org"})
+
+
+def add_member(w: World, role: Role, pid: str) -> Call:
+    w.victim_membership(pid, member=False)
+    return Call(f"/projects/{pid}/members", {"email": w.victim.email, "jobs": "all"})
+
+
+def member_route(json: Any = None) -> Build:
+    def build(w: World, role: Role, pid: str) -> Call:
+        w.victim_membership(pid, member=True)
+        return Call(f"/projects/{pid}/members/{w.victim.username}", json)
+
+    return build
+
+
+def existing(setup_method: str, setup_path: str, body: Any = None) -> Build:
+    """A route acting on an object the owner creates first."""
+
+    def build(w: World, role: Role, pid: str) -> Call:
+        w.ensure(setup_method, setup_path.format(pid=pid), body)
+        return Call(setup_path.format(pid=pid))
+
+    return build
+
+
+def existing_env(w: World, role: Role, pid: str) -> Call:
+    w.ensure("PATCH", f"/projects/{pid}/env", {"env": {"DROP_ME": "1"}})
+    return Call(f"/projects/{pid}/env/DROP_ME")
+
+
+def fresh_repo(kind: str) -> Build:
+    """DELETE /{kind}s/{name} on a dataset or model the owner creates for this call."""
+
+    def build(w: World, role: Role, pid: str) -> Call:
+        name = unique("gone")
+        w.ensure("POST", f"/projects/{pid}/{kind}s", {"name": name})
+        return Call(f"/projects/{pid}/{kind}s/{name}")
+
+    return build
+
+
+def fresh_query(w: World, role: Role, pid: str) -> Call:
+    name = unique("gone")
+    w.ensure("POST", f"/projects/{pid}/datasets/ds/queries", {"name": name, "filter": "*"})
+    return Call(f"/projects/{pid}/datasets/ds/queries/{name}")
+
+
+def repo_entries(template: str, base: str, writers: frozenset[Role]) -> dict[str, Entry]:
+    """The versioned-tree routes of one repository: reads for viewers, writes for ``writers``.
+
+    ``template`` is the route's path template, ``base`` the path of the seeded repository.
+    """
+
+    def at(suffix: str, json: Any = None, content: bytes | None = None) -> Build:
+        return lambda w, role, pid: Call(base.format(pid=pid) + suffix, json, content=content)
+
+    def diff(w: World, role: Role, pid: str) -> Call:
+        path = base.format(pid=pid)
+        return Call(f"{path}/diff?a={w.commits[path]}")
+
+    hashes = {"hashes": [DIGEST]}
+    return {
+        f"POST {template}/objects/missing": Entry(writers, at("/objects/missing", hashes)),
+        f"PUT {template}/objects/{{digest}}": Entry(
+            writers, at(f"/objects/{DIGEST}", content=BLOB), ok=201
+        ),
+        f"POST {template}/objects/batch": Entry(
+            writers, at("/objects/batch", content=FRAMES), ok=201
+        ),
+        f"POST {template}/objects/download": Entry(VIEWERS, at("/objects/download", hashes)),
+        f"GET {template}/objects/{{digest}}": Entry(VIEWERS, at(f"/objects/{DIGEST}")),
+        f"POST {template}/commits": Entry(
+            writers, at("/commits", {"entries": [FILE], "message": "again"}), ok=201
+        ),
+        f"GET {template}/commits": Entry(VIEWERS, at("/commits")),
+        f"GET {template}/tree": Entry(VIEWERS, at("/tree")),
+        f"GET {template}/content/{{path:path}}": Entry(VIEWERS, at("/content/a.txt")),
+        f"GET {template}/diff": Entry(VIEWERS, diff),
+        f"GET {template}/preview/{{path:path}}": Entry(VIEWERS, at("/preview/a.txt")),
+    }
+
+
+def existing_webhook(w: World, role: Role, pid: str) -> Call:
+    hook = w.ensure("POST", f"/projects/{pid}/webhooks", {"url": "https://example.org/h"})
+    return Call(f"/projects/{pid}/webhooks/{hook['id']}")
+
+
+P = API + "/projects/{project_id}"
+ENTRIES: dict[str, Entry] = {
+    "GET /": Entry(EVERYBODY, plain("/")),  # redirects to the API docs for now
+    f"GET {API}/auth/me": Entry(USERS, plain("/auth/me")),
+    f"POST {API}/auth/tokens": Entry(USERS, plain("/auth/tokens"), ok=201),
+    f"POST {API}/auth/login": Entry(EVERYBODY, login),
+    f"POST {API}/auth/logout": Entry(USERS, logout, ok=204),
+    f"PUT {API}/auth/password": Entry(
+        USERS, plain("/auth/password", {"password": PASSWORD}), ok=204
+    ),
+    f"GET {API}/users": Entry(ADMINS, plain("/users")),
+    f"POST {API}/users": Entry(ADMINS, new_user, ok=201),
+    f"GET {API}/projects": Entry(USERS, plain("/projects")),
+    f"POST {API}/projects": Entry(
+        USERS, lambda w, r, p: Call("/projects", {"name": unique("new-")}), ok=201
+    ),
+    f"GET {P}": Entry(VIEWERS, plain("/projects/{pid}")),
+    f"PATCH {P}": Entry(OWNERS, plain("/projects/{pid}", {"description": "changed"})),
+    f"DELETE {P}": Entry(OWNERS, plain("/projects/{pid}"), ok=204, fresh_project=True),
+    f"GET {P}/activity": Entry(VIEWERS, plain("/projects/{pid}/activity")),
+    f"POST {P}/leave": Entry(
+        VIEWERS,
+        plain("/projects/{pid}/leave"),
+        ok=204,
+        # Only a member can leave: the owner, an admin and a passer-by get a clean 409.
+        domain={R.OWNER: 409, R.ADMIN: 409, R.PUBLIC: 409},
+        fresh_project=True,
+    ),
+    f"GET {P}/members": Entry(VIEWERS, plain("/projects/{pid}/members")),
+    f"POST {P}/members": Entry(MANAGERS, add_member, ok=201),
+    f"PATCH {P}/members/{{member}}": Entry(MANAGERS, member_route({"models": "all"})),
+    f"DELETE {P}/members/{{member}}": Entry(MANAGERS, member_route(), ok=204),
+    f"GET {P}/settings": Entry(VIEWERS, plain("/projects/{pid}/settings")),
+    f"PATCH {P}/settings": Entry(OWNERS, plain("/projects/{pid}/settings", {"idle_minutes": 30})),
+    f"GET {P}/env": Entry(VIEWERS, plain("/projects/{pid}/env")),
+    f"PATCH {P}/env": Entry(OWNERS, plain("/projects/{pid}/env", {"env": {"A": "1"}})),
+    f"DELETE {P}/env/{{key}}": Entry(OWNERS, existing_env, ok=204),
+    f"GET {P}/secrets": Entry(OWNERS, plain("/projects/{pid}/secrets")),
+    f"PUT {P}/secrets/{{key}}": Entry(
+        OWNERS, plain("/projects/{pid}/secrets/TOKEN", {"value": "v"})
+    ),
+    f"DELETE {P}/secrets/{{key}}": Entry(
+        OWNERS, existing("PUT", "/projects/{pid}/secrets/GONE", {"value": "v"}), ok=204
+    ),
+    f"GET {P}/keys": Entry(OWNERS, plain("/projects/{pid}/keys")),
+    f"PUT {P}/keys/{{key_type}}": Entry(
+        OWNERS, plain("/projects/{pid}/keys/aws", {"key_id": "AKIA", "secret": "s"})
+    ),
+    f"DELETE {P}/keys/{{key_type}}": Entry(
+        OWNERS, existing("PUT", "/projects/{pid}/keys/gcp", {"key_id": "g", "secret": "s"}), ok=204
+    ),
+    f"GET {P}/webhooks": Entry(OWNERS, plain("/projects/{pid}/webhooks")),
+    f"POST {P}/webhooks": Entry(
+        OWNERS, plain("/projects/{pid}/webhooks", {"url": "https://example.org/hook"}), ok=201
+    ),
+    f"DELETE {P}/webhooks/{{webhook_id}}": Entry(OWNERS, existing_webhook, ok=204),
+    f"GET {P}/datasets": Entry(VIEWERS, plain("/projects/{pid}/datasets")),
+    f"POST {P}/datasets": Entry(
+        DATASETS_WRITERS,
+        lambda w, r, p: Call(f"/projects/{p}/datasets", {"name": unique("ds")}),
+        ok=201,
+    ),
+    f"GET {P}/datasets/{{name}}": Entry(VIEWERS, plain("/projects/{pid}/datasets/ds")),
+    f"DELETE {P}/datasets/{{name}}": Entry(DATASETS_WRITERS, fresh_repo("dataset"), ok=204),
+    f"GET {P}/models": Entry(VIEWERS, plain("/projects/{pid}/models")),
+    f"POST {P}/models": Entry(
+        MODELS_WRITERS,
+        lambda w, r, p: Call(f"/projects/{p}/models", {"name": unique("mdl")}),
+        ok=201,
+    ),
+    f"GET {P}/models/{{name}}": Entry(VIEWERS, plain("/projects/{pid}/models/mdl")),
+    f"DELETE {P}/models/{{name}}": Entry(MODELS_WRITERS, fresh_repo("model"), ok=204),
+    f"GET {P}/datasets/{{name}}/queries": Entry(
+        VIEWERS, plain("/projects/{pid}/datasets/ds/queries")
+    ),
+    f"POST {P}/datasets/{{name}}/queries": Entry(
+        DATASETS_WRITERS,
+        lambda w, r, p: Call(
+            f"/projects/{p}/datasets/ds/queries", {"name": unique("q"), "filter": "*.txt"}
+        ),
+        ok=201,
+    ),
+    f"GET {P}/datasets/{{name}}/queries/{{query}}": Entry(
+        VIEWERS, plain("/projects/{pid}/datasets/ds/queries/q1")
+    ),
+    f"DELETE {P}/datasets/{{name}}/queries/{{query}}": Entry(DATASETS_WRITERS, fresh_query, ok=204),
+    **repo_entries(f"{P}/files", "/projects/{pid}/files", FILES_WRITERS),
+    **repo_entries(f"{P}/datasets/{{name}}", "/projects/{pid}/datasets/ds", DATASETS_WRITERS),
+    **repo_entries(f"{P}/models/{{name}}", "/projects/{pid}/models/mdl", MODELS_WRITERS),
+    f"POST {API}/admin/fsck": Entry(ADMINS, plain("/admin/fsck")),
+    f"POST {API}/admin/gc": Entry(ADMINS, plain("/admin/gc", {"dry_run": True})),
+    "GET /healthz": Entry(EVERYBODY, plain("/healthz")),
+    "GET /metrics": Entry(EVERYBODY, plain("/metrics")),
+}
+
+
+def api_routes(app: FastAPI) -> Iterator[tuple[str, str, APIRoute]]:
+    """(method, full path template, route) for every API route, included routers too.
+
+    FastAPI keeps included routers as lazy entries in ``app.routes``; ``iter_route_contexts``
+    (what FastAPI's own OpenAPI builder walks) flattens them, prefix included.
+    """
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            for method in sorted(context.methods or ()):
+                yield method, str(context.path), route
+
+
+def declared_permissions(dependant: Dependant) -> list[object]:
+    """The permissions the route's ``require(...)`` dependencies declare, at any depth."""
+    found: list[object] = []
+    for dep in dependant.dependencies:
+        permission = getattr(dep.call, "permission", None)
+        if permission is not None:
+            found.append(permission)
+        found += declared_permissions(dep)
+    return found
+
+
+def expected_status(world: World, key: str, entry: Entry, role: Role) -> set[int]:
+    if role in entry.allowed:
+        return {entry.domain.get(role, entry.ok)}
+    if role is R.ANONYMOUS:
+        return {401}
+    if "{project_id}" in key and not world.can_see(role):
+        return {404}
+    return {403}
+
+
+def test_every_route_for_every_role(server: Server) -> None:
+    routes = {f"{method} {path}": route for method, path, route in api_routes(server.app)}
+    missing = sorted(set(routes) - set(ENTRIES))
+    stale = sorted(set(ENTRIES) - set(routes))
+    assert not missing, f"routes with no entry in the access table: {missing}"
+    assert not stale, f"table entries for routes that no longer exist: {stale}"
+
+    # Every project route checks access through require(...) for one permission; no other
+    # route does.
+    for key, route in routes.items():
+        permissions = declared_permissions(route.dependant)
+        if "{project_id}" in key:
+            assert len(set(permissions)) == 1, f"{key} declares {permissions}"
+        else:
+            assert permissions == [], f"{key} declares {permissions} but names no project"
+
+    world = World.build(server)
+    # A 5xx must show up as a failing status in the report, not abort the walk.
+    clients = {
+        role: server.client(api.token, raise_server_exceptions=False)
+        for role, api in world.users.items()
+    }
+    failures: list[str] = []
+    for (key, entry), role in itertools.product(sorted(ENTRIES.items()), Role):
+        method = key.split(" ", 1)[0]
+        pid = world.project_for(role)
+        if entry.fresh_project:
+            pid = world.new_project(public=role is R.PUBLIC)
+        call = entry.build(world, role, pid)
+        client = clients[role]
+        client.http.cookies.clear()  # only the token speaks: login leaves a session cookie
+        headers = {"Authorization": f"Bearer {call.token}"} if call.token else None
+        if call.content is not None:
+            response = client.request(method, call.path, content=call.content, headers=headers)
+        else:
+            response = client.request(method, call.path, json=call.json, headers=headers)
+        expected = expected_status(world, key, entry, role)
+        if response.status_code not in expected:
+            verdict = "allow" if role in entry.allowed else "deny"
+            failures.append(
+                f"{key} as {role} ({verdict}): expected {sorted(expected)}, "
+                f"got {response.status_code} {response.text[:200]}"
+            )
+    assert not failures, f"{len(failures)} mismatch(es):\n" + "\n".join(failures)
