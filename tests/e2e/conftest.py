@@ -102,15 +102,20 @@ class Result:
         return json.loads(self.stdout)
 
 
-def run_exec(args: tuple[str, ...], env: dict[str, str], stdin: str) -> Result:
+def run_exec(
+    args: tuple[str, ...], env: dict[str, str], stdin: str, cwd: Path | None = None
+) -> Result:
     done = subprocess.run(
-        [*HW, *args], input=stdin, capture_output=True, text=True, env=env, timeout=60
+        [*HW, *args], input=stdin, capture_output=True, text=True, env=env, timeout=60, cwd=cwd
     )
     return Result(args, done.returncode, done.stdout, done.stderr)
 
 
-def run_forked(args: tuple[str, ...], env: dict[str, str], stdin: str) -> Result:
-    """``hw ARGS`` in a forked child: the console script's ``run()`` with fds 0-2 on files."""
+def run_forked(
+    args: tuple[str, ...], env: dict[str, str], stdin: str, cwd: Path | None = None
+) -> Result:
+    """``hw ARGS`` in a forked child: the console script's ``run()`` with fds 0-2 on files,
+    in the working directory ``cwd`` when given."""
     with tempfile.TemporaryDirectory() as tmp:
         paths = [Path(tmp, name) for name in ("stdin", "stdout", "stderr")]
         for path, text in zip(paths, (stdin, "", ""), strict=True):
@@ -119,7 +124,7 @@ def run_forked(args: tuple[str, ...], env: dict[str, str], stdin: str) -> Result
         if pid == 0:  # the child never returns into pytest
             code = 1
             try:
-                code = _child(args, env, paths)
+                code = _child(args, env, paths, cwd)
             finally:
                 os._exit(code)
         _, status = os.waitpid(pid, 0)
@@ -127,7 +132,9 @@ def run_forked(args: tuple[str, ...], env: dict[str, str], stdin: str) -> Result
     return Result(args, os.waitstatus_to_exitcode(status), out, err)
 
 
-def _child(args: tuple[str, ...], env: dict[str, str], paths: list[Path]) -> int:
+def _child(args: tuple[str, ...], env: dict[str, str], paths: list[Path], cwd: Path | None) -> int:
+    if cwd is not None:
+        os.chdir(cwd)
     modes = (os.O_RDONLY, os.O_WRONLY, os.O_WRONLY)
     for fd, (path, mode) in enumerate(zip(paths, modes, strict=True)):
         os.dup2(os.open(path, mode), fd)
@@ -162,15 +169,27 @@ class Hw:
         return f"{self.username}@example.com"
 
     def __call__(
-        self, *args: str, input: str | None = None, code: int | None = 0, **env: str
+        self,
+        *args: str,
+        input: str | None = None,
+        code: int | None = 0,
+        cwd: Path | None = None,
+        **env: str,
     ) -> Result:
-        """``hw ARGS`` with ``input`` on stdin and ``env`` added; asserts the exit ``code``."""
-        return self.run(args, input or "", code, env)
+        """``hw ARGS`` with ``input`` on stdin and ``env`` added, run in ``cwd`` (default: the
+        test process's); asserts the exit ``code``."""
+        return self.run(args, input or "", code, env, cwd)
 
     def run(
-        self, args: tuple[str, ...], stdin: str, code: int | None, env: dict[str, str]
+        self,
+        args: tuple[str, ...],
+        stdin: str,
+        code: int | None,
+        env: dict[str, str],
+        cwd: Path | None = None,
     ) -> Result:
-        result = (run_exec if EXEC else run_forked)(args, self.environment(**env), stdin)
+        run = run_exec if EXEC else run_forked
+        result = run(args, self.environment(**env), stdin, cwd)
         if code is not None:
             assert result.code == code, result
         return result
@@ -178,8 +197,8 @@ class Hw:
     def environment(self, **env: str) -> dict[str, str]:
         return clean_env(self.home, self.config_dir, **{**self.env, **env})
 
-    def json(self, *args: str, **env: str) -> Any:
-        return self.run((*args, "--json"), "", 0, env).json()
+    def json(self, *args: str, cwd: Path | None = None, **env: str) -> Any:
+        return self.run((*args, "--json"), "", 0, env, cwd).json()
 
     def config(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads((self.config_dir / "config.json").read_text())

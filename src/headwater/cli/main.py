@@ -13,11 +13,16 @@ import typer
 
 from headwater import __version__
 from headwater.cli.commands import (
+    admin,
     auth,
     configure,
+    datasets,
     demo,
     env,
+    files,
+    folders,
     keys,
+    models,
     projects,
     secrets,
     server,
@@ -64,6 +69,10 @@ app.command("login")(auth.login)
 app.command("whoami")(auth.whoami)
 app.command("configure")(configure.configure)
 app.command("demo")(demo.demo)
+app.command("new")(folders.new)
+app.command("link")(folders.link)
+app.command("sync")(folders.sync)
+app.command("clone")(folders.clone)
 app.add_typer(users.app, name="user")
 app.add_typer(projects.app, name="project")
 app.add_typer(secrets.app, name="secret")
@@ -71,6 +80,10 @@ app.add_typer(env.app, name="env")
 app.add_typer(keys.app, name="keys")
 app.add_typer(webhooks.app, name="webhook")
 app.add_typer(settings.app, name="settings")
+app.add_typer(files.app, name="files")
+app.add_typer(datasets.app, name="dataset")
+app.add_typer(models.app, name="model")
+app.add_typer(admin.app, name="admin")
 
 
 def run() -> None:

@@ -17,11 +17,13 @@ import typer
 from pydantic_core import to_jsonable_python
 from rich import box
 from rich.console import Console, RenderableType
+from rich.filesize import decimal
 from rich.table import Table
 from rich.text import Text
 
 from headwater.domain.access import ResourceType
 from headwater.schemas.projects import AccessOut
+from headwater.schemas.versions import CommitOut
 
 T = TypeVar("T")
 RESOURCES = tuple(r.value for r in ResourceType)  # files, jobs, datasets, models
@@ -36,15 +38,15 @@ stderr = Console(stderr=True, highlight=False)
 
 def emit(data: T, as_json: bool, view: Callable[[T], RenderableType]) -> None:
     """Print ``data`` as JSON, or as what ``view`` makes of it for people (a string is
-    printed as plain sentences, a Rich renderable as itself)."""
+    printed as plain sentences, a Rich renderable as itself, styled ``Text`` unwrapped)."""
     if as_json:
         print_json(data)
         return
     rendered = view(data)
     if isinstance(rendered, str):
         say(rendered)
-    else:
-        stdout.print(rendered)
+    else:  # text is never hard-wrapped: a diff line or a path must stay one line
+        stdout.print(rendered, soft_wrap=isinstance(rendered, Text))
 
 
 def print_json(data: object) -> None:
@@ -105,3 +107,25 @@ def access_summary(access: AccessOut) -> str:
     """``files:read jobs:all ...`` plus ``manage`` when granted."""
     levels = [f"{name}:{getattr(access, name).value}" for name in RESOURCES]
     return " ".join([*levels, "manage"] if access.manage else levels)
+
+
+SHORT_ID = 12  # characters of a commit id shown; any unique prefix of 4 or more is accepted
+
+
+def short(commit: str | None) -> str:
+    return commit[:SHORT_ID] if commit else "-"
+
+
+def size(n: int) -> str:
+    """Bytes for people: ``1.2 MB``."""
+    return decimal(n)
+
+
+def versions_table(commits: Sequence[CommitOut], *, what: str = "versions") -> RenderableType:
+    """The versions of files, a dataset or a model, newest first."""
+    if not commits:
+        return Text(f"No {what} yet.")
+    rows = [
+        (short(c.id), c.created_at, c.author, c.files, size(c.size), c.message) for c in commits
+    ]
+    return table(["COMMIT", "WHEN", "AUTHOR", "FILES", "SIZE", "MESSAGE"], rows)

@@ -1,9 +1,10 @@
 """Where the SDK finds its server, its token and its active project.
 
 One order everywhere: an explicit argument, then the environment (``HEADWATER_URL``,
-``HEADWATER_TOKEN``, ``HEADWATER_PROJECT``), then ``config.json`` in ``HEADWATER_CONFIG_DIR``
-(default ``~/.headwater``), then the defaults. The file holds a token, so it is written
-atomically and readable by its owner only.
+``HEADWATER_TOKEN``, ``HEADWATER_PROJECT``), then, for the project only, the linked folder the
+command runs in (``.headwater/project.yml``, seed 003), then ``config.json`` in
+``HEADWATER_CONFIG_DIR`` (default ``~/.headwater``), then the defaults. The file holds a token, so
+it is written atomically and readable by its owner only.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from headwater.client.linked import linked_project
 from headwater.domain.errors import InvalidInput
 
 DEFAULT_URL = "http://127.0.0.1:8765"
@@ -23,10 +25,13 @@ ENV_URL = "HEADWATER_URL"
 ENV_TOKEN = "HEADWATER_TOKEN"
 ENV_PROJECT = "HEADWATER_PROJECT"
 ENV_CONFIG_DIR = "HEADWATER_CONFIG_DIR"
+ENV_CACHE_DAYS = "HEADWATER_CACHE_DAYS"
+DEFAULT_CACHE_DAYS = 14.0
 
 __all__ = [
     "DEFAULT_URL",
     "ClientConfig",
+    "cache_days",
     "config_dir",
     "load_config",
     "normalise_url",
@@ -52,6 +57,24 @@ class ClientConfig(BaseModel):
 def config_dir(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     return Path(env.get(ENV_CONFIG_DIR) or Path.home() / ".headwater").expanduser()
+
+
+def cache_days(environ: Mapping[str, str] | None = None) -> float:
+    """Days a cached dataset or model version stays unused before it is evicted."""
+    text = (os.environ if environ is None else environ).get(ENV_CACHE_DAYS, "").strip()
+    if not text:
+        return DEFAULT_CACHE_DAYS
+    try:
+        days = float(text)
+    except ValueError:
+        days = -1
+    if not days > 0:
+        raise InvalidInput(
+            f"{ENV_CACHE_DAYS}={text!r} is not a positive number of days",
+            where=ENV_CACHE_DAYS,
+            hint=f"Set it to e.g. 7, or unset it for the default of {DEFAULT_CACHE_DAYS:g}.",
+        )
+    return days
 
 
 def normalise_url(url: str, *, where: str = "url") -> str:
@@ -114,8 +137,10 @@ def resolve_config(
     *,
     directory: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    folder: Path | None = None,
 ) -> ClientConfig:
-    """Each field from the first of: argument, environment, config file, default."""
+    """Each field from the first of: argument, environment, config file, default; the project
+    from the linked folder around ``folder`` (default: the working directory) before the file."""
     env = os.environ if environ is None else environ
     stored = load_config(directory or config_dir(env))
 
@@ -130,6 +155,10 @@ def resolve_config(
     chosen_url, url_source = pick("url", url, ENV_URL)
     chosen_token, _ = pick("token", token, ENV_TOKEN)
     chosen_project, project_source = pick("project", project, ENV_PROJECT)
+    if not project and not env.get(ENV_PROJECT):
+        linked = linked_project(folder)
+        if linked is not None:
+            chosen_project, project_source = linked[0], str(linked[1])
     return ClientConfig(
         url=normalise_url(chosen_url or DEFAULT_URL, where=url_source or "url"),
         token=chosen_token,

@@ -8,8 +8,11 @@ from typing import Any
 
 import httpx
 
+from headwater.client.admin import AdminClient
 from headwater.client.auth import AuthClient
-from headwater.client.config import ClientConfig, resolve_config
+from headwater.client.collections import DatasetsClient, FilesClient, ModelsClient
+from headwater.client.config import ClientConfig, cache_days, config_dir, resolve_config
+from headwater.client.datacache import DataCache
 from headwater.client.env import EnvClient
 from headwater.client.http import DEFAULT_TIMEOUT, HttpClient
 from headwater.client.keys import KeysClient
@@ -30,9 +33,10 @@ class Client:
 
     ``url``, ``token`` and ``project`` default to ``HEADWATER_URL``, ``HEADWATER_TOKEN`` and
     ``HEADWATER_PROJECT``, then to ``config.json`` (see ``headwater.client.config``).
-    ``project`` is a project ID; project-scoped calls (env, settings, secrets, keys, webhooks,
-    members) act on it, or on the caller's Personal project when none is set, and each takes
-    ``project=`` to act on another one.
+    ``project`` is a project ID; inside a linked folder (``.headwater/project.yml``) the folder's
+    project comes before ``config.json``'s. Project-scoped calls (files, datasets, models, env,
+    settings, secrets, keys, webhooks, members) act on it, or on the caller's Personal project
+    when none is set, and each takes ``project=`` to act on another one.
     """
 
     def __init__(
@@ -46,6 +50,7 @@ class Client:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.config: ClientConfig = resolve_config(url, token, project, directory=config_dir)
+        self.config_dir = config_dir
         self.http = HttpClient(
             self.config.url, self.config.token, timeout=timeout, transport=transport
         )
@@ -61,6 +66,10 @@ class Client:
         self.secrets = SecretsClient(self.http, self.scope)
         self.keys = KeysClient(self.http, self.scope)
         self.webhooks = WebhooksClient(self.http, self.scope)
+        self.files = FilesClient(self.http, self.scope)
+        self.datasets = DatasetsClient(self.http, self.scope)
+        self.models = ModelsClient(self.http, self.scope)
+        self.admin = AdminClient(self.http)
 
     @property
     def url(self) -> str:
@@ -70,6 +79,11 @@ class Client:
         """The project calls act on by default; an unknown ID raises NotFound listing the
         projects the caller can access."""
         return self.scope.project()
+
+    def cache(self) -> DataCache:
+        """The local cache of downloaded blobs and dataset/model versions, in ``cache/`` of
+        the config folder: clones and pulls of a version already there download nothing."""
+        return DataCache((self.config_dir or config_dir()) / "cache", evict_days=cache_days())
 
     def health(self) -> Health:
         """The server's ``/healthz`` answer (needs no token); ServerUnreachable when down."""

@@ -1,8 +1,9 @@
 """A project folder on disk: what to sync (``.hwignore``), and hashing with a stat cache.
 
 The cache in ``.headwater/state.json`` remembers each file's size, mtime and inode with its
-hash, so a sync re-reads only files that changed. A folder knows its project through
-``.headwater/project.yml``.
+hash, so a sync re-reads only files that changed. The same file remembers what the folder last
+agreed with the server on: that commit, its tree digest, and the entries of that tree the folder
+does not sync (ignored paths), which a sync carries over untouched instead of deleting them.
 """
 
 from __future__ import annotations
@@ -17,93 +18,108 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
-import yaml
 
+from headwater.client.linked import META_DIR
 from headwater.domain.errors import InvalidInput
+from headwater.domain.paths import parents
 from headwater.domain.trees import EXEC_MODE, FILE_MODE, Entry, Tree
 
-META_DIR = ".headwater"
-PROJECT_FILE = "project.yml"
 STATE_FILE = "state.json"
 IGNORE_FILE = ".hwignore"
 ALWAYS_IGNORED = (f"{META_DIR}/",)
 _CHUNK = 1 << 20
 
-
-def find_root(start: Path | None = None) -> Path | None:
-    """The nearest folder, from ``start`` upwards, that holds ``.headwater/project.yml``."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / META_DIR / PROJECT_FILE).is_file():
-            return folder
-    return None
+StatKey = list[int]  # size, mtime_ns, inode
 
 
-def read_project_file(root: Path) -> dict[str, str]:
-    path = root / META_DIR / PROJECT_FILE
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise InvalidInput(
-            f"{path}{line} is not valid YAML",
-            where=f"{path}{line}",
-            hint="Fix the file, or link the folder again with `hw link`.",
-        ) from exc
-    if not isinstance(data, dict) or not str(data.get("id") or ""):
-        raise InvalidInput(
-            f"{path} names no project id",
-            where=str(path),
-            hint="Link the folder again with `hw link`.",
-        )
-    return {str(k): str(v) for k, v in data.items()}
-
-
-def write_project_file(root: Path, project_id: str, name: str) -> None:
-    meta = root / META_DIR
-    meta.mkdir(parents=True, exist_ok=True)
-    (meta / PROJECT_FILE).write_text(
-        "# Links this folder to its Headwater project.\n"
-        + yaml.safe_dump({"id": project_id, "name": name}, sort_keys=False)
-    )
-
-
-def hash_path(path: Path) -> str:
+def hash_path(path: str | Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    with open(path, "rb") as fh:
         while chunk := fh.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
 
 
+def stat_key(st: os.stat_result) -> StatKey:
+    """What says a file is unchanged without reading it."""
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
 @dataclass
 class SyncState:
-    """What the folder last agreed with the server on, and the stat cache."""
+    """What the folder last agreed with the server on, and the stat cache.
+
+    ``files`` maps each synced path to ``[size, mtime_ns, inode, hash, mode]``; ``kept`` maps
+    each path of the last commit that the folder does not sync to ``[hash, size, mode]``. As
+    loaded, the two together are the tree of ``commit`` as this folder knows it.
+    """
 
     commit: str | None = None
+    tree: str | None = None
     files: dict[str, list[int | str]] = field(default_factory=dict)
+    kept: dict[str, list[int | str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, root: Path) -> SyncState:
         try:
             data = json.loads((root / META_DIR / STATE_FILE).read_text())
-            return cls(commit=data.get("commit"), files=dict(data.get("files", {})))
-        except (OSError, ValueError, AttributeError):
+            return cls(
+                commit=data.get("commit"),
+                tree=data.get("tree"),
+                files=dict(data.get("files", {})),
+                kept=dict(data.get("kept", {})),
+            )
+        except (OSError, ValueError, AttributeError, TypeError):
             return cls()  # a missing or damaged cache only costs re-hashing
 
     def save(self, root: Path) -> None:
+        """Atomically, so a crash leaves the previous state rather than half of this one."""
         path = root / META_DIR / STATE_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"commit": self.commit, "files": self.files}))
+        body = {"commit": self.commit, "tree": self.tree, "files": self.files, "kept": self.kept}
+        tmp.write_text(json.dumps(body, separators=(",", ":")))
         os.replace(tmp, path)
+
+    def known_hashes(self) -> set[str]:
+        """Blobs the last commit referenced: the server has them, no need to ask."""
+        return {str(v[3]) for v in self.files.values()} | {str(v[0]) for v in self.kept.values()}
+
+    def last_entries(self) -> list[Entry]:
+        """The entries of the last synced commit (call before a scan replaces ``files``)."""
+        synced = [
+            Entry(p, str(v[3]), int(v[0]), int(v[4]) if len(v) > 4 else FILE_MODE)
+            for p, v in self.files.items()
+        ]
+        return synced + [Entry(p, str(v[0]), int(v[1]), int(v[2])) for p, v in self.kept.items()]
+
+    def unchanged(self, root: Path, path: str) -> bool:
+        """Whether ``path`` is as the last scan saw it (absent, when the scan did not see it)."""
+        try:
+            st = (root / path).lstat()
+        except (FileNotFoundError, NotADirectoryError):
+            return path not in self.files
+        cached = self.files.get(path)
+        return cached is not None and cached[:3] == stat_key(st)
+
+    def record(self, entry: Entry, written: os.stat_result) -> None:
+        """Remember a file just written from ``entry``, so the next scan need not read it."""
+        self.files[entry.path] = [*stat_key(written), entry.hash, entry.mode]
+
+    def agree(self, commit: str, tree: Tree, digest: str | None = None) -> None:
+        """The folder now matches ``tree`` of ``commit`` (``digest``, when known already: it
+        costs a pass over the tree); what it does not sync is kept."""
+        self.commit = commit
+        self.tree = digest or tree.digest
+        self.kept = {
+            e.path: [e.hash, e.size, e.mode] for e in tree.entries if e.path not in self.files
+        }
 
 
 @dataclass(frozen=True)
 class LocalFile:
     path: str  # relative, POSIX
-    absolute: Path
+    absolute: str  # a string, not a Path: a scan makes one per file, and Paths cost
     size: int
     mtime_ns: int
     inode: int
@@ -119,10 +135,16 @@ class Workspace:
         ignore_file = self.root / IGNORE_FILE
         if ignore_file.is_file():
             patterns += ignore_file.read_text().splitlines()
-        self.ignore = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+        self.ignore = pathspec.GitIgnoreSpec.from_lines(patterns)
 
     def ignored(self, rel: str, *, is_dir: bool) -> bool:
         return self.ignore.match_file(rel + "/" if is_dir else rel)
+
+    def excluded(self, rel: str) -> bool:
+        """Whether a sync leaves ``rel`` alone: the file or a folder above it is ignored."""
+        return self.ignored(rel, is_dir=False) or any(
+            self.ignored(folder, is_dir=True) for folder in parents(rel)
+        )
 
     def files(self) -> Iterator[LocalFile]:
         """Every file to sync. A link that leads outside the folder is refused."""
@@ -130,9 +152,12 @@ class Workspace:
 
     def _walk(self, folder: Path, prefix: str) -> Iterator[LocalFile]:
         with os.scandir(folder) as it:
-            entries = sorted(it, key=lambda e: e.name)
+            entries = list(it)  # in no order: the tree sorts itself
         for entry in entries:
             rel = f"{prefix}{entry.name}"
+            is_dir = entry.is_dir()  # follows links, as the ignore rules should
+            if self.ignored(rel, is_dir=is_dir):
+                continue  # an ignored link may point anywhere: it is never read
             if entry.is_symlink():
                 target = Path(entry.path).resolve()
                 if not target.is_relative_to(self.root):
@@ -141,11 +166,8 @@ class Workspace:
                         where=rel,
                         hint=f"Copy the file in, or add {rel} to {IGNORE_FILE}.",
                     )
-                if target.is_dir():
-                    continue  # its files are synced where they really are
-            is_dir = entry.is_dir()
-            if self.ignored(rel, is_dir=is_dir):
-                continue
+                if is_dir or not target.exists():
+                    continue  # a folder's files are synced where they really are
             if is_dir:
                 yield from self._walk(Path(entry.path), rel + "/")
                 continue
@@ -153,10 +175,13 @@ class Workspace:
             if not stat.S_ISREG(st.st_mode):
                 continue  # sockets, fifos, devices
             mode = EXEC_MODE if st.st_mode & 0o111 else FILE_MODE
-            yield LocalFile(rel, Path(entry.path), st.st_size, st.st_mtime_ns, st.st_ino, mode)
+            yield LocalFile(rel, entry.path, st.st_size, st.st_mtime_ns, st.st_ino, mode)
 
-    def scan(self, state: SyncState, *, workers: int = 4) -> tuple[Tree, dict[str, Path]]:
-        """The folder as a tree, hashing only files the stat cache does not vouch for."""
+    def scan(self, state: SyncState, *, workers: int = 4) -> tuple[Tree, dict[str, str]]:
+        """The folder as a tree, hashing only files the stat cache does not vouch for.
+
+        ``state.files`` becomes the cache of this scan (saved by the caller when it wants).
+        """
         local = list(self.files())
         cached: dict[str, str] = {}
         todo: list[LocalFile] = []
@@ -171,6 +196,6 @@ class Workspace:
                 todo, pool.map(lambda f: hash_path(f.absolute), todo), strict=True
             ):
                 cached[f.path] = digest
-        state.files = {f.path: [f.size, f.mtime_ns, f.inode, cached[f.path]] for f in local}
+        state.files = {f.path: [f.size, f.mtime_ns, f.inode, cached[f.path], f.mode] for f in local}
         tree = Tree.of(Entry(f.path, cached[f.path], f.size, f.mode) for f in local)
-        return tree, {f.path: f.absolute for f in local}
+        return tree, {f.path: f.absolute for f in local}  # where each file is on disk

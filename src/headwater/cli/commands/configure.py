@@ -17,6 +17,7 @@ from headwater.cli.context import connect
 from headwater.cli.output import say, warn
 from headwater.client import Client, load_config, update_config
 from headwater.client.config import ENV_PROJECT
+from headwater.client.linked import linked_project
 from headwater.client.scope import label, usable
 from headwater.domain.entities import PERSONAL_PROJECT_NAME
 from headwater.domain.errors import NotFound
@@ -40,6 +41,8 @@ def configure(
         say(f"Current Active Project: {_describe(client, stored)}")
         if os.environ.get(ENV_PROJECT):
             warn(f"{ENV_PROJECT}={os.environ[ENV_PROJECT]} overrides it in this shell.")
+        elif (linked := linked_project()) is not None:
+            warn(f"in this folder, commands use its project {linked[0]} (from {linked[1]}).")
         if project is None:
             if not sys.stdin.isatty():
                 return

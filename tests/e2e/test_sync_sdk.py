@@ -1,0 +1,172 @@
+"""The SDK's side of files, datasets and models, in this process: the folder's project in the
+config order, the stat cache, the object and data caches, a local edit racing a sync, and the
+progress bars. The ``hw`` tests cover the commands; these cover what they cannot reach."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import time
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from rich.progress import Progress as RichProgress
+
+from headwater.cli.progress import Bars, transfer_progress
+from headwater.client import Client, InvalidInput, resolve_config, save_config, workspace
+from headwater.client.config import ClientConfig
+from headwater.client.datacache import DataCache
+from headwater.client.folders import clone_project, link_folder, sync_here
+from headwater.client.linked import write_project_file
+from headwater.client.objectcache import ObjectCache
+from headwater.client.transfer import NoProgress
+from headwater.client.workspace import SyncState, Workspace
+from headwater.domain.trees import Entry
+from tests.e2e.conftest import LiveServer, unique
+
+
+@pytest.fixture
+def client(live_server: LiveServer, tmp_path: Path) -> Client:
+    return Client(
+        url=live_server.url, token=live_server.admin_token, config_dir=tmp_path / "config"
+    )
+
+
+def test_the_linked_folder_comes_between_the_environment_and_the_config_file(
+    tmp_path: Path,
+) -> None:
+    save_config(ClientConfig(project="fromfile"), tmp_path)
+    folder = tmp_path / "work" / "deep"
+    folder.mkdir(parents=True)
+    write_project_file(tmp_path / "work", "fromfolder", "work")
+    linked = resolve_config(directory=tmp_path, environ={}, folder=folder)
+    assert linked.project == "fromfolder"
+    assert linked.project_source == str(tmp_path / "work" / ".headwater" / "project.yml")
+    env = {"HEADWATER_PROJECT": "fromenv"}
+    assert resolve_config(directory=tmp_path, environ=env, folder=folder).project == "fromenv"
+    assert resolve_config("", None, "fromarg", directory=tmp_path, folder=folder).project == (
+        "fromarg"
+    )
+    assert resolve_config(directory=tmp_path, environ={}, folder=tmp_path).project == "fromfile"
+    (tmp_path / "work" / ".headwater" / "project.yml").write_text("id: [unclosed\n")
+    with pytest.raises(InvalidInput, match="not valid YAML"):
+        resolve_config(directory=tmp_path, environ={}, folder=folder)
+
+
+def test_the_stat_cache_rehashes_only_what_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a.txt").write_text("a")
+    (tmp_path / "b.txt").write_text("b")
+    state = SyncState()
+    Workspace(tmp_path).scan(state)
+    state.commit = "c"
+    state.save(tmp_path)
+    (tmp_path / "b.txt").write_text("bb")
+    again = SyncState.load(tmp_path)
+    read: list[str] = []
+    original = workspace.hash_path
+
+    def counting(path: str | Path) -> str:
+        read.append(os.path.basename(path))
+        return original(path)
+
+    monkeypatch.setattr(workspace, "hash_path", counting)
+    changed, _ = Workspace(tmp_path).scan(again)
+    assert read == ["b.txt"]
+    assert changed.as_dict()["b.txt"].hash == hashlib.sha256(b"bb").hexdigest()
+    (tmp_path / ".headwater" / "state.json").write_text("{not json")
+    assert SyncState.load(tmp_path) == SyncState()  # damaged: only costs re-hashing
+
+
+def test_the_object_cache_refuses_corrupt_blobs_and_writes_inside_only(tmp_path: Path) -> None:
+    cache = ObjectCache(tmp_path / "cache")
+    good = b"payload"
+    digest = hashlib.sha256(good).hexdigest()
+    with pytest.raises(InvalidInput, match="does not match its hash"):
+        cache.add(digest, b"tampered")
+    with pytest.raises(InvalidInput, match="does not match its hash"):
+        cache.add_stream(digest, iter([b"tam", b"pered"]))
+    assert not cache.has(digest)
+    assert list((tmp_path / "cache" / ".tmp").iterdir()) == []
+    cache.add_stream(digest, iter([b"pay", b"load"]))
+    assert cache.path(digest).read_bytes() == good
+
+    root = tmp_path / "root"
+    root.mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / "escape").symlink_to(outside)
+    with pytest.raises(InvalidInput, match="outside"):
+        cache.materialise(Entry("escape/x", digest, len(good)), root, link=False)
+    assert list(outside.iterdir()) == []
+    placed = cache.materialise(Entry("ok/x", digest, len(good), 0o755), root, link=True)
+    assert placed.st_mode & 0o777 == 0o755  # executables are copies, never links
+    assert (root / "ok" / "x").read_bytes() == good
+
+
+def test_the_data_cache_evicts_what_was_not_used(tmp_path: Path) -> None:
+    cache = DataCache(tmp_path, evict_days=2)
+    blob = b"rows"
+    digest = hashlib.sha256(blob).hexdigest()
+    cache.objects.add(digest, blob)
+    for key in ("old", "new"):
+        folder = cache.checkout_dir(key)
+        folder.mkdir(parents=True)
+        os.link(cache.objects.path(digest), folder / "rows.csv")
+        (cache.commits / f"{key}.used").touch()
+    now = time.time()
+    week_ago = now - 7 * 86400
+    os.utime(cache.commits / "old.used", (week_ago, week_ago))
+    assert cache.evict(now=now) == ["old"]
+    assert cache.checkout_dir("new").is_dir()
+    assert cache.objects.has(digest)  # "new" still links to it
+    assert cache.evict(now=now + 7 * 86400) == ["new"]
+    assert not cache.objects.has(digest)  # nothing links to it and it is old
+    assert cache.evict_now_and_then(now=now) == []
+    assert cache.evict_now_and_then(now=now) == []  # at most once a day: not walked again
+
+
+class EditDuringDownload(NoProgress):
+    """Edits a file the moment the sync starts downloading the server's side of a merge."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def start(self, action: str, files: int, size: int) -> None:
+        if action == "Downloading":
+            self.path.write_text("edited during the sync\n")
+
+
+def test_a_file_edited_during_a_sync_is_never_overwritten(client: Client, tmp_path: Path) -> None:
+    a = tmp_path / "a"
+    a.mkdir()
+    (a / "notes.txt").write_text("v0\n")
+    project = link_folder(client, a, title=unique("race"))
+    sync_here(client, start=a)
+    b = tmp_path / "b"
+    clone_project(client, project.id, b)
+    (a / "notes.txt").write_text("v1 from a\n")
+    sync_here(client, start=a)
+    (b / "other.txt").write_text("b's own change\n")
+    _, report = sync_here(client, start=b, progress=EditDuringDownload(b / "notes.txt"))
+    assert report.merged
+    assert report.kept_local == ["notes.txt"]
+    assert (b / "notes.txt").read_text() == "edited during the sync\n"
+
+
+def test_progress_bars_count_files_and_bytes_and_stay_quiet_off_a_terminal() -> None:
+    with transfer_progress() as quiet:  # pytest's stdout is not a terminal
+        assert isinstance(quiet, NoProgress)
+    sink = io.StringIO()
+    console = Console(file=sink, force_terminal=True, width=100)
+    with RichProgress(console=console) as rich:
+        bars = Bars(rich)
+        bars.start("Uploading", 3, 3000)
+        bars.advance(2, 2000)
+        files, size = rich.tasks
+        assert (files.completed, files.total, size.completed, size.total) == (2, 3, 2000, 3000)
+        bars.start("Downloading", 0, 0)
+        assert rich.tasks == []  # nothing to move: no bars
