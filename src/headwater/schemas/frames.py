@@ -28,19 +28,24 @@ class FrameReader:
 
     def feed(self, chunk: bytes) -> Iterator[tuple[str, bytes]]:
         self._buffer += chunk
-        while True:
-            newline = self._buffer.find(b"\n", 0, MAX_HEADER)
-            if newline < 0:
-                if len(self._buffer) >= MAX_HEADER:
-                    raise _bad("a frame header is longer than any valid one")
-                return
-            digest, size = _header(bytes(self._buffer[:newline]))
-            end = newline + 1 + size
-            if len(self._buffer) < end:
-                return
-            data = bytes(self._buffer[newline + 1 : end])
-            del self._buffer[:end]
-            yield digest, data
+        start = 0
+        try:
+            while True:
+                newline = self._buffer.find(b"\n", start, start + MAX_HEADER)
+                if newline < 0:
+                    if len(self._buffer) - start >= MAX_HEADER:
+                        raise _bad("a frame header is longer than any valid one")
+                    return
+                digest, size = _header(bytes(self._buffer[start:newline]))
+                end = newline + 1 + size
+                if len(self._buffer) < end:
+                    return
+                data = bytes(self._buffer[newline + 1 : end])
+                start = end
+                yield digest, data
+        finally:
+            # One shift per chunk, not one per blob: a batch holds thousands of small blobs.
+            del self._buffer[:start]
 
     def close(self) -> None:
         if self._buffer:

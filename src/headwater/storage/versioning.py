@@ -7,6 +7,7 @@ through the ``CommitLog`` protocol, one transaction per attempt, so it never imp
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -23,6 +24,8 @@ class CommitLog(Protocol):
     def head(self, repo_id: str, branch: str = DEFAULT_BRANCH) -> Commit | None: ...
 
     def resolve(self, repo_id: str, ref: str | None) -> Commit: ...
+
+    def known_objects(self, repo_id: str, digests: Iterable[str]) -> set[str]: ...
 
     def add_commit(
         self,
@@ -62,16 +65,21 @@ class Versioning:
     def load_tree(self, digest: str) -> Tree:
         return Tree.decode(self.objects.read(digest))
 
-    def check_blobs(self, tree: Tree) -> None:
-        """Refuse a tree naming a blob the server lacks, or one whose size is wrong."""
-        missing = self.objects.missing(e.hash for e in tree.entries)
+    def check_blobs(self, tree: Tree, *, known: AbstractSet[str] = frozenset()) -> None:
+        """Refuse a tree naming a blob the server lacks, or one whose size is wrong.
+
+        Blobs in ``known`` (referenced by earlier commits, so never collected) are not looked
+        at again: a one-file change to a 10,000-file tree checks one blob.
+        """
+        fresh = [e for e in tree.entries if e.hash not in known]
+        missing = self.objects.missing(e.hash for e in fresh)
         if missing:
             raise InvalidInput(
                 f"{len(missing)} file(s) were not uploaded (first: {missing[0][:12]}…)",
                 where="entries",
                 hint="Upload every missing object before committing; `hw sync` does both.",
             )
-        for entry in tree.entries:
+        for entry in fresh:
             if self.objects.size(entry.hash) != entry.size:
                 raise InvalidInput(
                     f"{entry.path}: size {entry.size} does not match the stored object",
@@ -95,7 +103,9 @@ class Versioning:
         on both sides refuse the whole commit (``MergeConflict``), so no update is lost.
         """
         tree = Tree.of(entries)
-        self.check_blobs(tree)
+        with self.transaction() as log:
+            known = log.known_objects(repo_id, (e.hash for e in tree.entries))
+        self.check_blobs(tree, known=known)
         self.store_tree(tree)
         base_tree = self._tree_at(repo_id, base) if base else Tree()
         for _ in range(ATTEMPTS):

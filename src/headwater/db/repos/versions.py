@@ -230,18 +230,25 @@ class VersionRepo:
     # -- the blob index -----------------------------------------------------------------------
 
     def record_objects(self, repo_id: str, hashes: Iterable[str]) -> None:
-        wanted = sorted(set(hashes))
+        wanted = set(hashes)
+        known = self.known_objects(repo_id, wanted)
+        self.s.add_all(RepoObjectRow(repo_id=repo_id, hash=h) for h in sorted(wanted - known))
+        self.s.flush()
+
+    def known_objects(self, repo_id: str, digests: Iterable[str]) -> set[str]:
+        """Which of ``digests`` the repository's commits already reference."""
+        wanted = sorted(set(digests))
+        known: set[str] = set()
         for i in range(0, len(wanted), _CHUNK):
-            chunk = wanted[i : i + _CHUNK]
-            known = set(
+            known.update(
                 self.s.scalars(
                     select(RepoObjectRow.hash).where(
-                        RepoObjectRow.repo_id == repo_id, RepoObjectRow.hash.in_(chunk)
+                        RepoObjectRow.repo_id == repo_id,
+                        RepoObjectRow.hash.in_(wanted[i : i + _CHUNK]),
                     )
                 )
             )
-            self.s.add_all(RepoObjectRow(repo_id=repo_id, hash=h) for h in chunk if h not in known)
-        self.s.flush()
+        return known
 
     def repo_has_object(self, repo_id: str, digest: str) -> bool:
         return self.s.get(RepoObjectRow, (repo_id, digest)) is not None
