@@ -8,7 +8,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -52,6 +52,13 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Lookups need no transaction: on PostgreSQL that saves the BEGIN and ROLLBACK round
+        # trips around each one. (pysqlite opens no transaction for a SELECT anyway.)
+        self._reader = (
+            self.engine
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         # SQLite allows one writer at a time; queueing writers here, in process, means they
         # wait their turn instead of failing with "database is locked".
         self._write_lock: threading.Lock | None = threading.Lock() if self.is_sqlite else None
@@ -60,6 +67,12 @@ class Database:
     def read(self) -> Iterator[Session]:
         with self._sessions() as session:
             yield session
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A bare connection for hot read-only lookups: no ORM Session, no identity map."""
+        with self._reader.connect() as conn:
+            yield conn
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
-from headwater.db.repos.projects import ProjectRepo
-from headwater.db.repos.users import UserRepo
+from headwater.db.repos.projects import project_for
+from headwater.db.repos.users import user_by_token
 from headwater.domain.access import Caller, Permission, allows
 from headwater.domain.entities import Project, User
 from headwater.domain.errors import NotFound, PermissionDenied, Unauthenticated
@@ -18,7 +18,7 @@ from headwater.server.platform import Platform
 SESSION_COOKIE = "hw_session"
 
 
-def get_platform(request: Request) -> Platform:
+async def get_platform(request: Request) -> Platform:
     platform: Platform = request.app.state.platform
     return platform
 
@@ -26,7 +26,8 @@ def get_platform(request: Request) -> Platform:
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-def _token(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
+    """The caller's token: the Authorization header, else the UI's session cookie."""
     header = request.headers.get("authorization")
     if header:
         scheme, _, value = header.partition(" ")
@@ -35,22 +36,22 @@ def _token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
-def current_user(request: Request, platform: PlatformDep) -> User:
-    token = _token(request)
+async def current_user(request: Request, platform: PlatformDep) -> User:
+    token = bearer_token(request)
     if token is None:
         raise Unauthenticated(
             "this request carries no token",
             where="Authorization",
             hint="Send 'Authorization: Bearer <token>', or log in with `hw login`.",
         )
-    with platform.db.read() as session:
-        return UserRepo(session).by_token(token)
+    with platform.db.connect() as conn:
+        return user_by_token(conn, token)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def admin_user(user: CurrentUser) -> User:
+async def admin_user(user: CurrentUser) -> User:
     if not user.is_admin:
         raise PermissionDenied(
             "only an admin may do this", where="user", hint="Ask an admin of this server."
@@ -83,18 +84,16 @@ def _describe(permission: Permission) -> str:
     return f"this needs '{level}' access to {resource}"
 
 
-def require(permission: Permission) -> Callable[..., ProjectAccess]:
+def require(permission: Permission) -> Callable[..., Awaitable[ProjectAccess]]:
     """A dependency that loads ``project_id`` and checks ``permission`` for the caller."""
 
-    def dependency(
+    async def dependency(
         project_id: Annotated[str, Path(min_length=1, max_length=64)],
         user: CurrentUser,
         platform: PlatformDep,
     ) -> ProjectAccess:
-        with platform.db.read() as session:
-            repo = ProjectRepo(session)
-            project = repo.get(project_id)
-            caller = repo.caller(project, user)
+        with platform.db.connect() as conn:
+            project, caller = project_for(conn, project_id, user)
         if not allows(caller, Permission.VIEW):
             # Do not reveal that a private project exists.
             raise NotFound(

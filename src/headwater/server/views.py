@@ -29,9 +29,27 @@ def grant_out(grant: Grant) -> AccessOut:
     )
 
 
+# Few distinct answers exist (owner/admin, public reader, each member grant), and a listing asks
+# for one per project: compute each once. The models are only ever serialised, never changed.
+_ACCESS: dict[tuple[object, ...], AccessOut] = {}
+
+
 def effective_access(caller: Caller) -> AccessOut:
     """What the caller may do, per resource type, as the UI needs it to hide actions."""
+    grant = caller.grant
+    key = (
+        caller.is_owner,
+        caller.is_admin,
+        caller.project_public,
+        None if grant is None else (*(grant.level(r) for r in ResourceType), grant.manage),
+    )
+    access = _ACCESS.get(key)
+    if access is None:
+        access = _ACCESS[key] = _effective_access(caller)
+    return access
 
+
+def _effective_access(caller: Caller) -> AccessOut:
     def level(resource: ResourceType) -> AccessLevel:
         return AccessLevel.ALL if allows(caller, Permission.write(resource)) else AccessLevel.READ
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,6 +51,79 @@ def caller_in(project: Project, user: User, member: MemberRow | None) -> Caller:
         grant=to_grant(member) if member is not None else None,
         project_public=project.public,
     )
+
+
+# The columns a Project and the caller's Grant need (not ``settings``: a JSON parse per row).
+_PROJECT_COLUMNS = (
+    ProjectRow.id,
+    ProjectRow.name,
+    ProjectRow.owner_id,
+    ProjectRow.description,
+    ProjectRow.public,
+    ProjectRow.personal,
+    ProjectRow.created_at,
+    UserRow.username.label("owner_username"),
+    MemberRow.user_id.label("member_id"),
+    MemberRow.files,
+    MemberRow.jobs,
+    MemberRow.datasets,
+    MemberRow.models,
+    MemberRow.manage,
+)
+
+_PROJECT_FOR = (
+    select(*_PROJECT_COLUMNS)
+    .join(UserRow, UserRow.id == ProjectRow.owner_id)
+    .outerjoin(
+        MemberRow,
+        and_(MemberRow.project_id == ProjectRow.id, MemberRow.user_id == bindparam("user_id")),
+    )
+    .where(ProjectRow.id == bindparam("project_id"))
+)
+
+
+def _project_and_caller(row: Any, user: User) -> tuple[Project, Caller]:
+    project = Project(
+        id=row.id,
+        name=row.name,
+        owner_id=row.owner_id,
+        owner_username=row.owner_username,
+        description=row.description,
+        public=row.public,
+        personal=row.personal,
+        created_at=row.created_at,
+    )
+    grant = None
+    if row.member_id is not None:
+        grant = Grant(
+            access={
+                ResourceType.FILES: row.files,
+                ResourceType.JOBS: row.jobs,
+                ResourceType.DATASETS: row.datasets,
+                ResourceType.MODELS: row.models,
+            },
+            manage=row.manage,
+        )
+    caller = Caller(
+        user_id=user.id,
+        is_admin=user.is_admin,
+        is_owner=project.owner_id == user.id,
+        grant=grant,
+        project_public=project.public,
+    )
+    return project, caller
+
+
+def project_for(conn: Connection | Session, project_id: str, user: User) -> tuple[Project, Caller]:
+    """A project, its owner's name and who ``user`` is there, in one Core query."""
+    row = conn.execute(_PROJECT_FOR, {"project_id": project_id, "user_id": user.id}).first()
+    if row is None:
+        raise NotFound(
+            f"no project with id {project_id!r}",
+            where="project",
+            hint="List the projects you can access with `hw project list`.",
+        )
+    return _project_and_caller(row, user)
 
 
 class ProjectRepo:
@@ -130,31 +204,28 @@ class ProjectRepo:
         """Projects the user may see: owned, shared with them, public (admins: all)."""
         membership = and_(MemberRow.project_id == ProjectRow.id, MemberRow.user_id == user.id)
         query = (
-            select(ProjectRow, UserRow.username, MemberRow)
+            select(*_PROJECT_COLUMNS)
             .join(UserRow, UserRow.id == ProjectRow.owner_id)
             .outerjoin(MemberRow, membership)
         )
+        counted = select(func.count(ProjectRow.id)).outerjoin(MemberRow, membership)
         if not user.is_admin:
-            query = query.where(
-                or_(
-                    ProjectRow.owner_id == user.id,
-                    MemberRow.user_id.is_not(None),
-                    ProjectRow.public,
-                )
+            visible = or_(
+                ProjectRow.owner_id == user.id,
+                MemberRow.user_id.is_not(None),
+                ProjectRow.public,
             )
+            query, counted = query.where(visible), counted.where(visible)
         if search:
-            query = query.where(ProjectRow.name.contains(search, autoescape=True))
-        total = self.s.scalar(select(func.count()).select_from(query.subquery())) or 0
+            named = ProjectRow.name.contains(search, autoescape=True)
+            query, counted = query.where(named), counted.where(named)
+        total = self.s.scalar(counted) or 0
         rows = self.s.execute(
             query.order_by(ProjectRow.personal.desc(), ProjectRow.name, ProjectRow.id)
             .offset(offset)
             .limit(limit)
         ).all()
-        out = []
-        for row, owner_name, member in rows:
-            project = to_project(row, owner_name)
-            out.append((project, caller_in(project, user, member)))
-        return out, total
+        return [_project_and_caller(row, user) for row in rows], total
 
     def update(
         self, project: Project, actor: User, *, description: str | None, public: bool | None

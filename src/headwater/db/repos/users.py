@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import Connection, bindparam, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,42 @@ def to_user(row: UserRow, personal_project_id: str | None = None) -> User:
         is_admin=row.is_admin,
         created_at=row.created_at,
         personal_project_id=personal_project_id,
+    )
+
+
+# Built once: constructing a select() per request costs more than running it on SQLite.
+_BY_TOKEN = (
+    select(
+        UserRow.id,
+        UserRow.username,
+        UserRow.email,
+        UserRow.is_admin,
+        UserRow.created_at,
+        TokenRow.expires_at,
+    )
+    .join(TokenRow, TokenRow.user_id == UserRow.id)
+    .where(TokenRow.token_hash == bindparam("token_hash"))
+)
+
+
+def user_by_token(conn: Connection | Session, token: str) -> User:
+    """The caller of every request: one indexed Core query, no ORM objects."""
+    found = conn.execute(_BY_TOKEN, {"token_hash": token_hash(token)}).first()
+    if found is None:
+        raise Unauthenticated(
+            "the token is not known to this server",
+            where="Authorization",
+            hint="Log in again with `hw login`, or ask an admin for a new token.",
+        )
+    if found.expires_at is not None and found.expires_at < datetime.now(UTC):
+        raise Unauthenticated("the session has expired", hint="Log in again.")
+    return User(
+        id=found.id,
+        username=found.username,
+        email=found.email,
+        is_admin=found.is_admin,
+        created_at=found.created_at,
+        personal_project_id=None,
     )
 
 
@@ -132,21 +168,7 @@ class UserRepo:
         self.s.execute(delete(TokenRow).where(TokenRow.token_hash == token_hash(token)))
 
     def by_token(self, token: str) -> User:
-        found = self.s.execute(
-            select(UserRow, TokenRow.expires_at)
-            .join(TokenRow, TokenRow.user_id == UserRow.id)
-            .where(TokenRow.token_hash == token_hash(token))
-        ).first()
-        if found is None:
-            raise Unauthenticated(
-                "the token is not known to this server",
-                where="Authorization",
-                hint="Log in again with `hw login`, or ask an admin for a new token.",
-            )
-        row, expires_at = found
-        if expires_at is not None and expires_at < datetime.now(UTC):
-            raise Unauthenticated("the session has expired", hint="Log in again.")
-        return to_user(row)
+        return user_by_token(self.s, token)
 
     def check_password(self, name_or_email: str, password: str) -> User:
         key = name_or_email.strip()

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from headwater.db.repos.users import UserRepo
 from headwater.schemas.users import PasswordChange, PasswordLogin, TokenOut, UserOut
-from headwater.server.deps import SESSION_COOKIE, CurrentUser, PlatformDep, _token
+from headwater.server.deps import SESSION_COOKIE, CurrentUser, PlatformDep, bearer_token
 from headwater.server.views import user_out
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -46,7 +46,7 @@ def issue_token(user: CurrentUser, platform: PlatformDep) -> TokenOut:
 
 @router.post("/logout", status_code=204)
 def logout(request: Request, response: Response, user: CurrentUser, platform: PlatformDep) -> None:
-    token = _token(request)
+    token = bearer_token(request)
     if token:
         with platform.db.write() as session:
             UserRepo(session).revoke_token(token)
