@@ -26,6 +26,25 @@ class ServerSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     session_hours: int = Field(24 * 7, ge=1, description="How long a UI session lasts")
+    public_url: str | None = Field(
+        None, description="How tasks and links reach this server; default http://host:port"
+    )
+    engine: bool = Field(True, description="Run the scheduler here (off: serve the API only)")
+    executor: str = Field("local", description="Where tasks run: local, ray, kubernetes")
+    worker_idle_exit: float = Field(300.0, gt=0, description="Seconds an idle worker stays")
+    smtp_host: str | None = Field(None, description="Mail server for notifications")
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_sender: str = "headwater@localhost"
+
+    def resolved_public_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'headwater.db'}"

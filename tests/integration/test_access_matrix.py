@@ -56,6 +56,8 @@ ADMINS = frozenset({R.ADMIN})
 FILES_WRITERS = OWNERS | {R.ALL, R.FILES_ALL}
 DATASETS_WRITERS = OWNERS | {R.ALL, R.DATASETS_ALL}
 MODELS_WRITERS = OWNERS | {R.ALL, R.MODELS_ALL}
+JOBS_WRITERS = OWNERS | {R.ALL}
+TASK_ONLY = dict.fromkeys(JOBS_WRITERS, 403)  # only a task's own token passes
 MEMBER_GRANTS: dict[Role, dict[str, Any]] = {
     R.MANAGER: {"manage": True},
     R.ALL: {"files": "all", "jobs": "all", "datasets": "all", "models": "all"},
@@ -145,6 +147,7 @@ class World:
             self.commits[base] = commit["id"]
         query = {"name": "q1", "filter": "*.txt"}
         self.ensure("POST", f"/projects/{pid}/datasets/ds/queries", query)
+        self.ensure("POST", f"/projects/{pid}/experiments", {"command": "echo seeded"})
 
     def project_for(self, role: Role) -> str:
         return self.public if role is R.PUBLIC else self.private
@@ -287,6 +290,30 @@ def repo_entries(template: str, base: str, writers: frozenset[Role]) -> dict[str
     }
 
 
+def fresh_experiment(suffix: str) -> Build:
+    """A route acting on an experiment the owner starts for this call."""
+
+    def build(w: World, role: Role, pid: str) -> Call:
+        made = w.ensure("POST", f"/projects/{pid}/experiments", {"command": "echo hi"})
+        return Call(f"/projects/{pid}/experiments/{made[0]['number']}{suffix}")
+
+    return build
+
+
+def log_batch(w: World, role: Role, pid: str) -> Call:
+    chunk = {"seq": next(_log_seq), "stream": "stdout", "text": "hello\n"}
+    return Call(f"/projects/{pid}/experiments/1/logs", {"chunks": [chunk]})
+
+
+_log_seq = itertools.count()
+
+
+def own_compute(w: World, role: Role, pid: str) -> Call:
+    name = unique("c-")
+    w.ensure("POST", "/compute", {"name": name, "cpus": 1, "memory_mb": 64, "owned": True})
+    return Call(f"/compute/{name}")
+
+
 def existing_webhook(w: World, role: Role, pid: str) -> Call:
     hook = w.ensure("POST", f"/projects/{pid}/webhooks", {"url": "https://example.org/h"})
     return Call(f"/projects/{pid}/webhooks/{hook['id']}")
@@ -381,6 +408,51 @@ ENTRIES: dict[str, Entry] = {
     **repo_entries(f"{P}/files", "/projects/{pid}/files", FILES_WRITERS),
     **repo_entries(f"{P}/datasets/{{name}}", "/projects/{pid}/datasets/ds", DATASETS_WRITERS),
     **repo_entries(f"{P}/models/{{name}}", "/projects/{pid}/models/mdl", MODELS_WRITERS),
+    f"GET {P}/experiments": Entry(VIEWERS, plain("/projects/{pid}/experiments")),
+    f"POST {P}/experiments": Entry(
+        JOBS_WRITERS, plain("/projects/{pid}/experiments", {"command": "echo hi"}), ok=201
+    ),
+    f"GET {P}/experiments/{{ref}}": Entry(VIEWERS, plain("/projects/{pid}/experiments/1")),
+    f"POST {P}/experiments/{{ref}}/stop": Entry(JOBS_WRITERS, fresh_experiment("/stop")),
+    f"GET {P}/experiments/{{ref}}/logs": Entry(
+        VIEWERS, plain("/projects/{pid}/experiments/1/logs")
+    ),
+    f"POST {P}/experiments/{{ref}}/logs": Entry(JOBS_WRITERS, log_batch, ok=204),
+    f"GET {P}/experiments/{{ref}}/metrics": Entry(
+        VIEWERS, plain("/projects/{pid}/experiments/1/metrics")
+    ),
+    f"POST {P}/experiments/{{ref}}/metrics": Entry(
+        JOBS_WRITERS,
+        plain("/projects/{pid}/experiments/1/metrics", {"points": [["m", None, 1.0, None]]}),
+    ),
+    f"POST {P}/experiments/{{ref}}/values": Entry(
+        JOBS_WRITERS,
+        plain("/projects/{pid}/experiments/1/values", {"kind": "param", "values": {"a": "1"}}),
+        ok=204,
+    ),
+    f"GET {P}/experiments/{{ref}}/spec": Entry(
+        JOBS_WRITERS, plain("/projects/{pid}/experiments/1/spec"), domain=TASK_ONLY
+    ),
+    f"POST {P}/experiments/{{ref}}/state": Entry(
+        JOBS_WRITERS,
+        plain("/projects/{pid}/experiments/1/state", {"state": "running"}),
+        domain=TASK_ONLY,
+    ),
+    f"POST {P}/experiments/{{ref}}/output": Entry(
+        JOBS_WRITERS,
+        plain("/projects/{pid}/experiments/1/output", {"commit": "0" * 64}),
+        domain=TASK_ONLY,
+    ),
+    f"GET {API}/compute": Entry(USERS, plain("/compute")),
+    f"POST {API}/compute": Entry(
+        USERS,
+        lambda w, r, p: Call(
+            "/compute", {"name": unique("mine-"), "cpus": 1, "memory_mb": 64, "owned": True}
+        ),
+        ok=201,
+    ),
+    f"DELETE {API}/compute/{{name}}": Entry(OWNERS, own_compute, ok=204),
+    f"GET {API}/monitor": Entry(USERS, plain("/monitor")),
     f"POST {API}/admin/fsck": Entry(ADMINS, plain("/admin/fsck")),
     f"POST {API}/admin/gc": Entry(ADMINS, plain("/admin/gc", {"dry_run": True})),
     "GET /healthz": Entry(EVERYBODY, plain("/healthz")),

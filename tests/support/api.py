@@ -123,7 +123,10 @@ class Server:
 
     @property
     def settings(self) -> ServerSettings:
-        return ServerSettings(home=self.home, database_url=self.database_url, **self.overrides)
+        # In process, tasks could not reach this app: the engine stays off (experiments wait
+        # queued); tests/integration/test_experiments.py runs the engine in a real server.
+        options = {"engine": False, **self.overrides}
+        return ServerSettings(home=self.home, database_url=self.database_url, **options)
 
     @property
     def db_kind(self) -> str:

@@ -15,10 +15,12 @@ from headwater import __version__
 from headwater.cli.commands import (
     admin,
     auth,
+    compute,
     configure,
     datasets,
     demo,
     env,
+    experiments,
     files,
     folders,
     keys,
@@ -73,6 +75,10 @@ app.command("new")(folders.new)
 app.command("link")(folders.link)
 app.command("sync")(folders.sync)
 app.command("clone")(folders.clone)
+app.command("run")(experiments.run)
+app.command("status")(compute.status)
+app.add_typer(experiments.app, name="experiments")
+app.add_typer(compute.app, name="compute")
 app.add_typer(users.app, name="user")
 app.add_typer(projects.app, name="project")
 app.add_typer(secrets.app, name="secret")

@@ -11,9 +11,11 @@ import httpx
 from headwater.client.admin import AdminClient
 from headwater.client.auth import AuthClient
 from headwater.client.collections import DatasetsClient, FilesClient, ModelsClient
+from headwater.client.compute import ComputeClient
 from headwater.client.config import ClientConfig, cache_days, config_dir, resolve_config
 from headwater.client.datacache import DataCache
 from headwater.client.env import EnvClient
+from headwater.client.experiments import ExperimentsClient
 from headwater.client.http import DEFAULT_TIMEOUT, HttpClient
 from headwater.client.keys import KeysClient
 from headwater.client.members import MembersClient
@@ -69,7 +71,9 @@ class Client:
         self.files = FilesClient(self.http, self.scope)
         self.datasets = DatasetsClient(self.http, self.scope)
         self.models = ModelsClient(self.http, self.scope)
+        self.experiments = ExperimentsClient(self.http, self.scope)
         self.admin = AdminClient(self.http)
+        self.compute = ComputeClient(self.http)
 
     @property
     def url(self) -> str:

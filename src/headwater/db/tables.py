@@ -12,7 +12,9 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -25,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from headwater.domain.access import AccessLevel
 from headwater.domain.entities import ActivityKind
+from headwater.domain.jobs import JobState
 from headwater.domain.versions import RepoKind
 
 NAMING = {
@@ -246,3 +249,110 @@ class DatasetQueryRow(Base):
     filter: Mapped[str] = mapped_column(Text)
     commit_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ExperimentRow(Base):
+    """One run of a command; the runtime reports its progress through the API."""
+
+    __tablename__ = "experiments"
+    __table_args__ = (
+        UniqueConstraint("project_id", "number", name="project_number"),
+        Index("ix_experiments_state_created", "state", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(255), default="")
+    command: Mapped[str] = mapped_column(Text)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[JobState] = mapped_column(_enum(JobState, "job_state", 16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    computes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    compute: Mapped[str | None] = mapped_column(String(64))
+    resources: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    start_commit: Mapped[str | None] = mapped_column(String(64))
+    output_commit: Mapped[str | None] = mapped_column(String(64))
+    output_dir: Mapped[str] = mapped_column(String(255), default="output")
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    restarts: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    task_token_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column()
+    last_output_at: Mapped[datetime | None] = mapped_column()
+    runner: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class LogChunkRow(Base):
+    """Output as the runtime sent it: numbered chunks, so a resend is never stored twice."""
+
+    __tablename__ = "log_chunks"
+
+    experiment_id: Mapped[str] = mapped_column(
+        ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stream: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MetricRow(Base):
+    __tablename__ = "metrics"
+    __table_args__ = (Index("ix_metrics_experiment_key_step", "experiment_id", "key", "step"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    experiment_id: Mapped[str] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    step: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[float] = mapped_column(Float)
+    at: Mapped[float] = mapped_column(Float)  # seconds since the epoch: cheap to bulk insert
+
+
+class ExperimentValueRow(Base):
+    """Parameters (``log_param``) and tags (``hw_tag_`` lines): the last value wins."""
+
+    __tablename__ = "experiment_values"
+
+    experiment_id: Mapped[str] = mapped_column(
+        ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ComputeTemplateRow(Base):
+    __tablename__ = "compute_templates"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cpus: Mapped[float] = mapped_column(Float)
+    memory_mb: Mapped[int] = mapped_column(Integer)
+    gpus: Mapped[int] = mapped_column(Integer, default=0)
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeliveryRow(Base):
+    """The delivery log of notifications: email, Slack and webhooks."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    experiment_id: Mapped[str | None] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(2048))
+    event: Mapped[str] = mapped_column(String(64))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    attempts: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

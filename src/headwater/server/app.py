@@ -19,6 +19,8 @@ from headwater.server.routes import (
     admin,
     auth,
     collections,
+    compute,
+    experiments,
     members,
     projects,
     repos,
@@ -45,6 +47,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     collections.dataset_queries,
     repos.datasets_router,
     repos.models_router,
+    experiments.router,
+    compute.router,
     admin.router,
 )
 

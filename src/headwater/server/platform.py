@@ -14,6 +14,10 @@ from headwater.db.database import Database
 from headwater.db.migrate import upgrade
 from headwater.db.repos.users import UserRepo
 from headwater.db.repos.versions import VersionRepo
+from headwater.engine.notifications import Notifications
+from headwater.engine.scheduler import Engine
+from headwater.executors import registry
+from headwater.server.notifiers import ProjectNotifiers
 from headwater.settings import ServerSettings
 from headwater.storage.backends.local import LocalBackend
 from headwater.storage.objects import ObjectStore
@@ -29,6 +33,10 @@ class Platform:
     db: Database
     box: SecretBox
     objects: ObjectStore
+    engine: Engine
+
+    def public_url(self) -> str:
+        return self.settings.resolved_public_url()
 
     @property
     def versioning(self) -> Versioning:
@@ -48,13 +56,18 @@ class Platform:
         home.mkdir(parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url())
         upgrade(db)
+        box = SecretBox(_secret_key(settings))
         platform = cls(
             settings=settings,
             db=db,
-            box=SecretBox(_secret_key(settings)),
+            box=box,
             objects=ObjectStore(LocalBackend(home / "objects")),
+            engine=_engine(settings, db, box),
         )
         platform.ensure_admin()
+        platform.engine.prepare()
+        if settings.engine:
+            platform.engine.start()
         return platform
 
     def ensure_admin(self) -> None:
@@ -67,7 +80,23 @@ class Platform:
         write_private(self.settings.home / ADMIN_TOKEN_FILE, token + "\n")
 
     def close(self) -> None:
+        self.engine.close()
         self.db.dispose()
+
+
+def _engine(settings: ServerSettings, db: Database, box: SecretBox) -> Engine:
+    options: dict[str, object] = {}
+    if settings.executor == "local":
+        options = {"home": settings.home, "idle_exit": settings.worker_idle_exit}
+    return Engine(
+        db,
+        registry.create(settings.executor, **options),
+        server_url=settings.resolved_public_url,
+        notifications=Notifications(
+            db, ProjectNotifiers(db, box, settings), settings.resolved_public_url()
+        ),
+        lock_file=settings.home / "engine.lock",
+    )
 
 
 def write_private(path: Path, text: str) -> None:

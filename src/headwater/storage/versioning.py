@@ -124,7 +124,8 @@ class Versioning:
                         repo_id,
                         branch,
                         tree=digest,
-                        parents=(head.id,) if head else (),
+                        # a new branch (an experiment's) starts from the commit it was cut from
+                        parents=(head.id,) if head else ((base,) if base else ()),
                         author=author,
                         message=message,
                         files=len(final),

@@ -34,6 +34,13 @@ class WebhookRepo:
         ).all()
         return [_to_webhook(r) for r in rows]
 
+    def signing(self, project_id: str) -> list[tuple[Webhook, str]]:
+        """Enabled webhooks with their signing secrets: for delivery only, never for display."""
+        rows = self.s.scalars(
+            select(WebhookRow).where(WebhookRow.project_id == project_id, WebhookRow.enabled)
+        ).all()
+        return [(_to_webhook(r), self.box.open(r.secret_ciphertext)) for r in rows]
+
     def create(
         self, project: Project, actor: User, url: str, events: list[str]
     ) -> tuple[Webhook, str]:

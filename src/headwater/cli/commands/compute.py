@@ -1,0 +1,94 @@
+"""``hw status`` (the monitoring view) and ``hw compute`` (compute templates)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Group, RenderableType
+
+from headwater.cli.context import connect
+from headwater.cli.output import JsonOption, emit, size, table
+from headwater.schemas.experiments import ComputeTemplateOut, MonitorOut
+
+app = typer.Typer(help="Compute templates: name, CPUs, memory, GPUs.", no_args_is_help=True)
+
+
+def status(as_json: JsonOption = False) -> None:
+    """Active and pending jobs, and CPU, GPU, memory and storage assigned and total."""
+    with connect() as client:
+        found = client.compute.monitor()
+    emit(found, as_json, status_view)
+
+
+def status_view(m: MonitorOut) -> RenderableType:
+    o, t = m.overall, m.total
+    overall = table(
+        ["", "ASSIGNED", "TOTAL"],
+        [
+            ("Active jobs", o.active_jobs, ""),
+            ("Pending jobs", o.pending_jobs, ""),
+            ("CPU cores", f"{o.assigned.cpus:g}", f"{t.cpus:g}"),
+            ("GPUs", o.assigned.gpus, t.gpus),
+            ("Memory", size(o.assigned.memory_mb * 1024 * 1024), size(t.memory_mb * 1024 * 1024)),
+            ("Storage", size(m.storage_used_bytes), size(m.storage_total_bytes)),
+        ],
+    )
+    if not m.projects:
+        return overall
+    per_project = table(
+        ["PROJECT", "ACTIVE", "PENDING", "CPUS", "GPUS", "MEMORY"],
+        [
+            (
+                pid,
+                s.active_jobs,
+                s.pending_jobs,
+                f"{s.assigned.cpus:g}",
+                s.assigned.gpus,
+                size(s.assigned.memory_mb * 1024 * 1024),
+            )
+            for pid, s in sorted(m.projects.items())
+        ],
+    )
+    return Group(overall, per_project)
+
+
+def _templates(items: list[ComputeTemplateOut]) -> RenderableType:
+    return table(
+        ["NAME", "CPUS", "MEMORY", "GPUS", "OWNER"],
+        [
+            (t.name, f"{t.cpus:g}", size(t.memory_mb * 1024 * 1024), t.gpus, t.owner or "shared")
+            for t in items
+        ],
+    )
+
+
+@app.command("list")
+def list_templates(as_json: JsonOption = False) -> None:
+    """Templates you may use."""
+    with connect() as client:
+        found = client.compute.list()
+    emit(found, as_json, _templates)
+
+
+@app.command("create")
+def create(
+    name: Annotated[str, typer.Argument(help="A short name, e.g. gpu-large.")],
+    cpus: Annotated[float, typer.Option(help="CPU cores.")],
+    memory: Annotated[int, typer.Option(help="Memory in MiB.")],
+    gpus: Annotated[int, typer.Option(help="GPUs.")] = 0,
+    owned: Annotated[bool, typer.Option(help="Yours only (not shared).")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a compute template (shared ones: admins only)."""
+    with connect() as client:
+        made = client.compute.create(name, cpus=cpus, memory_mb=memory, gpus=gpus, owned=owned)
+    emit(made, as_json, lambda t: f"Created compute template {t.name}.")
+
+
+@app.command("delete")
+def delete(name: Annotated[str, typer.Argument(help="The template.")]) -> None:
+    """Delete a compute template."""
+    with connect() as client:
+        client.compute.delete(name)
+    typer.echo(f"Deleted compute template {name}.")

@@ -1,0 +1,240 @@
+"""``hw run`` and ``hw experiments``: grids of experiments, their logs and metrics."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from headwater.cli.context import ProjectOption, connect
+from headwater.cli.output import JsonOption, emit, fields, print_json, say, short, table
+from headwater.client import Client
+from headwater.client.folders import sync_here
+from headwater.client.linked import linked_project
+from headwater.domain.grid import ParamAxis, combinations, parse_grid_file, parse_param_option
+from headwater.domain.jobs import JobState
+from headwater.schemas.experiments import ExperimentOut, MetricSeries
+
+app = typer.Typer(help="Experiments: list, show, logs, stop, metrics.", no_args_is_help=True)
+
+Ref = Annotated[str, typer.Argument(metavar="ID", help="The experiment's number or id.")]
+
+
+def _axes(params: list[str], grid: Path | None) -> list[ParamAxis]:
+    axes = [parse_param_option(p) for p in params]
+    if grid is not None:
+        axes += parse_grid_file(grid.read_text(), source=str(grid))
+    return axes
+
+
+def experiments_table(items: list[ExperimentOut]) -> RenderableType:
+    if not items:
+        return Text("No experiments yet. Start one: hw run -- python train.py")
+    keys = sorted({k for e in items for k in e.tags})[:6]
+    rows = [
+        (
+            e.number,
+            e.state.value,
+            " ".join(f"{k}={v}" for k, v in e.params.items()),
+            *(e.tags.get(k, "") for k in keys),
+            e.compute or "",
+            e.reason or "",
+        )
+        for e in items
+    ]
+    return table(["#", "STATE", "PARAMS", *keys, "COMPUTE", "REASON"], rows)
+
+
+def run(
+    command: Annotated[list[str], typer.Argument(metavar="-- CMD...", help="What to run.")],
+    param: Annotated[
+        list[str],
+        typer.Option("--param", help="KEY=V1,V2 or KEY=1..100; repeat for a grid."),
+    ] = [],  # noqa: B006 - Typer reads the default
+    grid: Annotated[
+        Path | None, typer.Option("--grid", help="A cnvrg grid file (parameters: [...]).")
+    ] = None,
+    compute: Annotated[
+        list[str], typer.Option("--compute", help="Compute templates to try, in order.")
+    ] = [],  # noqa: B006
+    output_dir: Annotated[
+        str | None, typer.Option("--output-dir", help="Folder whose files become artifacts.")
+    ] = None,
+    title: Annotated[str, typer.Option(help="A title for the experiments.")] = "",
+    dataset: Annotated[
+        list[str], typer.Option("--dataset", help="Datasets to put in data/NAME/.")
+    ] = [],  # noqa: B006
+    no_sync: Annotated[
+        bool, typer.Option("--no-sync", help="Do not sync the linked folder first.")
+    ] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until every one has ended.")] = False,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run CMD as one experiment per combination of parameters (a grid search)."""
+    runs = combinations(_axes(param, grid))
+    joined = " ".join(command)
+    with connect(project) as client:
+        if not no_sync and linked_project() is not None:
+            sync_here(client, message=f"hw run {joined}"[:200])
+        made = client.experiments.create(
+            joined,
+            runs,
+            title=title,
+            computes=compute,
+            output_dir=output_dir,
+            options={"datasets": dataset} if dataset else None,
+            project=project,
+        )
+        if not as_json:
+            say(f"Started {len(made)} experiment(s): " + ", ".join(str(e.number) for e in made))
+        if wait:
+            made = client.experiments.wait([e.id for e in made], project=project)
+    emit(made, as_json, experiments_table)
+    if wait and any(e.state is not JobState.SUCCESS for e in made):
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def list_experiments(
+    state: Annotated[JobState | None, typer.Option(help="Only those in this state.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The project's experiments, newest first (one page; --offset for more)."""
+    with connect(project) as client:
+        page = client.experiments.list(state=state, offset=offset, limit=limit, project=project)
+    emit(page, as_json, lambda p: _paged(p.items, p.total, p.offset))
+
+
+def _paged(items: list[ExperimentOut], total: int, offset: int) -> RenderableType:
+    view = experiments_table(items)
+    if total > offset + len(items):
+        more = f"{offset + len(items)} of {total} shown; next: --offset {offset + len(items)}"
+        return Group(view, Text(more, style="dim"))
+    return view
+
+
+@app.command("show")
+def show(ref: Ref, project: ProjectOption = None, as_json: JsonOption = False) -> None:
+    """One experiment: state, parameters, tags, latest metrics, artifacts."""
+    with connect(project) as client:
+        found = client.experiments.get(ref, project=project)
+
+    def view(e: ExperimentOut) -> RenderableType:
+        return fields(
+            [
+                ("Experiment", f"{e.number} ({e.id})"),
+                ("State", e.state.value + (f": {e.reason}" if e.reason else "")),
+                ("Command", e.command),
+                ("Parameters", e.params),
+                ("Logged params", e.logged_params),
+                ("Tags", e.tags),
+                ("Metrics", e.latest_metrics),
+                ("Compute", e.compute),
+                ("Exit code", e.exit_code),
+                ("Started", e.started_at),
+                ("Ended", e.ended_at),
+                ("Restarts", e.restarts),
+                ("Files", short(e.start_commit)),
+                ("Artifacts", f"{short(e.output_commit)} on {e.branch}"),
+            ]
+        )
+
+    emit(found, as_json, view)
+
+
+@app.command("logs")
+def logs(
+    ref: Ref,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new output.")
+    ] = False,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Print an experiment's output (stdout and stderr, in order)."""
+    with connect(project) as client:
+        if as_json:
+            print_json(_all_logs(client, ref, project))
+            return
+        if follow:
+            for page in client.experiments.follow(ref, project=project):
+                for chunk in page.chunks:
+                    _write(chunk.stream, chunk.text)
+            return
+        after = 0
+        while True:
+            page = client.experiments.logs(ref, after=after, limit=5000, project=project)
+            for chunk in page.chunks:
+                _write(chunk.stream, chunk.text)
+            if not page.chunks:
+                return
+            after = page.next_seq
+
+
+def _all_logs(client: Client, ref: str, project: str | None) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    after = 0
+    while True:
+        page = client.experiments.logs(ref, after=after, limit=5000, project=project)
+        out += [c.model_dump(mode="json") for c in page.chunks]
+        if not page.chunks:
+            return out
+        after = page.next_seq
+
+
+def _write(stream: str, text: str) -> None:
+    target = sys.stderr if stream == "stderr" else sys.stdout
+    target.write(text)
+    target.flush()
+
+
+@app.command("stop")
+def stop(ref: Ref, project: ProjectOption = None, as_json: JsonOption = False) -> None:
+    """Stop an experiment: a queued one at once, a running one with its whole process group."""
+    with connect(project) as client:
+        found = client.experiments.stop(ref, project=project)
+    emit(found, as_json, lambda e: f"Experiment {e.number} is {e.state.value}.")
+
+
+@app.command("metrics")
+def metrics(
+    ref: Ref,
+    key: Annotated[str | None, typer.Option(help="Only this metric.")] = None,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """An experiment's metrics: points per key, with a small chart of each."""
+    with connect(project) as client:
+        series = client.experiments.metrics(ref, key=key, project=project)
+    emit(series, as_json, metrics_view)
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float], width: int = 40) -> str:
+    if not values:
+        return ""
+    step = max(1, len(values) // width)
+    sampled = values[::step][-width:]
+    low, high = min(sampled), max(sampled)
+    span = (high - low) or 1.0
+    return "".join(SPARKS[int((v - low) / span * (len(SPARKS) - 1))] for v in sampled)
+
+
+def metrics_view(series: list[MetricSeries]) -> RenderableType:
+    if not series:
+        return Text("No metrics logged yet.")
+    rows = [
+        (s.key, len(s.values), s.values[-1], min(s.values), max(s.values), sparkline(s.values))
+        for s in series
+    ]
+    return table(["METRIC", "POINTS", "LAST", "MIN", "MAX", "CHART"], rows)

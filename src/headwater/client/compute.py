@@ -1,0 +1,31 @@
+"""Compute templates and the monitoring view."""
+
+from __future__ import annotations
+
+from headwater.client.http import HttpClient, payload, segment
+from headwater.schemas.experiments import ComputeTemplateIn, ComputeTemplateOut, MonitorOut
+
+TemplateList = list[ComputeTemplateOut]
+
+
+class ComputeClient:
+    def __init__(self, http: HttpClient) -> None:
+        self._http = http
+
+    def list(self) -> TemplateList:
+        return self._http.call("GET", "/compute", TemplateList)
+
+    def create(
+        self, name: str, *, cpus: float, memory_mb: int, gpus: int = 0, owned: bool = False
+    ) -> ComputeTemplateOut:
+        body = payload(
+            ComputeTemplateIn, name=name, cpus=cpus, memory_mb=memory_mb, gpus=gpus, owned=owned
+        )
+        return self._http.call("POST", "/compute", ComputeTemplateOut, json=body)
+
+    def delete(self, name: str) -> None:
+        self._http.request("DELETE", f"/compute/{segment(name)}")
+
+    def monitor(self) -> MonitorOut:
+        """Active and pending jobs, compute and storage assigned and total (seed 004)."""
+        return self._http.call("GET", "/monitor", MonitorOut)

@@ -1,0 +1,131 @@
+"""Experiments: create a grid of them, follow them, read their logs and metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from headwater.client.http import payload
+from headwater.client.scope import ProjectScoped
+from headwater.domain.jobs import JobState
+from headwater.schemas.common import Page
+from headwater.schemas.experiments import (
+    ExperimentCreate,
+    ExperimentOut,
+    LogsOut,
+    MetricPoint,
+    MetricSeries,
+)
+
+ExperimentList = list[ExperimentOut]
+SeriesList = list[MetricSeries]
+
+
+class ExperimentsClient(ProjectScoped):
+    resource = "experiments"
+
+    def create(
+        self,
+        command: str,
+        runs: Sequence[dict[str, str]] | None = None,
+        *,
+        title: str = "",
+        computes: Sequence[str] = (),
+        commit: str | None = None,
+        output_dir: str | None = None,
+        options: dict[str, Any] | None = None,
+        project: str | None = None,
+    ) -> ExperimentList:
+        """One queued experiment per entry of ``runs`` (parameter combinations)."""
+        body = payload(
+            ExperimentCreate,
+            command=command,
+            runs=list(runs or [{}]),
+            title=title,
+            computes=list(computes),
+            commit=commit,
+            output_dir=output_dir,
+            options=options or {},
+        )
+        return self._http.call("POST", self._path(project), ExperimentList, json=body)
+
+    def list(
+        self,
+        *,
+        state: JobState | None = None,
+        offset: int = 0,
+        limit: int = 100,
+        project: str | None = None,
+    ) -> Page[ExperimentOut]:
+        params = {"offset": offset, "limit": limit, "state": state.value if state else None}
+        return self._http.call("GET", self._path(project), Page[ExperimentOut], params=params)
+
+    def get(self, ref: str, *, project: str | None = None) -> ExperimentOut:
+        """By id or by number."""
+        return self._http.call("GET", self._path(project, ref), ExperimentOut)
+
+    def stop(self, ref: str, *, project: str | None = None) -> ExperimentOut:
+        return self._http.call("POST", self._path(project, ref, "stop"), ExperimentOut)
+
+    def logs(
+        self, ref: str, *, after: int = 0, limit: int = 1000, project: str | None = None
+    ) -> LogsOut:
+        path = self._path(project, ref, "logs")
+        return self._http.call("GET", path, LogsOut, params={"after": after, "limit": limit})
+
+    def follow(
+        self, ref: str, *, poll: float = 0.5, project: str | None = None
+    ) -> Iterator[LogsOut]:
+        """Pages of new output until the experiment has ended and all of it was read."""
+        after = 0
+        while True:
+            page = self.logs(ref, after=after, limit=5000, project=project)
+            if page.chunks:
+                yield page
+            after = page.next_seq
+            if page.state.terminal and not page.chunks:
+                return
+            if not page.chunks:
+                time.sleep(poll)
+
+    def wait(
+        self, refs: Sequence[str], *, poll: float = 0.5, project: str | None = None
+    ) -> ExperimentList:
+        """Block until every one has ended."""
+        pending = list(refs)
+        done: dict[str, ExperimentOut] = {}
+        while pending:
+            for ref in list(pending):
+                found = self.get(ref, project=project)
+                if found.state.terminal:
+                    done[ref] = found
+                    pending.remove(ref)
+            if pending:
+                time.sleep(poll)
+        return [done[r] for r in refs]
+
+    def metrics(
+        self, ref: str, *, key: str | None = None, project: str | None = None
+    ) -> SeriesList:
+        path = self._path(project, ref, "metrics")
+        params: dict[str, str | int | bool | None] = {"key": key}
+        return self._http.call("GET", path, SeriesList, params=params)
+
+    def log_metrics(
+        self, ref: str, points: Sequence[MetricPoint], *, project: str | None = None
+    ) -> int:
+        answer = self._http.call(
+            "POST",
+            self._path(project, ref, "metrics"),
+            dict[str, int],
+            json={"points": [list(p) for p in points]},
+        )
+        return answer["stored"]
+
+    def log_values(
+        self, ref: str, kind: str, values: dict[str, str], *, project: str | None = None
+    ) -> None:
+        self._http.request(
+            "POST", self._path(project, ref, "values"), json={"kind": kind, "values": values}
+        )

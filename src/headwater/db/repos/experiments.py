@@ -1,0 +1,344 @@
+"""Experiments, their logs, metrics, parameters and tags."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from headwater.db.tables import (
+    ExperimentRow,
+    ExperimentValueRow,
+    LogChunkRow,
+    MetricRow,
+    TokenRow,
+)
+from headwater.domain.errors import NotFound
+from headwater.domain.ids import new_id
+from headwater.domain.jobs import Experiment, JobState, check_move
+
+
+def to_experiment(row: ExperimentRow) -> Experiment:
+    return Experiment(
+        id=row.id,
+        project_id=row.project_id,
+        number=row.number,
+        title=row.title,
+        command=row.command,
+        params=dict(row.params),
+        state=row.state,
+        reason=row.reason,
+        exit_code=row.exit_code,
+        computes=list(row.computes),
+        compute=row.compute,
+        resources=dict(row.resources),
+        start_commit=row.start_commit,
+        output_commit=row.output_commit,
+        output_dir=row.output_dir,
+        options=dict(row.options),
+        restarts=row.restarts,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        last_output_at=row.last_output_at,
+        runner=dict(row.runner),
+        task_token_hash=row.task_token_hash,
+    )
+
+
+class ExperimentRepo:
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def _insert(self, table: Any) -> Any:
+        dialect = self.s.get_bind().dialect.name
+        return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+    # -- experiments ---------------------------------------------------------------------
+
+    def create_many(
+        self,
+        project_id: str,
+        created_by: str,
+        *,
+        command: str,
+        runs: Sequence[dict[str, str]],
+        title: str,
+        computes: list[str],
+        start_commit: str | None,
+        output_dir: str,
+        options: dict[str, Any],
+        resources: dict[str, Any],
+    ) -> list[Experiment]:
+        """One queued experiment per parameter combination, numbered on from the last."""
+        last = self.s.scalar(
+            select(func.max(ExperimentRow.number)).where(ExperimentRow.project_id == project_id)
+        )
+        now = datetime.now(UTC)
+        rows = []
+        for i, params in enumerate(runs):
+            number = (last or 0) + 1 + i
+            rows.append(
+                ExperimentRow(
+                    id=new_id(),
+                    project_id=project_id,
+                    number=number,
+                    title=title or f"Experiment {number}",
+                    command=command,
+                    params=dict(params),
+                    state=JobState.QUEUED,
+                    computes=list(computes),
+                    start_commit=start_commit,
+                    output_dir=output_dir,
+                    options=dict(options),
+                    resources=dict(resources),
+                    restarts=0,
+                    created_by=created_by,
+                    created_at=now,
+                    runner={},
+                )
+            )
+        self.s.add_all(rows)
+        self.s.flush()
+        return [to_experiment(r) for r in rows]
+
+    def _row(self, experiment_id: str, project_id: str | None = None) -> ExperimentRow:
+        row = self.s.get(ExperimentRow, experiment_id)
+        if row is None or (project_id is not None and row.project_id != project_id):
+            raise NotFound(
+                f"no experiment {experiment_id!r} in this project",
+                where="experiment",
+                hint="List experiments with `hw experiments list`.",
+            )
+        return row
+
+    def get(self, experiment_id: str, project_id: str | None = None) -> Experiment:
+        return to_experiment(self._row(experiment_id, project_id))
+
+    def find(self, project_id: str, ref: str) -> Experiment:
+        """By id, or by the number people see (``12``)."""
+        if ref.isdigit():
+            row = self.s.scalar(
+                select(ExperimentRow).where(
+                    ExperimentRow.project_id == project_id, ExperimentRow.number == int(ref)
+                )
+            )
+            if row is not None:
+                return to_experiment(row)
+        return self.get(ref, project_id)
+
+    def page(
+        self, project_id: str, *, offset: int, limit: int, state: JobState | None = None
+    ) -> tuple[list[Experiment], int]:
+        where = [ExperimentRow.project_id == project_id]
+        if state is not None:
+            where.append(ExperimentRow.state == state)
+        total = self.s.scalar(select(func.count()).select_from(ExperimentRow).where(*where))
+        rows = self.s.scalars(
+            select(ExperimentRow)
+            .where(*where)
+            .order_by(ExperimentRow.number.desc())
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        return [to_experiment(r) for r in rows], total or 0
+
+    def in_states(self, states: Iterable[JobState]) -> list[Experiment]:
+        rows = self.s.scalars(
+            select(ExperimentRow)
+            .where(ExperimentRow.state.in_(list(states)))
+            .order_by(ExperimentRow.created_at, ExperimentRow.number)
+        ).all()
+        return [to_experiment(r) for r in rows]
+
+    def move(
+        self,
+        experiment_id: str,
+        target: JobState,
+        *,
+        reason: str | None = None,
+        exit_code: int | None = None,
+        output_commit: str | None = None,
+        runner: dict[str, Any] | None = None,
+        compute: str | None = None,
+        resources: dict[str, Any] | None = None,
+        restart: bool = False,
+        end_token: bool = True,
+    ) -> tuple[Experiment, Experiment]:
+        """Apply one transition; returns (before, after).
+
+        A terminal state ends the task's token, unless ``end_token`` is False (a user's stop:
+        the runtime still flushes its last logs and outputs, then its final report ends it).
+        """
+        row = self._row(experiment_id)
+        before = to_experiment(row)
+        check_move(row.state, target, where=f"experiment {row.number}")
+        now = datetime.now(UTC)
+        row.state = target
+        if reason is not None:
+            row.reason = reason
+        if exit_code is not None:
+            row.exit_code = exit_code
+        if output_commit is not None:
+            row.output_commit = output_commit
+        if runner is not None:
+            row.runner = {**row.runner, **runner}
+        if compute is not None:
+            row.compute = compute
+        if resources is not None:
+            row.resources = resources
+        if target is JobState.RUNNING and row.started_at is None:
+            row.started_at = now
+        if target is JobState.QUEUED:
+            row.runner = {}
+            if restart:
+                row.restarts += 1
+            self._end_token(row)
+        if target.terminal:
+            row.ended_at = now
+            if end_token:
+                self._end_token(row)
+        return before, to_experiment(row)
+
+    def add_runner(self, experiment_id: str, runner: dict[str, Any]) -> None:
+        """Record how to find the task again, whatever state its reports have reached."""
+        row = self._row(experiment_id)
+        row.runner = {**row.runner, **runner}
+
+    def end_task_token(self, experiment_id: str) -> None:
+        self._end_token(self._row(experiment_id))
+
+    def set_task_token(self, experiment_id: str, token_hash: str) -> None:
+        self._row(experiment_id).task_token_hash = token_hash
+
+    def _end_token(self, row: ExperimentRow) -> None:
+        if row.task_token_hash:
+            self.s.execute(delete(TokenRow).where(TokenRow.token_hash == row.task_token_hash))
+            row.task_token_hash = None
+
+    def set_output_commit(self, experiment_id: str, commit: str) -> None:
+        self._row(experiment_id).output_commit = commit
+
+    # -- logs --------------------------------------------------------------------------
+
+    def append_logs(self, experiment_id: str, chunks: Sequence[tuple[int, str, str]]) -> None:
+        """Store (seq, stream, text) chunks; a chunk sent twice is kept once."""
+        if not chunks:
+            return
+        now = datetime.now(UTC)
+        stmt = self._insert(LogChunkRow).on_conflict_do_nothing()
+        self.s.execute(
+            stmt,
+            [
+                {"experiment_id": experiment_id, "seq": s, "stream": st, "text": t, "at": now}
+                for s, st, t in chunks
+            ],
+        )
+        self.s.execute(
+            update(ExperimentRow)
+            .where(ExperimentRow.id == experiment_id)
+            .values(last_output_at=now)
+        )
+
+    def logs(self, experiment_id: str, *, after: int, limit: int) -> list[LogChunkRow]:
+        rows = self.s.scalars(
+            select(LogChunkRow)
+            .where(LogChunkRow.experiment_id == experiment_id, LogChunkRow.seq >= after)
+            .order_by(LogChunkRow.seq)
+            .limit(limit)
+        ).all()
+        return list(rows)
+
+    def next_log_seq(self, experiment_id: str) -> int:
+        last = self.s.scalar(
+            select(func.max(LogChunkRow.seq)).where(LogChunkRow.experiment_id == experiment_id)
+        )
+        return 0 if last is None else last + 1
+
+    # -- metrics, parameters and tags --------------------------------------------------
+
+    def add_metrics(
+        self, experiment_id: str, points: Sequence[tuple[str, int | None, float, float | None]]
+    ) -> int:
+        """Bulk insert; a point without a step gets the next step of its key."""
+        if not points:
+            return 0
+        now = time.time()
+        next_step: dict[str, int] = {}
+        rows = []
+        for key, step, value, at in points:
+            if step is None:
+                if key not in next_step:
+                    last = self.s.scalar(
+                        select(func.max(MetricRow.step)).where(
+                            MetricRow.experiment_id == experiment_id, MetricRow.key == key
+                        )
+                    )
+                    next_step[key] = 0 if last is None else last + 1
+                step = next_step[key]
+                next_step[key] += 1
+            rows.append(
+                {
+                    "experiment_id": experiment_id,
+                    "key": key,
+                    "step": step,
+                    "value": value,
+                    "at": now if at is None else at,
+                }
+            )
+        self.s.execute(insert(MetricRow), rows)
+        return len(rows)
+
+    def metrics(self, experiment_id: str, key: str | None = None) -> dict[str, list[MetricRow]]:
+        stmt = select(MetricRow).where(MetricRow.experiment_id == experiment_id)
+        if key is not None:
+            stmt = stmt.where(MetricRow.key == key)
+        series: dict[str, list[MetricRow]] = {}
+        for row in self.s.scalars(stmt.order_by(MetricRow.key, MetricRow.step, MetricRow.id)):
+            series.setdefault(row.key, []).append(row)
+        return series
+
+    def latest_metrics(self, experiment_id: str) -> dict[str, float]:
+        last_ids = (
+            select(func.max(MetricRow.id))
+            .where(MetricRow.experiment_id == experiment_id)
+            .group_by(MetricRow.key)
+        )
+        rows = self.s.execute(
+            select(MetricRow.key, MetricRow.value).where(MetricRow.id.in_(last_ids))
+        )
+        return dict(rows.all())  # not dict(rows): a Result has keys(), the column names
+
+    def set_values(self, experiment_id: str, kind: str, values: dict[str, str]) -> None:
+        if not values:
+            return
+        now = datetime.now(UTC)
+        stmt = self._insert(ExperimentValueRow)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["experiment_id", "kind", "key"],
+            set_={"value": stmt.excluded.value, "at": stmt.excluded.at},
+        )
+        self.s.execute(
+            stmt,
+            [
+                {"experiment_id": experiment_id, "kind": kind, "key": k, "value": v, "at": now}
+                for k, v in values.items()
+            ],
+        )
+
+    def values(self, experiment_id: str) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = {"param": {}, "tag": {}}
+        rows = self.s.execute(
+            select(ExperimentValueRow.kind, ExperimentValueRow.key, ExperimentValueRow.value)
+            .where(ExperimentValueRow.experiment_id == experiment_id)
+            .order_by(ExperimentValueRow.key)
+        ).all()
+        for kind, key, value in rows:
+            out.setdefault(kind, {})[key] = value
+        return out

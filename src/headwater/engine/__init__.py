@@ -1,0 +1,1 @@
+"""The scheduler loop, recovery after restart, and notifications (see README.md)."""

@@ -1,0 +1,93 @@
+"""Tell people when experiments start and end: email, Slack and webhooks, off the hot path.
+
+Sends run on a small thread pool with their own retries, so a slow SMTP server never holds a
+state change; every attempt lands in the delivery log.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+from headwater.db.database import Database
+from headwater.db.repos.compute import DeliveryRepo
+from headwater.db.repos.projects import ProjectRepo
+from headwater.domain.jobs import Experiment, JobState
+from headwater.engine.ports import Event, Notifier, NotifierSource
+
+log = logging.getLogger("headwater.notify")
+
+EVENTS = {
+    JobState.RUNNING: "experiment.started",
+    JobState.SUCCESS: "experiment.succeeded",
+    JobState.FAILED: "experiment.failed",
+    JobState.ABORTED: "experiment.failed",
+}
+
+
+class Notifications:
+    def __init__(self, db: Database, source: NotifierSource, public_url: str) -> None:
+        self.db = db
+        self.source = source
+        self.public_url = public_url.rstrip("/")
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="headwater-notify")
+
+    def transitioned(self, before: Experiment, after: Experiment) -> None:
+        kind = EVENTS.get(after.state)
+        if kind is None or before.state == after.state:
+            return
+        self._pool.submit(self._send_all, after, kind)
+
+    def _event(self, experiment: Experiment, kind: str) -> Event:
+        with self.db.read() as session:
+            project = ProjectRepo(session).get(experiment.project_id)
+        return Event(
+            kind=kind,
+            project_id=project.id,
+            project_name=project.name,
+            subject_id=experiment.id,
+            title=f"experiment {experiment.number} ({experiment.command})",
+            state=experiment.state.value,
+            reason=experiment.reason,
+            url=f"{self.public_url}/projects/{project.id}/experiments/{experiment.number}",
+            occurred_at=datetime.now(UTC),
+            extra={
+                "number": experiment.number,
+                "params": experiment.params,
+                "exit_code": experiment.exit_code,
+            },
+        )
+
+    def _send_all(self, experiment: Experiment, kind: str) -> None:
+        try:
+            event = self._event(experiment, kind)
+            notifiers = self.source(experiment, event)
+        except Exception:
+            log.exception("could not prepare notifications for %s", experiment.id)
+            return
+        for notifier in notifiers:
+            self._send(notifier, experiment, event)
+
+    def _send(self, notifier: Notifier, experiment: Experiment, event: Event) -> None:
+        try:
+            delivery = notifier.send(event)
+        except Exception:
+            log.exception("notifier %s failed", notifier.channel)
+            return
+        if delivery is None:
+            return  # not subscribed to this event
+        with self.db.write() as session:
+            DeliveryRepo(session).record(
+                experiment.project_id,
+                experiment.id,
+                channel=delivery.channel,
+                target=delivery.target,
+                event=event.kind,
+                ok=delivery.ok,
+                attempts=delivery.attempts,
+                status=str(delivery.status),
+            )
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=False)

@@ -1,0 +1,273 @@
+"""The engine: a queue with resource accounting, the watchdog, and recovery after a restart.
+
+One thread inside ``hw server``. It wakes when work is submitted or ends (``wake()``), and
+at least every second otherwise. Only the leader (see ``leader.py``) schedules; state changes
+always go through ``ExperimentRepo.move`` and its transition table, so a runtime's report and
+the engine's own decision can never both win.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from headwater.db.database import Database
+from headwater.db.repos.compute import ComputeRepo
+from headwater.db.repos.experiments import ExperimentRepo
+from headwater.db.repos.settings import SettingsRepo
+from headwater.db.repos.users import UserRepo
+from headwater.domain.compute import ComputeTemplate, Resources, choose_compute, fits_ever
+from headwater.domain.credentials import token_hash
+from headwater.domain.errors import Conflict, HeadwaterError, NotFound
+from headwater.domain.jobs import Experiment, JobState
+from headwater.engine.leader import Leadership
+from headwater.engine.notifications import Notifications
+from headwater.engine.ports import Executor, Launch, Liveness
+
+log = logging.getLogger("headwater.engine")
+
+ACTIVE = (JobState.INITIALIZING, JobState.RUNNING)
+DEFAULT_COMPUTE = "default"
+
+
+def resources_of(experiment: Experiment) -> Resources:
+    r = experiment.resources
+    return Resources(float(r.get("cpus", 0)), int(r.get("memory_mb", 0)), int(r.get("gpus", 0)))
+
+
+class Engine:
+    def __init__(
+        self,
+        db: Database,
+        executor: Executor,
+        *,
+        server_url: Callable[[], str],
+        notifications: Notifications,
+        lock_file: Path,
+        watch_seconds: float = 5.0,
+    ) -> None:
+        self.db = db
+        self.executor = executor
+        self.server_url = server_url
+        self.notifications = notifications
+        self.leadership = Leadership(db, lock_file)
+        self.watch_seconds = watch_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._recovered = False
+        self._last_watch = 0.0
+
+    # -- life ------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Compute templates from the machine on a first start (the API lists them)."""
+        with self.db.write() as session:
+            ComputeRepo(session).ensure_defaults(self.executor.capacity())
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="headwater-engine", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.executor.close()
+        self.notifications.close()
+        self.leadership.release()
+
+    @property
+    def leading(self) -> bool:
+        return self.leadership.held
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.leadership.try_acquire():
+                    if not self._recovered:
+                        self.recover()
+                        self._recovered = True
+                    self.schedule()
+                    if time.monotonic() - self._last_watch >= self.watch_seconds:
+                        self._last_watch = time.monotonic()
+                        self.watch()
+            except Exception:  # the loop must outlive any one bad pass
+                log.exception("engine pass failed")
+            self._wake.wait(timeout=1.0 if self.leading else 5.0)
+            self._wake.clear()
+
+    # -- scheduling ------------------------------------------------------------------------
+
+    def schedule(self) -> int:
+        """Start every queued experiment that fits now, oldest first. Returns how many."""
+        with self.db.read() as session:
+            repo = ExperimentRepo(session)
+            active = repo.in_states(ACTIVE)
+            queued = repo.in_states([JobState.QUEUED])
+            templates = ComputeRepo(session).all()
+        if not queued:
+            return 0
+        total = self.executor.capacity()
+        free = total
+        for running in active:
+            free = free - resources_of(running)
+        started = 0
+        owned: dict[str, bool] = {}
+        for experiment in queued:
+            template = self._pick(experiment, templates, free, total, owned)
+            if template is None:
+                continue
+            free = free - template.resources
+            if self._launch(experiment, template):
+                started += 1
+        return started
+
+    def _pick(
+        self,
+        experiment: Experiment,
+        templates: dict[str, ComputeTemplate],
+        free: Resources,
+        total: Resources,
+        owned: dict[str, bool],
+    ) -> ComputeTemplate | None:
+        requested = experiment.computes or [DEFAULT_COMPUTE]
+        if experiment.project_id not in owned:
+            with self.db.read() as session:
+                settings = SettingsRepo(session).get(experiment.project_id)
+            owned[experiment.project_id] = settings.use_only_owned_compute
+        only = experiment.created_by if owned[experiment.project_id] else None
+        try:
+            template = choose_compute(requested, templates, free, only_owned_by=only)
+        except HeadwaterError as exc:
+            self._fail(experiment, f"cannot schedule: {exc}")
+            return None
+        if template is None and not any(
+            name in templates and fits_ever(templates[name], total) for name in requested
+        ):
+            self._fail(
+                experiment,
+                f"no compute in {', '.join(requested)} fits this machine ({total})",
+            )
+        return template
+
+    def _launch(self, experiment: Experiment, template: ComputeTemplate) -> bool:
+        try:
+            with self.db.write() as session:
+                repo = ExperimentRepo(session)
+                before, after = repo.move(
+                    experiment.id,
+                    JobState.INITIALIZING,
+                    compute=template.name,
+                    resources=asdict(template.resources),
+                )
+                token = UserRepo(session).issue_token(experiment.created_by, kind="task")
+                repo.set_task_token(experiment.id, token_hash(token))
+        except (Conflict, NotFound):
+            return False  # stopped or deleted meanwhile
+        self.notifications.transitioned(before, after)
+        launch = Launch(
+            experiment_id=experiment.id,
+            project_id=experiment.project_id,
+            server_url=self.server_url(),
+            token=token,
+            resources=template.resources,
+        )
+        try:
+            runner = self.executor.launch(launch)
+        except Exception as exc:
+            log.exception("could not launch experiment %s", experiment.id)
+            self._fail(experiment, f"could not start on {self.executor.name}: {exc}")
+            return False
+        with self.db.write() as session:
+            ExperimentRepo(session).add_runner(experiment.id, runner)
+        return True
+
+    def _fail(self, experiment: Experiment, reason: str) -> None:
+        self.transition(experiment.id, JobState.FAILED, reason=reason)
+
+    def transition(self, experiment_id: str, target: JobState, **fields: Any) -> bool:
+        """Apply one transition and tell whoever listens; False when the table refuses it."""
+        try:
+            with self.db.write() as session:
+                before, after = ExperimentRepo(session).move(experiment_id, target, **fields)
+        except (Conflict, NotFound):
+            return False
+        self.notifications.transitioned(before, after)
+        if after.state.terminal or after.state is JobState.QUEUED:
+            self.wake()
+        return True
+
+    def stop(self, experiment: Experiment) -> bool:
+        """Abort it: a queued one at once, a running one by cancelling its process group."""
+        if not self.transition(
+            experiment.id, JobState.ABORTED, reason="stopped by a user", end_token=False
+        ):
+            return False
+        if experiment.state.active:
+            self.executor.cancel(experiment.id, experiment.runner)
+        return True
+
+    # -- the watchdog and recovery ---------------------------------------------------------
+
+    def watch(self) -> None:
+        """End active experiments whose process is gone; restart idle or stuck ones."""
+        with self.db.read() as session:
+            active = ExperimentRepo(session).in_states(ACTIVE)
+        now = datetime.now(UTC)
+        idle_cache: dict[str, tuple[bool, int]] = {}
+        for experiment in active:
+            if not experiment.runner:
+                continue  # being launched right now
+            liveness = self.executor.poll(experiment.id, experiment.runner)
+            if liveness is Liveness.GONE:
+                self._lost(experiment.id)
+                continue
+            if experiment.project_id not in idle_cache:
+                with self.db.read() as session:
+                    settings = SettingsRepo(session).get(experiment.project_id)
+                idle_cache[experiment.project_id] = (
+                    settings.restart_when_idle,
+                    settings.idle_minutes,
+                )
+            when_idle, minutes = idle_cache[experiment.project_id]
+            if not (when_idle or experiment.options.get("restart_if_stuck")):
+                continue
+            last = experiment.last_output_at or experiment.started_at or experiment.created_at
+            if now - last > timedelta(minutes=minutes):
+                self.executor.cancel(experiment.id, experiment.runner)
+                self.transition(
+                    experiment.id,
+                    JobState.QUEUED,
+                    reason=f"restarted: no output for {minutes} minutes",
+                    restart=True,
+                )
+
+    def _lost(self, experiment_id: str) -> None:
+        self.transition(
+            experiment_id,
+            JobState.FAILED,
+            reason="lost: its process ended without reporting how (the machine or the "
+            "worker went away); its logs and metrics up to then are kept",
+        )
+
+    def recover(self) -> None:
+        """After a (re)start: adopt active experiments whose task still runs, end the rest."""
+        with self.db.read() as session:
+            active = ExperimentRepo(session).in_states(ACTIVE)
+        for experiment in active:
+            liveness = self.executor.poll(experiment.id, experiment.runner)
+            if liveness is Liveness.ALIVE:
+                log.info("adopted experiment %s", experiment.id)
+            elif liveness is Liveness.GONE or not experiment.runner:
+                self._lost(experiment.id)

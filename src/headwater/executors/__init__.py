@@ -1,0 +1,1 @@
+"""Where tasks run: the ``Executor`` protocol and its backends (see README.md)."""

@@ -1,0 +1,160 @@
+"""The local backend: tasks run as process groups on this machine, under one long-lived worker.
+
+The worker (``python -m headwater.runtime.worker``) is started once and runs the task runtime
+in threads, spawning only each task's command: starting an interpreter per task would cost
+more than the whole dispatch. It runs in a session of its own, so a server that dies does not
+take running tasks with it; the next server finds the worker on its socket and adopts them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from headwater.domain.compute import Resources
+from headwater.domain.errors import HeadwaterError
+from headwater.executors.base import Launch, Liveness, Runner
+from headwater.executors.machine import machine_resources
+
+START_TIMEOUT = 20.0
+
+
+class WorkerUnreachable(HeadwaterError):
+    code = "worker_unreachable"
+    status_code = 503
+
+
+def socket_path(home: Path) -> Path:
+    """Unix socket paths are limited to ~100 bytes, so the socket lives in the temp folder,
+    named after the home it serves."""
+    digest = hashlib.sha256(str(home.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"hw-worker-{digest}.sock"
+
+
+class LocalExecutor:
+    name = "local"
+
+    def __init__(self, home: Path, *, idle_exit: float = 300.0, python: str | None = None):
+        self.home = home
+        self.socket = socket_path(home)
+        self.idle_exit = idle_exit
+        self.python = python or sys.executable
+        self._total = machine_resources()
+
+    def capacity(self) -> Resources:
+        return self._total
+
+    # -- the worker ------------------------------------------------------------------------
+
+    def _ask(self, request: dict[str, Any], *, timeout: float = 10.0) -> dict[str, Any]:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(timeout)
+            conn.connect(str(self.socket))
+            conn.sendall(json.dumps(request).encode() + b"\n")
+            with conn.makefile("rb") as reader:
+                line = reader.readline()
+        if not line:
+            raise ConnectionError("the worker closed the connection without an answer")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def _request(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Ask the worker, starting it first when none listens."""
+        try:
+            return self._ask(request)
+        except (FileNotFoundError, ConnectionRefusedError):
+            self._start_worker()
+            return self._ask(request)
+
+    def worker_alive(self) -> bool:
+        try:
+            return bool(self._ask({"op": "ping"}, timeout=5.0).get("ok"))
+        except (OSError, ValueError):
+            return False
+
+    def _start_worker(self) -> None:
+        logs = self.home / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            self.socket.unlink()  # a stale socket of a worker that is gone
+        with open(logs / "worker.log", "ab") as log:
+            subprocess.Popen(
+                [
+                    self.python,
+                    "-m",
+                    "headwater.runtime.worker",
+                    "--socket",
+                    str(self.socket),
+                    "--workroot",
+                    str(self.home / "work"),
+                    "--cache",
+                    str(self.home / "cache"),
+                    "--idle-exit",
+                    str(self.idle_exit),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.worker_alive():
+                return
+            time.sleep(0.05)
+        raise WorkerUnreachable(
+            "the local worker did not start",
+            where=str(logs / "worker.log"),
+            hint="Read the worker's log for the cause.",
+        )
+
+    # -- the protocol ------------------------------------------------------------------------
+
+    def launch(self, launch: Launch) -> Runner:
+        answer = self._request(
+            {
+                "op": "launch",
+                "experiment_id": launch.experiment_id,
+                "project_id": launch.project_id,
+                "url": launch.server_url,
+                "token": launch.token,
+            }
+        )
+        if not answer.get("ok"):
+            raise WorkerUnreachable(str(answer.get("error", "the worker refused the task")))
+        return {"executor": self.name, "worker_pid": answer.get("pid")}
+
+    def running(self) -> dict[str, Any] | None:
+        """The worker's tasks, or None when no worker answers."""
+        try:
+            answer = self._ask({"op": "list"})
+        except (OSError, ValueError):
+            return None
+        tasks: dict[str, Any] = answer.get("tasks", {})
+        return tasks
+
+    def poll(self, experiment_id: str, runner: Runner) -> Liveness:
+        tasks = self.running()
+        if tasks is None:
+            return Liveness.GONE if not self.socket.exists() else Liveness.UNKNOWN
+        return Liveness.ALIVE if experiment_id in tasks else Liveness.GONE
+
+    def cancel(self, experiment_id: str, runner: Runner) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._ask({"op": "cancel", "experiment_id": experiment_id})
+
+    def close(self) -> None:
+        """Running tasks finish; the worker leaves when it has none."""
+        with contextlib.suppress(OSError, ValueError):
+            self._ask({"op": "exit_when_idle"}, timeout=2.0)

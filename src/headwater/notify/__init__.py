@@ -1,0 +1,1 @@
+"""Telling people and systems what happened: email, Slack, webhooks (see README.md)."""

@@ -1,0 +1,1 @@
+"""What runs inside a task: workspace, command, streams, outputs (see README.md)."""

@@ -1,0 +1,179 @@
+"""The long-lived local worker: runs the task runtime in threads, one per task.
+
+``python -m headwater.runtime.worker --socket PATH ...`` listens on a Unix socket for one JSON
+object per line (launch, cancel, list, exit_when_idle, ping) and answers one line each. It runs
+in a session of its own, so it outlives the server that started it; tasks go on, their reports
+wait for the server to come back, and the next server adopts them. It leaves by itself after
+``--idle-exit`` seconds without a task.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import signal
+import socketserver
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from headwater.runtime.task import run_task
+
+log = logging.getLogger("headwater.worker")
+KILL_AFTER = 10.0
+
+
+@dataclass
+class Running:
+    thread: threading.Thread
+    cancel: threading.Event = field(default_factory=threading.Event)
+    pgid: int | None = None
+
+
+class Worker:
+    def __init__(self, workroot: Path, cache: Path, idle_exit: float) -> None:
+        self.workroot = workroot
+        self.cache = cache
+        self.idle_exit = idle_exit
+        self.tasks: dict[str, Running] = {}
+        self.lock = threading.Lock()
+        self.exit_when_idle = False
+        self.idle_since = time.monotonic()
+
+    def launch(self, req: dict[str, Any]) -> dict[str, Any]:
+        eid = str(req["experiment_id"])
+        with self.lock:
+            if eid in self.tasks:
+                return {"ok": True, "pid": os.getpid(), "already": True}
+            running = Running(threading.Thread(target=self._run, args=(eid, req), daemon=True))
+            self.tasks[eid] = running
+        running.thread.start()
+        return {"ok": True, "pid": os.getpid()}
+
+    def _run(self, eid: str, req: dict[str, Any]) -> None:
+        running = self.tasks[eid]
+
+        def started(pid: int) -> None:
+            running.pgid = pid  # the command leads its own process group
+            if running.cancel.is_set():
+                self._signal(running, signal.SIGTERM)
+
+        try:
+            outcome = run_task(
+                eid,
+                str(req["project_id"]),
+                url=str(req["url"]),
+                token=str(req["token"]),
+                workroot=self.workroot,
+                cache_root=self.cache,
+                cancel=running.cancel,
+                on_process=started,
+            )
+            log.info("experiment %s ended %s", eid, outcome.state.value)
+        finally:
+            with self.lock:
+                self.tasks.pop(eid, None)
+                if not self.tasks:
+                    self.idle_since = time.monotonic()
+
+    @staticmethod
+    def _signal(running: Running, sig: signal.Signals) -> None:
+        if running.pgid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(running.pgid, sig)
+
+    def cancel(self, eid: str) -> dict[str, Any]:
+        with self.lock:
+            running = self.tasks.get(eid)
+        if running is None:
+            return {"ok": True, "running": False}
+        running.cancel.set()
+        self._signal(running, signal.SIGTERM)
+
+        def finish_off() -> None:
+            if running.thread.is_alive():
+                running.thread.join(KILL_AFTER)
+                self._signal(running, signal.SIGKILL)
+
+        threading.Thread(target=finish_off, daemon=True).start()
+        return {"ok": True, "running": True}
+
+    def handle(self, req: dict[str, Any]) -> dict[str, Any]:
+        op = req.get("op")
+        if op == "launch":
+            return self.launch(req)
+        if op == "cancel":
+            return self.cancel(str(req.get("experiment_id")))
+        if op == "list":
+            with self.lock:
+                return {"ok": True, "tasks": {k: {"pgid": r.pgid} for k, r in self.tasks.items()}}
+        if op == "exit_when_idle":
+            self.exit_when_idle = True
+            return {"ok": True}
+        if op == "ping":
+            return {"ok": True, "pid": os.getpid()}
+        return {"ok": False, "error": f"unknown op {op!r}"}
+
+    def should_exit(self) -> bool:
+        with self.lock:
+            if self.tasks:
+                return False
+            idle = time.monotonic() - self.idle_since
+        return self.exit_when_idle or idle > self.idle_exit
+
+
+def serve(socket_path: Path, worker: Worker) -> None:
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            line = self.rfile.readline()
+            try:
+                answer = worker.handle(json.loads(line))
+            except Exception as exc:
+                answer = {"ok": False, "error": repr(exc)}
+            self.wfile.write(json.dumps(answer).encode() + b"\n")
+
+    with contextlib.suppress(FileNotFoundError):
+        socket_path.unlink()
+    server = socketserver.ThreadingUnixStreamServer(str(socket_path), Handler)
+    server.daemon_threads = True
+    pidfile = Path(str(socket_path) + ".pid")
+    pidfile.write_text(f"{os.getpid()}\n")
+
+    def watch() -> None:
+        while not worker.should_exit():
+            time.sleep(0.5)
+        server.shutdown()
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        with contextlib.suppress(FileNotFoundError):
+            if pidfile.read_text().strip() == str(os.getpid()):
+                pidfile.unlink()
+                socket_path.unlink()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m headwater.runtime.worker")
+    parser.add_argument("--socket", type=Path, required=True)
+    parser.add_argument("--workroot", type=Path, required=True)
+    parser.add_argument("--cache", type=Path, required=True)
+    parser.add_argument("--idle-exit", type=float, default=300.0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the server's terminal going away is not ours
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    args.workroot.mkdir(parents=True, exist_ok=True)
+    serve(args.socket, Worker(args.workroot, args.cache, args.idle_exit))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""Experiments over HTTP: what users send and see, and what the task runtime reports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from headwater.domain.jobs import JobState
+from headwater.schemas.common import Model
+
+MAX_RUNS = 10_000
+MAX_BATCH = 20_000
+
+
+def _one_run() -> list[dict[str, str]]:
+    return [{}]
+
+
+class ExperimentOptions(Model):
+    """The seed's custom task fields; unset ones come from the project's settings."""
+
+    requirements: bool = Field(True, description="Install requirements.txt when present")
+    prerun: bool = Field(True, description="Run prerun.sh when present")
+    restart_if_stuck: bool = False
+    notify_on_error: bool | None = None
+    notify_on_success: bool | None = None
+    emails: list[str] = Field(default_factory=list, max_length=50)
+    periodic_sync: bool | None = None
+    datasets: list[str] = Field(default_factory=list, max_length=50)
+    cpus: float | None = Field(None, gt=0, description="Resources when no template is named")
+    memory_mb: int | None = Field(None, gt=0)
+    gpus: int | None = Field(None, ge=0)
+
+
+class ExperimentCreate(Model):
+    command: str = Field(min_length=1, max_length=10_000)
+    runs: list[dict[str, str]] = Field(
+        default_factory=_one_run,
+        min_length=1,
+        max_length=MAX_RUNS,
+        description="One experiment per entry: its parameters (a grid's combinations)",
+    )
+    title: str = Field("", max_length=200)
+    computes: list[str] = Field(default_factory=list, max_length=20)
+    commit: str | None = Field(None, max_length=64, description="Files commit; default: head")
+    output_dir: str | None = Field(None, max_length=255)
+    options: ExperimentOptions = Field(default_factory=ExperimentOptions)
+
+
+class ExperimentOut(BaseModel):
+    id: str
+    project_id: str
+    number: int
+    title: str
+    command: str
+    params: dict[str, str]
+    state: JobState
+    reason: str | None
+    exit_code: int | None
+    computes: list[str]
+    compute: str | None
+    start_commit: str | None
+    output_commit: str | None
+    branch: str
+    output_dir: str
+    restarts: int
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    tags: dict[str, str] = Field(default_factory=dict)
+    logged_params: dict[str, str] = Field(default_factory=dict)
+    latest_metrics: dict[str, float] = Field(default_factory=dict)
+
+
+class LogChunk(Model):
+    seq: int = Field(ge=0)
+    stream: Literal["stdout", "stderr", "system"]
+    text: str = Field(max_length=4 * 1024 * 1024)
+
+
+class LogBatch(Model):
+    chunks: list[LogChunk] = Field(max_length=10_000)
+    tags: dict[str, str] = Field(default_factory=dict, description="hw_tag_ lines seen")
+
+
+class LogChunkOut(BaseModel):
+    seq: int
+    stream: str
+    text: str
+    at: datetime
+
+
+class LogsOut(BaseModel):
+    chunks: list[LogChunkOut]
+    next_seq: int = Field(description="Ask for seq >= this to follow")
+    state: JobState
+
+
+MetricPoint = tuple[str, int | None, float, float | None]
+
+
+class MetricBatch(Model):
+    """Points as ``[key, step, value, time]``: compact, because training loops log many."""
+
+    points: list[MetricPoint] = Field(max_length=MAX_BATCH)
+
+
+class MetricSeries(BaseModel):
+    key: str
+    steps: list[int]
+    values: list[float]
+    times: list[float]
+
+
+class ValuesIn(Model):
+    kind: Literal["param", "tag"]
+    values: dict[str, str] = Field(max_length=1000)
+
+
+class StateReport(Model):
+    """What the runtime says happened; the transition table decides if it may."""
+
+    state: JobState
+    reason: str | None = Field(None, max_length=10_000)
+    exit_code: int | None = None
+    output_commit: str | None = Field(None, max_length=64)
+    runner: dict[str, Any] | None = None
+
+
+class OutputCommit(Model):
+    commit: str = Field(max_length=64)
+
+
+class DatasetMount(BaseModel):
+    name: str
+    commit: str
+
+
+class InputMount(BaseModel):
+    name: str
+    repo: str
+    commit: str
+
+
+class TaskSpec(BaseModel):
+    """Everything the runtime needs to build the workspace and run the command."""
+
+    experiment: ExperimentOut
+    project_name: str
+    command: str  # with the parameters appended
+    env: dict[str, str]
+    files_commit: str | None
+    datasets: list[DatasetMount]
+    inputs: list[InputMount]
+    requirements: bool
+    prerun: bool
+    output_dir: str
+    sync_seconds: float | None
+    working_dir: str
+
+
+class ComputeTemplateIn(Model):
+    name: str = Field(min_length=1, max_length=64)
+    cpus: float = Field(gt=0)
+    memory_mb: int = Field(gt=0)
+    gpus: int = Field(0, ge=0)
+    owned: bool = Field(False, description="Owned by you, not shared with the whole server")
+
+
+class ComputeTemplateOut(BaseModel):
+    name: str
+    cpus: float
+    memory_mb: int
+    gpus: int
+    owner: str | None
+
+
+class ResourcesOut(BaseModel):
+    cpus: float
+    memory_mb: int
+    gpus: int
+
+
+class MonitorScope(BaseModel):
+    active_jobs: int
+    pending_jobs: int
+    assigned: ResourcesOut
+
+
+class MonitorOut(BaseModel):
+    """Seed 004's dashboard: jobs, and compute and storage assigned against the total."""
+
+    overall: MonitorScope
+    total: ResourcesOut
+    storage_used_bytes: int
+    storage_total_bytes: int
+    projects: dict[str, MonitorScope]

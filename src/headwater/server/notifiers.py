@@ -1,0 +1,59 @@
+"""Which notifiers hear of an experiment: the composition of project settings, task flags and
+server settings that the engine asks for (``engine.ports.NotifierSource``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from headwater.db.cipher import SecretBox
+from headwater.db.database import Database
+from headwater.db.repos.settings import SettingsRepo
+from headwater.db.repos.users import UserRepo
+from headwater.db.repos.webhooks import WebhookRepo
+from headwater.domain.jobs import Experiment, JobState
+from headwater.notify.base import Event, Notifier
+from headwater.notify.email import EmailNotifier, SmtpSettings
+from headwater.notify.slack import SlackNotifier
+from headwater.notify.webhooks import WebhookNotifier
+from headwater.settings import ServerSettings
+
+
+class ProjectNotifiers:
+    def __init__(self, db: Database, box: SecretBox, settings: ServerSettings) -> None:
+        self.db = db
+        self.box = box
+        self.smtp = (
+            SmtpSettings(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                starttls=settings.smtp_starttls,
+                ssl=settings.smtp_ssl,
+                username=settings.smtp_username,
+                password=settings.smtp_password,
+                sender=settings.smtp_sender,
+            )
+            if settings.smtp_host
+            else None
+        )
+
+    def __call__(self, experiment: Experiment, event: Event) -> Sequence[Notifier]:
+        with self.db.read() as session:
+            settings = SettingsRepo(session).get(experiment.project_id)
+            hooks = WebhookRepo(session, self.box).signing(experiment.project_id)
+            creator = UserRepo(session).get(experiment.created_by)
+        found: list[Notifier] = [
+            WebhookNotifier(hook.url, secret, hook.events) for hook, secret in hooks
+        ]
+        if experiment.state not in (JobState.SUCCESS, JobState.FAILED, JobState.ABORTED):
+            return found  # people hear of endings; webhooks may subscribe to starts too
+        success = experiment.state is JobState.SUCCESS
+        flag = experiment.options.get("notify_on_success" if success else "notify_on_error")
+        wanted = settings.email_on_success if success else settings.email_on_error
+        if flag is not None:
+            wanted = bool(flag)
+        if wanted and self.smtp is not None:
+            recipients = list(experiment.options.get("emails") or []) or [creator.email]
+            found.append(EmailNotifier(self.smtp, recipients))
+        if settings.slack.webhook_url:
+            found.append(SlackNotifier(settings.slack.webhook_url, settings.slack.channel))
+        return found

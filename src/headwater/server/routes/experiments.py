@@ -1,0 +1,311 @@
+"""Experiments: create (a grid of them), list, show, stop; logs, metrics, parameters and tags;
+and the few calls only a task's own runtime may make (its spec, its state, its outputs)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from headwater.db.repos.experiments import ExperimentRepo
+from headwater.db.repos.secrets import SecretRepo
+from headwater.db.repos.settings import SettingsRepo
+from headwater.db.repos.versions import VersionRepo
+from headwater.domain.access import Permission
+from headwater.domain.credentials import token_hash
+from headwater.domain.errors import Conflict, InvalidInput, PermissionDenied
+from headwater.domain.grid import command_with_params, tag_env
+from headwater.domain.jobs import Experiment, JobState
+from headwater.domain.paths import check_path
+from headwater.domain.versions import RepoKind
+from headwater.schemas.common import Page
+from headwater.schemas.experiments import (
+    DatasetMount,
+    ExperimentCreate,
+    ExperimentOut,
+    LogBatch,
+    LogChunkOut,
+    LogsOut,
+    MetricBatch,
+    MetricSeries,
+    OutputCommit,
+    StateReport,
+    TaskSpec,
+    ValuesIn,
+)
+from headwater.server.deps import PlatformDep, ProjectAccess, bearer_token, require
+from headwater.server.platform import Platform
+
+router = APIRouter(prefix="/projects/{project_id}/experiments", tags=["experiments"])
+Reader = Annotated[ProjectAccess, Depends(require(Permission.JOBS_READ))]
+Writer = Annotated[ProjectAccess, Depends(require(Permission.JOBS_WRITE))]
+
+
+def experiment_out(e: Experiment, values: dict[str, dict[str, str]] | None = None,
+                   latest: dict[str, float] | None = None) -> ExperimentOut:  # fmt: skip
+    values = values or {}
+    return ExperimentOut(
+        id=e.id,
+        project_id=e.project_id,
+        number=e.number,
+        title=e.title,
+        command=e.command,
+        params=e.params,
+        state=e.state,
+        reason=e.reason,
+        exit_code=e.exit_code,
+        computes=e.computes,
+        compute=e.compute,
+        start_commit=e.start_commit,
+        output_commit=e.output_commit,
+        branch=e.branch,
+        output_dir=e.output_dir,
+        restarts=e.restarts,
+        created_by=e.created_by,
+        created_at=e.created_at,
+        started_at=e.started_at,
+        ended_at=e.ended_at,
+        tags=values.get("tag", {}),
+        logged_params=values.get("param", {}),
+        latest_metrics=latest or {},
+    )
+
+
+def _find(platform: Platform, access: ProjectAccess, ref: str) -> Experiment:
+    with platform.db.read() as session:
+        return ExperimentRepo(session).find(access.project.id, ref)
+
+
+def _task_only(request: Request, experiment: Experiment) -> None:
+    """Only the task's own runtime holds its token: it alone may read secrets in the spec."""
+    token = bearer_token(request)
+    if token is None or experiment.task_token_hash != token_hash(token):
+        raise PermissionDenied(
+            "only the experiment's own task may do this",
+            where=f"experiment {experiment.number}",
+            hint="This call is made by the task runtime with the token it was started with.",
+        )
+
+
+@router.post("", response_model=list[ExperimentOut], status_code=201)
+def create_experiments(
+    body: ExperimentCreate, access: Writer, platform: PlatformDep
+) -> list[ExperimentOut]:
+    project = access.project
+    output_dir = body.output_dir
+    if output_dir is not None:
+        output_dir = check_path(output_dir)
+    with platform.db.write() as session:
+        settings = SettingsRepo(session).get(project.id)
+        versions = VersionRepo(session)
+        files = versions.files_repo(project.id)
+        commit = versions.resolve(files.id, body.commit).id if body.commit else None
+        if commit is None:
+            head = versions.head(files.id)
+            commit = head.id if head else None
+        for name in body.options.datasets:
+            versions.get(project.id, RepoKind.DATASET, name)  # NotFound names it
+        options = body.options.model_dump(exclude={"cpus", "memory_mb", "gpus"})
+        created = ExperimentRepo(session).create_many(
+            project.id,
+            access.user.id,
+            command=body.command,
+            runs=body.runs,
+            title=body.title,
+            computes=body.computes or list(settings.compute),
+            start_commit=commit,
+            output_dir=output_dir or settings.output_dir,
+            options=options,
+            resources={},
+        )
+    platform.engine.wake()
+    return [experiment_out(e) for e in created]
+
+
+@router.get("", response_model=Page[ExperimentOut])
+def list_experiments(
+    access: Reader,
+    platform: PlatformDep,
+    state: JobState | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Page[ExperimentOut]:
+    with platform.db.read() as session:
+        items, total = ExperimentRepo(session).page(
+            access.project.id, offset=offset, limit=limit, state=state
+        )
+    return Page(items=[experiment_out(e) for e in items], total=total, offset=offset, limit=limit)
+
+
+@router.get("/{ref}", response_model=ExperimentOut)
+def show_experiment(ref: str, access: Reader, platform: PlatformDep) -> ExperimentOut:
+    with platform.db.read() as session:
+        repo = ExperimentRepo(session)
+        experiment = repo.find(access.project.id, ref)
+        values = repo.values(experiment.id)
+        latest = repo.latest_metrics(experiment.id)
+    return experiment_out(experiment, values, latest)
+
+
+@router.post("/{ref}/stop", response_model=ExperimentOut)
+def stop_experiment(ref: str, access: Writer, platform: PlatformDep) -> ExperimentOut:
+    experiment = _find(platform, access, ref)
+    if experiment.state.terminal:
+        return experiment_out(experiment)
+    platform.engine.stop(experiment)
+    return experiment_out(_find(platform, access, experiment.id))
+
+
+@router.get("/{ref}/logs", response_model=LogsOut)
+def get_logs(
+    ref: str,
+    access: Reader,
+    platform: PlatformDep,
+    after: Annotated[int, Query(ge=0, description="First seq to return")] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> LogsOut:
+    with platform.db.read() as session:
+        repo = ExperimentRepo(session)
+        experiment = repo.find(access.project.id, ref)
+        rows = repo.logs(experiment.id, after=after, limit=limit)
+    chunks = [LogChunkOut(seq=r.seq, stream=r.stream, text=r.text, at=r.at) for r in rows]
+    return LogsOut(
+        chunks=chunks,
+        next_seq=chunks[-1].seq + 1 if chunks else after,
+        state=experiment.state,
+    )
+
+
+@router.post("/{ref}/logs", status_code=204)
+def append_logs(ref: str, body: LogBatch, access: Writer, platform: PlatformDep) -> Response:
+    experiment = _find(platform, access, ref)
+    with platform.db.write() as session:
+        repo = ExperimentRepo(session)
+        repo.append_logs(experiment.id, [(c.seq, c.stream, c.text) for c in body.chunks])
+        repo.set_values(experiment.id, "tag", body.tags)
+    return Response(status_code=204)
+
+
+@router.get("/{ref}/metrics", response_model=list[MetricSeries])
+def get_metrics(
+    ref: str,
+    access: Reader,
+    platform: PlatformDep,
+    key: Annotated[str | None, Query(max_length=255)] = None,
+) -> list[MetricSeries]:
+    with platform.db.read() as session:
+        repo = ExperimentRepo(session)
+        experiment = repo.find(access.project.id, ref)
+        series = repo.metrics(experiment.id, key)
+    return [
+        MetricSeries(
+            key=k,
+            steps=[r.step for r in rows],
+            values=[r.value for r in rows],
+            times=[r.at for r in rows],
+        )
+        for k, rows in series.items()
+    ]
+
+
+@router.post("/{ref}/metrics", response_model=dict[str, int])
+def log_metrics(
+    ref: str, body: MetricBatch, access: Writer, platform: PlatformDep
+) -> dict[str, int]:
+    for i, (key, _step, value, _at) in enumerate(body.points):
+        if not key or len(key) > 255 or value != value:  # NaN is kept out: charts break on it
+            raise InvalidInput(
+                f"metric point {i} has an empty, over-long or NaN key/value",
+                where=f"points[{i}]",
+                hint="Keys are 1-255 characters; values are finite numbers.",
+            )
+    experiment = _find(platform, access, ref)
+    with platform.db.write() as session:
+        stored = ExperimentRepo(session).add_metrics(experiment.id, body.points)
+    return {"stored": stored}
+
+
+@router.post("/{ref}/values", status_code=204)
+def log_values(ref: str, body: ValuesIn, access: Writer, platform: PlatformDep) -> Response:
+    experiment = _find(platform, access, ref)
+    with platform.db.write() as session:
+        ExperimentRepo(session).set_values(experiment.id, body.kind, body.values)
+    return Response(status_code=204)
+
+
+@router.get("/{ref}/spec", response_model=TaskSpec)
+def task_spec(ref: str, request: Request, access: Writer, platform: PlatformDep) -> TaskSpec:
+    experiment = _find(platform, access, ref)
+    _task_only(request, experiment)
+    project = access.project
+    with platform.db.read() as session:
+        settings = SettingsRepo(session).get(project.id)
+        secrets = SecretRepo(session, platform.box).values(project.id)
+        versions = VersionRepo(session)
+        datasets = []
+        for name in experiment.options.get("datasets", []):
+            repo = versions.get(project.id, RepoKind.DATASET, name)
+            head = versions.head(repo.id)
+            if head is not None:
+                datasets.append(DatasetMount(name=name, commit=head.id))
+    env: dict[str, Any] = {**settings.env, **secrets, **tag_env(experiment.params)}
+    env.update(
+        HEADWATER_URL=platform.public_url(),
+        HEADWATER_TOKEN=bearer_token(request) or "",
+        HEADWATER_PROJECT=project.id,
+        HW_EXPERIMENT_ID=experiment.id,
+        HW_EXPERIMENT_NUMBER=str(experiment.number),
+    )
+    periodic = experiment.options.get("periodic_sync")
+    sync_on = settings.autosync if periodic is None else bool(periodic)
+    return TaskSpec(
+        experiment=experiment_out(experiment),
+        project_name=project.name,
+        command=command_with_params(experiment.command, experiment.params),
+        env=env,
+        files_commit=experiment.start_commit,
+        datasets=datasets,
+        inputs=[],
+        requirements=bool(experiment.options.get("requirements", True)),
+        prerun=bool(experiment.options.get("prerun", True)),
+        output_dir=experiment.output_dir,
+        sync_seconds=settings.sync_minutes * 60.0 if sync_on else None,
+        working_dir=settings.working_dir,
+    )
+
+
+@router.post("/{ref}/state", response_model=ExperimentOut)
+def report_state(
+    ref: str, body: StateReport, request: Request, access: Writer, platform: PlatformDep
+) -> ExperimentOut:
+    experiment = _find(platform, access, ref)
+    _task_only(request, experiment)
+    with platform.db.write() as session:
+        repo = ExperimentRepo(session)
+        if body.runner:
+            repo.add_runner(experiment.id, body.runner)
+        if body.output_commit:
+            repo.set_output_commit(experiment.id, body.output_commit)
+        if body.state.terminal and experiment.state.terminal:
+            repo.end_task_token(experiment.id)  # the last word of a task a user stopped
+    if experiment.state != body.state and not platform.engine.transition(
+        experiment.id, body.state, reason=body.reason, exit_code=body.exit_code
+    ):
+        now = _find(platform, access, experiment.id)
+        raise Conflict(
+            f"experiment {now.number} is {now.state.value}; it cannot become {body.state.value}",
+            where=f"experiment {now.number}",
+            hint="It was stopped or has ended: there is nothing more to report.",
+        )
+    return experiment_out(_find(platform, access, experiment.id))
+
+
+@router.post("/{ref}/output", status_code=204)
+def record_output(
+    ref: str, body: OutputCommit, request: Request, access: Writer, platform: PlatformDep
+) -> Response:
+    experiment = _find(platform, access, ref)
+    _task_only(request, experiment)
+    with platform.db.write() as session:
+        ExperimentRepo(session).set_output_commit(experiment.id, body.commit)
+    return Response(status_code=204)

@@ -1,0 +1,322 @@
+"""Experiments end to end: a real server process, its engine, the local worker and the runtime.
+
+Nothing here is faked: commands run as real process groups, output flows back over HTTP,
+outputs are committed on the experiment's branch. The server runs as `hw server` would, in
+its own process, so the crash test can kill it with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from headwater.client import Client
+from headwater.executors.local import socket_path
+from headwater.schemas.experiments import ExperimentOut
+from tests.integration.test_concurrency import free_port
+
+pytestmark = pytest.mark.slow
+PY = sys.executable
+
+
+@dataclass
+class Live:
+    home: Path
+    url: str
+    port: int
+    token: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    tmp: Path
+
+    def client(self, project: str | None = None) -> Client:
+        return Client(self.url, self.token, project, config_dir=self.tmp / "cfg")
+
+
+def _start(home: Path, port: int, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    environ.update(
+        HEADWATER_HOME=str(home),
+        HEADWATER_PORT=str(port),
+        HEADWATER_WORKER_IDLE_EXIT="20",
+        **env,
+    )
+    out = log.open("ab")
+    process = subprocess.Popen(
+        [PY, "-m", "headwater.cli.main", "server", "--port", str(port), "--log-level", "warning"],
+        env=environ,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited: {log.read_text()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.05)
+    pytest.fail(f"server did not start: {log.read_text()}")
+
+
+def _stop(live: Live) -> None:
+    if live.process.poll() is None:
+        live.process.terminate()
+        live.process.wait(timeout=30)
+    pidfile = Path(str(socket_path(live.home)) + ".pid")
+    if pidfile.exists():  # the worker outlives servers by design; end it with the test
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Live]:
+    home = tmp_path / "home"
+    port = free_port()
+    log = tmp_path / "server.log"
+    process = _start(home, port, log)
+    token = (home / "admin.token").read_text().strip()
+    server = Live(home, f"http://127.0.0.1:{port}", port, token, process, log, tmp_path)
+    yield server
+    _stop(server)
+
+
+def _project(live: Live) -> tuple[Client, str]:
+    admin = live.client()
+    made = admin.projects.create(f"exp-{os.urandom(3).hex()}")
+    admin.close()
+    return live.client(made.id), made.id
+
+
+def _wait(client: Client, made: list[ExperimentOut], timeout: float = 90) -> list[ExperimentOut]:
+    deadline = time.monotonic() + timeout
+    while True:
+        now = [client.experiments.get(e.id) for e in made]
+        if all(e.state.terminal for e in now):
+            return now
+        if time.monotonic() > deadline:
+            pytest.fail(f"experiments did not end: {[(e.number, e.state) for e in now]}")
+        time.sleep(0.2)
+
+
+def _log_text(client: Client, ref: str) -> str:
+    out, after = [], 0
+    while True:
+        page = client.experiments.logs(ref, after=after)
+        if not page.chunks:
+            return "".join(out)
+        out += [c.text for c in page.chunks]
+        after = page.next_seq
+
+
+SCRIPT = (
+    "import os, sys; "
+    "print('argv', sys.argv[1:]); "
+    "print('env', os.environ['HW_TAG_LR'], os.environ.get('GREETING'), os.environ.get('API_KEY')); "
+    "print('hw_tag_seen: ' + sys.argv[-1]); "
+    "print('cnvrg_tag_old_style: yes'); "
+    "print('hw_tag_broken no colon'); "
+    "sys.stdout.buffer.write(bytes(range(256)) + b'\\n'); "
+    "print('hw_linechart_loss value: 0.5'); print('hw_linechart_loss value: 0.25'); "
+    "os.makedirs(os.environ['HW_OUTPUT_DIR'], exist_ok=True); "
+    "open(os.path.join(os.environ['HW_OUTPUT_DIR'], 'result.txt'), 'w').write(sys.argv[-1])"
+)
+
+
+def test_a_grid_runs_each_combination_with_params_env_tags_metrics_and_outputs(
+    live: Live,
+) -> None:
+    client, _pid = _project(live)
+    client.env.set({"GREETING": "hello"})
+    client.secrets.set("API_KEY", "s3cret")
+    runs = [{"lr": "0.1"}, {"lr": "0.01"}]
+    made = client.experiments.create(f'{PY} -c "{SCRIPT}"', runs)
+    assert [e.params for e in made] == runs
+    done = _wait(client, made)
+    for exp, run in zip(done, runs, strict=True):
+        assert exp.state.value == "success", _log_text(client, exp.id)
+        assert exp.exit_code == 0
+        log = _log_text(client, exp.id)
+        assert f"argv ['--lr', '{run['lr']}']" in log
+        assert f"env {run['lr']} hello s3cret" in log
+        assert exp.tags == {"seen": run["lr"], "old_style": "yes"}
+        series = {s.key: s.values for s in client.experiments.metrics(exp.id)}
+        assert series == {"loss": [0.5, 0.25]}
+        assert exp.output_commit is not None
+        tree = client.files.repo().tree(exp.output_commit)
+        paths = {e.path for e in tree.entries}
+        assert "output/result.txt" in paths
+        content = client.files.repo().content("output/result.txt", commit=exp.output_commit)
+        assert content.decode() == run["lr"]
+        assert exp.branch == f"experiments/{exp.number}"
+
+
+def test_failures_name_their_cause_and_the_engine_runs_on(live: Live) -> None:
+    client, _ = _project(live)
+    missing = client.experiments.create("no-such-command-hw --flag")[0]
+    killed = client.experiments.create("echo started; kill -9 $$")[0]
+    failing = client.experiments.create(f"{PY} -c 'import sys; sys.exit(3)'")[0]
+    after = client.experiments.create("echo still-working")[0]
+    by_id = {e.id: e for e in _wait(client, [missing, killed, failing, after])}
+    assert by_id[missing.id].state.value == "failed"
+    assert by_id[missing.id].exit_code == 127
+    assert "not found" in _log_text(client, missing.id)
+    assert by_id[killed.id].state.value == "failed"
+    assert "SIGKILL" in (by_id[killed.id].reason or "")
+    assert "started" in _log_text(client, killed.id)
+    assert by_id[failing.id].reason == "exit code 3"
+    assert by_id[after.id].state.value == "success"
+    assert "still-working" in _log_text(client, after.id)
+
+
+def test_stop_ends_the_whole_process_group(live: Live, tmp_path: Path) -> None:
+    client, _ = _project(live)
+    marker = tmp_path / "child.pid"
+    exp = client.experiments.create(f"sh -c 'sleep 300 & echo $! > {marker}; wait'")[0]
+    deadline = time.monotonic() + 30
+    while not marker.exists() or not marker.read_text().strip():
+        assert time.monotonic() < deadline, "the command never started"
+        time.sleep(0.1)
+    child = int(marker.read_text())
+    stopped = client.experiments.stop(exp.id)
+    assert stopped.state.value == "aborted"
+    deadline = time.monotonic() + 20
+    while _alive(child):
+        assert time.monotonic() < deadline, "the grandchild survived the stop"
+        time.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and ") Z " not in stat.read_text()
+
+
+def test_work_waits_for_compute_instead_of_oversubscribing(live: Live) -> None:
+    client, _ = _project(live)
+    made = client.experiments.create(
+        f"{PY} -c 'import time; time.sleep(0.5)'",
+        [{"i": str(i)} for i in range(3)],
+        computes=["large"],
+    )
+    done = _wait(client, made)
+    spans = sorted((e.started_at, e.ended_at) for e in done)
+    assert all(e.state.value == "success" for e in done)
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert start is not None
+        assert end is not None
+        assert start >= end, "two 'large' experiments ran at once"
+
+
+def test_monitor_counts_active_and_pending_jobs(live: Live) -> None:
+    client, pid = _project(live)
+    made = client.experiments.create(
+        f"{PY} -c 'import time; time.sleep(30)'",
+        [{"i": str(i)} for i in range(2)],
+        computes=["large"],
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        view = client.compute.monitor()
+        scope = view.projects.get(pid)
+        if scope is not None and scope.active_jobs == 1 and scope.pending_jobs == 1:
+            break
+        assert time.monotonic() < deadline, view
+        time.sleep(0.2)
+    assert view.total.cpus >= 1
+    assert scope.assigned.cpus == view.total.cpus  # 'large' takes every core
+    for e in made:
+        client.experiments.stop(e.id)
+
+
+class _Listener(BaseHTTPRequestHandler):
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((dict(self.headers), body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_webhooks_hear_of_endings_with_a_signature(live: Live) -> None:
+    client, _ = _project(live)
+    listener = ThreadingHTTPServer(("127.0.0.1", 0), _Listener)
+    threading.Thread(target=listener.serve_forever, daemon=True).start()
+    try:
+        hook = client.webhooks.create(f"http://127.0.0.1:{listener.server_port}/hook")
+        exp = client.experiments.create("exit 1")[0]
+        _wait(client, [exp])
+        deadline = time.monotonic() + 30
+        while not any(b'"experiment.failed"' in body for _, body in _Listener.received):
+            assert time.monotonic() < deadline, _Listener.received
+            time.sleep(0.1)
+        headers, body = next((h, b) for h, b in _Listener.received if b'"experiment.failed"' in b)
+        expected = hmac.new(hook.signing_secret.encode(), body, hashlib.sha256).hexdigest()
+        assert headers["X-Headwater-Signature-256"] == f"sha256={expected}"
+        assert json.loads(body)["event"] == "experiment.failed"
+    finally:
+        listener.shutdown()
+
+
+def test_a_server_killed_mid_run_adopts_or_ends_its_experiments(live: Live) -> None:
+    client, _ = _project(live)
+    script = (
+        "import time, sys\n"
+        "for i in range(30):\n"
+        "    print('hw_linechart_step value:', i, flush=True); print('line', i, flush=True)\n"
+        "    time.sleep(0.1)\n"
+    )
+    (live.tmp / "steps.py").write_text(script)
+    made = client.experiments.create(
+        f"{PY} {live.tmp / 'steps.py'}", [{"i": str(i)} for i in range(4)]
+    )
+    deadline = time.monotonic() + 30
+    while sum(client.experiments.get(e.id).state.value == "running" for e in made) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(0.5)
+    before = {e.id: _log_text(client, e.id) for e in made}
+    os.killpg(live.process.pid, signal.SIGKILL)
+    live.process.wait()
+    client.close()
+    live.process = _start(live.home, live.port, live.log)
+    client = live.client(client.scope.id())
+    done = _wait(client, made, timeout=120)
+    for exp in done:
+        assert exp.state.terminal
+        log = _log_text(client, exp.id)
+        assert log.startswith(before[exp.id]), "output logged before the kill was lost"
+        if exp.state.value == "success":
+            assert "line 29" in log
+            steps = client.experiments.metrics(exp.id, key="step")[0].values
+            assert steps == [float(i) for i in range(30)]
+    # nothing ran twice: each log has each line once
+    for exp in done:
+        log = _log_text(client, exp.id)
+        assert log.count("line 0\n") <= 1
