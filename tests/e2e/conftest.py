@@ -73,7 +73,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = home.parent / "server.log"
-    env = clean_env(home.parent, home.parent / "unused-config")
+    # Its local worker outlives it by design; here it leaves soon after the last task.
+    env = clean_env(home.parent, home.parent / "unused-config", HEADWATER_WORKER_IDLE_EXIT="10")
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [*HW, "server", "--port", str(port), "--home", str(home), "--log-level", "warning"],

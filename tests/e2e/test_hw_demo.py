@@ -24,6 +24,13 @@ def test_demo_starts_a_server_sets_up_and_stops_with_exit(tmp_path: Path) -> Non
     assert "Created project demo" in out
     assert "DEMO_GREETING" in out
     assert "DEMO_API_TOKEN" in out
+    # The example ran as a grid of three experiments over the learning rate.
+    assert "Pushed the example classifier" in out
+    assert "Started experiments 1, 2, 3" in out
+    assert out.count("success") == 3
+    for lr in ("lr=0.01", "lr=0.1", "lr=0.5"):
+        assert lr in out
+    assert "accuracy" in out
     assert f"{url}/" in out
     assert f"{url}/docs" in out
     config = hw.config()

@@ -45,19 +45,21 @@ class Live:
     process: subprocess.Popen[bytes]
     log: Path
     tmp: Path
+    database_url: str | None = None
 
     def client(self, project: str | None = None) -> Client:
         return Client(self.url, self.token, project, config_dir=self.tmp / "cfg")
 
 
-def _start(home: Path, port: int, log: Path, **env: str) -> subprocess.Popen[bytes]:
+def _start(
+    home: Path, port: int, log: Path, database_url: str | None = None
+) -> subprocess.Popen[bytes]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
     environ.update(
-        HEADWATER_HOME=str(home),
-        HEADWATER_PORT=str(port),
-        HEADWATER_WORKER_IDLE_EXIT="20",
-        **env,
+        HEADWATER_HOME=str(home), HEADWATER_PORT=str(port), HEADWATER_WORKER_IDLE_EXIT="20"
     )
+    if database_url is not None:
+        environ["HEADWATER_DATABASE_URL"] = database_url
     out = log.open("ab")
     process = subprocess.Popen(
         [PY, "-m", "headwater.cli.main", "server", "--port", str(port), "--log-level", "warning"],
@@ -89,13 +91,16 @@ def _stop(live: Live) -> None:
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
+def live(tmp_path: Path, database_url: str | None) -> Iterator[Live]:
+    """`hw server` in its own process, on SQLite or on a fresh PostgreSQL database."""
     home = tmp_path / "home"
     port = free_port()
     log = tmp_path / "server.log"
-    process = _start(home, port, log)
+    process = _start(home, port, log, database_url)
     token = (home / "admin.token").read_text().strip()
-    server = Live(home, f"http://127.0.0.1:{port}", port, token, process, log, tmp_path)
+    server = Live(
+        home, f"http://127.0.0.1:{port}", port, token, process, log, tmp_path, database_url
+    )
     yield server
     _stop(server)
 
@@ -305,7 +310,7 @@ def test_a_server_killed_mid_run_adopts_or_ends_its_experiments(live: Live) -> N
     os.killpg(live.process.pid, signal.SIGKILL)
     live.process.wait()
     client.close()
-    live.process = _start(live.home, live.port, live.log)
+    live.process = _start(live.home, live.port, live.log, live.database_url)
     client = live.client(client.scope.id())
     done = _wait(client, made, timeout=120)
     for exp in done:
@@ -320,3 +325,117 @@ def test_a_server_killed_mid_run_adopts_or_ends_its_experiments(live: Live) -> N
     for exp in done:
         log = _log_text(client, exp.id)
         assert log.count("line 0\n") <= 1
+
+
+def _push(client: Client, files: dict[str, str], tmp: Path) -> None:
+    """Make ``files`` the project's files (as `hw sync` would)."""
+    from headwater.client.sync import push_folder
+
+    folder = tmp / f"src-{os.urandom(3).hex()}"
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    push_folder(client.files.repo(), folder, message="test files")
+
+
+def test_the_sdk_logs_params_and_metrics_from_inside_a_task(live: Live) -> None:
+    client, _ = _project(live)
+    script = (
+        "from headwater import Experiment\n"
+        "exp = Experiment()\n"
+        "exp.log_param('optimizer', 'adam')\n"
+        "for i in range(20_000):\n"
+        "    exp.log_metric('loss', 1 / (i + 1), step=i)\n"
+        "exp.log_metrics({'acc': 0.5, 'f1': 0.25}, step=7)\n"
+        "open('model.bin', 'wb').write(b'weights')\n"
+        "exp.log_artifact('model.bin')\n"
+    )
+    _push(client, {"train.py": script}, live.tmp)
+    exp = _wait(client, client.experiments.create("python train.py"))[0]
+    assert exp.state.value == "success", _log_text(client, exp.id)
+    assert exp.logged_params == {"optimizer": "adam"}
+    series = {s.key: s for s in client.experiments.metrics(exp.id)}
+    assert series["loss"].steps == list(range(20_000))
+    assert series["loss"].values[-1] == pytest.approx(1 / 20_000)
+    assert series["acc"].steps == [7]
+    assert series["f1"].values == [0.25]
+    assert exp.latest_metrics["acc"] == 0.5
+    content = client.files.repo().content("output/model.bin", commit=exp.output_commit)
+    assert content == b"weights"
+
+
+SQLITE_ONLY = pytest.mark.parametrize("database_url", [None], ids=["sqlite"])  # slow, DB-agnostic
+
+
+@SQLITE_ONLY
+def test_requirements_install_once_and_prerun_runs_first(live: Live) -> None:
+    client, _ = _project(live)
+    # A local package, so the test needs no network: pip installs it from the folder.
+    files = {
+        "requirements.txt": "./localpkg\n",
+        "localpkg/pyproject.toml": (
+            '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+            '[project]\nname = "hwlocalpkg"\nversion = "1.0"\n'
+        ),
+        "localpkg/hwlocalpkg.py": "VALUE = 42\n",
+        "prerun.sh": "echo prerun-ran > prerun.txt\n",
+        "main.py": (
+            "import hwlocalpkg, headwater\n"
+            "print('value', hwlocalpkg.VALUE, open('prerun.txt').read().strip())\n"
+        ),
+    }
+    _push(client, files, live.tmp)
+    first = _wait(client, client.experiments.create("python main.py"), timeout=240)[0]
+    assert first.state.value == "success", _log_text(client, first.id)
+    log = _log_text(client, first.id)
+    assert "value 42 prerun-ran" in log
+    assert "installing into" in log
+    second = _wait(client, client.experiments.create("python main.py"), timeout=120)[0]
+    assert second.state.value == "success", _log_text(client, second.id)
+    assert "reusing the environment" in _log_text(client, second.id)
+
+
+@SQLITE_ONLY
+def test_a_failing_install_fails_the_task_with_pips_message(live: Live) -> None:
+    client, _ = _project(live)
+    _push(client, {"requirements.txt": "./no-such-folder\n", "main.py": "print(1)\n"}, live.tmp)
+    exp = _wait(client, client.experiments.create("python main.py"), timeout=240)[0]
+    assert exp.state.value == "failed"
+    assert "pip install -r requirements.txt failed" in (exp.reason or "")
+    assert "no-such-folder" in _log_text(client, exp.id)
+
+
+def test_datasets_appear_in_data(live: Live) -> None:
+    client, _ = _project(live)
+    client.datasets.create("iris")
+    folder = live.tmp / "iris"
+    folder.mkdir()
+    (folder / "rows.csv").write_text("a,b\n1,2\n")
+    from headwater.client.sync import push_folder
+
+    push_folder(client.datasets.repo("iris"), folder)
+    exp = client.experiments.create("cat data/iris/rows.csv", options={"datasets": ["iris"]})
+    done = _wait(client, exp)[0]
+    assert done.state.value == "success", _log_text(client, done.id)
+    assert "1,2" in _log_text(client, done.id)
+
+
+@SQLITE_ONLY
+def test_periodic_sync_keeps_outputs_of_a_task_that_never_ends_well(live: Live) -> None:
+    client, _ = _project(live)
+    client.settings.update({"autosync": True, "sync_minutes": 1})
+    script = (
+        "import os, time\n"
+        "out = os.environ['HW_OUTPUT_DIR']\n"
+        "open(os.path.join(out, 'checkpoint.txt'), 'w').write('epoch 1')\n"
+        "time.sleep(600)\n"
+    )
+    _push(client, {"long.py": script}, live.tmp)
+    exp = client.experiments.create("python long.py")[0]
+    deadline = time.monotonic() + 100
+    while client.experiments.get(exp.id).output_commit is None:
+        assert time.monotonic() < deadline, "no periodic commit within the sync interval"
+        time.sleep(1)
+    commit = client.experiments.get(exp.id).output_commit
+    assert client.files.repo().content("output/checkpoint.txt", commit=commit) == b"epoch 1"
+    client.experiments.stop(exp.id)

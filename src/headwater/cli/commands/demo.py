@@ -2,8 +2,10 @@
 
 It reuses a server that answers at the configured URL, or starts ``hw server`` as a child on
 an embedded home; logs in as its admin; sets up a project ``demo`` with an env var and a
-secret; prints where the UI and the API docs are; then serves until Ctrl-C (or stops at once
-with ``--exit``). Each step is a small function, so later steps (a flow run) slot in.
+secret; pushes the bundled example (a classifier on the Iris data) as the project's files and
+runs it as a grid of experiments over the learning rate, printing the results table; prints
+where the UI and the API docs are; then serves until Ctrl-C (or stops at once with ``--exit``).
+Each step is a small function, so later steps (a flow run) slot in.
 """
 
 from __future__ import annotations
@@ -17,16 +19,20 @@ from typing import Annotated
 
 import typer
 
+from headwater.cli.commands.experiments import experiments_table
 from headwater.cli.local_server import ChildServer, local_address, read_admin_token
 from headwater.cli.output import fields, say, stdout
 from headwater.client import Client, resolve_config, update_config
 from headwater.client.scope import label
+from headwater.client.sync import push_folder
 from headwater.domain.errors import HeadwaterError, ServerUnreachable
 from headwater.schemas.projects import ProjectOut
 
 PROJECT_NAME = "demo"
 ENV_VAR = ("DEMO_GREETING", "hello from headwater")
 SECRET_KEY = "DEMO_API_TOKEN"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "classifier"
+LEARNING_RATES = ("0.01", "0.1", "0.5")
 
 
 def demo_home() -> Path:
@@ -49,6 +55,7 @@ def demo(
         with Client(url=url, token=token) as client:
             project = _project(client)
             _seed(client, project)
+            _experiments(client, project)
         update_config(project=project.id)
         say(f"Active project is now {label(project)}.")
         stdout.print(fields([("UI", f"{url}/"), ("API docs", f"{url}/docs")]))
@@ -119,3 +126,25 @@ def _seed(client: Client, project: ProjectOut) -> None:
     client.env.set({key: value}, project=project.id)
     client.secrets.set(SECRET_KEY, secrets.token_urlsafe(16), project=project.id)
     say(f"Set env var {key}={value} and secret {SECRET_KEY} (value hidden) on it.")
+
+
+def _experiments(client: Client, project: ProjectOut) -> None:
+    """The example as the project's files, then one experiment per learning rate."""
+    repo = client.files.repo(project=project.id)
+    commit, _ = push_folder(repo, EXAMPLE, message="the demo classifier")
+    say(f"Pushed the example classifier as version {commit.id[:12]} of the project's files.")
+    runs = [{"lr": lr} for lr in LEARNING_RATES]
+    made = client.experiments.create(
+        f"{sys.executable} train.py", runs, title="iris classifier", project=project.id
+    )
+    numbers = ", ".join(str(e.number) for e in made)
+    say(f"Started experiments {numbers} (a grid over the learning rate); waiting for them.")
+    done = client.experiments.wait([e.id for e in made], project=project.id)
+    stdout.print(experiments_table(done))
+    failed = [e for e in done if e.state.value != "success"]
+    if failed:
+        raise HeadwaterError(
+            f"{len(failed)} demo experiment(s) did not succeed",
+            where=f"experiment {failed[0].number}",
+            hint=f"Read its log: hw experiments logs {failed[0].number} -p {project.id}",
+        )

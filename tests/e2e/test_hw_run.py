@@ -1,0 +1,79 @@
+"""``hw run``, ``hw experiments`` and ``hw status`` end to end, as a user types them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tests.e2e.conftest import Hw
+from tests.e2e.test_hw_cli import one_paragraph_error
+from tests.e2e.test_hw_files import linked_folder
+
+TRAIN = """\
+import sys
+lr = sys.argv[sys.argv.index('--lr') + 1]
+print('hw_tag_score:', float(lr) * 10)
+for step in range(5):
+    print('hw_linechart_loss value:', 1 / (step + 1))
+open('output/lr.txt', 'w').write(lr)
+"""
+
+
+def test_a_grid_from_a_linked_folder_runs_waits_and_reports(admin: Hw, tmp_path: Path) -> None:
+    folder, project = linked_folder(admin, tmp_path, {"train.py": TRAIN})
+    # --json before `--`: everything after it is the command
+    made = admin(
+        "run",
+        "--json",
+        "--param",
+        "lr=0.1,0.5",
+        "--wait",
+        "--",
+        sys.executable,
+        "train.py",
+        cwd=folder,
+    ).json()
+    assert [e["params"] for e in made] == [{"lr": "0.1"}, {"lr": "0.5"}]
+    assert [e["state"] for e in made] == ["success", "success"]
+    assert [e["tags"]["score"] for e in made] == ["1.0", "5.0"]
+
+    listed = admin.json("experiments", "list", "-p", project)
+    assert listed["total"] == 2
+    number = str(made[0]["number"])
+    shown = admin.json("experiments", "show", number, "-p", project)
+    assert shown["latest_metrics"] == {"loss": 0.2}
+    metrics = admin.json("experiments", "metrics", number, "-p", project)
+    assert metrics[0]["values"] == [1.0, 0.5, 1 / 3, 0.25, 0.2]
+    logs = admin("experiments", "logs", number, "-p", project).stdout
+    assert "hw_tag_score: 1.0" in logs
+    table = admin("experiments", "list", "-p", project).stdout
+    assert "success" in table
+    assert "lr=0.5" in table
+    chart = admin("experiments", "metrics", number, "-p", project).stdout
+    assert "loss" in chart
+    assert "█" in chart  # the sparkline
+
+
+def test_run_exits_1_when_an_experiment_fails_and_status_shows_the_machine(
+    admin: Hw, tmp_path: Path
+) -> None:
+    folder, _ = linked_folder(admin, tmp_path, {"fail.py": "raise SystemExit(4)\n"})
+    failed = admin(
+        "run", "--wait", "--no-sync", "--", sys.executable, "fail.py", cwd=folder, code=1
+    )
+    assert "exit code 4" in failed.stdout
+    status = admin.json("status")
+    assert status["total"]["cpus"] >= 1
+    assert "storage_used_bytes" in status
+    assert "CPU cores" in admin("status").stdout
+
+
+def test_bad_parameters_say_how_to_write_them(admin: Hw, tmp_path: Path) -> None:
+    folder, _ = linked_folder(admin, tmp_path, {"a.py": "print(1)\n"})
+    bad = admin("run", "--param", "lr", "--", "python", "a.py", cwd=folder, code=1)
+    one_paragraph_error(bad, "--param")
+    assert "--param lr=0.1,0.01" in bad.stderr
+    grid = folder / "grid.yaml"
+    grid.write_text("parameters:\n  - key: lr\n    type: float\n    min: 1\n    max: 0\n")
+    bad = admin("run", "--grid", str(grid), "--", "python", "a.py", cwd=folder, code=1)
+    assert f"{grid}:2" in bad.stderr
