@@ -16,13 +16,10 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -52,12 +49,13 @@ class Live:
 
 
 def _start(
-    home: Path, port: int, log: Path, database_url: str | None = None
+    home: Path, port: int, log: Path, database_url: str | None = None, **extra: str
 ) -> subprocess.Popen[bytes]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
     environ.update(
         HEADWATER_HOME=str(home), HEADWATER_PORT=str(port), HEADWATER_WORKER_IDLE_EXIT="20"
     )
+    environ.update(extra)
     if database_url is not None:
         environ["HEADWATER_DATABASE_URL"] = database_url
     out = log.open("ab")
@@ -256,37 +254,28 @@ def test_monitor_counts_active_and_pending_jobs(live: Live) -> None:
         client.experiments.stop(e.id)
 
 
-class _Listener(BaseHTTPRequestHandler):
-    received: list[tuple[dict[str, str], bytes]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append((dict(self.headers), body))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 def test_webhooks_hear_of_endings_with_a_signature(live: Live) -> None:
+    from tests.support.peers import Listener
+
     client, _ = _project(live)
-    listener = ThreadingHTTPServer(("127.0.0.1", 0), _Listener)
-    threading.Thread(target=listener.serve_forever, daemon=True).start()
+    listener = Listener()
+    serving = listener.serve()
+    next(serving)
     try:
-        hook = client.webhooks.create(f"http://127.0.0.1:{listener.server_port}/hook")
+        hook = client.webhooks.create(listener.url)
         exp = client.experiments.create("exit 1")[0]
         _wait(client, [exp])
         deadline = time.monotonic() + 30
-        while not any(b'"experiment.failed"' in body for _, body in _Listener.received):
-            assert time.monotonic() < deadline, _Listener.received
+        while not any(b'"experiment.failed"' in body for _, body in listener.received):
+            assert time.monotonic() < deadline, listener.received
             time.sleep(0.1)
-        headers, body = next((h, b) for h, b in _Listener.received if b'"experiment.failed"' in b)
+        headers, body = next((h, b) for h, b in listener.received if b'"experiment.failed"' in b)
         expected = hmac.new(hook.signing_secret.encode(), body, hashlib.sha256).hexdigest()
         assert headers["X-Headwater-Signature-256"] == f"sha256={expected}"
         assert json.loads(body)["event"] == "experiment.failed"
+        assert json.loads(body)["experiment"]["number"] == exp.number
     finally:
-        listener.shutdown()
+        serving.close()
 
 
 def test_a_server_killed_mid_run_adopts_or_ends_its_experiments(live: Live) -> None:
@@ -439,3 +428,52 @@ def test_periodic_sync_keeps_outputs_of_a_task_that_never_ends_well(live: Live) 
     commit = client.experiments.get(exp.id).output_commit
     assert client.files.repo().content("output/checkpoint.txt", commit=commit) == b"epoch 1"
     client.experiments.stop(exp.id)
+
+
+@SQLITE_ONLY
+def test_email_and_slack_hear_how_an_experiment_ended(tmp_path: Path, database_url: None) -> None:
+    from aiosmtpd.controller import Controller
+
+    from tests.support.peers import Inbox, Listener
+
+    box = Inbox()
+    smtp_port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    slack = Listener()
+    serving = slack.serve()
+    next(serving)
+    home, port, log = tmp_path / "home", free_port(), tmp_path / "server.log"
+    process = _start(
+        home,
+        port,
+        log,
+        HEADWATER_SMTP_HOST="127.0.0.1",
+        HEADWATER_SMTP_PORT=str(smtp_port),
+        HEADWATER_SMTP_SENDER="headwater@example.org",
+    )
+    token = (home / "admin.token").read_text().strip()
+    live = Live(home, f"http://127.0.0.1:{port}", port, token, process, log, tmp_path)
+    try:
+        client, _ = _project(live)
+        client.settings.update({"email_on_error": True, "slack": {"webhook_url": slack.url}})
+        exp = _wait(
+            client, client.experiments.create("exit 2", options={"emails": ["ada@example.org"]})
+        )[0]
+        deadline = time.monotonic() + 30
+        while not box.messages or not slack.received:
+            assert time.monotonic() < deadline, (box.messages, slack.received)
+            time.sleep(0.1)
+        envelope, mail = box.messages[0]
+        assert envelope.rcpt_tos == ["ada@example.org"]
+        assert f"experiment {exp.number}" in mail["Subject"]
+        assert "exit code 2" in str(mail.get_payload())
+        assert "exit code 2" in slack.received[0][1].decode()
+        # a success tells nobody by email: email_on_success is off
+        _wait(client, client.experiments.create("true"))
+        time.sleep(1.0)
+        assert len(box.messages) == 1
+    finally:
+        _stop(live)
+        controller.stop()
+        serving.close()

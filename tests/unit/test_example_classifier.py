@@ -50,7 +50,28 @@ def test_it_learns_and_writes_a_model(tmp_path: Path) -> None:
     assert len(model["weights"]) == 3
 
 
+def test_the_default_grid_point_learns_and_records_everything(tmp_path: Path) -> None:
+    tags, charts, model = train(tmp_path, "--lr", "0.1")
+    assert float(tags["accuracy"]) >= 0.85
+    assert len(charts) >= 5
+    assert any(line.startswith("hw_linechart_loss value: ") for line in charts)
+    assert any(line.startswith("hw_linechart_accuracy value: ") for line in charts)
+    assert {
+        "weights",
+        "bias",
+        "feature_means",
+        "feature_stds",
+        "classes",
+        "lr",
+        "epochs",
+        "test_accuracy",
+    } <= model.keys()
+    assert (model["lr"], model["epochs"]) == (0.1, 200)
+    assert len(model["feature_means"]) == len(model["feature_stds"]) == 4
+
+
 def test_the_learning_rate_matters(tmp_path: Path) -> None:
     fast, _, _ = train(tmp_path, "--lr", "0.5")
     slow, _, _ = train(tmp_path, "--lr", "0.0001", "--epochs", "20")
     assert float(slow["loss"]) > float(fast["loss"]) + 0.3
+    assert float(slow["accuracy"]) != float(fast["accuracy"])

@@ -92,15 +92,21 @@ class ExperimentsClient(ProjectScoped):
     def wait(
         self, refs: Sequence[str], *, poll: float = 0.5, project: str | None = None
     ) -> ExperimentList:
-        """Block until every one has ended."""
-        pending = list(refs)
+        """Block until every one (by id) has ended. One listing per poll, not one request per
+        experiment: a grid of hundreds must not load the server while it waits."""
+        pending = set(refs)
         done: dict[str, ExperimentOut] = {}
         while pending:
-            for ref in list(pending):
-                found = self.get(ref, project=project)
-                if found.state.terminal:
-                    done[ref] = found
-                    pending.remove(ref)
+            offset = 0
+            while pending:
+                page = self.list(offset=offset, limit=1000, project=project)
+                for found in page.items:
+                    if found.id in pending and found.state.terminal:
+                        done[found.id] = found
+                        pending.discard(found.id)
+                offset += len(page.items)
+                if not page.items or offset >= page.total:
+                    break
             if pending:
                 time.sleep(poll)
         return [done[r] for r in refs]

@@ -90,4 +90,6 @@ class Notifications:
             )
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=False)
+        # A stopping server does not wait out a webhook's retries: queued sends are dropped
+        # (the delivery log shows what went out).
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,48 +1,63 @@
-"""Email over SMTP (STARTTLS or SSL, with or without a login)."""
+"""Email over SMTP: plain, STARTTLS or implicit TLS, with or without a login."""
 
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 
-from headwater.notify.base import Delivery, Event, Transient, delivery, retrying
-from headwater.notify.slack import sentence
+from headwater.notify.base import DEFAULT_BACKOFF, Backoff, Delivery, Event, Permanent, Transient
+from headwater.notify.text import details, headline
 
 
 @dataclass(frozen=True)
 class SmtpSettings:
+    """The server's mail relay. ``ssl`` is implicit TLS (port 465); ``starttls`` upgrades a
+    plain connection (port 587). Certificates are verified either way."""
+
     host: str
     port: int = 25
     starttls: bool = False
     ssl: bool = False
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     sender: str = "headwater@localhost"
     timeout: float = 10.0
 
 
 def message(event: Event, sender: str, recipients: Sequence[str]) -> EmailMessage:
+    """Subject ``[Headwater] experiment 12 (...) in my-proj failed``; a plain-text body."""
     mail = EmailMessage()
-    mail["Subject"] = f"[Headwater] {event.title} in {event.project_name}: {event.state}"
+    mail["Subject"] = f"[Headwater] {headline(event)}"
     mail["From"] = sender
     mail["To"] = ", ".join(recipients)
-    lines = [
-        sentence(event),
-        "",
-        f"What ran:  {event.title}",
-        f"Project:   {event.project_name} ({event.project_id})",
-        f"Ended:     {event.state}" + (f" - {event.reason}" if event.reason else ""),
-        f"When:      {event.occurred_at.isoformat()}",
-    ]
-    if event.url:
-        lines.append(f"Details:   {event.url}")
-    mail.set_content("\n".join(lines) + "\n")
+    mail.set_content("\n".join([headline(event) + ".", "", *details(event)]) + "\n")
     return mail
 
 
+def classify(exc: Exception) -> Exception:
+    """SMTP's own rule: a 4xx reply may pass, a 5xx will not. A lost connection may pass; a
+    certificate that fails verification, or a server without STARTTLS or AUTH, will not."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):  # every recipient refused
+        codes = [code for code, _ in exc.recipients.values()]
+        status = "recipients refused: " + ", ".join(str(c) for c in sorted(set(codes)))
+        return Transient(status) if any(400 <= c < 500 for c in codes) else Permanent(status)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        error = exc.smtp_error
+        if isinstance(error, bytes):
+            error = error.decode(errors="replace")
+        status = f"SMTP {exc.smtp_code}: {error}".strip()
+        return Permanent(status) if 500 <= exc.smtp_code < 600 else Transient(status)
+    if isinstance(exc, smtplib.SMTPNotSupportedError | ssl.SSLCertVerificationError):
+        return Permanent(f"{type(exc).__name__}: {exc}")
+    return Transient(f"unreachable: {type(exc).__name__}: {exc}")
+
+
 class EmailNotifier:
+    """Sends one message to all ``recipients``; without recipients it takes no event."""
+
     channel = "email"
 
     def __init__(
@@ -50,37 +65,42 @@ class EmailNotifier:
         settings: SmtpSettings,
         recipients: Sequence[str],
         *,
-        sleep: Callable[[float], None] | None = None,
+        backoff: Backoff = DEFAULT_BACKOFF,
     ) -> None:
         self.settings = settings
         self.recipients = list(recipients)
-        self.sleep = sleep
+        self.backoff = backoff
+
+    @property
+    def target(self) -> str:
+        s = self.settings
+        return f"{', '.join(self.recipients)} via smtp://{s.host}:{s.port}"
 
     def _send_once(self, mail: EmailMessage) -> str:
         s = self.settings
-        smtp_class = smtplib.SMTP_SSL if s.ssl else smtplib.SMTP
         try:
-            with smtp_class(s.host, s.port, timeout=s.timeout) as smtp:
+            smtp = (
+                smtplib.SMTP_SSL(
+                    s.host, s.port, timeout=s.timeout, context=ssl.create_default_context()
+                )
+                if s.ssl
+                else smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            )
+            with smtp:
                 if s.starttls and not s.ssl:
-                    smtp.starttls()
+                    smtp.starttls(context=ssl.create_default_context())
                 if s.username:
                     smtp.login(s.username, s.password or "")
-                refused = smtp.send_message(mail)
-        except smtplib.SMTPResponseException as exc:
-            if 400 <= exc.smtp_code < 500:
-                raise Transient(f"SMTP {exc.smtp_code}") from exc
-            raise RuntimeError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
-        except (OSError, smtplib.SMTPServerDisconnected) as exc:
-            raise Transient(f"unreachable: {exc}") from exc
-        if refused:
-            return f"sent; refused: {', '.join(refused)}"
-        return "250 sent"
+                refused = smtp.send_message(mail, to_addrs=self.recipients)
+        except OSError as exc:  # every smtplib error is an OSError
+            raise classify(exc) from exc
+        if refused:  # some took it: a retry would send the others a second copy
+            return "250 accepted; refused: " + ", ".join(sorted(refused))
+        return "250 accepted"
 
     def send(self, event: Event) -> Delivery | None:
         if not self.recipients:
             return None
         mail = message(event, self.settings.sender, self.recipients)
-        attempt = lambda: self._send_once(mail)  # noqa: E731
-        result = retrying(attempt, sleep=self.sleep) if self.sleep else retrying(attempt)
-        target = f"smtp://{self.settings.host}:{self.settings.port} to {len(self.recipients)}"
-        return delivery(self.channel, target, event, result)
+        outcome = self.backoff.run(lambda: self._send_once(mail))
+        return Delivery.of(self.channel, self.target, event, outcome)

@@ -1,40 +1,60 @@
-"""Slack: a message to the project's incoming webhook."""
+"""Slack: one message to the project's incoming webhook (``settings.slack``)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
-from headwater.notify.base import Delivery, Event, delivery
-from headwater.notify.webhooks import post_json, redact
+from headwater.notify.base import DEFAULT_BACKOFF, Backoff, Delivery, Event
+from headwater.notify.posting import post, redact
+from headwater.notify.text import headline
 
 
-def sentence(event: Event) -> str:
-    """One line people read: what ran, how it ended, why, and where to look."""
-    text = f"[{event.project_name}] {event.title}: {event.state}"
+def escape(text: str) -> str:
+    """Slack reads ``<``, ``>`` and ``&`` as markup; a command line may hold any of them."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def message_text(event: Event) -> str:
+    """What ran, how it ended, why, and a link: one message people read at a glance."""
+    text = escape(headline(event))
     if event.reason:
-        text += f" ({event.reason})"
+        text += f": {escape(event.reason)}"
     if event.url:
-        text += f" - {event.url}"
+        text += f" <{event.url}|details>"
     return text
 
 
 class SlackNotifier:
+    """Posts ``{"text", "channel"?}``; an empty ``channel`` leaves the webhook's own default."""
+
     channel = "slack"
 
     def __init__(
-        self, webhook_url: str, channel: str = "", *, sleep: Callable[[float], None] | None = None
+        self,
+        webhook_url: str,
+        channel: str = "",
+        *,
+        backoff: Backoff = DEFAULT_BACKOFF,
+        timeout: float = 10.0,
     ) -> None:
         self.webhook_url = webhook_url
         self.slack_channel = channel
-        self.sleep = sleep
+        self.backoff = backoff
+        self.timeout = timeout
 
-    def send(self, event: Event) -> Delivery | None:
-        message: dict[str, str] = {"text": sentence(event)}
+    def __repr__(self) -> str:  # the webhook URL is a credential: keep it out of logs
+        return f"SlackNotifier({self.target!r}, {self.slack_channel!r})"
+
+    @property
+    def target(self) -> str:
+        # anyone holding an incoming webhook's path can post to the channel: show the host only
+        where = redact(self.webhook_url, keep_path=False)
+        return f"{where} {self.slack_channel}" if self.slack_channel else where
+
+    def send(self, event: Event) -> Delivery:
+        message = {"text": message_text(event)}
         if self.slack_channel:
             message["channel"] = self.slack_channel
         body = json.dumps(message).encode()
-        headers = {"Content-Type": "application/json"}
-        result = post_json(self.webhook_url, body, headers, sleep=self.sleep)
-        # the URL of an incoming webhook is its secret: log the host only
-        return delivery(self.channel, redact(self.webhook_url).rsplit("/", 3)[0], event, result)
+        outcome = post(self.webhook_url, body, {}, backoff=self.backoff, timeout=self.timeout)
+        return Delivery.of(self.channel, self.target, event, outcome)

@@ -1,4 +1,5 @@
-"""Project webhooks: a JSON payload, signed with HMAC-SHA256 (GitHub's header shape)."""
+"""Project webhooks: a JSON document per event, signed with HMAC-SHA256 in GitHub's header shape
+so receivers can use the verification code they already have."""
 
 from __future__ import annotations
 
@@ -6,56 +7,52 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Callable, Collection
-from urllib.parse import urlsplit
+from collections.abc import Collection
+from typing import Any
 
-import httpx
+from headwater.notify.base import DEFAULT_BACKOFF, Backoff, Delivery, Event
+from headwater.notify.posting import post, redact
 
-from headwater.notify.base import Delivery, Event, Transient, delivery, retrying
-
+EVENT_HEADER = "X-Headwater-Event"
+DELIVERY_HEADER = "X-Headwater-Delivery"
 SIGNATURE_HEADER = "X-Headwater-Signature-256"
 
 
 def sign(secret: str, body: bytes) -> str:
+    """The signature header's value: ``sha256=`` and the hex HMAC of the exact body bytes."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
-    """What a receiver checks: the header matches the body signed with the shared secret."""
-    return header is not None and hmac.compare_digest(sign(secret, body), header)
+    """What a receiver checks: the header is the body signed with the shared secret (compared
+    in constant time, so timing tells an attacker nothing)."""
+    return header is not None and hmac.compare_digest(sign(secret, body).encode(), header.encode())
 
 
-def redact(url: str) -> str:
-    """Scheme, host and path only: query strings and credentials may hold secrets."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
-
-
-def post_json(
-    url: str,
-    body: bytes,
-    headers: dict[str, str],
-    *,
-    timeout: float = 10.0,
-    sleep: Callable[[float], None] | None = None,
-) -> tuple[bool, int, str]:
-    def attempt() -> str:
-        try:
-            response = httpx.post(url, content=body, headers=headers, timeout=timeout)
-        except httpx.TransportError as exc:
-            raise Transient(f"unreachable: {exc}") from exc
-        if response.status_code >= 500 or response.status_code == 429:
-            raise Transient(f"HTTP {response.status_code}")
-        if response.status_code >= 400:
-            raise RuntimeError(f"HTTP {response.status_code}")
-        return f"HTTP {response.status_code}"
-
-    return retrying(attempt, sleep=sleep) if sleep else retrying(attempt)
+def payload(event: Event, delivery_id: str) -> dict[str, Any]:
+    """The document a receiver gets. The subject sits under its kind's noun ("experiment" for
+    ``experiment.*``); ``extra`` adds to it but never overrides the fields every event has."""
+    subject = {
+        "id": event.subject_id,
+        "title": event.title,
+        "state": event.state,
+        "reason": event.reason,
+        "url": event.url,
+    }
+    return {
+        "event": event.kind,
+        "delivery_id": delivery_id,
+        "occurred_at": event.occurred_at.isoformat(),
+        "project": {"id": event.project_id, "name": event.project_name},
+        event.kind.split(".", 1)[0]: {**event.extra, **subject},
+    }
 
 
 class WebhookNotifier:
+    """POSTs each subscribed event to ``url``. ``events=None`` subscribes to every event; a
+    collection subscribes to exactly those (an empty one to none). The same delivery id is
+    sent on every retry, so a receiver can drop repeats."""
+
     channel = "webhook"
 
     def __init__(
@@ -64,42 +61,28 @@ class WebhookNotifier:
         secret: str | None,
         events: Collection[str] | None = None,
         *,
-        sleep: Callable[[float], None] | None = None,
+        backoff: Backoff = DEFAULT_BACKOFF,
+        timeout: float = 10.0,
     ) -> None:
         self.url = url
         self.secret = secret
-        self.events = set(events) if events else None
-        self.sleep = sleep
+        self.events = None if events is None else frozenset(events)
+        self.backoff = backoff
+        self.timeout = timeout
 
-    def payload(self, event: Event, delivery_id: str) -> bytes:
-        document = {
-            "event": event.kind,
-            "delivery_id": delivery_id,
-            "occurred_at": event.occurred_at.isoformat(),
-            "project": {"id": event.project_id, "name": event.project_name},
-            "experiment": {
-                "id": event.subject_id,
-                "title": event.title,
-                "state": event.state,
-                "reason": event.reason,
-                "url": event.url,
-                **dict(event.extra),
-            },
-        }
-        return json.dumps(document, default=str).encode()
+    def __repr__(self) -> str:  # never the secret, nor a token in the URL's query
+        return f"WebhookNotifier({redact(self.url)!r}, events={self.events!r})"
+
+    def wants(self, kind: str) -> bool:
+        return self.events is None or kind in self.events
 
     def send(self, event: Event) -> Delivery | None:
-        if self.events is not None and event.kind not in self.events:
+        if not self.wants(event.kind):
             return None
         delivery_id = uuid.uuid4().hex
-        body = self.payload(event, delivery_id)
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "Headwater-Webhook",
-            "X-Headwater-Event": event.kind,
-            "X-Headwater-Delivery": delivery_id,
-        }
+        body = json.dumps(payload(event, delivery_id), default=str).encode()
+        headers = {EVENT_HEADER: event.kind, DELIVERY_HEADER: delivery_id}
         if self.secret:
             headers[SIGNATURE_HEADER] = sign(self.secret, body)
-        result = post_json(self.url, body, headers, sleep=self.sleep)
-        return delivery(self.channel, redact(self.url), event, result)
+        outcome = post(self.url, body, headers, backoff=self.backoff, timeout=self.timeout)
+        return Delivery.of(self.channel, redact(self.url), event, outcome)

@@ -47,7 +47,8 @@ class LogShipper:
 
     def write(self, stream: str, data: bytes) -> None:
         """Queue output; parses tag and chart lines of stdout on the way."""
-        text = data.decode("utf-8", errors="replace")
+        # NUL cannot be stored as text (PostgreSQL refuses it): binary output keeps its place
+        text = data.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
         tags: dict[str, str] = {}
         points: list[tuple[str, None, float, float]] = []
         if stream == "stdout":

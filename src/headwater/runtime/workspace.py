@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import site
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -71,6 +72,16 @@ def materialise(
     return start, env
 
 
+def _see_platform_packages(venv: Path) -> None:
+    """Let the venv import what the platform's own interpreter can (the SDK above all),
+    after its own packages: ``--system-site-packages`` would reach the base interpreter's,
+    not those of the virtualenv Headwater itself may run in."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    own = venv / "lib" / version / "site-packages"
+    lines = [f"import site; site.addsitedir({path!r})" for path in site.getsitepackages()]
+    (own / "zz-headwater-platform.pth").write_text("\n".join(lines) + "\n")
+
+
 def has_requirements(path: Path) -> bool:
     if not path.is_file():
         return False
@@ -91,7 +102,7 @@ def _locked(path: Path) -> Iterator[None]:
 
 def requirements_venv(requirements: Path, venvs: Path, log: LogSink) -> Path:
     """A virtualenv with ``requirements`` installed, made once per distinct file; it sees the
-    platform's own packages (``--system-site-packages``) so the SDK stays importable."""
+    platform's own packages too (after its own), so the SDK stays importable."""
     digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:24]
     venv = venvs / digest
     with _locked(venvs / f"{digest}.lock"):
@@ -99,11 +110,16 @@ def requirements_venv(requirements: Path, venvs: Path, log: LogSink) -> Path:
             log.system(f"requirements.txt: reusing the environment {venv}")
             return venv
         log.system(f"requirements.txt: installing into {venv}")
-        _run_logged(
-            [sys.executable, "-m", "venv", "--system-site-packages", str(venv)], log, "venv"
-        )
+        _run_logged([sys.executable, "-m", "venv", str(venv)], log, "venv")
+        _see_platform_packages(venv)
         pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check"]
-        _run_logged([*pip, "-r", str(requirements)], log, "pip install -r requirements.txt")
+        # from the task's folder: requirement lines may name paths relative to it
+        _run_logged(
+            [*pip, "-r", str(requirements)],
+            log,
+            "pip install -r requirements.txt",
+            cwd=requirements.parent,
+        )
         (venv / VENV_READY).write_text(digest + "\n")
     return venv
 
@@ -116,8 +132,8 @@ class LogSink(Protocol):
     def write(self, stream: str, data: bytes) -> None: ...
 
 
-def _run_logged(argv: list[str], log: LogSink, what: str) -> None:
-    result = subprocess.run(argv, capture_output=True, check=False)
+def _run_logged(argv: list[str], log: LogSink, what: str, cwd: Path | None = None) -> None:
+    result = subprocess.run(argv, capture_output=True, check=False, cwd=cwd)
     if result.stdout:
         log.write("stdout", result.stdout)
     if result.stderr:

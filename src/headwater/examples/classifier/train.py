@@ -14,6 +14,7 @@ import json
 import math
 import os
 import random
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -79,10 +80,10 @@ def main() -> None:
 
     features, labels, classes = load(args.data)
     train, test = split(labels)
-    means = [sum(f[j] for f in features) / len(features) for j in range(4)]
-    stds = [
-        math.sqrt(sum((f[j] - means[j]) ** 2 for f in features) / len(features)) for j in range(4)
-    ]
+    # Standardise with the training rows' statistics only: the test rows stay unseen.
+    seen = [features[i] for i in train]
+    means = [sum(f[j] for f in seen) / len(seen) for j in range(4)]
+    stds = [math.sqrt(sum((f[j] - means[j]) ** 2 for f in seen) / len(seen)) for j in range(4)]
     xs = [[(f[j] - means[j]) / stds[j] for j in range(4)] for f in features]
     train_x, train_y = [xs[i] for i in train], [labels[i] for i in train]
     test_x, test_y = [xs[i] for i in test], [labels[i] for i in test]
@@ -138,9 +139,14 @@ def main() -> None:
         "epochs": args.epochs,
         "test_accuracy": test_accuracy,
     }
-    (output / "model.json").write_text(json.dumps(model, indent=2))
+    path = output / "model.json"
+    path.write_text(json.dumps(model, indent=2))
     if exp is not None:
-        exp.close()
+        exp.log_artifact(path)  # already in the output folder: kept where it is
+        try:
+            exp.close()
+        except Exception as exc:  # the stdout lines above already carry every result
+            print(f"could not send the SDK's metrics: {exc}", file=sys.stderr)
 
 
 if __name__ == "__main__":

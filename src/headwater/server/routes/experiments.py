@@ -131,10 +131,15 @@ def list_experiments(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Page[ExperimentOut]:
     with platform.db.read() as session:
-        items, total = ExperimentRepo(session).page(
-            access.project.id, offset=offset, limit=limit, state=state
-        )
-    return Page(items=[experiment_out(e) for e in items], total=total, offset=offset, limit=limit)
+        repo = ExperimentRepo(session)
+        items, total = repo.page(access.project.id, offset=offset, limit=limit, state=state)
+        values = repo.values_of([e.id for e in items])
+    return Page(
+        items=[experiment_out(e, values.get(e.id)) for e in items],
+        total=total,
+        offset=offset,
+        limit=limit,
+    )
 
 
 @router.get("/{ref}", response_model=ExperimentOut)
@@ -181,7 +186,8 @@ def append_logs(ref: str, body: LogBatch, access: Writer, platform: PlatformDep)
     experiment = _find(platform, access, ref)
     with platform.db.write() as session:
         repo = ExperimentRepo(session)
-        repo.append_logs(experiment.id, [(c.seq, c.stream, c.text) for c in body.chunks])
+        chunks = [(c.seq, c.stream, c.text.replace("\x00", "\ufffd")) for c in body.chunks]
+        repo.append_logs(experiment.id, chunks)
         repo.set_values(experiment.id, "tag", body.tags)
     return Response(status_code=204)
 
@@ -198,13 +204,8 @@ def get_metrics(
         experiment = repo.find(access.project.id, ref)
         series = repo.metrics(experiment.id, key)
     return [
-        MetricSeries(
-            key=k,
-            steps=[r.step for r in rows],
-            values=[r.value for r in rows],
-            times=[r.at for r in rows],
-        )
-        for k, rows in series.items()
+        MetricSeries(key=k, steps=steps, values=values, times=times)
+        for k, (steps, values, times) in series.items()
     ]
 
 
