@@ -1,0 +1,216 @@
+"""The engine's decisions on a real database (SQLite and PostgreSQL), with the fake executor:
+what it launches when, what waits, what it ends and why, restarts, recovery and leadership."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from headwater.db.repos.compute import DeliveryRepo
+from headwater.db.repos.experiments import ExperimentRepo
+from headwater.db.tables import ExperimentRow
+from headwater.domain.compute import Resources
+from headwater.domain.jobs import Experiment, JobState
+from headwater.engine.notifications import Notifications
+from headwater.engine.scheduler import Engine
+from headwater.executors.fake import FakeExecutor
+from headwater.notify.fake import FakeNotifier
+from headwater.server.platform import Platform
+from tests.support.api import Api, Server
+
+
+@dataclass
+class Rig:
+    server: Server
+    engine: Engine
+    executor: FakeExecutor
+    notifier: FakeNotifier
+    owner: Api
+    project: str
+
+    @property
+    def platform(self) -> Platform:
+        platform: Platform = self.server.app.state.platform
+        return platform
+
+    def create(self, n: int = 1, **body: Any) -> list[dict[str, Any]]:
+        runs = [{"i": str(i)} for i in range(n)]
+        response = self.owner.post(
+            f"/projects/{self.project}/experiments", json={"command": "true", "runs": runs, **body}
+        )
+        assert response.status_code == 201, response.text
+        made: list[dict[str, Any]] = response.json()
+        return made
+
+    def get(self, eid: str) -> Experiment:
+        with self.platform.db.read() as session:
+            return ExperimentRepo(session).get(eid)
+
+    def states(self, made: list[dict[str, Any]]) -> list[JobState]:
+        return [self.get(e["id"]).state for e in made]
+
+
+def make_engine(platform: Platform, executor: FakeExecutor, notifier: FakeNotifier) -> Engine:
+    return Engine(
+        platform.db,
+        executor,
+        server_url=lambda: "http://127.0.0.1:1",
+        notifications=Notifications(platform.db, lambda e, ev: [notifier], "http://x"),
+        lock_file=platform.settings.home / "engine-test.lock",
+    )
+
+
+@pytest.fixture
+def rig(server: Server) -> Iterator[Rig]:
+    executor = FakeExecutor(Resources(cpus=2.0, memory_mb=8192, gpus=0))
+    notifier = FakeNotifier()
+    platform: Platform = server.app.state.platform
+    engine = make_engine(platform, executor, notifier)
+    assert engine.leadership.try_acquire()
+    owner = server.create_user()
+    project = owner.post("/projects", json={"name": "engine-rig"}).json()["id"]
+    yield Rig(server, engine, executor, notifier, owner, project)
+    engine.leadership.release()
+
+
+def test_work_waits_for_free_compute_in_order(rig: Rig) -> None:
+    made = rig.create(3)
+    assert rig.engine.schedule() == 2  # `default` takes one of the two cores
+    assert rig.states(made) == [JobState.INITIALIZING, JobState.INITIALIZING, JobState.QUEUED]
+    assert [launch.experiment_id for launch in rig.executor.launched] == [
+        made[0]["id"],
+        made[1]["id"],
+    ]
+    assert rig.engine.schedule() == 0
+    rig.engine.transition(made[0]["id"], JobState.FAILED, reason="exit code 1")
+    assert rig.engine.schedule() == 1
+    assert rig.states(made)[2] is JobState.INITIALIZING
+
+
+def test_a_task_gets_a_token_of_its_own_that_ends_with_it(rig: Rig) -> None:
+    [made] = rig.create()
+    rig.engine.schedule()
+    token = rig.executor.launched[0].token
+    spec = rig.server.client(token).get(f"/projects/{rig.project}/experiments/{made['id']}/spec")
+    assert spec.status_code == 200, spec.text
+    assert spec.json()["env"]["HW_TAG_I"] == "0"
+    rig.engine.transition(made["id"], JobState.FAILED, reason="done")
+    again = rig.server.client(token).get(f"/projects/{rig.project}/experiments/{made['id']}/spec")
+    assert again.status_code == 401
+
+
+def test_a_compute_that_does_not_exist_or_never_fits_fails_with_the_reason(rig: Rig) -> None:
+    [unknown] = rig.create(computes=["no-such"])
+    big = rig.owner.post(
+        "/compute", json={"name": "huge", "cpus": 64, "memory_mb": 64, "owned": True}
+    )
+    assert big.status_code == 201
+    [huge] = rig.create(computes=["huge"])
+    rig.engine.schedule()
+    first, second = rig.get(unknown["id"]), rig.get(huge["id"])
+    assert first.state is JobState.FAILED
+    assert "no compute template named 'no-such'" in (first.reason or "")
+    assert second.state is JobState.FAILED
+    assert "fits this machine" in (second.reason or "")
+
+
+def test_computes_are_tried_in_order(rig: Rig) -> None:
+    both = {"name": "both-cores", "cpus": 2, "memory_mb": 64}
+    assert rig.server.admin.post("/compute", json=both).status_code == 201
+    made = rig.create(2, computes=["both-cores", "default"])
+    rig.engine.schedule()
+    got = [rig.get(e["id"]) for e in made]
+    assert [e.compute for e in got] == ["both-cores", None]  # it took both cores: the next waits
+    assert got[1].state is JobState.QUEUED
+    rig.engine.transition(made[0]["id"], JobState.ABORTED)
+    rig.engine.schedule()
+    assert rig.get(made[1]["id"]).compute == "both-cores"  # the first that fits, in order
+
+
+def test_a_vanished_task_ends_failed_as_lost(rig: Rig) -> None:
+    [made] = rig.create()
+    rig.engine.schedule()
+    rig.executor.alive.discard(made["id"])
+    rig.engine.watch()
+    lost = rig.get(made["id"])
+    assert lost.state is JobState.FAILED
+    assert (lost.reason or "").startswith("lost")
+
+
+def test_restart_when_idle_puts_it_back_in_the_queue_and_counts(rig: Rig) -> None:
+    owner_settings = rig.owner.patch(
+        f"/projects/{rig.project}/settings", json={"restart_when_idle": True, "idle_minutes": 5}
+    )
+    assert owner_settings.status_code == 200
+    [made] = rig.create()
+    rig.engine.schedule()
+    rig.engine.transition(made["id"], JobState.RUNNING)
+    rig.engine.watch()
+    assert rig.get(made["id"]).state is JobState.RUNNING  # it is not idle yet
+    with rig.platform.db.write() as session:
+        session.execute(
+            update(ExperimentRow)
+            .where(ExperimentRow.id == made["id"])
+            .values(last_output_at=datetime.now(UTC) - timedelta(minutes=6))
+        )
+    rig.engine.watch()
+    restarted = rig.get(made["id"])
+    assert restarted.state is JobState.QUEUED
+    assert restarted.restarts == 1
+    assert "no output for 5 minutes" in (restarted.reason or "")
+    assert rig.executor.cancelled == [made["id"]]
+
+
+def test_recovery_adopts_live_tasks_and_ends_the_rest(rig: Rig) -> None:
+    made = rig.create(2)
+    rig.engine.schedule()
+    rig.executor.alive.discard(made[1]["id"])
+    fresh = make_engine(rig.platform, rig.executor, rig.notifier)  # as after a restart
+    fresh.recover()
+    assert rig.get(made[0]["id"]).state is JobState.INITIALIZING
+    assert rig.get(made[1]["id"]).state is JobState.FAILED
+
+
+def test_stop_aborts_queued_work_at_once_and_cancels_running_work(rig: Rig) -> None:
+    made = rig.create(3)
+    rig.engine.schedule()
+    stopped = rig.owner.post(f"/projects/{rig.project}/experiments/{made[2]['number']}/stop")
+    assert stopped.json()["state"] == "aborted"
+    assert rig.executor.cancelled == []
+    rig.engine.stop(rig.get(made[0]["id"]))
+    assert rig.get(made[0]["id"]).state is JobState.ABORTED
+    assert rig.executor.cancelled == [made[0]["id"]]
+
+
+def test_endings_are_told_to_the_notifiers_and_logged(rig: Rig) -> None:
+    [made] = rig.create()
+    rig.engine.schedule()
+    rig.engine.transition(made["id"], JobState.RUNNING)
+    rig.engine.transition(made["id"], JobState.SUCCESS)
+    deadline = time.monotonic() + 10
+    while len(rig.notifier.events) < 2:
+        assert time.monotonic() < deadline, rig.notifier.events
+        time.sleep(0.05)
+    assert [e.kind for e in rig.notifier.events] == ["experiment.started", "experiment.succeeded"]
+    time.sleep(0.2)  # the log is written just after the send
+    with rig.platform.db.read() as session:
+        logged = DeliveryRepo(session).list_for(rig.project)
+    assert [(d.channel, d.event, d.ok) for d in reversed(logged)] == [
+        ("fake", "experiment.started", True),
+        ("fake", "experiment.succeeded", True),
+    ]
+
+
+def test_one_engine_leads(rig: Rig, tmp_path: Path) -> None:
+    other = make_engine(rig.platform, FakeExecutor(), FakeNotifier())
+    assert not other.leadership.try_acquire()
+    rig.engine.leadership.release()
+    assert other.leadership.try_acquire()
+    other.leadership.release()
