@@ -90,7 +90,7 @@ class ExperimentsClient(ProjectScoped):
                 time.sleep(poll)
 
     def wait(
-        self, refs: Sequence[str], *, poll: float = 0.5, project: str | None = None
+        self, refs: Sequence[str], *, poll: float = 0.25, project: str | None = None
     ) -> ExperimentList:
         """Block until every one (by id) has ended. One listing per poll, not one request per
         experiment: a grid of hundreds must not load the server while it waits."""

@@ -191,3 +191,8 @@ def command_with_params(command: str, params: Mapping[str, str]) -> str:
 def tag_env(params: Mapping[str, str]) -> dict[str, str]:
     """``HW_TAG_<KEY>`` for each parameter (seed 002's ``CNVRG_TAG_<KEY>``)."""
     return {"HW_TAG_" + _ENV_UNSAFE.sub("_", k.upper()): v for k, v in params.items()}
+
+
+def axis_from_entry(entry: Any, *, where: str) -> ParamAxis:
+    """One grid-file entry as an axis; a flow task's ``params`` entries use the same forms."""
+    return _entry_axis(entry, where)

@@ -61,8 +61,10 @@ class Notifications:
 
     def _send_all(self, experiment: Experiment, kind: str) -> None:
         try:
+            notifiers = self.source(experiment, kind)
+            if not notifiers:
+                return
             event = self._event(experiment, kind)
-            notifiers = self.source(experiment, event)
         except Exception:
             log.exception("could not prepare notifications for %s", experiment.id)
             return

@@ -22,6 +22,7 @@ __all__ = [
 
 
 class NotifierSource(Protocol):
-    """Who should hear of ``event`` about ``experiment``: by project settings and task flags."""
+    """Who should hear of an event of ``kind`` about ``experiment`` (e.g. "experiment.failed"):
+    by project settings and task flags. Asked first, so an event nobody hears costs no more."""
 
-    def __call__(self, experiment: Experiment, event: Event) -> Sequence[Notifier]: ...
+    def __call__(self, experiment: Experiment, kind: str) -> Sequence[Notifier]: ...

@@ -19,7 +19,7 @@ from typing import Any
 
 from headwater.db.database import Database
 from headwater.db.repos.compute import ComputeRepo
-from headwater.db.repos.experiments import ExperimentRepo
+from headwater.db.repos.experiments import ExperimentRepo, Waiting
 from headwater.db.repos.settings import SettingsRepo
 from headwater.db.repos.users import UserRepo
 from headwater.domain.compute import ComputeTemplate, Resources, choose_compute, fits_ever
@@ -36,8 +36,7 @@ ACTIVE = (JobState.INITIALIZING, JobState.RUNNING)
 DEFAULT_COMPUTE = "default"
 
 
-def resources_of(experiment: Experiment) -> Resources:
-    r = experiment.resources
+def as_resources(r: dict[str, Any]) -> Resources:
     return Resources(float(r.get("cpus", 0)), int(r.get("memory_mb", 0)), int(r.get("gpus", 0)))
 
 
@@ -113,15 +112,15 @@ class Engine:
         """Start every queued experiment that fits now, oldest first. Returns how many."""
         with self.db.read() as session:
             repo = ExperimentRepo(session)
-            active = repo.in_states(ACTIVE)
-            queued = repo.in_states([JobState.QUEUED])
+            queued = repo.waiting()
+            if not queued:
+                return 0
+            held = repo.held_resources()
             templates = ComputeRepo(session).all()
-        if not queued:
-            return 0
         total = self.executor.capacity()
         free = total
-        for running in active:
-            free = free - resources_of(running)
+        for resources in held:
+            free = free - as_resources(resources)
         started = 0
         owned: dict[str, bool] = {}
         for experiment in queued:
@@ -135,7 +134,7 @@ class Engine:
 
     def _pick(
         self,
-        experiment: Experiment,
+        experiment: Waiting,
         templates: dict[str, ComputeTemplate],
         free: Resources,
         total: Resources,
@@ -150,18 +149,18 @@ class Engine:
         try:
             template = choose_compute(requested, templates, free, only_owned_by=only)
         except HeadwaterError as exc:
-            self._fail(experiment, f"cannot schedule: {exc}")
+            self._fail(experiment.id, f"cannot schedule: {exc}")
             return None
         if template is None and not any(
             name in templates and fits_ever(templates[name], total) for name in requested
         ):
             self._fail(
-                experiment,
+                experiment.id,
                 f"no compute in {', '.join(requested)} fits this machine ({total})",
             )
         return template
 
-    def _launch(self, experiment: Experiment, template: ComputeTemplate) -> bool:
+    def _launch(self, experiment: Waiting, template: ComputeTemplate) -> bool:
         try:
             with self.db.write() as session:
                 repo = ExperimentRepo(session)
@@ -187,14 +186,14 @@ class Engine:
             runner = self.executor.launch(launch)
         except Exception as exc:
             log.exception("could not launch experiment %s", experiment.id)
-            self._fail(experiment, f"could not start on {self.executor.name}: {exc}")
+            self._fail(experiment.id, f"could not start on {self.executor.name}: {exc}")
             return False
         with self.db.write() as session:
             ExperimentRepo(session).add_runner(experiment.id, runner)
         return True
 
-    def _fail(self, experiment: Experiment, reason: str) -> None:
-        self.transition(experiment.id, JobState.FAILED, reason=reason)
+    def _fail(self, experiment_id: str, reason: str) -> None:
+        self.transition(experiment_id, JobState.FAILED, reason=reason)
 
     def transition(self, experiment_id: str, target: JobState, **fields: Any) -> bool:
         """Apply one transition and tell whoever listens; False when the table refuses it."""
@@ -207,6 +206,40 @@ class Engine:
         if after.state.terminal or after.state is JobState.QUEUED:
             self.wake()
         return True
+
+    def report(
+        self,
+        experiment_id: str,
+        target: JobState,
+        *,
+        reason: str | None,
+        exit_code: int | None,
+        runner: dict[str, Any] | None,
+        output_commit: str | None,
+    ) -> tuple[Experiment, bool]:
+        """A runtime's report, in one transaction: its details always land; the state change
+        only where the table allows it. Returns the experiment and whether the move happened
+        (a repeated report of the current state counts as done)."""
+        with self.db.write() as session:
+            repo = ExperimentRepo(session)
+            current = repo.get(experiment_id)
+            if runner:
+                repo.add_runner(experiment_id, runner)
+            if output_commit:
+                repo.set_output_commit(experiment_id, output_commit)
+            if current.state == target:
+                return repo.get(experiment_id), True
+            if target.terminal and current.state.terminal:
+                repo.end_task_token(experiment_id)  # the last word of a task a user stopped
+                return repo.get(experiment_id), False
+            try:
+                before, after = repo.move(experiment_id, target, reason=reason, exit_code=exit_code)
+            except Conflict:
+                return current, False
+        self.notifications.transitioned(before, after)
+        if after.state.terminal:
+            self.wake()
+        return after, True
 
     def stop(self, experiment: Experiment) -> bool:
         """Abort it: a queued one at once, a running one by cancelling its process group."""

@@ -9,6 +9,7 @@ take running tasks with it; the next server finds the worker on its socket and a
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -16,7 +17,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +43,16 @@ def socket_path(home: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"hw-worker-{digest}.sock"
 
 
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    with open(path, "ab") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 class LocalExecutor:
     name = "local"
 
@@ -49,6 +62,7 @@ class LocalExecutor:
         self.idle_exit = idle_exit
         self.python = python or sys.executable
         self._total = machine_resources()
+        self._starting = threading.Lock()
 
     def capacity(self) -> Resources:
         return self._total
@@ -68,11 +82,14 @@ class LocalExecutor:
         return answer
 
     def _request(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Ask the worker, starting it first when none listens."""
+        """Ask the worker, starting it first when none listens. One start at a time, across
+        threads and processes (two servers on one home must not start two workers)."""
         try:
             return self._ask(request)
         except (FileNotFoundError, ConnectionRefusedError):
-            self._start_worker()
+            with self._starting, _file_lock(Path(str(self.socket) + ".lock")):
+                if not self.worker_alive():
+                    self._start_worker()
             return self._ask(request)
 
     def worker_alive(self) -> bool:

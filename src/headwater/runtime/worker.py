@@ -154,10 +154,17 @@ def serve(socket_path: Path, worker: Worker) -> None:
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
-        with contextlib.suppress(FileNotFoundError):
-            if pidfile.read_text().strip() == str(os.getpid()):
-                pidfile.unlink()
-                socket_path.unlink()
+        _remove_own(socket_path)
+
+
+def _remove_own(socket_path: Path) -> None:
+    """Remove the socket and pid file if they are still this process's (a newer worker may
+    have taken the name)."""
+    pidfile = Path(str(socket_path) + ".pid")
+    with contextlib.suppress(FileNotFoundError):
+        if pidfile.read_text().strip() == str(os.getpid()):
+            pidfile.unlink()
+            socket_path.unlink()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -170,9 +177,20 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the server's terminal going away is not ours
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     args.workroot.mkdir(parents=True, exist_ok=True)
-    serve(args.socket, Worker(args.workroot, args.cache, args.idle_exit))
+    worker = Worker(args.workroot, args.cache, args.idle_exit)
+
+    def terminate(*_: object) -> None:
+        """Told to stop: end every task's process group with us, leave no socket behind."""
+        with worker.lock:
+            running = list(worker.tasks.values())
+        for task in running:
+            worker._signal(task, signal.SIGTERM)
+        _remove_own(args.socket)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, terminate)
+    serve(args.socket, worker)
 
 
 if __name__ == "__main__":

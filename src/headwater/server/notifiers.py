@@ -11,7 +11,7 @@ from headwater.db.repos.settings import SettingsRepo
 from headwater.db.repos.users import UserRepo
 from headwater.db.repos.webhooks import WebhookRepo
 from headwater.domain.jobs import Experiment, JobState
-from headwater.notify.base import Event, Notifier
+from headwater.notify.base import Notifier
 from headwater.notify.email import EmailNotifier, SmtpSettings
 from headwater.notify.slack import SlackNotifier
 from headwater.notify.webhooks import WebhookNotifier
@@ -36,11 +36,10 @@ class ProjectNotifiers:
             else None
         )
 
-    def __call__(self, experiment: Experiment, event: Event) -> Sequence[Notifier]:
+    def __call__(self, experiment: Experiment, kind: str) -> Sequence[Notifier]:
         with self.db.read() as session:
             settings = SettingsRepo(session).get(experiment.project_id)
             hooks = WebhookRepo(session, self.box).signing(experiment.project_id)
-            creator = UserRepo(session).get(experiment.created_by)
         found: list[Notifier] = [
             WebhookNotifier(hook.url, secret, hook.events) for hook, secret in hooks
         ]
@@ -52,7 +51,10 @@ class ProjectNotifiers:
         if flag is not None:
             wanted = bool(flag)
         if wanted and self.smtp is not None:
-            recipients = list(experiment.options.get("emails") or []) or [creator.email]
+            recipients = list(experiment.options.get("emails") or [])
+            if not recipients:
+                with self.db.read() as session:
+                    recipients = [UserRepo(session).get(experiment.created_by).email]
             found.append(EmailNotifier(self.smtp, recipients))
         if settings.slack.webhook_url:
             found.append(SlackNotifier(settings.slack.webhook_url, settings.slack.channel))

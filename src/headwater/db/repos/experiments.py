@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,6 +51,14 @@ def to_experiment(row: ExperimentRow) -> Experiment:
         runner=dict(row.runner),
         task_token_hash=row.task_token_hash,
     )
+
+
+@dataclass(frozen=True)
+class Waiting:
+    id: str
+    project_id: str
+    computes: list[str]
+    created_by: str
 
 
 class ExperimentRepo:
@@ -148,6 +157,29 @@ class ExperimentRepo:
             .limit(limit)
         ).all()
         return [to_experiment(r) for r in rows], total or 0
+
+    def waiting(self) -> list[Waiting]:
+        """Queued experiments, oldest first: only what scheduling reads (it runs often)."""
+        rows = self.s.execute(
+            select(
+                ExperimentRow.id,
+                ExperimentRow.project_id,
+                ExperimentRow.computes,
+                ExperimentRow.created_by,
+            )
+            .where(ExperimentRow.state == JobState.QUEUED)
+            .order_by(ExperimentRow.created_at, ExperimentRow.number)
+        ).all()
+        return [Waiting(r[0], r[1], list(r[2]), r[3]) for r in rows]
+
+    def held_resources(self) -> list[dict[str, Any]]:
+        """What initializing and running experiments hold."""
+        rows = self.s.scalars(
+            select(ExperimentRow.resources).where(
+                ExperimentRow.state.in_([JobState.INITIALIZING, JobState.RUNNING])
+            )
+        ).all()
+        return list(rows)
 
     def in_states(self, states: Iterable[JobState]) -> list[Experiment]:
         rows = self.s.scalars(

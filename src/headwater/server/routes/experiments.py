@@ -281,24 +281,21 @@ def report_state(
 ) -> ExperimentOut:
     experiment = _find(platform, access, ref)
     _task_only(request, experiment)
-    with platform.db.write() as session:
-        repo = ExperimentRepo(session)
-        if body.runner:
-            repo.add_runner(experiment.id, body.runner)
-        if body.output_commit:
-            repo.set_output_commit(experiment.id, body.output_commit)
-        if body.state.terminal and experiment.state.terminal:
-            repo.end_task_token(experiment.id)  # the last word of a task a user stopped
-    if experiment.state != body.state and not platform.engine.transition(
-        experiment.id, body.state, reason=body.reason, exit_code=body.exit_code
-    ):
-        now = _find(platform, access, experiment.id)
+    now, moved = platform.engine.report(
+        experiment.id,
+        body.state,
+        reason=body.reason,
+        exit_code=body.exit_code,
+        runner=body.runner,
+        output_commit=body.output_commit,
+    )
+    if not moved:
         raise Conflict(
             f"experiment {now.number} is {now.state.value}; it cannot become {body.state.value}",
             where=f"experiment {now.number}",
             hint="It was stopped or has ended: there is nothing more to report.",
         )
-    return experiment_out(_find(platform, access, experiment.id))
+    return experiment_out(now)
 
 
 @router.post("/{ref}/output", status_code=204)
