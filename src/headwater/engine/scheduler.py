@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -169,6 +169,7 @@ class Engine:
                     JobState.INITIALIZING,
                     compute=template.name,
                     resources=asdict(template.resources),
+                    runner={"executor": self.executor.name},
                 )
                 token = UserRepo(session).issue_token(experiment.created_by, kind="task")
                 repo.set_task_token(experiment.id, token_hash(token))
@@ -188,8 +189,9 @@ class Engine:
             log.exception("could not launch experiment %s", experiment.id)
             self._fail(experiment.id, f"could not start on {self.executor.name}: {exc}")
             return False
-        with self.db.write() as session:
-            ExperimentRepo(session).add_runner(experiment.id, runner)
+        if runner != after.runner:  # what the backend adds to find it again
+            with self.db.write() as session:
+                ExperimentRepo(session).add_runner(experiment.id, runner)
         return True
 
     def _fail(self, experiment_id: str, reason: str) -> None:
@@ -216,6 +218,8 @@ class Engine:
         exit_code: int | None,
         runner: dict[str, Any] | None,
         output_commit: str | None,
+        logs: Sequence[tuple[int, str, str]] = (),
+        tags: dict[str, str] | None = None,
     ) -> tuple[Experiment, bool]:
         """A runtime's report, in one transaction: its details always land; the state change
         only where the table allows it. Returns the experiment and whether the move happened
@@ -223,6 +227,9 @@ class Engine:
         with self.db.write() as session:
             repo = ExperimentRepo(session)
             current = repo.get(experiment_id)
+            repo.append_logs(experiment_id, logs)
+            if tags:
+                repo.set_values(experiment_id, "tag", tags)
             if runner:
                 repo.add_runner(experiment_id, runner)
             if output_commit:

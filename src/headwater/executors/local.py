@@ -150,7 +150,7 @@ class LocalExecutor:
         )
         if not answer.get("ok"):
             raise WorkerUnreachable(str(answer.get("error", "the worker refused the task")))
-        return {"executor": self.name, "worker_pid": answer.get("pid")}
+        return {"executor": self.name}  # the worker is found by its socket, not a pid
 
     def running(self) -> dict[str, Any] | None:
         """The worker's tasks, or None when no worker answers."""

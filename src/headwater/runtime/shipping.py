@@ -13,7 +13,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 from headwater.domain.task_output import ChartPoint, LineSplitter, TagLine, parse_line
 from headwater.runtime.reporting import TaskApi, patiently
@@ -44,6 +44,8 @@ class LogShipper:
         self._thread.start()
         self.last_output = time.monotonic()
         self.error: Exception | None = None
+        self._hold = False
+        self._held: _Pending | None = None
 
     def write(self, stream: str, data: bytes) -> None:
         """Queue output; parses tag and chart lines of stdout on the way."""
@@ -103,9 +105,9 @@ class LogShipper:
             self._cond.notify_all()
             return taken
 
-    def _send(self, batch: _Pending) -> None:
+    def _body(self, batch: _Pending) -> dict[str, Any]:
+        """A LogBatch body: neighbouring pieces of one stream merged, sequence numbers given."""
         merged: list[tuple[str, str]] = []
-        # merge neighbouring pieces of one stream: fewer rows, same order
         for stream, text in batch.chunks:
             if merged and merged[-1][0] == stream and len(merged[-1][1]) < BATCH_BYTES:
                 merged[-1] = (stream, merged[-1][1] + text)
@@ -115,10 +117,14 @@ class LogShipper:
         for stream, text in merged:
             chunks.append({"seq": self.seq, "stream": stream, "text": text})
             self.seq += 1
+        return {"chunks": chunks, "tags": dict(batch.tags)}
+
+    def _send(self, batch: _Pending) -> None:
         base = self.api.base
         http = self.api.http
-        body = {"chunks": chunks, "tags": batch.tags}
-        patiently(lambda: http.request("POST", f"{base}/logs", json=body))
+        if batch.chunks or batch.tags:
+            body = self._body(batch)
+            patiently(lambda: http.request("POST", f"{base}/logs", json=body))
         if batch.points:
             points = [list(p) for p in batch.points]
             patiently(lambda: http.request("POST", f"{base}/metrics", json={"points": points}))
@@ -127,6 +133,9 @@ class LogShipper:
         while True:
             batch = self._take()
             if batch is not None:
+                if self._closed and self._hold and not batch.points:
+                    self._held = batch  # the last words travel with the final report
+                    continue
                 try:
                     self._send(batch)
                 except Exception as exc:  # gave up: keep reading so the task is not blocked
@@ -134,19 +143,23 @@ class LogShipper:
             elif self._closed:
                 return
 
-    def close(self) -> None:
-        """Send what is left (the partial last line included) and stop."""
+    def close(self, *, hold_last: bool = False) -> dict[str, Any] | None:
+        """Send what is left (the partial last line included) and stop. With ``hold_last``,
+        the last batch of lines is returned instead, as a LogBatch body for the final state
+        report to carry: one request fewer for every task."""
         with self._cond:
             self._closed = True
+            self._hold = hold_last
             self._cond.notify_all()
         self._thread.join()
-        tail = self._splitter.flush()
-        if tail:
-            found = parse_line(tail[0])
-            batch = _Pending()
+        held = self._held or _Pending()
+        for line in self._splitter.flush():
+            found = parse_line(line)
             if isinstance(found, TagLine):
-                batch.tags[found.key] = found.value
+                held.tags[found.key] = found.value
             elif isinstance(found, ChartPoint):
-                batch.points.append((found.chart, None, found.value, time.time()))
-            if batch.tags or batch.points:
-                self._send(batch)
+                held.points.append((found.chart, None, found.value, time.time()))
+        if held.points or not hold_last:
+            self._send(held)
+            return None
+        return self._body(held) if held.chunks or held.tags else None

@@ -204,8 +204,7 @@ class Task:
                 self.commit_outputs(spec, f"outputs of experiment {spec.experiment.number}")
             except Exception as exc:
                 self.log.system(f"could not commit the outputs: {exc}")
-        self.log.close()
-        fields: dict[str, object] = {"reason": reason}
+        fields: dict[str, object] = {"reason": reason, "logs": self.log.close(hold_last=True)}
         if code is not None:
             fields["exit_code"] = code if code >= 0 else 128 - code
         try:

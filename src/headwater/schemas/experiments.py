@@ -128,6 +128,7 @@ class StateReport(Model):
     exit_code: int | None = None
     output_commit: str | None = Field(None, max_length=64)
     runner: dict[str, Any] | None = None
+    logs: LogBatch | None = Field(None, description="The task's last output, stored first")
 
 
 class OutputCommit(Model):

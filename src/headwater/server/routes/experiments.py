@@ -76,6 +76,11 @@ def _find(platform: Platform, access: ProjectAccess, ref: str) -> Experiment:
         return ExperimentRepo(session).find(access.project.id, ref)
 
 
+def _chunks(batch: LogBatch) -> list[tuple[int, str, str]]:
+    # NUL cannot be stored as text (PostgreSQL refuses it)
+    return [(c.seq, c.stream, c.text.replace("\x00", "\ufffd")) for c in batch.chunks]
+
+
 def _task_only(request: Request, experiment: Experiment) -> None:
     """Only the task's own runtime holds its token: it alone may read secrets in the spec."""
     token = bearer_token(request)
@@ -186,8 +191,7 @@ def append_logs(ref: str, body: LogBatch, access: Writer, platform: PlatformDep)
     experiment = _find(platform, access, ref)
     with platform.db.write() as session:
         repo = ExperimentRepo(session)
-        chunks = [(c.seq, c.stream, c.text.replace("\x00", "\ufffd")) for c in body.chunks]
-        repo.append_logs(experiment.id, chunks)
+        repo.append_logs(experiment.id, _chunks(body))
         repo.set_values(experiment.id, "tag", body.tags)
     return Response(status_code=204)
 
@@ -288,6 +292,8 @@ def report_state(
         exit_code=body.exit_code,
         runner=body.runner,
         output_commit=body.output_commit,
+        logs=_chunks(body.logs) if body.logs else (),
+        tags=body.logs.tags if body.logs else None,
     )
     if not moved:
         raise Conflict(
