@@ -54,11 +54,21 @@ class ExperimentsClient(ProjectScoped):
         self,
         *,
         state: JobState | None = None,
+        ended: bool | None = None,
+        numbers: tuple[int, int] | None = None,
         offset: int = 0,
         limit: int = 100,
         project: str | None = None,
     ) -> Page[ExperimentOut]:
-        params = {"offset": offset, "limit": limit, "state": state.value if state else None}
+        """A page, newest first; ``numbers`` is an inclusive range of experiment numbers."""
+        params: dict[str, str | int | bool | None] = {
+            "offset": offset,
+            "limit": limit,
+            "state": state.value if state else None,
+            "ended": ended,
+            "first": numbers[0] if numbers else None,
+            "last": numbers[1] if numbers else None,
+        }
         return self._http.call("GET", self._path(project), Page[ExperimentOut], params=params)
 
     def get(self, ref: str, *, project: str | None = None) -> ExperimentOut:
@@ -90,26 +100,26 @@ class ExperimentsClient(ProjectScoped):
                 time.sleep(poll)
 
     def wait(
-        self, refs: Sequence[str], *, poll: float = 0.25, project: str | None = None
+        self, made: Sequence[ExperimentOut], *, poll: float = 0.25, project: str | None = None
     ) -> ExperimentList:
-        """Block until every one (by id) has ended. One listing per poll, not one request per
-        experiment: a grid of hundreds must not load the server while it waits."""
-        pending = set(refs)
+        """Block until every one has ended. Each poll is one count of those not ended yet (a
+        grid of hundreds must not load the server while it waits); then one read of them."""
+        if not made:
+            return []
+        # one creation numbers its experiments consecutively: the range is exactly these
+        numbers = (min(e.number for e in made), max(e.number for e in made))
+        wanted = {e.id for e in made}
+        while self.list(ended=False, numbers=numbers, limit=1, project=project).total:
+            time.sleep(poll)
         done: dict[str, ExperimentOut] = {}
-        while pending:
-            offset = 0
-            while pending:
-                page = self.list(offset=offset, limit=1000, project=project)
-                for found in page.items:
-                    if found.id in pending and found.state.terminal:
-                        done[found.id] = found
-                        pending.discard(found.id)
-                offset += len(page.items)
-                if not page.items or offset >= page.total:
-                    break
-            if pending:
-                time.sleep(poll)
-        return [done[r] for r in refs]
+        offset = 0
+        while len(done) < len(wanted):
+            page = self.list(numbers=numbers, offset=offset, limit=1000, project=project)
+            done.update((e.id, e) for e in page.items if e.id in wanted)
+            offset += len(page.items)
+            if not page.items:
+                break
+        return [done[e.id] for e in made if e.id in done]
 
     def metrics(
         self, ref: str, *, key: str | None = None, project: str | None = None

@@ -139,7 +139,7 @@ def _experiments(client: Client, project: ProjectOut) -> None:
     )
     numbers = ", ".join(str(e.number) for e in made)
     say(f"Started experiments {numbers} (a grid over the learning rate); waiting for them.")
-    done = client.experiments.wait([e.id for e in made], project=project.id)
+    done = client.experiments.wait(made, project=project.id)
     stdout.print(experiments_table(done))
     failed = [e for e in done if e.state.value != "success"]
     if failed:

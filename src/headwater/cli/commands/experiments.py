@@ -93,7 +93,7 @@ def run(
         if not as_json:
             say(f"Started {len(made)} experiment(s): " + ", ".join(str(e.number) for e in made))
         if wait:
-            made = client.experiments.wait([e.id for e in made], project=project)
+            made = client.experiments.wait(made, project=project)
     emit(made, as_json, experiments_table)
     if wait and any(e.state is not JobState.SUCCESS for e in made):
         raise typer.Exit(1)

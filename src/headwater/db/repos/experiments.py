@@ -21,7 +21,7 @@ from headwater.db.tables import (
 )
 from headwater.domain.errors import NotFound
 from headwater.domain.ids import new_id
-from headwater.domain.jobs import Experiment, JobState, check_move
+from headwater.domain.jobs import TERMINAL, Experiment, JobState, check_move
 
 
 def to_experiment(row: ExperimentRow) -> Experiment:
@@ -143,11 +143,23 @@ class ExperimentRepo:
         return self.get(ref, project_id)
 
     def page(
-        self, project_id: str, *, offset: int, limit: int, state: JobState | None = None
+        self,
+        project_id: str,
+        *,
+        offset: int,
+        limit: int,
+        state: JobState | None = None,
+        ended: bool | None = None,
+        numbers: tuple[int, int] | None = None,
     ) -> tuple[list[Experiment], int]:
         where = [ExperimentRow.project_id == project_id]
         if state is not None:
             where.append(ExperimentRow.state == state)
+        if ended is not None:
+            done = ExperimentRow.state.in_(sorted(TERMINAL))
+            where.append(done if ended else ~done)
+        if numbers is not None:
+            where.append(ExperimentRow.number.between(*numbers))
         total = self.s.scalar(select(func.count()).select_from(ExperimentRow).where(*where))
         rows = self.s.scalars(
             select(ExperimentRow)

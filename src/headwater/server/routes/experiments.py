@@ -132,12 +132,25 @@ def list_experiments(
     access: Reader,
     platform: PlatformDep,
     state: JobState | None = None,
+    ended: Annotated[bool | None, Query(description="Only ended (or only not ended) ones")] = None,
+    first: Annotated[int | None, Query(ge=1, description="Lowest number")] = None,
+    last: Annotated[int | None, Query(ge=1, description="Highest number")] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Page[ExperimentOut]:
+    numbers = None
+    if first is not None or last is not None:
+        numbers = (first or 1, last or 2**31 - 1)
     with platform.db.read() as session:
         repo = ExperimentRepo(session)
-        items, total = repo.page(access.project.id, offset=offset, limit=limit, state=state)
+        items, total = repo.page(
+            access.project.id,
+            offset=offset,
+            limit=limit,
+            state=state,
+            ended=ended,
+            numbers=numbers,
+        )
         values = repo.values_of([e.id for e in items])
     return Page(
         items=[experiment_out(e, values.get(e.id)) for e in items],
