@@ -33,6 +33,8 @@ from headwater.settings import ServerSettings, get_settings
 
 API_PREFIX = "/api/v1"
 ROUTERS: tuple[APIRouter, ...] = (
+    # First: routes are matched in order, and a running task calls these most.
+    experiments.router,
     auth.router,
     users.router,
     projects.router,
@@ -47,7 +49,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     collections.dataset_queries,
     repos.datasets_router,
     repos.models_router,
-    experiments.router,
     compute.router,
     admin.router,
 )

@@ -3,6 +3,7 @@ server settings that the engine asks for (``engine.ports.NotifierSource``)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from headwater.db.cipher import SecretBox
@@ -10,12 +11,16 @@ from headwater.db.database import Database
 from headwater.db.repos.settings import SettingsRepo
 from headwater.db.repos.users import UserRepo
 from headwater.db.repos.webhooks import WebhookRepo
+from headwater.domain.entities import Webhook
 from headwater.domain.jobs import Experiment, JobState
+from headwater.domain.project_settings import ProjectSettings
 from headwater.notify.base import Notifier
 from headwater.notify.email import EmailNotifier, SmtpSettings
 from headwater.notify.slack import SlackNotifier
 from headwater.notify.webhooks import WebhookNotifier
 from headwater.settings import ServerSettings
+
+CACHE_SECONDS = 2.0
 
 
 class ProjectNotifiers:
@@ -35,11 +40,23 @@ class ProjectNotifiers:
             if settings.smtp_host
             else None
         )
+        self._cache: dict[str, tuple[float, ProjectSettings, list[tuple[Webhook, str]]]] = {}
+
+    def _project(self, project_id: str) -> tuple[ProjectSettings, list[tuple[Webhook, str]]]:
+        """Settings and webhooks, read at most every ``CACHE_SECONDS`` per project: every
+        task start and end asks, and they rarely change."""
+        now = time.monotonic()
+        cached = self._cache.get(project_id)
+        if cached is not None and now - cached[0] < CACHE_SECONDS:
+            return cached[1], cached[2]
+        with self.db.read() as session:
+            settings = SettingsRepo(session).get(project_id)
+            hooks = WebhookRepo(session, self.box).signing(project_id)
+        self._cache[project_id] = (now, settings, hooks)
+        return settings, hooks
 
     def __call__(self, experiment: Experiment, kind: str) -> Sequence[Notifier]:
-        with self.db.read() as session:
-            settings = SettingsRepo(session).get(experiment.project_id)
-            hooks = WebhookRepo(session, self.box).signing(experiment.project_id)
+        settings, hooks = self._project(experiment.project_id)
         found: list[Notifier] = [
             WebhookNotifier(hook.url, secret, hook.events) for hook, secret in hooks
         ]

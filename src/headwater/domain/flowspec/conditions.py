@@ -35,7 +35,7 @@ def _holds(condition: Condition, instance: Finished) -> bool:
         return value > target
     if condition.objective is Objective.LT:
         return value < target
-    return math.isclose(value, target, rel_tol=1e-12, abs_tol=1e-12)
+    return value == target  # as numbers: "0.90" equals 0.9
 
 
 def passing(conditions: Sequence[Condition], instances: Sequence[Finished]) -> list[Finished]:
@@ -48,8 +48,9 @@ def passing(conditions: Sequence[Condition], instances: Sequence[Finished]) -> l
         if not condition.objective.picks:
             continue
         scored = [
-            (v, n) for n, i in enumerate(keep) if (v := _number(i.value(condition.tag_key or "")))
-            is not None
+            (v, n)
+            for n, i in enumerate(keep)
+            if (v := _number(i.value(condition.tag_key or ""))) is not None
         ]
         if not scored:
             return []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+from datetime import datetime, tzinfo
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from headwater.domain.flowspec.params import param_axis
 from headwater.domain.graph import Dag
 from headwater.domain.grid import ParamAxis
+from headwater.domain.schedule import Recurring, parse_recurring, parse_schedule
 
 
 def _blank(value: Any) -> Any:
@@ -36,11 +38,16 @@ def _listish(value: Any) -> Any:
 
 def _whole(value: Any) -> Any:
     """Card positions from a canvas may be fractions; the seed keeps whole numbers."""
-    try:
-        number = float(value) if isinstance(value, str) else value
-    except ValueError:
-        return value
-    return round(number) if isinstance(number, float) and math.isfinite(number) else value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+        try:
+            value = float(value)
+        except ValueError:
+            return value
+    return round(value) if isinstance(value, float) and math.isfinite(value) else value
 
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -137,6 +144,11 @@ class GatedTask(TaskSpec):
         return tuple(dict.fromkeys(names))
 
     @property
+    def needs_approval(self) -> bool:
+        """Waits as Pending Approval until one of ``approvers`` says yes."""
+        return bool(self.approvers)
+
+    @property
     def tests(self) -> tuple[Condition, ...]:
         """The conditions that filter parents' instances (not approvals)."""
         return tuple(c for c in self.conditions if c.objective is not Objective.HUMAN_VALIDATION)
@@ -179,6 +191,47 @@ class DeployTask(GatedTask):
     accept_files: bool = False
 
 
+_GENERAL = ("title", "type", "description")
+_GATED = ("computes", "image", "conditions", "confirmation")
+_GIT = ("git_branch", "git_commit")
+_ORDER = {
+    "data": (*_GENERAL, "dataset", "data_commit", "data_query", "use_cached"),
+    "exec": (
+        *_GENERAL,
+        "input",
+        *_GATED,
+        "params",
+        *_GIT,
+        "mount_folders",
+        "periodic_sync",
+        "restart_if_stuck",
+        "prerun",
+        "requirements",
+        "notify_on_error",
+        "notify_on_success",
+        "emails",
+        "single_mode",
+        "output_dir",
+    ),
+    "deploy": (
+        *_GENERAL,
+        "endpoint_title",
+        "endpoint_id",
+        *_GATED,
+        "file_name",
+        "function_name",
+        "env_setup",
+        "min_replica",
+        "max_replica",
+        "config_vars",
+        "accept_files",
+        *_GIT,
+    ),
+}
+# each task type's keys: the seed's tables, then Headwater's own; top and left go last
+KEYS = {kind: (*keys, "top", "left") for kind, keys in _ORDER.items()}
+
+
 Task = Annotated[DataTask | ExecTask | DeployTask, Field(discriminator="type")]
 TASK_CLASSES: dict[str, type[DataTask | ExecTask | DeployTask]] = {
     "data": DataTask,
@@ -213,6 +266,14 @@ class Flow(Spec):
     def graph(self) -> Dag[str]:
         """Tasks as a DAG, in file order; built once per flow."""
         return _graph(self)
+
+    def scheduled_at(self, tz: tzinfo) -> datetime | None:
+        """When ``schedule:`` runs the flow, read in ``tz`` (the server's zone)."""
+        return parse_schedule(self.schedule, tz=tz) if self.schedule else None
+
+    def recurring_rule(self) -> Recurring | None:
+        """``recurring:`` as a cron rule with its zone (None: the server's)."""
+        return parse_recurring(self.recurring) if self.recurring else None
 
 
 @functools.lru_cache(maxsize=128)

@@ -43,8 +43,8 @@ class SourceMap:
             path = path[:-1]
         return self.lines.get((), 1)
 
-    def where(self, path: Path) -> str:
-        return f"{self.source}:{self.line(path)} {dotted(path)}"
+    def where(self, path: Path, line: int | None = None) -> str:
+        return f"{self.source}:{line or self.line(path)} {dotted(path)}"
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ class Problem:
     path: Path
     detail: str
     hint: str
+    line: int | None = None  # when the path's own line is not the one at fault (a repeat)
 
 
 class FlowSpecError(InvalidInput):
@@ -71,13 +72,15 @@ class FlowSpecError(InvalidInput):
             detail = first.detail
         else:
             lines = [f"{len(self.problems)} problems in {smap.source}:"]
-            lines += [f"- {smap.where(p.path)}: {p.detail} ({p.hint})" for p in self.problems]
+            lines += [
+                f"- {smap.where(p.path, p.line)}: {p.detail} ({p.hint})" for p in self.problems
+            ]
             detail = "\n".join(lines)
-        super().__init__(detail, where=smap.where(first.path), hint=first.hint)
+        super().__init__(detail, where=smap.where(first.path, first.line), hint=first.hint)
 
     def wheres(self) -> list[str]:
         """``FILE:LINE key`` of each problem, in file order."""
-        return [self.source_map.where(p.path) for p in self.problems]
+        return [self.source_map.where(p.path, p.line) for p in self.problems]
 
 
 def _build(node: yaml.Node, path: Path, lines: dict[Path, int], problems: list[Problem]) -> Any:
@@ -105,6 +108,7 @@ def _build(node: yaml.Node, path: Path, lines: dict[Path, int], problems: list[P
                         here,
                         f"key {key!r} is given twice (first on line {first})",
                         "Give each key once.",
+                        key_node.start_mark.line + 1,
                     )
                 )
                 continue
@@ -123,7 +127,9 @@ def load(text: str, *, source: str) -> tuple[Any, SourceMap]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
+        context = getattr(exc, "context", None)
         problem = str(getattr(exc, "problem", None) or exc)
+        problem = f"{context}: {problem}" if context else problem
         raise FlowSpecError(
             [Problem((), f"not valid YAML: {problem}", _yaml_hint(problem))],
             SourceMap(source, {(): line}),
