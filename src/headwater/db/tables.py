@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -302,16 +303,21 @@ class LogChunkRow(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class MetricRow(Base):
-    __tablename__ = "metrics"
-    __table_args__ = (Index("ix_metrics_experiment_key_step", "experiment_id", "key", "step"),)
+class MetricChunkRow(Base):
+    """A batch of one metric's points, as packed arrays: a training loop logs hundreds of
+    thousands, and one row per point would make the database the bottleneck."""
+
+    __tablename__ = "metric_chunks"
+    __table_args__ = (Index("ix_metric_chunks_experiment_key", "experiment_id", "key", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     experiment_id: Mapped[str] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(255))
-    step: Mapped[int] = mapped_column(BigInteger)
-    value: Mapped[float] = mapped_column(Float)
-    at: Mapped[float] = mapped_column(Float)  # seconds since the epoch: cheap to bulk insert
+    count: Mapped[int] = mapped_column(Integer)
+    max_step: Mapped[int] = mapped_column(BigInteger)
+    steps: Mapped[bytes] = mapped_column(LargeBinary)  # int64, native order (array "q")
+    values: Mapped[bytes] = mapped_column(LargeBinary)  # float64 (array "d")
+    times: Mapped[bytes] = mapped_column(LargeBinary)  # float64 seconds since the epoch
 
 
 class ExperimentValueRow(Base):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+import sys
 import time
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -16,12 +19,28 @@ from headwater.db.tables import (
     ExperimentRow,
     ExperimentValueRow,
     LogChunkRow,
-    MetricRow,
+    MetricChunkRow,
     TokenRow,
 )
 from headwater.domain.errors import NotFound
 from headwater.domain.ids import new_id
 from headwater.domain.jobs import TERMINAL, Experiment, JobState, check_move
+
+
+def _pack(code: str, items: Sequence[float] | Sequence[int]) -> bytes:
+    """Little-endian packed numbers, the same bytes on every machine."""
+    packed = array(code, items)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def _unpack(code: str, data: bytes) -> list[Any]:
+    packed = array(code)
+    packed.frombytes(data)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tolist()
 
 
 def to_experiment(row: ExperimentRow) -> Experiment:
@@ -310,63 +329,83 @@ class ExperimentRepo:
     def add_metrics(
         self, experiment_id: str, points: Sequence[tuple[str, int | None, float, float | None]]
     ) -> int:
-        """Bulk insert; a point without a step gets the next step of its key."""
+        """Store points as one packed chunk per key; a point without a step gets the next
+        step of its key."""
         if not points:
             return 0
         now = time.time()
-        next_step: dict[str, int] = {}
-        rows: list[tuple[str, str, int, float, float]] = []
+        by_key: dict[str, tuple[list[int | None], list[float], list[float]]] = {}
         for key, step, value, at in points:
-            if step is None:
-                if key not in next_step:
-                    last = self.s.scalar(
-                        select(func.max(MetricRow.step)).where(
-                            MetricRow.experiment_id == experiment_id, MetricRow.key == key
-                        )
-                    )
-                    next_step[key] = 0 if last is None else last + 1
-                step = next_step[key]
-                next_step[key] += 1
-            rows.append((experiment_id, key, step, value, now if at is None else at))
-        # The driver's executemany: training loops log hundreds of thousands of points, and
-        # SQLAlchemy's per-row parameter processing would cost more than the database.
-        mark = "%s" if self.s.get_bind().dialect.paramstyle in ("format", "pyformat") else "?"
-        self.s.connection().exec_driver_sql(
-            "INSERT INTO metrics (experiment_id, key, step, value, at) "
-            f"VALUES ({', '.join([mark] * 5)})",
-            rows,
+            steps, values, times = by_key.setdefault(key, ([], [], []))
+            steps.append(step)
+            values.append(value)
+            times.append(now if at is None else at)
+        rows = []
+        for key, (steps, values, times) in by_key.items():
+            if None in steps:
+                last = self._max_step(experiment_id, key)
+                filled: list[int] = []
+                for step in steps:
+                    last = last + 1 if step is None else step
+                    filled.append(last)
+            else:
+                filled = [s for s in steps if s is not None]
+            rows.append(
+                {
+                    "experiment_id": experiment_id,
+                    "key": key,
+                    "count": len(filled),
+                    "max_step": max(filled),
+                    "steps": _pack("q", filled),
+                    "values": _pack("d", values),
+                    "times": _pack("d", times),
+                }
+            )
+        self.s.execute(insert(MetricChunkRow), rows)
+        return len(points)
+
+    def _max_step(self, experiment_id: str, key: str) -> int:
+        last = self.s.scalar(
+            select(func.max(MetricChunkRow.max_step)).where(
+                MetricChunkRow.experiment_id == experiment_id, MetricChunkRow.key == key
+            )
         )
-        return len(rows)
+        return -1 if last is None else int(last)
 
     def metrics(
         self, experiment_id: str, key: str | None = None
     ) -> dict[str, tuple[list[int], list[float], list[float]]]:
-        """Each key's (steps, values, times), in step order; plain columns, no ORM objects."""
-        stmt = select(MetricRow.key, MetricRow.step, MetricRow.value, MetricRow.at).where(
-            MetricRow.experiment_id == experiment_id
-        )
+        """Each key's (steps, values, times) in step order (ties: in the order logged)."""
+        stmt = select(
+            MetricChunkRow.key, MetricChunkRow.steps, MetricChunkRow.values, MetricChunkRow.times
+        ).where(MetricChunkRow.experiment_id == experiment_id)
         if key is not None:
-            stmt = stmt.where(MetricRow.key == key)
+            stmt = stmt.where(MetricChunkRow.key == key)
         series: dict[str, tuple[list[int], list[float], list[float]]] = {}
-        for k, step, value, at in self.s.execute(
-            stmt.order_by(MetricRow.key, MetricRow.step, MetricRow.id)
+        for k, steps, values, times in self.s.execute(
+            stmt.order_by(MetricChunkRow.key, MetricChunkRow.id)
         ):
-            steps, values, times = series.setdefault(k, ([], [], []))
-            steps.append(step)
-            values.append(value)
-            times.append(at)
+            s, v, ts = series.setdefault(k, ([], [], []))
+            s.extend(_unpack("q", steps))
+            v.extend(_unpack("d", values))
+            ts.extend(_unpack("d", times))
+        for k, (s, v, ts) in series.items():
+            if any(a > b for a, b in itertools.pairwise(s)):
+                order = sorted(range(len(s)), key=s.__getitem__)  # stable: ties keep order
+                series[k] = ([s[i] for i in order], [v[i] for i in order], [ts[i] for i in order])
         return series
 
     def latest_metrics(self, experiment_id: str) -> dict[str, float]:
+        """The last value logged of each key."""
         last_ids = (
-            select(func.max(MetricRow.id))
-            .where(MetricRow.experiment_id == experiment_id)
-            .group_by(MetricRow.key)
+            select(func.max(MetricChunkRow.id))
+            .where(MetricChunkRow.experiment_id == experiment_id)
+            .group_by(MetricChunkRow.key)
         )
         rows = self.s.execute(
-            select(MetricRow.key, MetricRow.value).where(MetricRow.id.in_(last_ids))
-        )
-        return dict(rows.all())  # not dict(rows): a Result has keys(), the column names
+            select(MetricChunkRow.key, MetricChunkRow.values).where(MetricChunkRow.id.in_(last_ids))
+        ).all()
+        return {key: _unpack("d", values)[-1] for key, values in rows}
 
     def set_values(self, experiment_id: str, kind: str, values: dict[str, str]) -> None:
         if not values:
