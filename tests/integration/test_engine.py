@@ -214,3 +214,26 @@ def test_one_engine_leads(rig: Rig, tmp_path: Path) -> None:
     rig.engine.leadership.release()
     assert other.leadership.try_acquire()
     other.leadership.release()
+
+
+def test_bad_metric_points_are_refused_whole(rig: Rig) -> None:
+    [made] = rig.create()
+    path = f"/projects/{rig.project}/experiments/{made['number']}/metrics"
+    good = rig.owner.post(path, json={"points": [["loss", None, 0.5, None]]})
+    assert good.json() == {"stored": 1}
+    for body in (
+        '{"points": [["loss", 1, 0.25, null], ["loss", 2, NaN, null]]}',
+        '{"points": [["", 1, 0.25, null]]}',
+        '{"points": [["loss", "one", 0.25, null]]}',
+        '{"points": [["loss"',
+    ):
+        bad = rig.owner.post(path, content=body, headers={"content-type": "application/json"})
+        assert bad.status_code in (400, 422), bad.text
+    nan = rig.owner.post(
+        path,
+        content='{"points": [["loss", 1, 0.25, null], ["loss", 2, NaN, null]]}',
+        headers={"content-type": "application/json"},
+    )
+    assert nan.json()["where"] == "points[1]"
+    series = rig.owner.get(path).json()
+    assert series == [{"key": "loss", "steps": [0], "values": [0.5], "times": series[0]["times"]}]

@@ -1,13 +1,18 @@
 """Output goes to the server as it comes: batched, ordered, nothing dropped.
 
-Reader threads put raw chunks on one queue; one shipper sends them in numbered batches (every
+Reader threads put chunks on one queue; one shipper sends them in numbered batches (every
 ``INTERVAL`` seconds or ``BATCH_BYTES``), retrying each batch until the server takes it. The
 server ignores a resent sequence number, so a retry after a lost answer stores nothing twice.
 Tag lines become tags in the same batch; chart lines become metric points.
+
+Memory stays bounded whatever the task prints and however long the server is away: past
+``MAX_BUFFERED`` the readers wait (the task then blocks on its own pipe), and one request
+never carries more than the API's limits allow (a 422 would lose the batch for good).
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 import threading
 import time
@@ -22,14 +27,50 @@ INTERVAL = 0.2
 BATCH_BYTES = 512 * 1024
 MAX_BUFFERED = 64 * 1024 * 1024  # past this, readers wait: memory stays bounded
 READ_SIZE = 64 * 1024
+# One request's share: well under LogBatch's 10,000 chunks and MetricBatch's 20,000 points.
+POST_TEXT = 2 * 1024 * 1024
+POST_CHUNKS = 2_000
+POST_POINTS = 10_000
+TAKE_TEXT = 4 * POST_TEXT  # what one round of the shipper holds in flight at most
+POINT_COST = 64  # a point's rough weight against MAX_BUFFERED
+MAX_METRIC_KEY = 255
+
+Point = tuple[str, None, float, float]
 
 
 @dataclass
 class _Pending:
     chunks: deque[tuple[str, str]] = field(default_factory=deque)
-    size: int = 0
+    text: int = 0
     tags: dict[str, str] = field(default_factory=dict)
-    points: list[tuple[str, None, float, float]] = field(default_factory=list)
+    points: list[Point] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return self.text + POINT_COST * len(self.points)
+
+    def empty(self) -> bool:
+        return not self.chunks and not self.tags and not self.points
+
+
+def _meaning(lines: list[str], now: float) -> tuple[dict[str, str], list[Point]]:
+    """Tags and chart points among ``lines``; anything else (malformed lines too) is text."""
+    tags: dict[str, str] = {}
+    points: list[Point] = []
+    for line in lines:
+        found = parse_line(line)
+        if isinstance(found, TagLine):
+            tags[found.key] = found.value
+        elif isinstance(found, ChartPoint):
+            key = f"{found.chart}/{found.series}" if found.series else found.chart
+            if len(key) <= MAX_METRIC_KEY:
+                points.append((key, None, found.value, now))
+    return tags, points
+
+
+def _clean(text: str) -> str:
+    # NUL cannot be stored as text (PostgreSQL refuses it): binary output keeps its place
+    return text.replace("\x00", "\ufffd")
 
 
 class LogShipper:
@@ -39,34 +80,25 @@ class LogShipper:
         self._pending = _Pending()
         self._cond = threading.Condition()
         self._closed = False
-        self._splitter = LineSplitter()
-        self._thread = threading.Thread(target=self._run, name="hw-ship", daemon=True)
-        self._thread.start()
         self.last_output = time.monotonic()
         self.error: Exception | None = None
+        self._held: dict[str, Any] | None = None
         self._hold = False
-        self._held: _Pending | None = None
+        self._thread = threading.Thread(target=self._run, name="hw-ship", daemon=True)
+        self._thread.start()
 
-    def write(self, stream: str, data: bytes) -> None:
-        """Queue output; parses tag and chart lines of stdout on the way."""
-        # NUL cannot be stored as text (PostgreSQL refuses it): binary output keeps its place
-        text = data.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
-        tags: dict[str, str] = {}
-        points: list[tuple[str, None, float, float]] = []
-        if stream == "stdout":
-            now = time.time()
-            for line in self._splitter.feed(data):
-                found = parse_line(line)
-                if isinstance(found, TagLine):
-                    tags[found.key] = found.value
-                elif isinstance(found, ChartPoint):
-                    key = f"{found.chart}/{found.series}" if found.series else found.chart
-                    points.append((key, None, found.value, now))
+    # -- what goes in ------------------------------------------------------------------------
+
+    def _queue(self, stream: str, text: str, lines: list[str] | None = None) -> None:
+        tags, points = _meaning(lines, time.time()) if lines else ({}, [])
+        if not text and not tags and not points:
+            return
         with self._cond:
             while self._pending.size > MAX_BUFFERED and not self._closed:
-                self._cond.wait(0.1)
-            self._pending.chunks.append((stream, text))
-            self._pending.size += len(text)
+                self._cond.wait(0.1)  # back-pressure: the shipper catches up first
+            if text:
+                self._pending.chunks.append((stream, text))
+                self._pending.text += len(text)
             self._pending.tags.update(tags)
             self._pending.points.extend(points)
             self.last_output = time.monotonic()
@@ -75,76 +107,119 @@ class LogShipper:
 
     def system(self, text: str) -> None:
         """A line from the runtime itself (what it did, why it failed)."""
-        self.write("system", (text.rstrip("\n") + "\n").encode())
+        self._queue("system", _clean(text.rstrip("\n") + "\n"))
 
     def pump(self, stream: str, pipe: IO[bytes]) -> threading.Thread:
-        """Read ``pipe`` to its end in a thread of its own."""
+        """Read ``pipe`` to its end in a thread of its own. Decoding is incremental, so a
+        character split between two reads stays whole; stdout lines are parsed for tags."""
 
         def read() -> None:
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            splitter = LineSplitter() if stream == "stdout" else None
             fd = pipe.fileno()
-            while True:
-                data = os.read(fd, READ_SIZE)
-                if not data:
-                    break
-                self.write(stream, data)
-            pipe.close()
+            try:
+                while True:
+                    data = os.read(fd, READ_SIZE)
+                    text = _clean(decoder.decode(data, final=not data))
+                    lines: list[str] = []
+                    if splitter is not None:
+                        lines = splitter.feed(data) if data else splitter.flush()
+                    self._queue(stream, text, lines)
+                    if not data:
+                        break
+            except OSError as exc:
+                self.system(f"could not read the command's {stream}: {exc}")
+            finally:
+                pipe.close()
 
         thread = threading.Thread(target=read, name=f"hw-read-{stream}", daemon=True)
         thread.start()
         return thread
 
-    def _take(self) -> _Pending | None:
+    # -- what goes out -----------------------------------------------------------------------
+
+    def _take(self) -> tuple[_Pending | None, bool]:
+        """The next batch (at most ``TAKE_TEXT`` of text), and whether it is the last one."""
         with self._cond:
             while not self._closed and self._pending.size < BATCH_BYTES:
                 if self._cond.wait(INTERVAL) is False:
                     break
-            taken = self._pending
-            if not taken.chunks and not taken.tags and not taken.points:
-                return None
-            self._pending = _Pending()
+            pending = self._pending
+            if pending.empty():
+                return None, self._closed
+            taken = _Pending(tags=pending.tags)
+            pending.tags = {}
+            while pending.chunks and taken.text < TAKE_TEXT:
+                stream, text = pending.chunks.popleft()
+                taken.chunks.append((stream, text))
+                taken.text += len(text)
+            pending.text -= taken.text
+            taken.points, pending.points = (
+                pending.points[:POST_POINTS],
+                pending.points[POST_POINTS:],
+            )
             self._cond.notify_all()
-            return taken
+            return taken, self._closed and pending.empty()
 
-    def _body(self, batch: _Pending) -> dict[str, Any]:
-        """A LogBatch body: neighbouring pieces of one stream merged, sequence numbers given."""
+    def _bodies(self, batch: _Pending) -> list[dict[str, Any]]:
+        """LogBatch bodies within the API's limits: neighbouring pieces of one stream merged
+        up to ``BATCH_BYTES``, long pieces cut, sequence numbers given in order."""
         merged: list[tuple[str, str]] = []
+        parts: list[str] = []  # joined once: adding strings one by one would be quadratic
+        current, size = "", 0
         for stream, text in batch.chunks:
-            if merged and merged[-1][0] == stream and len(merged[-1][1]) < BATCH_BYTES:
-                merged[-1] = (stream, merged[-1][1] + text)
-            else:
-                merged.append((stream, text))
-        chunks = []
+            for start in range(0, len(text), BATCH_BYTES):
+                piece = text[start : start + BATCH_BYTES]
+                if parts and (stream != current or size + len(piece) > BATCH_BYTES):
+                    merged.append((current, "".join(parts)))
+                    parts, size = [], 0
+                current = stream
+                parts.append(piece)
+                size += len(piece)
+        if parts:
+            merged.append((current, "".join(parts)))
+        bodies: list[dict[str, Any]] = []
+        chunks: list[dict[str, Any]] = []
+        size = 0
         for stream, text in merged:
+            if chunks and (len(chunks) >= POST_CHUNKS or size + len(text) > POST_TEXT):
+                bodies.append({"chunks": chunks, "tags": {}})
+                chunks, size = [], 0
             chunks.append({"seq": self.seq, "stream": stream, "text": text})
             self.seq += 1
-        return {"chunks": chunks, "tags": dict(batch.tags)}
+            size += len(text)
+        if chunks or batch.tags:
+            bodies.append({"chunks": chunks, "tags": {}})
+        if bodies:
+            bodies[-1]["tags"] = dict(batch.tags)
+        return bodies
 
-    def _send(self, batch: _Pending) -> None:
-        base = self.api.base
-        http = self.api.http
-        if batch.chunks or batch.tags:
-            body = self._body(batch)
-            patiently(lambda: http.request("POST", f"{base}/logs", json=body))
-        if batch.points:
-            points = [list(p) for p in batch.points]
-            patiently(lambda: http.request("POST", f"{base}/metrics", json={"points": points}))
+    def _post(self, what: str, body: dict[str, Any]) -> None:
+        http, path = self.api.http, f"{self.api.base}/{what}"
+        patiently(lambda: http.request("POST", path, json=body))
 
     def _run(self) -> None:
         while True:
-            batch = self._take()
-            if batch is not None:
-                if self._closed and self._hold and not batch.points:
-                    self._held = batch  # the last words travel with the final report
-                    continue
-                try:
-                    self._send(batch)
-                except Exception as exc:  # gave up: keep reading so the task is not blocked
-                    self.error = exc
-            elif self._closed:
+            batch, last = self._take()
+            if batch is None:
+                if last:
+                    return
+                continue
+            try:
+                bodies = self._bodies(batch)
+                if last and self._hold and bodies:
+                    self._held = bodies.pop()  # the last words travel with the final report
+                for body in bodies:
+                    self._post("logs", body)
+                if batch.points:
+                    self._post("metrics", {"points": [list(p) for p in batch.points]})
+            except Exception as exc:  # gave up: keep reading so the task is not blocked
+                self.error = exc
+            if last:
                 return
 
     def close(self, *, hold_last: bool = False) -> dict[str, Any] | None:
-        """Send what is left (the partial last line included) and stop. With ``hold_last``,
+        """Send what is left and stop; call it once the readers are done. With ``hold_last``,
         the last batch of lines is returned instead, as a LogBatch body for the final state
         report to carry: one request fewer for every task."""
         with self._cond:
@@ -152,14 +227,5 @@ class LogShipper:
             self._hold = hold_last
             self._cond.notify_all()
         self._thread.join()
-        held = self._held or _Pending()
-        for line in self._splitter.flush():
-            found = parse_line(line)
-            if isinstance(found, TagLine):
-                held.tags[found.key] = found.value
-            elif isinstance(found, ChartPoint):
-                held.points.append((found.chart, None, found.value, time.time()))
-        if held.points or not hold_last:
-            self._send(held)
-            return None
-        return self._body(held) if held.chunks or held.tags else None
+        held, self._held = self._held, None
+        return held

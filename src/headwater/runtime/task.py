@@ -14,29 +14,35 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from headwater.client.objectcache import ObjectCache
-from headwater.client.transfer import NoProgress, RepoTransfer
 from headwater.domain.errors import Conflict, HeadwaterError
 from headwater.domain.jobs import JobState
-from headwater.domain.trees import Tree
-from headwater.runtime.reporting import TaskApi, patiently
+from headwater.runtime.outputs import Outputs
+from headwater.runtime.reporting import TaskApi, log, patiently
 from headwater.runtime.shipping import LogShipper
 from headwater.runtime.workspace import (
     SetupFailed,
     has_requirements,
+    inside,
     materialise,
-    output_tree,
     requirements_venv,
 )
 from headwater.schemas.experiments import TaskSpec
 
+# How long the runtime waits, once a command has exited, for processes it left behind to
+# close their end of its output pipes, before it ends them.
+LEFTOVER_GRACE = 2.0
+
 
 @dataclass(frozen=True)
 class JobOutcome:
+    """How a task ended, as reported (also what ``python -m headwater.runtime`` exits by)."""
+
     state: JobState
     exit_code: int | None
     reason: str | None
@@ -64,12 +70,14 @@ class Task:
         self.api = api
         self.root = workroot / api.experiment_id
         self.cache = ObjectCache(cache_root / "objects")
+        self.trees = cache_root / "trees"
         self.venvs = cache_root / "venvs"
         self.cancel = cancel
         self.on_process = on_process
         self.log = LogShipper(api)
-        self.start_tree = Tree()
-        self.last_commit: str | None = None
+        self.outputs: Outputs | None = None
+        self.groups: list[int] = []  # process groups started: none outlives the task
+        self.readers: list[threading.Thread] = []
 
     # -- the steps -------------------------------------------------------------------------
 
@@ -93,9 +101,13 @@ class Task:
 
     def setup(self, spec: TaskSpec) -> dict[str, str]:
         self.log.system(f"preparing experiment {spec.experiment.number} in {self.root}")
-        self.start_tree, extra = materialise(self.api, spec, self.root, self.cache)
+        self.outputs = Outputs(
+            self.api, self.root, spec.output_dir, spec.experiment.branch, spec.files_commit
+        )
+        self.outputs.start, extra = materialise(self.api, spec, self.root, self.cache, self.trees)
         requirements = self.root / "requirements.txt"
-        env = self.environment(spec, extra, self.root / spec.output_dir)
+        output = inside(self.root, spec.output_dir, "output folder")
+        env = self.environment(spec, extra, output)
         if spec.requirements and has_requirements(requirements):
             venv = requirements_venv(requirements, self.venvs, self.log)
             env["PATH"] = os.pathsep.join([str(venv / "bin"), env["PATH"]])
@@ -106,7 +118,7 @@ class Task:
             code = self.run_streamed(["bash", "prerun.sh"], env, self.root)
             if code != 0:
                 raise SetupFailed(f"prerun.sh failed: {describe_exit(code)}")
-        (self.root / spec.output_dir).mkdir(parents=True, exist_ok=True)
+        output.mkdir(parents=True, exist_ok=True)
         return env
 
     def run_streamed(self, argv: list[str], env: dict[str, str], cwd: Path) -> int:
@@ -119,37 +131,38 @@ class Task:
             stderr=subprocess.PIPE,
             start_new_session=True,  # its own process group: a stop ends all of it
         )
+        self.groups.append(process.pid)  # it leads its own group: pgid == pid
         if self.on_process is not None:
             self.on_process(process.pid)
         assert process.stdout is not None
         assert process.stderr is not None
         readers = [self.log.pump("stdout", process.stdout), self.log.pump("stderr", process.stderr)]
+        self.readers += readers
         code = process.wait()
+        # Processes it started in the background may hold its pipes open for ever: wait a
+        # little for the rest of its output, not for them (they end with the task).
+        deadline = time.monotonic() + LEFTOVER_GRACE
         for reader in readers:
-            reader.join()
+            reader.join(max(0.0, deadline - time.monotonic()))
         return code
 
-    def commit_outputs(self, spec: TaskSpec, message: str) -> str | None:
-        """Commit the output folder on the experiment's branch; None when there is nothing."""
-        tree, paths = output_tree(self.start_tree, self.root, spec.output_dir)
-        if not paths and self.last_commit is None:
-            return None
-        transfer = BranchTransfer(self.api.http, f"/projects/{self.api.project_id}/files")
-        known = [e.hash for e in self.start_tree.entries]
-        patiently(lambda: transfer.push(tree, paths, NoProgress(), known=known))
-        base = self.last_commit or spec.files_commit
-        branch = spec.experiment.branch
-        result = patiently(lambda: transfer.commit_on(tree, base, message, branch))
-        self.last_commit = result
-        http, path = self.api.http, f"{self.api.base}/output"
-        patiently(lambda: http.request("POST", path, json={"commit": result}))
-        return result
-
-    def periodic_sync(self, spec: TaskSpec, done: threading.Event) -> None:
-        assert spec.sync_seconds is not None
-        while not done.wait(spec.sync_seconds):
+    def end_leftovers(self) -> None:
+        """End what the task's commands left running (a background process, a service that
+        prerun.sh started): a finished task holds no compute, and its output ends here."""
+        for pgid in self.groups:
             try:
-                self.commit_outputs(spec, "periodic sync of the outputs")
+                os.killpg(pgid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                continue
+            self.log.system(f"ended the processes left running in process group {pgid}")
+        self.groups.clear()
+        for reader in self.readers:
+            reader.join(5.0)
+
+    def periodic_sync(self, outputs: Outputs, seconds: float, done: threading.Event) -> None:
+        while not done.wait(seconds):
+            try:
+                outputs.commit("periodic sync of the outputs")
             except Exception as exc:
                 self.log.system(f"periodic sync failed (will try again): {exc}")
 
@@ -163,6 +176,8 @@ class Task:
         try:
             env = self.setup(spec)
         except (SetupFailed, HeadwaterError, OSError) as exc:
+            if self.cancel.is_set():  # prerun.sh ended by the stop, say: not a failure
+                return self.finish(spec, JobState.ABORTED, None, "stopped")
             return self.finish(spec, JobState.FAILED, None, str(exc))
         if self.cancel.is_set():
             return self.finish(spec, JobState.ABORTED, None, "stopped")
@@ -175,19 +190,25 @@ class Task:
             return self.finish(spec, JobState.ABORTED, None, "stopped")
         done = threading.Event()
         syncer = None
-        if spec.sync_seconds:
-            syncer = threading.Thread(target=self.periodic_sync, args=(spec, done), daemon=True)
+        if spec.sync_seconds and self.outputs is not None:
+            syncer = threading.Thread(
+                target=self.periodic_sync,
+                args=(self.outputs, spec.sync_seconds, done),
+                daemon=True,
+            )
             syncer.start()
-        cwd = self.root / spec.working_dir if spec.working_dir else self.root
         self.log.system(f"$ {spec.command}")
         try:
+            cwd = inside(self.root, spec.working_dir, "working folder")
             code = self.run_streamed(["/bin/sh", "-c", spec.command], env, cwd)
-        except OSError as exc:
-            done.set()
-            return self.finish(spec, JobState.FAILED, None, f"could not start the command: {exc}")
+        except (OSError, SetupFailed) as exc:
+            code = None
+            failure = f"could not start the command: {exc}"
         done.set()
         if syncer is not None:
             syncer.join()
+        if code is None:
+            return self.finish(spec, JobState.FAILED, None, failure)
         if self.cancel.is_set():
             return self.finish(spec, JobState.ABORTED, code, "stopped")
         if code == 0:
@@ -197,42 +218,32 @@ class Task:
     def finish(
         self, spec: TaskSpec | None, state: JobState, code: int | None, reason: str | None
     ) -> JobOutcome:
-        if reason and state is not JobState.SUCCESS:
-            self.log.system(f"ended {state.value}: {reason}")
-        if spec is not None:
-            try:
-                self.commit_outputs(spec, f"outputs of experiment {spec.experiment.number}")
-            except Exception as exc:
-                self.log.system(f"could not commit the outputs: {exc}")
-        fields: dict[str, object] = {"reason": reason, "logs": self.log.close(hold_last=True)}
-        if code is not None:
-            fields["exit_code"] = code if code >= 0 else 128 - code
+        """Commit the outputs, send the last output with the final state, clean up. Never
+        raises: every step that fails is written to the log (while there is one)."""
         try:
+            self.end_leftovers()
+            if reason and state is not JobState.SUCCESS:
+                self.log.system(f"ended {state.value}: {reason}")
+            fields: dict[str, object] = {"reason": reason}
+            if spec is not None and self.outputs is not None:
+                message = f"outputs of experiment {spec.experiment.number}"
+                try:  # recorded by the final report: one request fewer
+                    fields["output_commit"] = self.outputs.commit(message, record=False)
+                except Exception as exc:
+                    self.log.system(f"could not commit the outputs: {exc}")
+            fields["logs"] = self.log.close(hold_last=True)
+            if code is not None:
+                fields["exit_code"] = code if code >= 0 else 128 - code
             self.report(state, **fields)
         except Conflict:
             pass  # stopped or ended meanwhile: the server has the last word
-        except HeadwaterError:
-            pass  # the server stayed away past our patience: the engine calls it lost
+        except HeadwaterError as exc:  # refused, or away past our patience: the engine
+            log.warning("experiment %s: no final report: %s", self.api.experiment_id, exc)
+        except Exception:
+            # A bug of ours: the task has ended all the same, and nothing may escape run_task.
+            log.exception("experiment %s: the final report failed", self.api.experiment_id)
         shutil.rmtree(self.root, ignore_errors=True)
         return JobOutcome(state, code, reason)
-
-
-class BranchTransfer(RepoTransfer):
-    """Commits on a named branch (an experiment's), not the default one."""
-
-    def commit_on(self, tree: Tree, base: str | None, message: str, branch: str) -> str:
-        body = {
-            "base": base,
-            "message": message,
-            "branch": branch,
-            "entries": [
-                {"path": e.path, "hash": e.hash, "size": e.size, "mode": e.mode}
-                for e in tree.entries
-            ],
-        }
-        answer = self.http.request("POST", f"{self.base}/commits", json=body).json()
-        commit: str = answer["id"]
-        return commit
 
 
 def run_task(
@@ -251,6 +262,7 @@ def run_task(
     try:
         return task.run()
     except Exception as exc:  # a bug of ours must still end the task, with its cause
+        log.exception("experiment %s: the task runtime failed", experiment_id)
         return task.finish(None, JobState.FAILED, None, f"the task runtime failed: {exc!r}")
     finally:
         api.close()

@@ -87,6 +87,18 @@ class Worker:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(running.pgid, sig)
 
+    @staticmethod
+    def _alive(running: Running) -> bool:
+        if running.pgid is None:
+            return running.thread.is_alive()  # still setting up: its command may yet start
+        try:
+            os.killpg(running.pgid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
     def cancel(self, eid: str) -> dict[str, Any]:
         with self.lock:
             running = self.tasks.get(eid)
@@ -96,9 +108,13 @@ class Worker:
         self._signal(running, signal.SIGTERM)
 
         def finish_off() -> None:
-            if running.thread.is_alive():
-                running.thread.join(KILL_AFTER)
-                self._signal(running, signal.SIGKILL)
+            """SIGKILL for a command that is still there ``KILL_AFTER`` seconds later."""
+            deadline = time.monotonic() + KILL_AFTER
+            while time.monotonic() < deadline:
+                if not self._alive(running):
+                    return
+                time.sleep(0.1)
+            self._signal(running, signal.SIGKILL)
 
         threading.Thread(target=finish_off, daemon=True).start()
         return {"ok": True, "running": True}

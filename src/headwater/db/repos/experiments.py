@@ -22,7 +22,7 @@ from headwater.db.tables import (
     MetricChunkRow,
     TokenRow,
 )
-from headwater.domain.errors import NotFound
+from headwater.domain.errors import InvalidInput, NotFound
 from headwater.domain.ids import new_id
 from headwater.domain.jobs import TERMINAL, Experiment, JobState, check_move
 
@@ -335,7 +335,13 @@ class ExperimentRepo:
             return 0
         now = time.time()
         by_key: dict[str, tuple[list[int | None], list[float], list[float]]] = {}
-        for key, step, value, at in points:
+        for i, (key, step, value, at) in enumerate(points):
+            if not key or len(key) > 255 or value != value:  # NaN breaks charts: kept out
+                raise InvalidInput(
+                    f"metric point {i} has an empty or over-long key, or a NaN value",
+                    where=f"points[{i}]",
+                    hint="Keys are 1-255 characters; values are numbers.",
+                )
             steps, values, times = by_key.setdefault(key, ([], [], []))
             steps.append(step)
             values.append(value)
