@@ -14,51 +14,78 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import yaml  # PyYAML: a project dependency; its node tree gives line numbers for errors
+import yaml  # PyYAML, a project dependency: its node tree gives each entry's line for errors
 
 from headwater.domain.errors import InvalidInput
 
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
-_RANGE = re.compile(r"(-?\d+)\.\.(-?\d+)(?:\.\.(\d+))?")
-_ENV_UNSAFE = re.compile(r"[^A-Z0-9_]")
 TYPES = ("discrete", "categorical", "integer", "float")
-SCALES = {"linear", "log", "log2", "log10"}
+SCALES = ("linear", "log", "log2", "log10")
+MAX_AXIS = 100_000  # values on one axis: a typo like 1..1000000000 must not eat the memory
+_FIELDS = ("key", "type", "values", "min", "max", "steps", "scale")
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_INT = re.compile(r"[-+]?\d+")
+_RANGE = re.compile(r"([-+]?\d+)\.\.([-+]?\d+)(?:\.\.([-+]?\d+))?")
+_DECIMAL_RANGE = re.compile(r"[-+]?[\d.]*\d\.\.[-+]?[\d.]*\d(?:\.\.[-+]?[\d.]*\d)?")
+_ENV_UNSAFE = re.compile(r"[^A-Z0-9_]")
+_OPTION_HINT = "Write --param lr=0.1,0.01 or --param i=1..100 (i=0..10..2 for a step of 2)."
+_SPACED_HINT = "steps counts the values, ends included: min: 0, max: 1, steps: 3 gives 0, 0.5, 1."
+_ENTRY_HINT = (
+    "Each entry: {key, type: discrete|categorical|integer|float, values: [...]} or "
+    "{key, type: integer|float|discrete, min, max, steps, scale: linear|log}."
+)
 
 
 @dataclass(frozen=True)
 class ParamAxis:
+    """One parameter and its values, kept as text: they reach the command line as text."""
+
     key: str
     values: tuple[str, ...]
 
 
+def _bad(where: str, detail: str, hint: str) -> InvalidInput:
+    return InvalidInput(detail, where=where, hint=hint)
+
+
 def _check_key(key: str, where: str, hint: str) -> str:
     if not _KEY.fullmatch(key):
-        raise InvalidInput(
-            f"{key!r} is not a usable parameter name",
-            where=where,
-            hint=f"Start with a letter or '_', then letters, digits, '_', '.', '-'. {hint}",
-        )
+        rule = "Start with a letter or _, then letters, digits, _ . or -."
+        raise _bad(where, f"{key!r} is not a usable parameter name", f"{rule} {hint}")
     return key
+
+
+def _int_range(start: int, stop: int, step: int, where: str) -> tuple[str, ...]:
+    if step < 1 or stop < start:
+        detail = f"the range {start}..{stop} (step {step}) is empty"
+        raise _bad(where, detail, "Write LOW..HIGH[..STEP], e.g. --param i=0..10..2.")
+    count = (stop - start) // step + 1
+    if count > MAX_AXIS:
+        raise _bad(
+            where,
+            f"the range {start}..{stop} has {count:,} values, over the limit of {MAX_AXIS:,}",
+            "Use a step (--param i=0..1000000..1000) or a smaller range.",
+        )
+    return tuple(str(i) for i in range(start, stop + 1, step))
 
 
 def parse_param_option(text: str, *, where: str = "--param") -> ParamAxis:
     """``KEY=V1,V2`` or an inclusive integer range ``KEY=1..100`` (``KEY=0..10..2``)."""
-    hint = "Write --param lr=0.1,0.01 or --param i=1..100."
     key, sep, rest = text.partition("=")
     if not sep:
-        raise InvalidInput(f"{text!r} has no '='", where=where, hint=hint)
-    key = _check_key(key.strip(), where, hint)
-    found = _RANGE.fullmatch(rest.strip())
+        raise _bad(where, f"{text!r} has no '='", _OPTION_HINT)
+    key = _check_key(key.strip(), where, _OPTION_HINT)
+    rest = rest.strip()
+    found = _RANGE.fullmatch(rest)
     if found:
-        start, stop, step = int(found[1]), int(found[2]), int(found[3] or 1)
-        if step < 1 or stop < start:
-            raise InvalidInput(
-                f"the range {rest!r} is empty", where=where, hint="Write low..high[..step]."
-            )
-        return ParamAxis(key, tuple(str(i) for i in range(start, stop + 1, step)))
+        values = _int_range(int(found[1]), int(found[2]), int(found[3] or 1), where)
+        return ParamAxis(key, values)
+    if _DECIMAL_RANGE.fullmatch(rest):
+        raise _bad(
+            where, f"{rest!r}: a range takes whole numbers", "Or list: --param lr=0.1,0.2,0.3."
+        )
     values = tuple(v.strip() for v in rest.split(","))
-    if not values or any(v == "" for v in values):
-        raise InvalidInput(f"{text!r} has an empty value", where=where, hint=hint)
+    if "" in values:
+        raise _bad(where, f"{text!r} has an empty value", _OPTION_HINT)
     return ParamAxis(key, values)
 
 
@@ -66,94 +93,151 @@ def _number(value: float) -> str:
     """Short, stable text for a number: 0.001, not 0.0010000000000000002."""
     if float(value).is_integer():
         return str(int(value))
-    return f"{float(f'{value:.12g}')!r}"
+    return repr(float(f"{value:.12g}"))
 
 
 def _spread(low: float, high: float, steps: int, scale: str) -> list[float]:
+    """``steps`` points from low to high, both ends included. Every log base spaces the
+    points alike (the ratio between neighbours is the same), so one formula serves all."""
     if steps == 1:
         return [low]
     if scale == "linear":
-        return [low + (high - low) * i / (steps - 1) for i in range(steps)]
-    lo, hi = math.log10(low), math.log10(high)
-    return [10 ** (lo + (hi - lo) * i / (steps - 1)) for i in range(steps)]
+        points = [low + (high - low) * i / (steps - 1) for i in range(steps)]
+    else:
+        lo, hi = math.log10(low), math.log10(high)
+        points = [10 ** (lo + (hi - lo) * i / (steps - 1)) for i in range(steps)]
+    points[0], points[-1] = low, high  # the ends exactly as given, free of float drift
+    return points
 
 
-def _line_of(node: yaml.Node | None) -> int:
-    return node.start_mark.line + 1 if node is not None else 1
+def _listed(key: str, kind: str, values: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(values, list) or not values:
+        raise _bad(where, f"{key}: values must be a non-empty list", "values: [0.1, 0.01]")
+    out: list[str] = []
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise _bad(where, f"{key}: {value!r} is not a number or a word", "Quote it: 'true'.")
+        text = _number(value) if isinstance(value, float) else str(value).strip()
+        if not text:
+            raise _bad(where, f"{key} has an empty value", _ENTRY_HINT)
+        if kind == "integer":
+            if not _INT.fullmatch(text):
+                raise _bad(where, f"{key}: {text!r} is not a whole number", "Use type: float.")
+            text = str(int(text))
+        elif kind == "float" and not _is_number(text):
+            raise _bad(where, f"{key}: {text!r} is not a number", "Use type: categorical.")
+        out.append(text)
+    return tuple(out)
 
 
-def _entry_axis(entry: Any, where: str) -> ParamAxis:
-    hint = (
-        "Each entry: {key, type: discrete|categorical|integer|float, values: [...]} or "
-        "{key, type, min, max, steps, scale: linear|log}."
-    )
-    if not isinstance(entry, dict):
-        raise InvalidInput("a parameter entry is not a mapping", where=where, hint=hint)
-    unknown = set(entry) - {"key", "type", "values", "min", "max", "steps", "scale"}
-    if unknown:
-        raise InvalidInput(
-            f"unknown field(s) {', '.join(sorted(map(str, unknown)))}", where=where, hint=hint
-        )
-    key = _check_key(str(entry.get("key", "")), where, hint)
-    kind = str(entry.get("type", "discrete"))
-    if kind not in TYPES:
-        raise InvalidInput(f"unknown type {kind!r} for {key}", where=where, hint=hint)
-    if "values" in entry:
-        values = entry["values"]
-        if not isinstance(values, list) or not values:
-            raise InvalidInput(f"{key}: values must be a non-empty list", where=where, hint=hint)
-        if kind == "integer" and not all(isinstance(v, int) for v in values):
-            raise InvalidInput(f"{key}: integer values must be whole numbers", where=where)
-        return ParamAxis(key, tuple(_number(v) if isinstance(v, float) else str(v) for v in values))
+def _is_number(text: str | float) -> bool:
     try:
-        low, high = float(entry["min"]), float(entry["max"])
-        steps = int(entry.get("steps", 2))
-    except (KeyError, TypeError, ValueError):
-        raise InvalidInput(
-            f"{key}: give either values, or numbers min, max and steps", where=where, hint=hint
-        ) from None
-    scale = str(entry.get("scale", "linear"))
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def _real(entry: Mapping[str, Any], field: str, key: str, where: str) -> float:
+    value = entry.get(field)
+    if not isinstance(value, bool) and isinstance(value, int | float | str) and _is_number(value):
+        return float(value)
+    raise _bad(where, f"{key}: {field} must be a finite number, not {value!r}", _SPACED_HINT)
+
+
+def _spaced(key: str, kind: str, entry: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    low, high = _real(entry, "min", key, where), _real(entry, "max", key, where)
+    steps = entry.get("steps")
+    if isinstance(steps, str) and _INT.fullmatch(steps.strip()):
+        steps = int(steps)
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_AXIS:
+        raise _bad(where, f"{key}: steps must be 1 to {MAX_AXIS:,}, not {steps!r}", _SPACED_HINT)
+    scale = entry.get("scale", "linear")
     if scale not in SCALES:
-        raise InvalidInput(f"{key}: unknown scale {scale!r}", where=where, hint=hint)
-    if low > high or steps < 1:
-        raise InvalidInput(f"{key}: needs min <= max and steps >= 1", where=where, hint=hint)
+        raise _bad(where, f"{key}: unknown scale {scale!r}", f"Use one of {', '.join(SCALES)}.")
+    if low > high:
+        raise _bad(where, f"{key}: min {low:g} is over max {high:g}", "Swap them.")
     if scale != "linear" and low <= 0:
-        raise InvalidInput(f"{key}: a log scale needs min > 0", where=where, hint=hint)
+        raise _bad(where, f"{key}: a {scale} scale needs min > 0", "Use e.g. min: 0.0001.")
     points = _spread(low, high, steps, scale)
     if kind == "integer":
-        whole = dict.fromkeys(str(round(p)) for p in points)
-        return ParamAxis(key, tuple(whole))
-    return ParamAxis(key, tuple(_number(p) for p in points))
+        return tuple(dict.fromkeys(str(math.floor(p + 0.5)) for p in points))
+    return tuple(dict.fromkeys(_number(p) for p in points))
+
+
+def axis_from_entry(entry: Any, *, where: str) -> ParamAxis:
+    """One grid-file entry as an axis; a flow task's ``params`` entries use the same forms."""
+    if not isinstance(entry, dict):
+        raise _bad(where, "a parameter entry is not a mapping", _ENTRY_HINT)
+    unknown = sorted(str(k) for k in entry if k not in _FIELDS)
+    if unknown:
+        raise _bad(where, f"unknown field(s) {', '.join(unknown)}", _ENTRY_HINT)
+    if entry.get("key") in (None, ""):
+        raise _bad(where, "a parameter entry has no key", _ENTRY_HINT)
+    key = _check_key(str(entry["key"]), where, _ENTRY_HINT)
+    kind = entry.get("type", "discrete")
+    if kind not in TYPES:
+        raise _bad(where, f"{key}: unknown type {kind!r}", f"Use one of {', '.join(TYPES)}.")
+    spacing = [f for f in ("min", "max", "steps", "scale") if f in entry]
+    if "values" in entry:
+        if spacing:
+            raise _bad(where, f"{key}: give values, or min/max/steps, not both", _ENTRY_HINT)
+        return ParamAxis(key, _listed(key, kind, entry["values"], where))
+    if kind == "categorical" or not spacing:
+        raise _bad(where, f"{key}: no values given", "List them: values: [a, b].")
+    return ParamAxis(key, _spaced(key, kind, entry, where))
+
+
+def _child(node: yaml.Node | None, name: str) -> yaml.Node | None:
+    found = None
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == name:
+                found = v  # the last one wins, as in safe_load
+    return found
+
+
+def _written(node: yaml.Node | None) -> list[str] | None:
+    """The entry's values as written (``yes`` stays yes, ``0.10`` stays 0.10); a null is ''."""
+    seq = _child(node, "values")
+    if not isinstance(seq, yaml.SequenceNode):
+        return None
+    if not all(isinstance(item, yaml.ScalarNode) for item in seq.value):
+        return None
+    return ["" if item.tag.endswith(":null") else item.value for item in seq.value]
 
 
 def parse_grid_file(text: str, *, source: str) -> list[ParamAxis]:
     """cnvrg's grid file: ``parameters:`` a list of entries; errors name ``source:line``."""
     try:
-        root = yaml.compose(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
-        raise InvalidInput(
-            f"not valid YAML: {getattr(exc, 'problem', exc)}",
-            where=f"{source}:{line}",
-            hint="Fix the YAML syntax at that line.",
-        ) from None
+        problem = getattr(exc, "problem", None) or exc
+        raise _bad(f"{source}:{line}", f"not valid YAML: {problem}", "Fix that line.") from None
     if not isinstance(data, dict) or not isinstance(data.get("parameters"), list):
-        raise InvalidInput(
+        raise _bad(
+            f"{source}:1",
             "a grid file needs a top-level 'parameters:' list",
-            where=f"{source}:1",
-            hint="parameters:\n  - key: lr\n    type: discrete\n    values: [0.1, 0.01]",
+            "parameters:\n  - key: lr\n    type: discrete\n    values: [0.1, 0.01]",
         )
-    nodes: list[yaml.Node] = []
-    if isinstance(root, yaml.MappingNode):
-        for k, v in root.value:
-            if k.value == "parameters" and isinstance(v, yaml.SequenceNode):
-                nodes = list(v.value)
-    axes = []
+    seq = _child(root, "parameters")
+    nodes = list(seq.value) if isinstance(seq, yaml.SequenceNode) else []
+    axes: list[ParamAxis] = []
+    first: dict[str, int] = {}
     for i, entry in enumerate(data["parameters"]):
         node = nodes[i] if i < len(nodes) else None
-        axes.append(_entry_axis(entry, f"{source}:{_line_of(node)}"))
+        line = node.start_mark.line + 1 if node is not None else 1
+        written = _written(node)
+        if isinstance(entry, dict) and written is not None:
+            entry = {**entry, "values": written}
+        axis = axis_from_entry(entry, where=f"{source}:{line}")
+        if axis.key in first:
+            detail = f"{axis.key!r} is given twice (first at line {first[axis.key]})"
+            raise _bad(f"{source}:{line}", detail, "Give each parameter once, with all its values.")
+        first[axis.key] = line
+        axes.append(axis)
     return axes
 
 
@@ -162,18 +246,16 @@ def combinations(axes: Sequence[ParamAxis], *, limit: int = 10_000) -> list[dict
     seen: set[str] = set()
     for axis in axes:
         if axis.key in seen:
-            raise InvalidInput(
-                f"parameter {axis.key!r} is given twice",
-                where=axis.key,
-                hint="Give each parameter once, with all its values: --param lr=0.1,0.01.",
+            raise _bad(
+                axis.key, f"{axis.key!r} is given twice", "Give it once: --param lr=0.1,0.01."
             )
         seen.add(axis.key)
     count = math.prod(len(a.values) for a in axes)
     if count > limit:
-        raise InvalidInput(
+        raise _bad(
+            "parameters",
             f"the grid makes {count:,} experiments, more than the limit of {limit:,}",
-            where="parameters",
-            hint="Use fewer values per parameter, or split the grid into several runs.",
+            "Use fewer values per parameter, or split the grid into several runs.",
         )
     keys = [a.key for a in axes]
     return [
@@ -183,16 +265,11 @@ def combinations(axes: Sequence[ParamAxis], *, limit: int = 10_000) -> list[dict
 
 
 def command_with_params(command: str, params: Mapping[str, str]) -> str:
-    """cnvrg appends each parameter to the command as ``--key value``."""
-    tail = "".join(f" --{k} {shlex.quote(v)}" for k, v in params.items())
+    """cnvrg appends each parameter to the command as ``--key value``, quoted for the shell."""
+    tail = "".join(f" {shlex.quote('--' + k)} {shlex.quote(v)}" for k, v in params.items())
     return command + tail
 
 
 def tag_env(params: Mapping[str, str]) -> dict[str, str]:
     """``HW_TAG_<KEY>`` for each parameter (seed 002's ``CNVRG_TAG_<KEY>``)."""
     return {"HW_TAG_" + _ENV_UNSAFE.sub("_", k.upper()): v for k, v in params.items()}
-
-
-def axis_from_entry(entry: Any, *, where: str) -> ParamAxis:
-    """One grid-file entry as an axis; a flow task's ``params`` entries use the same forms."""
-    return _entry_axis(entry, where)
