@@ -15,6 +15,7 @@ from headwater import __version__
 from headwater.cli.commands import (
     admin,
     auth,
+    bakes,
     compute,
     configure,
     datasets,
@@ -22,6 +23,7 @@ from headwater.cli.commands import (
     env,
     experiments,
     files,
+    flows,
     folders,
     keys,
     models,
@@ -77,7 +79,10 @@ app.command("sync")(folders.sync)
 app.command("clone")(folders.clone)
 app.command("run")(experiments.run)
 app.command("status")(compute.status)
+app.command("bakes")(bakes.bakes)
+app.command("inspect")(bakes.inspect)
 app.add_typer(experiments.app, name="experiments")
+app.add_typer(flows.app, name="flow")
 app.add_typer(compute.app, name="compute")
 app.add_typer(users.app, name="user")
 app.add_typer(projects.app, name="project")

@@ -16,6 +16,7 @@ from headwater.client.config import ClientConfig, cache_days, config_dir, resolv
 from headwater.client.datacache import DataCache
 from headwater.client.env import EnvClient
 from headwater.client.experiments import ExperimentsClient
+from headwater.client.flows import FlowsClient
 from headwater.client.http import DEFAULT_TIMEOUT, HttpClient
 from headwater.client.keys import KeysClient
 from headwater.client.members import MembersClient
@@ -72,6 +73,7 @@ class Client:
         self.datasets = DatasetsClient(self.http, self.scope)
         self.models = ModelsClient(self.http, self.scope)
         self.experiments = ExperimentsClient(self.http, self.scope)
+        self.flows = FlowsClient(self.http, self.scope)
         self.admin = AdminClient(self.http)
         self.compute = ComputeClient(self.http)
 

@@ -1,0 +1,64 @@
+"""``hw bakes`` and ``hw inspect``: the runs of flows, and one run with its graph.
+
+Named after neuro-flow's bakes (seed 003): a bake is one run of a flow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from headwater.cli.context import ProjectOption, connect
+from headwater.cli.graphs import graph_format, write_graph
+from headwater.cli.output import JsonOption, emit, say
+from headwater.cli.runviews import run_view, runs_table
+
+
+def bakes(
+    flow: Annotated[str | None, typer.Option("--flow", help="Only this flow's runs.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The project's flow runs, newest first (one page; --offset for more)."""
+    with connect(project) as client:
+        page = client.flows.runs(flow=flow, offset=offset, limit=limit, project=project)
+
+    def view(_: object) -> RenderableType:
+        shown = runs_table(page.items)
+        end = page.offset + len(page.items)
+        if page.total > end:
+            return Group(shown, Text(f"{end} of {page.total} shown; next: --offset {end}"))
+        return shown
+
+    emit(page, as_json, view)
+
+
+def inspect(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="The run's number or id.")],
+    output_graph: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-graph",
+            metavar="FILE",
+            help="Write the run's graph: .dot (text), or .svg, .pdf, .png (needs Graphviz).",
+        ),
+    ] = None,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One run: its tasks with their states and instances; --output-graph draws it."""
+    if output_graph is not None:
+        graph_format(output_graph)  # a bad name or a missing `dot` fails before any request
+    with connect(project) as client:
+        found = client.flows.inspect(run_ref, project=project)
+    if output_graph is not None:
+        write_graph(found, output_graph)
+    emit(found, as_json, run_view)
+    if output_graph is not None and not as_json:
+        say(f"Wrote the graph of run {found.number} to {output_graph}.")

@@ -1,0 +1,244 @@
+"""Flows (seed 002): import YAML files as versions, run them, follow and steer their runs.
+
+A flow is named by its ``flow:`` title; a run ("bake") by its number in the project or its
+id. Names and task titles may hold spaces and slashes: every one is quoted as one path
+segment, so a title can never reach another route.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from headwater.client.http import payload, segment
+from headwater.client.scope import ProjectScoped
+from headwater.domain.errors import HeadwaterError
+from headwater.schemas.common import Page
+from headwater.schemas.flows import (
+    Decision,
+    FlowImport,
+    FlowOut,
+    FlowRestart,
+    FlowRunCreate,
+    FlowRunOut,
+    FlowVersionOut,
+    ParamOverrides,
+    TriggerCreate,
+    TriggerOut,
+)
+
+VersionList = list[FlowVersionOut]
+TriggerList = list[TriggerOut]
+RunRef = FlowRunOut | str | int
+
+
+def run_ref(run: RunRef) -> str:
+    """A run's number (what people type) or id, from a run or either of those."""
+    if isinstance(run, FlowRunOut):
+        return str(run.number)
+    return str(run)
+
+
+class FlowsClient(ProjectScoped):
+    resource = "flows"
+
+    def _runs(self, project: str | None, *parts: str) -> str:
+        tail = "".join("/" + segment(p) for p in parts)
+        return f"/projects/{segment(self._scope.id(project))}/flow-runs{tail}"
+
+    # flows and their versions
+
+    def import_yaml(
+        self, text: str, *, file_name: str = "flow.yaml", project: str | None = None
+    ) -> FlowOut:
+        """Store a flow file; a changed file makes a new version (``created`` says so).
+        An invalid file raises ``InvalidInput`` whose ``where`` is ``FILE:LINE key``."""
+        body = payload(FlowImport, yaml=text, file_name=file_name)
+        return self._http.call("POST", self._path(project), FlowOut, json=body)
+
+    def import_file(self, path: Path | str, *, project: str | None = None) -> FlowOut:
+        """``import_yaml`` of a file on disk, named as given so errors point into it."""
+        file = Path(path)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise HeadwaterError(
+                f"cannot read the flow file: {exc}",
+                where=str(file),
+                hint="Give the path of a UTF-8 YAML file, e.g. --file flow.yaml.",
+            ) from exc
+        return self.import_yaml(text, file_name=str(path), project=project)
+
+    def list(
+        self, *, offset: int = 0, limit: int = 100, project: str | None = None
+    ) -> Page[FlowOut]:
+        params: dict[str, str | int | bool | None] = {"offset": offset, "limit": limit}
+        return self._http.call("GET", self._path(project), Page[FlowOut], params=params)
+
+    def get(self, name: str, *, project: str | None = None) -> FlowOut:
+        return self._http.call("GET", self._path(project, name), FlowOut)
+
+    def delete(self, name: str, *, project: str | None = None) -> None:
+        self._http.request("DELETE", self._path(project, name))
+
+    def versions(self, name: str, *, project: str | None = None) -> VersionList:
+        return self._http.call("GET", self._path(project, name, "versions"), VersionList)
+
+    def version(
+        self, name: str, number: int | None = None, *, project: str | None = None
+    ) -> FlowVersionOut:
+        """One version with its YAML; the latest when ``number`` is None."""
+        if number is None:
+            number = self.get(name, project=project).latest_version
+        path = self._path(project, name, "versions", str(number))
+        return self._http.call("GET", path, FlowVersionOut)
+
+    def export(self, name: str, number: int | None = None, *, project: str | None = None) -> str:
+        """The YAML of a version (the latest by default), as the server stores it."""
+        return self.version(name, number, project=project).yaml or ""
+
+    # runs ("bakes")
+
+    def run(
+        self,
+        name: str,
+        *,
+        version: int | None = None,
+        only: str | None = None,
+        inputs_from: RunRef | None = None,
+        params: ParamOverrides | None = None,
+        project: str | None = None,
+    ) -> FlowRunOut:
+        """Start a run. ``only`` runs one task (its parents' instances ``inputs_from`` an
+        earlier run); ``params`` replaces task params, saved as a new version first."""
+        fields: dict[str, object] = {}
+        if version is not None:
+            fields["version"] = version
+        if only is not None:
+            fields["only"] = only
+        if inputs_from is not None:
+            fields["inputs_from"] = run_ref(inputs_from)
+        if params:
+            fields["params"] = params
+        body = payload(FlowRunCreate, **fields)
+        return self._http.call("POST", self._path(project, name, "runs"), FlowRunOut, json=body)
+
+    def runs(
+        self,
+        *,
+        flow: str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+        project: str | None = None,
+    ) -> Page[FlowRunOut]:
+        """The project's runs, newest first; only one flow's with ``flow``."""
+        params: dict[str, str | int | bool | None] = {
+            "flow": flow,
+            "offset": offset,
+            "limit": limit,
+        }
+        return self._http.call("GET", self._runs(project), Page[FlowRunOut], params=params)
+
+    def inspect(self, run: RunRef, *, project: str | None = None) -> FlowRunOut:
+        """A run with its tasks, their instances, and the relations between tasks."""
+        return self._http.call("GET", self._runs(project, run_ref(run)), FlowRunOut)
+
+    def stop(self, run: RunRef, *, project: str | None = None) -> FlowRunOut:
+        return self._http.call("POST", self._runs(project, run_ref(run), "stop"), FlowRunOut)
+
+    def restart(
+        self,
+        run: RunRef,
+        *,
+        version: int | None = None,
+        params: ParamOverrides | None = None,
+        project: str | None = None,
+    ) -> FlowRunOut:
+        """A new run that keeps the tasks which succeeded and did not change."""
+        fields: dict[str, object] = {}
+        if version is not None:
+            fields["version"] = version
+        if params:
+            fields["params"] = params
+        body = payload(FlowRestart, **fields)
+        path = self._runs(project, run_ref(run), "restart")
+        return self._http.call("POST", path, FlowRunOut, json=body)
+
+    def approve(
+        self, run: RunRef, task: str, *, comment: str = "", project: str | None = None
+    ) -> FlowRunOut:
+        return self._decide(run, task, "approve", comment, project)
+
+    def reject(
+        self, run: RunRef, task: str, *, comment: str = "", project: str | None = None
+    ) -> FlowRunOut:
+        """Say no to a task pending approval: it is aborted, and so is the run."""
+        return self._decide(run, task, "reject", comment, project)
+
+    def _decide(
+        self, run: RunRef, task: str, verb: str, comment: str, project: str | None
+    ) -> FlowRunOut:
+        body = payload(Decision, comment=comment)
+        path = self._runs(project, run_ref(run), "tasks", task, verb)
+        return self._http.call("POST", path, FlowRunOut, json=body)
+
+    def watch(
+        self, run: RunRef, *, poll: float = 0.5, project: str | None = None
+    ) -> Iterator[FlowRunOut]:
+        """The inspected run after each poll, the last one terminal."""
+        ref = run_ref(run)
+        while True:
+            seen = self.inspect(ref, project=project)
+            yield seen
+            if seen.status.terminal:
+                return
+            time.sleep(poll)
+
+    def wait(
+        self,
+        run: RunRef,
+        *,
+        poll: float = 0.5,
+        timeout: float | None = None,
+        on_update: Callable[[FlowRunOut], None] | None = None,
+        project: str | None = None,
+    ) -> FlowRunOut:
+        """Block until the run has ended (success, failed or aborted) and return it.
+
+        A run pending approval has not ended: it waits for ``approve``/``reject`` like any
+        other step. ``on_update`` sees every poll; past ``timeout`` seconds this raises.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        last: FlowRunOut | None = None
+        for last in self.watch(run, poll=poll, project=project):
+            if on_update is not None:
+                on_update(last)
+            if not last.status.terminal and deadline is not None and time.monotonic() > deadline:
+                raise HeadwaterError(
+                    f"run {last.number} is still {last.status.value} after {timeout:g} s",
+                    where=f"run {last.number}",
+                    hint=f"Wait longer, or see where it is with `hw inspect {last.number}`.",
+                )
+        assert last is not None  # watch yields at least once
+        return last
+
+    # triggers (continual learning)
+
+    def triggers(self, name: str, *, project: str | None = None) -> TriggerList:
+        return self._http.call("GET", self._path(project, name, "triggers"), TriggerList)
+
+    def add_trigger(
+        self, name: str, *, dataset: str | None = None, project: str | None = None
+    ) -> TriggerOut:
+        """Run the flow's latest version on each new version of ``dataset``, or, without
+        one, when its webhook URL is called (the token is shown only in this answer)."""
+        if dataset is not None:
+            body = payload(TriggerCreate, kind="dataset", dataset=dataset)
+        else:
+            body = payload(TriggerCreate, kind="webhook")
+        path = self._path(project, name, "triggers")
+        return self._http.call("POST", path, TriggerOut, json=body)
+
+    def remove_trigger(self, name: str, trigger_id: str, *, project: str | None = None) -> None:
+        self._http.request("DELETE", self._path(project, name, "triggers", trigger_id))
