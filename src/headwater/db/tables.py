@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from headwater.domain.access import AccessLevel
 from headwater.domain.entities import ActivityKind
+from headwater.domain.flowruns import RunState, TaskState
 from headwater.domain.jobs import JobState
 from headwater.domain.versions import RepoKind
 
@@ -362,3 +363,129 @@ class DeliveryRow(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FlowRow(Base):
+    """A flow by its ``flow:`` title; its files are its versions."""
+
+    __tablename__ = "flows"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="project_flow_name"),)
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    latest_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # what the schedule already ran: {"once": "<version>", "tick": "<iso time>"}
+    schedule_state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class FlowVersionRow(Base):
+    __tablename__ = "flow_versions"
+
+    flow_id: Mapped[str] = mapped_column(
+        ForeignKey("flows.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    yaml: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    tasks: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FlowRunRow(Base):
+    """One run of a flow version (a "bake"), numbered within the project."""
+
+    __tablename__ = "flow_runs"
+    __table_args__ = (
+        UniqueConstraint("project_id", "number", name="project_run_number"),
+        Index("ix_flow_runs_state", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    flow_id: Mapped[str] = mapped_column(ForeignKey("flows.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    state: Mapped[RunState] = mapped_column(_enum(RunState, "run_state", 16))
+    trigger: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str | None] = mapped_column(Text)
+    only: Mapped[str | None] = mapped_column(String(200))
+    restart_of: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column()
+
+
+class FlowTaskRow(Base):
+    __tablename__ = "flow_tasks"
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("flow_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    title: Mapped[str] = mapped_column(String(200), primary_key=True)
+    state: Mapped[TaskState] = mapped_column(_enum(TaskState, "flow_task_state", 16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    approved: Mapped[bool] = mapped_column(Boolean, default=False)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FlowInstanceRow(Base):
+    """One instance of a task in a run; exec instances are experiments (a restarted run
+    shares the experiments it kept with the run it came from)."""
+
+    __tablename__ = "flow_instances"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("flow_runs.id", ondelete="CASCADE"), index=True)
+    task: Mapped[str] = mapped_column(String(200))
+    experiment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("experiments.id", ondelete="SET NULL"), index=True
+    )
+    state: Mapped[JobState] = mapped_column(_enum(JobState, "flow_instance_state", 16))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    parents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column()
+
+
+class FlowTriggerRow(Base):
+    __tablename__ = "flow_triggers"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    flow_id: Mapped[str] = mapped_column(ForeignKey("flows.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    dataset: Mapped[str | None] = mapped_column(String(100))
+    seen_commit: Mapped[str | None] = mapped_column(String(64))
+    token_hash: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_fired_at: Mapped[datetime | None] = mapped_column()
+
+
+class EndpointRow(Base):
+    """An endpoint as a deploy task defined it; serving it comes with the serving package."""
+
+    __tablename__ = "endpoints"
+    __table_args__ = (UniqueConstraint("project_id", "slug", name="project_endpoint_slug"),)
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    slug: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), default="defined")
+    definition: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    flow_run_id: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -71,6 +71,9 @@ class ActivityKind(StrEnum):
     RESOURCE_CREATED = "resource_created"
     RESOURCE_DELETED = "resource_deleted"
     VERSION_COMMITTED = "version_committed"
+    FLOW_CHANGED = "flow_changed"
+    RUN_STARTED = "run_started"
+    RUN_ENDED = "run_ended"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from headwater.db.database import Database
 from headwater.db.repos.compute import DeliveryRepo
 from headwater.db.repos.projects import ProjectRepo
 from headwater.domain.jobs import Experiment, JobState
-from headwater.engine.ports import Event, Notifier, NotifierSource
+from headwater.engine.ports import Event, Notifier, NotifierSource, PeopleSource
 
 log = logging.getLogger("headwater.notify")
 
@@ -27,9 +27,16 @@ EVENTS = {
 
 
 class Notifications:
-    def __init__(self, db: Database, source: NotifierSource, public_url: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        source: NotifierSource,
+        public_url: str,
+        people: PeopleSource | None = None,
+    ) -> None:
         self.db = db
         self.source = source
+        self.people = people
         self.public_url = public_url.rstrip("/")
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="headwater-notify")
 
@@ -72,6 +79,11 @@ class Notifications:
             self._send(notifier, experiment, event)
 
     def _send(self, notifier: Notifier, experiment: Experiment, event: Event) -> None:
+        self._deliver(notifier, experiment.project_id, experiment.id, event)
+
+    def _deliver(
+        self, notifier: Notifier, project_id: str, experiment_id: str | None, event: Event
+    ) -> None:
         try:
             delivery = notifier.send(event)
         except Exception:
@@ -81,8 +93,8 @@ class Notifications:
             return  # not subscribed to this event
         with self.db.write() as session:
             DeliveryRepo(session).record(
-                experiment.project_id,
-                experiment.id,
+                project_id,
+                experiment_id,
                 channel=delivery.channel,
                 target=delivery.target,
                 event=event.kind,
@@ -90,6 +102,63 @@ class Notifications:
                 attempts=delivery.attempts,
                 status=str(delivery.status),
             )
+
+    def flow_event(
+        self,
+        project_id: str,
+        kind: str,
+        *,
+        subject_id: str,
+        title: str,
+        state: str,
+        reason: str | None,
+        path: str,
+        emails: list[str],
+        extra: dict[str, object],
+    ) -> None:
+        """A flow's event (a task waits for approval, a run ended) to webhooks and people."""
+        if self.people is None:
+            return
+        self._pool.submit(
+            self._send_flow, project_id, kind, subject_id, title, state, reason, path, emails, extra
+        )
+
+    def _send_flow(
+        self,
+        project_id: str,
+        kind: str,
+        subject_id: str,
+        title: str,
+        state: str,
+        reason: str | None,
+        path: str,
+        emails: list[str],
+        extra: dict[str, object],
+    ) -> None:
+        assert self.people is not None
+        try:
+            notifiers = self.people.people(project_id, kind, emails)
+            if not notifiers:
+                return
+            with self.db.read() as session:
+                project = ProjectRepo(session).get(project_id)
+            event = Event(
+                kind=kind,
+                project_id=project_id,
+                project_name=project.name,
+                subject_id=subject_id,
+                title=title,
+                state=state,
+                reason=reason,
+                url=f"{self.public_url}/projects/{project_id}/{path}",
+                occurred_at=datetime.now(UTC),
+                extra=extra,
+            )
+        except Exception:
+            log.exception("could not prepare notifications for %s", subject_id)
+            return
+        for notifier in notifiers:
+            self._deliver(notifier, project_id, None, event)
 
     def close(self) -> None:
         # A stopping server does not wait out a webhook's retries: queued sends are dropped

@@ -17,6 +17,7 @@ __all__ = [
     "Liveness",
     "Notifier",
     "NotifierSource",
+    "PeopleSource",
     "Runner",
 ]
 
@@ -26,3 +27,10 @@ class NotifierSource(Protocol):
     by project settings and task flags. Asked first, so an event nobody hears costs no more."""
 
     def __call__(self, experiment: Experiment, kind: str) -> Sequence[Notifier]: ...
+
+
+class PeopleSource(Protocol):
+    """Who hears of a flow's event of ``kind``: the project's webhooks, and an email to
+    ``emails`` (approvers) when the server can send mail."""
+
+    def people(self, project_id: str, kind: str, emails: Sequence[str]) -> Sequence[Notifier]: ...

@@ -25,15 +25,19 @@ from headwater.db.repos.users import UserRepo
 from headwater.domain.compute import ComputeTemplate, Resources, choose_compute, fits_ever
 from headwater.domain.credentials import token_hash
 from headwater.domain.errors import Conflict, HeadwaterError, NotFound
+from headwater.domain.flowruns import FlowRun, RunState
 from headwater.domain.jobs import Experiment, JobState
+from headwater.engine.flows import Approval, FlowDriver, approver_emails
 from headwater.engine.leader import Leadership
 from headwater.engine.notifications import Notifications
 from headwater.engine.ports import Executor, Launch, Liveness
+from headwater.engine.triggers import Triggers
 
 log = logging.getLogger("headwater.engine")
 
 ACTIVE = (JobState.INITIALIZING, JobState.RUNNING)
 DEFAULT_COMPUTE = "default"
+TRIGGER_SECONDS = 2.0  # schedules tick by the minute; datasets are watched this often
 
 
 def as_resources(r: dict[str, Any]) -> Resources:
@@ -62,6 +66,15 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._recovered = False
         self._last_watch = 0.0
+        self._last_triggers = 0.0
+        self.flows = FlowDriver(
+            db,
+            stop=self.stop,
+            wake=self.wake,
+            approval_needed=self._approval_needed,
+            run_ended=self._run_ended,
+        )
+        self.triggers = Triggers(db, tz=datetime.now().astimezone().tzinfo or UTC)
 
     # -- life ------------------------------------------------------------------------------
 
@@ -98,6 +111,11 @@ class Engine:
                         self.recover()
                         self._recovered = True
                     self.schedule()
+                    if self.flows.advance():
+                        self.schedule()  # start what the runs' new tasks queued, now
+                    if time.monotonic() - self._last_triggers >= TRIGGER_SECONDS:
+                        self._last_triggers = time.monotonic()
+                        self.triggers.check()
                     if time.monotonic() - self._last_watch >= self.watch_seconds:
                         self._last_watch = time.monotonic()
                         self.watch()
@@ -257,6 +275,38 @@ class Engine:
         if experiment.state.active:
             self.executor.cancel(experiment.id, experiment.runner)
         return True
+
+    # -- flows ---------------------------------------------------------------------------
+
+    def _approval_needed(self, approval: Approval) -> None:
+        run = approval.run
+        with self.db.read() as session:
+            emails = approver_emails(session, approval.approvers)
+        self.notifications.flow_event(
+            approval.project_id,
+            "flow.pending_approval",
+            subject_id=run.id,
+            title=f"flow {run.flow!r} run {run.number}: task {approval.task!r} needs approval",
+            state="pending_approval",
+            reason=f"approve with: hw flow approve {run.number} {approval.task!r}",
+            path=f"flows/runs/{run.number}",
+            emails=emails,
+            extra={"run": run.number, "flow": run.flow, "task": approval.task},
+        )
+
+    def _run_ended(self, run: FlowRun) -> None:
+        kind = "flow.succeeded" if run.state is RunState.SUCCESS else "flow.failed"
+        self.notifications.flow_event(
+            run.project_id,
+            kind,
+            subject_id=run.id,
+            title=f"flow {run.flow!r} run {run.number}",
+            state=run.state.value,
+            reason=run.reason,
+            path=f"flows/runs/{run.number}",
+            emails=[],
+            extra={"run": run.number, "flow": run.flow, "version": run.version},
+        )
 
     # -- the watchdog and recovery ---------------------------------------------------------
 

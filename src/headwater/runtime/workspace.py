@@ -23,7 +23,8 @@ from headwater.client.objectcache import ObjectCache, checkout
 from headwater.client.repos import RepoClient, tree_of
 from headwater.client.transfer import NoProgress
 from headwater.client.workspace import SyncState, Workspace
-from headwater.domain.trees import Entry, Tree
+from headwater.domain.flowspec.names import passed_condition_env
+from headwater.domain.trees import Entry, Tree, matching
 from headwater.runtime.reporting import TaskApi, patiently
 from headwater.schemas.experiments import TaskSpec
 
@@ -84,13 +85,15 @@ def materialise(
     for dataset in spec.datasets:
         repo = RepoClient(api.http, f"{base}/datasets/{dataset.name}")
         tree = fetch_tree(repo, dataset.commit, cache, trees)
+        if dataset.filter:
+            tree = matching(tree, dataset.filter)
         target = inside(root, f"data/{dataset.name}", "dataset folder")
         checkout(tree, target, cache, link=LINK, fresh=True)
     env: dict[str, str] = {}
     for parent in spec.inputs:
         repo = RepoClient(api.http, f"{base}/{parent.repo}")
         tree = fetch_tree(repo, parent.commit, cache, trees)
-        prefix = spec.output_dir.rstrip("/") + "/"
+        prefix = parent.output_dir.rstrip("/") + "/"
         outputs = [
             Entry(e.path[len(prefix) :], e.hash, e.size, e.mode)
             for e in tree.entries
@@ -100,6 +103,8 @@ def materialise(
         target.mkdir(parents=True, exist_ok=True)
         checkout(outputs, target, cache, link=LINK, fresh=True)
         env[folder_env_name(parent.name)] = str(target)
+    if spec.passed_condition:
+        env.update(passed_condition_env(spec.passed_condition, str(root / "input")))
     return start, env
 
 

@@ -138,12 +138,16 @@ class OutputCommit(Model):
 class DatasetMount(BaseModel):
     name: str
     commit: str
+    filter: str | None = Field(None, description="A dataset query's filter: only these files")
 
 
 class InputMount(BaseModel):
+    """A parent task's artifacts: its ``output_dir`` at ``commit`` goes to ``input/<name>/``."""
+
     name: str
     repo: str
     commit: str
+    output_dir: str = "output"
 
 
 class TaskSpec(BaseModel):
@@ -161,6 +165,9 @@ class TaskSpec(BaseModel):
     output_dir: str
     sync_seconds: float | None
     working_dir: str
+    passed_condition: list[str] = Field(
+        default_factory=list, description="Input folders of the parents that passed a condition"
+    )
 
 
 class ComputeTemplateIn(Model):

@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute, iter_route_contexts
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from headwater import __version__
-from headwater.server import errors
+from headwater.server import errors, ui
 from headwater.server.metrics import Metrics, MetricsMiddleware
 from headwater.server.platform import Platform
 from headwater.server.routes import (
@@ -21,6 +21,7 @@ from headwater.server.routes import (
     collections,
     compute,
     experiments,
+    flows,
     members,
     projects,
     repos,
@@ -50,6 +51,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     repos.datasets_router,
     repos.models_router,
     compute.router,
+    flows.router,
+    flows.hooks,
     admin.router,
 )
 
@@ -103,13 +106,9 @@ def create_app(server_settings: ServerSettings | None = None) -> FastAPI:
             session.execute(text("SELECT 1"))
         return JSONResponse({"status": "ok", "version": __version__})
 
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        """The web UI lands here once it is built; until then, the API's own docs."""
-        return RedirectResponse("/docs")
-
     @app.get("/metrics", tags=["health"], include_in_schema=False)
     def prometheus_metrics() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    ui.install(app)  # last: its fallback answers every GET no route above claims
     return app

@@ -76,3 +76,15 @@ class ProjectNotifiers:
         if settings.slack.webhook_url:
             found.append(SlackNotifier(settings.slack.webhook_url, settings.slack.channel))
         return found
+
+    def people(self, project_id: str, kind: str, emails: Sequence[str]) -> Sequence[Notifier]:
+        """A flow's event: the project's webhooks, and mail to ``emails`` (approvers)."""
+        settings, hooks = self._project(project_id)
+        found: list[Notifier] = [
+            WebhookNotifier(hook.url, secret, hook.events) for hook, secret in hooks
+        ]
+        if emails and self.smtp is not None:
+            found.append(EmailNotifier(self.smtp, list(emails)))
+        if settings.slack.webhook_url:
+            found.append(SlackNotifier(settings.slack.webhook_url, settings.slack.channel))
+        return found

@@ -88,13 +88,12 @@ def _engine(settings: ServerSettings, db: Database, box: SecretBox) -> Engine:
     options: dict[str, object] = {}
     if settings.executor == "local":
         options = {"home": settings.home, "idle_exit": settings.worker_idle_exit}
+    notifiers = ProjectNotifiers(db, box, settings)
     return Engine(
         db,
         registry.create(settings.executor, **options),
         server_url=settings.resolved_public_url,
-        notifications=Notifications(
-            db, ProjectNotifiers(db, box, settings), settings.resolved_public_url()
-        ),
+        notifications=Notifications(db, notifiers, settings.resolved_public_url(), notifiers),
         lock_file=settings.home / "engine.lock",
     )
 

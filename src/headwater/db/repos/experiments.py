@@ -170,8 +170,11 @@ class ExperimentRepo:
         state: JobState | None = None,
         ended: bool | None = None,
         numbers: tuple[int, int] | None = None,
+        title: str | None = None,
     ) -> tuple[list[Experiment], int]:
         where = [ExperimentRow.project_id == project_id]
+        if title is not None:  # exact: live jobs are found by their ``live:<job>`` title
+            where.append(ExperimentRow.title == title)
         if state is not None:
             where.append(ExperimentRow.state == state)
         if ended is not None:

@@ -26,6 +26,7 @@ from headwater.schemas.experiments import (
     DatasetMount,
     ExperimentCreate,
     ExperimentOut,
+    InputMount,
     LogBatch,
     LogChunkOut,
     LogsOut,
@@ -138,6 +139,7 @@ def list_experiments(
     ended: Annotated[bool | None, Query(description="Only ended (or only not ended) ones")] = None,
     first: Annotated[int | None, Query(ge=1, description="Lowest number")] = None,
     last: Annotated[int | None, Query(ge=1, description="Highest number")] = None,
+    title: Annotated[str | None, Query(max_length=200, description="Exactly this title")] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Page[ExperimentOut]:
@@ -153,6 +155,7 @@ def list_experiments(
             state=state,
             ended=ended,
             numbers=numbers,
+            title=title,
         )
         values = repo.values_of([e.id for e in items])
     return Page(
@@ -281,7 +284,11 @@ def task_spec(ref: str, request: Request, access: Writer, platform: PlatformDep)
             head = versions.head(repo.id)
             if head is not None:
                 datasets.append(DatasetMount(name=name, commit=head.id))
-    env: dict[str, Any] = {**settings.env, **secrets, **tag_env(experiment.params)}
+        flow = experiment.options.get("flow") or {}
+        inputs = flow_inputs(ExperimentRepo(session), flow)
+    datasets += [DatasetMount(**d) for d in flow.get("datasets", [])]
+    env: dict[str, Any] = {**settings.env, **secrets, **flow.get("env", {})}
+    env.update(tag_env(experiment.params))
     env.update(
         HEADWATER_URL=platform.public_url(),
         HEADWATER_TOKEN=bearer_token(request) or "",
@@ -298,13 +305,31 @@ def task_spec(ref: str, request: Request, access: Writer, platform: PlatformDep)
         env=env,
         files_commit=experiment.start_commit,
         datasets=datasets,
-        inputs=[],
+        inputs=inputs,
+        passed_condition=list(flow.get("passed", [])),
         requirements=bool(experiment.options.get("requirements", True)),
         prerun=bool(experiment.options.get("prerun", True)),
         output_dir=experiment.output_dir,
         sync_seconds=settings.sync_minutes * 60.0 if sync_on else None,
         working_dir=settings.working_dir,
     )
+
+
+def flow_inputs(repo: ExperimentRepo, flow: dict[str, Any]) -> list[InputMount]:
+    """A flow task's parents' artifacts: each parent experiment's output commit."""
+    out = []
+    for item in flow.get("inputs", []):
+        parent = repo.get(item["experiment"])
+        if parent.output_commit:
+            out.append(
+                InputMount(
+                    name=item["name"],
+                    repo="files",
+                    commit=parent.output_commit,
+                    output_dir=parent.output_dir,
+                )
+            )
+    return out
 
 
 @router.post("/{ref}/state", response_model=ExperimentOut)

@@ -1,0 +1,221 @@
+"""Saving flow versions and starting runs: by hand, by a schedule, a trigger or a restart.
+
+Everything a run starts from is written in one transaction: the run, a row per task, and the
+instances it keeps from an earlier run (``--only`` with inputs, a restart). A file with
+errors is refused before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy.orm import Session
+
+from headwater.db.repos.activity import ActivityRepo
+from headwater.db.repos.flows import FlowRepo
+from headwater.domain.entities import ActivityKind
+from headwater.domain.errors import InvalidInput
+from headwater.domain.flowruns import FlowRecord, FlowRun, FlowVersion, RunInstance, TaskState
+from headwater.domain.flowspec import parse_flow, to_yaml
+from headwater.domain.flowspec.model import ExecTask, Flow
+from headwater.domain.grid import ParamAxis
+from headwater.domain.ids import new_id
+from headwater.engine.flows import NOT_IN_RUN, load_flow
+
+Overrides = Mapping[str, Mapping[str, Sequence[str]]]
+
+
+def save_flow(
+    session: Session,
+    project_id: str,
+    text: str,
+    *,
+    file_name: str,
+    user_id: str,
+    username: str,
+) -> tuple[FlowRecord, FlowVersion, bool]:
+    """Parse (every problem named by line and key) and store as the flow's next version."""
+    flow = parse_flow(text, source=file_name)
+    record, version, created = FlowRepo(session).save_version(
+        project_id, flow.title, text, len(flow.tasks), user_id=user_id, username=username
+    )
+    if created:
+        ActivityRepo(session).record(
+            project_id,
+            username,
+            ActivityKind.FLOW_CHANGED,
+            f"flow {flow.title!r} version {version.number} saved",
+            {"flow": flow.title, "version": version.number},
+        )
+    return record, version, created
+
+
+def with_params(flow: Flow, overrides: Overrides) -> Flow:
+    """The flow with some tasks' params replaced (``--param TASK.KEY=V1,V2``)."""
+    tasks = []
+    for task in flow.tasks:
+        wanted = overrides.get(task.title)
+        if wanted is None:
+            tasks.append(task)
+            continue
+        if not isinstance(task, ExecTask):
+            raise InvalidInput(
+                f"task {task.title!r} is a {task.type} task and takes no params",
+                where=f"params.{task.title}",
+                hint="Only exec (custom) tasks have params.",
+            )
+        axes = {a.key: a for a in task.params}
+        for key, values in wanted.items():
+            if not values:
+                raise InvalidInput(
+                    f"no values for {task.title}.{key}",
+                    where=f"params.{task.title}.{key}",
+                    hint="Give at least one: --param 'Train.lr=0.1,0.01'.",
+                )
+            axes[key] = ParamAxis(key, tuple(str(v) for v in values))
+        tasks.append(task.model_copy(update={"params": tuple(axes.values())}))
+    unknown = set(overrides) - {t.title for t in flow.tasks}
+    if unknown:
+        raise InvalidInput(
+            f"the flow has no task {sorted(unknown)[0]!r}",
+            where="params",
+            hint=f"Its tasks: {', '.join(t.title for t in flow.tasks)}.",
+        )
+    return flow.model_copy(update={"tasks": tuple(tasks)})
+
+
+def start_run(
+    session: Session,
+    flow: FlowRecord,
+    *,
+    user_id: str,
+    username: str,
+    trigger: str,
+    version: int | None = None,
+    only: str | None = None,
+    inputs_from: FlowRun | None = None,
+    keep_from: FlowRun | None = None,
+    params: Overrides | None = None,
+) -> FlowRun:
+    """A new run. ``params`` first saves the changed flow as a new version and runs that."""
+    repo = FlowRepo(session)
+    number = version or (keep_from.version if keep_from is not None else flow.latest_version)
+    spec = load_flow(repo, flow, number)
+    if params:
+        changed = with_params(spec, params)
+        if changed != spec:
+            flow, saved, _ = save_flow(
+                session,
+                flow.project_id,
+                to_yaml(changed),
+                file_name=f"{flow.name} (changed params)",
+                user_id=user_id,
+                username=username,
+            )
+            number, spec = saved.number, changed
+    titles = [t.title for t in spec.tasks]
+    if only is not None and only not in titles:
+        raise InvalidInput(
+            f"flow {flow.name!r} has no task {only!r}",
+            where="only",
+            hint=f"Its tasks: {', '.join(titles)}.",
+        )
+    run = repo.create_run(
+        flow,
+        number,
+        titles,
+        created_by=user_id,
+        trigger=trigger,
+        only=only,
+        restart_of=keep_from.number if keep_from is not None else None,
+    )
+    if only is not None:
+        _only(repo, run, spec, only, inputs_from)
+    elif keep_from is not None:
+        _keep(repo, run, spec, keep_from)
+    ActivityRepo(session).record(
+        flow.project_id,
+        username,
+        ActivityKind.RUN_STARTED,
+        f"flow {flow.name!r} run {run.number} started ({trigger})",
+        {"run": run.number, "flow": flow.name, "version": number, "trigger": trigger},
+    )
+    return run
+
+
+def _copy(repo: FlowRepo, run: FlowRun, source: FlowRun, titles: set[str]) -> None:
+    """Carry ``titles``' instances of ``source`` over, parents renamed to the new copies."""
+    renamed: dict[str, str] = {}
+    copies = []
+    for inst in repo.instances(source.id):
+        if inst.task not in titles:
+            continue
+        renamed[inst.id] = new_id()
+        copies.append(inst)
+    repo.add_instances(
+        run.id,
+        [
+            RunInstance(
+                renamed[i.id],
+                run.id,
+                i.task,
+                i.experiment_id,
+                i.state,
+                dict(i.params),
+                tuple(renamed.get(p, p) for p in i.parents),
+                dict(i.data),
+                i.created_at,
+                i.ended_at,
+            )
+            for i in copies
+        ],
+    )
+    for title in titles:
+        repo.move_task(run.id, title, TaskState.SUCCESS, reason=f"kept from run {source.number}")
+
+
+def _only(repo: FlowRepo, run: FlowRun, spec: Flow, only: str, inputs_from: FlowRun | None) -> None:
+    ancestors = set(spec.graph.ancestors(only))
+    if inputs_from is not None:
+        states = {t.title: t.state for t in repo.tasks(inputs_from.id)}
+        missing = sorted(a for a in ancestors if states.get(a) is not TaskState.SUCCESS)
+        if missing:
+            raise InvalidInput(
+                f"run {inputs_from.number} has no successful {missing[0]!r} to take inputs from",
+                where="inputs_from",
+                hint="Pick a run whose earlier tasks succeeded (`hw bakes`), or run without "
+                "--inputs-from.",
+            )
+        _copy(repo, run, inputs_from, ancestors)
+    for task in spec.tasks:
+        if task.title == only or (inputs_from is not None and task.title in ancestors):
+            continue
+        repo.move_task(
+            run.id, task.title, TaskState.SKIPPED, reason=f"{NOT_IN_RUN} (--only {only})"
+        )
+
+
+def _keep(repo: FlowRepo, run: FlowRun, spec: Flow, source: FlowRun) -> None:
+    """A restart keeps each task that succeeded before, unchanged with all its ancestors."""
+    if not source.state.terminal:
+        raise InvalidInput(
+            f"run {source.number} is still {source.state.value}",
+            where="run",
+            hint=f"Stop it first (`hw flow stop {source.number}`), or wait for it to end.",
+        )
+    old = load_flow(repo, repo.by_id(source.flow_id), source.version)
+    states = {t.title: t.state for t in repo.tasks(source.id)}
+    old_titles = {t.title for t in old.tasks}
+    kept: set[str] = set()
+    for title in spec.graph.order():
+        same = (
+            title in old_titles
+            and states.get(title) is TaskState.SUCCESS
+            and old.task(title) == spec.task(title)
+            and set(old.graph.parents(title)) == set(spec.graph.parents(title))
+            and all(p in kept for p in spec.graph.parents(title))
+        )
+        if same:
+            kept.add(title)
+    if kept:
+        _copy(repo, run, source, kept)

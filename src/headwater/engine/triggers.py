@@ -1,0 +1,109 @@
+"""Runs that start by themselves: ``schedule:`` (once), ``recurring:`` (cron), and a new
+version of a dataset (seed 002: Scheduling, Continual Learning). Webhook triggers start runs
+from their route; this module watches the clock and the datasets.
+
+What a schedule already ran is kept on the flow (``schedule_state``), so a restart of the
+server neither repeats a run nor runs one per tick it missed: one run, then on from it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
+
+from headwater.db.database import Database
+from headwater.db.repos.flows import FlowRepo
+from headwater.db.repos.users import UserRepo
+from headwater.db.repos.versions import VersionRepo
+from headwater.domain.errors import HeadwaterError
+from headwater.domain.flowruns import FlowRecord
+from headwater.domain.schedule import once_due, recurring_due
+from headwater.domain.versions import RepoKind
+from headwater.engine.flows import load_flow
+from headwater.engine.flowstart import start_run
+
+log = logging.getLogger("headwater.engine.triggers")
+
+
+class Triggers:
+    def __init__(
+        self, db: Database, *, tz: tzinfo, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        self.db = db
+        self.tz = tz
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    def check(self) -> int:
+        """Start every run that is due; returns how many started."""
+        with self.db.read() as session:
+            repo = FlowRepo(session)
+            flows = repo.all_flows()
+            datasets = repo.triggers(kind="dataset")
+        started = 0
+        for flow in flows:
+            try:
+                started += self._scheduled(flow)
+            except Exception:
+                log.exception("schedule of flow %s failed", flow.id)
+        for trigger in datasets:
+            try:
+                started += self._dataset(trigger.id)
+            except Exception:
+                log.exception("dataset trigger %s failed", trigger.id)
+        return started
+
+    def _scheduled(self, flow: FlowRecord) -> int:
+        now = self.clock()
+        with self.db.write() as session:
+            repo = FlowRepo(session)
+            spec = load_flow(repo, flow, flow.latest_version)
+            state = dict(flow.schedule_state)
+            trigger = None
+            if spec.schedule:
+                at = spec.scheduled_at(self.tz)
+                key = f"{flow.latest_version}:{spec.schedule}"
+                if at is not None and once_due(at, ran=state.get("once") == key, now=now):
+                    state["once"], trigger = key, "schedule"
+            rule = spec.recurring_rule()
+            if rule is not None and trigger is None:
+                key = str(rule)
+                last = state.get("tick") if state.get("rule") == key else None
+                since = datetime.fromisoformat(state.get("since") or flow.updated_at.isoformat())
+                if state.get("rule") != key:
+                    state.update(rule=key, since=now.isoformat(), tick=None)
+                    since = now
+                last_run = datetime.fromisoformat(last) if last else None
+                if recurring_due(rule, last_run=last_run, since=since, now=now, default_tz=self.tz):
+                    state["tick"], trigger = now.isoformat(), "recurring"
+            if state != flow.schedule_state:
+                repo.set_schedule_state(flow.id, state)
+            if trigger is None:
+                return 0
+            owner = UserRepo(session).get(flow.created_by)
+            start_run(session, flow, user_id=owner.id, username=owner.username, trigger=trigger)
+        return 1
+
+    def _dataset(self, trigger_id: str) -> int:
+        with self.db.write() as session:
+            repo = FlowRepo(session)
+            trigger = repo.trigger(trigger_id)
+            flow = repo.by_id(trigger.flow_id)
+            versions = VersionRepo(session)
+            try:
+                dataset = versions.get(flow.project_id, RepoKind.DATASET, trigger.dataset or "")
+            except HeadwaterError:
+                return 0  # deleted since: nothing to watch
+            head = versions.head(dataset.id)
+            if head is None or head.id == trigger.seen_commit:
+                return 0
+            repo.fired(trigger.id, seen_commit=head.id)
+            user = UserRepo(session).get(flow.created_by)
+            start_run(
+                session,
+                flow,
+                user_id=user.id,
+                username=user.username,
+                trigger=f"dataset:{trigger.dataset}@{head.id[:12]}",
+            )
+        return 1

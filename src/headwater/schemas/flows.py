@@ -1,0 +1,144 @@
+"""Flows over HTTP (seed 002): flows and their versions, runs ("bakes"), approvals, triggers.
+
+A flow is named by its ``flow:`` title within a project; every import that changes the file
+makes a version (1, 2, ...). A run is numbered within the project; its tasks hold instances,
+and each instance of an exec task is an experiment (so logs, metrics and artifacts are the
+experiments API's).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from headwater.domain.flowruns import RunState, TaskState
+from headwater.domain.jobs import JobState
+from headwater.schemas.common import Model
+
+MAX_FLOW_BYTES = 1024 * 1024
+
+
+class FlowImport(Model):
+    """A flow file as text; ``file_name`` is only for error messages (``FILE:LINE key``)."""
+
+    yaml: str = Field(min_length=1, max_length=MAX_FLOW_BYTES)
+    file_name: str = Field("flow.yaml", max_length=255)
+
+
+class FlowVersionOut(BaseModel):
+    flow: str
+    number: int
+    created_by: str
+    created_at: datetime
+    tasks: int
+    yaml: str | None = Field(None, description="The file; only when one version is asked for")
+
+
+class FlowOut(BaseModel):
+    id: str
+    name: str
+    latest_version: int
+    created_at: datetime
+    updated_at: datetime
+    schedule: str | None = Field(None, description="The latest version's schedule:")
+    recurring: str | None = Field(None, description="The latest version's recurring:")
+    next_run_at: datetime | None = None
+    runs: int = 0
+    created: bool = Field(False, description="This import made a new version")
+
+
+ParamOverrides = dict[str, dict[str, list[str]]]  # task title -> param key -> values
+
+
+class FlowRunCreate(Model):
+    version: int | None = Field(None, ge=1, description="Default: the latest")
+    only: str | None = Field(None, max_length=200, description="Run just this task, for debugging")
+    inputs_from: str | None = Field(
+        None,
+        max_length=32,
+        description="With only: take its parents' instances from this earlier run (number or id)",
+    )
+    params: ParamOverrides = Field(
+        default_factory=dict,
+        description="Replace task params; the changed flow is saved as a new version first",
+    )
+
+
+class FlowRestart(Model):
+    """A new run of a stopped or failed one that keeps every task that already succeeded and
+    whose definition (and every ancestor's) is unchanged."""
+
+    version: int | None = Field(None, ge=1, description="Default: the run's own version")
+    params: ParamOverrides = Field(default_factory=dict)
+
+
+class Decision(Model):
+    comment: str = Field("", max_length=2000)
+
+
+class InstanceOut(BaseModel):
+    id: str
+    experiment_id: str | None = Field(None, description="Exec tasks: the experiment it is")
+    experiment_number: int | None = None
+    status: JobState
+    reason: str | None = None
+    params: dict[str, str]
+    tags: dict[str, str]
+    parents: list[str] = Field(description="Parent instance ids on its route")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class RunTaskOut(BaseModel):
+    title: str
+    type: Literal["data", "exec", "deploy"]
+    status: TaskState
+    reason: str | None = None
+    approvers: list[str] = Field(default_factory=list)
+    decided_by: str | None = None
+    instances: list[InstanceOut] = Field(default_factory=list)
+
+
+class RelationOut(BaseModel):
+    source: str = Field(alias="from", serialization_alias="from")
+    to: str
+
+    model_config = {"populate_by_name": True}
+
+
+class FlowRunOut(BaseModel):
+    id: str
+    number: int
+    project_id: str
+    flow: str
+    version: int
+    status: RunState
+    trigger: str = Field(description="manual, schedule, recurring, dataset:NAME, webhook, ...")
+    reason: str | None = None
+    only: str | None = None
+    restart_of: int | None = None
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    tasks: list[RunTaskOut] = Field(default_factory=list, description="Only when inspected")
+    relations: list[RelationOut] = Field(default_factory=list, description="Only when inspected")
+
+
+class TriggerCreate(Model):
+    kind: Literal["dataset", "webhook"]
+    dataset: str | None = Field(None, max_length=100, description="kind dataset: its name")
+
+
+class TriggerOut(BaseModel):
+    id: str
+    flow: str
+    kind: Literal["dataset", "webhook"]
+    dataset: str | None = None
+    created_at: datetime
+    last_fired_at: datetime | None = None
+    url: str | None = Field(None, description="webhook: POST here to start a run")
+    token: str | None = Field(None, description="webhook: shown once, when created")
