@@ -142,16 +142,27 @@ def _changes_printer() -> Callable[[FlowRunOut], None]:
     return update
 
 
-def wait_for(client: Client, run: FlowRunOut, *, quiet: bool, project: str | None) -> FlowRunOut:
+def wait_for(
+    client: Client,
+    run: FlowRunOut,
+    *,
+    quiet: bool,
+    timeout: float | None = None,
+    project: str | None = None,
+) -> FlowRunOut:
     """Wait until the run has ended, showing its tasks live on stderr (a table on a terminal,
     a line per change elsewhere, nothing when ``quiet``); return the ended run."""
     if quiet:
-        return client.flows.wait(run, project=project)
+        return client.flows.wait(run, timeout=timeout, project=project)
     if not sys.stderr.isatty():
-        return client.flows.wait(run, on_update=_changes_printer(), project=project)
+        printer = _changes_printer()
+        return client.flows.wait(run, timeout=timeout, on_update=printer, project=project)
     with Live(_live_view(run), console=stderr, transient=True, refresh_per_second=4) as live:
         return client.flows.wait(
-            run, on_update=lambda seen: live.update(_live_view(seen)), project=project
+            run,
+            timeout=timeout,
+            on_update=lambda seen: live.update(_live_view(seen)),
+            project=project,
         )
 
 

@@ -31,6 +31,7 @@ from headwater.schemas.flows import (
 VersionList = list[FlowVersionOut]
 TriggerList = list[TriggerOut]
 RunRef = FlowRunOut | str | int
+MAX_FILE_NAME = 255  # FlowImport.file_name
 
 
 def run_ref(run: RunRef) -> str:
@@ -68,7 +69,9 @@ class FlowsClient(ProjectScoped):
                 where=str(file),
                 hint="Give the path of a UTF-8 YAML file, e.g. --file flow.yaml.",
             ) from exc
-        return self.import_yaml(text, file_name=str(path), project=project)
+        # errors name the file as the user wrote it, unless that is too long to travel
+        shown = str(path) if len(str(path)) <= MAX_FILE_NAME else file.name[-MAX_FILE_NAME:]
+        return self.import_yaml(text, file_name=shown, project=project)
 
     def list(
         self, *, offset: int = 0, limit: int = 100, project: str | None = None

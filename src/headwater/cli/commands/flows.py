@@ -47,6 +47,10 @@ ParamsOption = Annotated[
 WaitOption = Annotated[
     bool, typer.Option("--wait", help="Wait until the run has ended; exit 1 unless it succeeded.")
 ]
+TimeoutOption = Annotated[
+    float | None,
+    typer.Option("--timeout", min=0, help="With --wait: give up after this many seconds."),
+]
 CommentOption = Annotated[str, typer.Option("--comment", help="Why, for the run's record.")]
 
 PARAM_HINT = "Write --param 'TASK.KEY=V1,V2', e.g. --param 'Train.lr=0.1,0.01'."
@@ -81,7 +85,13 @@ def _titles(client: Client, name: str, version: int | None, project: str | None)
 
 
 def _finish(
-    client: Client, run: FlowRunOut, *, wait: bool, as_json: bool, project: str | None
+    client: Client,
+    run: FlowRunOut,
+    *,
+    wait: bool,
+    timeout: float | None,
+    as_json: bool,
+    project: str | None,
 ) -> None:
     """Print the started run, or wait for it and print how it ended (exit 1 unless success)."""
     if not wait:
@@ -89,7 +99,7 @@ def _finish(
         return
     if not as_json:
         say(f"Started run {run.number} of flow {run.flow!r}; waiting for it to end.")
-    ended = wait_for(client, run, quiet=as_json, project=project)
+    ended = wait_for(client, run, quiet=as_json, timeout=timeout, project=project)
     emit(ended, as_json, run_view)
     if not succeeded(ended):
         raise typer.Exit(1)
@@ -131,6 +141,7 @@ def run(
     ] = None,
     param: ParamsOption = [],  # noqa: B006 - Typer reads the default
     wait: WaitOption = False,
+    timeout: TimeoutOption = None,
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -155,7 +166,7 @@ def run(
             params=overrides,
             project=project,
         )
-        _finish(client, started, wait=wait, as_json=as_json, project=project)
+        _finish(client, started, wait=wait, timeout=timeout, as_json=as_json, project=project)
 
 
 def flows_table(flows: list[FlowOut]) -> RenderableType:
@@ -291,6 +302,7 @@ def restart(
     version: VersionOption = None,
     param: ParamsOption = [],  # noqa: B006 - Typer reads the default
     wait: WaitOption = False,
+    timeout: TimeoutOption = None,
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -302,7 +314,7 @@ def restart(
             titles = _titles(client, old.flow, version or old.version, project)
             overrides = parse_overrides(param, titles)
         started = client.flows.restart(run_ref, version=version, params=overrides, project=project)
-        _finish(client, started, wait=wait, as_json=as_json, project=project)
+        _finish(client, started, wait=wait, timeout=timeout, as_json=as_json, project=project)
 
 
 def triggers_table(triggers: list[TriggerOut]) -> RenderableType:

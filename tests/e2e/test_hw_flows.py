@@ -1,0 +1,360 @@
+"""``hw flow``, ``hw bakes`` and ``hw inspect`` end to end, against a real ``hw server``.
+
+Each test works in a project of its own (the server is shared by the session). The tasks'
+commands are small Python scripts written into the test's folder and called by absolute path,
+so no project files need syncing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Hw, unique
+from tests.e2e.test_hw_cli import one_paragraph_error
+
+RUN_TIMEOUT_S = 60
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
+
+LOAD = "print('hw_tag_rows: 100')\n"
+TRAIN = """\
+import os
+lr = float(os.environ['HW_TAG_LR'])
+print('hw_tag_score:', lr * 10)
+"""
+PICK = "print('hw_tag_picked: yes')\n"
+
+
+def project(admin: Hw) -> str:
+    made = admin.json("project", "create", unique("flows"))
+    return str(made["id"])
+
+
+def script(folder: Path, name: str, text: str) -> str:
+    """A command that runs ``text`` as a Python file (by absolute path, quoted for YAML)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    return f"{sys.executable} {path}"
+
+
+def grid_flow(folder: Path, name: str) -> str:
+    """Three tasks: one instance, a grid of two, then the best of those by a condition."""
+    return f"""\
+flow: {name}
+tasks:
+  - title: Load data
+    type: exec
+    input: {script(folder, "load.py", LOAD)}
+    computes: [default]
+  - title: Train "fast" model
+    type: exec
+    input: {script(folder, "train.py", TRAIN)}
+    computes: [default]
+    params:
+      - key: lr
+        value: [0.1, 0.5]
+  - title: Pick best
+    type: exec
+    input: {script(folder, "pick.py", PICK)}
+    computes: [default]
+    conditions:
+      - task: Train "fast" model
+        objective: max
+        tag_key: score
+relations:
+  - from: Load data
+    to: Train "fast" model
+  - from: Train "fast" model
+    to: Pick best
+"""
+
+
+def approval_flow(folder: Path, name: str) -> str:
+    return f"""\
+flow: {name}
+tasks:
+  - title: Build
+    type: exec
+    input: {script(folder, "build.py", LOAD)}
+    computes: [default]
+  - title: Ship it
+    type: exec
+    input: {script(folder, "ship.py", PICK)}
+    computes: [default]
+    conditions:
+      - objective: human_validation
+        value: admin
+relations:
+  - from: Build
+    to: Ship it
+"""
+
+
+def write_flow(tmp_path: Path, text: str, name: str = "flow.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def inspect_until(admin: Hw, pid: str, run: int, want: set[str]) -> dict[str, Any]:
+    """``hw inspect --json`` until the run's status is one of ``want``."""
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while True:
+        seen: dict[str, Any] = admin.json("inspect", str(run), "-p", pid)
+        if seen["status"] in want:
+            return seen
+        assert time.monotonic() < deadline, seen
+        time.sleep(0.2)
+
+
+def task(run: dict[str, Any], title: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(t for t in run["tasks"] if t["title"] == title)
+    return found
+
+
+def test_import_is_versioned_and_exports_round_trip(admin: Hw, tmp_path: Path) -> None:
+    pid = project(admin)
+    name = unique("Import flow")
+    text = grid_flow(tmp_path, name)
+    path = write_flow(tmp_path, text)
+
+    first = admin.json("flow", "import", "--file", str(path), "-p", pid)
+    assert (first["name"], first["latest_version"], first["created"]) == (name, 1, True)
+    again = admin.json("flow", "import", "--file", str(path), "-p", pid)
+    assert (again["latest_version"], again["created"]) == (1, False)
+    assert "unchanged" in admin("flow", "import", "--file", str(path), "-p", pid).stdout
+
+    listed = admin.json("flow", "list", "-p", pid)
+    assert [f["name"] for f in listed["items"]] == [name]
+    assert listed["total"] == 1
+
+    exported = admin("flow", "export", name, "-p", pid).stdout
+    out = tmp_path / "exported.yaml"
+    admin("flow", "export", name, "--version", "1", "-o", str(out), "-p", pid)
+    assert out.read_text() == exported
+    # what export prints imports back as the same flow: no new version
+    same = admin.json("flow", "import", "--file", str(out), "-p", pid)
+    assert (same["latest_version"], same["created"]) == (1, False)
+
+    changed = write_flow(tmp_path, text.replace("[0.1, 0.5]", "[0.1, 0.2, 0.5]"), "v2.yaml")
+    second = admin.json("flow", "import", "--file", str(changed), "-p", pid)
+    assert (second["latest_version"], second["created"]) == (2, True)
+    versions = admin.json("flow", "versions", name, "-p", pid)
+    assert sorted(v["number"] for v in versions) == [1, 2]
+    assert {v["tasks"] for v in versions} == {3}
+    assert "0.2" in admin("flow", "export", name, "-p", pid).stdout
+    assert "0.2" not in admin("flow", "export", name, "--version", "1", "-p", pid).stdout
+    table = admin("flow", "versions", name, "-p", pid).stdout
+    assert "VERSION" in table
+    assert "admin" in table
+
+
+def test_an_invalid_file_names_file_line_and_key_and_stores_nothing(
+    admin: Hw, tmp_path: Path
+) -> None:
+    pid = project(admin)
+    name = unique("Broken")
+    text = grid_flow(tmp_path, name).replace("    params:\n", "    parms:\n")
+    path = write_flow(tmp_path, text, "broken.yaml")
+    line = text.splitlines().index("    parms:") + 1
+
+    bad = admin("flow", "import", "--file", str(path), "-p", pid, code=1)
+    one_paragraph_error(bad, f"{path}:{line}", "parms")
+    assert "params" in bad.stderr  # how to fix it
+    bad_run = admin("flow", "run", "--file", str(path), "-p", pid, code=1)
+    one_paragraph_error(bad_run, f"{path}:{line}", "parms")
+
+    assert admin.json("flow", "list", "-p", pid)["total"] == 0
+    assert admin.json("bakes", "-p", pid)["total"] == 0
+    missing = admin("flow", "versions", name, "-p", pid, code=1)
+    one_paragraph_error(missing, name)
+
+
+def test_run_wait_a_grid_then_inspect_bakes_and_graphs(admin: Hw, tmp_path: Path) -> None:
+    pid = project(admin)
+    name = unique("Grid flow")
+    path = write_flow(tmp_path, grid_flow(tmp_path, name))
+
+    ended = admin.json("flow", "run", "--file", str(path), "--wait", "--timeout", "60", "-p", pid)
+    assert ended["status"] == "success", ended
+    number = ended["number"]
+
+    seen = admin.json("inspect", str(number), "-p", pid)
+    assert {"id", "status", "trigger", "tasks"} <= set(seen)
+    assert seen["status"] == "success"
+    assert seen["trigger"] == "manual"
+    assert [t["title"] for t in seen["tasks"]] == ["Load data", 'Train "fast" model', "Pick best"]
+    for t in seen["tasks"]:
+        assert {"title", "type", "status", "instances"} <= set(t)
+        assert (t["type"], t["status"]) == ("exec", "success")
+        for i in t["instances"]:
+            assert {"id", "status", "params", "tags", "started_at", "finished_at"} <= set(i)
+            assert i["status"] == "success"
+    counts = [len(t["instances"]) for t in seen["tasks"]]
+    assert counts == [1, 2, 1]  # the grid of two, then the max of them
+    train = task(seen, 'Train "fast" model')
+    assert sorted(i["params"]["lr"] for i in train["instances"]) == ["0.1", "0.5"]
+    assert sorted(i["tags"]["score"] for i in train["instances"]) == ["1.0", "5.0"]
+    assert task(seen, "Pick best")["instances"][0]["tags"]["picked"] == "yes"
+
+    table = admin("inspect", str(number), "-p", pid).stdout
+    assert "Pick best" in table
+    assert "2 success" in table
+    assert "lr=0.5" in table
+
+    bakes = admin.json("bakes", "-p", pid)
+    assert bakes["total"] == 1
+    assert [(b["number"], b["flow"], b["status"]) for b in bakes["items"]] == [
+        (number, name, "success")
+    ]
+    assert admin.json("bakes", "--flow", name, "-p", pid)["total"] == 1
+    assert admin.json("bakes", "--flow", unique("other"), "-p", pid)["total"] == 0
+    assert name in admin("bakes", "-p", pid).stdout
+
+    dot = tmp_path / "run.dot"
+    wrote = admin("inspect", str(number), "--output-graph", str(dot), "-p", pid)
+    assert str(dot) in wrote.stdout
+    graph = dot.read_text()
+    assert graph.startswith("digraph ")
+    assert '"Load data" -> "Train \\"fast\\" model";' in graph
+    assert '"Train \\"fast\\" model" -> "Pick best";' in graph
+    assert "2 instances: 2 success" in graph
+
+    # --json with a graph: the file is written and stdout stays one JSON document
+    also = admin.json("inspect", str(number), "--output-graph", str(tmp_path / "b.dot"), "-p", pid)
+    assert also["id"] == seen["id"]
+    assert (tmp_path / "b.dot").read_text() == graph
+
+
+@needs_dot
+def test_output_graph_renders_svg_through_graphviz(admin: Hw, tmp_path: Path) -> None:
+    pid = project(admin)
+    path = write_flow(tmp_path, approval_flow(tmp_path, unique("Svg flow")))
+    started = admin.json("flow", "run", "--file", str(path), "-p", pid)
+    inspect_until(admin, pid, started["number"], {"pending_approval"})
+    svg = tmp_path / "run.svg"
+    admin("inspect", str(started["number"]), "--output-graph", str(svg), "-p", pid)
+    drawn = svg.read_text()
+    assert "<svg" in drawn
+    assert "Ship it" in drawn
+    assert "pending approval" in drawn
+    admin("flow", "stop", str(started["number"]), "-p", pid)
+
+
+def test_output_graph_without_graphviz_says_how_to_install_it(admin: Hw, tmp_path: Path) -> None:
+    empty = tmp_path / "no-bin"
+    empty.mkdir()
+    bad = admin("inspect", "1", "--output-graph", str(tmp_path / "g.svg"), PATH=str(empty), code=1)
+    one_paragraph_error(bad, "--output-graph", "Graphviz", "apt-get install graphviz")
+    wrong = admin("inspect", "1", "--output-graph", str(tmp_path / "g.txt"), code=1)
+    one_paragraph_error(wrong, "--output-graph", ".svg")
+    assert not (tmp_path / "g.svg").exists()
+
+
+def test_a_task_waits_for_approval_until_hw_flow_approve(admin: Hw, tmp_path: Path) -> None:
+    pid = project(admin)
+    name = unique("Approve flow")
+    path = write_flow(tmp_path, approval_flow(tmp_path, name))
+    started = admin.json("flow", "run", "--file", str(path), "-p", pid)
+    number = str(started["number"])
+
+    waiting = inspect_until(admin, pid, started["number"], {"pending_approval"})
+    assert task(waiting, "Build")["status"] == "success"
+    ship = task(waiting, "Ship it")
+    assert ship["status"] == "pending_approval"
+    assert ship["approvers"] == ["admin"]
+    assert "approvers: admin" in admin("inspect", number, "-p", pid).stdout
+
+    said = admin("flow", "approve", number, "Ship it", "-p", pid)
+    assert "Approved 'Ship it'" in said.stdout
+    done = inspect_until(admin, pid, started["number"], {"success", "failed", "aborted"})
+    assert done["status"] == "success"
+    assert task(done, "Ship it")["decided_by"] == "admin"
+    again = admin("flow", "approve", number, "Ship it", "-p", pid, code=1)
+    one_paragraph_error(again)
+
+
+def test_reject_aborts_the_run(admin: Hw, tmp_path: Path) -> None:
+    pid = project(admin)
+    path = write_flow(tmp_path, approval_flow(tmp_path, unique("Reject flow")))
+    started = admin.json("flow", "run", "--file", str(path), "-p", pid)
+    inspect_until(admin, pid, started["number"], {"pending_approval"})
+    rejected = admin.json("flow", "reject", str(started["number"]), "Ship it", "-p", pid)
+    assert rejected["number"] == started["number"]
+    done = inspect_until(admin, pid, started["number"], {"success", "failed", "aborted"})
+    assert done["status"] == "aborted"
+    assert task(done, "Ship it")["status"] == "aborted"
+
+
+def test_param_overrides_make_a_bigger_grid_and_wait_exits_1_on_failure(
+    admin: Hw, tmp_path: Path
+) -> None:
+    pid = project(admin)
+    name = unique("Params flow")
+    path = write_flow(tmp_path, grid_flow(tmp_path, name))
+    admin("flow", "import", "--file", str(path), "-p", pid)
+    ended = admin.json(
+        "flow",
+        "run",
+        name,
+        "--param",
+        'Train "fast" model.lr=0.1,0.2,0.3',
+        "--wait",
+        "--timeout",
+        "60",
+        "-p",
+        pid,
+    )
+    assert ended["status"] == "success"
+    train = task(admin.json("inspect", str(ended["number"]), "-p", pid), 'Train "fast" model')
+    assert sorted(i["params"]["lr"] for i in train["instances"]) == ["0.1", "0.2", "0.3"]
+
+    unknown = admin("flow", "run", name, "--param", "Nope.lr=1", "-p", pid, code=1)
+    one_paragraph_error(unknown, "--param", "Load data")
+
+    broken = tmp_path / "failing"
+    failing = write_flow(broken, grid_flow(broken, unique("Failing flow")))
+    (broken / "train.py").write_text("raise SystemExit(3)\n")
+    failed = admin("flow", "run", "--file", str(failing), "--wait", "-p", pid, code=1)
+    assert "failed" in failed.stdout
+
+
+def test_triggers_are_added_listed_and_removed(admin: Hw, tmp_path: Path) -> None:
+    pid = project(admin)
+    name = unique("Trigger flow")
+    admin(
+        "flow", "import", "--file", str(write_flow(tmp_path, grid_flow(tmp_path, name))), "-p", pid
+    )
+    dataset = unique("images")
+    admin("dataset", "create", dataset, "-p", pid)
+
+    hook = admin.json("flow", "trigger", "add", name, "--webhook", "-p", pid)
+    assert hook["kind"] == "webhook"
+    assert hook["url"]
+    assert hook["token"]
+    on_data = admin.json("flow", "trigger", "add", name, "--dataset", dataset, "-p", pid)
+    assert (on_data["kind"], on_data["dataset"]) == ("dataset", dataset)
+
+    listed = admin.json("flow", "trigger", "list", name, "-p", pid)
+    assert sorted(t["id"] for t in listed) == sorted([hook["id"], on_data["id"]])
+    assert all(t.get("token") is None for t in listed)  # shown once, when created
+    assert dataset in admin("flow", "trigger", "list", name, "-p", pid).stdout
+
+    admin("flow", "trigger", "remove", name, hook["id"], "-p", pid)
+    left = admin.json("flow", "trigger", "list", name, "-p", pid)
+    assert [t["id"] for t in left] == [on_data["id"]]
+
+
+def test_usage_errors_exit_2(admin: Hw, tmp_path: Path) -> None:
+    both = admin("flow", "run", "x", "--file", str(tmp_path / "f.yaml"), code=2)
+    assert "NAME" in both.stderr
+    neither = admin("flow", "run", code=2)
+    assert "--file" in neither.stderr
+    admin("flow", "run", "x", "--inputs-from", "3", code=2)
+    admin("flow", "trigger", "add", "x", code=2)
