@@ -477,3 +477,18 @@ def test_email_and_slack_hear_how_an_experiment_ended(tmp_path: Path, database_u
         _stop(live)
         controller.stop()
         serving.close()
+
+
+def test_listing_by_an_exact_title_finds_only_those(live: Live) -> None:
+    """Live jobs find their runs this way (``live:<job>``); a prefix or another case is not it."""
+    client, _ = _project(live)
+    first = client.experiments.create("echo one", title="live:train")[0]
+    client.experiments.create("echo two", title="live:train2")
+    client.experiments.create("echo three", title="Live:train")
+    second = client.experiments.create("echo four", title="live:train")[0]
+    page = client.experiments.list(title="live:train")
+    assert page.total == 2
+    assert [e.id for e in page.items] == [second.id, first.id]  # newest first
+    assert client.experiments.list(title="live:").total == 0
+    assert client.experiments.list(title="live:train", limit=1).items[0].id == second.id
+    _wait(client, [first, second])

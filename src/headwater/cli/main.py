@@ -26,6 +26,7 @@ from headwater.cli.commands import (
     flows,
     folders,
     keys,
+    live,
     models,
     projects,
     secrets,
@@ -83,6 +84,7 @@ app.command("bakes")(bakes.bakes)
 app.command("inspect")(bakes.inspect)
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(flows.app, name="flow")
+app.add_typer(live.app, name="live")
 app.add_typer(compute.app, name="compute")
 app.add_typer(users.app, name="user")
 app.add_typer(projects.app, name="project")

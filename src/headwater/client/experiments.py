@@ -56,11 +56,13 @@ class ExperimentsClient(ProjectScoped):
         state: JobState | None = None,
         ended: bool | None = None,
         numbers: tuple[int, int] | None = None,
+        title: str | None = None,
         offset: int = 0,
         limit: int = 100,
         project: str | None = None,
     ) -> Page[ExperimentOut]:
-        """A page, newest first; ``numbers`` is an inclusive range of experiment numbers."""
+        """A page, newest first; ``numbers`` is an inclusive range of experiment numbers,
+        ``title`` an exact title."""
         params: dict[str, str | int | bool | None] = {
             "offset": offset,
             "limit": limit,
@@ -68,6 +70,7 @@ class ExperimentsClient(ProjectScoped):
             "ended": ended,
             "first": numbers[0] if numbers else None,
             "last": numbers[1] if numbers else None,
+            "title": title,
         }
         return self._http.call("GET", self._path(project), Page[ExperimentOut], params=params)
 

@@ -19,6 +19,7 @@ from headwater.client.experiments import ExperimentsClient
 from headwater.client.flows import FlowsClient
 from headwater.client.http import DEFAULT_TIMEOUT, HttpClient
 from headwater.client.keys import KeysClient
+from headwater.client.live import LiveClient
 from headwater.client.members import MembersClient
 from headwater.client.projects import ProjectsClient
 from headwater.client.scope import ProjectScope
@@ -74,6 +75,7 @@ class Client:
         self.models = ModelsClient(self.http, self.scope)
         self.experiments = ExperimentsClient(self.http, self.scope)
         self.flows = FlowsClient(self.http, self.scope)
+        self.live = LiveClient(self.experiments)
         self.admin = AdminClient(self.http)
         self.compute = ComputeClient(self.http)
 
