@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import Hw
+from tests.e2e.conftest import Hw, unique
 from tests.e2e.test_hw_cli import one_paragraph_error
 from tests.e2e.test_hw_files import linked_folder
 
@@ -132,3 +132,13 @@ def test_an_invalid_live_yaml_names_file_line_and_key(admin: Hw, tmp_path: Path)
     one_paragraph_error(bad, f"{live}:3 jobs.train.comand", "'command'")
     nowhere = admin("live", "ps", cwd=tmp_path, code=1)
     one_paragraph_error(nowhere, ".headwater/live.yaml")
+
+
+def test_the_default_template_has_a_train_job_that_runs(admin: Hw, tmp_path: Path) -> None:
+    name = unique("livetpl")
+    admin.json("new", name, cwd=tmp_path)
+    folder = tmp_path / name
+    assert [r["job"] for r in admin.json("live", "ps", cwd=folder)] == ["train"]
+    done = admin("live", "run", "train", "--follow", cwd=folder)
+    assert "epoch 3: loss 0.333" in done.stdout
+    assert "Live job train succeeded." in done.stdout
