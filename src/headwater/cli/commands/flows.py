@@ -95,7 +95,14 @@ def _finish(
 ) -> None:
     """Print the started run, or wait for it and print how it ended (exit 1 unless success)."""
     if not wait:
-        emit(run, as_json, lambda r: f"Started {headline(r)}. Follow it: hw inspect {r.number}")
+        emit(
+            run,
+            as_json,
+            lambda r: (
+                f"Started run {r.number} of flow {r.flow!r} (version {r.version}). "
+                f"Follow it: hw inspect {r.number}"
+            ),
+        )
         return
     if not as_json:
         say(f"Started run {run.number} of flow {run.flow!r}; waiting for it to end.")
