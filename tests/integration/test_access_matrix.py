@@ -148,6 +148,8 @@ class World:
         query = {"name": "q1", "filter": "*.txt"}
         self.ensure("POST", f"/projects/{pid}/datasets/ds/queries", query)
         self.ensure("POST", f"/projects/{pid}/experiments", {"command": "echo seeded"})
+        self.ensure("POST", f"/projects/{pid}/flows", {"yaml": flow_yaml("mflow")})
+        self.ensure("POST", f"/projects/{pid}/flows/mflow/runs", {})
 
     def project_for(self, role: Role) -> str:
         return self.public if role is R.PUBLIC else self.private
@@ -290,6 +292,44 @@ def repo_entries(template: str, base: str, writers: frozenset[Role]) -> dict[str
     }
 
 
+def flow_yaml(name: str, *, approver: str | None = None) -> str:
+    gate = f"\n    confirmation: [{approver}]" if approver else ""
+    return (
+        f"flow: {name}\ntasks:\n  - title: Say\n    type: exec\n    input: echo hi\n"
+        f"    computes: [default]{gate}\nrelations: []\n"
+    )
+
+
+def fresh_flow(w: World, role: Role, pid: str) -> Call:
+    name = unique("flow")
+    w.ensure("POST", f"/projects/{pid}/flows", {"yaml": flow_yaml(name)})
+    return Call(f"/projects/{pid}/flows/{name}")
+
+
+def fresh_run(suffix: str, *, ended: bool = False, approver: str | None = None) -> Build:
+    """A run of a flow of its own, stopped first when ``ended``, waiting for ``approver``."""
+
+    def build(w: World, role: Role, pid: str) -> Call:
+        name = unique("flow")
+        w.ensure("POST", f"/projects/{pid}/flows", {"yaml": flow_yaml(name, approver=approver)})
+        run = w.ensure("POST", f"/projects/{pid}/flows/{name}/runs", {})
+        if ended:
+            w.ensure("POST", f"/projects/{pid}/flow-runs/{run['number']}/stop")
+        return Call(f"/projects/{pid}/flow-runs/{run['number']}{suffix}", {})
+
+    return build
+
+
+def fresh_trigger(w: World, role: Role, pid: str) -> Call:
+    made = w.ensure("POST", f"/projects/{pid}/flows/mflow/triggers", {"kind": "webhook"})
+    return Call(f"/projects/{pid}/flows/mflow/triggers/{made['id']}")
+
+
+def fired_webhook(w: World, role: Role, pid: str) -> Call:
+    made = w.ensure("POST", f"/projects/{pid}/flows/mflow/triggers", {"kind": "webhook"})
+    return Call(f"/hooks/flows/{made['id']}?token={made['token']}")
+
+
 def fresh_experiment(suffix: str) -> Build:
     """A route acting on an experiment the owner starts for this call."""
 
@@ -321,7 +361,7 @@ def existing_webhook(w: World, role: Role, pid: str) -> Call:
 
 P = API + "/projects/{project_id}"
 ENTRIES: dict[str, Entry] = {
-    "GET /": Entry(EVERYBODY, plain("/")),  # redirects to the API docs for now
+    "GET /": Entry(EVERYBODY, plain("/")),  # the web UI's index page
     f"GET {API}/auth/me": Entry(USERS, plain("/auth/me")),
     f"POST {API}/auth/tokens": Entry(USERS, plain("/auth/tokens"), ok=201),
     f"POST {API}/auth/login": Entry(EVERYBODY, login),
@@ -443,6 +483,45 @@ ENTRIES: dict[str, Entry] = {
         plain("/projects/{pid}/experiments/1/output", {"commit": "0" * 64}),
         domain=TASK_ONLY,
     ),
+    f"POST {P}/flows": Entry(
+        JOBS_WRITERS, plain("/projects/{pid}/flows", {"yaml": flow_yaml("mflow")})
+    ),
+    f"GET {P}/flows": Entry(VIEWERS, plain("/projects/{pid}/flows")),
+    f"GET {P}/flows/{{name}}": Entry(VIEWERS, plain("/projects/{pid}/flows/mflow")),
+    f"DELETE {P}/flows/{{name}}": Entry(JOBS_WRITERS, fresh_flow, ok=204),
+    f"GET {P}/flows/{{name}}/versions": Entry(
+        VIEWERS, plain("/projects/{pid}/flows/mflow/versions")
+    ),
+    f"GET {P}/flows/{{name}}/versions/{{number}}": Entry(
+        VIEWERS, plain("/projects/{pid}/flows/mflow/versions/1")
+    ),
+    f"POST {P}/flows/{{name}}/runs": Entry(
+        JOBS_WRITERS, plain("/projects/{pid}/flows/mflow/runs", {}), ok=201
+    ),
+    f"GET {P}/flow-runs": Entry(VIEWERS, plain("/projects/{pid}/flow-runs")),
+    f"GET {P}/flow-runs/{{ref}}": Entry(VIEWERS, plain("/projects/{pid}/flow-runs/1")),
+    f"POST {P}/flow-runs/{{ref}}/stop": Entry(JOBS_WRITERS, fresh_run("/stop")),
+    f"POST {P}/flow-runs/{{ref}}/restart": Entry(
+        JOBS_WRITERS, fresh_run("/restart", ended=True), ok=201
+    ),
+    # only the task's approvers (here: nobody in the table), the owner or an admin decide
+    f"POST {P}/flow-runs/{{ref}}/tasks/{{title}}/approve": Entry(
+        OWNERS, fresh_run("/tasks/Say/approve", approver="somebody-else")
+    ),
+    f"POST {P}/flow-runs/{{ref}}/tasks/{{title}}/reject": Entry(
+        OWNERS, fresh_run("/tasks/Say/reject", approver="somebody-else")
+    ),
+    f"GET {P}/flows/{{name}}/triggers": Entry(
+        VIEWERS, plain("/projects/{pid}/flows/mflow/triggers")
+    ),
+    f"POST {P}/flows/{{name}}/triggers": Entry(
+        JOBS_WRITERS, plain("/projects/{pid}/flows/mflow/triggers", {"kind": "webhook"}), ok=201
+    ),
+    f"DELETE {P}/flows/{{name}}/triggers/{{trigger_id}}": Entry(
+        JOBS_WRITERS, fresh_trigger, ok=204
+    ),
+    # the trigger's token is the credential, whoever sends it
+    f"POST {API}/hooks/flows/{{trigger_id}}": Entry(EVERYBODY, fired_webhook, ok=201),
     f"GET {API}/compute": Entry(USERS, plain("/compute")),
     f"POST {API}/compute": Entry(
         USERS,

@@ -124,6 +124,9 @@ class FlowDriver:
         created = False
         with self.db.write() as session:
             repo = FlowRepo(session)
+            run = repo.lock_run(run.id)
+            if run.state.terminal:
+                return False
             flow = load_flow(repo, repo.by_id(run.flow_id), run.version)
             tasks = {t.title: t for t in repo.tasks(run.id)}
             instances = repo.instances(run.id)
@@ -402,6 +405,7 @@ class FlowDriver:
         """Approve (the task starts on the next pass) or reject (the run is aborted)."""
         with self.db.write() as session:
             repo = FlowRepo(session)
+            repo.lock_run(run.id)
             task = next((t for t in repo.tasks(run.id) if t.title == title), None)
             if task is None or task.state is not TaskState.PENDING_APPROVAL:
                 state = task.state.value if task is not None else "missing"
@@ -432,7 +436,7 @@ class FlowDriver:
         """Abort the run: waiting tasks end aborted, running instances are stopped."""
         with self.db.write() as session:
             repo = FlowRepo(session)
-            current = repo.run(run.id)
+            current = repo.lock_run(run.id)
             if current.state.terminal:
                 return current
             experiments = ExperimentRepo(session)
@@ -447,7 +451,7 @@ class FlowDriver:
             self._stop(experiment)
         with self.db.write() as session:
             repo = FlowRepo(session)
-            if not repo.run(run.id).state.terminal:
+            if not repo.lock_run(run.id).state.terminal:
                 repo.move_run(run.id, RunState.ABORTED, reason=reason)
                 ActivityRepo(session).record(
                     run.project_id,

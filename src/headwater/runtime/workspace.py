@@ -91,17 +91,18 @@ def materialise(
         checkout(tree, target, cache, link=LINK, fresh=True)
     env: dict[str, str] = {}
     for parent in spec.inputs:
-        repo = RepoClient(api.http, f"{base}/{parent.repo}")
-        tree = fetch_tree(repo, parent.commit, cache, trees)
-        prefix = parent.output_dir.rstrip("/") + "/"
-        outputs = [
-            Entry(e.path[len(prefix) :], e.hash, e.size, e.mode)
-            for e in tree.entries
-            if e.path.startswith(prefix)
-        ]
         target = inside(root, f"input/{parent.name}", "input folder")
         target.mkdir(parents=True, exist_ok=True)
-        checkout(outputs, target, cache, link=LINK, fresh=True)
+        if parent.commit is not None:  # None: the parent left no artifacts, the folder is empty
+            repo = RepoClient(api.http, f"{base}/{parent.repo}")
+            tree = fetch_tree(repo, parent.commit, cache, trees)
+            prefix = parent.output_dir.rstrip("/") + "/"
+            outputs = [
+                Entry(e.path[len(prefix) :], e.hash, e.size, e.mode)
+                for e in tree.entries
+                if e.path.startswith(prefix)
+            ]
+            checkout(outputs, target, cache, link=LINK, fresh=True)
         env[folder_env_name(parent.name)] = str(target)
     if spec.passed_condition:
         env.update(passed_condition_env(spec.passed_condition, str(root / "input")))

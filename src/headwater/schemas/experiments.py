@@ -146,7 +146,7 @@ class InputMount(BaseModel):
 
     name: str
     repo: str
-    commit: str
+    commit: str | None = Field(None, description="None: the parent left no artifacts")
     output_dir: str = "output"
 
 

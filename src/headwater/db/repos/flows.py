@@ -281,6 +281,14 @@ class FlowRepo:
         row = self._run_row(project_id, ref)
         return _run(row, self._name(row.flow_id))
 
+    def lock_run(self, run_id: str) -> FlowRun:
+        """The run, locked until the transaction ends: two passes over one run (the engine's
+        and a request's) take turns, so a task never starts twice."""
+        row = self.s.scalar(select(FlowRunRow).where(FlowRunRow.id == run_id).with_for_update())
+        if row is None:
+            raise NotFound(f"no flow run {run_id!r}", where="run", hint="List runs.")
+        return _run(row, self._name(row.flow_id))
+
     def run(self, run_id: str) -> FlowRun:
         row = self.s.get(FlowRunRow, run_id)
         if row is None:

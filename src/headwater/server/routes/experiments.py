@@ -320,15 +320,14 @@ def flow_inputs(repo: ExperimentRepo, flow: dict[str, Any]) -> list[InputMount]:
     out = []
     for item in flow.get("inputs", []):
         parent = repo.get(item["experiment"])
-        if parent.output_commit:
-            out.append(
-                InputMount(
-                    name=item["name"],
-                    repo="files",
-                    commit=parent.output_commit,
-                    output_dir=parent.output_dir,
-                )
+        out.append(
+            InputMount(
+                name=item["name"],
+                repo="files",
+                commit=parent.output_commit,
+                output_dir=parent.output_dir,
             )
+        )
     return out
 
 

@@ -1,0 +1,409 @@
+"""Flows end to end: a real `hw server` process, its engine, the local worker and the runtime,
+on SQLite and PostgreSQL. Each test runs a real flow and reads what its tasks saw.
+
+One server per database serves the whole module (each test makes its own project), so the
+cost is the tasks' own, not a server start per test.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import textwrap
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from headwater.client import Client
+from headwater.client.sync import push_folder
+from headwater.domain.errors import InvalidInput
+from headwater.schemas.flows import FlowRunOut, RunTaskOut
+from tests.integration.test_concurrency import free_port
+from tests.integration.test_experiments import Live, _start, _stop
+from tests.support.postgres import DATABASES, PostgresCluster
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Live]:
+    tmp = tmp_path_factory.mktemp("flows")
+    home, port, log = tmp / "home", free_port(), tmp / "server.log"
+    if request.param == "sqlite":
+        url = None
+        database = None
+    else:
+        cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+        database = cluster.fresh_database()
+        url = database.__enter__()
+    process = _start(home, port, log, url)
+    token = (home / "admin.token").read_text().strip()
+    server = Live(home, f"http://127.0.0.1:{port}", port, token, process, log, tmp, url)
+    yield server
+    _stop(server)
+    if database is not None:
+        database.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(live: Live) -> Iterator[Client]:
+    admin = live.client()
+    made = admin.projects.create(f"flows-{os.urandom(3).hex()}")
+    admin.close()
+    with live.client(made.id) as client:
+        yield client
+
+
+def py(code: str) -> str:
+    """A task command that runs ``code`` (the YAML dump quotes it)."""
+    return "python -c " + shlex.quote(textwrap.dedent(code).strip())
+
+
+def exec_task(title: str, command: str, **fields: Any) -> dict[str, Any]:
+    return {"title": title, "type": "exec", "input": command, "computes": ["default"], **fields}
+
+
+def flow_yaml(name: str, tasks: list[dict[str, Any]], relations: list[tuple[str, str]]) -> str:
+    """A flow file as a user would write it; the dump does the quoting."""
+    body = {"flow": name, "tasks": tasks, "relations": [{"from": a, "to": b} for a, b in relations]}
+    return yaml.safe_dump(body, sort_keys=False)
+
+
+def run_flow(client: Client, text: str, timeout: float = 120, **options: Any) -> FlowRunOut:
+    flow = client.flows.import_yaml(text)
+    run = client.flows.run(flow.name, **options)
+    return client.flows.wait(run.number, timeout=timeout)
+
+
+def task(run: FlowRunOut, title: str) -> RunTaskOut:
+    return next(t for t in run.tasks if t.title == title)
+
+
+def logs(client: Client, number: int | None) -> str:
+    assert number is not None
+    return "".join(c.text for c in client.experiments.logs(str(number)).chunks)
+
+
+def wait_for(predicate: object, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            pytest.fail("timed out")
+        time.sleep(0.3)
+
+
+# -- routes, tags, artifacts and conditions -------------------------------------------------
+
+PREP = py("""
+    import os, sys
+    os.makedirs("output", exist_ok=True)
+    open("output/rows.txt", "w").write(sys.argv[2])
+    print("hw_tag_rows:", sys.argv[2])
+""")
+TRAIN = py("""
+    import os, sys
+    rows = open(os.path.join(os.environ["INPUT_PREP"], "rows.txt")).read()
+    assert rows == os.environ["HW_PREP_ROWS"], (rows, os.environ["HW_PREP_ROWS"])
+    acc = float(rows) / 10 + float(sys.argv[2])
+    print("hw_tag_acc:", round(acc, 2))
+    print("own", os.environ["HW_TAG_LR"])
+""")
+SHOW = py("""
+    import os
+    print("passed=" + os.environ.get("HW_TASKS_PASSED_CONDITION", "-"))
+    print("acc=" + os.environ.get("HW_TRAIN_ACC", "-"))
+    print("inputs=" + (",".join(sorted(os.listdir("input"))) if os.path.isdir("input") else "none"))
+""")
+
+
+def test_routes_multiply_and_conditions_pick(client: Client) -> None:
+    """Prep (2) x Train's grid (3) = 6 routes; each condition keeps what the seed says; a
+    single-mode task runs its own grid once, with no parents' artifacts."""
+    gates = [
+        exec_task(
+            name,
+            SHOW,
+            conditions=[
+                {"task": "Train", "objective": objective, "tag_key": "acc"}
+                | ({"target": target} if target is not None else {})
+            ],
+        )
+        for name, objective, target in (
+            ("Max", "max", None),
+            ("Min", "min", None),
+            ("Gt", "gt", 0.45),
+            ("Lt", "lt", 0.25),
+            ("Eq", "eq", 0.3),
+        )
+    ]
+    tasks = [
+        exec_task("Prep", PREP, params=[{"key": "rows", "value": [1, 2]}]),
+        exec_task("Train", TRAIN, params=[{"key": "lr", "value": [0.1, 0.2, 0.3]}]),
+        *gates,
+        exec_task("Single", SHOW, single_mode=True, params=[{"key": "size", "value": ["s", "m"]}]),
+    ]
+    children = ("Max", "Min", "Gt", "Lt", "Eq", "Single")
+    relations = [("Prep", "Train"), *(("Train", c) for c in children)]
+    run = run_flow(client, flow_yaml("Routes", tasks, relations))
+    assert run.status == "success", run.model_dump_json(indent=1)
+    train = task(run, "Train")
+    assert len(task(run, "Prep").instances) == 2
+    assert len(train.instances) == 6
+    accs = sorted(float(i.tags["acc"]) for i in train.instances)
+    assert accs == [0.2, 0.3, 0.3, 0.4, 0.4, 0.5]
+    assert {(i.params["lr"]) for i in train.instances} == {"0.1", "0.2", "0.3"}
+
+    def shown(title: str, key: str = "acc") -> list[str]:
+        return sorted(
+            line.split("=", 1)[1]
+            for i in task(run, title).instances
+            for line in logs(client, i.experiment_number).splitlines()
+            if line.startswith(f"{key}=")
+        )
+
+    assert shown("Max") == ["0.5"]
+    assert shown("Min") == ["0.2"]
+    assert shown("Gt") == ["0.5"]  # only 0.5 is above 0.45
+    assert shown("Lt") == ["0.2"]
+    assert shown("Eq") == ["0.3", "0.3"]  # two routes reach 0.3
+    (passed,) = shown("Max", "passed")
+    assert passed.endswith("/input/train")
+    assert shown("Max", "inputs") == ["train"]
+    single = task(run, "Single")
+    assert sorted(i.params["size"] for i in single.instances) == ["m", "s"]
+    assert all(i.parents == [] for i in single.instances)
+    assert shown("Single", "inputs") == ["none", "none"]
+
+
+def test_dynamic_routes_and_tag_templating(client: Client) -> None:
+    tasks = [
+        exec_task(
+            "Pick Sizes", py('print("hw_tag_sizes: s, m,l"); print("hw_tag_model: Big Net")')
+        ),
+        exec_task(
+            "Fit",
+            py("import sys; print(sys.argv[1:])"),
+            params=[
+                {"key": "size", "value": "{{ Pick Sizes.sizes | hyper }}"},
+                {"key": "name", "value": "{ { Pick Sizes.model } }"},  # the seed's spelling
+            ],
+        ),
+    ]
+    run = run_flow(client, flow_yaml("Dynamic", tasks, [("Pick Sizes", "Fit")]))
+    assert run.status == "success", run.model_dump_json(indent=1)
+    fit = task(run, "Fit")
+    assert sorted(i.params["size"] for i in fit.instances) == ["l", "m", "s"]
+    assert {i.params["name"] for i in fit.instances} == {"Big Net"}  # case and space kept
+    assert "'--name', 'Big Net'" in logs(client, fit.instances[0].experiment_number)
+
+
+# -- people, failures, stop and restart -----------------------------------------------------
+
+GATED = """
+flow: Gated
+tasks:
+  - title: Build
+    type: exec
+    input: echo built
+    computes: [default]
+  - title: Ship
+    type: exec
+    input: echo shipped
+    computes: [default]
+    conditions:
+      - objective: human_validation
+        value: admin
+relations:
+  - from: Build
+    to: Ship
+"""
+
+
+def test_approval_continues_and_rejection_aborts(client: Client) -> None:
+    flow = client.flows.import_yaml(GATED)
+    first = client.flows.run(flow.name)
+    wait_for(lambda: client.flows.inspect(first.number).status == "pending_approval")
+    waiting = client.flows.inspect(first.number)
+    assert task(waiting, "Ship").status == "pending_approval"
+    assert task(waiting, "Ship").approvers == ["admin"]
+    client.flows.approve(first.number, "Ship")
+    done = client.flows.wait(first.number, timeout=60)
+    assert done.status == "success"
+    assert task(done, "Ship").decided_by == "admin"
+
+    second = client.flows.run(flow.name)
+    wait_for(lambda: client.flows.inspect(second.number).status == "pending_approval")
+    rejected = client.flows.reject(second.number, "Ship")
+    assert rejected.status == "aborted"
+    assert task(rejected, "Ship").status == "aborted"
+    assert "rejected by admin" in (task(rejected, "Ship").reason or "")
+    with pytest.raises(InvalidInput, match="not pending approval"):
+        client.flows.approve(second.number, "Ship")
+
+
+def branches(code: int) -> str:
+    tasks = [
+        exec_task("Good", "echo good"),
+        exec_task(
+            "Bad",
+            py("import sys; sys.exit(int(sys.argv[2]))"),
+            params=[{"key": "code", "value": [code]}],
+        ),
+        exec_task("After Bad", "echo after"),
+        exec_task("After Good", "echo fine"),
+    ]
+    relations = [("Good", "Bad"), ("Bad", "After Bad"), ("Good", "After Good")]
+    return flow_yaml("Branches", tasks, relations)
+
+
+def test_failure_skips_descendants_and_restart_keeps_what_succeeded(client: Client) -> None:
+    failed = run_flow(client, branches(1))
+    assert failed.status == "failed"
+    assert task(failed, "Bad").status == "failed"
+    assert task(failed, "After Bad").status == "skipped"
+    assert "'Bad' failed" in (task(failed, "After Bad").reason or "")
+    assert task(failed, "After Good").status == "success"  # an independent branch goes on
+
+    good_experiment = task(failed, "Good").instances[0].experiment_id
+    restarted = client.flows.restart(failed.number, params={"Bad": {"code": ["0"]}})
+    assert restarted.restart_of == failed.number
+    assert restarted.version == 2  # the changed params were saved as a version first
+    done = client.flows.wait(restarted.number, timeout=60)
+    assert done.status == "success", done.model_dump_json(indent=1)
+    assert task(done, "Good").instances[0].experiment_id == good_experiment  # kept, not rerun
+    assert "kept from run" in (task(done, "Good").reason or "")
+    assert task(done, "Bad").instances[0].params == {"code": "0"}
+    assert client.flows.versions("Branches")[-1].number == 2
+
+
+def test_stop_aborts_the_run_and_its_running_instances(client: Client) -> None:
+    flow = client.flows.import_yaml(
+        "flow: Slow\ntasks:\n  - title: Nap\n    type: exec\n    input: sleep 60\n"
+        "    computes: [default]\n  - title: Then\n    type: exec\n    input: echo x\n"
+        "    computes: [default]\nrelations:\n  - from: Nap\n    to: Then\n"
+    )
+    run = client.flows.run(flow.name)
+    wait_for(
+        lambda: any(
+            i.status == "running" for i in task(client.flows.inspect(run.number), "Nap").instances
+        )
+    )
+    stopped = client.flows.stop(run.number)
+    assert stopped.status == "aborted"
+    assert task(stopped, "Then").status == "aborted"
+    nap = task(stopped, "Nap").instances[0]
+    wait_for(lambda: client.experiments.get(nap.experiment_id or "").state == "aborted")
+
+
+# -- data, versions, --only -----------------------------------------------------------------
+
+
+def test_data_task_mounts_a_dataset_commit_and_a_query(client: Client, live: Live) -> None:
+    folder = live.tmp / f"ds-{os.urandom(3).hex()}"
+    (folder / "img").mkdir(parents=True)
+    (folder / "img" / "a.png").write_bytes(b"png")
+    (folder / "labels.csv").write_text("a,1\n")
+    client.datasets.create("pets")
+    push_folder(client.datasets.repo("pets"), folder, message="v1")
+    client.datasets.create_query("pets", "labels", "*.csv")
+    listing = py("""
+        import os
+        for root, _, files in os.walk("data"):
+            for f in files:
+                print("file", os.path.relpath(os.path.join(root, f), "data"))
+    """)
+    tasks = [
+        {"title": "Pets", "type": "data", "dataset": "pets"},
+        {"title": "Labels", "type": "data", "dataset": "pets", "data_query": "labels"},
+        exec_task("Use All", listing),
+        exec_task("Use Labels", listing),
+    ]
+    relations = [("Pets", "Use All"), ("Labels", "Use Labels")]
+    run = run_flow(client, flow_yaml("Data", tasks, relations))
+    assert run.status == "success", run.model_dump_json(indent=1)
+    everything = logs(client, task(run, "Use All").instances[0].experiment_number)
+    assert "file pets/img/a.png" in everything
+    assert "file pets/labels.csv" in everything
+    labels = logs(client, task(run, "Use Labels").instances[0].experiment_number)
+    assert "file pets/labels.csv" in labels
+    assert "a.png" not in labels
+
+
+def test_versions_and_a_run_of_one_task(client: Client) -> None:
+    text = "flow: Versions\ntasks:\n  - title: A\n    type: exec\n    input: echo {a}\n" \
+        "    computes: [default]\n  - title: B\n    type: exec\n    input: echo b\n" \
+        "    computes: [default]\nrelations:\n  - from: A\n    to: B\n"  # fmt: skip
+    first = client.flows.import_yaml(text.format(a="one"))
+    assert first.created
+    assert first.latest_version == 1
+    assert not client.flows.import_yaml(text.format(a="one")).created  # unchanged: no version
+    assert client.flows.import_yaml(text.format(a="two")).latest_version == 2
+    assert "echo one" in client.flows.export("Versions", 1)
+
+    old = client.flows.wait(client.flows.run("Versions", version=1).number, timeout=60)
+    assert old.version == 1
+    assert old.status == "success"
+    assert "one" in logs(client, task(old, "A").instances[0].experiment_number)
+
+    alone = client.flows.wait(client.flows.run("Versions", only="B").number, timeout=60)
+    assert alone.status == "success"
+    assert task(alone, "A").status == "skipped"
+    assert task(alone, "A").instances == []
+    assert task(alone, "B").instances[0].parents == []
+
+    fed = client.flows.run("Versions", only="B", inputs_from=old.number)
+    fed = client.flows.wait(fed.number, timeout=60)
+    assert fed.status == "success"
+    kept = task(fed, "A").instances[0]
+    assert kept.experiment_id == task(old, "A").instances[0].experiment_id
+    assert task(fed, "B").instances[0].parents == [kept.id]
+
+
+# -- triggers ---------------------------------------------------------------------------------
+
+
+def test_webhook_and_dataset_triggers_start_runs(client: Client, live: Live) -> None:
+    client.datasets.create("fresh")
+    client.flows.import_yaml(
+        "flow: Triggered\ntasks:\n  - title: Go\n    type: exec\n    input: echo go\n"
+        "    computes: [default]\nrelations: []\n"
+    )
+    hook = client.flows.add_trigger("Triggered")
+    assert hook.url is not None
+    assert hook.token is not None
+    refused = httpx.post(hook.url, headers={"X-Headwater-Token": "wrong"})
+    assert refused.status_code == 401
+    fired = httpx.post(hook.url, headers={"X-Headwater-Token": hook.token})
+    assert fired.status_code == 201, fired.text
+    assert fired.json()["trigger"] == "webhook"
+
+    client.flows.add_trigger("Triggered", dataset="fresh")
+    before = client.flows.runs(flow="Triggered").total
+    folder = live.tmp / f"fresh-{os.urandom(3).hex()}"
+    folder.mkdir()
+    (folder / "x.txt").write_text("new data\n")
+    push_folder(client.datasets.repo("fresh"), folder, message="new version")
+    wait_for(lambda: client.flows.runs(flow="Triggered").total == before + 1, timeout=30)
+    newest = client.flows.runs(flow="Triggered").items[0]
+    assert newest.trigger.startswith("dataset:fresh@")
+
+
+def test_an_invalid_file_is_refused_whole(client: Client) -> None:
+    typo = "flow: Broken\ntasks:\n  - title: A\n    type: exec\n    computes: [default]\n" \
+        "    inptu: echo\nrelations: []\n"  # fmt: skip
+    with pytest.raises(InvalidInput) as caught:
+        client.flows.import_yaml(typo, file_name="broken.yaml")
+    assert "broken.yaml:6" in str(caught.value)
+    assert "inptu" in str(caught.value)
+    dangling = flow_yaml("Broken", [exec_task("A", "echo a")], [("A", "Nowhere")])
+    with pytest.raises(InvalidInput) as caught:
+        client.flows.import_yaml(dangling, file_name="dangling.yaml")
+    assert "dangling.yaml:" in str(caught.value)
+    assert "Nowhere" in str(caught.value)
+    assert client.flows.list().total == 0  # nothing was stored
