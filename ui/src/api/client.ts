@@ -1,0 +1,112 @@
+// The one fetch wrapper: every call names an operation id from the generated OpenAPI types, so a
+// renamed route or a changed model fails the type check instead of the page.
+import { OPERATIONS } from "./operations";
+import type { components, operations } from "./schema";
+
+export type Schemas = components["schemas"];
+export type Op = keyof operations & keyof typeof OPERATIONS;
+type Params<O extends Op> = operations[O]["parameters"];
+type PathOf<O extends Op> = Params<O> extends { path: infer P } ? P : never;
+type QueryOf<O extends Op> = Params<O> extends { query?: infer Q } ? Q : never;
+type BodyOf<O extends Op> = operations[O] extends {
+  requestBody: { content: { "application/json": infer B } };
+}
+  ? B
+  : never;
+type JsonOf<R> = R extends { content: { "application/json": infer J } } ? J : void;
+type Responses<O extends Op> = operations[O]["responses"];
+export type Result<O extends Op> =
+  200 extends keyof Responses<O>
+    ? JsonOf<Responses<O>[200]>
+    : 201 extends keyof Responses<O>
+      ? JsonOf<Responses<O>[201]>
+      : void;
+
+export interface Args<O extends Op> {
+  path?: PathOf<O>;
+  query?: QueryOf<O>;
+  body?: BodyOf<O>;
+}
+
+/** The API's error body `{error, detail, where, hint}`, as an exception. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+    readonly where: string | null = null,
+    readonly hint: string | null = null,
+  ) {
+    super(detail);
+  }
+}
+
+const TOKEN_KEY = "headwater.token";
+
+/** An API token given at login (the password login uses the session cookie instead). */
+export const tokenStore = {
+  get: (): string | null => localStorage.getItem(TOKEN_KEY),
+  set: (token: string | null): void => {
+    if (token) localStorage.setItem(TOKEN_KEY, token);
+    else localStorage.removeItem(TOKEN_KEY);
+  },
+};
+
+/** `/api/v1/projects/{project_id}` with its parameters filled in, plus the query string. */
+export function buildUrl(
+  template: string,
+  path: Record<string, unknown> = {},
+  query: Record<string, unknown> = {},
+): string {
+  const filled = template.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = path[name];
+    if (value === undefined || value === null) throw new Error(`missing path parameter ${name}`);
+    return encodeURIComponent(String(value));
+  });
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined || value === null || value === "") continue;
+    search.append(key, String(value));
+  }
+  const qs = search.toString();
+  return qs ? `${filled}?${qs}` : filled;
+}
+
+let onUnauthenticated: (() => void) | null = null;
+export function setUnauthenticatedHandler(handler: () => void): void {
+  onUnauthenticated = handler;
+}
+
+export async function api<O extends Op>(op: O, args: Args<O> = {}): Promise<Result<O>> {
+  const [method, template] = OPERATIONS[op];
+  const url = buildUrl(
+    template,
+    args.path as Record<string, unknown> | undefined,
+    args.query as Record<string, unknown> | undefined,
+  );
+  const headers: Record<string, string> = { Accept: "application/json" };
+  const token = tokenStore.get();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let body: string | undefined;
+  if (args.body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(args.body);
+  }
+  const response = await fetch(url, { method, headers, body, credentials: "same-origin" });
+  if (!response.ok) {
+    let detail = response.statusText || `HTTP ${response.status}`;
+    let where: string | null = null;
+    let hint: string | null = null;
+    try {
+      const data = (await response.json()) as { detail?: unknown; where?: string; hint?: string };
+      if (typeof data.detail === "string") detail = data.detail;
+      where = data.where ?? null;
+      hint = data.hint ?? null;
+    } catch {
+      // not JSON: keep the status text
+    }
+    if (response.status === 401 && onUnauthenticated) onUnauthenticated();
+    throw new ApiError(response.status, detail, where, hint);
+  }
+  if (response.status === 204) return undefined as Result<O>;
+  return (await response.json()) as Result<O>;
+}

@@ -1,0 +1,118 @@
+// The experiments table's state, kept in the URL so a page can be linked and reloaded.
+// The server pages and filters; it orders by number, newest first. Oldest first is asked of
+// the server too: the mirrored window of the newest-first order, reversed.
+
+export type SortOrder = "desc" | "asc";
+
+export interface TableState {
+  page: number; // from 0
+  size: number;
+  order: SortOrder;
+  state: string; // "" for any
+  ended: "" | "true" | "false";
+  first: number | null;
+  last: number | null;
+  title: string;
+}
+
+export const PAGE_SIZES = [25, 50, 100] as const;
+
+export const DEFAULT_STATE: TableState = {
+  page: 0,
+  size: 25,
+  order: "desc",
+  state: "",
+  ended: "",
+  first: null,
+  last: null,
+  title: "",
+};
+
+function positiveInt(value: string | null): number | null {
+  if (value === null || value.trim() === "") return null;
+  const n = Number(value);
+  return Number.isInteger(n) && n >= 1 ? n : null;
+}
+
+export function fromQuery(query: URLSearchParams): TableState {
+  const size = Number(query.get("size"));
+  const ended = query.get("ended");
+  return {
+    page: Math.max(0, (positiveInt(query.get("page")) ?? 1) - 1),
+    size: (PAGE_SIZES as readonly number[]).includes(size) ? size : DEFAULT_STATE.size,
+    order: query.get("order") === "asc" ? "asc" : "desc",
+    state: query.get("state") ?? "",
+    ended: ended === "true" || ended === "false" ? ended : "",
+    first: positiveInt(query.get("first")),
+    last: positiveInt(query.get("last")),
+    title: query.get("title") ?? "",
+  };
+}
+
+/** The query string for `state`, leaving out defaults (page is 1-based there). */
+export function toQuery(state: TableState): string {
+  const q = new URLSearchParams();
+  if (state.page > 0) q.set("page", String(state.page + 1));
+  if (state.size !== DEFAULT_STATE.size) q.set("size", String(state.size));
+  if (state.order !== "desc") q.set("order", state.order);
+  if (state.state) q.set("state", state.state);
+  if (state.ended) q.set("ended", state.ended);
+  if (state.first !== null) q.set("first", String(state.first));
+  if (state.last !== null) q.set("last", String(state.last));
+  if (state.title) q.set("title", state.title);
+  return q.toString();
+}
+
+/** A change of filter or page size starts again at the first page. */
+export function withFilter(state: TableState, change: Partial<TableState>): TableState {
+  return { ...state, ...change, page: 0 };
+}
+
+export function pageCount(total: number, size: number): number {
+  return Math.max(1, Math.ceil(total / size));
+}
+
+/** The page to show once `total` is known: never past the last one. */
+export function clampPage(page: number, total: number, size: number): number {
+  return Math.min(Math.max(0, page), pageCount(total, size) - 1);
+}
+
+export interface Window {
+  offset: number;
+  limit: number;
+  reverse: boolean;
+}
+
+/**
+ * What to ask the server for. Newest first is the server's order: offset = page * size.
+ * Oldest first needs the total (of the same filter): page p is the window that ends
+ * p * size rows from the end of the newest-first order, reversed.
+ */
+export function serverWindow(state: TableState, total: number | null): Window | null {
+  const start = state.page * state.size;
+  if (state.order === "desc") return { offset: start, limit: state.size, reverse: false };
+  if (total === null) return null; // count first
+  const end = total - start; // exclusive, in newest-first positions
+  if (end <= 0) return { offset: 0, limit: 1, reverse: true };
+  const offset = Math.max(0, end - state.size);
+  return { offset, limit: end - offset, reverse: true };
+}
+
+/** The server's query parameters for the filters of `state`. */
+export function filterQuery(state: TableState): Record<string, string | number | boolean> {
+  const q: Record<string, string | number | boolean> = {};
+  if (state.state) q.state = state.state;
+  if (state.ended) q.ended = state.ended === "true";
+  if (state.first !== null) q.first = state.first;
+  if (state.last !== null) q.last = state.last;
+  if (state.title) q.title = state.title;
+  return q;
+}
+
+/** "26–50 of 120" */
+export function rangeLabel(state: TableState, total: number): string {
+  if (total === 0) return "0 of 0";
+  const from = state.page * state.size + 1;
+  const to = Math.min(total, from + state.size - 1);
+  return `${from}–${to} of ${total}`;
+}

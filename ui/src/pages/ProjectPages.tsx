@@ -1,0 +1,57 @@
+import { api } from "../api/client";
+import { ErrorNote, Link, Loading } from "../components/common";
+import type { Project } from "../lib/access";
+import { match } from "../lib/router";
+import { useData } from "../lib/useData";
+import { Compare } from "./Compare";
+import { Dashboard } from "./Dashboard";
+import { ExperimentPage } from "./Experiment";
+import { Experiments } from "./Experiments";
+import { Flows } from "./Flows";
+import { Settings } from "./Settings";
+
+const SECTIONS = [
+  { id: "", label: "Dashboard" },
+  { id: "experiments", label: "Experiments" },
+  { id: "flows", label: "Flows" },
+  { id: "settings", label: "Settings" },
+];
+
+/** Every page inside one project: its name, the section links, and the section. */
+export function ProjectPages({ projectId, path }: { projectId: string; path: string }) {
+  const project = useData(() => api("get_project", { path: { project_id: projectId } }), [projectId]);
+  if (project.error) return <ErrorNote error={project.error} />;
+  if (!project.data) return <Loading what="the project" />;
+  const p = project.data;
+  const base = `/projects/${p.id}`;
+  const section = path.slice(base.length + 1).split("/")[0] ?? "";
+  return (
+    <>
+      <div className="project-head">
+        <h1>{p.name}</h1>
+        {p.description ? <p className="muted">{p.description}</p> : null}
+        <nav aria-label="Project" className="subnav">
+          {SECTIONS.map((s) => (
+            <Link key={s.id} to={s.id ? `${base}/${s.id}` : base} ariaCurrent={section === s.id}>
+              {s.label}
+            </Link>
+          ))}
+        </nav>
+      </div>
+      <Section project={p} path={path} base={base} />
+    </>
+  );
+}
+
+function Section({ project, path, base }: { project: Project; path: string; base: string }) {
+  const rest = path.slice(base.length) || "/";
+  if (rest === "/") return <Dashboard project={project} />;
+  if (rest === "/experiments") return <Experiments project={project} />;
+  if (rest === "/compare") return <Compare project={project} />;
+  const exp = match("/experiments/:num", rest);
+  if (exp) return <ExperimentPage project={project} number={exp.num} />;
+  if (rest === "/flows" || rest.startsWith("/flows/")) return <Flows project={project} />;
+  const settings = match("/settings/:tab", rest);
+  if (rest === "/settings" || settings) return <Settings project={project} tab={settings?.tab ?? "general"} />;
+  return <p>There is no page at {path}.</p>;
+}
