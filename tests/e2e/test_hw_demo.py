@@ -24,13 +24,18 @@ def test_demo_starts_a_server_sets_up_and_stops_with_exit(tmp_path: Path) -> Non
     assert "Created project demo" in out
     assert "DEMO_GREETING" in out
     assert "DEMO_API_TOKEN" in out
-    # The example ran as a grid of three experiments over the learning rate.
+    # The example's flow ran: the data, a grid of three training runs, the best, a report.
     assert "Pushed the example classifier" in out
-    assert "Started experiments 1, 2, 3" in out
-    assert out.count("success") == 3
+    assert "Pushed its data" in out
+    assert "Started run 1 of flow 'Iris'" in out
     for lr in ("lr=0.01", "lr=0.1", "lr=0.5"):
         assert lr in out
     assert "accuracy" in out
+    assert "Iris (version 1)" in out
+    for line in ("Iris Data   data   success   1 success", "Train       exec   success   3 success",
+                 "Report      exec   success   1 success"):  # fmt: skip
+        assert " ".join(line.split()) in " ".join(out.split())
+    assert "best_accuracy=1.0000" in out  # the report ran on the most accurate model
     assert f"{url}/" in out
     assert f"{url}/docs" in out
     config = hw.config()

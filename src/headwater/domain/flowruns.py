@@ -157,10 +157,11 @@ class FlowRun:
     reason: str | None
     only: str | None
     restart_of: int | None
-    created_by: str
+    created_by: str  # the username, for people
     created_at: datetime
     started_at: datetime | None
     ended_at: datetime | None
+    creator_id: str = ""  # the user id: its experiments are created as this user
 
 
 @dataclass(frozen=True)

@@ -340,7 +340,7 @@ class FlowDriver:
             }
             (experiment,) = experiments.create_many(
                 run.project_id,
-                run.created_by,
+                run.creator_id,
                 command=spec.command,
                 runs=[plan.params],
                 title=f"{run.flow} #{run.number}: {spec.title}",

@@ -3,9 +3,10 @@
 It reuses a server that answers at the configured URL, or starts ``hw server`` as a child on
 an embedded home; logs in as its admin; sets up a project ``demo`` with an env var and a
 secret; pushes the bundled example (a classifier on the Iris data) as the project's files and
-runs it as a grid of experiments over the learning rate, printing the results table; prints
-where the UI and the API docs are; then serves until Ctrl-C (or stops at once with ``--exit``).
-Each step is a small function, so later steps (a flow run) slot in.
+its data as the dataset ``iris``; runs the example's flow (the data, a grid of training runs
+over the learning rate, the most accurate kept by a max condition, a report on it) and prints
+the results table and what ``hw inspect`` shows of the run; prints where the UI and the API
+docs are; then serves until Ctrl-C (or stops at once with ``--exit``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Annotated
 import typer
 
 from headwater.cli.commands.experiments import experiments_table
+from headwater.cli.runviews import run_view
 from headwater.cli.local_server import ChildServer, local_address, read_admin_token
 from headwater.cli.output import fields, say, stdout
 from headwater.client import Client, resolve_config, update_config
@@ -32,7 +34,7 @@ PROJECT_NAME = "demo"
 ENV_VAR = ("DEMO_GREETING", "hello from headwater")
 SECRET_KEY = "DEMO_API_TOKEN"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "classifier"
-LEARNING_RATES = ("0.01", "0.1", "0.5")
+DATASET = "iris"
 
 
 def demo_home() -> Path:
@@ -55,7 +57,7 @@ def demo(
         with Client(url=url, token=token) as client:
             project = _project(client)
             _seed(client, project)
-            _experiments(client, project)
+            _flow(client, project)
         update_config(project=project.id)
         say(f"Active project is now {label(project)}.")
         stdout.print(fields([("UI", f"{url}/"), ("API docs", f"{url}/docs")]))
@@ -128,23 +130,32 @@ def _seed(client: Client, project: ProjectOut) -> None:
     say(f"Set env var {key}={value} and secret {SECRET_KEY} (value hidden) on it.")
 
 
-def _experiments(client: Client, project: ProjectOut) -> None:
-    """The example as the project's files, then one experiment per learning rate."""
+def _flow(client: Client, project: ProjectOut) -> None:
+    """The example as the project's files and dataset, then a run of its flow."""
     repo = client.files.repo(project=project.id)
     commit, _ = push_folder(repo, EXAMPLE, message="the demo classifier")
     say(f"Pushed the example classifier as version {commit.id[:12]} of the project's files.")
-    runs = [{"lr": lr} for lr in LEARNING_RATES]
-    made = client.experiments.create(
-        f"{sys.executable} train.py", runs, title="iris classifier", project=project.id
+    if DATASET not in {d.name for d in client.datasets.list(project=project.id)}:
+        client.datasets.create(DATASET, description="The Iris flowers", project=project.id)
+    data, _ = push_folder(
+        client.datasets.repo(DATASET, project=project.id), EXAMPLE / "data", message="iris"
     )
-    numbers = ", ".join(str(e.number) for e in made)
-    say(f"Started experiments {numbers} (a grid over the learning rate); waiting for them.")
-    done = client.experiments.wait(made, project=project.id)
-    stdout.print(experiments_table(done))
-    failed = [e for e in done if e.state.value != "success"]
-    if failed:
+    say(f"Pushed its data as version {data.id[:12]} of the dataset {DATASET!r}.")
+    flow = client.flows.import_file(EXAMPLE / "flow.yaml", project=project.id)
+    started = client.flows.run(flow.name, project=project.id)
+    say(
+        f"Started run {started.number} of flow {flow.name!r}: the data, a grid of training "
+        "runs over the learning rate, the most accurate kept, a report; waiting for it."
+    )
+    run = client.flows.wait(started.number, timeout=600, project=project.id)
+    train = next(t for t in run.tasks if t.title == "Train")
+    ids = {i.experiment_id for i in train.instances}
+    made = [e for e in client.experiments.list(limit=100, project=project.id).items if e.id in ids]
+    stdout.print(experiments_table(sorted(made, key=lambda e: e.number)))
+    stdout.print(run_view(run))
+    if run.status.value != "success":
         raise HeadwaterError(
-            f"{len(failed)} demo experiment(s) did not succeed",
-            where=f"experiment {failed[0].number}",
-            hint=f"Read its log: hw experiments logs {failed[0].number} -p {project.id}",
+            f"the demo flow ended {run.status.value}",
+            where=f"run {run.number}",
+            hint=f"See why: hw inspect {run.number} -p {project.id}",
         )

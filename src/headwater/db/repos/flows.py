@@ -19,6 +19,7 @@ from headwater.db.tables import (
     FlowTaskRow,
     FlowTriggerRow,
     FlowVersionRow,
+    UserRow,
 )
 from headwater.domain.errors import NotFound
 from headwater.domain.flowruns import (
@@ -61,7 +62,7 @@ def _version(row: FlowVersionRow) -> FlowVersion:
     )
 
 
-def _run(row: FlowRunRow, flow: str) -> FlowRun:
+def _run(row: FlowRunRow, flow: str, username: str) -> FlowRun:
     return FlowRun(
         id=row.id,
         project_id=row.project_id,
@@ -74,10 +75,11 @@ def _run(row: FlowRunRow, flow: str) -> FlowRun:
         reason=row.reason,
         only=row.only,
         restart_of=row.restart_of,
-        created_by=row.created_by,
+        created_by=username,
         created_at=row.created_at,
         started_at=row.started_at,
         ended_at=row.ended_at,
+        creator_id=row.created_by,
     )
 
 
@@ -102,6 +104,14 @@ def _trigger(row: FlowTriggerRow) -> Trigger:
 class FlowRepo:
     def __init__(self, session: Session) -> None:
         self.s = session
+        self._usernames: dict[str, str] = {}
+
+    def _who(self, user_id: str) -> str:
+        """A run shows who started it by username; one lookup per user per transaction."""
+        if user_id not in self._usernames:
+            name = self.s.scalar(select(UserRow.username).where(UserRow.id == user_id))
+            self._usernames[user_id] = name or user_id
+        return self._usernames[user_id]
 
     # -- flows and versions ----------------------------------------------------------------
 
@@ -253,7 +263,7 @@ class FlowRepo:
             for t in titles
         )
         self.s.flush()
-        return _run(row, flow.name)
+        return _run(row, flow.name, self._who(row.created_by))
 
     def _run_row(self, project_id: str, ref: str) -> FlowRunRow:
         row = None
@@ -279,7 +289,7 @@ class FlowRepo:
     def find_run(self, project_id: str, ref: str) -> FlowRun:
         """By id, or by the number people see."""
         row = self._run_row(project_id, ref)
-        return _run(row, self._name(row.flow_id))
+        return _run(row, self._name(row.flow_id), self._who(row.created_by))
 
     def lock_run(self, run_id: str) -> FlowRun:
         """The run, locked until the transaction ends: two passes over one run (the engine's
@@ -287,13 +297,13 @@ class FlowRepo:
         row = self.s.scalar(select(FlowRunRow).where(FlowRunRow.id == run_id).with_for_update())
         if row is None:
             raise NotFound(f"no flow run {run_id!r}", where="run", hint="List runs.")
-        return _run(row, self._name(row.flow_id))
+        return _run(row, self._name(row.flow_id), self._who(row.created_by))
 
     def run(self, run_id: str) -> FlowRun:
         row = self.s.get(FlowRunRow, run_id)
         if row is None:
             raise NotFound(f"no flow run {run_id!r}", where="run", hint="List runs.")
-        return _run(row, self._name(row.flow_id))
+        return _run(row, self._name(row.flow_id), self._who(row.created_by))
 
     def runs_page(
         self, project_id: str, *, flow_id: str | None, offset: int, limit: int
@@ -310,7 +320,7 @@ class FlowRepo:
             .offset(offset)
             .limit(limit)
         ).all()
-        return [_run(r[0], r[1]) for r in rows], total
+        return [_run(r[0], r[1], self._who(r[0].created_by)) for r in rows], total
 
     def active_runs(self) -> list[FlowRun]:
         rows = self.s.execute(
@@ -319,7 +329,7 @@ class FlowRepo:
             .where(FlowRunRow.state.in_(ACTIVE_RUNS))
             .order_by(FlowRunRow.created_at)
         ).all()
-        return [_run(r[0], r[1]) for r in rows]
+        return [_run(r[0], r[1], self._who(r[0].created_by)) for r in rows]
 
     def move_run(self, run_id: str, target: RunState, *, reason: str | None = None) -> FlowRun:
         row = self.s.get(FlowRunRow, run_id)
@@ -332,7 +342,7 @@ class FlowRepo:
                 row.ended_at = datetime.now(UTC)
         if reason is not None:
             row.reason = reason
-        return _run(row, self._name(row.flow_id))
+        return _run(row, self._name(row.flow_id), self._who(row.created_by))
 
     # -- tasks and instances ---------------------------------------------------------------
 
