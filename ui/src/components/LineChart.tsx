@@ -2,7 +2,7 @@ import { extent, formatTick, niceTicks, pathOf, scale, type Line } from "../lib/
 
 const W = 560;
 const H = 220;
-const PAD = { left: 48, right: 12, top: 12, bottom: 28 };
+const PAD = { left: 56, right: 14, top: 12, bottom: 30 };
 export const COLORS = ["#1f6fb2", "#d1495b", "#2e933c", "#e08e0b", "#7b4fb3"];
 
 /** One metric as an SVG line chart; several lines overlay (the compare view). */

@@ -4,16 +4,17 @@ import { canRunJobs, type Project } from "../lib/access";
 import { formatTime } from "../lib/format";
 import { useData } from "../lib/useData";
 
-/** Counts and the activity feed. Flows, endpoints and live jobs join the counts as their APIs land. */
+/** Counts and the activity feed. Endpoints and live jobs join the counts as their pages land. */
 export function Dashboard({ project }: { project: Project }) {
   const pid = project.id;
   const counts = useData(
     async () => {
-      const [all, running] = await Promise.all([
+      const [all, running, flows] = await Promise.all([
         api("list_experiments", { path: { project_id: pid }, query: { limit: 1 } }),
         api("list_experiments", { path: { project_id: pid }, query: { limit: 1, ended: false } }),
+        api("list_flows", { path: { project_id: pid }, query: { limit: 1 } }),
       ]);
-      return { experiments: all.total, active: running.total };
+      return { experiments: all.total, active: running.total, flows: flows.total };
     },
     [pid],
     { pollMs: 5000 },
@@ -32,6 +33,7 @@ export function Dashboard({ project }: { project: Project }) {
           value={counts.data?.active}
           to={`/projects/${pid}/experiments?ended=false`}
         />
+        <Card label="Flows" value={counts.data?.flows} to={`/projects/${pid}/flows`} />
         <Card label="Your access to jobs" value={canRunJobs(project) ? "run" : "read"} />
       </div>
       <ErrorNote error={counts.error} />

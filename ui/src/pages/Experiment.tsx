@@ -36,7 +36,8 @@ export function ExperimentPage({ project, number }: { project: Project; number: 
         <Link to={`/projects/${project.id}/experiments`}>← Experiments</Link>
       </p>
       <h2 id="exp-title">
-        Experiment {e.number} {e.title ? `· ${e.title}` : ""} <StateBadge state={e.state} />
+        Experiment {e.number}
+        {e.title && e.title !== `Experiment ${e.number}` ? ` · ${e.title}` : ""} <StateBadge state={e.state} />
       </h2>
       {canRunJobs(project) && live ? (
         <button type="button" onClick={stop}>
