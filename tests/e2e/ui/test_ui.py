@@ -7,7 +7,9 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from tests.e2e.ui.conftest import User, expect, log_in, shot
+from playwright.sync_api import expect
+
+from tests.e2e.ui.conftest import User, log_in, shot
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
