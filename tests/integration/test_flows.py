@@ -7,6 +7,7 @@ cost is the tasks' own, not a server start per test.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import textwrap
@@ -407,3 +408,61 @@ def test_an_invalid_file_is_refused_whole(client: Client) -> None:
     assert "dangling.yaml:" in str(caught.value)
     assert "Nowhere" in str(caught.value)
     assert client.flows.list().total == 0  # nothing was stored
+
+
+# -- who hears of it --------------------------------------------------------------------------
+
+
+def test_approvers_are_emailed_and_webhooks_hear_the_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from aiosmtpd.controller import Controller
+
+    from tests.support.peers import Inbox, Listener
+
+    box, smtp_port = Inbox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    hook = Listener()
+    serving = hook.serve()
+    next(serving)
+    tmp = tmp_path_factory.mktemp("flow-mail")
+    home, port, log = tmp / "home", free_port(), tmp / "server.log"
+    process = _start(
+        home,
+        port,
+        log,
+        HEADWATER_SMTP_HOST="127.0.0.1",
+        HEADWATER_SMTP_PORT=str(smtp_port),
+        HEADWATER_SMTP_SENDER="headwater@example.org",
+    )
+    live = Live(home, f"http://127.0.0.1:{port}", port, (home / "admin.token").read_text().strip(),
+                process, log, tmp)  # fmt: skip
+    try:
+        with live.client() as admin:
+            made = admin.projects.create("gated")
+        with live.client(made.id) as client:
+            client.webhooks.create(hook.url, ["flow.pending_approval", "flow.succeeded"])
+            me = client.auth.me()
+            flow = client.flows.import_yaml(
+                GATED.replace("value: admin", "value: admin, ops@example.org")
+            )
+            run = client.flows.run(flow.name)
+            wait_for(lambda: bool(box.messages), timeout=30)
+            envelope, mail = box.messages[0]
+            assert sorted(envelope.rcpt_tos) == sorted([me.email, "ops@example.org"])
+            assert "Ship" in mail["Subject"]
+            body = str(mail.get_payload())
+            assert f"hw flow approve {run.number}" in body
+            assert f"/flows/runs/{run.number}" in body  # the link to the run
+            client.flows.approve(run.number, "Ship")
+            assert client.flows.wait(run.number, timeout=60).status == "success"
+            wait_for(
+                lambda: any(b'"flow.succeeded"' in body for _, body in hook.received), timeout=30
+            )
+            kinds = [json.loads(body)["event"] for _, body in hook.received]
+            assert "flow.pending_approval" in kinds
+    finally:
+        _stop(live)
+        controller.stop()
+        serving.close()

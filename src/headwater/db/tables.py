@@ -380,7 +380,7 @@ class FlowRow(Base):
     created_by: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # what the schedule already ran: {"once": "<version>", "tick": "<iso time>"}
+    # what the schedule already ran: {"once": "<schedule>", "rule", "since", "tick": "<iso>"}
     schedule_state: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 

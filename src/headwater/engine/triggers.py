@@ -62,7 +62,7 @@ class Triggers:
             trigger = None
             if spec.schedule:
                 at = spec.scheduled_at(self.tz)
-                key = f"{flow.latest_version}:{spec.schedule}"
+                key = spec.schedule  # a new version with the same moment does not run again
                 if at is not None and once_due(at, ran=state.get("once") == key, now=now):
                     state["once"], trigger = key, "schedule"
             rule = spec.recurring_rule()

@@ -21,9 +21,9 @@ from typing import Annotated
 import typer
 
 from headwater.cli.commands.experiments import experiments_table
-from headwater.cli.runviews import run_view
 from headwater.cli.local_server import ChildServer, local_address, read_admin_token
 from headwater.cli.output import fields, say, stdout
+from headwater.cli.runviews import run_view
 from headwater.client import Client, resolve_config, update_config
 from headwater.client.scope import label
 from headwater.client.sync import push_folder
