@@ -124,7 +124,16 @@ def parse_flow_with_map(text: str, *, source: str = "flow.yaml") -> tuple[Flow, 
     try:
         flow = Flow.model_validate(data, by_alias=True, by_name=False)
     except ValidationError as exc:
-        problems = [_problem(e, data) for e in exc.errors(include_url=False)]
+        errors = exc.errors(include_url=False)
+        # pydantic counts only the tasks that validated: a broken task also reads as "tasks
+        # is empty", which hides the real problem behind a wrong one
+        broken_task = any(len(e["loc"]) > 1 and e["loc"][0] == "tasks" for e in errors)
+        errors = [
+            e
+            for e in errors
+            if not (broken_task and e["type"] == "too_short" and e["loc"] == ("tasks",))
+        ]
+        problems = [_problem(e, data) for e in errors]
         raise FlowSpecError(_in_file_order(problems, smap), smap) from None
     problems = run_checks(flow)
     if problems:

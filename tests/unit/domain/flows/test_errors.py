@@ -386,3 +386,18 @@ def test_a_grid_over_the_limit() -> None:
     err = _only(text)
     assert err.where == f"f.yaml:{line_of(text, 'params:')} tasks[1].params"
     assert "10,201 combinations" in err.detail
+
+
+def test_a_broken_only_task_is_not_also_called_an_empty_list() -> None:
+    text = "flow: One\ntasks:\n  - title: A\n    type: exec\n    inptu: echo\n" \
+        "    computes: [small]\nrelations: []\n"  # fmt: skip
+    err = _fails(text)
+    assert "is empty" not in err.detail
+    assert f"f.yaml:{line_of(text, 'inptu')} tasks[0].inptu" in err.wheres()
+    assert "f.yaml:3 tasks[0].input" in err.wheres()  # the command is missing, too
+
+
+def test_no_tasks_at_all_is_an_empty_list() -> None:
+    err = _only("flow: None\ntasks: []\nrelations: []\n")
+    assert err.where == "f.yaml:2 tasks"
+    assert "tasks is empty" in err.detail
