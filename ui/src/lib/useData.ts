@@ -39,7 +39,6 @@ export function useData<T>(
         setLoading(false);
       },
     );
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick]);
 
   const { pollMs, poll = true } = options;

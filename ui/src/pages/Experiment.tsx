@@ -13,9 +13,18 @@ const MAX_LOG_CHARS = 2_000_000; // keep the tail: a chatty job must not eat the
 /** One experiment: state, parameters, tags, metric charts and logs, live while it runs. */
 export function ExperimentPage({ project, number }: { project: Project; number: string }) {
   const path = { project_id: project.id, ref: number };
-  const exp = useData(() => api("show_experiment", { path }), [project.id, number], { pollMs: POLL_MS });
+  const [ended, setEnded] = useState(false);
+  const exp = useData(() => api("show_experiment", { path }), [project.id, number], {
+    pollMs: POLL_MS,
+    poll: !ended,
+  });
   const live = exp.data ? !isEnded(exp.data.state) : true;
-  const metrics = useData(() => api("get_metrics", { path }), [project.id, number], { pollMs: POLL_MS, poll: live });
+  useEffect(() => setEnded(!live), [live]);
+  // `live` in the keys: one more read once it ends, so the last points are never missed
+  const metrics = useData(() => api("get_metrics", { path }), [project.id, number, live], {
+    pollMs: POLL_MS,
+    poll: live,
+  });
   const [stopError, setStopError] = useState<unknown>();
 
   if (exp.error) return <ErrorNote error={exp.error} />;
@@ -100,10 +109,14 @@ function Logs({ project, number, live }: { project: Project; number: string; liv
   const box = useRef<HTMLPreElement>(null);
 
   useEffect(() => {
-    let stopped = false;
-    let timer = 0;
     next.current = 0;
     setText("");
+  }, [project.id, number]);
+
+  // Runs again when the job ends, to read what it printed last.
+  useEffect(() => {
+    let stopped = false;
+    let timer = 0;
     const pull = async () => {
       try {
         for (;;) {
