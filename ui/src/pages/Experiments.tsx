@@ -127,7 +127,6 @@ export function Experiments({ project }: { project: Project }) {
               <th scope="col">Title</th>
               <th scope="col">State</th>
               <th scope="col">Parameters</th>
-              <th scope="col">Latest metrics</th>
               <th scope="col">Created</th>
               <th scope="col">Duration</th>
             </tr>
@@ -182,11 +181,6 @@ function Row({ e, base, checked, onToggle }: { e: Exp; base: string; checked: bo
       <td className="small">
         {Object.entries(params)
           .map(([k, v]) => `${k}=${v}`)
-          .join(", ")}
-      </td>
-      <td className="small">
-        {Object.entries(e.latest_metrics ?? {})
-          .map(([k, v]) => `${k}=${+v.toPrecision(4)}`)
           .join(", ")}
       </td>
       <td>{formatTime(e.created_at)}</td>
