@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy.orm import Session
 
 from headwater.db.repos.activity import ActivityRepo
+from headwater.db.repos.flowruns import RunRepo
 from headwater.db.repos.flows import FlowRepo
 from headwater.domain.entities import ActivityKind
 from headwater.domain.errors import InvalidInput
@@ -99,6 +100,7 @@ def start_run(
 ) -> FlowRun:
     """A new run. ``params`` first saves the changed flow as a new version and runs that."""
     repo = FlowRepo(session)
+    runs = RunRepo(session)
     number = version or (keep_from.version if keep_from is not None else flow.latest_version)
     spec = load_flow(repo, flow, number)
     if params:
@@ -120,7 +122,7 @@ def start_run(
             where="only",
             hint=f"Its tasks: {', '.join(titles)}.",
         )
-    run = repo.create_run(
+    run = runs.create_run(
         flow,
         number,
         titles,
@@ -145,14 +147,15 @@ def start_run(
 
 def _copy(repo: FlowRepo, run: FlowRun, source: FlowRun, titles: set[str]) -> None:
     """Carry ``titles``' instances of ``source`` over, parents renamed to the new copies."""
+    runs = RunRepo(repo.s)
     renamed: dict[str, str] = {}
     copies = []
-    for inst in repo.instances(source.id):
+    for inst in runs.instances(source.id):
         if inst.task not in titles:
             continue
         renamed[inst.id] = new_id()
         copies.append(inst)
-    repo.add_instances(
+    runs.add_instances(
         run.id,
         [
             RunInstance(
@@ -171,13 +174,14 @@ def _copy(repo: FlowRepo, run: FlowRun, source: FlowRun, titles: set[str]) -> No
         ],
     )
     for title in titles:
-        repo.move_task(run.id, title, TaskState.SUCCESS, reason=f"kept from run {source.number}")
+        runs.move_task(run.id, title, TaskState.SUCCESS, reason=f"kept from run {source.number}")
 
 
 def _only(repo: FlowRepo, run: FlowRun, spec: Flow, only: str, inputs_from: FlowRun | None) -> None:
+    runs = RunRepo(repo.s)
     ancestors = set(spec.graph.ancestors(only))
     if inputs_from is not None:
-        states = {t.title: t.state for t in repo.tasks(inputs_from.id)}
+        states = {t.title: t.state for t in runs.tasks(inputs_from.id)}
         missing = sorted(a for a in ancestors if states.get(a) is not TaskState.SUCCESS)
         if missing:
             raise InvalidInput(
@@ -190,13 +194,14 @@ def _only(repo: FlowRepo, run: FlowRun, spec: Flow, only: str, inputs_from: Flow
     for task in spec.tasks:
         if task.title == only or (inputs_from is not None and task.title in ancestors):
             continue
-        repo.move_task(
+        runs.move_task(
             run.id, task.title, TaskState.SKIPPED, reason=f"{NOT_IN_RUN} (--only {only})"
         )
 
 
 def _keep(repo: FlowRepo, run: FlowRun, spec: Flow, source: FlowRun) -> None:
     """A restart keeps each task that succeeded before, unchanged with all its ancestors."""
+    runs = RunRepo(repo.s)
     if not source.state.terminal:
         raise InvalidInput(
             f"run {source.number} is still {source.state.value}",
@@ -204,7 +209,7 @@ def _keep(repo: FlowRepo, run: FlowRun, spec: Flow, source: FlowRun) -> None:
             hint=f"Stop it first (`hw flow stop {source.number}`), or wait for it to end.",
         )
     old = load_flow(repo, repo.by_id(source.flow_id), source.version)
-    states = {t.title: t.state for t in repo.tasks(source.id)}
+    states = {t.title: t.state for t in runs.tasks(source.id)}
     old_titles = {t.title for t in old.tasks}
     kept: set[str] = set()
     for title in spec.graph.order():

@@ -21,6 +21,7 @@ from headwater.server.routes import (
     collections,
     compute,
     experiments,
+    flowruns,
     flows,
     members,
     projects,
@@ -52,6 +53,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     repos.models_router,
     compute.router,
     flows.router,
+    flowruns.router,
     flows.hooks,
     admin.router,
 )

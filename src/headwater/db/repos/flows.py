@@ -1,9 +1,8 @@
-"""Flows, their versions, runs, the runs' tasks and instances, and triggers."""
+"""Flows and their versions, the triggers that start them, and the endpoints deploy tasks define."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,27 +11,16 @@ from sqlalchemy.orm import Session
 
 from headwater.db.tables import (
     EndpointRow,
-    ExperimentRow,
-    FlowInstanceRow,
     FlowRow,
-    FlowRunRow,
-    FlowTaskRow,
     FlowTriggerRow,
     FlowVersionRow,
-    UserRow,
 )
 from headwater.domain.errors import NotFound
 from headwater.domain.flowruns import (
     FlowRecord,
-    FlowRun,
     FlowVersion,
-    RunInstance,
     RunState,
-    RunTask,
-    TaskState,
     Trigger,
-    check_run_move,
-    check_task_move,
 )
 from headwater.domain.ids import new_id
 
@@ -62,31 +50,6 @@ def _version(row: FlowVersionRow) -> FlowVersion:
     )
 
 
-def _run(row: FlowRunRow, flow: str, username: str) -> FlowRun:
-    return FlowRun(
-        id=row.id,
-        project_id=row.project_id,
-        flow_id=row.flow_id,
-        flow=flow,
-        version=row.version,
-        number=row.number,
-        state=row.state,
-        trigger=row.trigger,
-        reason=row.reason,
-        only=row.only,
-        restart_of=row.restart_of,
-        created_by=username,
-        created_at=row.created_at,
-        started_at=row.started_at,
-        ended_at=row.ended_at,
-        creator_id=row.created_by,
-    )
-
-
-def _task(row: FlowTaskRow) -> RunTask:
-    return RunTask(row.run_id, row.title, row.state, row.reason, row.approved, row.decided_by)
-
-
 def _trigger(row: FlowTriggerRow) -> Trigger:
     return Trigger(
         id=row.id,
@@ -104,16 +67,6 @@ def _trigger(row: FlowTriggerRow) -> Trigger:
 class FlowRepo:
     def __init__(self, session: Session) -> None:
         self.s = session
-        self._usernames: dict[str, str] = {}
-
-    def _who(self, user_id: str) -> str:
-        """A run shows who started it by username; one lookup per user per transaction."""
-        if user_id not in self._usernames:
-            name = self.s.scalar(select(UserRow.username).where(UserRow.id == user_id))
-            self._usernames[user_id] = name or user_id
-        return self._usernames[user_id]
-
-    # -- flows and versions ----------------------------------------------------------------
 
     def _flow_row(self, project_id: str, name: str) -> FlowRow:
         row = self.s.scalar(
@@ -191,14 +144,6 @@ class FlowRepo:
     def all_flows(self) -> list[FlowRecord]:
         return [_flow(r) for r in self.s.scalars(select(FlowRow)).all()]
 
-    def run_counts(self, flow_ids: Sequence[str]) -> dict[str, int]:
-        rows = self.s.execute(
-            select(FlowRunRow.flow_id, func.count())
-            .where(FlowRunRow.flow_id.in_(list(flow_ids)))
-            .group_by(FlowRunRow.flow_id)
-        ).all()
-        return {r[0]: int(r[1]) for r in rows}
-
     def versions(self, flow_id: str) -> list[FlowVersion]:
         rows = self.s.scalars(
             select(FlowVersionRow)
@@ -227,213 +172,6 @@ class FlowRepo:
             row.schedule_state = dict(state)
 
     # -- runs ------------------------------------------------------------------------------
-
-    def create_run(
-        self,
-        flow: FlowRecord,
-        version: int,
-        titles: Sequence[str],
-        *,
-        created_by: str,
-        trigger: str,
-        only: str | None = None,
-        restart_of: int | None = None,
-    ) -> FlowRun:
-        last = self.s.scalar(
-            select(func.max(FlowRunRow.number)).where(FlowRunRow.project_id == flow.project_id)
-        )
-        now = datetime.now(UTC)
-        row = FlowRunRow(
-            id=new_id(),
-            project_id=flow.project_id,
-            flow_id=flow.id,
-            version=version,
-            number=(last or 0) + 1,
-            state=RunState.RUNNING,
-            trigger=trigger,
-            only=only,
-            restart_of=restart_of,
-            created_by=created_by,
-            created_at=now,
-            started_at=now,
-        )
-        self.s.add(row)
-        self.s.add_all(
-            FlowTaskRow(run_id=row.id, title=t, state=TaskState.WAITING, updated_at=now)
-            for t in titles
-        )
-        self.s.flush()
-        return _run(row, flow.name, self._who(row.created_by))
-
-    def _run_row(self, project_id: str, ref: str) -> FlowRunRow:
-        row = None
-        if ref.isdigit():
-            row = self.s.scalar(
-                select(FlowRunRow).where(
-                    FlowRunRow.project_id == project_id, FlowRunRow.number == int(ref)
-                )
-            )
-        if row is None:
-            row = self.s.get(FlowRunRow, ref)
-        if row is None or row.project_id != project_id:
-            raise NotFound(
-                f"no flow run {ref!r} in this project",
-                where="run",
-                hint="List runs with `hw bakes`.",
-            )
-        return row
-
-    def _name(self, flow_id: str) -> str:
-        return self.s.scalar(select(FlowRow.name).where(FlowRow.id == flow_id)) or "?"
-
-    def find_run(self, project_id: str, ref: str) -> FlowRun:
-        """By id, or by the number people see."""
-        row = self._run_row(project_id, ref)
-        return _run(row, self._name(row.flow_id), self._who(row.created_by))
-
-    def lock_run(self, run_id: str) -> FlowRun:
-        """The run, locked until the transaction ends: two passes over one run (the engine's
-        and a request's) take turns, so a task never starts twice."""
-        row = self.s.scalar(select(FlowRunRow).where(FlowRunRow.id == run_id).with_for_update())
-        if row is None:
-            raise NotFound(f"no flow run {run_id!r}", where="run", hint="List runs.")
-        return _run(row, self._name(row.flow_id), self._who(row.created_by))
-
-    def run(self, run_id: str) -> FlowRun:
-        row = self.s.get(FlowRunRow, run_id)
-        if row is None:
-            raise NotFound(f"no flow run {run_id!r}", where="run", hint="List runs.")
-        return _run(row, self._name(row.flow_id), self._who(row.created_by))
-
-    def runs_page(
-        self, project_id: str, *, flow_id: str | None, offset: int, limit: int
-    ) -> tuple[list[FlowRun], int]:
-        where = [FlowRunRow.project_id == project_id]
-        if flow_id is not None:
-            where.append(FlowRunRow.flow_id == flow_id)
-        total = self.s.scalar(select(func.count()).select_from(FlowRunRow).where(*where)) or 0
-        rows = self.s.execute(
-            select(FlowRunRow, FlowRow.name)
-            .join(FlowRow, FlowRow.id == FlowRunRow.flow_id)
-            .where(*where)
-            .order_by(FlowRunRow.number.desc())
-            .offset(offset)
-            .limit(limit)
-        ).all()
-        return [_run(r[0], r[1], self._who(r[0].created_by)) for r in rows], total
-
-    def active_runs(self) -> list[FlowRun]:
-        rows = self.s.execute(
-            select(FlowRunRow, FlowRow.name)
-            .join(FlowRow, FlowRow.id == FlowRunRow.flow_id)
-            .where(FlowRunRow.state.in_(ACTIVE_RUNS))
-            .order_by(FlowRunRow.created_at)
-        ).all()
-        return [_run(r[0], r[1], self._who(r[0].created_by)) for r in rows]
-
-    def move_run(self, run_id: str, target: RunState, *, reason: str | None = None) -> FlowRun:
-        row = self.s.get(FlowRunRow, run_id)
-        if row is None:
-            raise NotFound(f"no flow run {run_id!r}", where="run", hint="List runs.")
-        if row.state != target:
-            check_run_move(row.state, target, where=f"run {row.number}")
-            row.state = target
-            if target.terminal:
-                row.ended_at = datetime.now(UTC)
-        if reason is not None:
-            row.reason = reason
-        return _run(row, self._name(row.flow_id), self._who(row.created_by))
-
-    # -- tasks and instances ---------------------------------------------------------------
-
-    def tasks(self, run_id: str) -> list[RunTask]:
-        rows = self.s.scalars(select(FlowTaskRow).where(FlowTaskRow.run_id == run_id)).all()
-        return [_task(r) for r in rows]
-
-    def move_task(
-        self,
-        run_id: str,
-        title: str,
-        target: TaskState,
-        *,
-        reason: str | None = None,
-        approved: bool | None = None,
-        decided_by: str | None = None,
-    ) -> RunTask:
-        row = self.s.get(FlowTaskRow, (run_id, title))
-        if row is None:
-            raise NotFound(
-                f"this run has no task {title!r}",
-                where="task",
-                hint="`hw inspect RUN` lists its tasks.",
-            )
-        if row.state != target:
-            check_task_move(row.state, target, where=f"task {title!r}")
-            row.state = target
-        if reason is not None:
-            row.reason = reason
-        if approved is not None:
-            row.approved = approved
-        if decided_by is not None:
-            row.decided_by = decided_by
-        row.updated_at = datetime.now(UTC)
-        return _task(row)
-
-    def add_instances(self, run_id: str, instances: Iterable[RunInstance]) -> None:
-        now = datetime.now(UTC)
-        self.s.add_all(
-            FlowInstanceRow(
-                id=i.id,
-                run_id=run_id,
-                task=i.task,
-                experiment_id=i.experiment_id,
-                state=i.state,
-                params=dict(i.params),
-                parents=list(i.parents),
-                data=dict(i.data),
-                created_at=i.created_at or now,
-                ended_at=i.ended_at,
-            )
-            for i in instances
-        )
-        self.s.flush()
-
-    def instances(self, run_id: str) -> list[RunInstance]:
-        """Every instance of a run; exec instances carry their experiment's state and times."""
-        rows = self.s.execute(
-            select(
-                FlowInstanceRow,
-                ExperimentRow.state,
-                ExperimentRow.started_at,
-                ExperimentRow.ended_at,
-                ExperimentRow.number,
-                ExperimentRow.reason,
-            )
-            .outerjoin(ExperimentRow, ExperimentRow.id == FlowInstanceRow.experiment_id)
-            .where(FlowInstanceRow.run_id == run_id)
-            .order_by(FlowInstanceRow.created_at, FlowInstanceRow.id)
-        ).all()
-        out = []
-        for row, state, started, ended, number, reason in rows:
-            out.append(
-                RunInstance(
-                    id=row.id,
-                    run_id=row.run_id,
-                    task=row.task,
-                    experiment_id=row.experiment_id,
-                    state=state if state is not None else row.state,
-                    params=dict(row.params),
-                    parents=tuple(row.parents),
-                    data=dict(row.data),
-                    created_at=row.created_at,
-                    ended_at=ended if row.experiment_id else row.ended_at,
-                    number=number,
-                    reason=reason,
-                    started_at=started if row.experiment_id else row.created_at,
-                )
-            )
-        return out
-
     # -- triggers --------------------------------------------------------------------------
 
     def add_trigger(

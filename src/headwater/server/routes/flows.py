@@ -1,46 +1,39 @@
-"""Flows (seed 002): import and version, run, inspect, stop, restart, approve or reject a
-task, and the triggers that start runs by themselves. Flows are jobs: reading them takes
-read access to jobs, changing or running them takes all."""
+"""Flows (seed 002): import and version, export, delete, and the triggers that start runs by
+themselves (a dataset's new version, a webhook). Flows are jobs: reading them takes read
+access to jobs, changing them takes all. Runs are ``flowruns.py``'s."""
 
 from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from headwater.db.repos.experiments import ExperimentRepo
+from headwater.db.repos.flowruns import RunRepo
 from headwater.db.repos.flows import FlowRepo
 from headwater.db.repos.users import UserRepo
 from headwater.db.repos.versions import VersionRepo
 from headwater.domain.access import Permission
 from headwater.domain.credentials import token_hash
-from headwater.domain.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
-from headwater.domain.flowruns import FlowRecord, FlowRun, FlowVersion, RunInstance, Trigger
-from headwater.domain.flowspec.model import GatedTask
+from headwater.domain.errors import InvalidInput, NotFound, Unauthenticated
+from headwater.domain.flowruns import FlowRecord, FlowRun, FlowVersion, Trigger
 from headwater.domain.versions import RepoKind
 from headwater.engine.flows import load_flow
 from headwater.engine.flowstart import save_flow, start_run
 from headwater.schemas.common import Page
 from headwater.schemas.flows import (
-    Decision,
     FlowImport,
     FlowOut,
-    FlowRestart,
-    FlowRunCreate,
     FlowRunOut,
     FlowVersionOut,
-    InstanceOut,
-    RelationOut,
-    RunTaskOut,
     TriggerCreate,
     TriggerOut,
 )
 from headwater.server.deps import PlatformDep, ProjectAccess, require
 from headwater.server.platform import Platform
+from headwater.server.routes.flowruns import run_out
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["flows"])
 hooks = APIRouter(prefix="/hooks", tags=["flows"])
@@ -66,72 +59,6 @@ def _flow_out(
         runs=runs,
         created=created,
     )
-
-
-def run_out(run: FlowRun) -> FlowRunOut:
-    return FlowRunOut(
-        id=run.id,
-        number=run.number,
-        project_id=run.project_id,
-        flow=run.flow,
-        version=run.version,
-        status=run.state,
-        trigger=run.trigger,
-        reason=run.reason,
-        only=run.only,
-        restart_of=run.restart_of,
-        created_by=run.created_by,
-        created_at=run.created_at,
-        started_at=run.started_at,
-        ended_at=run.ended_at,
-    )
-
-
-def _instance_out(i: RunInstance, tags: dict[str, str]) -> InstanceOut:
-    return InstanceOut(
-        id=i.id,
-        experiment_id=i.experiment_id,
-        experiment_number=i.number,
-        status=i.state,
-        reason=i.reason,
-        params=i.params,
-        tags=tags,
-        parents=list(i.parents),
-        created_at=i.created_at or datetime.now(UTC),
-        started_at=i.started_at,
-        finished_at=i.ended_at if i.state.terminal else None,
-    )
-
-
-def inspect_out(platform: Platform, run: FlowRun) -> FlowRunOut:
-    """The run with every task, its instances, their parameters and tags."""
-    with platform.db.read() as session:
-        repo = FlowRepo(session)
-        spec = load_flow(repo, repo.by_id(run.flow_id), run.version)
-        tasks = {t.title: t for t in repo.tasks(run.id)}
-        instances = repo.instances(run.id)
-        ids = [i.experiment_id for i in instances if i.experiment_id]
-        values = ExperimentRepo(session).values_of(ids) if ids else {}
-    by_task: dict[str, list[InstanceOut]] = {}
-    for inst in instances:
-        tags = dict(values.get(inst.experiment_id or "", {}).get("tag", {}))
-        tags.update({str(k): str(v) for k, v in (inst.data.get("tags") or {}).items()})
-        by_task.setdefault(inst.task, []).append(_instance_out(inst, tags))
-    out = run_out(run)
-    out.tasks = [
-        RunTaskOut(
-            title=t.title,
-            type=t.type,
-            status=tasks[t.title].state,
-            reason=tasks[t.title].reason,
-            approvers=list(t.approvers) if isinstance(t, GatedTask) else [],
-            decided_by=tasks[t.title].decided_by,
-            instances=by_task.get(t.title, []),
-        )
-        for t in spec.tasks
-    ]
-    out.relations = [RelationOut(source=r.source, to=r.to) for r in spec.relations]
-    return out
 
 
 def _version_out(name: str, v: FlowVersion, *, with_yaml: bool) -> FlowVersionOut:
@@ -168,8 +95,9 @@ def list_flows(
 ) -> Page[FlowOut]:
     with platform.db.read() as session:
         repo = FlowRepo(session)
+        runs = RunRepo(session)
         flows, total = repo.page(access.project.id, offset=offset, limit=limit)
-        counts = repo.run_counts([f.id for f in flows])
+        counts = runs.run_counts([f.id for f in flows])
     items = [_flow_out(platform, f, runs=counts.get(f.id, 0)) for f in flows]
     return Page(items=items, total=total, offset=offset, limit=limit)
 
@@ -179,8 +107,8 @@ def show_flow(name: str, access: Reader, platform: PlatformDep) -> FlowOut:
     with platform.db.read() as session:
         repo = FlowRepo(session)
         flow = repo.get(access.project.id, name)
-        runs = repo.run_counts([flow.id]).get(flow.id, 0)
-    return _flow_out(platform, flow, runs=runs)
+        count = RunRepo(session).run_counts([flow.id]).get(flow.id, 0)
+    return _flow_out(platform, flow, runs=count)
 
 
 @router.delete("/flows/{name}", status_code=204)
@@ -188,7 +116,7 @@ def delete_flow(name: str, access: Writer, platform: PlatformDep) -> Response:
     with platform.db.write() as session:
         repo = FlowRepo(session)
         flow = repo.get(access.project.id, name)
-        active = [r for r in repo.active_runs() if r.flow_id == flow.id]
+        active = [r for r in RunRepo(session).active_runs() if r.flow_id == flow.id]
         if active:
             raise InvalidInput(
                 f"flow {name!r} has {len(active)} run(s) going on",
@@ -216,136 +144,6 @@ def show_flow_version(
         repo = FlowRepo(session)
         version = repo.version(repo.get(access.project.id, name), number)
     return _version_out(name, version, with_yaml=True)
-
-
-# -- runs ----------------------------------------------------------------------------------
-
-
-@router.post("/flows/{name}/runs", response_model=FlowRunOut, status_code=201)
-def run_flow(name: str, body: FlowRunCreate, access: Writer, platform: PlatformDep) -> FlowRunOut:
-    if body.inputs_from is not None and body.only is None:
-        raise InvalidInput(
-            "inputs_from needs only", where="inputs_from", hint="Use --only TASK with it."
-        )
-    with platform.db.write() as session:
-        repo = FlowRepo(session)
-        flow = repo.get(access.project.id, name)
-        earlier = repo.find_run(access.project.id, body.inputs_from) if body.inputs_from else None
-        run = start_run(
-            session,
-            flow,
-            user_id=access.user.id,
-            username=access.user.username,
-            trigger="manual" if body.only is None else f"manual (--only {body.only})",
-            version=body.version,
-            only=body.only,
-            inputs_from=earlier,
-            params=body.params,
-        )
-    platform.engine.flows.advance_one(run.id)
-    platform.engine.wake()
-    return inspect_out(platform, _run(platform, access, run.id))
-
-
-def _run(platform: Platform, access: ProjectAccess, ref: str) -> FlowRun:
-    with platform.db.read() as session:
-        return FlowRepo(session).find_run(access.project.id, ref)
-
-
-@router.get("/flow-runs", response_model=Page[FlowRunOut])
-def list_flow_runs(
-    access: Reader,
-    platform: PlatformDep,
-    flow: Annotated[str | None, Query(max_length=200)] = None,
-    offset: Offset = 0,
-    limit: Limit = 50,
-) -> Page[FlowRunOut]:
-    with platform.db.read() as session:
-        repo = FlowRepo(session)
-        flow_id = repo.get(access.project.id, flow).id if flow else None
-        runs, total = repo.runs_page(access.project.id, flow_id=flow_id, offset=offset, limit=limit)
-    return Page(items=[run_out(r) for r in runs], total=total, offset=offset, limit=limit)
-
-
-@router.get("/flow-runs/{ref}", response_model=FlowRunOut)
-def inspect_flow_run(ref: str, access: Reader, platform: PlatformDep) -> FlowRunOut:
-    return inspect_out(platform, _run(platform, access, ref))
-
-
-@router.post("/flow-runs/{ref}/stop", response_model=FlowRunOut)
-def stop_flow_run(ref: str, access: Writer, platform: PlatformDep) -> FlowRunOut:
-    run = _run(platform, access, ref)
-    stopped = platform.engine.flows.stop(run, reason=f"stopped by {access.user.username}")
-    return inspect_out(platform, stopped)
-
-
-@router.post("/flow-runs/{ref}/restart", response_model=FlowRunOut, status_code=201)
-def restart_flow_run(
-    ref: str, body: FlowRestart, access: Writer, platform: PlatformDep
-) -> FlowRunOut:
-    with platform.db.write() as session:
-        repo = FlowRepo(session)
-        old = repo.find_run(access.project.id, ref)
-        run = start_run(
-            session,
-            repo.by_id(old.flow_id),
-            user_id=access.user.id,
-            username=access.user.username,
-            trigger=f"restart of run {old.number}",
-            version=body.version,
-            keep_from=old,
-            params=body.params,
-        )
-    platform.engine.flows.advance_one(run.id)
-    platform.engine.wake()
-    return inspect_out(platform, _run(platform, access, run.id))
-
-
-def _may_decide(platform: Platform, access: ProjectAccess, run: FlowRun, title: str) -> None:
-    """Only the task's listed approvers, the project's owner or an admin decide."""
-    user = access.user
-    if user.is_admin or access.project.owner_id == user.id:
-        return
-    with platform.db.read() as session:
-        spec = load_flow(FlowRepo(session), FlowRepo(session).by_id(run.flow_id), run.version)
-    try:
-        task = spec.task(title)
-    except KeyError:
-        raise NotFound(
-            f"run {run.number} has no task {title!r}",
-            where="task",
-            hint="`hw inspect RUN` lists its tasks.",
-        ) from None
-    approvers = task.approvers if isinstance(task, GatedTask) else ()
-    if user.username in approvers or user.email in approvers:
-        return
-    raise PermissionDenied(
-        f"only {', '.join(approvers) or 'its approvers'}, the project's owner or an admin may "
-        f"decide task {title!r}",
-        where="task",
-        hint="Ask one of them to approve or reject it.",
-    )
-
-
-@router.post("/flow-runs/{ref}/tasks/{title}/approve", response_model=FlowRunOut)
-def approve_flow_task(
-    ref: str, title: str, body: Decision, access: Reader, platform: PlatformDep
-) -> FlowRunOut:
-    run = _run(platform, access, ref)
-    _may_decide(platform, access, run, title)
-    decided = platform.engine.flows.decide(run, title, approve=True, user=access.user.username)
-    platform.engine.wake()
-    return inspect_out(platform, decided)
-
-
-@router.post("/flow-runs/{ref}/tasks/{title}/reject", response_model=FlowRunOut)
-def reject_flow_task(
-    ref: str, title: str, body: Decision, access: Reader, platform: PlatformDep
-) -> FlowRunOut:
-    run = _run(platform, access, ref)
-    _may_decide(platform, access, run, title)
-    decided = platform.engine.flows.decide(run, title, approve=False, user=access.user.username)
-    return inspect_out(platform, decided)
 
 
 # -- triggers ------------------------------------------------------------------------------
@@ -455,4 +253,4 @@ def fire_flow_webhook(
 
 def _reload(platform: Platform, run_id: str) -> FlowRun:
     with platform.db.read() as session:
-        return FlowRepo(session).run(run_id)
+        return RunRepo(session).run(run_id)

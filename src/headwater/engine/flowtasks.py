@@ -1,0 +1,250 @@
+"""Starting one task of a flow run: its instances, made from its parents' that ended well.
+
+Data tasks resolve their dataset to a commit (or a saved query); exec tasks become one queued
+experiment per route and combination of their grid, each carrying what it will see (tags as
+env vars, parents' artifacts, datasets, the parents that passed its condition); deploy tasks
+record their endpoint's definition. Pure route expansion is ``domain.flowspec.routes``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from headwater.db.repos.experiments import ExperimentRepo
+from headwater.db.repos.flowruns import RunRepo
+from headwater.db.repos.flows import FlowRepo
+from headwater.db.repos.settings import SettingsRepo
+from headwater.db.repos.versions import QueryRepo, VersionRepo
+from headwater.domain.errors import HeadwaterError, InvalidInput
+from headwater.domain.flowruns import FlowRun, RunInstance, RunTask, TaskState
+from headwater.domain.flowspec.instances import Finished, Planned
+from headwater.domain.flowspec.model import DataTask, DeployTask, ExecTask, Flow, GatedTask
+from headwater.domain.flowspec.routes import expand
+from headwater.domain.ids import new_id
+from headwater.domain.jobs import JobState
+from headwater.domain.versions import RepoKind
+
+
+def unsupported(task: GatedTask) -> str | None:
+    """Keys a run needs but this server cannot honour yet: said, never silently ignored."""
+    keys = [k for k in ("git_branch", "git_commit") if getattr(task, k)]
+    if isinstance(task, ExecTask) and task.mount_folders:
+        keys.append("mount_folders")
+    if not keys:
+        return None
+    return (
+        f"{', '.join(keys)} {'is' if len(keys) == 1 else 'are'} not supported yet on this "
+        "server (the local executor runs the project's synced files); remove "
+        f"{'it' if len(keys) == 1 else 'them'} from task {task.title!r} to run it"
+    )
+
+
+def start_task(
+    session: Session,
+    run: FlowRun,
+    flow: Flow,
+    spec: DataTask | ExecTask | DeployTask,
+    by_task: dict[str, list[RunInstance]],
+    parents: Sequence[str],
+) -> RunTask:
+    runs = RunRepo(session)
+    title = spec.title
+    if isinstance(spec, GatedTask):
+        refusal = unsupported(spec)
+        if refusal is not None:
+            return runs.move_task(run.id, title, TaskState.FAILED, reason=refusal)
+    try:
+        if isinstance(spec, DataTask):
+            made = [data_instance(session, run, spec)]
+        else:
+            view = flow if set(parents) == set(flow.graph.parents(title)) else _alone(flow, title)
+            expansion = expand(view, title, finished(session, by_task))
+            if expansion.skipped is not None:
+                return runs.move_task(
+                    run.id, title, TaskState.SKIPPED, reason=f"skipped: {expansion.skipped}"
+                )
+            if isinstance(spec, ExecTask):
+                made = exec_instances(session, run, spec, expansion.instances, by_task)
+            else:
+                made = [deploy_instance(session, run, spec, by_task, expansion.instances)]
+    except HeadwaterError as exc:
+        return runs.move_task(run.id, title, TaskState.FAILED, reason=str(exc))
+    runs.add_instances(run.id, made)
+    by_task[title] = made
+    if not made:
+        return runs.move_task(run.id, title, TaskState.SKIPPED, reason="skipped: no instances")
+    done = all(i.state.terminal for i in made)
+    return runs.move_task(run.id, title, TaskState.SUCCESS if done else TaskState.RUNNING)
+
+
+def finished(
+    session: Session, by_task: Mapping[str, Sequence[RunInstance]]
+) -> dict[str, list[Finished]]:
+    """Instances that ended well, with their tags, as expansion reads them."""
+    ids = [i.experiment_id for group in by_task.values() for i in group if i.experiment_id]
+    values = ExperimentRepo(session).values_of(ids) if ids else {}
+    out: dict[str, list[Finished]] = {}
+    for title, group in by_task.items():
+        out[title] = [
+            Finished(
+                i.id,
+                title,
+                dict(i.params),
+                {**values.get(i.experiment_id or "", {}).get("tag", {}), **_own_tags(i)},
+                i.parents,
+            )
+            for i in group
+            if i.state is JobState.SUCCESS
+        ]
+    return out
+
+
+def data_instance(session: Session, run: FlowRun, spec: DataTask) -> RunInstance:
+    versions = VersionRepo(session)
+    repo = versions.get(run.project_id, RepoKind.DATASET, spec.dataset)
+    filter_text = None
+    if spec.data_query:
+        query = QueryRepo(session).get(repo, spec.data_query)
+        commit = versions.resolve(repo.id, query.commit).id
+        filter_text = query.filter
+    elif spec.data_commit:
+        commit = versions.resolve(repo.id, spec.data_commit).id
+    else:
+        head = versions.head(repo.id)
+        if head is None:
+            raise InvalidInput(
+                f"dataset {spec.dataset!r} has no version yet",
+                where=f"tasks.{spec.title}.dataset",
+                hint=f"Push files first: hw dataset push {spec.dataset} DIR.",
+            )
+        commit = head.id
+    now = datetime.now(UTC)
+    data = {"dataset": spec.dataset, "commit": commit, "filter": filter_text}
+    return RunInstance(new_id(), run.id, spec.title, None, JobState.SUCCESS, {}, (), data, now, now)
+
+
+def exec_instances(
+    session: Session,
+    run: FlowRun,
+    spec: ExecTask,
+    planned: Sequence[Planned],
+    by_task: Mapping[str, Sequence[RunInstance]],
+) -> list[RunInstance]:
+    settings = SettingsRepo(session).get(run.project_id)
+    versions = VersionRepo(session)
+    head = versions.head(versions.files_repo(run.project_id).id)
+    known = {i.id: i for group in by_task.values() for i in group}
+    experiments = ExperimentRepo(session)
+    out = []
+    for plan in planned:
+        datasets = [
+            {
+                "name": known[u.instance].data["dataset"],
+                "commit": known[u.instance].data["commit"],
+                "filter": known[u.instance].data.get("filter"),
+            }
+            for u in plan.datasets
+        ]
+        inputs = [
+            {"name": u.folder, "experiment": known[u.instance].experiment_id}
+            for u in plan.inputs
+            if known[u.instance].experiment_id
+        ]
+        options: dict[str, Any] = {
+            "requirements": spec.requirements,
+            "prerun": spec.prerun,
+            "restart_if_stuck": spec.restart_if_stuck,
+            "notify_on_error": spec.notify_on_error,
+            "notify_on_success": spec.notify_on_success,
+            "emails": list(spec.emails),
+            "periodic_sync": spec.periodic_sync,
+            "datasets": [],
+            "flow": {
+                "run": run.id,
+                "run_number": run.number,
+                "task": spec.title,
+                "env": dict(plan.env),
+                "inputs": inputs,
+                "datasets": datasets,
+                "passed": list(plan.passed_condition),
+                "image": spec.image,
+            },
+        }
+        (experiment,) = experiments.create_many(
+            run.project_id,
+            run.creator_id,
+            command=spec.command,
+            runs=[plan.params],
+            title=f"{run.flow} #{run.number}: {spec.title}",
+            computes=list(spec.computes),
+            start_commit=head.id if head else None,
+            output_dir=spec.output_dir or settings.output_dir,
+            options=options,
+            resources={},
+        )
+        out.append(
+            RunInstance(
+                new_id(),
+                run.id,
+                spec.title,
+                experiment.id,
+                JobState.QUEUED,
+                dict(plan.params),
+                plan.parent_ids,
+                {},
+                datetime.now(UTC),
+            )
+        )
+    return out
+
+
+def deploy_instance(
+    session: Session,
+    run: FlowRun,
+    spec: DeployTask,
+    by_task: Mapping[str, Sequence[RunInstance]],
+    planned: Sequence[Planned],
+) -> RunInstance:
+    """Records the endpoint's definition; serving it is the serving package's job."""
+    slug = spec.endpoint_title or spec.endpoint_id or spec.title
+    known = {i.id: i for group in by_task.values() for i in group}
+    sources = sorted(
+        {known[p].experiment_id or "" for plan in planned for p in plan.parent_ids} - {""}
+    )
+    definition = {
+        "file_name": spec.file_name,
+        "function_name": spec.function_name,
+        "env_setup": spec.env_setup,
+        "min_replica": spec.min_replica,
+        "max_replica": spec.max_replica,
+        "config_vars": list(spec.config_vars),
+        "accept_files": spec.accept_files,
+        "computes": list(spec.computes),
+        "image": spec.image,
+        "model_experiments": sources,
+    }
+    new = FlowRepo(session).define_endpoint(run.project_id, slug, definition, run.id)
+    now = datetime.now(UTC)
+    data = {"endpoint": slug, "status": "defined", "new": new, "tags": {"endpoint": slug}}
+    parents = tuple(dict.fromkeys(p for plan in planned for p in plan.parent_ids))
+    return RunInstance(
+        new_id(), run.id, spec.title, None, JobState.SUCCESS, {}, parents, data, now, now
+    )
+
+
+# -- people and endings ----------------------------------------------------------------
+
+
+def _alone(flow: Flow, title: str) -> Flow:
+    """The flow as a run of ``title`` alone sees it: no relations into it."""
+    kept = tuple(r for r in flow.relations if r.to != title)
+    return flow.model_copy(update={"relations": kept})
+
+
+def _own_tags(instance: RunInstance) -> dict[str, str]:
+    tags = instance.data.get("tags")
+    return {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {}
