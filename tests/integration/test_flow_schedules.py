@@ -76,3 +76,17 @@ def test_a_new_version_moves_the_schedule(server: Server) -> None:
     assert triggers.check() == 0
     now[0] = START + timedelta(minutes=60)
     assert triggers.check() == 1
+
+
+def test_a_flow_says_when_it_runs_next(server: Server) -> None:
+    owner = server.create_user()
+    pid = owner.create_project()["id"]
+    made = owner.post(
+        f"/projects/{pid}/flows", json={"yaml": flow("Hourly", 'recurring: "0 * * * * UTC"')}
+    ).json()
+    assert made["recurring"] == "0 * * * * UTC"
+    upcoming = datetime.fromisoformat(made["next_run_at"])
+    assert upcoming.minute == 0
+    assert timedelta(0) < upcoming - datetime.now(UTC) <= timedelta(hours=1)
+    plain = owner.post(f"/projects/{pid}/flows", json={"yaml": flow("Plain", "")}).json()
+    assert plain["next_run_at"] is None

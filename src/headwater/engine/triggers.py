@@ -18,6 +18,7 @@ from headwater.db.repos.users import UserRepo
 from headwater.db.repos.versions import VersionRepo
 from headwater.domain.errors import HeadwaterError
 from headwater.domain.flowruns import FlowRecord
+from headwater.domain.flowspec.model import Flow
 from headwater.domain.schedule import once_due, recurring_due
 from headwater.domain.versions import RepoKind
 from headwater.engine.flows import load_flow
@@ -52,6 +53,14 @@ class Triggers:
             except Exception:
                 log.exception("dataset trigger %s failed", trigger.id)
         return started
+
+    def next_run(self, flow: FlowRecord, spec: Flow) -> datetime | None:
+        """When the flow's schedule next starts a run by itself; None: it will not."""
+        if spec.schedule:
+            done = flow.schedule_state.get("once") == spec.schedule
+            return None if done else spec.scheduled_at(self.tz)
+        rule = spec.recurring_rule()
+        return rule.next_after(self.clock(), default_tz=self.tz) if rule is not None else None
 
     def _scheduled(self, flow: FlowRecord) -> int:
         now = self.clock()

@@ -56,6 +56,7 @@ def _flow_out(
         updated_at=flow.updated_at,
         schedule=spec.schedule,
         recurring=spec.recurring,
+        next_run_at=platform.engine.triggers.next_run(flow, spec),
         runs=runs,
         created=created,
     )
