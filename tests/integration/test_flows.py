@@ -466,3 +466,66 @@ def test_approvers_are_emailed_and_webhooks_hear_the_run(
         _stop(live)
         controller.stop()
         serving.close()
+
+
+def test_a_server_killed_mid_run_picks_the_run_up_again(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The driver keeps nothing in memory: after a SIGKILL and a restart, the run goes on from
+    what the database holds, and what its tasks recorded before the kill is kept."""
+    import signal
+
+    tmp = tmp_path_factory.mktemp("flow-crash")
+    home, port, log = tmp / "home", free_port(), tmp / "server.log"
+    live = Live(home, f"http://127.0.0.1:{port}", port, "", _start(home, port, log), log, tmp)
+    live.token = (home / "admin.token").read_text().strip()
+    slow = py("""
+        import time
+        for i in range(20):
+            print("step", i, flush=True)
+            time.sleep(0.15)
+        print("hw_tag_done: yes")
+    """)
+    text = flow_yaml(
+        "Crash",
+        [
+            exec_task("Slow", slow, params=[{"key": "i", "value": [1, 2]}]),
+            exec_task("After", "echo after"),
+        ],
+        [("Slow", "After")],
+    )
+    try:
+        with live.client() as admin:
+            made = admin.projects.create("crash")
+        with live.client(made.id) as client:
+            run = client.flows.run(client.flows.import_yaml(text).name)
+            wait_for(
+                lambda: any(
+                    i.status == "running"
+                    for i in task(client.flows.inspect(run.number), "Slow").instances
+                )
+            )
+            time.sleep(0.5)
+            before = client.flows.inspect(run.number)
+        os.killpg(live.process.pid, signal.SIGKILL)
+        live.process.wait()
+        live.process = _start(home, port, log)
+        with live.client(made.id) as client:
+            done = client.flows.wait(run.number, timeout=120)
+            assert done.status.terminal
+            assert [i.id for i in task(done, "Slow").instances] == [
+                i.id for i in task(before, "Slow").instances
+            ]
+            for inst in task(done, "Slow").instances:
+                assert inst.status.terminal
+                assert "step 0" in logs(client, inst.experiment_number)  # kept across the kill
+            if task(done, "Slow").status == "success":
+                assert done.status == "success"
+                after = task(done, "After").instances  # one per Slow instance, none twice
+                assert sorted(p for i in after for p in i.parents) == sorted(
+                    i.id for i in task(done, "Slow").instances
+                )
+            else:
+                assert task(done, "After").status == "skipped"
+    finally:
+        _stop(live)
