@@ -366,6 +366,30 @@ def test_versions_and_a_run_of_one_task(client: Client) -> None:
     assert task(fed, "B").instances[0].parents == [kept.id]
 
 
+def test_deploy_defines_its_endpoint_and_git_keys_are_refused_plainly(client: Client) -> None:
+    deploy = {
+        "title": "Serve",
+        "type": "deploy",
+        "endpoint_title": "iris-model",
+        "computes": ["default"],
+        "file_name": "predict.py",
+        "function_name": "predict",
+        "min_replica": 1,
+        "max_replica": 2,
+    }
+    tasks = [exec_task("Fit", "echo fit"), deploy, exec_task("Pinned", "echo x", git_branch="dev")]
+    run = run_flow(client, flow_yaml("Deploy", tasks, [("Fit", "Serve")]))
+    serve = task(run, "Serve")
+    assert serve.status == "success"
+    assert serve.instances[0].tags == {"endpoint": "iris-model"}
+    assert serve.instances[0].parents == [task(run, "Fit").instances[0].id]
+    pinned = task(run, "Pinned")
+    assert pinned.status == "failed"
+    assert "git_branch is not supported yet" in (pinned.reason or "")
+    assert pinned.instances == []  # refused before anything ran
+    assert run.status == "failed"
+
+
 # -- triggers ---------------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 
 from fastapi import FastAPI, Request
@@ -12,6 +13,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DataError
 
 from headwater.domain.errors import HeadwaterError, InvalidInput
+
+log = logging.getLogger("headwater.server")
 
 
 def _where(loc: Sequence[object]) -> str:
@@ -29,6 +32,8 @@ async def _headwater_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _data_error(_: Request, exc: Exception) -> JSONResponse:
+    # the database's own words, for whoever runs the server (the caller gets the gist)
+    log.warning("refused a value the database cannot store: %s", getattr(exc, "orig", exc))
     error = InvalidInput(
         "a value in the request cannot be stored (a NUL character, or too long)",
         where="body",
