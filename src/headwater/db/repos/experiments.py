@@ -23,7 +23,7 @@ from headwater.db.tables import (
     TokenRow,
 )
 from headwater.domain.errors import InvalidInput, NotFound
-from headwater.domain.ids import new_id
+from headwater.domain.ids import as_number, new_id
 from headwater.domain.jobs import TERMINAL, Experiment, JobState, check_move
 
 
@@ -151,10 +151,11 @@ class ExperimentRepo:
 
     def find(self, project_id: str, ref: str) -> Experiment:
         """By id, or by the number people see (``12``)."""
-        if ref.isdigit():
+        number = as_number(ref)
+        if number is not None:
             row = self.s.scalar(
                 select(ExperimentRow).where(
-                    ExperimentRow.project_id == project_id, ExperimentRow.number == int(ref)
+                    ExperimentRow.project_id == project_id, ExperimentRow.number == number
                 )
             )
             if row is not None:

@@ -27,7 +27,7 @@ from headwater.domain.flowruns import (
     check_run_move,
     check_task_move,
 )
-from headwater.domain.ids import new_id
+from headwater.domain.ids import as_number, new_id
 
 ACTIVE_RUNS = (RunState.RUNNING, RunState.PENDING_APPROVAL)
 
@@ -110,10 +110,11 @@ class RunRepo:
 
     def _run_row(self, project_id: str, ref: str) -> FlowRunRow:
         row = None
-        if ref.isdigit():
+        number = as_number(ref)
+        if number is not None:
             row = self.s.scalar(
                 select(FlowRunRow).where(
-                    FlowRunRow.project_id == project_id, FlowRunRow.number == int(ref)
+                    FlowRunRow.project_id == project_id, FlowRunRow.number == number
                 )
             )
         if row is None:
