@@ -57,15 +57,20 @@ class ExperimentsClient(ProjectScoped):
         ended: bool | None = None,
         numbers: tuple[int, int] | None = None,
         title: str | None = None,
+        sort: str = "number",
+        desc: bool = True,
         offset: int = 0,
         limit: int = 100,
         project: str | None = None,
     ) -> Page[ExperimentOut]:
-        """A page, newest first; ``numbers`` is an inclusive range of experiment numbers,
-        ``title`` an exact title."""
+        """A page, newest first unless ``sort`` (number, title, state, created_at, started_at,
+        ended_at) and ``desc`` say otherwise; ``numbers`` is an inclusive range of experiment
+        numbers, ``title`` an exact title."""
         params: dict[str, str | int | bool | None] = {
             "offset": offset,
             "limit": limit,
+            "sort": sort,
+            "desc": desc,
             "state": state.value if state else None,
             "ended": ended,
             "first": numbers[0] if numbers else None,

@@ -26,6 +26,16 @@ from headwater.domain.errors import InvalidInput, NotFound
 from headwater.domain.ids import as_number, new_id
 from headwater.domain.jobs import TERMINAL, Experiment, JobState, check_move
 
+# what a listing may be sorted by (the UI's table columns)
+SORTS: dict[str, Any] = {
+    "number": ExperimentRow.number,
+    "title": ExperimentRow.title,
+    "state": ExperimentRow.state,
+    "created_at": ExperimentRow.created_at,
+    "started_at": ExperimentRow.started_at,
+    "ended_at": ExperimentRow.ended_at,
+}
+
 
 def _pack(code: str, items: Sequence[float] | Sequence[int]) -> bytes:
     """Little-endian packed numbers, the same bytes on every machine."""
@@ -172,7 +182,10 @@ class ExperimentRepo:
         ended: bool | None = None,
         numbers: tuple[int, int] | None = None,
         title: str | None = None,
+        sort: str = "number",
+        descending: bool = True,
     ) -> tuple[list[Experiment], int]:
+        """One page; ``sort`` is one of ``SORTS``, ties broken by number so pages never overlap."""
         where = [ExperimentRow.project_id == project_id]
         if title is not None:  # exact: live jobs are found by their ``live:<job>`` title
             where.append(ExperimentRow.title == title)
@@ -184,12 +197,12 @@ class ExperimentRepo:
         if numbers is not None:
             where.append(ExperimentRow.number.between(*numbers))
         total = self.s.scalar(select(func.count()).select_from(ExperimentRow).where(*where))
+        column = SORTS[sort]
+        order = [column.desc() if descending else column.asc()]
+        if column is not ExperimentRow.number:
+            order.append(ExperimentRow.number.desc() if descending else ExperimentRow.number.asc())
         rows = self.s.scalars(
-            select(ExperimentRow)
-            .where(*where)
-            .order_by(ExperimentRow.number.desc())
-            .offset(offset)
-            .limit(limit)
+            select(ExperimentRow).where(*where).order_by(*order).offset(offset).limit(limit)
         ).all()
         return [to_experiment(r) for r in rows], total or 0
 

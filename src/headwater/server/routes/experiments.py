@@ -3,7 +3,7 @@ and the few calls only a task's own runtime may make (its spec, its state, its o
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -140,6 +140,11 @@ def list_experiments(
     first: Annotated[int | None, Query(ge=1, description="Lowest number")] = None,
     last: Annotated[int | None, Query(ge=1, description="Highest number")] = None,
     title: Annotated[str | None, Query(max_length=200, description="Exactly this title")] = None,
+    sort: Annotated[
+        Literal["number", "title", "state", "created_at", "started_at", "ended_at"],
+        Query(description="Order by this column"),
+    ] = "number",
+    desc: Annotated[bool, Query(description="Highest first")] = True,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Page[ExperimentOut]:
@@ -156,6 +161,8 @@ def list_experiments(
             ended=ended,
             numbers=numbers,
             title=title,
+            sort=sort,
+            descending=desc,
         )
         values = repo.values_of([e.id for e in items])
     return Page(
