@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from headwater.client import Client
+if TYPE_CHECKING:
+    from headwater.client import Client
 
 
 @dataclass(frozen=True)
@@ -47,4 +48,6 @@ def options() -> GlobalOptions:
 def connect(project: str | None = None) -> Client:
     """A client for the configured server; ``project`` beats the global ``--project``, which
     beats ``HEADWATER_PROJECT``, which beats the active project in ``config.json``."""
+    from headwater.client import Client  # not at import: ``hw --version`` needs no SDK
+
     return Client(project=project or options().project)

@@ -1,45 +1,63 @@
 """``hw``: the root command, its global options, and the one entry point ``run()``.
 
-Command groups live one per module in ``headwater.cli.commands``; this module only wires
-them. Errors are handled once, in ``run()``.
+Command groups live one per module in ``headwater.cli.commands``; this module only names
+them (``COMMANDS``), and each module is imported when its command runs (``lazy.py``), so that
+``hw sync`` does not pay for every other group's imports. Errors are handled once, in ``run()``.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import typer
 
 from headwater import __version__
-from headwater.cli.commands import (
-    admin,
-    auth,
-    bakes,
-    compute,
-    configure,
-    datasets,
-    demo,
-    env,
-    experiments,
-    files,
-    flows,
-    folders,
-    keys,
-    live,
-    models,
-    projects,
-    secrets,
-    server,
-    settings,
-    users,
-    webhooks,
-)
 from headwater.cli.context import GlobalOptions, ProjectOption, options, remember
-from headwater.cli.errors import handle
+from headwater.cli.lazy import LazyGroup
+
+_C = "headwater.cli.commands."
+
+# Every command and group of ``hw``, in the order ``hw --help`` lists them.
+COMMANDS: dict[str, str] = {
+    "server": _C + "server:server",
+    "login": _C + "auth:login",
+    "whoami": _C + "auth:whoami",
+    "configure": _C + "configure:configure",
+    "demo": _C + "demo:demo",
+    "new": _C + "folders:new",
+    "link": _C + "folders:link",
+    "sync": _C + "folders:sync",
+    "clone": _C + "folders:clone",
+    "run": _C + "experiments:run",
+    "status": _C + "compute:status",
+    "bakes": _C + "bakes:bakes",
+    "inspect": _C + "bakes:inspect",
+    "experiments": _C + "experiments:app",
+    "flow": _C + "flows:app",
+    "live": _C + "live:app",
+    "compute": _C + "compute:app",
+    "user": _C + "users:app",
+    "project": _C + "projects:app",
+    "secret": _C + "secrets:app",
+    "env": _C + "env:app",
+    "keys": _C + "keys:app",
+    "webhook": _C + "webhooks:app",
+    "settings": _C + "settings:app",
+    "files": _C + "files:app",
+    "dataset": _C + "datasets:app",
+    "model": _C + "models:app",
+    "admin": _C + "admin:app",
+}
+
+
+class HwGroup(LazyGroup):
+    entries: ClassVar[dict[str, str]] = COMMANDS
+
 
 app = typer.Typer(
     name="hw",
+    cls=HwGroup,
     help="Headwater: projects, experiments, flows and endpoints on your own machines.",
     no_args_is_help=True,
     add_completion=False,
@@ -69,41 +87,13 @@ def main(
     remember(GlobalOptions(debug=debug, project=project))
 
 
-app.command("server")(server.server)
-app.command("login")(auth.login)
-app.command("whoami")(auth.whoami)
-app.command("configure")(configure.configure)
-app.command("demo")(demo.demo)
-app.command("new")(folders.new)
-app.command("link")(folders.link)
-app.command("sync")(folders.sync)
-app.command("clone")(folders.clone)
-app.command("run")(experiments.run)
-app.command("status")(compute.status)
-app.command("bakes")(bakes.bakes)
-app.command("inspect")(bakes.inspect)
-app.add_typer(experiments.app, name="experiments")
-app.add_typer(flows.app, name="flow")
-app.add_typer(live.app, name="live")
-app.add_typer(compute.app, name="compute")
-app.add_typer(users.app, name="user")
-app.add_typer(projects.app, name="project")
-app.add_typer(secrets.app, name="secret")
-app.add_typer(env.app, name="env")
-app.add_typer(keys.app, name="keys")
-app.add_typer(webhooks.app, name="webhook")
-app.add_typer(settings.app, name="settings")
-app.add_typer(files.app, name="files")
-app.add_typer(datasets.app, name="dataset")
-app.add_typer(models.app, name="model")
-app.add_typer(admin.app, name="admin")
-
-
 def run() -> None:
     """The console script ``hw`` (and ``headwater``): every command's errors end here."""
     try:
         app(prog_name="hw")
     except Exception as exc:
+        from headwater.cli.errors import handle  # Rich and the schemas only when it failed
+
         sys.exit(handle(exc, debug=options().debug))
 
 
