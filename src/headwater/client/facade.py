@@ -2,32 +2,35 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from headwater.client.admin import AdminClient
 from headwater.client.auth import AuthClient
-from headwater.client.collections import DatasetsClient, FilesClient, ModelsClient
-from headwater.client.compute import ComputeClient
 from headwater.client.config import ClientConfig, cache_days, config_dir, resolve_config
-from headwater.client.datacache import DataCache
-from headwater.client.env import EnvClient
-from headwater.client.experiments import ExperimentsClient
-from headwater.client.flows import FlowsClient
 from headwater.client.http import DEFAULT_TIMEOUT, HttpClient
-from headwater.client.keys import KeysClient
-from headwater.client.live import LiveClient
-from headwater.client.members import MembersClient
 from headwater.client.projects import ProjectsClient
 from headwater.client.scope import ProjectScope
-from headwater.client.secrets import SecretsClient
-from headwater.client.settings import SettingsClient
-from headwater.client.users import UsersClient
-from headwater.client.webhooks import WebhooksClient
 from headwater.schemas.projects import ProjectOut
+
+if TYPE_CHECKING:
+    import httpx
+
+    from headwater.client.admin import AdminClient
+    from headwater.client.collections import DatasetsClient, FilesClient, ModelsClient
+    from headwater.client.compute import ComputeClient
+    from headwater.client.datacache import DataCache
+    from headwater.client.env import EnvClient
+    from headwater.client.experiments import ExperimentsClient
+    from headwater.client.flows import FlowsClient
+    from headwater.client.keys import KeysClient
+    from headwater.client.live import LiveClient
+    from headwater.client.members import MembersClient
+    from headwater.client.secrets import SecretsClient
+    from headwater.client.settings import SettingsClient
+    from headwater.client.users import UsersClient
+    from headwater.client.webhooks import WebhooksClient
 
 Health = dict[str, Any]
 
@@ -59,25 +62,101 @@ class Client:
             self.config.url, self.config.token, timeout=timeout, transport=transport
         )
         self.auth = AuthClient(self.http)
-        self.users = UsersClient(self.http)
         self.projects = ProjectsClient(self.http)
         self.scope = ProjectScope(
             self.projects, self.auth, self.config.project, self.config.project_source
         )
-        self.members = MembersClient(self.http, self.scope)
-        self.env = EnvClient(self.http, self.scope)
-        self.settings = SettingsClient(self.http, self.scope)
-        self.secrets = SecretsClient(self.http, self.scope)
-        self.keys = KeysClient(self.http, self.scope)
-        self.webhooks = WebhooksClient(self.http, self.scope)
-        self.files = FilesClient(self.http, self.scope)
-        self.datasets = DatasetsClient(self.http, self.scope)
-        self.models = ModelsClient(self.http, self.scope)
-        self.experiments = ExperimentsClient(self.http, self.scope)
-        self.flows = FlowsClient(self.http, self.scope)
-        self.live = LiveClient(self.experiments)
-        self.admin = AdminClient(self.http)
-        self.compute = ComputeClient(self.http)
+
+    # Built on first use: each one imports its schemas, and a command needs one or two.
+    @cached_property
+    def users(self) -> UsersClient:
+        from headwater.client.users import UsersClient
+
+        return UsersClient(self.http)
+
+    @cached_property
+    def members(self) -> MembersClient:
+        from headwater.client.members import MembersClient
+
+        return MembersClient(self.http, self.scope)
+
+    @cached_property
+    def env(self) -> EnvClient:
+        from headwater.client.env import EnvClient
+
+        return EnvClient(self.http, self.scope)
+
+    @cached_property
+    def settings(self) -> SettingsClient:
+        from headwater.client.settings import SettingsClient
+
+        return SettingsClient(self.http, self.scope)
+
+    @cached_property
+    def secrets(self) -> SecretsClient:
+        from headwater.client.secrets import SecretsClient
+
+        return SecretsClient(self.http, self.scope)
+
+    @cached_property
+    def keys(self) -> KeysClient:
+        from headwater.client.keys import KeysClient
+
+        return KeysClient(self.http, self.scope)
+
+    @cached_property
+    def webhooks(self) -> WebhooksClient:
+        from headwater.client.webhooks import WebhooksClient
+
+        return WebhooksClient(self.http, self.scope)
+
+    @cached_property
+    def files(self) -> FilesClient:
+        from headwater.client.collections import FilesClient
+
+        return FilesClient(self.http, self.scope)
+
+    @cached_property
+    def datasets(self) -> DatasetsClient:
+        from headwater.client.collections import DatasetsClient
+
+        return DatasetsClient(self.http, self.scope)
+
+    @cached_property
+    def models(self) -> ModelsClient:
+        from headwater.client.collections import ModelsClient
+
+        return ModelsClient(self.http, self.scope)
+
+    @cached_property
+    def experiments(self) -> ExperimentsClient:
+        from headwater.client.experiments import ExperimentsClient
+
+        return ExperimentsClient(self.http, self.scope)
+
+    @cached_property
+    def flows(self) -> FlowsClient:
+        from headwater.client.flows import FlowsClient
+
+        return FlowsClient(self.http, self.scope)
+
+    @cached_property
+    def live(self) -> LiveClient:
+        from headwater.client.live import LiveClient
+
+        return LiveClient(self.experiments)
+
+    @cached_property
+    def admin(self) -> AdminClient:
+        from headwater.client.admin import AdminClient
+
+        return AdminClient(self.http)
+
+    @cached_property
+    def compute(self) -> ComputeClient:
+        from headwater.client.compute import ComputeClient
+
+        return ComputeClient(self.http)
 
     @property
     def url(self) -> str:
@@ -91,6 +170,8 @@ class Client:
     def cache(self) -> DataCache:
         """The local cache of downloaded blobs and dataset/model versions, in ``cache/`` of
         the config folder: clones and pulls of a version already there download nothing."""
+        from headwater.client.datacache import DataCache
+
         return DataCache((self.config_dir or config_dir()) / "cache", evict_days=cache_days())
 
     def health(self) -> Health:
