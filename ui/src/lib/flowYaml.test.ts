@@ -13,6 +13,7 @@ import {
   valuesFromText,
   valuesText,
   withApprovers,
+  layered,
 } from "./flowYaml";
 
 // The docs' first flow, with keys the canvas never edits (description, data_commit, a
@@ -154,3 +155,17 @@ describe("flow YAML round trip", () => {
   });
 });
 
+
+describe("layered layout", () => {
+  it("puts each task one column right of its deepest parent", () => {
+    const at = layered(["A", "B", "C", "D"], [
+      { from: "A", to: "B" },
+      { from: "B", to: "C" },
+      { from: "A", to: "C" },
+    ]);
+    expect(at.get("A")).toEqual({ x: 40, y: 40 });
+    expect(at.get("D")).toEqual({ x: 40, y: 160 });
+    expect(at.get("B")).toEqual({ x: 280, y: 40 });
+    expect(at.get("C")).toEqual({ x: 520, y: 40 });
+  });
+});

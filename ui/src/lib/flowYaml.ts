@@ -225,3 +225,32 @@ export function withApprovers(task: FlowTask, users: string[] | null): FlowTask 
     : [...others, { objective: APPROVAL, value }];
   return next;
 }
+
+/**
+ * Places for tasks without `top`/`left`: a column per depth (the longest path from a task
+ * without parents), tasks of one depth one below the other, in the given order.
+ */
+export function layered(titles: string[], relations: Relation[], gap: Point = { x: 240, y: 120 }): Map<string, Point> {
+  const depth = new Map<string, number>(titles.map((t) => [t, 0]));
+  // relax edges |titles| times: enough for a DAG, and a cycle cannot loop forever
+  for (let pass = 0; pass < titles.length; pass++) {
+    let changed = false;
+    for (const r of relations) {
+      const d = (depth.get(r.from) ?? 0) + 1;
+      if (depth.has(r.to) && d > (depth.get(r.to) ?? 0)) {
+        depth.set(r.to, d);
+        changed = true;
+      }
+    }
+    if (!changed) break;
+  }
+  const row = new Map<number, number>();
+  const out = new Map<string, Point>();
+  for (const t of titles) {
+    const d = depth.get(t) ?? 0;
+    const i = row.get(d) ?? 0;
+    row.set(d, i + 1);
+    out.set(t, { x: 40 + d * gap.x, y: 40 + i * gap.y });
+  }
+  return out;
+}

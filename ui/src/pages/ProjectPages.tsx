@@ -1,3 +1,4 @@
+import { lazy, Suspense } from "react";
 import { api } from "../api/client";
 import { ErrorNote, Link, Loading } from "../components/common";
 import type { Project } from "../lib/access";
@@ -7,13 +8,16 @@ import { Compare } from "./Compare";
 import { Dashboard } from "./Dashboard";
 import { ExperimentPage } from "./Experiment";
 import { Experiments } from "./Experiments";
-import { Flows } from "./Flows";
 import { Settings } from "./Settings";
+
+// The flows pages carry React Flow: loaded when first opened.
+const FlowPages = lazy(() => import("./flows"));
 
 const SECTIONS = [
   { id: "", label: "Dashboard" },
   { id: "experiments", label: "Experiments" },
   { id: "flows", label: "Flows" },
+  { id: "bakes", label: "Bakes" },
   { id: "settings", label: "Settings" },
 ];
 
@@ -50,7 +54,13 @@ function Section({ project, path, base }: { project: Project; path: string; base
   if (rest === "/compare") return <Compare project={project} />;
   const exp = match("/experiments/:num", rest);
   if (exp) return <ExperimentPage project={project} number={exp.num} />;
-  if (rest === "/flows" || rest.startsWith("/flows/")) return <Flows project={project} />;
+  if (/^\/(flows|bakes)(\/|$)/.test(rest)) {
+    return (
+      <Suspense fallback={<Loading what="the flows pages" />}>
+        <FlowPages project={project} rest={rest} />
+      </Suspense>
+    );
+  }
   const settings = match("/settings/:tab", rest);
   if (rest === "/settings" || settings) return <Settings project={project} tab={settings?.tab ?? "general"} />;
   return <p>There is no page at {path}.</p>;

@@ -1,0 +1,418 @@
+// One run (bake): polled every 1.5 s until it ends. The graph coloured by status with instance
+// counts, the instances with their parameters and tags, the timeline (Gantt), the approval
+// dialog for a task pending approval, and Stop / Restart.
+import { Background, Controls, Handle, Position, ReactFlow, ReactFlowProvider, type Edge, type Node, type NodeProps } from "@xyflow/react";
+import { useEffect, useMemo, useRef, useState } from "react";
+import { api, type Schemas } from "../../api/client";
+import { ErrorNote, Link, Loading, StateBadge } from "../../components/common";
+import { Tabs } from "../../components/Tabs";
+import { canRunJobs, type Project } from "../../lib/access";
+import { layered, parseFlow, position, type Point } from "../../lib/flowYaml";
+import { duration, formatTime } from "../../lib/format";
+import { elapsed, ganttLayout } from "../../lib/gantt";
+import { navigate } from "../../lib/router";
+import { useData } from "../../lib/useData";
+import { Modal } from "./Modal";
+
+type Instance = Schemas["InstanceOut"];
+// the schema marks fields with defaults optional; an inspected run has them all
+type RunTask = Omit<Schemas["RunTaskOut"], "instances" | "approvers"> & { instances: Instance[]; approvers: string[] };
+type Run = Omit<Schemas["FlowRunOut"], "tasks" | "relations"> & { tasks: RunTask[]; relations: { from: string; to: string }[] };
+
+function complete(run: Schemas["FlowRunOut"]): Run {
+  return {
+    ...run,
+    tasks: (run.tasks ?? []).map((t) => ({ ...t, instances: t.instances ?? [], approvers: t.approvers ?? [] })),
+    relations: run.relations ?? [],
+  };
+}
+const ENDED = new Set(["success", "failed", "aborted"]);
+
+export function RunView({ project, runRef }: { project: Project; runRef: string }) {
+  const pid = project.id;
+  const [polling, setPolling] = useState(true);
+  const run = useData(() => api("inspect_flow_run", { path: { project_id: pid, ref: runRef } }).then(complete), [pid, runRef], {
+    pollMs: 1500,
+    poll: polling,
+  });
+  const status = run.data?.status;
+  useEffect(() => {
+    if (status) setPolling(!ENDED.has(status));
+  }, [status]);
+  // the version's file, for the tasks' places on the canvas
+  const flow = run.data?.flow;
+  const version = run.data?.version;
+  const file = useData(
+    () => (flow && version ? api("show_flow_version", { path: { project_id: pid, name: flow, number: version } }) : Promise.resolve(null)),
+    [pid, flow, version],
+  );
+  const [tab, setTab] = useState("graph");
+  const [deciding, setDeciding] = useState<string | null>(null);
+  const offered = useRef(new Set<string>());
+  const [error, setError] = useState<unknown>();
+  const writer = canRunJobs(project);
+  const pending = (run.data?.tasks ?? []).filter((t) => t.status === "pending_approval");
+
+  useEffect(() => {
+    // the approval dialog opens by itself once for each task that waits (seed 002)
+    const first = pending.find((t) => !offered.current.has(t.title));
+    if (writer && first && deciding === null) {
+      offered.current.add(first.title);
+      setDeciding(first.title);
+    }
+  }, [pending.map((t) => t.title).join("\n"), writer]);
+
+  if (run.error && !run.data) return <ErrorNote error={run.error} />;
+  if (!run.data) return <Loading what={`run ${runRef}`} />;
+  const r = run.data;
+  const act = async (what: "stop" | "restart") => {
+    setError(undefined);
+    try {
+      if (what === "stop") {
+        await api("stop_flow_run", { path: { project_id: pid, ref: String(r.number) } });
+        run.reload();
+      } else {
+        const next = await api("restart_flow_run", { path: { project_id: pid, ref: String(r.number) }, body: {} });
+        navigate(`/projects/${pid}/bakes/${next.number}`);
+      }
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const positions = placesOf(r, file.data?.yaml ?? null);
+  const decidingTask = deciding ? r.tasks.find((t) => t.title === deciding) : undefined;
+  return (
+    <section aria-labelledby="run-title">
+      <div className="toolbar">
+        <div>
+          <h2 id="run-title">
+            Run {r.number} <StateBadge state={r.status} />
+          </h2>
+          <p className="muted small">
+            <Link to={`/projects/${pid}/flows/edit/${encodeURIComponent(r.flow)}`}>{r.flow}</Link> version {r.version} · {r.trigger}
+            {r.only ? ` (only ${r.only})` : ""} · by {r.created_by} · created {formatTime(r.created_at)}
+            {r.ended_at ? ` · ended ${formatTime(r.ended_at)} (${duration(r.started_at ?? r.created_at, r.ended_at)})` : ""}
+            {r.restart_of ? (
+              <>
+                {" "}
+                · restart of <Link to={`/projects/${pid}/bakes/${r.restart_of}`}>run {r.restart_of}</Link>
+              </>
+            ) : null}
+          </p>
+          {r.reason ? <p className="small">{r.reason}</p> : null}
+        </div>
+        <span className="buttons">
+          <Link to={`/projects/${pid}/bakes`}>All bakes</Link>
+          {writer && !ENDED.has(r.status) ? (
+            <button type="button" className="danger" onClick={() => void act("stop")}>
+              Stop
+            </button>
+          ) : null}
+          {writer && (r.status === "failed" || r.status === "aborted") ? (
+            <button type="button" onClick={() => void act("restart")}>
+              Restart
+            </button>
+          ) : null}
+        </span>
+      </div>
+      <ErrorNote error={error} />
+      {pending.map((t) => (
+        <div className="notice pending" key={t.title} role="status">
+          Task <strong>{t.title}</strong> waits for approval{t.approvers.length ? ` by ${t.approvers.join(", ")}` : ""}.{" "}
+          {writer ? (
+            <button type="button" onClick={() => setDeciding(t.title)}>
+              Review {t.title}
+            </button>
+          ) : null}
+        </div>
+      ))}
+      <Tabs
+        tabs={[
+          { id: "graph", label: "Graph" },
+          { id: "instances", label: "Instances" },
+          { id: "timeline", label: "Timeline" },
+        ]}
+        active={tab}
+        onSelect={setTab}
+        label="Run"
+      />
+      <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} className="tabpanel">
+        {tab === "graph" ? (
+          <ReactFlowProvider>
+            <RunGraph run={r} places={positions} />
+          </ReactFlowProvider>
+        ) : null}
+        {tab === "instances" ? <Instances run={r} pid={pid} /> : null}
+        {tab === "timeline" ? <Timeline run={r} /> : null}
+      </div>
+      {decidingTask ? (
+        <ApprovalDialog
+          pid={pid}
+          run={r}
+          task={decidingTask}
+          onClose={() => setDeciding(null)}
+          onDone={() => {
+            setDeciding(null);
+            setPolling(true);
+            run.reload();
+          }}
+        />
+      ) : null}
+    </section>
+  );
+}
+
+function placesOf(run: Run, yaml: string | null): Map<string, Point> {
+  const auto = layered(
+    run.tasks.map((t) => t.title),
+    run.relations,
+  );
+  if (!yaml) return auto;
+  try {
+    const doc = parseFlow(yaml);
+    const out = new Map<string, Point>();
+    for (const t of run.tasks) {
+      const spec = doc.tasks.find((d) => d.title === t.title);
+      const fallback = auto.get(t.title) ?? { x: 0, y: 0 };
+      out.set(t.title, spec ? position(spec, fallback) : fallback);
+    }
+    return out;
+  } catch {
+    return auto;
+  }
+}
+
+/** "2 success · 1 running" */
+export function counts(task: RunTask): string {
+  const by = new Map<string, number>();
+  for (const i of task.instances) by.set(i.status, (by.get(i.status) ?? 0) + 1);
+  return [...by.entries()].map(([s, n]) => `${n} ${s.replace("_", " ")}`).join(" · ");
+}
+
+type RunNodeData = { task: RunTask };
+
+function RunNode({ data }: NodeProps<Node<RunNodeData>>) {
+  const t = data.task;
+  return (
+    <div className={`flow-node run-node status-${t.status}`} data-testid={`run-task-${t.title}`} data-status={t.status}>
+      <Handle type="target" position={Position.Top} isConnectable={false} />
+      <span className="node-type">{t.type === "exec" ? "custom" : t.type}</span>
+      <strong className="node-title">{t.title}</strong>
+      <span className="node-status">{t.status.replace("_", " ")}</span>
+      <span className="node-summary" data-testid={`counts-${t.title}`}>
+        {t.instances.length ? `${t.instances.length} instance${t.instances.length === 1 ? "" : "s"}: ${counts(t)}` : "no instances yet"}
+      </span>
+      <Handle type="source" position={Position.Bottom} isConnectable={false} />
+    </div>
+  );
+}
+
+const RUN_NODES = { run: RunNode };
+
+function RunGraph({ run, places }: { run: Run; places: Map<string, Point> }) {
+  const nodes: Node<RunNodeData>[] = useMemo(
+    () => run.tasks.map((t) => ({ id: t.title, type: "run", position: places.get(t.title) ?? { x: 0, y: 0 }, data: { task: t } })),
+    [run, places],
+  );
+  const edges: Edge[] = useMemo(
+    () =>
+      run.relations.map((r) => {
+        const from = run.tasks.find((t) => t.title === r.from);
+        return { id: `${r.from}\u2192${r.to}`, source: r.from, target: r.to, animated: from?.status === "running" };
+      }),
+    [run],
+  );
+  return (
+    <div className="canvas run-canvas" data-testid="run-graph">
+      <ReactFlow nodes={nodes} edges={edges} nodeTypes={RUN_NODES} nodesDraggable={false} nodesConnectable={false} fitView fitViewOptions={{ maxZoom: 1 }}>
+        <Background />
+        <Controls showInteractive={false} />
+      </ReactFlow>
+      <p className="legend small">
+        {["waiting", "pending_approval", "running", "success", "failed", "skipped", "aborted"].map((s) => (
+          <span key={s}>
+            <span className={`swatch status-${s}`} /> {s.replace("_", " ")}
+          </span>
+        ))}
+      </p>
+    </div>
+  );
+}
+
+const pairs = (o: Record<string, string>) =>
+  Object.entries(o)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ");
+
+function Instances({ run, pid }: { run: Run; pid: string }) {
+  const rows = run.tasks.flatMap((t) => t.instances.map((i, n) => ({ task: t, i, n })));
+  if (rows.length === 0) return <p className="muted">No instances yet.</p>;
+  return (
+    <table className="list" aria-label="Instances">
+      <thead>
+        <tr>
+          <th scope="col">Task</th>
+          <th scope="col">Instance</th>
+          <th scope="col">Status</th>
+          <th scope="col">Params</th>
+          <th scope="col">Tags</th>
+          <th scope="col">Created</th>
+          <th scope="col">Started</th>
+          <th scope="col">Took</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map(({ task, i, n }) => (
+          <tr key={i.id}>
+            <td>{task.title}</td>
+            <td>
+              {i.experiment_number ? <Link to={`/projects/${pid}/experiments/${i.experiment_number}`}>experiment {i.experiment_number}</Link> : `#${n + 1}`}
+            </td>
+            <td>
+              <StateBadge state={i.status} />
+              {i.reason ? <div className="muted small">{i.reason}</div> : null}
+            </td>
+            <td>
+              <code>{pairs(i.params)}</code>
+            </td>
+            <td>
+              <code>{pairs(i.tags)}</code>
+            </td>
+            <td>{formatTime(i.created_at)}</td>
+            <td>{formatTime(i.started_at)}</td>
+            <td>{i.started_at ? duration(i.started_at, i.finished_at) : "—"}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+const LABEL_W = 200;
+const CHART_W = 760;
+const ROW_H = 26;
+
+function Timeline({ run }: { run: Run }) {
+  const spans = run.tasks.flatMap((t) =>
+    t.instances.map((i, n) => ({
+      id: i.id,
+      label: `${t.title} ${t.instances.length > 1 ? `#${n + 1}` : ""}`.trim(),
+      status: i.status,
+      created_at: i.created_at,
+      started_at: i.started_at,
+      finished_at: i.finished_at,
+    })),
+  );
+  const g = ganttLayout(spans, { width: CHART_W, rowHeight: ROW_H, now: run.ended_at ? Date.parse(run.ended_at) : Date.now() });
+  if (g.rows.length === 0) return <p className="muted">No instances yet.</p>;
+  const top = 22;
+  return (
+    <figure className="chart gantt" data-testid="gantt" data-rows={g.rows.length}>
+      <svg viewBox={`0 0 ${LABEL_W + CHART_W + 10} ${g.height + top + 4}`} role="img" aria-label="When each instance queued, ran and ended">
+        <g transform={`translate(${LABEL_W},0)`} className="axes">
+          {g.ticks.map((t) => (
+            <g key={t.x}>
+              <line x1={t.x} x2={t.x} y1={top - 4} y2={g.height + top} className="grid" />
+              <text x={t.x} y={14} textAnchor="middle">
+                {t.label}
+              </text>
+            </g>
+          ))}
+        </g>
+        {g.rows.map((row) => (
+          <g key={row.id} transform={`translate(0,${row.y + top})`}>
+            <text x={LABEL_W - 8} y={ROW_H / 2 + 5} textAnchor="end" className="gantt-label">
+              {row.label}
+            </text>
+            <rect x={LABEL_W + row.queued.x} y={6} width={row.queued.width} height={ROW_H - 12} className="gantt-queued">
+              <title>queued {elapsed(row.waitedS)}</title>
+            </rect>
+            {row.ran ? (
+              <rect x={LABEL_W + row.ran.x} y={3} width={row.ran.width} height={ROW_H - 6} className={`gantt-ran status-${row.status}`}>
+                <title>
+                  {row.status}, ran {elapsed(row.ranS ?? 0)}
+                </title>
+              </rect>
+            ) : null}
+          </g>
+        ))}
+      </svg>
+      <figcaption className="legend small">
+        <span>
+          <span className="swatch gantt-queued" /> queued
+        </span>
+        <span>
+          <span className="swatch status-running" /> running
+        </span>
+        <span>
+          <span className="swatch status-success" /> succeeded
+        </span>
+        <span>
+          <span className="swatch status-failed" /> failed
+        </span>
+        <span className="muted">from {formatTime(new Date(g.start).toISOString())}</span>
+      </figcaption>
+    </figure>
+  );
+}
+
+function ApprovalDialog(props: { pid: string; run: Run; task: RunTask; onClose: () => void; onDone: () => void }) {
+  const [comment, setComment] = useState("");
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const { task, run } = props;
+  const decide = async (approve: boolean) => {
+    setBusy(true);
+    setError(undefined);
+    const args = { path: { project_id: props.pid, ref: String(run.number), title: task.title }, body: { comment } };
+    try {
+      if (approve) await api("approve_flow_task", args);
+      else await api("reject_flow_task", args);
+      props.onDone();
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  };
+  const parents = run.relations.filter((r) => r.to === task.title).map((r) => r.from);
+  return (
+    <Modal title={`Approve ${task.title}?`} onClose={props.onClose}>
+      <p>
+        Run {run.number} of {run.flow} waits for approval of task <strong>{task.title}</strong>
+        {task.approvers.length ? ` (approvers: ${task.approvers.join(", ")})` : ""}. Approving continues the flow; rejecting stops it.
+      </p>
+      {parents.length ? (
+        <ul className="small">
+          {parents.map((p) => {
+            const t = run.tasks.find((x) => x.title === p);
+            return t ? (
+              <li key={p}>
+                {p}: {t.status.replace("_", " ")}
+                {t.instances.length ? ` (${counts(t)})` : ""}
+                {t.instances.some((i) => Object.keys(i.tags).length) ? ` · tags ${t.instances.map((i) => pairs(i.tags)).filter(Boolean).join("; ")}` : ""}
+              </li>
+            ) : null;
+          })}
+        </ul>
+      ) : null}
+      <form aria-label="Decision" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Comment (for the record)
+          <textarea rows={2} value={comment} onChange={(e) => setComment(e.target.value)} />
+        </label>
+        <ErrorNote error={error} />
+        <div className="actions">
+          <button type="button" disabled={busy} onClick={() => void decide(true)}>
+            Approve
+          </button>
+          <button type="button" className="danger" disabled={busy} onClick={() => void decide(false)}>
+            Reject
+          </button>
+          <button type="button" className="secondary" onClick={props.onClose}>
+            Later
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
