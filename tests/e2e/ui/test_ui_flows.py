@@ -28,6 +28,7 @@ def edit_task(page: Page, title: str, new_title: str, script: str, param: str = 
         dialog.get_by_role("button", name="Add parameter").click()
         dialog.get_by_label("Key").fill(key)
         dialog.get_by_label("Values").fill(values)
+        shot(page, "flow-task-dialog")
     dialog.get_by_role("tab", name="Advanced").click()
     expect(dialog.get_by_label("Computes")).to_have_value("default")
     dialog.get_by_role("tab", name="YAML").click()
