@@ -67,6 +67,15 @@ def test_build_a_flow_on_the_canvas_save_play_and_see_it_succeed(
     log_in(page, owner)
     page.goto(f"/projects/{pid}/flows")
     page.get_by_text("No flows yet.").wait_for()
+    # an invalid file is refused with the server's reason, naming the file, line and key
+    page.get_by_text("Import a flow file").click()
+    page.get_by_label("Or paste it").fill(
+        "flow: Bad\ntasks:\n  - title: T\n    type: exec\n    input: echo\n"
+        "    computes: [default]\n    parms: []\nrelations: []\n"
+    )
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_role("alert")).to_contain_text("parms")
+    expect(page.get_by_role("alert")).to_contain_text("flow.yaml:7")
     page.get_by_role("button", name="New flow").click()
     page.get_by_label("Flow title").fill("Two steps")
     canvas = page.get_by_test_id("canvas")

@@ -261,7 +261,9 @@ function Editor({ project, name }: { project: Project; name: string | null }) {
         </p>
       ) : null}
       <div className="canvas-wrap">
-        {writer ? <Palette /> : null}
+        {writer
+          ? <Palette onAdd={(type) => change(addTask(doc, type, below(doc)).doc)} />
+          : null}
         <EditContext.Provider value={setEditing}>
           <Canvas doc={doc} writer={writer} onChange={change} />
         </EditContext.Provider>
@@ -309,7 +311,13 @@ function Editor({ project, name }: { project: Project; name: string | null }) {
   );
 }
 
-function Palette() {
+/** Where a task added from the keyboard goes: under the lowest one. */
+function below(doc: FlowDoc): { x: number; y: number } {
+  const tops = doc.tasks.map((t) => (typeof t.top === "number" ? t.top : 0));
+  return { x: 80, y: tops.length ? Math.max(...tops) + 120 : 60 };
+}
+
+function Palette({ onAdd }: { onAdd: (type: TaskType) => void }) {
   const start = (e: DragEvent, type: TaskType) => {
     e.dataTransfer.setData(DRAG_TYPE, type);
     e.dataTransfer.effectAllowed = "move";
@@ -318,12 +326,26 @@ function Palette() {
     <aside className="palette" aria-label="Tasks to drag onto the canvas">
       <h3>Tasks</h3>
       {PALETTE.map((p) => (
-        <div key={p.type} className={`palette-item type-${p.type}`} draggable onDragStart={(e) => start(e, p.type)} data-testid={`palette-${p.type}`}>
+        <div
+          key={p.type}
+          className={`palette-item type-${p.type}`}
+          draggable
+          onDragStart={(e) => start(e, p.type)}
+          data-testid={`palette-${p.type}`}
+          role="button"
+          tabIndex={0}
+          aria-label={`Add a ${p.label.toLowerCase()} task (or drag it onto the canvas)`}
+          onKeyDown={(e) => {
+            if (e.key !== "Enter" && e.key !== " ") return;
+            e.preventDefault();
+            onAdd(p.type);
+          }}
+        >
           <strong>{p.label}</strong>
           <span className="muted small">{p.hint}</span>
         </div>
       ))}
-      <p className="muted small">Drag a task onto the canvas; drag from a task's lower dot to another's upper dot to connect them.</p>
+      <p className="muted small">Drag a task onto the canvas; drag from a task's lower dot to another's upper dot to connect them. From the keyboard: Enter on a task adds it.</p>
     </aside>
   );
 }
