@@ -71,3 +71,39 @@ def buckets(raw: Path) -> dict[str, float]:
                 break
         counts[label] += int(n)
     return {k: round(100 * v / total, 1) for k, v in counts.most_common()} if total else {}
+
+
+def top_frames(raw: Path, prefix: str = "", n: int = 25) -> dict[str, object]:
+    """Any process's hottest frames in py-spy's raw stacks, as percent of all samples.
+
+    ``inclusive``: stacks a function is on (once per stack), for frames whose file path holds
+    ``prefix`` (e.g. ``headwater``; empty: all); ``self``: the innermost frame of each stack.
+    Line numbers are dropped, so a function counts once however many lines it was seen on.
+    """
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        weight = int(count)
+        total += weight
+        frames = [_function(f) for f in stack.split(";")]
+        own[frames[-1]] += weight
+        for name in set(frames):
+            if prefix in name:
+                inclusive[name] += weight
+    if not total:
+        return {"samples": 0}
+
+    def share(counter: Counter[str]) -> dict[str, float]:
+        return {k: round(100 * v / total, 1) for k, v in counter.most_common(n)}
+
+    return {"samples": total, "inclusive": share(inclusive), "self": share(own)}
+
+
+def _function(frame: str) -> str:
+    """``func (path/to/file.py:123)`` without the line: ``func (path/to/file.py)``."""
+    head, sep, rest = frame.rpartition(":")
+    return f"{head})" if sep and rest.rstrip(")").isdigit() else frame
