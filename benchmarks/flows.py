@@ -419,7 +419,9 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3, help="fan-out: timed rounds (3)")
     ap.add_argument("--expand-repeat", type=int, default=5, help="expand: timed runs (5)")
     ap.add_argument("--only", default="expand,fanout", help="which benchmarks")
-    ap.add_argument("--skip", default="", help="tools not to run: metaflow,prefect,experiments,flow")
+    ap.add_argument(
+        "--skip", default="", help="tools not to run: metaflow,prefect,experiments,flow"
+    )
     ap.add_argument("--quiet-wait", type=float, default=5, help="wait up to s for an idle machine")
     ap.add_argument("--profile-dir", type=Path, help="one more flow under py-spy; stacks here")
     ap.add_argument("--py-spy", default=shutil.which("py-spy") or "", help="py-spy binary")
