@@ -159,6 +159,10 @@ def test_routes_multiply_and_conditions_pick(client: Client) -> None:
     accs = sorted(float(i.tags["acc"]) for i in train.instances)
     assert accs == [0.2, 0.3, 0.3, 0.4, 0.4, 0.5]
     assert {(i.params["lr"]) for i in train.instances} == {"0.1", "0.2", "0.3"}
+    summary = client.flows.inspect(run.number, instances=False)  # what a waiting client polls
+    assert task(summary, "Train").counts == {"success": 6}
+    assert task(summary, "Train").instances == []
+    assert task(run, "Train").counts == {"success": 6}
 
     def shown(title: str, key: str = "acc") -> list[str]:
         return sorted(

@@ -17,6 +17,7 @@ from headwater.cli.graphs import instance_counts
 from headwater.cli.output import fields, stderr, table
 from headwater.client import Client
 from headwater.domain.flowruns import RunState, TaskState
+from headwater.domain.jobs import JobState
 from headwater.schemas.flows import FlowRunOut, RunTaskOut
 
 STATE_STYLES: dict[str, str] = {
@@ -37,6 +38,8 @@ def state(value: str) -> Text:
 def counts(task: RunTaskOut) -> str:
     """``2 success, 1 running`` for the task's instances; ``-`` before it has any."""
     found = instance_counts([i.status for i in task.instances])
+    if task.counts:  # a poll without instances: the server counted them
+        found = {s.value: task.counts[s.value] for s in JobState if s.value in task.counts}
     return ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in found.items()) or "-"
 
 

@@ -143,9 +143,14 @@ class FlowsClient(ProjectScoped):
         }
         return self._http.call("GET", self._runs(project), Page[FlowRunOut], params=params)
 
-    def inspect(self, run: RunRef, *, project: str | None = None) -> FlowRunOut:
-        """A run with its tasks, their instances, and the relations between tasks."""
-        return self._http.call("GET", self._runs(project, run_ref(run)), FlowRunOut)
+    def inspect(
+        self, run: RunRef, *, instances: bool = True, project: str | None = None
+    ) -> FlowRunOut:
+        """A run with its tasks, their instances, and the relations between tasks; with
+        ``instances=False`` each task carries only its instances' counts by state (cheap)."""
+        params: dict[str, str | int | bool | None] = {"instances": instances}
+        path = self._runs(project, run_ref(run))
+        return self._http.call("GET", path, FlowRunOut, params=params)
 
     def stop(self, run: RunRef, *, project: str | None = None) -> FlowRunOut:
         return self._http.call("POST", self._runs(project, run_ref(run), "stop"), FlowRunOut)
@@ -189,13 +194,15 @@ class FlowsClient(ProjectScoped):
     def watch(
         self, run: RunRef, *, poll: float = 0.5, project: str | None = None
     ) -> Iterator[FlowRunOut]:
-        """The inspected run after each poll, the last one terminal."""
+        """The inspected run after each poll, the last one terminal. Polls read the tasks'
+        counts only; the last one, the whole run."""
         ref = run_ref(run)
         while True:
-            seen = self.inspect(ref, project=project)
-            yield seen
+            seen = self.inspect(ref, instances=False, project=project)
             if seen.status.terminal:
+                yield self.inspect(ref, project=project)
                 return
+            yield seen
             time.sleep(poll)
 
     def wait(

@@ -93,12 +93,31 @@ class FlowDriver:
         changed = 0
         for run in runs:
             try:
-                if self._advance(run):
+                if self._has_work(run) and self._advance(run):
                     changed += 1
             except Exception as exc:  # one broken run must not stop the others
                 log.exception("flow run %s failed to advance", run.id)
                 self._fail_run(run, f"the engine could not advance this run: {exc}")
         return changed
+
+    def _has_work(self, run: FlowRun) -> bool:
+        """A cheap look before the locked pass: a running task whose instances all ended, a
+        waiting task whose parents all ended, or a run whose state lags its tasks'. The engine
+        wakes on every ending; without this each wake would load every instance of every run."""
+        with self.db.read() as session:
+            runs = RunRepo(session)
+            tasks = {t.title: t.state for t in runs.tasks(run.id)}
+            still = runs.unfinished(run.id)
+            repo = FlowRepo(session)
+            flow = load_flow(repo, repo.by_id(run.flow_id), run.version)
+        for title, state in tasks.items():
+            if state is TaskState.RUNNING and not still.get(title):
+                return True
+            if state is TaskState.WAITING and all(
+                tasks[p].terminal for p in flow.graph.parents(title)
+            ):
+                return True
+        return run_outcome(tasks.values()) is not run.state
 
     def _advance(self, run: FlowRun) -> bool:
         approvals: list[Approval] = []

@@ -99,7 +99,12 @@ class RunTaskOut(BaseModel):
     reason: str | None = None
     approvers: list[str] = Field(default_factory=list)
     decided_by: str | None = None
-    instances: list[InstanceOut] = Field(default_factory=list)
+    counts: dict[str, int] = Field(
+        default_factory=dict, description="Its instances by status, e.g. {success: 3}"
+    )
+    instances: list[InstanceOut] = Field(
+        default_factory=list, description="Empty when inspected with instances=false"
+    )
 
 
 class RelationOut(BaseModel):

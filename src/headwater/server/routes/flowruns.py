@@ -73,14 +73,16 @@ def _instance_out(i: RunInstance, tags: dict[str, str]) -> InstanceOut:
     )
 
 
-def inspect_out(platform: Platform, run: FlowRun) -> FlowRunOut:
-    """The run with every task, its instances, their parameters and tags."""
+def inspect_out(platform: Platform, run: FlowRun, *, with_instances: bool = True) -> FlowRunOut:
+    """The run with every task and its instances' counts by state; with their parameters and
+    tags too unless ``with_instances`` is False (a client polling a wide run)."""
     with platform.db.read() as session:
         repo = FlowRepo(session)
         runs = RunRepo(session)
         spec = load_flow(repo, repo.by_id(run.flow_id), run.version)
         tasks = {t.title: t for t in runs.tasks(run.id)}
-        instances = runs.instances(run.id)
+        counts = runs.state_counts(run.id)
+        instances = runs.instances(run.id) if with_instances else []
         ids = [i.experiment_id for i in instances if i.experiment_id]
         values = ExperimentRepo(session).values_of(ids) if ids else {}
     by_task: dict[str, list[InstanceOut]] = {}
@@ -97,6 +99,7 @@ def inspect_out(platform: Platform, run: FlowRun) -> FlowRunOut:
             reason=tasks[t.title].reason,
             approvers=list(t.approvers) if isinstance(t, GatedTask) else [],
             decided_by=tasks[t.title].decided_by,
+            counts=counts.get(t.title, {}),
             instances=by_task.get(t.title, []),
         )
         for t in spec.tasks
@@ -158,8 +161,13 @@ def list_flow_runs(
 
 
 @router.get("/flow-runs/{ref}", response_model=FlowRunOut)
-def inspect_flow_run(ref: str, access: Reader, platform: PlatformDep) -> FlowRunOut:
-    return inspect_out(platform, _run(platform, access, ref))
+def inspect_flow_run(
+    ref: str,
+    access: Reader,
+    platform: PlatformDep,
+    instances: Annotated[bool, Query(description="false: tasks with counts only")] = True,
+) -> FlowRunOut:
+    return inspect_out(platform, _run(platform, access, ref), with_instances=instances)
 
 
 @router.post("/flow-runs/{ref}/stop", response_model=FlowRunOut)
