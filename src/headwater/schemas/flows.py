@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from headwater.domain.flowruns import RunState, TaskState
+from headwater.domain.ids import MAX_NUMBER
 from headwater.domain.jobs import JobState
 from headwater.schemas.common import Model
 
@@ -53,7 +54,7 @@ ParamOverrides = dict[str, dict[str, list[str]]]  # task title -> param key -> v
 
 
 class FlowRunCreate(Model):
-    version: int | None = Field(None, ge=1, description="Default: the latest")
+    version: int | None = Field(None, ge=1, le=MAX_NUMBER, description="Default: the latest")
     only: str | None = Field(None, max_length=200, description="Run just this task, for debugging")
     inputs_from: str | None = Field(
         None,
@@ -70,7 +71,9 @@ class FlowRestart(Model):
     """A new run of a stopped or failed one that keeps every task that already succeeded and
     whose definition (and every ancestor's) is unchanged."""
 
-    version: int | None = Field(None, ge=1, description="Default: the run's own version")
+    version: int | None = Field(
+        None, ge=1, le=MAX_NUMBER, description="Default: the run's own version"
+    )
     params: ParamOverrides = Field(default_factory=dict)
 
 

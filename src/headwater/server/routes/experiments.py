@@ -18,6 +18,7 @@ from headwater.domain.access import Permission
 from headwater.domain.credentials import token_hash
 from headwater.domain.errors import Conflict, PermissionDenied
 from headwater.domain.grid import command_with_params, tag_env
+from headwater.domain.ids import MAX_NUMBER
 from headwater.domain.jobs import Experiment, JobState
 from headwater.domain.paths import check_path
 from headwater.domain.versions import RepoKind
@@ -137,20 +138,20 @@ def list_experiments(
     platform: PlatformDep,
     state: JobState | None = None,
     ended: Annotated[bool | None, Query(description="Only ended (or only not ended) ones")] = None,
-    first: Annotated[int | None, Query(ge=1, description="Lowest number")] = None,
-    last: Annotated[int | None, Query(ge=1, description="Highest number")] = None,
+    first: Annotated[int | None, Query(ge=1, le=MAX_NUMBER, description="Lowest number")] = None,
+    last: Annotated[int | None, Query(ge=1, le=MAX_NUMBER, description="Highest number")] = None,
     title: Annotated[str | None, Query(max_length=200, description="Exactly this title")] = None,
     sort: Annotated[
         Literal["number", "title", "state", "created_at", "started_at", "ended_at"],
         Query(description="Order by this column"),
     ] = "number",
     desc: Annotated[bool, Query(description="Highest first")] = True,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_NUMBER)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Page[ExperimentOut]:
     numbers = None
     if first is not None or last is not None:
-        numbers = (first or 1, last or 2**31 - 1)
+        numbers = (first or 1, last or MAX_NUMBER)
     with platform.db.read() as session:
         repo = ExperimentRepo(session)
         items, total = repo.page(
@@ -197,7 +198,7 @@ def get_logs(
     ref: str,
     access: Reader,
     platform: PlatformDep,
-    after: Annotated[int, Query(ge=0, description="First seq to return")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_NUMBER, description="First seq to return")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> LogsOut:
     with platform.db.read() as session:

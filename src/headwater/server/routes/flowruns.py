@@ -16,6 +16,7 @@ from headwater.domain.access import Permission
 from headwater.domain.errors import InvalidInput, NotFound, PermissionDenied
 from headwater.domain.flowruns import FlowRun, RunInstance
 from headwater.domain.flowspec.model import GatedTask
+from headwater.domain.ids import MAX_NUMBER
 from headwater.engine.flows import load_flow
 from headwater.engine.flowstart import start_run
 from headwater.schemas.common import Page
@@ -34,7 +35,7 @@ from headwater.server.platform import Platform
 router = APIRouter(prefix="/projects/{project_id}", tags=["flows"])
 Reader = Annotated[ProjectAccess, Depends(require(Permission.JOBS_READ))]
 Writer = Annotated[ProjectAccess, Depends(require(Permission.JOBS_WRITE))]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_NUMBER)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 

@@ -9,7 +9,7 @@ import secrets
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
 from headwater.db.repos.flowruns import RunRepo
 from headwater.db.repos.flows import FlowRepo
@@ -19,6 +19,7 @@ from headwater.domain.access import Permission
 from headwater.domain.credentials import token_hash
 from headwater.domain.errors import InvalidInput, NotFound, Unauthenticated
 from headwater.domain.flowruns import FlowRecord, FlowRun, FlowVersion, Trigger
+from headwater.domain.ids import MAX_NUMBER
 from headwater.domain.versions import RepoKind
 from headwater.engine.flows import load_flow
 from headwater.engine.flowstart import save_flow, start_run
@@ -39,7 +40,7 @@ router = APIRouter(prefix="/projects/{project_id}", tags=["flows"])
 hooks = APIRouter(prefix="/hooks", tags=["flows"])
 Reader = Annotated[ProjectAccess, Depends(require(Permission.JOBS_READ))]
 Writer = Annotated[ProjectAccess, Depends(require(Permission.JOBS_WRITE))]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_NUMBER)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
@@ -139,7 +140,10 @@ def list_flow_versions(name: str, access: Reader, platform: PlatformDep) -> list
 
 @router.get("/flows/{name}/versions/{number}", response_model=FlowVersionOut)
 def show_flow_version(
-    name: str, number: int, access: Reader, platform: PlatformDep
+    name: str,
+    number: Annotated[int, Path(ge=1, le=MAX_NUMBER)],
+    access: Reader,
+    platform: PlatformDep,
 ) -> FlowVersionOut:
     with platform.db.read() as session:
         repo = FlowRepo(session)
