@@ -482,7 +482,7 @@ def test_approvers_are_emailed_and_webhooks_hear_the_run(
             assert "Ship" in mail["Subject"]
             body = str(mail.get_payload())
             assert f"hw flow approve {run.number}" in body
-            assert f"/flows/runs/{run.number}" in body  # the link to the run
+            assert f"/bakes/{run.number}" in body  # the link to the run's page in the UI
             client.flows.approve(run.number, "Ship")
             assert client.flows.wait(run.number, timeout=60).status == "success"
             wait_for(

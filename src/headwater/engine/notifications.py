@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from headwater.db.database import Database
@@ -24,6 +25,21 @@ EVENTS = {
     JobState.FAILED: "experiment.failed",
     JobState.ABORTED: "experiment.failed",
 }
+
+
+@dataclass(frozen=True)
+class FlowNews:
+    """What a flow's event says; the project's name and the time are added when it is sent."""
+
+    project_id: str
+    kind: str  # e.g. "flow.pending_approval"
+    subject_id: str  # the run's id
+    title: str
+    state: str
+    reason: str | None
+    path: str  # the run's page, under the project's UI address
+    extra: dict[str, object]
+    emails: tuple[str, ...] = ()  # people to write to besides the project's channels
 
 
 class Notifications:
@@ -103,62 +119,36 @@ class Notifications:
                 status=str(delivery.status),
             )
 
-    def flow_event(
-        self,
-        project_id: str,
-        kind: str,
-        *,
-        subject_id: str,
-        title: str,
-        state: str,
-        reason: str | None,
-        path: str,
-        emails: list[str],
-        extra: dict[str, object],
-    ) -> None:
+    def flow_event(self, news: FlowNews) -> None:
         """A flow's event (a task waits for approval, a run ended) to webhooks and people."""
-        if self.people is None:
-            return
-        self._pool.submit(
-            self._send_flow, project_id, kind, subject_id, title, state, reason, path, emails, extra
-        )
+        if self.people is not None:
+            self._pool.submit(self._send_flow, news)
 
-    def _send_flow(
-        self,
-        project_id: str,
-        kind: str,
-        subject_id: str,
-        title: str,
-        state: str,
-        reason: str | None,
-        path: str,
-        emails: list[str],
-        extra: dict[str, object],
-    ) -> None:
+    def _send_flow(self, news: FlowNews) -> None:
         assert self.people is not None
         try:
-            notifiers = self.people.people(project_id, kind, emails)
+            notifiers = self.people.people(news.project_id, news.kind, list(news.emails))
             if not notifiers:
                 return
             with self.db.read() as session:
-                project = ProjectRepo(session).get(project_id)
+                project = ProjectRepo(session).get(news.project_id)
             event = Event(
-                kind=kind,
-                project_id=project_id,
+                kind=news.kind,
+                project_id=news.project_id,
                 project_name=project.name,
-                subject_id=subject_id,
-                title=title,
-                state=state,
-                reason=reason,
-                url=f"{self.public_url}/projects/{project_id}/{path}",
+                subject_id=news.subject_id,
+                title=news.title,
+                state=news.state,
+                reason=news.reason,
+                url=f"{self.public_url}/projects/{news.project_id}/{news.path}",
                 occurred_at=datetime.now(UTC),
-                extra=extra,
+                extra=news.extra,
             )
         except Exception:
-            log.exception("could not prepare notifications for %s", subject_id)
+            log.exception("could not prepare notifications for %s", news.subject_id)
             return
         for notifier in notifiers:
-            self._deliver(notifier, project_id, None, event)
+            self._deliver(notifier, news.project_id, None, event)
 
     def close(self) -> None:
         # A stopping server does not wait out a webhook's retries: queued sends are dropped

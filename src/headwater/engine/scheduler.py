@@ -29,7 +29,7 @@ from headwater.domain.flowruns import FlowRun, RunState
 from headwater.domain.jobs import Experiment, JobState
 from headwater.engine.flows import Approval, FlowDriver, approver_emails
 from headwater.engine.leader import Leadership
-from headwater.engine.notifications import Notifications
+from headwater.engine.notifications import FlowNews, Notifications
 from headwater.engine.ports import Executor, Launch, Liveness
 from headwater.engine.triggers import Triggers
 
@@ -283,29 +283,32 @@ class Engine:
         with self.db.read() as session:
             emails = approver_emails(session, approval.approvers)
         self.notifications.flow_event(
-            approval.project_id,
-            "flow.pending_approval",
-            subject_id=run.id,
-            title=f"flow {run.flow!r} run {run.number}: task {approval.task!r} needs approval",
-            state="pending_approval",
-            reason=f"approve with: hw flow approve {run.number} {approval.task!r}",
-            path=f"flows/runs/{run.number}",
-            emails=emails,
-            extra={"run": run.number, "flow": run.flow, "task": approval.task},
+            FlowNews(
+                approval.project_id,
+                "flow.pending_approval",
+                run.id,
+                f"flow {run.flow!r} run {run.number}: task {approval.task!r} needs approval",
+                "pending_approval",
+                f"approve with: hw flow approve {run.number} {approval.task!r}",
+                f"bakes/{run.number}",
+                {"run": run.number, "flow": run.flow, "task": approval.task},
+                tuple(emails),
+            )
         )
 
     def _run_ended(self, run: FlowRun) -> None:
         kind = "flow.succeeded" if run.state is RunState.SUCCESS else "flow.failed"
         self.notifications.flow_event(
-            run.project_id,
-            kind,
-            subject_id=run.id,
-            title=f"flow {run.flow!r} run {run.number}",
-            state=run.state.value,
-            reason=run.reason,
-            path=f"flows/runs/{run.number}",
-            emails=[],
-            extra={"run": run.number, "flow": run.flow, "version": run.version},
+            FlowNews(
+                run.project_id,
+                kind,
+                run.id,
+                f"flow {run.flow!r} run {run.number}",
+                run.state.value,
+                run.reason,
+                f"bakes/{run.number}",
+                {"run": run.number, "flow": run.flow, "version": run.version},
+            )
         )
 
     # -- the watchdog and recovery ---------------------------------------------------------
