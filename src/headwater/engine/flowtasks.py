@@ -138,8 +138,17 @@ def exec_instances(
     versions = VersionRepo(session)
     head = versions.head(versions.files_repo(run.project_id).id)
     known = {i.id: i for group in by_task.values() for i in group}
-    experiments = ExperimentRepo(session)
-    out = []
+    shared: dict[str, Any] = {
+        "requirements": spec.requirements,
+        "prerun": spec.prerun,
+        "restart_if_stuck": spec.restart_if_stuck,
+        "notify_on_error": spec.notify_on_error,
+        "notify_on_success": spec.notify_on_success,
+        "emails": list(spec.emails),
+        "periodic_sync": spec.periodic_sync,
+        "datasets": [],
+    }
+    own = []  # what each instance sees: its route's tags, inputs and datasets
     for plan in planned:
         datasets = [
             {
@@ -154,51 +163,45 @@ def exec_instances(
             for u in plan.inputs
             if known[u.instance].experiment_id
         ]
-        options: dict[str, Any] = {
-            "requirements": spec.requirements,
-            "prerun": spec.prerun,
-            "restart_if_stuck": spec.restart_if_stuck,
-            "notify_on_error": spec.notify_on_error,
-            "notify_on_success": spec.notify_on_success,
-            "emails": list(spec.emails),
-            "periodic_sync": spec.periodic_sync,
-            "datasets": [],
-            "flow": {
-                "run": run.id,
-                "run_number": run.number,
-                "task": spec.title,
-                "env": dict(plan.env),
-                "inputs": inputs,
-                "datasets": datasets,
-                "passed": list(plan.passed_condition),
-                "image": spec.image,
-            },
+        flow = {
+            "run": run.id,
+            "run_number": run.number,
+            "task": spec.title,
+            "env": dict(plan.env),
+            "inputs": inputs,
+            "datasets": datasets,
+            "passed": list(plan.passed_condition),
+            "image": spec.image,
         }
-        (experiment,) = experiments.create_many(
-            run.project_id,
-            run.creator_id,
-            command=spec.command,
-            runs=[plan.params],
-            title=f"{run.flow} #{run.number}: {spec.title}",
-            computes=list(spec.computes),
-            start_commit=head.id if head else None,
-            output_dir=spec.output_dir or settings.output_dir,
-            options=options,
-            resources={},
+        own.append({"flow": flow})
+    made = ExperimentRepo(session).create_many(  # one insert for a whole fan-out
+        run.project_id,
+        run.creator_id,
+        command=spec.command,
+        runs=[plan.params for plan in planned],
+        title=f"{run.flow} #{run.number}: {spec.title}",
+        computes=list(spec.computes),
+        start_commit=head.id if head else None,
+        output_dir=spec.output_dir or settings.output_dir,
+        options=shared,
+        options_each=own,
+        resources={},
+    )
+    now = datetime.now(UTC)
+    out = [
+        RunInstance(
+            new_id(),
+            run.id,
+            spec.title,
+            experiment.id,
+            JobState.QUEUED,
+            dict(plan.params),
+            plan.parent_ids,
+            {},
+            now,
         )
-        out.append(
-            RunInstance(
-                new_id(),
-                run.id,
-                spec.title,
-                experiment.id,
-                JobState.QUEUED,
-                dict(plan.params),
-                plan.parent_ids,
-                {},
-                datetime.now(UTC),
-            )
-        )
+        for plan, experiment in zip(planned, made, strict=True)
+    ]
     return out
 
 

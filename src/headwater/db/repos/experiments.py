@@ -113,8 +113,12 @@ class ExperimentRepo:
         output_dir: str,
         options: dict[str, Any],
         resources: dict[str, Any],
+        options_each: Sequence[dict[str, Any]] | None = None,
     ) -> list[Experiment]:
-        """One queued experiment per parameter combination, numbered on from the last."""
+        """One queued experiment per parameter combination, numbered on from the last;
+        ``options_each`` adds options of each one's own (a flow's instances: their routes)."""
+        if options_each is not None and len(options_each) != len(runs):
+            raise ValueError("options_each needs one entry per run")
         last = self.s.scalar(
             select(func.max(ExperimentRow.number)).where(ExperimentRow.project_id == project_id)
         )
@@ -134,7 +138,7 @@ class ExperimentRepo:
                     computes=list(computes),
                     start_commit=start_commit,
                     output_dir=output_dir,
-                    options=dict(options),
+                    options={**options, **(options_each[i] if options_each else {})},
                     resources=dict(resources),
                     restarts=0,
                     created_by=created_by,
