@@ -7,7 +7,10 @@ import { useData } from "../lib/useData";
 import { Compare } from "./Compare";
 import { Dashboard } from "./Dashboard";
 import { ExperimentPage } from "./Experiment";
+import { Datasets } from "./Datasets";
 import { Experiments } from "./Experiments";
+import { Files, FilesDiff } from "./Files";
+import { LiveJobs } from "./LiveJobs";
 import { Settings } from "./Settings";
 
 // The flows pages carry React Flow: loaded when first opened.
@@ -16,6 +19,9 @@ const FlowPages = lazy(() => import("./flows"));
 const SECTIONS = [
   { id: "", label: "Dashboard" },
   { id: "experiments", label: "Experiments" },
+  { id: "files", label: "Files" },
+  { id: "datasets", label: "Datasets" },
+  { id: "live", label: "Live jobs" },
   { id: "flows", label: "Flows" },
   { id: "bakes", label: "Bakes" },
   { id: "settings", label: "Settings" },
@@ -52,6 +58,10 @@ function Section({ project, path, base }: { project: Project; path: string; base
   if (rest === "/") return <Dashboard project={project} />;
   if (rest === "/experiments") return <Experiments project={project} />;
   if (rest === "/compare") return <Compare project={project} />;
+  if (rest === "/files") return <Files project={project} />;
+  if (rest === "/files/diff") return <FilesDiff project={project} />;
+  if (rest === "/datasets") return <Datasets project={project} />;
+  if (rest === "/live") return <LiveJobs project={project} />;
   const exp = match("/experiments/:num", rest);
   if (exp) return <ExperimentPage project={project} number={exp.num} />;
   if (/^\/(flows|bakes)(\/|$)/.test(rest)) {

@@ -1,0 +1,77 @@
+"""The files pages end to end: two pushed versions, the folder browser, a CSV, and their diff."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from playwright.sync_api import expect
+
+from tests.e2e.ui.conftest import User, log_in, shot
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+
+def push(
+    user: User, pid: str, files: dict[str, bytes], message: str, base: str | None = None
+) -> str:
+    """Upload each file's bytes and commit them as the project's files' next version."""
+    entries = []
+    for path, data in files.items():
+        digest = hashlib.sha256(data).hexdigest()
+        user.call("PUT", f"/projects/{pid}/files/objects/{digest}", content=data)
+        entries.append({"path": path, "hash": digest, "size": len(data)})
+    result: dict[str, Any] = user.call(
+        "POST",
+        f"/projects/{pid}/files/commits",
+        json={"entries": entries, "message": message, "base": base},
+    )
+    return str(result["id"])
+
+
+def test_browse_a_version_open_a_csv_and_diff_two_versions(page: Page, make_user: Any) -> None:
+    owner: User = make_user("files")
+    project = owner.project("files")
+    pid = project["id"]
+    first = push(
+        owner,
+        pid,
+        {
+            "data/train.csv": b"id,label\n1,cat\n2,dog\n",
+            "train.py": b"import sys\nprint('hello')\n",
+        },
+        "first version",
+    )
+    push(
+        owner,
+        pid,
+        {
+            "data/train.csv": b"id,label\n1,cat\n2,dog\n3,bird\n",
+            "train.py": b"import sys\nprint('hello, world')\n",
+            "notes.txt": b"new notes\n",
+        },
+        "second version",
+        base=first,
+    )
+    log_in(page, owner)
+    page.goto(f"/projects/{pid}")
+    page.get_by_role("navigation", name="Project").get_by_role("link", name="Files").click()
+    files = page.get_by_role("table", name="Files")
+    expect(files.get_by_role("button", name="notes.txt")).to_be_visible()
+    # the older version has no notes.txt
+    page.get_by_label("Version").select_option(first)
+    expect(files.get_by_role("button", name="notes.txt")).to_have_count(0)
+    files.get_by_role("button", name="data/").click()
+    files.get_by_role("button", name="train.csv").click()
+    csv = page.get_by_role("table", name="CSV")
+    expect(csv.get_by_role("cell", name="dog")).to_be_visible()
+    expect(csv.get_by_role("cell", name="bird")).to_have_count(0)
+    shot(page, "files")
+    page.get_by_role("link", name="Compare versions").click()
+    changed = page.get_by_role("list", name="Changed files")
+    expect(changed.get_by_role("link", name="train.py")).to_be_visible()
+    expect(changed.get_by_role("link", name="notes.txt")).to_be_visible()
+    expect(page.locator("td.add pre", has_text="print('hello, world')")).to_be_visible()
+    expect(page.locator("td.del pre", has_text="print('hello')")).to_be_visible()
+    shot(page, "files-diff", full_page=True)
