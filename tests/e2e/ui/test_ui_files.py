@@ -14,17 +14,22 @@ if TYPE_CHECKING:
 
 
 def push(
-    user: User, pid: str, files: dict[str, bytes], message: str, base: str | None = None
+    user: User,
+    pid: str,
+    files: dict[str, bytes],
+    message: str,
+    base: str | None = None,
+    repo: str = "files",
 ) -> str:
-    """Upload each file's bytes and commit them as the project's files' next version."""
+    """Upload each file's bytes and commit them as the next version of ``repo``."""
     entries = []
     for path, data in files.items():
         digest = hashlib.sha256(data).hexdigest()
-        user.call("PUT", f"/projects/{pid}/files/objects/{digest}", content=data)
+        user.call("PUT", f"/projects/{pid}/{repo}/objects/{digest}", content=data)
         entries.append({"path": path, "hash": digest, "size": len(data)})
     result: dict[str, Any] = user.call(
         "POST",
-        f"/projects/{pid}/files/commits",
+        f"/projects/{pid}/{repo}/commits",
         json={"entries": entries, "message": message, "base": base},
     )
     return str(result["id"])
@@ -75,3 +80,32 @@ def test_browse_a_version_open_a_csv_and_diff_two_versions(page: Page, make_user
     expect(page.locator("td.add pre", has_text="print('hello, world')")).to_be_visible()
     expect(page.locator("td.del pre", has_text="print('hello')")).to_be_visible()
     shot(page, "files-diff", full_page=True)
+
+
+def test_datasets_and_live_jobs(page: Page, make_user: Any) -> None:
+    owner: User = make_user("data")
+    pid = owner.project("data")["id"]
+    owner.call("POST", f"/projects/{pid}/datasets", json={"name": "images", "description": "Pets"})
+    push(owner, pid, {"cats/a.csv": b"x,y\n1,2\n"}, "first", repo="datasets/images")
+    owner.call(
+        "POST",
+        f"/projects/{pid}/datasets/images/queries",
+        json={"name": "cats", "query": "only cats", "filter": "cats/*"},
+    )
+    owner.call(
+        "POST", f"/projects/{pid}/experiments", json={"command": "true", "title": "live:ingest"}
+    )
+    owner.call("POST", f"/projects/{pid}/experiments", json={"command": "true", "title": "batch"})
+    log_in(page, owner)
+    page.goto(f"/projects/{pid}/datasets")
+    page.get_by_role("table", name="Datasets").get_by_role("button", name="images").click()
+    page.get_by_role("table", name="Dataset files").get_by_role("button", name="cats/a.csv").click()
+    expect(page.get_by_role("table", name="CSV").get_by_role("cell", name="2")).to_be_visible()
+    queries = page.get_by_role("table", name="Saved queries")
+    expect(queries.get_by_role("cell", name="cats/*")).to_be_visible()
+    shot(page, "datasets", full_page=True)
+    page.get_by_role("navigation", name="Project").get_by_role("link", name="Live jobs").click()
+    live = page.get_by_role("table", name="Live jobs")
+    expect(live.get_by_role("cell", name="ingest", exact=True)).to_be_visible()
+    expect(live.get_by_role("cell", name="batch")).to_have_count(0)
+    shot(page, "live-jobs")
