@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -68,6 +67,12 @@ def load_flow(repo: FlowRepo, flow: FlowRecord, version: int) -> Flow:
     return flow_of(flow.id, version, stored.yaml)
 
 
+def run_flow_spec(session: Session, run: FlowRun) -> Flow:
+    """The flow file a run runs: its own version, whatever the flow's latest is now."""
+    repo = FlowRepo(session)
+    return load_flow(repo, repo.by_id(run.flow_id), run.version)
+
+
 class FlowDriver:
     def __init__(
         self,
@@ -108,8 +113,7 @@ class FlowDriver:
             runs = RunRepo(session)
             tasks = {t.title: t.state for t in runs.tasks(run.id)}
             still = runs.unfinished(run.id)
-            repo = FlowRepo(session)
-            flow = load_flow(repo, repo.by_id(run.flow_id), run.version)
+            flow = run_flow_spec(session, run)
         for title, state in tasks.items():
             if state is TaskState.RUNNING and not still.get(title):
                 return True
@@ -123,12 +127,11 @@ class FlowDriver:
         approvals: list[Approval] = []
         created = False
         with self.db.write() as session:
-            repo = FlowRepo(session)
             runs = RunRepo(session)
             run = runs.lock_run(run.id)
             if run.state.terminal:
                 return False
-            flow = load_flow(repo, repo.by_id(run.flow_id), run.version)
+            flow = run_flow_spec(session, run)
             tasks = {t.title: t for t in runs.tasks(run.id)}
             instances = runs.instances(run.id)
             before = {t: s.state for t, s in tasks.items()}
@@ -178,13 +181,7 @@ class FlowDriver:
                 reason = _run_reason(tasks.values()) if outcome.terminal else None
                 after = runs.move_run(run.id, outcome, reason=reason)
                 if outcome.terminal:
-                    ActivityRepo(session).record(
-                        run.project_id,
-                        "engine",
-                        ActivityKind.RUN_ENDED,
-                        f"flow {run.flow!r} run {run.number} ended {outcome.value}",
-                        {"run": run.number, "flow": run.flow, "state": outcome.value},
-                    )
+                    _record_end(session, run, f"ended {outcome.value}", outcome)
                 run = after
         for approval in approvals:
             self._approval_needed(approval)
@@ -203,7 +200,7 @@ class FlowDriver:
             return lambda title: () if title == run.only else flow.graph.parents(title)
         return flow.graph.parents
 
-    # -- starting a task -------------------------------------------------------------------
+    # -- people and endings ----------------------------------------------------------------
 
     def decide(self, run: FlowRun, title: str, *, approve: bool, user: str) -> FlowRun:
         """Approve (the task starts on the next pass) or reject (the run is aborted)."""
@@ -257,13 +254,7 @@ class FlowDriver:
             runs = RunRepo(session)
             if not runs.lock_run(run.id).state.terminal:
                 runs.move_run(run.id, RunState.ABORTED, reason=reason)
-                ActivityRepo(session).record(
-                    run.project_id,
-                    "engine",
-                    ActivityKind.RUN_ENDED,
-                    f"flow {run.flow!r} run {run.number} aborted: {reason}",
-                    {"run": run.number, "flow": run.flow, "state": "aborted"},
-                )
+                _record_end(session, run, f"aborted: {reason}", RunState.ABORTED)
         return self._reload(run.id)
 
     def advance_one(self, run_id: str) -> None:
@@ -306,7 +297,18 @@ def _said(state: str) -> str:
     return {"failed": "failed", "aborted": "was aborted", "skipped": "was skipped"}[state]
 
 
-def _run_reason(tasks: Sequence[RunTask] | Any) -> str | None:
+def _record_end(session: Session, run: FlowRun, how: str, state: RunState) -> None:
+    """The run's ending in the project's activity feed."""
+    ActivityRepo(session).record(
+        run.project_id,
+        "engine",
+        ActivityKind.RUN_ENDED,
+        f"flow {run.flow!r} run {run.number} {how}",
+        {"run": run.number, "flow": run.flow, "state": state.value},
+    )
+
+
+def _run_reason(tasks: Iterable[RunTask]) -> str | None:
     failed = [t.title for t in tasks if t.state is TaskState.FAILED]
     if failed:
         return f"failed: {', '.join(repr(t) for t in failed)}"

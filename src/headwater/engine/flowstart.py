@@ -8,6 +8,7 @@ errors is refused before anything is written.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
@@ -16,12 +17,12 @@ from headwater.db.repos.flowruns import RunRepo
 from headwater.db.repos.flows import FlowRepo
 from headwater.domain.entities import ActivityKind
 from headwater.domain.errors import InvalidInput
-from headwater.domain.flowruns import FlowRecord, FlowRun, FlowVersion, RunInstance, TaskState
+from headwater.domain.flowruns import FlowRecord, FlowRun, FlowVersion, TaskState
 from headwater.domain.flowspec import parse_flow, to_yaml
 from headwater.domain.flowspec.model import ExecTask, Flow
 from headwater.domain.grid import ParamAxis
 from headwater.domain.ids import new_id
-from headwater.engine.flows import NOT_IN_RUN, load_flow
+from headwater.engine.flows import NOT_IN_RUN, load_flow, run_flow_spec
 
 Overrides = Mapping[str, Mapping[str, Sequence[str]]]
 
@@ -132,9 +133,9 @@ def start_run(
         restart_of=keep_from.number if keep_from is not None else None,
     )
     if only is not None:
-        _only(repo, run, spec, only, inputs_from)
+        _only(runs, run, spec, only, inputs_from)
     elif keep_from is not None:
-        _keep(repo, run, spec, keep_from)
+        _keep(session, run, spec, keep_from)
     ActivityRepo(session).record(
         flow.project_id,
         username,
@@ -145,30 +146,18 @@ def start_run(
     return run
 
 
-def _copy(repo: FlowRepo, run: FlowRun, source: FlowRun, titles: set[str]) -> None:
+def _copy(runs: RunRepo, run: FlowRun, source: FlowRun, titles: set[str]) -> None:
     """Carry ``titles``' instances of ``source`` over, parents renamed to the new copies."""
-    runs = RunRepo(repo.s)
-    renamed: dict[str, str] = {}
-    copies = []
-    for inst in runs.instances(source.id):
-        if inst.task not in titles:
-            continue
-        renamed[inst.id] = new_id()
-        copies.append(inst)
+    copies = [i for i in runs.instances(source.id) if i.task in titles]
+    renamed = {i.id: new_id() for i in copies}
     runs.add_instances(
         run.id,
         [
-            RunInstance(
-                renamed[i.id],
-                run.id,
-                i.task,
-                i.experiment_id,
-                i.state,
-                dict(i.params),
-                tuple(renamed.get(p, p) for p in i.parents),
-                dict(i.data),
-                i.created_at,
-                i.ended_at,
+            replace(
+                i,
+                id=renamed[i.id],
+                run_id=run.id,
+                parents=tuple(renamed.get(p, p) for p in i.parents),
             )
             for i in copies
         ],
@@ -177,8 +166,7 @@ def _copy(repo: FlowRepo, run: FlowRun, source: FlowRun, titles: set[str]) -> No
         runs.move_task(run.id, title, TaskState.SUCCESS, reason=f"kept from run {source.number}")
 
 
-def _only(repo: FlowRepo, run: FlowRun, spec: Flow, only: str, inputs_from: FlowRun | None) -> None:
-    runs = RunRepo(repo.s)
+def _only(runs: RunRepo, run: FlowRun, spec: Flow, only: str, inputs_from: FlowRun | None) -> None:
     ancestors = set(spec.graph.ancestors(only))
     if inputs_from is not None:
         states = {t.title: t.state for t in runs.tasks(inputs_from.id)}
@@ -190,7 +178,7 @@ def _only(repo: FlowRepo, run: FlowRun, spec: Flow, only: str, inputs_from: Flow
                 hint="Pick a run whose earlier tasks succeeded (`hw bakes`), or run without "
                 "--inputs-from.",
             )
-        _copy(repo, run, inputs_from, ancestors)
+        _copy(runs, run, inputs_from, ancestors)
     for task in spec.tasks:
         if task.title == only or (inputs_from is not None and task.title in ancestors):
             continue
@@ -199,16 +187,16 @@ def _only(repo: FlowRepo, run: FlowRun, spec: Flow, only: str, inputs_from: Flow
         )
 
 
-def _keep(repo: FlowRepo, run: FlowRun, spec: Flow, source: FlowRun) -> None:
+def _keep(session: Session, run: FlowRun, spec: Flow, source: FlowRun) -> None:
     """A restart keeps each task that succeeded before, unchanged with all its ancestors."""
-    runs = RunRepo(repo.s)
     if not source.state.terminal:
         raise InvalidInput(
             f"run {source.number} is still {source.state.value}",
             where="run",
             hint=f"Stop it first (`hw flow stop {source.number}`), or wait for it to end.",
         )
-    old = load_flow(repo, repo.by_id(source.flow_id), source.version)
+    runs = RunRepo(session)
+    old = run_flow_spec(session, source)
     states = {t.title: t.state for t in runs.tasks(source.id)}
     old_titles = {t.title for t in old.tasks}
     kept: set[str] = set()
@@ -223,4 +211,4 @@ def _keep(repo: FlowRepo, run: FlowRun, spec: Flow, source: FlowRun) -> None:
         if same:
             kept.add(title)
     if kept:
-        _copy(repo, run, source, kept)
+        _copy(runs, run, source, kept)

@@ -63,30 +63,34 @@ class Triggers:
         return rule.next_after(self.clock(), default_tz=self.tz) if rule is not None else None
 
     def _scheduled(self, flow: FlowRecord) -> int:
+        """Decided on what was read; written (and a run started) only when something is due
+        or the schedule's record changes: most flows have no schedule, and this runs every
+        two seconds, so a pass must not take the writer's lock for each of them."""
         now = self.clock()
+        with self.db.read() as session:
+            spec = load_flow(FlowRepo(session), flow, flow.latest_version)
+        state = dict(flow.schedule_state)
+        trigger = None
+        if spec.schedule:
+            at = spec.scheduled_at(self.tz)
+            key = spec.schedule  # a new version with the same moment does not run again
+            if at is not None and once_due(at, ran=state.get("once") == key, now=now):
+                state["once"], trigger = key, "schedule"
+        rule = spec.recurring_rule()
+        if rule is not None and trigger is None:
+            key = str(rule)
+            last = state.get("tick") if state.get("rule") == key else None
+            since = datetime.fromisoformat(state.get("since") or flow.updated_at.isoformat())
+            if state.get("rule") != key:
+                state.update(rule=key, since=now.isoformat(), tick=None)
+                since = now
+            last_run = datetime.fromisoformat(last) if last else None
+            if recurring_due(rule, last_run=last_run, since=since, now=now, default_tz=self.tz):
+                state["tick"], trigger = now.isoformat(), "recurring"
+        if state == flow.schedule_state and trigger is None:
+            return 0
         with self.db.write() as session:
-            repo = FlowRepo(session)
-            spec = load_flow(repo, flow, flow.latest_version)
-            state = dict(flow.schedule_state)
-            trigger = None
-            if spec.schedule:
-                at = spec.scheduled_at(self.tz)
-                key = spec.schedule  # a new version with the same moment does not run again
-                if at is not None and once_due(at, ran=state.get("once") == key, now=now):
-                    state["once"], trigger = key, "schedule"
-            rule = spec.recurring_rule()
-            if rule is not None and trigger is None:
-                key = str(rule)
-                last = state.get("tick") if state.get("rule") == key else None
-                since = datetime.fromisoformat(state.get("since") or flow.updated_at.isoformat())
-                if state.get("rule") != key:
-                    state.update(rule=key, since=now.isoformat(), tick=None)
-                    since = now
-                last_run = datetime.fromisoformat(last) if last else None
-                if recurring_due(rule, last_run=last_run, since=since, now=now, default_tz=self.tz):
-                    state["tick"], trigger = now.isoformat(), "recurring"
-            if state != flow.schedule_state:
-                repo.set_schedule_state(flow.id, state)
+            FlowRepo(session).set_schedule_state(flow.id, state)
             if trigger is None:
                 return 0
             owner = UserRepo(session).get(flow.created_by)
@@ -94,7 +98,8 @@ class Triggers:
         return 1
 
     def _dataset(self, trigger_id: str) -> int:
-        with self.db.write() as session:
+        """Like schedules: a look first, the writer's lock only for a new version."""
+        with self.db.read() as session:
             repo = FlowRepo(session)
             trigger = repo.trigger(trigger_id)
             flow = repo.by_id(trigger.flow_id)
@@ -104,8 +109,10 @@ class Triggers:
             except HeadwaterError:
                 return 0  # deleted since: nothing to watch
             head = versions.head(dataset.id)
-            if head is None or head.id == trigger.seen_commit:
-                return 0
+        if head is None or head.id == trigger.seen_commit:
+            return 0
+        with self.db.write() as session:
+            repo = FlowRepo(session)
             repo.fired(trigger.id, seen_commit=head.id)
             user = UserRepo(session).get(flow.created_by)
             start_run(

@@ -17,7 +17,7 @@ from headwater.domain.errors import InvalidInput, NotFound, PermissionDenied
 from headwater.domain.flowruns import FlowRun, RunInstance
 from headwater.domain.flowspec.model import GatedTask
 from headwater.domain.ids import MAX_NUMBER
-from headwater.engine.flows import load_flow
+from headwater.engine.flows import run_flow_spec
 from headwater.engine.flowstart import start_run
 from headwater.schemas.common import Page
 from headwater.schemas.flows import (
@@ -78,9 +78,8 @@ def inspect_out(platform: Platform, run: FlowRun, *, with_instances: bool = True
     """The run with every task and its instances' counts by state; with their parameters and
     tags too unless ``with_instances`` is False (a client polling a wide run)."""
     with platform.db.read() as session:
-        repo = FlowRepo(session)
         runs = RunRepo(session)
-        spec = load_flow(repo, repo.by_id(run.flow_id), run.version)
+        spec = run_flow_spec(session, run)
         tasks = {t.title: t for t in runs.tasks(run.id)}
         counts = runs.state_counts(run.id)
         instances = runs.instances(run.id) if with_instances else []
@@ -207,7 +206,7 @@ def _may_decide(platform: Platform, access: ProjectAccess, run: FlowRun, title: 
     if user.is_admin or access.project.owner_id == user.id:
         return
     with platform.db.read() as session:
-        spec = load_flow(FlowRepo(session), FlowRepo(session).by_id(run.flow_id), run.version)
+        spec = run_flow_spec(session, run)
     try:
         task = spec.task(title)
     except KeyError:

@@ -10,6 +10,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from sqlalchemy.orm import Session
 
 from headwater.db.repos.flowruns import RunRepo
 from headwater.db.repos.flows import FlowRepo
@@ -45,10 +46,10 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 def _flow_out(
-    platform: Platform, flow: FlowRecord, *, runs: int = 0, created: bool = False
+    platform: Platform, session: Session, flow: FlowRecord, *, runs: int = 0, created: bool = False
 ) -> FlowOut:
-    with platform.db.read() as session:
-        spec = load_flow(FlowRepo(session), flow, flow.latest_version)
+    """The flow with what its latest version schedules, read in the caller's transaction."""
+    spec = load_flow(FlowRepo(session), flow, flow.latest_version)
     return FlowOut(
         id=flow.id,
         name=flow.name,
@@ -88,7 +89,7 @@ def import_flow(body: FlowImport, access: Writer, platform: PlatformDep) -> Flow
             user_id=access.user.id,
             username=access.user.username,
         )
-    return _flow_out(platform, flow, created=created)
+        return _flow_out(platform, session, flow, created=created)
 
 
 @router.get("/flows", response_model=Page[FlowOut])
@@ -100,7 +101,7 @@ def list_flows(
         runs = RunRepo(session)
         flows, total = repo.page(access.project.id, offset=offset, limit=limit)
         counts = runs.run_counts([f.id for f in flows])
-    items = [_flow_out(platform, f, runs=counts.get(f.id, 0)) for f in flows]
+        items = [_flow_out(platform, session, f, runs=counts.get(f.id, 0)) for f in flows]
     return Page(items=items, total=total, offset=offset, limit=limit)
 
 
@@ -110,7 +111,7 @@ def show_flow(name: str, access: Reader, platform: PlatformDep) -> FlowOut:
         repo = FlowRepo(session)
         flow = repo.get(access.project.id, name)
         count = RunRepo(session).run_counts([flow.id]).get(flow.id, 0)
-    return _flow_out(platform, flow, runs=count)
+        return _flow_out(platform, session, flow, runs=count)
 
 
 @router.delete("/flows/{name}", status_code=204)
