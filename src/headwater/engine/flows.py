@@ -112,10 +112,11 @@ class FlowDriver:
         with self.db.read() as session:
             runs = RunRepo(session)
             tasks = {t.title: t.state for t in runs.tasks(run.id)}
-            still = runs.unfinished(run.id)
+            counts = runs.state_counts(run.id)
             flow = run_flow_spec(session, run)
         for title, state in tasks.items():
-            if state is TaskState.RUNNING and not still.get(title):
+            going = counts.get(title, {})
+            if state is TaskState.RUNNING and all(JobState(s).terminal for s in going):
                 return True
             if state is TaskState.WAITING and all(
                 tasks[p].terminal for p in flow.graph.parents(title)

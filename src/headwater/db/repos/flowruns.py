@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from headwater.db.tables import (
@@ -28,7 +28,6 @@ from headwater.domain.flowruns import (
     check_task_move,
 )
 from headwater.domain.ids import as_number, new_id
-from headwater.domain.jobs import TERMINAL
 
 ACTIVE_RUNS = (RunState.RUNNING, RunState.PENDING_APPROVAL)
 
@@ -243,25 +242,9 @@ class RunRepo:
         )
         self.s.flush()
 
-    def unfinished(self, run_id: str) -> dict[str, int]:
-        """How many instances of each task have not ended: one aggregate, so a pass can tell
-        whether anything moved without loading every instance of a wide fan-out."""
-        open_experiment = and_(
-            FlowInstanceRow.experiment_id.is_not(None), ExperimentRow.state.not_in(TERMINAL)
-        )
-        open_own = and_(
-            FlowInstanceRow.experiment_id.is_(None), FlowInstanceRow.state.not_in(TERMINAL)
-        )
-        rows = self.s.execute(
-            select(FlowInstanceRow.task, func.count())
-            .outerjoin(ExperimentRow, ExperimentRow.id == FlowInstanceRow.experiment_id)
-            .where(FlowInstanceRow.run_id == run_id, or_(open_experiment, open_own))
-            .group_by(FlowInstanceRow.task)
-        ).all()
-        return {r[0]: int(r[1]) for r in rows}
-
     def state_counts(self, run_id: str) -> dict[str, dict[str, int]]:
-        """Each task's instances by state, in one aggregate (what a waiting client polls)."""
+        """Each task's instances by state, in one aggregate: what a waiting client polls, and
+        how a pass tells whether anything ended without loading a wide fan-out's instances."""
         state = func.coalesce(ExperimentRow.state, FlowInstanceRow.state)
         rows = self.s.execute(
             select(FlowInstanceRow.task, state, func.count())
