@@ -408,7 +408,12 @@ def test_the_worker_runs_lists_cancels_survives_sighup_and_leaves_when_idle(
         while client.experiments.get(exp.id).state is not JobState.RUNNING:
             assert time.monotonic() < deadline, "the task never ran"
             time.sleep(0.05)
+        # RUNNING is reported just before the command starts: its group follows at once.
         listed = _ask(sock, {"op": "list"})["tasks"]
+        while listed[exp.id]["pgid"] is None:
+            assert time.monotonic() < deadline, "the command never started"
+            time.sleep(0.02)
+            listed = _ask(sock, {"op": "list"})["tasks"]
         assert list(listed) == [exp.id]
         assert isinstance(listed[exp.id]["pgid"], int)
         assert _ask(sock, {"op": "bogus"})["ok"] is False
