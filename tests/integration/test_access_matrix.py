@@ -499,6 +499,7 @@ ENTRIES: dict[str, Entry] = {
         JOBS_WRITERS, plain("/projects/{pid}/flows/mflow/runs", {}), ok=201
     ),
     f"GET {P}/flow-runs": Entry(VIEWERS, plain("/projects/{pid}/flow-runs")),
+    f"GET {P}/endpoints": Entry(VIEWERS, plain("/projects/{pid}/endpoints")),
     f"GET {P}/flow-runs/{{ref}}": Entry(VIEWERS, plain("/projects/{pid}/flow-runs/1")),
     f"POST {P}/flow-runs/{{ref}}/stop": Entry(JOBS_WRITERS, fresh_run("/stop")),
     f"POST {P}/flow-runs/{{ref}}/restart": Entry(

@@ -387,6 +387,14 @@ def test_deploy_defines_its_endpoint_and_git_keys_are_refused_plainly(client: Cl
     assert serve.status == "success"
     assert serve.instances[0].tags == {"endpoint": "iris-model"}
     assert serve.instances[0].parents == [task(run, "Fit").instances[0].id]
+    endpoints = client.flows.endpoints()
+    assert [(e.title, e.status, e.flow_run) for e in endpoints.items] == [
+        ("iris-model", "defined", run.number)
+    ]
+    assert endpoints.items[0].definition["function_name"] == "predict"
+    assert endpoints.items[0].definition["model_experiments"] == [
+        task(run, "Fit").instances[0].experiment_id
+    ]
     pinned = task(run, "Pinned")
     assert pinned.status == "failed"
     assert "git_branch is not supported yet" in (pinned.reason or "")

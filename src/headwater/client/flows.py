@@ -17,6 +17,7 @@ from headwater.domain.errors import HeadwaterError
 from headwater.schemas.common import Page
 from headwater.schemas.flows import (
     Decision,
+    EndpointOut,
     FlowImport,
     FlowOut,
     FlowRestart,
@@ -252,3 +253,13 @@ class FlowsClient(ProjectScoped):
 
     def remove_trigger(self, name: str, trigger_id: str, *, project: str | None = None) -> None:
         self._http.request("DELETE", self._path(project, name, "triggers", trigger_id))
+
+    # endpoints
+
+    def endpoints(
+        self, *, offset: int = 0, limit: int = 50, project: str | None = None
+    ) -> Page[EndpointOut]:
+        """The endpoints deploy tasks defined, by title."""
+        path = f"/projects/{segment(self._scope.id(project))}/endpoints"
+        params: dict[str, str | int | bool | None] = {"offset": offset, "limit": limit}
+        return self._http.call("GET", path, Page[EndpointOut], params=params)

@@ -12,11 +12,13 @@ from sqlalchemy.orm import Session
 from headwater.db.tables import (
     EndpointRow,
     FlowRow,
+    FlowRunRow,
     FlowTriggerRow,
     FlowVersionRow,
 )
 from headwater.domain.errors import NotFound
 from headwater.domain.flowruns import (
+    Endpoint,
     FlowRecord,
     FlowVersion,
     RunState,
@@ -261,3 +263,31 @@ class FlowRepo:
         row.flow_run_id = run_id
         row.updated_at = now
         return False
+
+    def endpoints(self, project_id: str, *, offset: int, limit: int) -> tuple[list[Endpoint], int]:
+        """One page of the project's endpoints by title, with the number of the bake that last
+        defined each, and how many there are."""
+        where = EndpointRow.project_id == project_id
+        total = self.s.scalar(select(func.count()).select_from(EndpointRow).where(where))
+        rows = self.s.execute(
+            select(EndpointRow, FlowRunRow.number)
+            .outerjoin(FlowRunRow, FlowRunRow.id == EndpointRow.flow_run_id)
+            .where(where)
+            .order_by(EndpointRow.slug)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        items = [
+            Endpoint(
+                id=r.id,
+                project_id=r.project_id,
+                slug=r.slug,
+                status=r.status,
+                definition=dict(r.definition),
+                flow_run_number=number,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+            )
+            for r, number in rows
+        ]
+        return items, total or 0
