@@ -39,3 +39,24 @@ def test_an_unknown_sort_column_is_refused(server: Server) -> None:
     response = owner.get(f"/projects/{pid}/experiments", params={"sort": "password"})
     body = assert_error(response, 422, where="query.sort")
     assert "title" in body["detail"]  # it lists what may be sorted by
+
+
+def test_a_title_prefix_finds_live_jobs_case_sensitively_and_without_wildcards(
+    server: Server,
+) -> None:
+    owner = server.create_user()
+    pid = owner.create_project()["id"]
+    for title in ("live:train", "live:serve", "lively", "live_x", "Live:upper", "100%"):
+        made = owner.post(f"/projects/{pid}/experiments", json={"command": "true", "title": title})
+        assert made.status_code == 201, made.text
+    path = f"/projects/{pid}/experiments"
+
+    def titles(prefix: str) -> list[str]:
+        page = owner.get(path, params={"title_prefix": prefix, "sort": "title", "desc": False})
+        assert page.status_code == 200, page.text
+        return [e["title"] for e in page.json()["items"]]
+
+    assert titles("live:") == ["live:serve", "live:train"]
+    assert titles("live_") == ["live_x"]  # "_" is not LIKE's any-character here
+    assert titles("100%") == ["100%"]
+    assert titles("%") == []

@@ -57,6 +57,7 @@ class ExperimentsClient(ProjectScoped):
         ended: bool | None = None,
         numbers: tuple[int, int] | None = None,
         title: str | None = None,
+        title_prefix: str | None = None,
         sort: str = "number",
         desc: bool = True,
         offset: int = 0,
@@ -65,7 +66,7 @@ class ExperimentsClient(ProjectScoped):
     ) -> Page[ExperimentOut]:
         """A page, newest first unless ``sort`` (number, title, state, created_at, started_at,
         ended_at) and ``desc`` say otherwise; ``numbers`` is an inclusive range of experiment
-        numbers, ``title`` an exact title."""
+        numbers, ``title`` an exact title, ``title_prefix`` the start of one (``live:``)."""
         params: dict[str, str | int | bool | None] = {
             "offset": offset,
             "limit": limit,
@@ -76,6 +77,7 @@ class ExperimentsClient(ProjectScoped):
             "first": numbers[0] if numbers else None,
             "last": numbers[1] if numbers else None,
             "title": title,
+            "title_prefix": title_prefix,
         }
         return self._http.call("GET", self._path(project), Page[ExperimentOut], params=params)
 

@@ -186,6 +186,7 @@ class ExperimentRepo:
         ended: bool | None = None,
         numbers: tuple[int, int] | None = None,
         title: str | None = None,
+        title_prefix: str | None = None,
         sort: str = "number",
         descending: bool = True,
     ) -> tuple[list[Experiment], int]:
@@ -193,6 +194,8 @@ class ExperimentRepo:
         where = [ExperimentRow.project_id == project_id]
         if title is not None:  # exact: live jobs are found by their ``live:<job>`` title
             where.append(ExperimentRow.title == title)
+        if title_prefix:  # every live job is ``live:…``. Not LIKE: SQLite's ignores case
+            where.append(func.substr(ExperimentRow.title, 1, len(title_prefix)) == title_prefix)
         if state is not None:
             where.append(ExperimentRow.state == state)
         if ended is not None:

@@ -141,6 +141,9 @@ def list_experiments(
     first: Annotated[int | None, Query(ge=1, le=MAX_NUMBER, description="Lowest number")] = None,
     last: Annotated[int | None, Query(ge=1, le=MAX_NUMBER, description="Highest number")] = None,
     title: Annotated[str | None, Query(max_length=200, description="Exactly this title")] = None,
+    title_prefix: Annotated[
+        str | None, Query(max_length=200, description="Titles that start with this")
+    ] = None,
     sort: Annotated[
         Literal["number", "title", "state", "created_at", "started_at", "ended_at"],
         Query(description="Order by this column"),
@@ -162,6 +165,7 @@ def list_experiments(
             ended=ended,
             numbers=numbers,
             title=title,
+            title_prefix=title_prefix,
             sort=sort,
             descending=desc,
         )
