@@ -73,6 +73,37 @@ def test_commit_versions_tree_content(owner: Api, files_base: str) -> None:
     assert kinds.count("version_committed") == 2
 
 
+def test_the_csv_preview_pages_through_a_table_bigger_than_a_text_preview(
+    owner: Api, files_base: str
+) -> None:
+    # ~4.9 MB: past the 4 MiB a text preview reads, so the last page shows the table is streamed
+    rows = 200_000
+    table = b"n,name\n" + b"".join(f"{i},row number {i:06}\n".encode() for i in range(rows))
+    assert len(table) > 4 << 20
+    made = commit(owner, files_base, {"big.csv": table}, None)
+    assert made.status_code == 201, made.text
+    path = f"{files_base}/preview/big.csv"
+
+    def page(offset: int, limit: int) -> Any:
+        answer = owner.get(path, params={"offset": offset, "rows": limit})
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    first = page(0, 3)
+    assert (first["kind"], first["columns"], first["size"]) == ("csv", ["n", "name"], len(table))
+    assert first["rows"] == [
+        ["0", "row number 000000"],
+        ["1", "row number 000001"],
+        ["2", "row number 000002"],
+    ]
+    assert (first["offset"], first["truncated"]) == (0, True)
+    last = page(rows - 2, 1000)
+    assert last["rows"] == [[str(i), f"row number {i:06}"] for i in (rows - 2, rows - 1)]
+    assert (last["offset"], last["truncated"]) == (rows - 2, False)
+    assert page(rows + 5, 10)["rows"] == []
+    assert_error(owner.get(path, params={"offset": -1}), 422, where="query.offset")
+
+
 def test_a_change_on_a_stale_base_merges_and_a_clash_is_refused(
     owner: Api, files_base: str
 ) -> None:

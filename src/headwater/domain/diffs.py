@@ -44,5 +44,6 @@ class PreviewOut(BaseModel):
     text: str | None = None
     columns: list[str] = Field(default_factory=list)
     rows: list[list[str]] = Field(default_factory=list)
+    offset: int = Field(0, description="csv: how many rows come before the first one here")
     cells: list[dict[str, object]] = Field(default_factory=list)
     truncated: bool = False

@@ -1,8 +1,9 @@
 """What the file viewer shows for one blob: parsed CSV rows, notebook cells, text, or an image.
 
-Pure functions over bytes. The classification here (text, notebook) is also what ``diffs`` uses,
-so a file that previews as text diffs as text. Only a prefix of a large blob is decoded, so a
-caller may hand over the whole blob without the preview's cost growing with it.
+Pure functions over bytes and readable streams. The classification here (text, notebook) is also
+what ``diffs`` uses, so a file that previews as text diffs as text. Only a prefix of a large blob
+is decoded; a CSV's rows are read from a stream (``table_page``), so any page of a table of any
+size can be shown without holding the file.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import mimetypes
 from collections.abc import Mapping
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
 from headwater.domain.diffs import PreviewOut
 
@@ -46,7 +47,7 @@ _MAGIC = (
     (b"GIF87a", "image/gif"),
     (b"GIF89a", "image/gif"),
 )
-CSV_SCAN = 4 << 20  # bytes of a CSV read for its first rows
+CSV_SNIFF = 64 << 10  # bytes of a CSV its delimiter and encoding are judged by
 NOTEBOOK_MAX = 16 << 20  # notebooks embed images; past this size they are shown as text
 OUTPUT_MIMES = ("text/plain", "image/png")  # kept from rich outputs; HTML and JS are not rendered
 
@@ -118,7 +119,7 @@ def preview(path: str, data: bytes, *, max_rows: int = 100, max_text: int = 200_
         shown, truncated = _notebook(cells, max_text)
         return out("notebook", cells=shown, truncated=truncated)
     if ext in (".csv", ".tsv"):
-        table = _table(data, tab=ext == ".tsv", max_rows=max_rows)
+        table = table_page(io.BytesIO(data), tab=ext == ".tsv", max_rows=max_rows)
         if table is not None:
             columns, rows, truncated = table
             return out("csv", columns=columns, rows=rows, truncated=truncated)
@@ -140,31 +141,36 @@ def _image_magic(data: bytes) -> str | None:
     return None
 
 
-def _table(
-    data: bytes, *, tab: bool, max_rows: int
+def table_page(
+    fh: BinaryIO, *, tab: bool, offset: int = 0, max_rows: int = 100
 ) -> tuple[list[str], list[list[str]], bool] | None:
-    """Header and first rows of a CSV or TSV, the delimiter sniffed; None if it holds a NUL."""
-    head = data[:CSV_SCAN]
-    cut = len(data) > len(head)
-    text = decode_text(head, partial=cut, lenient=True)  # a Latin-1 export is still a table
+    """The header and rows ``offset`` to ``offset + max_rows`` of a CSV or TSV, and whether more
+    follow. Read as a stream, so the viewer pages through a file of any size without holding it;
+    the delimiter is sniffed from the head, which must hold no NUL (else None: not a table)."""
+    head = fh.read(CSV_SNIFF)
+    text = decode_text(head, partial=True, lenient=True)  # a Latin-1 export is still a table
     if text is None:
         return None
-    text = text.removeprefix("\ufeff")  # spreadsheet exports start with a byte-order mark
-    if cut:  # the last line may be incomplete
-        text = text[: text.rfind("\n") + 1]
-    delimiter = "\t" if tab else _sniff(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    fh.seek(0)
+    delimiter = "\t" if tab else _sniff(text.removeprefix("\ufeff"))
+    # utf-8-sig: spreadsheet exports start with a byte-order mark
+    stream = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="replace", newline="")
     columns: list[str] = []
     rows: list[list[str]] = []
     try:
+        reader = csv.reader(stream, delimiter=delimiter)
         columns = next(reader, [])
-        for row in reader:
+        for index, row in enumerate(reader):
+            if index < offset:
+                continue
             if len(rows) == max_rows:
                 return columns, rows, True
             rows.append(row)
     except csv.Error:  # e.g. a NUL or a field over the size limit: show what parsed
         return columns, rows, True
-    return columns, rows, cut
+    finally:
+        stream.detach()  # the caller owns ``fh``
+    return columns, rows, False
 
 
 def _sniff(text: str) -> str:

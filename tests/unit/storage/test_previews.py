@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import struct
 import zlib
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from headwater.storage.previews import content_type, preview
+from headwater.storage.previews import content_type, preview, table_page
 
 
 def png() -> bytes:
@@ -57,6 +58,23 @@ def test_csv_rows_stop_at_max_rows() -> None:
     assert result.rows == [[str(i), str(i * i)] for i in range(10)]
     assert result.truncated
     assert not preview("squares.csv", data, max_rows=500).truncated
+
+
+def test_a_table_page_starts_at_its_offset_and_says_whether_more_follow() -> None:
+    data = b"n\n" + b"".join(f"{i}\n".encode() for i in range(25))
+    stream = io.BytesIO(data)
+    assert table_page(stream, tab=False, offset=20, max_rows=3) == (
+        ["n"],
+        [["20"], ["21"], ["22"]],
+        True,
+    )
+    assert not stream.closed  # the caller's to close
+    assert table_page(io.BytesIO(data), tab=False, offset=22, max_rows=3) == (
+        ["n"],
+        [["22"], ["23"], ["24"]],
+        False,
+    )
+    assert table_page(io.BytesIO(b"a\x00b"), tab=False) is None  # binary: not a table
 
 
 def test_an_empty_csv_has_no_columns() -> None:

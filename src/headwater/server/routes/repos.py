@@ -22,6 +22,7 @@ from headwater.db.repos.versions import VersionRepo
 from headwater.domain.access import Permission
 from headwater.domain.entities import ActivityKind
 from headwater.domain.errors import InvalidInput, NotFound
+from headwater.domain.ids import MAX_NUMBER
 from headwater.domain.paths import check_path
 from headwater.domain.trees import Entry, Tree
 from headwater.domain.versions import Commit, Repo, RepoKind
@@ -41,7 +42,7 @@ from headwater.server.deps import PlatformDep, ProjectAccess, require
 from headwater.server.platform import Platform
 from headwater.storage.diffs import diff_trees
 from headwater.storage.objects import CHUNK, check_hash
-from headwater.storage.previews import content_type, preview
+from headwater.storage.previews import content_type, extension, preview, table_page
 
 MAX_BATCH_BYTES = 64 << 20
 PREVIEW_BYTES = 4 << 20
@@ -297,14 +298,34 @@ def repo_router(kind: RepoKind, prefix: str) -> APIRouter:
         platform: PlatformDep,
         commit: Annotated[str | None, Query(max_length=255)] = None,
         rows: Annotated[int, Query(ge=1, le=10_000)] = 100,
+        offset: Annotated[
+            int, Query(ge=0, le=MAX_NUMBER, description="CSV and TSV: rows to skip first")
+        ] = 0,
     ) -> PreviewOut:
-        """What the file viewer shows: CSV rows, text, notebook cells, or image/binary facts."""
+        """What the file viewer shows: a page of CSV rows, text, notebook cells, or image/binary
+        facts."""
         clean = check_path(path)
         _, tree = tree_at(platform, ctx.repo, commit)
         entry = tree.as_dict().get(clean)
         if entry is None:
             raise NotFound(f"no file {clean!r} in that version", where="path")
+        ext = extension(clean)
         with platform.objects.open(entry.hash) as fh:
+            if ext in (".csv", ".tsv"):
+                table = table_page(fh, tab=ext == ".tsv", offset=offset, max_rows=rows)
+                if table is not None:
+                    columns, found, more = table
+                    return PreviewOut(
+                        path=clean,
+                        kind="csv",
+                        size=entry.size,
+                        content_type=content_type(clean),
+                        columns=columns,
+                        rows=found,
+                        offset=offset,
+                        truncated=more,
+                    )
+                fh.seek(0)
             head = fh.read(PREVIEW_BYTES)
         shown = preview(clean, head, max_rows=rows)
         if entry.size > len(head):
