@@ -33,6 +33,7 @@ def test_defaults_and_a_valid_patch(owner_and_project: tuple[Api, str]) -> None:
         "email_on_error": True,
         "use_only_owned_compute": True,
         "slack": {"channel": "#ml", "webhook_url": "https://hooks.slack.example/T/B/x"},
+        "git": {"repo": "git@github.com:org/repo.git", "branch": "dev/v2", "private": True},
     }
     response = owner.patch(f"/projects/{pid}/settings", json=changes)
     assert response.status_code == 200, response.text
@@ -73,6 +74,11 @@ BAD_SETTINGS = [
     {"no_such_setting": True},
     {"slack": {"channel": "#x", "secret": "y"}},
     {"slack": "nope"},
+    {"slack": {"webhook_url": "not a url"}},
+    {"git": {"repo": "ftp://example.com/r.git"}},
+    {"git": {"repo": "git@github.com:o/r.git", "branch": "two words"}},
+    {"git": {"branch": "a..b"}},
+    {"git": {"private": "yes"}},
     {"env": {" A": "1"}},
     {"env": {"A": "1 "}},
     {"env": {"1A": "1"}},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -23,10 +24,49 @@ THIRD_PARTY_KEY_TYPES = (
 
 
 class SlackSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    channel: str = ""
-    webhook_url: str = ""
+    channel: str = Field("", max_length=80, description="e.g. #ml-runs")
+    webhook_url: str = Field(
+        "", max_length=2048, pattern=r"^(https?://\S+)?$", description="Incoming webhook URL"
+    )
+
+
+# A Git repository link as the seed asks for it: SSH (``git@host:org/repo.git``, ``ssh://…``) for a
+# project key, ``https://`` for a user's access token; ``file://`` and a plain path are for repositories
+# on the server's own disk (and tests).
+_GIT_URL = re.compile(r"^(?:(?:ssh|https?|file)://\S+|[\w.-]+@[\w.-]+:\S+|/\S+)$")
+# ``git check-ref-format``'s rules that matter for a typed branch name
+_BAD_REF = re.compile(r"(?:^[-/.]|\.\.|[\x00-\x20~^:?*\[\\\x7f]|@\{|/\.|//|\.lock$|[/.]$)")
+
+
+class GitSettings(BaseModel):
+    """The project's linked Git repository (seed 000, Git Integration): jobs clone ``branch``
+    (or a commit given at start) instead of the project's files; a private repository is read
+    with the project's ``git`` key (an SSH private key, `hw keys set git`)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    repo: str = Field("", max_length=2048, description="SSH or https URL; empty: not linked")
+    branch: str = Field("master", min_length=1, max_length=255)
+    private: bool = Field(False, description="Read with the project's git key")
+
+    @field_validator("repo")
+    @classmethod
+    def _repo_url(cls, repo: str) -> str:
+        if repo and not _GIT_URL.match(repo):
+            raise ValueError(
+                f"{repo!r} is not a Git repository link: use the SSH form "
+                "(git@github.com:org/repo.git) or https://"
+            )
+        return repo
+
+    @field_validator("branch")
+    @classmethod
+    def _branch_name(cls, branch: str) -> str:
+        if _BAD_REF.search(branch):
+            raise ValueError(f"{branch!r} is not a valid branch name (see git check-ref-format)")
+        return branch
 
 
 class ProjectSettings(BaseModel):
@@ -53,6 +93,7 @@ class ProjectSettings(BaseModel):
         "output", min_length=1, description="Folder whose files become artifacts"
     )
     slack: SlackSettings = Field(default_factory=SlackSettings)
+    git: GitSettings = Field(default_factory=GitSettings)
 
     @field_validator("env")
     @classmethod
