@@ -51,6 +51,26 @@ def test_hashed_assets_are_immutable_and_other_files_revalidate(client: TestClie
     assert icon.headers["cache-control"] == "no-cache"
 
 
+def test_text_files_go_out_gzipped_to_who_accepts_it_and_plain_to_others(
+    client: TestClient, tmp_path: Path
+) -> None:
+    big = "export const x = 1;\n" * 2000
+    (tmp_path / ASSET).write_text(big)
+    zipped = client.get("/" + ASSET, headers={"Accept-Encoding": "gzip, br"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.headers["vary"] == "Accept-Encoding"
+    assert zipped.headers["content-type"].startswith("text/javascript")
+    assert int(zipped.headers["content-length"]) < len(big) / 10
+    assert zipped.text == big  # decoded by the client: the same bytes
+    plain = client.get("/" + ASSET, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.text == big
+    (tmp_path / ASSET).write_text(big + "// rebuilt\n")  # a new build is compressed anew
+    assert client.get("/" + ASSET).text.endswith("// rebuilt\n")
+    index = client.get("/projects", headers={"Accept-Encoding": "gzip"})
+    assert (index.headers["content-encoding"], index.text) == ("gzip", INDEX)
+
+
 def test_a_missing_asset_is_404_not_the_index(client: TestClient) -> None:
     assert client.get("/assets/index-gone1234.js").status_code == 404
 
