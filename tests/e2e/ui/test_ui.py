@@ -137,7 +137,7 @@ def test_settings_tabs_for_the_owner(page: Page, make_user: Any) -> None:
     log_in(page, owner)
     page.goto(f"/projects/{pid}/settings")
     tabs = page.get_by_role("tablist", name="Settings")
-    all_tabs = ["General", "Collaborators", "Environment", "Secrets", "Webhooks"]
+    all_tabs = ["General", "Collaborators", "Environment", "Secrets", "Webhooks and Slack", "Git"]
     expect(tabs.get_by_role("tab")).to_have_text(all_tabs)
     # keyboard: arrow keys move between tabs
     tabs.get_by_role("tab", name="General").focus()
@@ -159,6 +159,35 @@ def test_settings_tabs_for_the_owner(page: Page, make_user: Any) -> None:
     ).wait_for()
     shot(page, "settings-environment")
 
+    tabs.get_by_role("tab", name="Webhooks and Slack").click()
+    slack = page.get_by_role("form", name="Slack")
+    slack.get_by_label("Channel").fill("#ml-runs")
+    slack.get_by_label("Incoming webhook URL").fill("https://hooks.slack.example/T/B/x")
+    slack.get_by_role("button", name="Save Slack").click()
+    expect(slack.get_by_role("status")).to_have_text("Saved.")
+    stored = owner.call("GET", f"/projects/{pid}/settings")["slack"]
+    assert stored == {"channel": "#ml-runs", "webhook_url": "https://hooks.slack.example/T/B/x"}
+
+    tabs.get_by_role("tab", name="Git").click()
+    git = page.get_by_role("form", name="Git repository")
+    git.get_by_label("Repository", exact=True).fill("git@github.com:org/churn.git")
+    git.get_by_label("Branch").fill("two words")
+    git.get_by_role("button", name="Save Git").click()
+    expect(git.get_by_role("alert")).to_contain_text("not a valid branch name")
+    assert owner.call("GET", f"/projects/{pid}/settings")["git"]["repo"] == ""  # nothing stored
+    git.get_by_label("Branch").fill("main")
+    git.get_by_label("Private repository").check()
+    git.get_by_role("button", name="Save Git").click()
+    expect(git.get_by_role("status")).to_have_text("Saved.")
+    stored = owner.call("GET", f"/projects/{pid}/settings")["git"]
+    assert stored == {"repo": "git@github.com:org/churn.git", "branch": "main", "private": True}
+    key = page.get_by_role("form", name="Git SSH key")
+    key.get_by_label("Private key").fill("-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n")
+    key.get_by_role("button", name="Save key").click()
+    page.get_by_text("Set: deploy key").wait_for()
+    assert "BEGIN OPENSSH" not in page.locator("main").inner_text()
+    shot(page, "settings-git")
+
 
 def test_a_read_only_member_is_offered_no_run_and_no_owner_settings(
     page: Page, make_user: Any
@@ -179,11 +208,15 @@ def test_a_read_only_member_is_offered_no_run_and_no_owner_settings(
     assert page.get_by_role("button", name="Stop").count() == 0
     page.goto(f"/projects/{pid}/settings")
     tabs = page.get_by_role("tablist", name="Settings")
-    expect(tabs.get_by_role("tab")).to_have_text(["General", "Collaborators", "Environment"])
+    expect(tabs.get_by_role("tab")).to_have_text(["General", "Collaborators", "Environment", "Git"])
     tabs.get_by_role("tab", name="Collaborators").click()
     page.get_by_role("table", name="Collaborators").get_by_text(member.username).wait_for()
     assert page.get_by_role("button", name="Add collaborator").count() == 0
     shot(page, "member-settings")
+    tabs.get_by_role("tab", name="Git").click()
+    page.get_by_text("not linked").wait_for()  # read, not edited
+    assert page.get_by_role("form", name="Git repository").count() == 0
+    assert page.get_by_role("form", name="Git SSH key").count() == 0
 
     # the owner of the same project is offered the Run form
     page.get_by_role("button", name="Log out").click()

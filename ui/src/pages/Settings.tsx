@@ -10,7 +10,7 @@ import { useData } from "../lib/useData";
 const RESOURCES = ["files", "jobs", "datasets", "models"] as const;
 type Level = "read" | "all";
 
-/** Settings tabs; Secrets and Webhooks are the owner's, so members do not see them. */
+/** Settings tabs; Secrets, Webhooks and Slack are the owner's, so members do not see them. */
 export function Settings({ project, tab }: { project: Project; tab: string }) {
   const owner = isOwner(project);
   const tabs = [
@@ -20,9 +20,10 @@ export function Settings({ project, tab }: { project: Project; tab: string }) {
     ...(owner
       ? [
           { id: "secrets", label: "Secrets" },
-          { id: "webhooks", label: "Webhooks" },
+          { id: "webhooks", label: "Webhooks and Slack" },
         ]
       : []),
+    { id: "git", label: "Git" },
   ];
   const active = tabs.some((t) => t.id === tab) ? tab : "general";
   return (
@@ -39,7 +40,13 @@ export function Settings({ project, tab }: { project: Project; tab: string }) {
         {active === "collaborators" ? <Collaborators project={project} /> : null}
         {active === "environment" ? <Environment project={project} /> : null}
         {active === "secrets" && owner ? <Secrets project={project} /> : null}
-        {active === "webhooks" && owner ? <Webhooks project={project} /> : null}
+        {active === "webhooks" && owner ? (
+          <>
+            <Webhooks project={project} />
+            <Slack project={project} />
+          </>
+        ) : null}
+        {active === "git" ? <Git project={project} /> : null}
       </div>
     </section>
   );
@@ -407,6 +414,190 @@ function Webhooks({ project }: { project: Project }) {
           <input type="url" required value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://…" />
         </label>
         <button type="submit">Add webhook</button>
+      </form>
+    </>
+  );
+}
+
+type ProjectSettings = Schemas["ProjectSettings"];
+
+/** The settings once loaded, and a save of some of them that reloads them after. */
+function useSettings(pid: string) {
+  const settings = useData(() => api("get_settings", { path: { project_id: pid } }), [pid]);
+  const [saved, setSaved] = useState(false);
+  const action = useAction(() => {
+    setSaved(true);
+    settings.reload();
+  });
+  const save = (body: Partial<ProjectSettings>) => {
+    setSaved(false);
+    void action.run(() => api("update_settings", { path: { project_id: pid }, body }));
+  };
+  return { settings, save, saved, error: action.error };
+}
+
+function Slack({ project }: { project: Project }) {
+  const { settings, save, saved, error } = useSettings(project.id);
+  if (settings.error) return <ErrorNote error={settings.error} />;
+  if (!settings.data) return <Loading what="the Slack settings" />;
+  const slack = settings.data.slack ?? { channel: "", webhook_url: "" };
+  return (
+    <SlackForm
+      key={`${slack.channel}|${slack.webhook_url}`}
+      initial={slack}
+      onSave={(next) => save({ slack: next })}
+      saved={saved}
+      error={error}
+    />
+  );
+}
+
+function SlackForm(props: {
+  initial: { channel?: string; webhook_url?: string };
+  onSave: (slack: { channel: string; webhook_url: string }) => void;
+  saved: boolean;
+  error: unknown;
+}) {
+  const [channel, setChannel] = useState(props.initial.channel ?? "");
+  const [url, setUrl] = useState(props.initial.webhook_url ?? "");
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    props.onSave({ channel, webhook_url: url });
+  };
+  return (
+    <>
+      <h3>Slack</h3>
+      <p className="muted">
+        Experiments and flows post how they ended to this channel through a Slack incoming webhook; leave the URL
+        empty to turn it off.
+      </p>
+      <form onSubmit={submit} aria-label="Slack" className="row">
+        <label>
+          Channel
+          <input value={channel} onChange={(e) => setChannel(e.target.value)} placeholder="#ml-runs" />
+        </label>
+        <label>
+          Incoming webhook URL
+          <input type="url" value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://hooks.slack.com/…" />
+        </label>
+        <button type="submit">Save Slack</button> {props.saved ? <span role="status">Saved.</span> : null}
+      </form>
+      <ErrorNote error={props.error} />
+    </>
+  );
+}
+
+/** The linked Git repository (seed 000, Git Integration): its members see it, its owner edits it and
+ * sets the SSH key a private repository is read with. */
+function Git({ project }: { project: Project }) {
+  const owner = isOwner(project);
+  const { settings, save, saved, error } = useSettings(project.id);
+  if (settings.error) return <ErrorNote error={settings.error} />;
+  if (!settings.data) return <Loading what="the Git settings" />;
+  const git = settings.data.git ?? { repo: "", branch: "master", private: false };
+  return (
+    <>
+      <h3>Git repository</h3>
+      <p className="muted">
+        When a repository is linked, jobs clone it (at its branch, or the branch or commit a job names) instead of
+        the project's files; only the output folder is kept as the job's artifacts.
+      </p>
+      {owner ? (
+        <GitForm key={JSON.stringify(git)} initial={git} onSave={(next) => save({ git: next })} saved={saved} error={error} />
+      ) : (
+        <KeyValues
+          empty="—"
+          values={{ repository: git.repo || "not linked", branch: git.branch ?? "master", private: git.private ? "yes" : "no" }}
+        />
+      )}
+      {owner ? <GitKey project={project} /> : null}
+    </>
+  );
+}
+
+function GitForm(props: {
+  initial: { repo?: string; branch?: string; private?: boolean };
+  onSave: (git: { repo: string; branch: string; private: boolean }) => void;
+  saved: boolean;
+  error: unknown;
+}) {
+  const [repo, setRepo] = useState(props.initial.repo ?? "");
+  const [branch, setBranch] = useState(props.initial.branch ?? "master");
+  const [secret, setPrivate] = useState(props.initial.private ?? false);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    props.onSave({ repo: repo.trim(), branch: branch.trim(), private: secret });
+  };
+  return (
+    <form onSubmit={submit} aria-label="Git repository">
+      <label>
+        Repository
+        <input value={repo} onChange={(e) => setRepo(e.target.value)} placeholder="git@github.com:org/repo.git" />
+      </label>
+      <label>
+        Branch
+        <input required value={branch} onChange={(e) => setBranch(e.target.value)} />
+      </label>
+      <label className="check">
+        <input type="checkbox" checked={secret} onChange={(e) => setPrivate(e.target.checked)} />
+        Private repository (read with the SSH key below; use the SSH form of the link)
+      </label>
+      <ErrorNote error={props.error} />
+      <button type="submit">Save Git</button> {props.saved ? <span role="status">Saved.</span> : null}
+    </form>
+  );
+}
+
+function GitKey({ project }: { project: Project }) {
+  const pid = project.id;
+  const keys = useData(() => api("list_keys", { path: { project_id: pid } }), [pid]);
+  const action = useAction(keys.reload);
+  const [name, setName] = useState("deploy key");
+  const [secret, setSecret] = useState("");
+  const current = keys.data?.find((k) => k.type === "git");
+  const add = (e: FormEvent) => {
+    e.preventDefault();
+    void action.run(async () => {
+      await api("set_key", { path: { project_id: pid, key_type: "git" }, body: { key_id: name, secret } });
+      setSecret("");
+    });
+  };
+  return (
+    <>
+      <h3>SSH key</h3>
+      <p className="muted">
+        A private key without a passphrase, one per repository; give its public half to the repository as a deploy
+        key. It is never shown again.
+      </p>
+      <ErrorNote error={keys.error ?? action.error} />
+      {current ? (
+        <p>
+          Set: <strong>{current.key_id}</strong> <span className="muted">(updated {formatTime(current.updated_at)})</span>{" "}
+          <button type="button" onClick={() => void action.run(() => api("delete_key", { path: { project_id: pid, key_type: "git" } }))}>
+            Remove key
+          </button>
+        </p>
+      ) : keys.data ? (
+        <p className="muted">No key set.</p>
+      ) : null}
+      <form onSubmit={add} aria-label="Git SSH key">
+        <label>
+          Key name
+          <input required value={name} onChange={(e) => setName(e.target.value)} />
+        </label>
+        <label>
+          Private key
+          <textarea
+            required
+            rows={6}
+            autoComplete="off"
+            spellCheck={false}
+            value={secret}
+            onChange={(e) => setSecret(e.target.value)}
+            placeholder="-----BEGIN OPENSSH PRIVATE KEY-----"
+          />
+        </label>
+        <button type="submit">Save key</button>
       </form>
     </>
   );
