@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import struct
+import zlib
 from typing import TYPE_CHECKING, Any
 
 from playwright.sync_api import expect
@@ -109,3 +111,64 @@ def test_datasets_and_live_jobs(page: Page, make_user: Any) -> None:
     expect(live.get_by_role("cell", name="ingest", exact=True)).to_be_visible()
     expect(live.get_by_role("cell", name="batch")).to_have_count(0)
     shot(page, "live-jobs")
+
+
+def png(width: int, height: int) -> bytes:
+    """A real PNG of one grey colour, for the image viewer."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    raw = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + (chunk(b"IEND", b""))
+    )
+
+
+def log_in_with_token(page: Page, user: User) -> None:
+    page.goto("/")
+    page.get_by_role("radio", name="API token").check()
+    page.get_by_role("textbox", name="API token").fill(user.token)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Projects").wait_for()
+
+
+def test_models_page_pages_a_big_csv_and_shows_an_image_to_a_token_login(
+    page: Page, make_user: Any
+) -> None:
+    owner: User = make_user("models")
+    pid = owner.project("models")["id"]
+    owner.call("POST", f"/projects/{pid}/models", json={"name": "churn", "description": "GBM"})
+    scores = b"row,score\n" + b"".join(f"{i},{i / 1000}\n".encode() for i in range(1, 121))
+    files = {"scores.csv": scores, "plots/roc.png": png(40, 30)}
+    push(owner, pid, files, "trained", repo="models/churn")
+    log_in_with_token(page, owner)  # no session cookie: the image must come with the token
+    page.goto(f"/projects/{pid}")
+    page.get_by_role("navigation", name="Project").get_by_role("link", name="Models").click()
+    page.get_by_role("table", name="Models").get_by_role("button", name="churn").click()
+    model_files = page.get_by_role("table", name="Model files")
+    model_files.get_by_role("button", name="scores.csv").click()
+    csv = page.get_by_role("table", name="CSV")
+    expect(csv.get_by_role("cell", name="50", exact=True)).to_be_visible()
+    viewer = page.get_by_label("Viewer")
+    expect(viewer.get_by_role("status")).to_have_text("Rows 1\u201350")
+    viewer.get_by_role("button", name="Next").click()
+    viewer.get_by_role("button", name="Next").click()
+    expect(viewer.get_by_role("status")).to_have_text("Rows 101\u2013120 (the end)")
+    expect(csv.get_by_role("cell", name="120", exact=True)).to_be_visible()
+    expect(csv.get_by_role("cell", name="50", exact=True)).to_have_count(0)
+    expect(viewer.get_by_role("button", name="Next")).to_be_disabled()
+    shot(page, "models-csv")
+    model_files.get_by_role("button", name="plots/roc.png").click()
+    image = page.get_by_role("img", name="plots/roc.png")
+    expect(image).to_be_visible()
+    page.wait_for_function(
+        "() => { const i = document.querySelector('img[alt=\"plots/roc.png\"]');"
+        " return i && i.complete && i.naturalWidth === 40; }"
+    )
+    shot(page, "models-image")

@@ -207,3 +207,52 @@ def test_a_read_only_member_sees_no_save_play_stop_or_approve(page: Page, make_u
         assert page.get_by_role("button", name=name).count() == 0, name
     shot(page, "flow-member-run")
     owner.call("POST", f"/projects/{pid}/flow-runs/{run['number']}/stop")
+
+
+DEPLOY_FLOW = """flow: Serve
+tasks:
+  - title: Fit
+    type: exec
+    input: echo fit
+    computes: [default]
+  - title: Publish
+    type: deploy
+    endpoint_title: churn-api
+    file_name: predict.py
+    function_name: predict
+    min_replica: 1
+    max_replica: 3
+    computes: [default]
+relations:
+  - from: Fit
+    to: Publish
+"""
+
+
+def test_endpoints_page_and_dashboard_counts(page: Page, make_user: Any) -> None:
+    owner: User = make_user("serve")
+    pid = owner.project("serve")["id"]
+    owner.call("POST", f"/projects/{pid}/flows", json={"yaml": DEPLOY_FLOW})
+    run = owner.call("POST", f"/projects/{pid}/flows/Serve/runs", json={})
+    wait_run(owner, pid, run["number"], "success")
+    # a live job still running, and one that ended: only the first counts as running
+    notebook = owner.call(
+        "POST", f"/projects/{pid}/experiments", json={"command": "sleep 60", "title": "live:nb"}
+    )[0]
+    owner.call("POST", f"/projects/{pid}/experiments", json={"command": "true", "title": "live:x"})
+    log_in(page, owner)
+    page.goto(f"/projects/{pid}")
+    expect(page.get_by_test_id("count-Endpoints")).to_have_text("1")
+    expect(page.get_by_test_id("count-Flows")).to_have_text("1")
+    expect(page.get_by_test_id("count-Live jobs active")).to_have_text("1", timeout=30_000)
+    shot(page, "dashboard-counts")
+    page.get_by_role("navigation", name="Project").get_by_role("link", name="Endpoints").click()
+    endpoints = page.get_by_role("table", name="Endpoints")
+    row = endpoints.get_by_role("row", name="churn-api")
+    expect(row).to_contain_text("predict.py:predict")
+    expect(row).to_contain_text("1\u20133")
+    expect(row).to_contain_text("defined")
+    shot(page, "endpoints")
+    row.get_by_role("link", name=str(run["number"])).click()
+    page.get_by_test_id("run-task-Publish").wait_for()  # the bake that defined it
+    owner.call("POST", f"/projects/{pid}/experiments/{notebook['id']}/stop")

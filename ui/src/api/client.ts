@@ -46,6 +46,7 @@ const TOKEN_KEY = "headwater.token";
 export const tokenStore = {
   get: (): string | null => localStorage.getItem(TOKEN_KEY),
   set: (token: string | null): void => {
+    early.clear(); // answers fetched as someone else
     if (token) localStorage.setItem(TOKEN_KEY, token);
     else localStorage.removeItem(TOKEN_KEY);
   },
@@ -76,22 +77,66 @@ export function setUnauthenticatedHandler(handler: () => void): void {
   onUnauthenticated = handler;
 }
 
-export async function api<O extends Op>(op: O, args: Args<O> = {}): Promise<Result<O>> {
-  const [method, template] = OPERATIONS[op];
-  const url = buildUrl(
-    template,
+/** The headers every call sends: what it accepts, and the token of a token login. */
+function baseHeaders(accept: string): Record<string, string> {
+  const headers: Record<string, string> = { Accept: accept };
+  const token = tokenStore.get();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  return headers;
+}
+
+/** A file's bytes (an image, say) as the caller is logged in: an `<img src>` would carry the
+ * session cookie but not a token, so token logins fetch and show an object URL instead. */
+export async function fetchBlob(url: string): Promise<Blob> {
+  const response = await fetch(url, { headers: baseHeaders("*/*"), credentials: "same-origin" });
+  if (!response.ok) {
+    if (response.status === 401 && onUnauthenticated) onUnauthenticated();
+    throw new ApiError(response.status, response.statusText || `HTTP ${response.status}`);
+  }
+  return response.blob();
+}
+
+function urlOf<O extends Op>(op: O, args: Args<O>): string {
+  return buildUrl(
+    OPERATIONS[op][1],
     args.path as Record<string, unknown> | undefined,
     args.query as Record<string, unknown> | undefined,
   );
-  const headers: Record<string, string> = { Accept: "application/json" };
-  const token = tokenStore.get();
-  if (token) headers.Authorization = `Bearer ${token}`;
+}
+
+// GETs started before the first render, each taken once by the first api() call of its URL.
+const early = new Map<string, { at: number; response: Promise<Response> }>();
+const EARLY_MS = 10_000;
+
+/**
+ * Start a GET the first screen will make, before React renders: the login check, the project and
+ * the page's list would otherwise wait on each other in turn. The page's own call takes the
+ * answer; one nobody takes within a few seconds is dropped.
+ */
+export function prefetch<O extends Op>(op: O, args: Args<O> = {}): void {
+  if (OPERATIONS[op][0] !== "GET") return;
+  const url = urlOf(op, args);
+  const response = fetch(url, { headers: baseHeaders("application/json"), credentials: "same-origin" });
+  response.catch(() => undefined); // a failure is the taker's to see
+  early.set(url, { at: Date.now(), response });
+}
+
+export async function api<O extends Op>(op: O, args: Args<O> = {}): Promise<Result<O>> {
+  const method = OPERATIONS[op][0];
+  const url = urlOf(op, args);
+  const headers = baseHeaders("application/json");
   let body: string | undefined;
   if (args.body !== undefined) {
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(args.body);
   }
-  const response = await fetch(url, { method, headers, body, credentials: "same-origin" });
+  const started = method === "GET" ? early.get(url) : undefined;
+  if (method === "GET") early.delete(url);
+  else early.clear(); // a login or a change: what was fetched early may be stale
+  const response =
+    started && Date.now() - started.at < EARLY_MS
+      ? await started.response
+      : await fetch(url, { method, headers, body, credentials: "same-origin" });
   if (!response.ok) {
     let detail = response.statusText || `HTTP ${response.status}`;
     let where: string | null = null;

@@ -62,6 +62,7 @@ export const OPERATIONS = {
   list_activity: ["GET", "/api/v1/projects/{project_id}/activity"],
   list_compute: ["GET", "/api/v1/compute"],
   list_datasets: ["GET", "/api/v1/projects/{project_id}/datasets"],
+  list_endpoints: ["GET", "/api/v1/projects/{project_id}/endpoints"],
   list_env: ["GET", "/api/v1/projects/{project_id}/env"],
   list_experiments: ["GET", "/api/v1/projects/{project_id}/experiments"],
   list_flow_runs: ["GET", "/api/v1/projects/{project_id}/flow-runs"],

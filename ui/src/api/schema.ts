@@ -428,7 +428,8 @@ export interface paths {
         };
         /**
          * Dataset Preview
-         * @description What the file viewer shows: CSV rows, text, notebook cells, or image/binary facts.
+         * @description What the file viewer shows: a page of CSV rows, text, notebook cells, or image/binary
+         *     facts.
          */
         get: operations["dataset_preview"];
         put?: never;
@@ -487,6 +488,26 @@ export interface paths {
         };
         /** Dataset Get Tree */
         get: operations["dataset_get_tree"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Endpoints
+         * @description The endpoints deploy tasks defined; endpoints are jobs, so reading takes jobs read.
+         */
+        get: operations["list_endpoints"];
         put?: never;
         post?: never;
         delete?: never;
@@ -822,7 +843,8 @@ export interface paths {
         };
         /**
          * Files Preview
-         * @description What the file viewer shows: CSV rows, text, notebook cells, or image/binary facts.
+         * @description What the file viewer shows: a page of CSV rows, text, notebook cells, or image/binary
+         *     facts.
          */
         get: operations["files_preview"];
         put?: never;
@@ -1334,7 +1356,8 @@ export interface paths {
         };
         /**
          * Model Preview
-         * @description What the file viewer shows: CSV rows, text, notebook cells, or image/binary facts.
+         * @description What the file viewer shows: a page of CSV rows, text, notebook cells, or image/binary
+         *     facts.
          */
         get: operations["model_preview"];
         put?: never;
@@ -1687,6 +1710,40 @@ export interface components {
             b: string;
             /** Files */
             files: components["schemas"]["FileDiff"][];
+        };
+        /**
+         * EndpointOut
+         * @description An endpoint a deploy task defined. ``status`` is "defined" until serving runs it.
+         */
+        EndpointOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Definition
+             * @description The deploy task's fields as recorded
+             */
+            definition: {
+                [key: string]: unknown;
+            };
+            /**
+             * Flow Run
+             * @description The bake that last defined it
+             */
+            flow_run?: number | null;
+            /** Id */
+            id: string;
+            /** Status */
+            status: string;
+            /** Title */
+            title: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
         };
         /** EntryModel */
         EntryModel: {
@@ -2065,6 +2122,31 @@ export interface components {
              */
             grace_hours?: number;
         };
+        /**
+         * GitSettings
+         * @description The project's linked Git repository (seed 000, Git Integration): jobs clone ``branch``
+         *     (or a commit given at start) instead of the project's files; a private repository is read
+         *     with the project's ``git`` key (an SSH private key, `hw keys set git`).
+         */
+        GitSettings: {
+            /**
+             * Branch
+             * @default master
+             */
+            branch?: string;
+            /**
+             * Private
+             * @description Read with the project's git key
+             * @default false
+             */
+            private?: boolean;
+            /**
+             * Repo
+             * @description SSH or https URL; empty: not linked
+             * @default
+             */
+            repo?: string;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -2311,6 +2393,17 @@ export interface components {
             /** Commit */
             commit: string;
         };
+        /** Page[EndpointOut] */
+        Page_EndpointOut_: {
+            /** Items */
+            items: components["schemas"]["EndpointOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
         /** Page[ExperimentOut] */
         Page_ExperimentOut_: {
             /** Items */
@@ -2382,6 +2475,12 @@ export interface components {
              * @description text, csv, image, notebook or binary
              */
             kind: string;
+            /**
+             * Offset
+             * @description csv: how many rows come before the first one here
+             * @default 0
+             */
+            offset?: number;
             /** Path */
             path: string;
             /** Rows */
@@ -2483,6 +2582,7 @@ export interface components {
             env?: {
                 [key: string]: string;
             };
+            git?: components["schemas"]["GitSettings"];
             /**
              * Idle Minutes
              * @description Minutes without output
@@ -2655,9 +2755,19 @@ export interface components {
         RunTaskOut: {
             /** Approvers */
             approvers?: string[];
+            /**
+             * Counts
+             * @description Its instances by status, e.g. {success: 3}
+             */
+            counts?: {
+                [key: string]: number;
+            };
             /** Decided By */
             decided_by?: string | null;
-            /** Instances */
+            /**
+             * Instances
+             * @description Empty when inspected with instances=false
+             */
             instances?: components["schemas"]["InstanceOut"][];
             /** Reason */
             reason?: string | null;
@@ -2697,11 +2807,13 @@ export interface components {
         SlackSettings: {
             /**
              * Channel
+             * @description e.g. #ml-runs
              * @default
              */
             channel?: string;
             /**
              * Webhook Url
+             * @description Incoming webhook URL
              * @default
              */
             webhook_url?: string;
@@ -4337,6 +4449,8 @@ export interface operations {
             query?: {
                 commit?: string | null;
                 rows?: number;
+                /** @description CSV and TSV: rows to skip first */
+                offset?: number;
             };
             header?: never;
             path: {
@@ -4621,6 +4735,54 @@ export interface operations {
             };
         };
     };
+    list_endpoints: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_EndpointOut_"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_env: {
         parameters: {
             query?: never;
@@ -4775,6 +4937,12 @@ export interface operations {
                 last?: number | null;
                 /** @description Exactly this title */
                 title?: string | null;
+                /** @description Titles that start with this */
+                title_prefix?: string | null;
+                /** @description Order by this column */
+                sort?: "number" | "title" | "state" | "created_at" | "started_at" | "ended_at";
+                /** @description Highest first */
+                desc?: boolean;
                 offset?: number;
                 limit?: number;
             };
@@ -5800,6 +5968,8 @@ export interface operations {
             query?: {
                 commit?: string | null;
                 rows?: number;
+                /** @description CSV and TSV: rows to skip first */
+                offset?: number;
             };
             header?: never;
             path: {
@@ -5943,7 +6113,10 @@ export interface operations {
     };
     inspect_flow_run: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description false: tasks with counts only */
+                instances?: boolean;
+            };
             header?: never;
             path: {
                 ref: string;
@@ -7660,6 +7833,8 @@ export interface operations {
             query?: {
                 commit?: string | null;
                 rows?: number;
+                /** @description CSV and TSV: rows to skip first */
+                offset?: number;
             };
             header?: never;
             path: {

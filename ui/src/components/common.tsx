@@ -60,3 +60,29 @@ export function KeyValues({ values, empty }: { values: Record<string, string | n
     </table>
   );
 }
+
+/** Previous/next over a server-paged list: `page` counts from 0; hidden when one page holds all. */
+export function Pager(props: {
+  page: number;
+  size: number;
+  total: number;
+  onGo: (page: number) => void;
+  labels?: [string, string];
+}) {
+  const { page, size, total, onGo } = props;
+  const [back, next] = props.labels ?? ["Previous", "Next"];
+  if (total <= size) return null;
+  return (
+    <div className="pager">
+      <button type="button" disabled={page === 0} onClick={() => onGo(page - 1)}>
+        {back}
+      </button>
+      <span>
+        {page * size + 1}–{Math.min(total, (page + 1) * size)} of {total}
+      </span>
+      <button type="button" disabled={(page + 1) * size >= total} onClick={() => onGo(page + 1)}>
+        {next}
+      </button>
+    </div>
+  );
+}

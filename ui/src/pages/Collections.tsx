@@ -3,24 +3,53 @@ import { ErrorNote, Loading } from "../components/common";
 import type { Project } from "../lib/access";
 import { navigate, useLocation } from "../lib/router";
 import { useData } from "../lib/useData";
-import { Viewer } from "./Files";
+import { Viewer, type Collection } from "./Files";
 
-/** The project's datasets; for the chosen one its versions, the files at one, and saved queries. */
-export function Datasets({ project }: { project: Project }) {
+type Kind = Collection["kind"];
+const PLURAL: Record<Kind, { title: string; lower: string }> = {
+  dataset: { title: "Datasets", lower: "datasets" },
+  model: { title: "Models", lower: "models" },
+};
+
+function listOf(kind: Kind, pid: string) {
+  return kind === "dataset"
+    ? api("list_datasets", { path: { project_id: pid } })
+    : api("list_models", { path: { project_id: pid } });
+}
+
+function commitsOf(kind: Kind, pid: string, name: string) {
+  const path = { project_id: pid, name };
+  return kind === "dataset" ? api("dataset_list_commits", { path }) : api("model_list_commits", { path });
+}
+
+function treeOf(kind: Kind, pid: string, name: string, commit: string) {
+  const args = { path: { project_id: pid, name }, query: { commit } };
+  return kind === "dataset" ? api("dataset_get_tree", args) : api("model_get_tree", args);
+}
+
+export const Datasets = ({ project }: { project: Project }) => <Collections project={project} kind="dataset" />;
+export const Models = ({ project }: { project: Project }) => <Collections project={project} kind="model" />;
+
+/** The project's datasets or models; for the chosen one its versions and the files at one, and
+ * for a dataset its saved queries. */
+function Collections({ project, kind }: { project: Project; kind: Kind }) {
   const { query } = useLocation();
-  const base = `/projects/${project.id}/datasets`;
-  const list = useData(() => api("list_datasets", { path: { project_id: project.id } }), [project.id]);
+  const words = PLURAL[kind];
+  const base = `/projects/${project.id}/${words.lower}`;
+  const list = useData(() => listOf(kind, project.id), [project.id, kind]);
   const name = query.get("name");
   const open = (q: Record<string, string>) => navigate(`${base}?${new URLSearchParams(q).toString()}`);
   if (list.error) return <ErrorNote error={list.error} />;
-  if (!list.data) return <Loading what="the datasets" />;
+  if (!list.data) return <Loading what={`the ${words.lower}`} />;
   return (
-    <section className="datasets">
-      <h2>Datasets</h2>
+    <section className={words.lower}>
+      <h2>{words.title}</h2>
       {list.data.length === 0 ? (
-        <p>No datasets yet: `hw dataset create NAME` makes one.</p>
+        <p>
+          No {words.lower} yet: <code>hw {kind} create NAME</code> makes one.
+        </p>
       ) : (
-        <table className="table" aria-label="Datasets">
+        <table className="table" aria-label={words.title}>
           <thead>
             <tr>
               <th>Name</th>
@@ -45,40 +74,40 @@ export function Datasets({ project }: { project: Project }) {
           </tbody>
         </table>
       )}
-      {name ? <Dataset projectId={project.id} name={name} query={query} open={open} /> : null}
+      {name ? <Versions projectId={project.id} kind={kind} name={name} query={query} open={open} /> : null}
     </section>
   );
 }
 
-function Dataset({
+function Versions({
   projectId,
+  kind,
   name,
   query,
   open,
 }: {
   projectId: string;
+  kind: Kind;
   name: string;
   query: URLSearchParams;
   open: (q: Record<string, string>) => void;
 }) {
-  const path = { project_id: projectId, name };
-  const commits = useData(() => api("dataset_list_commits", { path }), [projectId, name]);
-  const queries = useData(() => api("list_queries", { path }), [projectId, name]);
+  const commits = useData(() => commitsOf(kind, projectId, name), [projectId, kind, name]);
   const version = query.get("v") ?? commits.data?.[0]?.id ?? "";
   const file = query.get("file");
   const tree = useData(
-    () => (version ? api("dataset_get_tree", { path, query: { commit: version } }) : Promise.resolve(undefined)),
-    [projectId, name, version],
+    () => (version ? treeOf(kind, projectId, name, version) : Promise.resolve(undefined)),
+    [projectId, kind, name, version],
   );
   return (
-    <div className="dataset">
+    <div className={kind}>
       <h2>{name}</h2>
       {commits.error ? <ErrorNote error={commits.error} /> : null}
       {commits.data && commits.data.length === 0 ? <p>No versions yet.</p> : null}
       {commits.data && commits.data.length > 0 ? (
         <label>
           Version{" "}
-          <select aria-label="Dataset version" value={version} onChange={(e) => open({ name, v: e.target.value })}>
+          <select aria-label={`${kind === "dataset" ? "Dataset" : "Model"} version`} value={version} onChange={(e) => open({ name, v: e.target.value })}>
             {commits.data.map((c: Schemas["CommitOut"]) => (
               <option key={c.id} value={c.id}>
                 {c.id.slice(0, 10)} {c.message} — {new Date(c.created_at).toLocaleString()} ({c.files} files)
@@ -89,7 +118,7 @@ function Dataset({
       ) : null}
       {tree.error ? <ErrorNote error={tree.error} /> : null}
       {tree.data ? (
-        <table className="table" aria-label="Dataset files">
+        <table className="table" aria-label={`${kind === "dataset" ? "Dataset" : "Model"} files`}>
           <thead>
             <tr>
               <th>Path</th>
@@ -110,7 +139,16 @@ function Dataset({
           </tbody>
         </table>
       ) : null}
-      {file && version ? <Viewer projectId={projectId} commit={version} path={file} dataset={name} /> : null}
+      {file && version ? <Viewer projectId={projectId} commit={version} path={file} collection={{ kind, name }} /> : null}
+      {kind === "dataset" ? <Queries projectId={projectId} name={name} /> : null}
+    </div>
+  );
+}
+
+function Queries({ projectId, name }: { projectId: string; name: string }) {
+  const queries = useData(() => api("list_queries", { path: { project_id: projectId, name } }), [projectId, name]);
+  return (
+    <>
       <h3>Saved queries</h3>
       {queries.error ? <ErrorNote error={queries.error} /> : null}
       {queries.data && queries.data.length === 0 ? <p className="muted">No saved queries.</p> : null}
@@ -140,6 +178,6 @@ function Dataset({
           </tbody>
         </table>
       ) : null}
-    </div>
+    </>
   );
 }

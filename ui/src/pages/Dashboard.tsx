@@ -3,18 +3,28 @@ import { ErrorNote, Link, Loading } from "../components/common";
 import { canRunJobs, type Project } from "../lib/access";
 import { formatTime } from "../lib/format";
 import { useData } from "../lib/useData";
+import { LIVE } from "./LiveJobs";
 
-/** Counts and the activity feed. Endpoints and live jobs join the counts as their pages land. */
+/** Counts (experiments, live jobs, endpoints, flows) and the activity feed. */
 export function Dashboard({ project }: { project: Project }) {
   const pid = project.id;
   const counts = useData(
     async () => {
-      const [all, running, flows] = await Promise.all([
-        api("list_experiments", { path: { project_id: pid }, query: { limit: 1 } }),
-        api("list_experiments", { path: { project_id: pid }, query: { limit: 1, ended: false } }),
-        api("list_flows", { path: { project_id: pid }, query: { limit: 1 } }),
+      const path = { project_id: pid };
+      const [all, running, live, endpoints, flows] = await Promise.all([
+        api("list_experiments", { path, query: { limit: 1 } }),
+        api("list_experiments", { path, query: { limit: 1, ended: false } }),
+        api("list_experiments", { path, query: { limit: 1, ended: false, title_prefix: LIVE } }),
+        api("list_endpoints", { path, query: { limit: 1 } }),
+        api("list_flows", { path, query: { limit: 1 } }),
       ]);
-      return { experiments: all.total, active: running.total, flows: flows.total };
+      return {
+        experiments: all.total,
+        active: running.total,
+        live: live.total,
+        endpoints: endpoints.total,
+        flows: flows.total,
+      };
     },
     [pid],
     { pollMs: 5000 },
@@ -33,6 +43,8 @@ export function Dashboard({ project }: { project: Project }) {
           value={counts.data?.active}
           to={`/projects/${pid}/experiments?ended=false`}
         />
+        <Card label="Live jobs active" value={counts.data?.live} to={`/projects/${pid}/live`} />
+        <Card label="Endpoints" value={counts.data?.endpoints} to={`/projects/${pid}/endpoints`} />
         <Card label="Flows" value={counts.data?.flows} to={`/projects/${pid}/flows`} />
         <Card label="Your access to jobs" value={canRunJobs(project) ? "run" : "read"} />
       </div>

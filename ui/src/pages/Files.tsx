@@ -1,5 +1,5 @@
-import { useState } from "react";
-import { api, buildUrl, type Schemas } from "../api/client";
+import { useEffect, useState } from "react";
+import { api, buildUrl, fetchBlob, type Schemas } from "../api/client";
 import { OPERATIONS } from "../api/operations";
 import { ErrorNote, Link, Loading } from "../components/common";
 import type { Project } from "../lib/access";
@@ -136,37 +136,62 @@ function FolderView({
   );
 }
 
-/** One file through the server's preview route: a paged CSV table, an image, text, or cells. */
+/** A version of a dataset or a model; without one, the viewer shows the project's files. */
+export interface Collection {
+  kind: "dataset" | "model";
+  name: string;
+}
+
+function previewOf(projectId: string, commit: string, path: string, collection: Collection | undefined, offset: number) {
+  const query = { commit, rows: PAGE, offset };
+  if (collection?.kind === "dataset") {
+    return api("dataset_preview", { path: { project_id: projectId, name: collection.name, path }, query });
+  }
+  if (collection?.kind === "model") {
+    return api("model_preview", { path: { project_id: projectId, name: collection.name, path }, query });
+  }
+  return api("files_preview", { path: { project_id: projectId, path }, query });
+}
+
+function contentUrl(projectId: string, commit: string, path: string, collection: Collection | undefined): string {
+  if (collection) {
+    const op = collection.kind === "dataset" ? OPERATIONS.dataset_get_content : OPERATIONS.model_get_content;
+    return buildUrl(op[1], { project_id: projectId, name: collection.name, path }, { commit });
+  }
+  return buildUrl(OPERATIONS.files_get_content[1], { project_id: projectId, path }, { commit });
+}
+
+/** One file through the server's preview route: a CSV table paged by the server (any size), an
+ * image, text, or notebook cells. */
 export function Viewer({
   projectId,
   commit,
   path,
-  dataset,
+  collection,
 }: {
   projectId: string;
   commit: string;
   path: string;
-  dataset?: string;
+  collection?: Collection;
 }) {
+  const [offset, setOffset] = useState(0);
+  const where = [projectId, commit, path, collection?.kind, collection?.name];
+  const [shownFor, setShownFor] = useState(where.join("\0"));
+  if (shownFor !== where.join("\0")) {
+    setShownFor(where.join("\0")); // another file: back to its first page
+    setOffset(0);
+  }
   const preview = useData(
-    () =>
-      dataset
-        ? api("dataset_preview", {
-            path: { project_id: projectId, name: dataset, path },
-            query: { commit, rows: 1000 },
-          })
-        : api("files_preview", { path: { project_id: projectId, path }, query: { commit, rows: 1000 } }),
-    [projectId, commit, path, dataset],
+    () => previewOf(projectId, commit, path, collection, offset),
+    [...where, offset],
   );
-  const [page, setPage] = useState(0);
   if (preview.error) return <ErrorNote error={preview.error} />;
   if (!preview.data) return <Loading what={path} />;
   const p = preview.data;
   let body;
   if (p.kind === "csv") {
     const rows = p.rows ?? [];
-    const pages = Math.max(1, Math.ceil(rows.length / PAGE));
-    const at = Math.min(page, pages - 1);
+    const first = p.offset ?? 0;
     body = (
       <>
         <table className="table" aria-label="CSV">
@@ -178,8 +203,8 @@ export function Viewer({
             </tr>
           </thead>
           <tbody>
-            {rows.slice(at * PAGE, at * PAGE + PAGE).map((r, i) => (
-              <tr key={i}>
+            {rows.map((r, i) => (
+              <tr key={first + i}>
                 {r.map((v, j) => (
                   <td key={j}>{v}</td>
                 ))}
@@ -188,21 +213,21 @@ export function Viewer({
           </tbody>
         </table>
         <div className="pager">
-          <button type="button" disabled={at === 0} onClick={() => setPage(at - 1)}>
+          <button type="button" disabled={first === 0 || preview.loading} onClick={() => setOffset(Math.max(0, first - PAGE))}>
             Previous
           </button>{" "}
-          Page {at + 1} of {pages}{" "}
-          <button type="button" disabled={at >= pages - 1} onClick={() => setPage(at + 1)}>
+          <span role="status">
+            Rows {rows.length ? first + 1 : first}–{first + rows.length}
+            {p.truncated ? "" : " (the end)"}
+          </span>{" "}
+          <button type="button" disabled={!p.truncated || preview.loading} onClick={() => setOffset(first + PAGE)}>
             Next
           </button>
         </div>
       </>
     );
   } else if (p.kind === "image") {
-    const url = dataset
-      ? buildUrl(OPERATIONS.dataset_get_content[1], { project_id: projectId, name: dataset, path }, { commit })
-      : buildUrl(OPERATIONS.files_get_content[1], { project_id: projectId, path }, { commit });
-    body = <img src={url} alt={path} style={{ maxWidth: "100%" }} />;
+    body = <AuthorizedImage url={contentUrl(projectId, commit, path, collection)} alt={path} />;
   } else if (p.kind === "notebook") {
     body = (p.cells ?? []).map((cell, i) => {
       const src = cell.source;
@@ -225,11 +250,26 @@ export function Viewer({
     <div className="viewer" aria-label="Viewer">
       <h2>{path}</h2>
       <p className="muted">
-        {p.size} bytes{p.truncated ? " (shown in part)" : ""}
+        {p.size} bytes{p.truncated && p.kind !== "csv" ? " (shown in part)" : ""}
       </p>
       {body}
     </div>
   );
+}
+
+/** An image fetched with the caller's credentials (cookie or token) and shown from memory. */
+function AuthorizedImage({ url, alt }: { url: string; alt: string }) {
+  const blob = useData(() => fetchBlob(url), [url]);
+  const [objectUrl, setObjectUrl] = useState<string>();
+  useEffect(() => {
+    if (!blob.data) return;
+    const made = URL.createObjectURL(blob.data);
+    setObjectUrl(made);
+    return () => URL.revokeObjectURL(made);
+  }, [blob.data]);
+  if (blob.error) return <ErrorNote error={blob.error} />;
+  if (!objectUrl) return <Loading what={alt} />;
+  return <img src={objectUrl} alt={alt} style={{ maxWidth: "100%" }} />;
 }
 
 function NumberedText({ text }: { text: string }) {

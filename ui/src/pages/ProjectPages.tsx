@@ -6,8 +6,9 @@ import { match } from "../lib/router";
 import { useData } from "../lib/useData";
 import { Compare } from "./Compare";
 import { Dashboard } from "./Dashboard";
+import { Endpoints } from "./Endpoints";
 import { ExperimentPage } from "./Experiment";
-import { Datasets } from "./Datasets";
+import { Datasets, Models } from "./Collections";
 import { Experiments } from "./Experiments";
 import { Files, FilesDiff } from "./Files";
 import { LiveJobs } from "./LiveJobs";
@@ -21,7 +22,9 @@ const SECTIONS = [
   { id: "experiments", label: "Experiments" },
   { id: "files", label: "Files" },
   { id: "datasets", label: "Datasets" },
+  { id: "models", label: "Models" },
   { id: "live", label: "Live jobs" },
+  { id: "endpoints", label: "Endpoints" },
   { id: "flows", label: "Flows" },
   { id: "bakes", label: "Bakes" },
   { id: "settings", label: "Settings" },
@@ -61,7 +64,9 @@ function Section({ project, path, base }: { project: Project; path: string; base
   if (rest === "/files") return <Files project={project} />;
   if (rest === "/files/diff") return <FilesDiff project={project} />;
   if (rest === "/datasets") return <Datasets project={project} />;
+  if (rest === "/models") return <Models project={project} />;
   if (rest === "/live") return <LiveJobs project={project} />;
+  if (rest === "/endpoints") return <Endpoints project={project} />;
   const exp = match("/experiments/:num", rest);
   if (exp) return <ExperimentPage project={project} number={exp.num} />;
   if (/^\/(flows|bakes)(\/|$)/.test(rest)) {

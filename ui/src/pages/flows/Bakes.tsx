@@ -1,6 +1,6 @@
 // Bakes: the project's flow runs (list_flow_runs), newest first, each linking to its run view.
 import { api } from "../../api/client";
-import { ErrorNote, Link, Loading, StateBadge } from "../../components/common";
+import { ErrorNote, Link, Loading, Pager, StateBadge } from "../../components/common";
 import type { Project } from "../../lib/access";
 import { duration, formatTime } from "../../lib/format";
 import { navigate, useLocation } from "../../lib/router";
@@ -77,19 +77,7 @@ export function Bakes({ project }: { project: Project }) {
               ))}
             </tbody>
           </table>
-          {total > PAGE ? (
-            <div className="pager">
-              <button type="button" disabled={page === 0} onClick={() => go(page - 1)}>
-                Newer
-              </button>
-              <span>
-                {page * PAGE + 1}–{Math.min(total, (page + 1) * PAGE)} of {total}
-              </span>
-              <button type="button" disabled={(page + 1) * PAGE >= total} onClick={() => go(page + 1)}>
-                Older
-              </button>
-            </div>
-          ) : null}
+          <Pager page={page} size={PAGE} total={total} onGo={go} labels={["Newer", "Older"]} />
         </>
       )}
     </section>
