@@ -18,10 +18,20 @@ export function Header(props: { user: Schemas["UserOut"]; projectId?: string; on
     if (props.projectId) localStorage.setItem(ACTIVE_KEY, props.projectId);
   }, [props.projectId]);
   useEffect(() => {
-    api("list_projects", { query: { limit: 200 } }).then(
-      (page) => setProjects(page.items),
-      () => setProjects([]),
-    );
+    // The switcher's list (the slowest call of a first load) waits until the page's own calls
+    // are done with the browser and the server: nothing on screen waits for it.
+    let cancelled = false;
+    const load = () =>
+      api("list_projects", { query: { limit: 200 } }).then(
+        (page) => cancelled || setProjects(page.items),
+        () => cancelled || setProjects([]),
+      );
+    const idle = window.requestIdleCallback?.(load, { timeout: 1500 }) ?? window.setTimeout(load, 300);
+    return () => {
+      cancelled = true;
+      if (window.cancelIdleCallback) window.cancelIdleCallback(idle);
+      else window.clearTimeout(idle);
+    };
   }, [props.projectId]);
 
   return (
