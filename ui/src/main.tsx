@@ -2,7 +2,7 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { prefetch } from "./api/client";
 import { App } from "./App";
-import { fromQuery, filterQuery, serverWindow } from "./lib/paging";
+import { fromQuery, serverQuery } from "./lib/paging";
 import "./styles.css";
 
 /** The calls the first screen makes, started together (see `prefetch`). */
@@ -13,12 +13,8 @@ function prefetchFirstScreen(location: Location): void {
   const project_id = decodeURIComponent(m[1]);
   prefetch("get_project", { path: { project_id } });
   if (m[2] === "/experiments") {
-    const state = fromQuery(new URLSearchParams(location.search));
-    const window = serverWindow(state, null);
-    if (window) {
-      const query = { ...filterQuery(state), offset: window.offset, limit: window.limit };
-      prefetch("list_experiments", { path: { project_id }, query });
-    }
+    const query = serverQuery(fromQuery(new URLSearchParams(location.search)));
+    prefetch("list_experiments", { path: { project_id }, query });
   }
 }
 

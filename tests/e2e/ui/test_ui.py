@@ -116,6 +116,12 @@ def test_experiments_table_and_compare(page: Page, make_user: Any) -> None:
     page.get_by_role("button", name="#").click()  # oldest first, from the server
     page.wait_for_url("**order=asc**")
     expect(table.locator("tbody tr td:nth-child(2)")).to_have_text(["1", "2", "3"])
+    header = table.get_by_role("columnheader", name="Created")
+    header.get_by_role("button").click()  # another column: highest (newest) first
+    page.wait_for_url("**sort=created_at**")
+    expect(header).to_have_attribute("aria-sort", "descending")
+    expect(table.locator("tbody tr td:nth-child(2)")).to_have_text(["3", "2", "1"])
+    expect(table.get_by_role("columnheader", name="#")).to_have_attribute("aria-sort", "none")
     page.get_by_label("State").select_option("failed")
     page.get_by_text("0 of 0").wait_for()
     page.get_by_label("State").select_option("success")

@@ -6,7 +6,8 @@ import {
   fromQuery,
   pageCount,
   rangeLabel,
-  serverWindow,
+  serverQuery,
+  sortedBy,
   toQuery,
   withFilter,
 } from "./paging";
@@ -21,6 +22,7 @@ describe("URL round trip", () => {
       ...DEFAULT_STATE,
       page: 2,
       size: 50,
+      sort: "title" as const,
       order: "asc" as const,
       state: "running",
       ended: "false" as const,
@@ -31,7 +33,7 @@ describe("URL round trip", () => {
     expect(fromQuery(new URLSearchParams(toQuery(state)))).toEqual(state);
   });
   it("ignores nonsense", () => {
-    const s = fromQuery(new URLSearchParams("page=-3&size=7&order=up&first=abc&ended=maybe"));
+    const s = fromQuery(new URLSearchParams("page=-3&size=7&order=up&sort=password&first=abc&ended=maybe"));
     expect(s).toEqual(DEFAULT_STATE);
   });
 });
@@ -53,33 +55,22 @@ describe("paging", () => {
   });
 });
 
-describe("serverWindow", () => {
-  it("newest first is the server's order", () => {
-    expect(serverWindow({ ...DEFAULT_STATE, page: 2 }, null)).toEqual({
-      offset: 50,
-      limit: 25,
-      reverse: false,
-    });
-  });
-  it("oldest first needs the total", () => {
-    expect(serverWindow({ ...DEFAULT_STATE, order: "asc" }, null)).toBeNull();
-  });
-  it("oldest first mirrors the window and reverses it", () => {
-    // 60 experiments numbered 60..1 newest first; oldest first page 0 is numbers 1..25,
-    // i.e. newest-first positions 35..59.
-    const asc = { ...DEFAULT_STATE, order: "asc" as const };
-    expect(serverWindow(asc, 60)).toEqual({ offset: 35, limit: 25, reverse: true });
-    expect(serverWindow({ ...asc, page: 2 }, 60)).toEqual({ offset: 0, limit: 10, reverse: true });
-    const numbers = Array.from({ length: 60 }, (_, i) => 60 - i);
-    const pages = [0, 1, 2].flatMap((page) => {
-      const w = serverWindow({ ...asc, page }, 60)!;
-      return numbers.slice(w.offset, w.offset + w.limit).reverse();
-    });
-    expect(pages).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+describe("server query", () => {
+  it("asks the server for the window, the column and the direction", () => {
+    expect(serverQuery({ ...DEFAULT_STATE, page: 2 })).toEqual({ sort: "number", desc: true, offset: 50, limit: 25 });
+    const byTitle = { ...DEFAULT_STATE, sort: "title" as const, order: "asc" as const, size: 50, page: 1 };
+    expect(serverQuery(byTitle)).toEqual({ sort: "title", desc: false, offset: 50, limit: 50 });
   });
   it("maps filters to the server's parameters", () => {
     const q = filterQuery({ ...DEFAULT_STATE, state: "failed", ended: "true", first: 2 });
     expect(q).toEqual({ state: "failed", ended: true, first: 2 });
+    expect(serverQuery({ ...DEFAULT_STATE, state: "failed" })).toMatchObject({ state: "failed" });
+  });
+  it("a header click sorts by its column highest first, a second turns it round", () => {
+    const paged = { ...DEFAULT_STATE, page: 3 };
+    expect(sortedBy(paged, "title")).toMatchObject({ sort: "title", order: "desc", page: 0 });
+    expect(sortedBy(sortedBy(paged, "title"), "title")).toMatchObject({ sort: "title", order: "asc" });
+    expect(sortedBy(DEFAULT_STATE, "number")).toMatchObject({ sort: "number", order: "asc" });
   });
 });
 

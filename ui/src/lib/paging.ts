@@ -1,12 +1,14 @@
 // The experiments table's state, kept in the URL so a page can be linked and reloaded.
-// The server pages and filters; it orders by number, newest first. Oldest first is asked of
-// the server too: the mirrored window of the newest-first order, reversed.
+// The server pages, sorts and filters (ties by number, so pages never overlap).
 
 export type SortOrder = "desc" | "asc";
+export const SORTS = ["number", "title", "state", "created_at"] as const;
+export type SortKey = (typeof SORTS)[number];
 
 export interface TableState {
   page: number; // from 0
   size: number;
+  sort: SortKey;
   order: SortOrder;
   state: string; // "" for any
   ended: "" | "true" | "false";
@@ -20,6 +22,7 @@ export const PAGE_SIZES = [25, 50, 100] as const;
 export const DEFAULT_STATE: TableState = {
   page: 0,
   size: 25,
+  sort: "number",
   order: "desc",
   state: "",
   ended: "",
@@ -37,9 +40,11 @@ function positiveInt(value: string | null): number | null {
 export function fromQuery(query: URLSearchParams): TableState {
   const size = Number(query.get("size"));
   const ended = query.get("ended");
+  const sort = query.get("sort");
   return {
     page: Math.max(0, (positiveInt(query.get("page")) ?? 1) - 1),
     size: (PAGE_SIZES as readonly number[]).includes(size) ? size : DEFAULT_STATE.size,
+    sort: (SORTS as readonly string[]).includes(sort ?? "") ? (sort as SortKey) : DEFAULT_STATE.sort,
     order: query.get("order") === "asc" ? "asc" : "desc",
     state: query.get("state") ?? "",
     ended: ended === "true" || ended === "false" ? ended : "",
@@ -54,6 +59,7 @@ export function toQuery(state: TableState): string {
   const q = new URLSearchParams();
   if (state.page > 0) q.set("page", String(state.page + 1));
   if (state.size !== DEFAULT_STATE.size) q.set("size", String(state.size));
+  if (state.sort !== DEFAULT_STATE.sort) q.set("sort", state.sort);
   if (state.order !== "desc") q.set("order", state.order);
   if (state.state) q.set("state", state.state);
   if (state.ended) q.set("ended", state.ended);
@@ -77,25 +83,21 @@ export function clampPage(page: number, total: number, size: number): number {
   return Math.min(Math.max(0, page), pageCount(total, size) - 1);
 }
 
-export interface Window {
-  offset: number;
-  limit: number;
-  reverse: boolean;
+/** A click on a column's header: sort by it, highest first; a second click turns it round. */
+export function sortedBy(state: TableState, sort: SortKey): TableState {
+  const order = state.sort === sort && state.order === "desc" ? "asc" : "desc";
+  return { ...state, sort, order, page: 0 };
 }
 
-/**
- * What to ask the server for. Newest first is the server's order: offset = page * size.
- * Oldest first needs the total (of the same filter): page p is the window that ends
- * p * size rows from the end of the newest-first order, reversed.
- */
-export function serverWindow(state: TableState, total: number | null): Window | null {
-  const start = state.page * state.size;
-  if (state.order === "desc") return { offset: start, limit: state.size, reverse: false };
-  if (total === null) return null; // count first
-  const end = total - start; // exclusive, in newest-first positions
-  if (end <= 0) return { offset: 0, limit: 1, reverse: true };
-  const offset = Math.max(0, end - state.size);
-  return { offset, limit: end - offset, reverse: true };
+/** The list call's query for `state`: its filters, order and window. */
+export function serverQuery(state: TableState): Record<string, string | number | boolean> {
+  return {
+    ...filterQuery(state),
+    sort: state.sort,
+    desc: state.order === "desc",
+    offset: state.page * state.size,
+    limit: state.size,
+  };
 }
 
 /** The server's query parameters for the filters of `state`. */

@@ -5,14 +5,14 @@ import { canRunJobs, type Project } from "../lib/access";
 import { duration, formatTime } from "../lib/format";
 import {
   PAGE_SIZES,
-  clampPage,
-  filterQuery,
   fromQuery,
   pageCount,
   rangeLabel,
-  serverWindow,
+  serverQuery,
+  sortedBy,
   toQuery,
   withFilter,
+  type SortKey,
   type TableState,
 } from "../lib/paging";
 import { navigate, useLocation } from "../lib/router";
@@ -22,28 +22,16 @@ import { useData } from "../lib/useData";
 const STATES = ["pending_approval", "queued", "initializing", "running", "success", "failed", "aborted"];
 type Exp = Schemas["ExperimentOut"];
 
-async function loadPage(pid: string, state: TableState) {
-  const filters = filterQuery(state);
-  let total: number | null = null;
-  let window = serverWindow(state, null);
-  if (window === null) {
-    total = (await api("list_experiments", { path: { project_id: pid }, query: { ...filters, limit: 1 } })).total;
-    window = serverWindow({ ...state, page: clampPage(state.page, total, state.size) }, total)!;
-  }
-  const page = await api("list_experiments", {
-    path: { project_id: pid },
-    query: { ...filters, offset: window.offset, limit: window.limit },
-  });
-  const items = window.reverse ? [...page.items].reverse() : page.items;
-  return { items, total: page.total };
-}
-
 export function Experiments({ project }: { project: Project }) {
   const { query } = useLocation();
   const state = fromQuery(query);
   const key = toQuery(state);
   const pid = project.id;
-  const data = useData(() => loadPage(pid, state), [pid, key], { pollMs: 4000 });
+  const data = useData(
+    () => api("list_experiments", { path: { project_id: pid }, query: serverQuery(state) }),
+    [pid, key],
+    { pollMs: 4000 },
+  );
   const [selected, setSelected] = useState<number[]>([]);
   const base = `/projects/${pid}/experiments`;
   const go = (next: TableState) => {
@@ -114,20 +102,11 @@ export function Experiments({ project }: { project: Project }) {
               <th scope="col">
                 <span className="sr-only">Select to compare (2 to 5)</span>
               </th>
-              <th scope="col" aria-sort={state.order === "asc" ? "ascending" : "descending"}>
-                <button
-                  type="button"
-                  className="sort"
-                  onClick={() => go({ ...state, page: 0, order: state.order === "asc" ? "desc" : "asc" })}
-                >
-                  # {state.order === "asc" ? "▲" : "▼"}
-                  <span className="sr-only">, sort {state.order === "asc" ? "newest" : "oldest"} first</span>
-                </button>
-              </th>
-              <th scope="col">Title</th>
-              <th scope="col">State</th>
+              <SortHeader label="#" column="number" state={state} go={go} />
+              <SortHeader label="Title" column="title" state={state} go={go} />
+              <SortHeader label="State" column="state" state={state} go={go} />
               <th scope="col">Parameters</th>
-              <th scope="col">Created</th>
+              <SortHeader label="Created" column="created_at" state={state} go={go} />
               <th scope="col">Duration</th>
             </tr>
           </thead>
@@ -156,6 +135,21 @@ export function Experiments({ project }: { project: Project }) {
         </button>
       </nav>
     </section>
+  );
+}
+
+/** A column header that sorts the table on the server; its state is in `aria-sort`. */
+function SortHeader(props: { label: string; column: SortKey; state: TableState; go: (s: TableState) => void }) {
+  const { label, column, state, go } = props;
+  const active = state.sort === column;
+  const ariaSort = active ? (state.order === "asc" ? "ascending" : "descending") : "none";
+  return (
+    <th scope="col" aria-sort={ariaSort}>
+      <button type="button" className="sort" onClick={() => go(sortedBy(state, column))}>
+        {label} {active ? (state.order === "asc" ? "▲" : "▼") : ""}
+        <span className="sr-only">, sort {active && state.order === "desc" ? "lowest" : "highest"} first</span>
+      </button>
+    </th>
   );
 }
 
