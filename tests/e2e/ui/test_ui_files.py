@@ -75,6 +75,11 @@ def test_browse_a_version_open_a_csv_and_diff_two_versions(page: Page, make_user
     expect(csv.get_by_role("cell", name="dog")).to_be_visible()
     expect(csv.get_by_role("cell", name="bird")).to_have_count(0)
     shot(page, "files")
+    page.goto(f"/projects/{pid}/files?v={first}&file=train.py")
+    source = page.get_by_test_id("source")
+    expect(source.locator(".tok-keyword", has_text="import")).to_be_visible()  # highlighted
+    expect(source.locator(".tok-string")).to_have_text(["'hello'"])
+    shot(page, "files-script")
     page.get_by_role("link", name="Compare versions").click()
     changed = page.get_by_role("list", name="Changed files")
     expect(changed.get_by_role("link", name="train.py")).to_be_visible()

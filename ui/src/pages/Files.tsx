@@ -4,6 +4,7 @@ import { OPERATIONS } from "../api/operations";
 import { ErrorNote, Link, Loading } from "../components/common";
 import type { Project } from "../lib/access";
 import { navigate, useLocation } from "../lib/router";
+import { highlightLines } from "../lib/highlight";
 import { useData } from "../lib/useData";
 
 type Commit = Schemas["CommitOut"];
@@ -40,7 +41,7 @@ export function Files({ project }: { project: Project }) {
   };
   if (commits.error) return <ErrorNote error={commits.error} />;
   if (!commits.data) return <Loading what="the versions" />;
-  if (commits.data.length === 0) return <p>No files pushed yet: `hw push` uploads a folder.</p>;
+  if (commits.data.length === 0) return <p>No files yet: <code>hw sync</code> in a linked folder uploads them.</p>;
   return (
     <section className="files">
       <div className="toolbar">
@@ -242,7 +243,7 @@ export function Viewer({
       );
     });
   } else if (p.text != null) {
-    body = <NumberedText text={p.text} />;
+    body = <NumberedText text={p.text} path={path} />;
   } else {
     body = <p className="muted">A binary file ({p.content_type}), not shown.</p>;
   }
@@ -272,15 +273,23 @@ function AuthorizedImage({ url, alt }: { url: string; alt: string }) {
   return <img src={objectUrl} alt={alt} style={{ maxWidth: "100%" }} />;
 }
 
-function NumberedText({ text }: { text: string }) {
-  const lines = text.split("\n");
-  if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
+/** Text with line numbers, highlighted by the file's language (see lib/highlight). */
+function NumberedText({ text, path }: { text: string; path: string }) {
+  const lines = highlightLines(text, path);
   return (
-    <pre className="numbered">
-      {lines.map((l, i) => (
+    <pre className="numbered" data-testid="source">
+      {lines.map((tokens, i) => (
         <div key={i}>
           <span className="ln">{String(i + 1).padStart(4)} </span>
-          {l}
+          {tokens.map((t, j) =>
+            t.kind ? (
+              <span key={j} className={`tok-${t.kind}`}>
+                {t.text}
+              </span>
+            ) : (
+              t.text
+            ),
+          )}
         </div>
       ))}
     </pre>
