@@ -233,6 +233,36 @@ def test_run_wait_a_grid_then_inspect_bakes_and_graphs(admin: Hw, tmp_path: Path
     assert (tmp_path / "b.dot").read_text() == graph
 
 
+def test_endpoints_list_what_deploy_tasks_defined_and_page(admin: Hw, tmp_path: Path) -> None:
+    pid = project(admin)
+    assert "No endpoints yet" in admin("endpoints", "-p", pid).stdout
+    tasks = "".join(
+        f"""  - title: Serve {n}
+    type: deploy
+    endpoint_title: api-{n}
+    file_name: predict.py
+    function_name: predict
+    min_replica: 1
+    max_replica: 2
+    computes: [default]
+"""
+        for n in (1, 2, 3)
+    )
+    path = write_flow(tmp_path, f"flow: {unique('Deploys')}\ntasks:\n{tasks}relations: []\n")
+    ended = admin.json("flow", "run", "--file", str(path), "--wait", "--timeout", "60", "-p", pid)
+    assert ended["status"] == "success", ended
+    listed = admin.json("endpoints", "-p", pid)
+    assert listed["total"] == 3
+    assert [(e["title"], e["status"], e["flow_run"]) for e in listed["items"]] == [
+        (f"api-{n}", "defined", ended["number"]) for n in (1, 2, 3)
+    ]
+    shown = admin("endpoints", "--limit", "2", "-p", pid).stdout
+    assert "predict.py:predict" in shown
+    assert "api-3" not in shown
+    assert "2 of 3 shown; next: --offset 2" in shown
+    assert "api-3" in admin("endpoints", "--offset", "2", "-p", pid).stdout
+
+
 @needs_dot
 def test_output_graph_renders_svg_through_graphviz(admin: Hw, tmp_path: Path) -> None:
     pid = project(admin)

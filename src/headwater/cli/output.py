@@ -16,12 +16,13 @@ from typing import Annotated, TypeVar
 import typer
 from pydantic_core import to_jsonable_python
 from rich import box
-from rich.console import Console, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.filesize import decimal
 from rich.table import Table
 from rich.text import Text
 
 from headwater.domain.access import ResourceType
+from headwater.schemas.common import Page
 from headwater.schemas.projects import AccessOut
 from headwater.schemas.versions import CommitOut
 
@@ -87,6 +88,14 @@ def table(
     for row in rows:
         out.add_row(*(cell(v) for v in row))
     return out
+
+
+def paged(page: Page[T], shown: RenderableType) -> RenderableType:
+    """``shown`` (a page's table) with where the next page starts, when there is one."""
+    end = page.offset + len(page.items)
+    if page.total > end:
+        return Group(shown, Text(f"{end} of {page.total} shown; next: --offset {end}", style="dim"))
+    return shown
 
 
 def fields(pairs: Iterable[tuple[str, object]]) -> Table:

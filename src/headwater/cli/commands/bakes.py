@@ -9,12 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Group, RenderableType
-from rich.text import Text
 
 from headwater.cli.context import ProjectOption, connect
 from headwater.cli.graphs import graph_format, write_graph
-from headwater.cli.output import JsonOption, emit, say
+from headwater.cli.output import JsonOption, emit, paged, say
 from headwater.cli.runviews import run_view, runs_table
 
 
@@ -29,14 +27,7 @@ def bakes(
     with connect(project) as client:
         page = client.flows.runs(flow=flow, offset=offset, limit=limit, project=project)
 
-    def view(_: object) -> RenderableType:
-        shown = runs_table(page.items)
-        end = page.offset + len(page.items)
-        if page.total > end:
-            return Group(shown, Text(f"{end} of {page.total} shown; next: --offset {end}"))
-        return shown
-
-    emit(page, as_json, view)
+    emit(page, as_json, lambda p: paged(p, runs_table(p.items)))
 
 
 def inspect(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Group, RenderableType
+from rich.console import RenderableType
 from rich.text import Text
 
 from headwater.cli.context import ProjectOption, connect
-from headwater.cli.output import JsonOption, emit, table
+from headwater.cli.output import JsonOption, emit, paged, table
 from headwater.schemas.common import Page
 from headwater.schemas.flows import EndpointOut
 
@@ -30,11 +30,7 @@ def _view(page: Page[EndpointOut]) -> RenderableType:
     if not page.items:
         return Text("No endpoints yet: a flow's deploy task defines one.")
     rows = [(e.title, e.status, _function(e), e.flow_run or "", e.updated_at) for e in page.items]
-    shown = table(["TITLE", "STATUS", "PREDICT", "BAKE", "UPDATED"], rows)
-    end = page.offset + len(page.items)
-    if page.total > end:
-        return Group(shown, Text(f"{end} of {page.total} shown; next: --offset {end}"))
-    return shown
+    return paged(page, table(["TITLE", "STATUS", "PREDICT", "BAKE", "UPDATED"], rows))
 
 
 def _function(e: EndpointOut) -> str:

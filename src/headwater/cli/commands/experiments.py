@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Group, RenderableType
+from rich.console import RenderableType
 from rich.text import Text
 
 from headwater.cli.context import ProjectOption, connect
-from headwater.cli.output import JsonOption, emit, fields, print_json, say, short, table
+from headwater.cli.output import JsonOption, emit, fields, paged, print_json, say, short, table
 from headwater.client import Client
 from headwater.client.folders import sync_here
 from headwater.client.linked import linked_project
@@ -110,15 +110,7 @@ def list_experiments(
     """The project's experiments, newest first (one page; --offset for more)."""
     with connect(project) as client:
         page = client.experiments.list(state=state, offset=offset, limit=limit, project=project)
-    emit(page, as_json, lambda p: _paged(p.items, p.total, p.offset))
-
-
-def _paged(items: list[ExperimentOut], total: int, offset: int) -> RenderableType:
-    view = experiments_table(items)
-    if total > offset + len(items):
-        more = f"{offset + len(items)} of {total} shown; next: --offset {offset + len(items)}"
-        return Group(view, Text(more, style="dim"))
-    return view
+    emit(page, as_json, lambda p: paged(p, experiments_table(p.items)))
 
 
 @app.command("show")

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Group, RenderableType
+from rich.console import RenderableType
 from rich.text import Text
 
 from headwater.cli.context import ProjectOption, connect
 from headwater.cli.inputs import confirm_or_yes
-from headwater.cli.output import JsonOption, emit, print_json, say, table
+from headwater.cli.output import JsonOption, emit, paged, print_json, say, table
 from headwater.cli.runviews import headline, run_view, succeeded, wait_for
 from headwater.client import Client
 from headwater.domain.errors import HeadwaterError, InvalidInput
@@ -204,14 +204,7 @@ def list_flows(
     with connect(project) as client:
         page = client.flows.list(offset=offset, limit=limit, project=project)
 
-    def view(_: object) -> RenderableType:
-        shown = flows_table(page.items)
-        end = page.offset + len(page.items)
-        if page.total > end:
-            return Group(shown, Text(f"{end} of {page.total} shown; next: --offset {end}"))
-        return shown
-
-    emit(page, as_json, view)
+    emit(page, as_json, lambda p: paged(p, flows_table(p.items)))
 
 
 def versions_table(versions: list[FlowVersionOut]) -> RenderableType:
