@@ -370,7 +370,9 @@ def test_versions_and_a_run_of_one_task(client: Client) -> None:
     assert task(fed, "B").instances[0].parents == [kept.id]
 
 
-def test_deploy_defines_its_endpoint_and_git_keys_are_refused_plainly(client: Client) -> None:
+def test_deploy_defines_its_endpoint_and_git_keys_without_a_linked_repo_are_refused_plainly(
+    client: Client,
+) -> None:
     deploy = {
         "title": "Serve",
         "type": "deploy",
@@ -397,7 +399,10 @@ def test_deploy_defines_its_endpoint_and_git_keys_are_refused_plainly(client: Cl
     ]
     pinned = task(run, "Pinned")
     assert pinned.status == "failed"
-    assert "git_branch is not supported yet" in (pinned.reason or "")
+    # the project links no Git repository (a linked one is cloned: tests/integration/test_git.py)
+    assert "task 'Pinned' sets git_branch, but the project is not linked to a Git repository" in (
+        pinned.reason or ""
+    )
     assert pinned.instances == []  # refused before anything ran
     assert run.status == "failed"
 

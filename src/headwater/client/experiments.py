@@ -35,9 +35,13 @@ class ExperimentsClient(ProjectScoped):
         commit: str | None = None,
         output_dir: str | None = None,
         options: dict[str, Any] | None = None,
+        git_branch: str | None = None,
+        git_commit: str | None = None,
         project: str | None = None,
     ) -> ExperimentList:
-        """One queued experiment per entry of ``runs`` (parameter combinations)."""
+        """One queued experiment per entry of ``runs`` (parameter combinations).
+        ``git_branch`` / ``git_commit``: the checkout of the project's linked Git repository."""
+        git = {k: v for k, v in (("git_branch", git_branch), ("git_commit", git_commit)) if v}
         body = payload(
             ExperimentCreate,
             command=command,
@@ -47,6 +51,7 @@ class ExperimentsClient(ProjectScoped):
             commit=commit,
             output_dir=output_dir,
             options=options or {},
+            **git,
         )
         return self._http.call("POST", self._path(project), ExperimentList, json=body)
 

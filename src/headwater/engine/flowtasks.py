@@ -24,22 +24,27 @@ from headwater.domain.flowruns import FlowRun, RunInstance, RunTask, TaskState
 from headwater.domain.flowspec.instances import Finished, Planned
 from headwater.domain.flowspec.model import DataTask, DeployTask, ExecTask, Flow, GatedTask
 from headwater.domain.flowspec.routes import expand
+from headwater.domain.gitsource import git_source
 from headwater.domain.ids import new_id
 from headwater.domain.jobs import JobState
 from headwater.domain.versions import RepoKind
 
 
 def unsupported(task: GatedTask) -> str | None:
-    """Keys a run needs but this server cannot honour yet: said, never silently ignored."""
-    keys = [k for k in ("git_branch", "git_commit") if getattr(task, k)]
-    if isinstance(task, ExecTask) and task.mount_folders:
-        keys.append("mount_folders")
+    """Keys a run needs but this server cannot honour yet: said, never silently ignored.
+    (An exec task's git_branch and git_commit are honoured: see ``exec_instances``.)"""
+    if isinstance(task, ExecTask):
+        keys = ["mount_folders"] if task.mount_folders else []
+        why = "tasks run on this machine's folders, with no network drives mounted"
+    else:
+        keys = [k for k in ("git_branch", "git_commit") if getattr(task, k)]
+        why = "on deploy tasks: an endpoint is defined from its model experiments' files"
     if not keys:
         return None
     return (
         f"{', '.join(keys)} {'is' if len(keys) == 1 else 'are'} not supported yet on this "
-        "server (the local executor runs the project's synced files); remove "
-        f"{'it' if len(keys) == 1 else 'them'} from task {task.title!r} to run it"
+        f"server ({why}); remove {'it' if len(keys) == 1 else 'them'} from task "
+        f"{task.title!r} to run it"
     )
 
 
@@ -135,8 +140,10 @@ def exec_instances(
     by_task: Mapping[str, Sequence[RunInstance]],
 ) -> list[RunInstance]:
     settings = SettingsRepo(session).get(run.project_id)
+    where, who = f"tasks.{spec.title}", f"task {spec.title!r}"
+    git = git_source(settings.git, spec.git_branch, spec.git_commit, where=where, who=who)
     versions = VersionRepo(session)
-    head = versions.head(versions.files_repo(run.project_id).id)
+    head = versions.head(versions.files_repo(run.project_id).id) if git is None else None
     known = {i.id: i for group in by_task.values() for i in group}
     shared: dict[str, Any] = {
         "requirements": spec.requirements,
@@ -148,6 +155,8 @@ def exec_instances(
         "periodic_sync": spec.periodic_sync,
         "datasets": [],
     }
+    if git is not None:  # the linked repository's checkout instead of the synced files
+        shared["git"] = git.to_dict()
     own = []  # what each instance sees: its route's tags, inputs and datasets
     for plan in planned:
         datasets = [

@@ -22,6 +22,7 @@ from pathlib import Path
 from headwater.client.objectcache import ObjectCache
 from headwater.domain.errors import Conflict, HeadwaterError
 from headwater.domain.jobs import JobState
+from headwater.runtime.gitrepo import clone_linked
 from headwater.runtime.outputs import Outputs
 from headwater.runtime.reporting import TaskApi, log, patiently
 from headwater.runtime.shipping import LogShipper
@@ -104,6 +105,17 @@ class Task:
         self.outputs = Outputs(
             self.api, self.root, spec.output_dir, spec.experiment.branch, spec.files_commit
         )
+        if spec.git is not None:  # the linked Git repository instead of the project's files
+            cache_root = self.trees.parent
+            clone_linked(
+                self.api,
+                spec.git,
+                self.root,
+                cache_root,
+                self.log,
+                groups=self.groups,
+                on_process=self.on_process,
+            )
         self.outputs.start, extra = materialise(self.api, spec, self.root, self.cache, self.trees)
         requirements = self.root / "requirements.txt"
         output = inside(self.root, spec.output_dir, "output folder")

@@ -45,6 +45,12 @@ class ExperimentCreate(Model):
     title: str = Field("", max_length=200)
     computes: list[str] = Field(default_factory=list, max_length=20)
     commit: str | None = Field(None, max_length=64, description="Files commit; default: head")
+    git_branch: str | None = Field(
+        None, max_length=255, description="Branch of the linked Git repository; default: its own"
+    )
+    git_commit: str | None = Field(
+        None, max_length=64, description="Commit of the linked Git repository; default: the tip"
+    )
     output_dir: str | None = Field(None, max_length=255)
     options: ExperimentOptions = Field(default_factory=ExperimentOptions)
 
@@ -150,6 +156,18 @@ class InputMount(BaseModel):
     output_dir: str = "output"
 
 
+class GitCheckout(BaseModel):
+    """The linked Git repository a task clones instead of the project's files."""
+
+    repo: str
+    branch: str
+    commit: str | None = Field(None, description="None: the tip of the branch")
+    private: bool = False
+    key: str | None = Field(
+        None, repr=False, description="The project's git key (an SSH private key), if private"
+    )
+
+
 class TaskSpec(BaseModel):
     """Everything the runtime needs to build the workspace and run the command."""
 
@@ -168,6 +186,7 @@ class TaskSpec(BaseModel):
     passed_condition: list[str] = Field(
         default_factory=list, description="Input folders of the parents that passed a condition"
     )
+    git: GitCheckout | None = Field(None, description="Clone this instead of files_commit")
 
 
 class ComputeTemplateIn(Model):

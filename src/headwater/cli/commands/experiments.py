@@ -68,6 +68,14 @@ def run(
     dataset: Annotated[
         list[str], typer.Option("--dataset", help="Datasets to put in data/NAME/.")
     ] = [],  # noqa: B006
+    git_branch: Annotated[
+        str | None,
+        typer.Option("--git-branch", help="Branch of the project's linked Git repository."),
+    ] = None,
+    git_commit: Annotated[
+        str | None,
+        typer.Option("--git-commit", help="Commit of the project's linked Git repository."),
+    ] = None,
     no_sync: Annotated[
         bool, typer.Option("--no-sync", help="Do not sync the linked folder first.")
     ] = False,
@@ -88,6 +96,8 @@ def run(
             computes=compute,
             output_dir=output_dir,
             options={"datasets": dataset} if dataset else None,
+            git_branch=git_branch,
+            git_commit=git_commit,
             project=project,
         )
         if not as_json:

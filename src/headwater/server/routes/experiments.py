@@ -16,7 +16,9 @@ from headwater.db.repos.settings import SettingsRepo
 from headwater.db.repos.versions import VersionRepo
 from headwater.domain.access import Permission
 from headwater.domain.credentials import token_hash
+from headwater.domain.entities import ThirdPartyKey
 from headwater.domain.errors import Conflict, PermissionDenied
+from headwater.domain.gitsource import GitRefused, GitSource, git_source
 from headwater.domain.grid import command_with_params, tag_env
 from headwater.domain.ids import MAX_NUMBER
 from headwater.domain.jobs import Experiment, JobState
@@ -27,6 +29,7 @@ from headwater.schemas.experiments import (
     DatasetMount,
     ExperimentCreate,
     ExperimentOut,
+    GitCheckout,
     InputMount,
     LogBatch,
     LogChunkOut,
@@ -107,15 +110,27 @@ def create_experiments(
         output_dir = check_path(output_dir)
     with platform.db.write() as session:
         settings = SettingsRepo(session).get(project.id)
+        git = git_source(
+            settings.git, body.git_branch, body.git_commit, where="", who="the request"
+        )
+        if git is not None and body.commit:
+            raise GitRefused(
+                "commit names a version of the project's synced files, but this project runs "
+                "its jobs from its linked Git repository",
+                where="commit",
+                hint="Give git_commit (a commit of the repository) instead, or unlink it.",
+            )
         versions = VersionRepo(session)
         files = versions.files_repo(project.id)
         commit = versions.resolve(files.id, body.commit).id if body.commit else None
-        if commit is None:
+        if commit is None and git is None:  # a Git job starts from its clone, not the files
             head = versions.head(files.id)
             commit = head.id if head else None
         for name in body.options.datasets:
             versions.get(project.id, RepoKind.DATASET, name)  # NotFound names it
         options = body.options.model_dump(exclude={"cpus", "memory_mb", "gpus"})
+        if git is not None:
+            options["git"] = git.to_dict()
         created = ExperimentRepo(session).create_many(
             project.id,
             access.user.id,
@@ -289,6 +304,8 @@ def task_spec(ref: str, request: Request, access: Writer, platform: PlatformDep)
     with platform.db.read() as session:
         settings = SettingsRepo(session).get(project.id)
         secrets = SecretRepo(session, platform.box).values(project.id)
+        private = (experiment.options.get("git") or {}).get("private")
+        keys = SecretRepo(session, platform.box).keys(project.id) if private else []
         versions = VersionRepo(session)
         datasets = []
         for name in experiment.options.get("datasets", []):
@@ -324,6 +341,24 @@ def task_spec(ref: str, request: Request, access: Writer, platform: PlatformDep)
         output_dir=experiment.output_dir,
         sync_seconds=settings.sync_minutes * 60.0 if sync_on else None,
         working_dir=settings.working_dir,
+        git=git_checkout(experiment, keys),
+    )
+
+
+def git_checkout(experiment: Experiment, keys: list[ThirdPartyKey]) -> GitCheckout | None:
+    """The clone the task makes, as decided when the experiment was created; a private
+    repository's key travels only here (like secrets: only the task's own token reads it)."""
+    chosen = experiment.options.get("git")
+    if not chosen:
+        return None
+    source = GitSource.from_dict(chosen)
+    key = next((k.secret for k in keys if k.type == "git"), None) if source.private else None
+    return GitCheckout(
+        repo=source.repo,
+        branch=source.branch,
+        commit=source.commit,
+        private=source.private,
+        key=key,
     )
 
 
