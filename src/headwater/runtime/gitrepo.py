@@ -139,6 +139,8 @@ def git_env(git: GitCheckout, known_hosts: Path) -> Iterator[dict[str, str]]:
         "-o",
         "BatchMode=yes",
         "-o",
+        "ConnectTimeout=30",  # a host that never answers fails the task, not hangs it
+        "-o",
         "StrictHostKeyChecking=accept-new",
         "-o",
         f"UserKnownHostsFile={known_hosts}",

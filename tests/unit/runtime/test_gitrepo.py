@@ -109,6 +109,7 @@ def test_the_key_file_is_0600_in_a_private_folder_and_gone_afterwards(tmp_path: 
         assert keyfile.read_text() == KEY + "\n"
         assert "StrictHostKeyChecking=accept-new" in argv
         assert "BatchMode=yes" in argv
+        assert "ConnectTimeout=30" in argv
         assert f"UserKnownHostsFile={tmp_path / 'ssh' / 'known_hosts'}" in argv
         assert env["GIT_TERMINAL_PROMPT"] == "0"
         assert KEY not in "".join(env.values())
