@@ -15,6 +15,7 @@ import shlex
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +41,10 @@ GIT_ENV = {
     "GIT_COMMITTER_EMAIL": "ada@example.com",
 }
 FAKE_SSH = f"""#!{PY}
-import json, os, stat, sys
+import json, os, stat, sys, time
 args = sys.argv[1:]
+if args[-2].endswith("@slowhost"):  # a host that takes its time: long enough to be stopped
+    time.sleep(120)
 where = os.environ["FAKE_SSH_DIR"]
 record = {{"argv": args, "key": None, "mode": None}}
 content = None
@@ -379,3 +382,19 @@ def test_a_deploy_task_with_git_keys_is_still_refused_saying_so(live: Live, orig
     assert serve.status == "failed"
     assert "git_branch is not supported yet on this server (on deploy tasks" in (serve.reason or "")
     assert "remove it from task 'Serve'" in (serve.reason or "")
+
+
+def test_a_stop_during_the_clone_ends_git_and_the_task(live: Live) -> None:
+    client = project(live, "git@slowhost:team/model.git")
+    exp = client.experiments.create("echo THE-COMMAND-RAN")[0]
+    deadline = time.monotonic() + 30
+    while "cloning the Git repository" not in _log_text(client, exp.id):
+        assert time.monotonic() < deadline, "the clone never started"
+        time.sleep(0.2)
+    time.sleep(0.5)  # git is waiting on the slow host now
+    stopped_at = time.monotonic()
+    client.experiments.stop(exp.id)
+    ended = _wait(client, [exp], timeout=30)[0]
+    assert ended.state.value == "aborted", _log_text(client, exp.id)
+    assert time.monotonic() - stopped_at < 20  # not the host's 120 s
+    assert "THE-COMMAND-RAN" not in _log_text(client, exp.id)

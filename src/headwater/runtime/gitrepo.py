@@ -163,13 +163,12 @@ def git_env(git: GitCheckout, known_hosts: Path) -> Iterator[dict[str, str]]:
 
 
 class _Git:
-    """Runs git commands of one clone, each in its own process group (a stop ends it)."""
+    """Runs git commands of one clone, each in its own process group, told to ``on_process``
+    so a stop ends it. Each has ended (ssh with it) when the call returns: nothing of it is
+    left for the task's end to clean up."""
 
-    def __init__(
-        self, env: dict[str, str], groups: list[int], on_process: Callable[[int], None] | None
-    ) -> None:
+    def __init__(self, env: dict[str, str], on_process: Callable[[int], None] | None) -> None:
         self.env = env
-        self.groups = groups
         self.on_process = on_process
 
     def __call__(self, *args: str, cwd: Path | None = None) -> tuple[int, str, str]:
@@ -182,7 +181,6 @@ class _Git:
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
-        self.groups.append(process.pid)
         if self.on_process is not None:
             self.on_process(process.pid)
         out, err = process.communicate()
@@ -195,8 +193,6 @@ def clone_linked(
     root: Path,
     cache_root: Path,
     log: LogSink,
-    *,
-    groups: list[int],
     on_process: Callable[[int], None] | None = None,
 ) -> str:
     """Clone ``git`` into ``root`` (emptied first), record the commit on the experiment as
@@ -214,7 +210,7 @@ def clone_linked(
         shutil.rmtree(root)  # what an earlier attempt left: git clones into an empty folder
     root.parent.mkdir(parents=True, exist_ok=True)
     with git_env(git, cache_root / "ssh" / "known_hosts") as env:
-        run = _Git(env, groups, on_process)
+        run = _Git(env, on_process)
 
         def fail(stderr: str, *, empty: bool = False) -> SetupFailed:
             for line in redact(stderr, secrets).strip().splitlines():

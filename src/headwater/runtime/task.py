@@ -107,15 +107,7 @@ class Task:
         )
         if spec.git is not None:  # the linked Git repository instead of the project's files
             cache_root = self.trees.parent
-            clone_linked(
-                self.api,
-                spec.git,
-                self.root,
-                cache_root,
-                self.log,
-                groups=self.groups,
-                on_process=self.on_process,
-            )
+            clone_linked(self.api, spec.git, self.root, cache_root, self.log, self.on_process)
         self.outputs.start, extra = materialise(self.api, spec, self.root, self.cache, self.trees)
         requirements = self.root / "requirements.txt"
         output = inside(self.root, spec.output_dir, "output folder")
