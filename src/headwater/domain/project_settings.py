@@ -32,9 +32,9 @@ class SlackSettings(BaseModel):
     )
 
 
-# A Git repository link as the seed asks for it: SSH (``git@host:org/repo.git``, ``ssh://…``) for a
-# project key, ``https://`` for a user's access token; ``file://`` and a plain path are for repositories
-# on the server's own disk (and tests).
+# A Git repository link as the seed asks for it: SSH (``git@host:org/repo.git``, ``ssh://…``)
+# for a project key, ``https://`` for a user's access token; ``file://`` and a plain path are
+# for repositories on the server's own disk (and tests).
 _GIT_URL = re.compile(r"^(?:(?:ssh|https?|file)://\S+|[\w.-]+@[\w.-]+:\S+|/\S+)$")
 # ``git check-ref-format``'s rules that matter for a typed branch name
 _BAD_REF = re.compile(r"(?:^[-/.]|\.\.|[\x00-\x20~^:?*\[\\\x7f]|@\{|/\.|//|\.lock$|[/.]$)")

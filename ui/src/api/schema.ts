@@ -1781,6 +1781,16 @@ export interface components {
             commit?: string | null;
             /** Computes */
             computes?: string[];
+            /**
+             * Git Branch
+             * @description Branch of the linked Git repository; default: its own
+             */
+            git_branch?: string | null;
+            /**
+             * Git Commit
+             * @description Commit of the linked Git repository; default: the tip
+             */
+            git_commit?: string | null;
             options?: components["schemas"]["ExperimentOptions"];
             /** Output Dir */
             output_dir?: string | null;
@@ -2121,6 +2131,31 @@ export interface components {
              * @default 24
              */
             grace_hours?: number;
+        };
+        /**
+         * GitCheckout
+         * @description The linked Git repository a task clones instead of the project's files.
+         */
+        GitCheckout: {
+            /** Branch */
+            branch: string;
+            /**
+             * Commit
+             * @description None: the tip of the branch
+             */
+            commit?: string | null;
+            /**
+             * Key
+             * @description The project's git key (an SSH private key), if private
+             */
+            key?: string | null;
+            /**
+             * Private
+             * @default false
+             */
+            private?: boolean;
+            /** Repo */
+            repo: string;
         };
         /**
          * GitSettings
@@ -2853,6 +2888,8 @@ export interface components {
             experiment: components["schemas"]["ExperimentOut"];
             /** Files Commit */
             files_commit: string | null;
+            /** @description Clone this instead of files_commit */
+            git?: components["schemas"]["GitCheckout"] | null;
             /** Inputs */
             inputs: components["schemas"]["InputMount"][];
             /** Output Dir */
