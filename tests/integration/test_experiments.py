@@ -135,6 +135,7 @@ SCRIPT = (
     "import os, sys; "
     "print('argv', sys.argv[1:]); "
     "print('env', os.environ['HW_TAG_LR'], os.environ.get('GREETING'), os.environ.get('API_KEY')); "
+    "print('reversed', os.environ.get('API_KEY')[::-1]); "
     "print('hw_tag_seen: ' + sys.argv[-1]); "
     "print('cnvrg_tag_old_style: yes'); "
     "print('hw_tag_broken no colon'); "
@@ -160,7 +161,10 @@ def test_a_grid_runs_each_combination_with_params_env_tags_metrics_and_outputs(
         assert exp.exit_code == 0
         log = _log_text(client, exp.id)
         assert f"argv ['--lr', '{run['lr']}']" in log
-        assert f"env {run['lr']} hello s3cret" in log
+        # the task sees the secret; the stored log never shows it
+        assert f"env {run['lr']} hello ***" in log
+        assert "reversed terc3s" in log
+        assert "s3cret" not in log
         assert exp.tags == {"seen": run["lr"], "old_style": "yes"}
         series = {s.key: s.values for s in client.experiments.metrics(exp.id)}
         assert series == {"loss": [0.5, 0.25]}

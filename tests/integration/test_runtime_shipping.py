@@ -161,6 +161,33 @@ def test_characters_split_between_reads_stay_whole(peer: Peer) -> None:
     assert peer.stdout() == text
 
 
+def test_secret_values_never_reach_the_log_even_split_between_reads(peer: Peer) -> None:
+    log = _shipper(peer)
+    secret = "s3cr3t-" + "x" * 200  # longer than a pipe read is cut at, with the sleeps below
+    log.hide([secret, "ok", "-----BEGIN KEY-----\nline-of-a-key\n-----END KEY-----"])
+    code = (
+        "import sys, time\n"
+        f"s = {secret!r}\n"
+        "print('token', s, 'again', s + s)\n"
+        "sys.stdout.write(s[:50]); sys.stdout.flush(); time.sleep(0.3)\n"
+        "sys.stdout.write(s[50:] + '\\n'); sys.stdout.flush()\n"
+        "print('hw_tag_leak:', s)\n"
+        "print('line-of-a-key', file=sys.stderr)\n"
+        "print('ok is too short to mask; a prefix stays', s[:20])\n"
+    )
+    assert _pump_process(log, code) == 0
+    log.system(f"the runtime says {secret}")
+    log.close()
+    assert secret not in peer.stdout() + peer.stream("stderr") + peer.stream("system")
+    assert peer.stdout() == (
+        "token *** again ******\n***\nhw_tag_leak: ***\n"
+        f"ok is too short to mask; a prefix stays {secret[:20]}\n"
+    )
+    assert peer.stream("stderr") == "***\n"
+    assert peer.stream("system") == "the runtime says ***\n"
+    assert peer.tags == {"leak": "***"}
+
+
 def test_garbage_and_malformed_lines_never_break_the_stream(peer: Peer) -> None:
     log = _shipper(peer)
     code = (

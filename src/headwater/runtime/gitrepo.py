@@ -25,11 +25,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from headwater.domain.masking import MASK, mask, masked_values
 from headwater.runtime.reporting import TaskApi, patiently
 from headwater.runtime.workspace import LogSink, SetupFailed
 from headwater.schemas.experiments import GitCheckout
 
-MASK = "***"
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][\w+.-]*://)[^/@\s]+@")
 SETTINGS = "Settings > Git (or `hw settings set git.repo=URL git.branch=BRANCH`)"
 KEY_HOWTO = (
@@ -40,11 +40,7 @@ KEY_HOWTO = (
 
 def redact(text: str, secrets: list[str]) -> str:
     """``text`` with every line of each secret, and any password in a URL, masked."""
-    for secret in secrets:
-        for line in secret.replace("\r", "").split("\n"):
-            line = line.strip()
-            if len(line) >= 8:  # short lines (``-----``) say nothing and are everywhere
-                text = text.replace(line, MASK)
+    text = mask(text, masked_values(secrets))
     return _USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text)
 
 

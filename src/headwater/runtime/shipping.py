@@ -20,6 +20,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from headwater.domain.masking import StreamMask, mask, masked_values
 from headwater.domain.task_output import ChartPoint, LineSplitter, TagLine, parse_line
 from headwater.runtime.reporting import TaskApi, patiently
 
@@ -84,13 +85,21 @@ class LogShipper:
         self.error: Exception | None = None
         self._held: dict[str, Any] | None = None
         self._hold = False
+        self._secrets: list[str] = []
         self._thread = threading.Thread(target=self._run, name="hw-ship", daemon=True)
         self._thread.start()
 
     # -- what goes in ------------------------------------------------------------------------
 
+    def hide(self, values: list[str]) -> None:
+        """Mask these secret values in everything read or said from now on (call it before
+        the command starts: readers take the list when they start)."""
+        self._secrets = masked_values(values)
+
     def _queue(self, stream: str, text: str, lines: list[str] | None = None) -> None:
         tags, points = _meaning(lines, time.time()) if lines else ({}, [])
+        if self._secrets and tags:
+            tags = {key: mask(value, self._secrets) for key, value in tags.items()}
         if not text and not tags and not points:
             return
         with self._cond:
@@ -107,7 +116,7 @@ class LogShipper:
 
     def system(self, text: str) -> None:
         """A line from the runtime itself (what it did, why it failed)."""
-        self._queue("system", _clean(text.rstrip("\n") + "\n"))
+        self._queue("system", mask(_clean(text.rstrip("\n") + "\n"), self._secrets))
 
     def pump(self, stream: str, pipe: IO[bytes]) -> threading.Thread:
         """Read ``pipe`` to its end in a thread of its own. Decoding is incremental, so a
@@ -116,11 +125,14 @@ class LogShipper:
         def read() -> None:
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             splitter = LineSplitter() if stream == "stdout" else None
+            masker = StreamMask(self._secrets)
             fd = pipe.fileno()
             try:
                 while True:
                     data = os.read(fd, READ_SIZE)
-                    text = _clean(decoder.decode(data, final=not data))
+                    text = masker.feed(_clean(decoder.decode(data, final=not data)))
+                    if not data:
+                        text += masker.flush()
                     lines: list[str] = []
                     if splitter is not None:
                         lines = splitter.feed(data) if data else splitter.flush()

@@ -101,6 +101,9 @@ class Task:
         return env
 
     def setup(self, spec: TaskSpec) -> dict[str, str]:
+        # secrets, and the task's own token, never reach the stored log
+        hidden = [*spec.secret_keys, "HEADWATER_TOKEN"]
+        self.log.hide([spec.env[key] for key in hidden if key in spec.env])
         self.log.system(f"preparing experiment {spec.experiment.number} in {self.root}")
         self.outputs = Outputs(
             self.api, self.root, spec.output_dir, spec.experiment.branch, spec.files_commit

@@ -187,6 +187,9 @@ class TaskSpec(BaseModel):
         default_factory=list, description="Input folders of the parents that passed a condition"
     )
     git: GitCheckout | None = Field(None, description="Clone this instead of files_commit")
+    secret_keys: list[str] = Field(
+        default_factory=list, description="Keys of env that hold secrets: masked in the logs"
+    )
 
 
 class ComputeTemplateIn(Model):

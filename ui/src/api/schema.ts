@@ -2905,6 +2905,11 @@ export interface components {
             project_name: string;
             /** Requirements */
             requirements: boolean;
+            /**
+             * Secret Keys
+             * @description Keys of env that hold secrets: masked in the logs
+             */
+            secret_keys?: string[];
             /** Sync Seconds */
             sync_seconds: number | null;
             /** Working Dir */

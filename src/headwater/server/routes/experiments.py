@@ -342,6 +342,7 @@ def task_spec(ref: str, request: Request, access: Writer, platform: PlatformDep)
         sync_seconds=settings.sync_minutes * 60.0 if sync_on else None,
         working_dir=settings.working_dir,
         git=git_checkout(experiment, keys),
+        secret_keys=sorted(secrets),
     )
 
 
