@@ -78,11 +78,6 @@ export function pageCount(total: number, size: number): number {
   return Math.max(1, Math.ceil(total / size));
 }
 
-/** The page to show once `total` is known: never past the last one. */
-export function clampPage(page: number, total: number, size: number): number {
-  return Math.min(Math.max(0, page), pageCount(total, size) - 1);
-}
-
 /** A click on a column's header: sort by it, highest first; a second click turns it round. */
 export function sortedBy(state: TableState, sort: SortKey): TableState {
   const order = state.sort === sort && state.order === "desc" ? "asc" : "desc";
