@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 
@@ -198,6 +199,50 @@ def test_endings_name_their_cause(live: Live) -> None:
 
     # Nothing was written in output/: no commit, and the branch is not made.
     assert client.experiments.get(eid).output_commit is None
+
+
+def test_the_launch_carries_the_spec_and_the_runtime_uses_it_without_asking(
+    live: Live,
+) -> None:
+    """The engine builds the spec the runtime would fetch and the launch carries it (the local
+    worker hands it over its socket): one request fewer per task. A spec that does not parse
+    (a worker of another version) is fetched as before."""
+    client = live.project({"a.py": ""})
+    exp = client.experiments.create("echo from-the-server")[0]
+    launch = live.launched(exp.id)
+    fetched = httpx.get(
+        f"{live.url}/api/v1/projects/{launch.project_id}/experiments/{exp.id}/spec",
+        headers={"Authorization": f"Bearer {launch.token}"},
+    )
+    assert fetched.status_code == 200
+    assert launch.spec == fetched.json()
+    assert launch.spec["env"]["HEADWATER_TOKEN"] == launch.token
+    given = {**launch.spec, "command": "echo from-the-launch"}
+    outcome = run_task(
+        exp.id,
+        launch.project_id,
+        url=launch.server_url,
+        token=launch.token,
+        workroot=live.home / "work",
+        cache_root=live.home / "cache",
+        spec=given,
+    )
+    assert outcome.state is JobState.SUCCESS
+    assert "from-the-launch" in _text(client, exp.id, "stdout")
+
+    exp = client.experiments.create("echo fetched-after-all")[0]
+    launch = live.launched(exp.id)
+    outcome = run_task(
+        exp.id,
+        launch.project_id,
+        url=launch.server_url,
+        token=launch.token,
+        workroot=live.home / "work",
+        cache_root=live.home / "cache",
+        spec={"not": "a spec"},
+    )
+    assert outcome.state is JobState.SUCCESS
+    assert "fetched-after-all" in _text(client, exp.id, "stdout")
 
 
 def test_a_background_process_holding_the_pipes_does_not_hold_the_task(

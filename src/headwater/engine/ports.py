@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from headwater.domain.jobs import Experiment
 from headwater.executors.base import Executor, Launch, Liveness, Runner
@@ -19,6 +19,7 @@ __all__ = [
     "NotifierSource",
     "PeopleSource",
     "Runner",
+    "TaskSpecSource",
 ]
 
 
@@ -34,3 +35,10 @@ class PeopleSource(Protocol):
     ``emails`` (approvers) when the server can send mail."""
 
     def people(self, project_id: str, kind: str, emails: Sequence[str]) -> Sequence[Notifier]: ...
+
+
+class TaskSpecSource(Protocol):
+    """The spec a task's runtime would fetch (``GET .../spec``) as JSON, for the runtime
+    holding ``token``: it travels with the launch, one request fewer per task."""
+
+    def __call__(self, experiment: Experiment, token: str) -> dict[str, Any]: ...

@@ -30,7 +30,7 @@ from headwater.domain.jobs import Experiment, JobState
 from headwater.engine.flows import Approval, FlowDriver, approver_emails
 from headwater.engine.leader import Leadership
 from headwater.engine.notifications import FlowNews, Notifications
-from headwater.engine.ports import Executor, Launch, Liveness
+from headwater.engine.ports import Executor, Launch, Liveness, TaskSpecSource
 from headwater.engine.triggers import Triggers
 
 log = logging.getLogger("headwater.engine")
@@ -54,8 +54,10 @@ class Engine:
         notifications: Notifications,
         lock_file: Path,
         watch_seconds: float = 5.0,
+        task_spec: TaskSpecSource | None = None,
     ) -> None:
         self.db = db
+        self.task_spec = task_spec
         self.executor = executor
         self.server_url = server_url
         self.notifications = notifications
@@ -200,6 +202,7 @@ class Engine:
             server_url=self.server_url(),
             token=token,
             resources=template.resources,
+            spec=self._spec(after, token),
         )
         try:
             runner = self.executor.launch(launch)
@@ -211,6 +214,17 @@ class Engine:
             with self.db.write() as session:
                 ExperimentRepo(session).add_runner(experiment.id, runner)
         return True
+
+    def _spec(self, experiment: Experiment, token: str) -> dict[str, Any] | None:
+        """The task's spec to send along, or None: then its runtime asks (and meets the same
+        error, in its log, if building it fails)."""
+        if self.task_spec is None:
+            return None
+        try:
+            return self.task_spec(experiment, token)
+        except Exception as exc:
+            log.info("experiment %s: its runtime will fetch its spec (%s)", experiment.id, exc)
+            return None
 
     def _fail(self, experiment_id: str, reason: str) -> None:
         self.transition(experiment_id, JobState.FAILED, reason=reason)

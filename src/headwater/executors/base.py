@@ -23,6 +23,11 @@ class Launch:
     server_url: str
     token: str  # the task's own token, ended when the task ends
     resources: Resources
+    # The task's spec (``GET .../spec``, secrets included) as JSON, when the server could
+    # build it: a backend that hands it to the runtime privately (the local worker, over its
+    # socket) saves the runtime that request. Never write it where others could read it;
+    # without it the runtime fetches the spec with its token.
+    spec: dict[str, Any] | None = None
 
 
 class Liveness(StrEnum):

@@ -139,15 +139,16 @@ class LocalExecutor:
     # -- the protocol ------------------------------------------------------------------------
 
     def launch(self, launch: Launch) -> Runner:
-        answer = self._request(
-            {
-                "op": "launch",
-                "experiment_id": launch.experiment_id,
-                "project_id": launch.project_id,
-                "url": launch.server_url,
-                "token": launch.token,
-            }
-        )
+        request: dict[str, Any] = {
+            "op": "launch",
+            "experiment_id": launch.experiment_id,
+            "project_id": launch.project_id,
+            "url": launch.server_url,
+            "token": launch.token,
+        }
+        if launch.spec is not None:  # private to this socket: the runtime need not ask
+            request["spec"] = launch.spec
+        answer = self._request(request)
         if not answer.get("ok"):
             raise WorkerUnreachable(str(answer.get("error", "the worker refused the task")))
         return {"executor": self.name}  # the worker is found by its socket, not a pid

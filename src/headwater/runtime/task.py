@@ -18,6 +18,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
 
 from headwater.client.objectcache import ObjectCache
 from headwater.domain.errors import Conflict, HeadwaterError
@@ -67,8 +70,10 @@ class Task:
         cache_root: Path,
         cancel: threading.Event,
         on_process: Callable[[int], None] | None,
+        given: dict[str, Any] | None = None,
     ) -> None:
         self.api = api
+        self.given = given
         self.root = workroot / api.experiment_id
         self.cache = ObjectCache(cache_root / "objects")
         self.trees = cache_root / "trees"
@@ -83,6 +88,11 @@ class Task:
     # -- the steps -------------------------------------------------------------------------
 
     def spec(self) -> TaskSpec:
+        if self.given is not None:
+            try:
+                return TaskSpec.model_validate(self.given)
+            except ValidationError as exc:  # a worker older or newer than its server
+                log.warning("experiment %s: asking for the spec: %s", self.api.experiment_id, exc)
         http, base = self.api.http, self.api.base
         return patiently(lambda: http.call("GET", f"{base}/spec", TaskSpec))
 
@@ -263,9 +273,12 @@ def run_task(
     cache_root: Path,
     cancel: threading.Event | None = None,
     on_process: Callable[[int], None] | None = None,
+    spec: dict[str, Any] | None = None,
 ) -> JobOutcome:
+    """Run one task to its end. ``spec``: the task's spec as the server sent it with the
+    launch (the local worker's); without it (or when it does not parse) the runtime asks."""
     api = TaskApi(url, token, project_id, experiment_id)
-    task = Task(api, workroot, cache_root, cancel or threading.Event(), on_process)
+    task = Task(api, workroot, cache_root, cancel or threading.Event(), on_process, spec)
     try:
         return task.run()
     except Exception as exc:  # a bug of ours must still end the task, with its cause

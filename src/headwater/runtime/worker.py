@@ -73,6 +73,7 @@ class Worker:
                 cache_root=self.cache,
                 cancel=running.cancel,
                 on_process=started,
+                spec=req.get("spec"),
             )
             log.info("experiment %s ended %s", eid, outcome.state.value)
         finally:

@@ -8,16 +8,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from headwater.db.cipher import SecretBox
 from headwater.db.database import Database
 from headwater.db.migrate import upgrade
 from headwater.db.repos.users import UserRepo
 from headwater.db.repos.versions import VersionRepo
+from headwater.domain.jobs import Experiment
 from headwater.engine.notifications import Notifications
 from headwater.engine.scheduler import Engine
 from headwater.executors import registry
 from headwater.server.notifiers import ProjectNotifiers
+from headwater.server.taskspec import task_spec
 from headwater.settings import ServerSettings
 from headwater.storage.backends.local import LocalBackend
 from headwater.storage.objects import ObjectStore
@@ -89,12 +92,18 @@ def _engine(settings: ServerSettings, db: Database, box: SecretBox) -> Engine:
     if settings.executor == "local":
         options = {"home": settings.home, "idle_exit": settings.worker_idle_exit}
     notifiers = ProjectNotifiers(db, box, settings)
+
+    def spec(experiment: Experiment, token: str) -> dict[str, Any]:
+        built = task_spec(db, box, settings.resolved_public_url(), experiment, token)
+        return built.model_dump(mode="json")
+
     return Engine(
         db,
         registry.create(settings.executor, **options),
         server_url=settings.resolved_public_url,
         notifications=Notifications(db, notifiers, settings.resolved_public_url(), notifiers),
         lock_file=settings.home / "engine.lock",
+        task_spec=spec,
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from headwater.domain.access import AccessLevel, Caller, Grant, Permission, ResourceType, allows
 from headwater.domain.entities import Activity, Member, Project, User
+from headwater.domain.jobs import Experiment
+from headwater.schemas.experiments import ExperimentOut
 from headwater.schemas.projects import AccessOut, ActivityOut, MemberOut, ProjectOut
 from headwater.schemas.users import UserOut
 
@@ -94,4 +96,34 @@ def activity_out(item: Activity) -> ActivityOut:
         message=item.message,
         at=item.at,
         data=item.data,
+    )
+
+
+def experiment_out(e: Experiment, values: dict[str, dict[str, str]] | None = None,
+                   latest: dict[str, float] | None = None) -> ExperimentOut:  # fmt: skip
+    values = values or {}
+    return ExperimentOut(
+        id=e.id,
+        project_id=e.project_id,
+        number=e.number,
+        title=e.title,
+        command=e.command,
+        params=e.params,
+        state=e.state,
+        reason=e.reason,
+        exit_code=e.exit_code,
+        computes=e.computes,
+        compute=e.compute,
+        start_commit=e.start_commit,
+        output_commit=e.output_commit,
+        branch=e.branch,
+        output_dir=e.output_dir,
+        restarts=e.restarts,
+        created_by=e.created_by,
+        created_at=e.created_at,
+        started_at=e.started_at,
+        ended_at=e.ended_at,
+        tags=values.get("tag", {}),
+        logged_params=values.get("param", {}),
+        latest_metrics=latest or {},
     )

@@ -3,7 +3,7 @@ and the few calls only a task's own runtime may make (its spec, its state, its o
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -11,26 +11,20 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from headwater.db.repos.experiments import ExperimentRepo
-from headwater.db.repos.secrets import SecretRepo
 from headwater.db.repos.settings import SettingsRepo
 from headwater.db.repos.versions import VersionRepo
 from headwater.domain.access import Permission
 from headwater.domain.credentials import token_hash
-from headwater.domain.entities import ThirdPartyKey
 from headwater.domain.errors import Conflict, PermissionDenied
-from headwater.domain.gitsource import GitRefused, GitSource, git_source
-from headwater.domain.grid import command_with_params, tag_env
+from headwater.domain.gitsource import GitRefused, git_source
 from headwater.domain.ids import MAX_NUMBER
 from headwater.domain.jobs import Experiment, JobState
 from headwater.domain.paths import check_path
 from headwater.domain.versions import RepoKind
 from headwater.schemas.common import Page
 from headwater.schemas.experiments import (
-    DatasetMount,
     ExperimentCreate,
     ExperimentOut,
-    GitCheckout,
-    InputMount,
     LogBatch,
     LogChunkOut,
     LogsOut,
@@ -43,40 +37,12 @@ from headwater.schemas.experiments import (
 )
 from headwater.server.deps import PlatformDep, ProjectAccess, bearer_token, require
 from headwater.server.platform import Platform
+from headwater.server.taskspec import task_spec as build_task_spec
+from headwater.server.views import experiment_out
 
 router = APIRouter(prefix="/projects/{project_id}/experiments", tags=["experiments"])
 Reader = Annotated[ProjectAccess, Depends(require(Permission.JOBS_READ))]
 Writer = Annotated[ProjectAccess, Depends(require(Permission.JOBS_WRITE))]
-
-
-def experiment_out(e: Experiment, values: dict[str, dict[str, str]] | None = None,
-                   latest: dict[str, float] | None = None) -> ExperimentOut:  # fmt: skip
-    values = values or {}
-    return ExperimentOut(
-        id=e.id,
-        project_id=e.project_id,
-        number=e.number,
-        title=e.title,
-        command=e.command,
-        params=e.params,
-        state=e.state,
-        reason=e.reason,
-        exit_code=e.exit_code,
-        computes=e.computes,
-        compute=e.compute,
-        start_commit=e.start_commit,
-        output_commit=e.output_commit,
-        branch=e.branch,
-        output_dir=e.output_dir,
-        restarts=e.restarts,
-        created_by=e.created_by,
-        created_at=e.created_at,
-        started_at=e.started_at,
-        ended_at=e.ended_at,
-        tags=values.get("tag", {}),
-        logged_params=values.get("param", {}),
-        latest_metrics=latest or {},
-    )
 
 
 def _find(platform: Platform, access: ProjectAccess, ref: str) -> Experiment:
@@ -300,83 +266,10 @@ def log_values(ref: str, body: ValuesIn, access: Writer, platform: PlatformDep) 
 def task_spec(ref: str, request: Request, access: Writer, platform: PlatformDep) -> TaskSpec:
     experiment = _find(platform, access, ref)
     _task_only(request, experiment)
-    project = access.project
-    with platform.db.read() as session:
-        settings = SettingsRepo(session).get(project.id)
-        secrets = SecretRepo(session, platform.box).values(project.id)
-        private = (experiment.options.get("git") or {}).get("private")
-        keys = SecretRepo(session, platform.box).keys(project.id) if private else []
-        versions = VersionRepo(session)
-        datasets = []
-        for name in experiment.options.get("datasets", []):
-            repo = versions.get(project.id, RepoKind.DATASET, name)
-            head = versions.head(repo.id)
-            if head is not None:
-                datasets.append(DatasetMount(name=name, commit=head.id))
-        flow = experiment.options.get("flow") or {}
-        inputs = flow_inputs(ExperimentRepo(session), flow)
-    datasets += [DatasetMount(**d) for d in flow.get("datasets", [])]
-    env: dict[str, Any] = {**settings.env, **secrets, **flow.get("env", {})}
-    env.update(tag_env(experiment.params))
-    env.update(
-        HEADWATER_URL=platform.public_url(),
-        HEADWATER_TOKEN=bearer_token(request) or "",
-        HEADWATER_PROJECT=project.id,
-        HW_EXPERIMENT_ID=experiment.id,
-        HW_EXPERIMENT_NUMBER=str(experiment.number),
+    token = bearer_token(request) or ""
+    return build_task_spec(
+        platform.db, platform.box, platform.public_url(), experiment, token, access.project
     )
-    periodic = experiment.options.get("periodic_sync")
-    sync_on = settings.autosync if periodic is None else bool(periodic)
-    return TaskSpec(
-        experiment=experiment_out(experiment),
-        project_name=project.name,
-        command=command_with_params(experiment.command, experiment.params),
-        env=env,
-        files_commit=experiment.start_commit,
-        datasets=datasets,
-        inputs=inputs,
-        passed_condition=list(flow.get("passed", [])),
-        requirements=bool(experiment.options.get("requirements", True)),
-        prerun=bool(experiment.options.get("prerun", True)),
-        output_dir=experiment.output_dir,
-        sync_seconds=settings.sync_minutes * 60.0 if sync_on else None,
-        working_dir=settings.working_dir,
-        git=git_checkout(experiment, keys),
-        secret_keys=sorted(secrets),
-    )
-
-
-def git_checkout(experiment: Experiment, keys: list[ThirdPartyKey]) -> GitCheckout | None:
-    """The clone the task makes, as decided when the experiment was created; a private
-    repository's key travels only here (like secrets: only the task's own token reads it)."""
-    chosen = experiment.options.get("git")
-    if not chosen:
-        return None
-    source = GitSource.from_dict(chosen)
-    key = next((k.secret for k in keys if k.type == "git"), None) if source.private else None
-    return GitCheckout(
-        repo=source.repo,
-        branch=source.branch,
-        commit=source.commit,
-        private=source.private,
-        key=key,
-    )
-
-
-def flow_inputs(repo: ExperimentRepo, flow: dict[str, Any]) -> list[InputMount]:
-    """A flow task's parents' artifacts: each parent experiment's output commit."""
-    out = []
-    for item in flow.get("inputs", []):
-        parent = repo.get(item["experiment"])
-        out.append(
-            InputMount(
-                name=item["name"],
-                repo="files",
-                commit=parent.output_commit,
-                output_dir=parent.output_dir,
-            )
-        )
-    return out
 
 
 @router.post("/{ref}/state", response_model=ExperimentOut)

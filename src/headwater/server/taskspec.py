@@ -1,0 +1,112 @@
+"""A task's spec: everything its runtime needs (command, env with secrets, files, datasets,
+parents' outputs, the Git checkout). Built for ``GET .../spec`` (the task's own token only) and
+by the engine at launch, so a backend that hands it to the runtime directly (the local worker,
+over its socket) saves the runtime that request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from headwater.db.cipher import SecretBox
+from headwater.db.database import Database
+from headwater.db.repos.experiments import ExperimentRepo
+from headwater.db.repos.projects import ProjectRepo
+from headwater.db.repos.secrets import SecretRepo
+from headwater.db.repos.settings import SettingsRepo
+from headwater.db.repos.versions import VersionRepo
+from headwater.domain.entities import Project, ThirdPartyKey
+from headwater.domain.gitsource import GitSource
+from headwater.domain.grid import command_with_params, tag_env
+from headwater.domain.jobs import Experiment
+from headwater.domain.versions import RepoKind
+from headwater.schemas.experiments import DatasetMount, GitCheckout, InputMount, TaskSpec
+from headwater.server.views import experiment_out
+
+
+def task_spec(
+    db: Database,
+    box: SecretBox,
+    public_url: str,
+    experiment: Experiment,
+    token: str,
+    project: Project | None = None,
+) -> TaskSpec:
+    """The spec of ``experiment`` for the runtime holding ``token`` (its own task token)."""
+    with db.read() as session:
+        if project is None:
+            project = ProjectRepo(session).get(experiment.project_id)
+        settings = SettingsRepo(session).get(project.id)
+        secrets = SecretRepo(session, box).values(project.id)
+        private = (experiment.options.get("git") or {}).get("private")
+        keys = SecretRepo(session, box).keys(project.id) if private else []
+        versions = VersionRepo(session)
+        datasets = []
+        for name in experiment.options.get("datasets", []):
+            repo = versions.get(project.id, RepoKind.DATASET, name)
+            head = versions.head(repo.id)
+            if head is not None:
+                datasets.append(DatasetMount(name=name, commit=head.id))
+        flow = experiment.options.get("flow") or {}
+        inputs = flow_inputs(ExperimentRepo(session), flow)
+    datasets += [DatasetMount(**d) for d in flow.get("datasets", [])]
+    env: dict[str, Any] = {**settings.env, **secrets, **flow.get("env", {})}
+    env.update(tag_env(experiment.params))
+    env.update(
+        HEADWATER_URL=public_url,
+        HEADWATER_TOKEN=token,
+        HEADWATER_PROJECT=project.id,
+        HW_EXPERIMENT_ID=experiment.id,
+        HW_EXPERIMENT_NUMBER=str(experiment.number),
+    )
+    periodic = experiment.options.get("periodic_sync")
+    sync_on = settings.autosync if periodic is None else bool(periodic)
+    return TaskSpec(
+        experiment=experiment_out(experiment),
+        project_name=project.name,
+        command=command_with_params(experiment.command, experiment.params),
+        env=env,
+        files_commit=experiment.start_commit,
+        datasets=datasets,
+        inputs=inputs,
+        passed_condition=list(flow.get("passed", [])),
+        requirements=bool(experiment.options.get("requirements", True)),
+        prerun=bool(experiment.options.get("prerun", True)),
+        output_dir=experiment.output_dir,
+        sync_seconds=settings.sync_minutes * 60.0 if sync_on else None,
+        working_dir=settings.working_dir,
+        git=git_checkout(experiment, keys),
+        secret_keys=sorted(secrets),
+    )
+
+
+def git_checkout(experiment: Experiment, keys: list[ThirdPartyKey]) -> GitCheckout | None:
+    """The clone the task makes, as decided when the experiment was created; a private
+    repository's key travels only here (like secrets: only the task's own token reads it)."""
+    chosen = experiment.options.get("git")
+    if not chosen:
+        return None
+    source = GitSource.from_dict(chosen)
+    key = next((k.secret for k in keys if k.type == "git"), None) if source.private else None
+    return GitCheckout(
+        repo=source.repo,
+        branch=source.branch,
+        commit=source.commit,
+        private=source.private,
+        key=key,
+    )
+
+
+def flow_inputs(repo: ExperimentRepo, flow: dict[str, Any]) -> list[InputMount]:
+    """A flow task's parents' artifacts: each parent experiment's output commit."""
+    out = []
+    for item in flow.get("inputs", []):
+        parent = repo.get(item["experiment"])
+        out.append(
+            InputMount(
+                name=item["name"],
+                repo="files",
+                commit=parent.output_commit,
+                output_dir=parent.output_dir,
+            )
+        )
+    return out
