@@ -157,6 +157,68 @@ def test_a_file_edited_during_a_sync_is_never_overwritten(client: Client, tmp_pa
     assert (b / "notes.txt").read_text() == "edited during the sync\n"
 
 
+def test_a_cloned_file_edited_in_place_never_reaches_the_next_clone(
+    client: Client, tmp_path: Path
+) -> None:
+    a = tmp_path / "a"
+    a.mkdir()
+    (a / "data.bin").write_bytes(b"original bytes\n" * 100)
+    (a / "same1.txt").write_text("twin\n")
+    (a / "same2.txt").write_text("twin\n")
+    project = link_folder(client, a, title=unique("lend"))
+    sync_here(client, start=a)
+    first = tmp_path / "first"
+    clone_project(client, project.id, first)
+    cached = client.cache().objects.path(hashlib.sha256(b"original bytes\n" * 100).hexdigest())
+    if client.cache().objects.stamps:  # borrowed: the clone's file is the cached blob
+        assert (first / "data.bin").stat().st_ino == cached.stat().st_ino
+    assert (first / "data.bin").stat().st_mode & 0o777 == 0o644
+    # two paths of one tree never share an inode: an edit of one must not change the other
+    assert (first / "same1.txt").stat().st_ino != (first / "same2.txt").stat().st_ino
+
+    with open(first / "data.bin", "r+b") as fh:  # in place: the same inode, as `>>` would
+        fh.write(b"EDITED")
+    second = tmp_path / "second"
+    clone_project(client, project.id, second)
+    assert (second / "data.bin").read_bytes() == b"original bytes\n" * 100
+    assert (first / "data.bin").read_bytes().startswith(b"EDITED")  # the edit stays its own
+    third = tmp_path / "third"
+    clone_project(client, project.id, third)  # the second clone copied, it did not borrow
+    with open(second / "data.bin", "r+b") as fh:
+        fh.write(b"AGAIN")
+    assert (third / "data.bin").read_bytes() == b"original bytes\n" * 100
+    _, report = sync_here(client, start=third)
+    assert report.unchanged  # nothing leaked into the third folder
+
+
+def test_the_object_cache_lends_a_blob_to_one_edited_folder_only(tmp_path: Path) -> None:
+    cache = ObjectCache(tmp_path / "cache")
+    data = b"rows\n"
+    digest = hashlib.sha256(data).hexdigest()
+    cache.add(digest, data)
+    entry = Entry("rows.csv", digest, len(data))
+    view = tmp_path / "view"
+    placed = cache.materialise(entry, view, link=True)
+    assert placed.st_nlink == 2 and placed.st_mode & 0o777 == 0o444  # a read-only view
+    edited = tmp_path / "edited"
+    placed = cache.materialise(entry, edited, link=False, lend=True)
+    assert placed.st_nlink == 1 and placed.st_mode & 0o777 == 0o644  # shared: a private copy
+    (view / "rows.csv").unlink()
+    if not cache.stamps:
+        pytest.skip("this filesystem keeps no extended attributes: nothing is lent")
+    placed = cache.materialise(entry, edited, link=False, lend=True)
+    assert placed.st_nlink == 2 and placed.st_mode & 0o777 == 0o644  # lent: the blob itself
+    placed = cache.materialise(entry, view, link=True)
+    assert placed.st_nlink == 1  # lent blobs are never linked again, not even as views
+    assert cache.has(digest)
+    with open(edited / "rows.csv", "ab") as fh:
+        fh.write(b"more\n")
+    assert not cache.has(digest)  # its stamp no longer matches: fetched again next time
+    cache.add(digest, data)
+    assert cache.has(digest) and cache.path(digest).read_bytes() == data
+    assert (edited / "rows.csv").read_bytes() == b"rows\nmore\n"
+
+
 def test_progress_bars_count_files_and_bytes_and_stay_quiet_off_a_terminal() -> None:
     with transfer_progress() as quiet:  # pytest's stdout is not a terminal
         assert isinstance(quiet, NoProgress)

@@ -1,9 +1,19 @@
 """The local object cache, and putting its blobs in place as files.
 
 Blobs land here by hash, verified before they become visible, so a second checkout of a version
-reads nothing from the network. Files come out as hardlinks where the caller allows (read-only
-views such as the data cache: a hardlinked file is the cached blob itself, so it stays read-only)
-or as private copies with the entry's mode (folders people edit).
+reads nothing from the network. Files come out as hardlinks where the filesystem allows, or as
+private copies with the entry's mode:
+
+- read-only views (the data cache) link to shared blobs, which stay mode 0444;
+- a fresh folder people edit (a clone) may *borrow* a blob that nothing else links to: the blob
+  becomes that folder's file (mode 0644), so the clone copies nothing. A blob already linked
+  elsewhere is copied instead, so an edit in one folder never shows up in another.
+
+A borrowed file may be edited in place, which edits the blob. So every blob carries a stamp (an
+extended attribute: its size and mtime when it was written and verified), and a blob whose stat
+no longer matches its stamp is not vouched for: ``has`` says no, and the next fetch replaces it
+with a fresh, verified copy (the edited file keeps the old inode). On a filesystem without
+extended attributes nothing is borrowed, and only unwritable blobs are linked.
 
 A checkout writes thousands of files, so this module works with string paths and file
 descriptors rather than ``Path`` objects, and stats each file once, from the open descriptor.
@@ -12,10 +22,13 @@ descriptors rather than ``Path`` objects, and stats each file once, from the ope
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
+import itertools
 import os
+import secrets
 import shutil
-import tempfile
+import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -23,6 +36,9 @@ from typing import BinaryIO
 from headwater.domain.errors import InvalidInput
 from headwater.domain.paths import check_path
 from headwater.domain.trees import EXEC_MODE, FILE_MODE, Entry, Tree
+
+STAMP = "user.headwater.stamp"
+_WRITABLE = 0o222
 
 
 def _corrupt(digest: str) -> InvalidInput:
@@ -34,13 +50,17 @@ def _corrupt(digest: str) -> InvalidInput:
 
 
 class ObjectCache:
-    """Blobs by hash under one folder; read-only files that checkouts hardlink to."""
+    """Blobs by hash under one folder, each stamped when written; checkouts link or copy them."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._base = str(root)
         self._tmp = root / ".tmp"
         self._tmp.mkdir(parents=True, exist_ok=True)
+        self._tmp_base = str(self._tmp)
+        self._token = secrets.token_hex(4)  # with the pid and a count: unique temp names
+        self._names = itertools.count()
+        self.stamps = _stamps_work(self._tmp_base)
 
     def path(self, digest: str) -> Path:
         return Path(self.blob(digest))
@@ -49,23 +69,37 @@ class ObjectCache:
         return os.path.join(self._base, digest[:2], digest[2:])
 
     def has(self, digest: str) -> bool:
-        return os.path.isfile(self.blob(digest))
+        """Whether the blob is here and unchanged since it was verified."""
+        path = self.blob(digest)
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        return stat.S_ISREG(st.st_mode) and self._vouched(path, st)
+
+    def _vouched(self, path: str | int, st: os.stat_result) -> bool:
+        if not self.stamps:
+            return True  # nothing was borrowed: blobs change only if someone forces it
+        try:
+            return os.getxattr(path, STAMP) == _stamp(st)
+        except OSError:
+            return False  # no stamp: written before stamps, or copied in by hand
 
     def add(self, digest: str, data: bytes) -> None:
         if hashlib.sha256(data).hexdigest() != digest:
             raise _corrupt(digest)
-        self._store(digest, lambda fh: fh.write(data))
+        self._store(digest, lambda fd: _write_all(fd, data))
 
     def add_stream(self, digest: str, chunks: Iterable[bytes]) -> int:
         """Store a blob as it arrives, verifying its hash before it becomes visible."""
         hasher = hashlib.sha256()
         size = 0
 
-        def write(fh: BinaryIO) -> None:
+        def write(fd: int) -> None:
             nonlocal size
             for chunk in chunks:
                 hasher.update(chunk)
-                fh.write(chunk)
+                _write_all(fd, chunk)
                 size += len(chunk)
             if hasher.hexdigest() != digest:
                 raise _corrupt(digest)
@@ -73,17 +107,26 @@ class ObjectCache:
         self._store(digest, write)
         return size
 
-    def _store(self, digest: str, write: Callable[[BinaryIO], object]) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self._tmp)
+    def _store(self, digest: str, write: Callable[[int], object]) -> None:
+        tmp = f"{self._tmp_base}/{os.getpid()}.{self._token}.{next(self._names)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
         try:
-            with os.fdopen(fd, "wb") as fh:
-                write(fh)
-            os.chmod(tmp, 0o444)
+            try:
+                write(fd)
+                os.fchmod(fd, 0o444)
+                if self.stamps:
+                    os.setxattr(fd, STAMP, _stamp(os.fstat(fd)))
+            finally:
+                os.close(fd)
             target = self.blob(digest)
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            os.replace(tmp, target)
+            try:
+                os.replace(tmp, target)
+            except FileNotFoundError:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                os.replace(tmp, target)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
             raise
 
     def materialise(
@@ -92,11 +135,14 @@ class ObjectCache:
         root: Path,
         *,
         link: bool,
+        lend: bool = False,
         fresh: bool = False,
         checked: set[str] | None = None,
     ) -> os.stat_result:
         """Put one file in place and return its stat: a hardlink to the cache (only for plain
-        files, when ``link``) or a private copy with the entry's mode.
+        files) or a private copy with the entry's mode. ``link``: a read-only view, linked to
+        any blob nobody may write; ``lend``: a folder people edit, which borrows a blob only
+        when nothing else links to it (see the module docstring).
 
         In a folder people use it replaces the file atomically; in a ``fresh`` folder (a
         staging folder nobody sees yet) it writes directly. ``checked`` remembers the folders
@@ -105,20 +151,65 @@ class ObjectCache:
         target = os.path.join(root, check_path(entry.path))
         _check_folder(entry.path, os.path.dirname(target), root, checked)
         source = self.blob(entry.hash)
+        lend = lend and not link
+        share = self._sharing(source, lend=lend) if link or lend else None
+        if entry.mode != FILE_MODE:
+            share = None  # executables are copies: one inode has one mode
         if fresh:
-            return _place(source, target, entry, link=link)
+            return _place(source, target, entry, share=share, lend=lend)
         folder, name = os.path.split(target)
         staged = os.path.join(folder, f".{name}.hw-{os.getpid()}")
         with contextlib.suppress(FileNotFoundError):
             os.unlink(staged)
         try:
-            placed = _place(source, staged, entry, link=link)
+            placed = _place(source, staged, entry, share=share, lend=lend)
             os.replace(staged, target)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(staged)
             raise
         return placed
+
+    def _sharing(self, source: str, *, lend: bool) -> os.stat_result | None:
+        """The blob's stat when it may be linked (as a view, or lent), else None: copy it."""
+        try:
+            st = os.stat(source)
+        except OSError:
+            return None
+        if st.st_nlink > 1 and (lend or st.st_mode & _WRITABLE):
+            return None  # lent to a folder people edit, or a view would be lent: never shared
+        if lend and not (self.stamps and self._vouched(source, st)):
+            return None  # nothing would notice an edit through the link
+        return st
+
+
+def _stamps_work(folder: str) -> bool:
+    """Whether this filesystem keeps extended attributes (user namespace) on our files."""
+    probe = f"{folder}/.stamp-probe-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        return False
+    try:
+        os.setxattr(fd, STAMP, b"probe")
+        return True
+    except OSError as exc:
+        if exc.errno in (errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM, errno.EACCES):
+            return False
+        raise
+    finally:
+        os.close(fd)
+        os.unlink(probe)
+
+
+def _stamp(st: os.stat_result) -> bytes:
+    return f"{st.st_size}:{st.st_mtime_ns}".encode()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _check_folder(path: str, folder: str, root: Path, checked: set[str] | None) -> None:
@@ -136,9 +227,17 @@ def _check_folder(path: str, folder: str, root: Path, checked: set[str] | None) 
         checked.add(folder)
 
 
-def _place(source: str, target: str, entry: Entry, *, link: bool) -> os.stat_result:
-    if link and entry.mode == FILE_MODE:
+def _place(
+    source: str, target: str, entry: Entry, *, share: os.stat_result | None, lend: bool
+) -> os.stat_result:
+    """Link ``source`` when ``share`` (its stat) says so, else copy it with the entry's mode."""
+    if share is not None:
         try:
+            mode = stat.S_IMODE(share.st_mode)
+            if lend and mode != 0o644:
+                os.chmod(source, 0o644)  # the folder's file now: a plain file's mode
+            elif not lend and mode & _WRITABLE:
+                os.chmod(source, 0o444)  # borrowed once, linked nowhere now: a view again
             os.link(source, target)
             return os.stat(target)
         except OSError:
@@ -175,13 +274,16 @@ def checkout(
     cache: ObjectCache,
     *,
     link: bool,
+    lend: bool = False,
     fresh: bool = False,
 ) -> dict[str, os.stat_result]:
     """Write every entry of ``tree`` under ``root`` from the cache (others are left alone);
-    ``fresh``: ``root`` is a new folder nobody uses yet, so files need no atomic replace.
-    Returns each written file's stat, for a stat cache."""
+    ``link``/``lend`` as for ``materialise``; ``fresh``: ``root`` is a new folder nobody uses
+    yet, so files need no atomic replace. Returns each written file's stat, for a stat cache."""
     checked: set[str] = set()
     return {
-        entry.path: cache.materialise(entry, root, link=link, fresh=fresh, checked=checked)
+        entry.path: cache.materialise(
+            entry, root, link=link, lend=lend, fresh=fresh, checked=checked
+        )
         for entry in (tree.entries if isinstance(tree, Tree) else tree)
     }

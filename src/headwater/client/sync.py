@@ -223,7 +223,8 @@ def clone_folder(
         if found is not None:
             tree = tree_of(found.entries)
             repo.transfer.fetch(tree.entries, cache, progress or NoProgress())
-            placed = checkout(tree, staging, cache, link=False, fresh=True)
+            # A fresh folder borrows the blobs nothing else links to: it copies nothing.
+            placed = checkout(tree, staging, cache, link=False, lend=True, fresh=True)
             workspace = Workspace(staging)
             for entry in tree.entries:
                 if not workspace.excluded(entry.path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -232,8 +232,9 @@ class VersionRepo:
     def record_objects(self, repo_id: str, hashes: Iterable[str]) -> None:
         wanted = set(hashes)
         known = self.known_objects(repo_id, wanted)
-        self.s.add_all(RepoObjectRow(repo_id=repo_id, hash=h) for h in sorted(wanted - known))
-        self.s.flush()
+        fresh = sorted(wanted - known)
+        if fresh:  # one executemany, not a unit of work over thousands of ORM objects
+            self.s.execute(insert(RepoObjectRow), [{"repo_id": repo_id, "hash": h} for h in fresh])
 
     def known_objects(self, repo_id: str, digests: Iterable[str]) -> set[str]:
         """Which of ``digests`` the repository's commits already reference."""

@@ -8,11 +8,11 @@ No ``from __future__ import annotations`` here: the routes are made inside a fun
 must see their dependency annotations as objects, not as names to look up in module globals.
 """
 
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio.from_thread
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response, StreamingResponse
@@ -46,6 +46,15 @@ from headwater.storage.previews import content_type, extension, preview, table_p
 
 MAX_BATCH_BYTES = 64 << 20
 PREVIEW_BYTES = 4 << 20
+# Bodies move in pieces of about this size: every piece a sync iterator yields, or a file
+# response reads, is one hop to a worker thread and back.
+PIECE = 1 << 20
+
+
+class BlobResponse(FileResponse):
+    """A stored blob, read in large pieces (Starlette's default is 64 KiB)."""
+
+    chunk_size = PIECE
 
 
 @dataclass(frozen=True)
@@ -136,16 +145,23 @@ def repo_router(kind: RepoKind, prefix: str) -> APIRouter:
         platform: PlatformDep,
     ) -> dict[str, int | str]:
         check_hash(digest, where="digest")
-        with tempfile.SpooledTemporaryFile(max_size=8 << 20) as spool:
-            async for chunk in request.stream():
-                spool.write(chunk)
-            spool.seek(0)
+        body = request.stream()
 
-            def chunks() -> Iterator[bytes]:
-                while block := spool.read(CHUNK):
-                    yield block
+        async def next_piece() -> bytes:
+            piece = bytearray()
+            async for chunk in body:
+                piece += chunk
+                if len(piece) >= PIECE:
+                    break
+            return bytes(piece)
 
-            size = await run_in_threadpool(platform.objects.put_stream, digest, chunks())
+        def pieces() -> Iterator[bytes]:
+            # Runs in the worker thread that hashes and writes: it asks the event loop for
+            # the body a piece at a time, so nothing is spooled or held whole.
+            while piece := anyio.from_thread.run(next_piece):
+                yield piece
+
+        size = await run_in_threadpool(platform.objects.put_stream, digest, pieces())
         return {"hash": digest, "size": size}
 
     @router.post("/objects/batch", status_code=201, name=f"{op}_upload_objects")
@@ -180,11 +196,18 @@ def repo_router(kind: RepoKind, prefix: str) -> APIRouter:
         _check_reachable(platform, ctx, wanted)
 
         def stream() -> Iterator[bytes]:
+            # Frames are packed into pieces of about PIECE bytes: each yield costs a thread hop.
+            piece = bytearray()
             for digest in wanted:
-                yield frame_header(digest, platform.objects.size(digest))
+                piece += frame_header(digest, platform.objects.size(digest))
                 with platform.objects.open(digest) as fh:
                     while block := fh.read(CHUNK):
-                        yield block
+                        piece += block
+                        if len(piece) >= PIECE:
+                            yield bytes(piece)
+                            piece.clear()
+            if piece:
+                yield bytes(piece)
 
         return StreamingResponse(stream(), media_type="application/octet-stream")
 
@@ -196,7 +219,7 @@ def repo_router(kind: RepoKind, prefix: str) -> APIRouter:
         _check_reachable(platform, ctx, [digest])
         path = platform.objects.local_path(digest)
         if path is not None:
-            return FileResponse(path, media_type="application/octet-stream")
+            return BlobResponse(path, media_type="application/octet-stream")
         return Response(platform.objects.read(digest), media_type="application/octet-stream")
 
     @router.post("/commits", response_model=CommitResult, status_code=201, name=f"{op}_commit")
@@ -343,12 +366,13 @@ def _label(repo: Repo) -> str:
 
 def _check_reachable(platform: Platform, ctx: RepoContext, digests: list[str]) -> None:
     """A blob is served only to callers who may read a repository that references it."""
+    for digest in digests:
+        check_hash(digest, where="hashes")
     with platform.db.read() as session:
-        repo = VersionRepo(session)
-        for digest in digests:
-            check_hash(digest, where="hashes")
-            if not repo.repo_has_object(ctx.repo.id, digest):
-                raise NotFound(f"object {digest} is not part of this {ctx.repo.kind.value}")
+        known = VersionRepo(session).known_objects(ctx.repo.id, digests)
+    for digest in digests:
+        if digest not in known:
+            raise NotFound(f"object {digest} is not part of this {ctx.repo.kind.value}")
 
 
 files_router = repo_router(RepoKind.FILES, "/projects/{project_id}/files")

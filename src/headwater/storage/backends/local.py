@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
+import secrets
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -15,6 +18,11 @@ class LocalBackend:
         self.root.mkdir(parents=True, exist_ok=True)
         self._tmp = root / ".tmp"
         self._tmp.mkdir(exist_ok=True)
+        self._base = str(root)
+        self._tmp_base = str(self._tmp)
+        self._token = secrets.token_hex(4)  # with the pid and a count: unique temp names
+        self._names = itertools.count()
+        self._folders: set[str] = set()  # key folders known to exist
 
     def _path(self, key: str) -> Path:
         return self.root / key
@@ -39,28 +47,48 @@ class LocalBackend:
         return written
 
     def write_many(self, items: Iterable[tuple[str, bytes]]) -> int:
-        # fsync per file costs ~2 ms each on ext4; one sync for the batch costs about the same
-        # as a single fsync, and the renames still publish each object whole or not at all.
-        staged: list[tuple[str, Path]] = []
+        # fsync per file costs ~0.3-2 ms each on ext4; one sync for the batch costs about the
+        # same as a single fsync, and the renames still publish each object whole or not at all.
+        # Thousands of small files: plain descriptors and string paths, one syscall each step.
+        staged: list[tuple[str, str]] = []
         written = 0
+        pid = os.getpid()
         try:
             for key, data in items:
-                fd, tmp_name = tempfile.mkstemp(dir=self._tmp)
-                staged.append((key, Path(tmp_name)))
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                os.chmod(tmp_name, 0o444)
+                tmp = f"{self._tmp_base}/{pid}.{self._token}.{next(self._names)}"
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+                staged.append((key, tmp))
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                finally:
+                    os.close(fd)
+                os.chmod(tmp, 0o444)  # whatever the umask: objects never change once written
                 written += len(data)
             os.sync()
-            for key, tmp in staged:
-                target = self._path(key)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp, target)
+            while staged:
+                key, tmp = staged[-1]
+                try:
+                    os.rename(tmp, self._target(key))
+                except FileNotFoundError:  # its folder was removed since: make it again
+                    self._folders.discard(key.rpartition("/")[0])
+                    os.rename(tmp, self._target(key))
+                staged.pop()
         except BaseException:
             for _, tmp in staged:
-                tmp.unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
             raise
         return written
+
+    def _target(self, key: str) -> str:
+        """The path of ``key``, its folder created (once per process)."""
+        folder = key.rpartition("/")[0]
+        if folder not in self._folders:
+            os.makedirs(f"{self._base}/{folder}", exist_ok=True)
+            self._folders.add(folder)
+        return f"{self._base}/{key}"
 
     def open(self, key: str) -> BinaryIO:
         return self._path(key).open("rb")
