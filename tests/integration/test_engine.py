@@ -208,6 +208,70 @@ def test_endings_are_told_to_the_notifiers_and_logged(rig: Rig) -> None:
     ]
 
 
+def test_a_short_task_says_running_with_its_end_and_both_are_told_in_order(rig: Rig) -> None:
+    """A runtime says running only once its command has run a moment; a command that ended
+    sooner says it with its final report: running first (dated by how long it ran), then
+    the end, in one report, and the notifiers hear both, in that order."""
+    [made] = rig.create()
+    rig.engine.schedule()
+    before = datetime.now(UTC)
+    after, moved = rig.engine.report(
+        made["id"],
+        JobState.SUCCESS,
+        reason=None,
+        exit_code=0,
+        runner={"host": "h"},
+        output_commit=None,
+        running_for=0.5,
+    )
+    assert moved
+    assert after.state is JobState.SUCCESS
+    assert after.started_at is not None
+    assert after.ended_at is not None
+    assert before - timedelta(seconds=0.6) < after.started_at < before - timedelta(seconds=0.4)
+    assert after.started_at < after.ended_at
+    assert after.runner["host"] == "h"
+    deadline = time.monotonic() + 10
+    while len(rig.notifier.events) < 2:
+        assert time.monotonic() < deadline, rig.notifier.events
+        time.sleep(0.05)
+    assert [e.kind for e in rig.notifier.events] == ["experiment.started", "experiment.succeeded"]
+
+    # A long one said running (dated back by how long it had run); its end needs no date.
+    [made] = rig.create()
+    rig.engine.schedule()
+    now = datetime.now(UTC)
+    running, moved = rig.engine.report(
+        made["id"],
+        JobState.RUNNING,
+        reason=None,
+        exit_code=None,
+        runner=None,
+        output_commit=None,
+        running_for=0.25,
+    )
+    assert moved
+    assert running.state is JobState.RUNNING
+    assert running.started_at is not None
+    assert running.started_at < now
+    ended, moved = rig.engine.report(
+        made["id"], JobState.FAILED, reason="exit code 1", exit_code=1, runner=None,
+        output_commit=None,
+    )  # fmt: skip
+    assert moved
+    assert (ended.state, ended.started_at) == (JobState.FAILED, running.started_at)
+
+    # A task that failed before its command started never ran.
+    [made] = rig.create()
+    rig.engine.schedule()
+    ended, moved = rig.engine.report(
+        made["id"], JobState.FAILED, reason="setup", exit_code=None, runner=None,
+        output_commit=None,
+    )  # fmt: skip
+    assert moved
+    assert (ended.state, ended.started_at) == (JobState.FAILED, None)
+
+
 def test_one_engine_leads(rig: Rig, tmp_path: Path) -> None:
     other = make_engine(rig.platform, FakeExecutor(), FakeNotifier())
     assert not other.leadership.try_acquire()

@@ -296,6 +296,28 @@ def test_cancel_ends_the_command_and_reports_it_stopped(live: Live) -> None:
     assert "waiting" in _text(client, eid)
 
 
+def test_a_stop_before_the_running_report_ends_the_command(live: Live) -> None:
+    """The runtime says running a moment after its command starts; a stop that came first
+    (here one the executor cannot pass on) makes that report fail, and the command ends."""
+    client = live.project()
+    exp = client.experiments.create("echo started; sleep 600")[0]
+    launch = live.launched(exp.id)
+    began = time.monotonic()
+    outcome = run_task(
+        exp.id,
+        launch.project_id,
+        url=launch.server_url,
+        token=launch.token,
+        workroot=live.home / "work",
+        cache_root=live.home / "cache",
+        on_process=lambda pgid: client.experiments.stop(exp.id),
+    )
+    assert time.monotonic() - began < 30
+    assert (outcome.state, outcome.reason) == (JobState.ABORTED, "stopped")
+    found = client.experiments.get(exp.id)
+    assert (found.state, found.started_at) == (JobState.ABORTED, None)
+
+
 def test_a_user_stop_meanwhile_ends_it_quietly_and_keeps_its_last_output(live: Live) -> None:
     client = live.project()
 

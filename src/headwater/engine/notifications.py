@@ -7,6 +7,7 @@ state change; every attempt lands in the delivery log.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -57,10 +58,22 @@ class Notifications:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="headwater-notify")
 
     def transitioned(self, before: Experiment, after: Experiment) -> None:
-        kind = EVENTS.get(after.state)
-        if kind is None or before.state == after.state:
-            return
-        self._pool.submit(self._send_all, after, kind)
+        self.moved([(before, after)])
+
+    def moved(self, moves: Sequence[tuple[Experiment, Experiment]]) -> None:
+        """Successive transitions of one experiment (running, then its end, from one report),
+        told in their order: one job on the pool sends them all."""
+        told = [
+            (after, EVENTS[after.state])
+            for before, after in moves
+            if after.state in EVENTS and before.state != after.state
+        ]
+        if told:
+            self._pool.submit(self._send_each, told)
+
+    def _send_each(self, told: list[tuple[Experiment, str]]) -> None:
+        for experiment, kind in told:
+            self._send_all(experiment, kind)
 
     def _event(self, experiment: Experiment, kind: str) -> Event:
         with self.db.read() as session:

@@ -252,10 +252,15 @@ class Engine:
         output_commit: str | None,
         logs: Sequence[tuple[int, str, str]] = (),
         tags: dict[str, str] | None = None,
+        running_for: float | None = None,
     ) -> tuple[Experiment, bool]:
         """A runtime's report, in one transaction: its details always land; the state change
         only where the table allows it. Returns the experiment and whether the move happened
-        (a repeated report of the current state counts as done)."""
+        (a repeated report of the current state counts as done).
+
+        ``running_for``: how long the command has run. A runtime says running only once its
+        command has run a moment, so a short task reports once, at its end: then the move to
+        running is made first, dated by it, and both are told to whoever listens."""
         with self.db.write() as session:
             repo = ExperimentRepo(session)
             current = repo.get(experiment_id)
@@ -271,11 +276,27 @@ class Engine:
             if target.terminal and current.state.terminal:
                 repo.end_task_token(experiment_id)  # the last word of a task a user stopped
                 return repo.get(experiment_id), False
+            started = None
+            if running_for is not None:
+                started = datetime.now(UTC) - timedelta(seconds=running_for)
+            moves: list[tuple[Experiment, Experiment]] = []
             try:
-                before, after = repo.move(experiment_id, target, reason=reason, exit_code=exit_code)
+                passed = current.state is JobState.INITIALIZING and target.terminal
+                if started is not None and passed:  # it ran: say so, in order
+                    moves.append(repo.move(experiment_id, JobState.RUNNING, started_at=started))
+                moves.append(
+                    repo.move(
+                        experiment_id,
+                        target,
+                        reason=reason,
+                        exit_code=exit_code,
+                        started_at=started,
+                    )
+                )
             except Conflict:
                 return current, False
-        self.notifications.transitioned(before, after)
+        self.notifications.moved(moves)
+        after = moves[-1][1]
         if after.state.terminal:
             self.wake()
         return after, True

@@ -7,6 +7,7 @@ reported as the task's end.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -41,6 +42,9 @@ from headwater.schemas.experiments import TaskSpec
 # How long the runtime waits, once a command has exited, for processes it left behind to
 # close their end of its output pipes, before it ends them.
 LEFTOVER_GRACE = 2.0
+# A command is reported running once it has run this long; one that ends sooner says so with
+# its final report instead, so a short task costs the server one report, not two.
+RUNNING_AFTER = 0.25
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,12 @@ class Task:
         self.outputs: Outputs | None = None
         self.groups: list[int] = []  # process groups started: none outlives the task
         self.readers: list[threading.Thread] = []
+        self.where = {"host": socket.gethostname(), "workdir": str(self.root)}
+        self._started: float | None = None  # when the command started (monotonic)
+        self._said_running = False
+        self._ended = threading.Event()
+        self._claim = threading.Lock()  # the running report: said once, by one side
+        self._teller: threading.Thread | None = None
 
     # -- the steps -------------------------------------------------------------------------
 
@@ -138,7 +148,13 @@ class Task:
         output.mkdir(parents=True, exist_ok=True)
         return env
 
-    def run_streamed(self, argv: list[str], env: dict[str, str], cwd: Path) -> int:
+    def run_streamed(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: Path,
+        started: Callable[[], None] | None = None,
+    ) -> int:
         process = subprocess.Popen(
             argv,
             cwd=cwd,
@@ -151,6 +167,8 @@ class Task:
         self.groups.append(process.pid)  # it leads its own group: pgid == pid
         if self.on_process is not None:
             self.on_process(process.pid)
+        if started is not None:
+            started()
         assert process.stdout is not None
         assert process.stderr is not None
         readers = [self.log.pump("stdout", process.stdout), self.log.pump("stderr", process.stderr)]
@@ -198,13 +216,6 @@ class Task:
             return self.finish(spec, JobState.FAILED, None, str(exc))
         if self.cancel.is_set():
             return self.finish(spec, JobState.ABORTED, None, "stopped")
-        try:
-            self.report(
-                JobState.RUNNING,
-                runner={"host": socket.gethostname(), "workdir": str(self.root)},
-            )
-        except Conflict:
-            return self.finish(spec, JobState.ABORTED, None, "stopped")
         done = threading.Event()
         syncer = None
         if spec.sync_seconds and self.outputs is not None:
@@ -217,7 +228,7 @@ class Task:
         self.log.system(f"$ {spec.command}")
         try:
             cwd = inside(self.root, spec.working_dir, "working folder")
-            code = self.run_streamed(["/bin/sh", "-c", spec.command], env, cwd)
+            code = self.run_streamed(["/bin/sh", "-c", spec.command], env, cwd, self._running)
         except (OSError, SetupFailed) as exc:
             code = None
             failure = f"could not start the command: {exc}"
@@ -232,11 +243,41 @@ class Task:
             return self.finish(spec, JobState.SUCCESS, 0, None)
         return self.finish(spec, JobState.FAILED, code, describe_exit(code))
 
+    def _running(self) -> None:
+        """The command has started: say so once it has run ``RUNNING_AFTER`` (in a thread:
+        it runs meanwhile), unless its end comes first and says it."""
+        self._started = time.monotonic()
+        self._teller = threading.Thread(target=self._tell_running, name="hw-running", daemon=True)
+        self._teller.start()
+
+    def _tell_running(self) -> None:
+        if self._ended.wait(RUNNING_AFTER):
+            return
+        with self._claim:
+            if self._ended.is_set():
+                return
+            self._said_running = True
+        assert self._started is not None
+        try:
+            ran = round(time.monotonic() - self._started, 3)
+            self.report(JobState.RUNNING, runner=self.where, running_for=ran)
+        except Conflict:  # stopped (or restarted) meanwhile: the command ends here
+            self.cancel.set()
+            for pgid in list(self.groups):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pgid, signal.SIGTERM)
+        except HeadwaterError as exc:  # away past our patience: the end will say it all
+            log.warning("experiment %s: no running report: %s", self.api.experiment_id, exc)
+
     def finish(
         self, spec: TaskSpec | None, state: JobState, code: int | None, reason: str | None
     ) -> JobOutcome:
         """Commit the outputs, send the last output with the final state, clean up. Never
         raises: every step that fails is written to the log (while there is one)."""
+        with self._claim:
+            self._ended.set()
+        if self._teller is not None:
+            self._teller.join()
         try:
             self.end_leftovers()
             if reason and state is not JobState.SUCCESS:
@@ -251,6 +292,9 @@ class Task:
             fields["logs"] = self.log.close(hold_last=True)
             if code is not None:
                 fields["exit_code"] = code if code >= 0 else 128 - code
+            if self._started is not None and not self._said_running:  # it ran: say so now
+                fields["running_for"] = round(time.monotonic() - self._started, 3)
+                fields["runner"] = self.where
             self.report(state, **fields)
         except Conflict:
             pass  # stopped or ended meanwhile: the server has the last word

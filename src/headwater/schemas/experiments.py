@@ -135,6 +135,14 @@ class StateReport(Model):
     output_commit: str | None = Field(None, max_length=64)
     runner: dict[str, Any] | None = None
     logs: LogBatch | None = Field(None, description="The task's last output, stored first")
+    running_for: float | None = Field(
+        None,
+        ge=0,
+        le=366 * 24 * 3600.0,
+        description="Seconds the command has run (by the runtime's clock, so clocks need not "
+        "agree): with state running it dates the start; with an end state, the command started "
+        "and ended before the runtime said running, and the server records running first",
+    )
 
 
 class OutputCommit(Model):

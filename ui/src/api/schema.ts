@@ -2870,6 +2870,11 @@ export interface components {
             runner?: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * Running For
+             * @description Seconds the command has run (by the runtime's clock, so clocks need not agree): with state running it dates the start; with an end state, the command started and ended before the runtime said running, and the server records running first
+             */
+            running_for?: number | null;
             state: components["schemas"]["JobState"];
         };
         /**

@@ -257,11 +257,13 @@ class ExperimentRepo:
         resources: dict[str, Any] | None = None,
         restart: bool = False,
         end_token: bool = True,
+        started_at: datetime | None = None,
     ) -> tuple[Experiment, Experiment]:
         """Apply one transition; returns (before, after).
 
         A terminal state ends the task's token, unless ``end_token`` is False (a user's stop:
         the runtime still flushes its last logs and outputs, then its final report ends it).
+        ``started_at``: when the command started, for a move to running (never later than now).
         """
         row = self._row(experiment_id)
         before = to_experiment(row)
@@ -281,7 +283,7 @@ class ExperimentRepo:
         if resources is not None:
             row.resources = resources
         if target is JobState.RUNNING and row.started_at is None:
-            row.started_at = now
+            row.started_at = now if started_at is None else min(started_at, now)
         if target is JobState.QUEUED:
             row.runner = {}
             if restart:

@@ -287,6 +287,7 @@ def report_state(
         output_commit=body.output_commit,
         logs=_chunks(body.logs) if body.logs else (),
         tags=body.logs.tags if body.logs else None,
+        running_for=body.running_for,
     )
     if not moved:
         raise Conflict(
