@@ -33,7 +33,7 @@ from headwater.domain.jobs import JobState
 from headwater.executors.base import Launch
 from headwater.executors.fake import FakeExecutor
 from headwater.runtime.outputs import Outputs
-from headwater.runtime.reporting import TaskApi
+from headwater.runtime.reporting import SharedTransport, TaskApi
 from headwater.runtime.task import JobOutcome, run_task
 from headwater.runtime.workspace import materialise
 from headwater.schemas.experiments import InputMount, TaskSpec
@@ -215,6 +215,7 @@ def test_the_launch_carries_the_spec_and_the_runtime_uses_it_without_asking(
         headers={"Authorization": f"Bearer {launch.token}"},
     )
     assert fetched.status_code == 200
+    assert launch.spec is not None
     assert launch.spec == fetched.json()
     assert launch.spec["env"]["HEADWATER_TOKEN"] == launch.token
     given = {**launch.spec, "command": "echo from-the-launch"}
@@ -243,6 +244,21 @@ def test_the_launch_carries_the_spec_and_the_runtime_uses_it_without_asking(
     )
     assert outcome.state is JobState.SUCCESS
     assert "fetched-after-all" in _text(client, exp.id, "stdout")
+
+
+def test_tasks_of_one_worker_share_its_connections_to_the_server(live: Live) -> None:
+    """The worker gives every task one pool of kept-alive connections: a task's end closes
+    its client, not the pool, and the next task reuses the connection."""
+    client = live.project()
+    shared = SharedTransport(live.url)
+    seen: list[int] = []
+    for word in ("first", "second"):
+        outcome, eid = live.run(client, f"echo {word}", transport=shared)
+        assert outcome.state is JobState.SUCCESS
+        assert word in _text(client, eid, "stdout")
+        seen += [id(c) for c in shared._pool._pool.connections]
+    assert len(set(seen)) == 1, "the second task opened a connection of its own"
+    shared.shut()
 
 
 def test_a_background_process_holding_the_pipes_does_not_hold_the_task(
@@ -302,6 +318,10 @@ def test_a_stop_before_the_running_report_ends_the_command(live: Live) -> None:
     client = live.project()
     exp = client.experiments.create("echo started; sleep 600")[0]
     launch = live.launched(exp.id)
+
+    def stop_it(pgid: int) -> None:
+        client.experiments.stop(exp.id)
+
     began = time.monotonic()
     outcome = run_task(
         exp.id,
@@ -310,7 +330,7 @@ def test_a_stop_before_the_running_report_ends_the_command(live: Live) -> None:
         token=launch.token,
         workroot=live.home / "work",
         cache_root=live.home / "cache",
-        on_process=lambda pgid: client.experiments.stop(exp.id),
+        on_process=stop_it,
     )
     assert time.monotonic() - began < 30
     assert (outcome.state, outcome.reason) == (JobState.ABORTED, "stopped")

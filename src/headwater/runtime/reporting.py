@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import httpx
+
 from headwater.client.http import HttpClient
 from headwater.domain.errors import (
     Conflict,
@@ -55,11 +57,36 @@ def patiently(
             delay = min(5.0, delay * 2) * (0.8 + 0.4 * random.random())
 
 
+class SharedTransport(httpx.BaseTransport):
+    """One pool of kept-alive connections for every task of a long-lived worker: a task's
+    runtime reuses them instead of connecting anew (each connection costs the server too).
+    Closing one task's client leaves the pool open."""
+
+    def __init__(self, url: str) -> None:
+        self._pool = httpx.HTTPTransport(verify=url.startswith("https://"))
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._pool.handle_request(request)
+
+    def close(self) -> None:
+        """Kept open for the next task; ``shut`` closes it."""
+
+    def shut(self) -> None:
+        self._pool.close()
+
+
 class TaskApi:
     """The calls of one experiment's runtime, under ``/projects/P/experiments/E``."""
 
-    def __init__(self, url: str, token: str, project_id: str, experiment_id: str) -> None:
-        self.http = HttpClient(url, token, timeout=60.0)
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        project_id: str,
+        experiment_id: str,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.http = HttpClient(url, token, timeout=60.0, transport=transport)
         self.project_id = project_id
         self.experiment_id = experiment_id
         self.base = f"/projects/{project_id}/experiments/{experiment_id}"

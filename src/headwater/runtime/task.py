@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from pydantic import ValidationError
 
 from headwater.client.objectcache import ObjectCache
@@ -318,10 +319,12 @@ def run_task(
     cancel: threading.Event | None = None,
     on_process: Callable[[int], None] | None = None,
     spec: dict[str, Any] | None = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> JobOutcome:
     """Run one task to its end. ``spec``: the task's spec as the server sent it with the
-    launch (the local worker's); without it (or when it does not parse) the runtime asks."""
-    api = TaskApi(url, token, project_id, experiment_id)
+    launch (the local worker's); without it (or when it does not parse) the runtime asks.
+    ``transport``: connections to the server shared with other tasks (the worker's)."""
+    api = TaskApi(url, token, project_id, experiment_id, transport)
     task = Task(api, workroot, cache_root, cancel or threading.Event(), on_process, spec)
     try:
         return task.run()

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from headwater.runtime.reporting import SharedTransport
 from headwater.runtime.task import run_task
 
 log = logging.getLogger("headwater.worker")
@@ -44,6 +45,14 @@ class Worker:
         self.lock = threading.Lock()
         self.exit_when_idle = False
         self.idle_since = time.monotonic()
+        self.transports: dict[str, SharedTransport] = {}  # by server URL: kept-alive connections
+
+    def transport(self, url: str) -> SharedTransport:
+        with self.lock:
+            found = self.transports.get(url)
+            if found is None:
+                found = self.transports[url] = SharedTransport(url)
+            return found
 
     def launch(self, req: dict[str, Any]) -> dict[str, Any]:
         eid = str(req["experiment_id"])
@@ -74,6 +83,7 @@ class Worker:
                 cancel=running.cancel,
                 on_process=started,
                 spec=req.get("spec"),
+                transport=self.transport(str(req["url"])),
             )
             log.info("experiment %s ended %s", eid, outcome.state.value)
         finally:

@@ -273,29 +273,35 @@ def task_spec(ref: str, request: Request, access: Writer, platform: PlatformDep)
 
 
 @router.post("/{ref}/state", response_model=ExperimentOut)
-def report_state(
+async def report_state(
     ref: str, body: StateReport, request: Request, access: Writer, platform: PlatformDep
-) -> ExperimentOut:
-    experiment = _find(platform, access, ref)
-    _task_only(request, experiment)
-    now, moved = platform.engine.report(
-        experiment.id,
-        body.state,
-        reason=body.reason,
-        exit_code=body.exit_code,
-        runner=body.runner,
-        output_commit=body.output_commit,
-        logs=_chunks(body.logs) if body.logs else (),
-        tags=body.logs.tags if body.logs else None,
-        running_for=body.running_for,
-    )
-    if not moved:
-        raise Conflict(
-            f"experiment {now.number} is {now.state.value}; it cannot become {body.state.value}",
-            where=f"experiment {now.number}",
-            hint="It was stopped or has ended: there is nothing more to report.",
+) -> Response:
+    # Every task makes this call: one threadpool hop for all of it, and the answer encoded
+    # there too (a sync route would hop again to validate what it returns).
+    def apply() -> bytes:
+        experiment = _find(platform, access, ref)
+        _task_only(request, experiment)
+        now, moved = platform.engine.report(
+            experiment.id,
+            body.state,
+            reason=body.reason,
+            exit_code=body.exit_code,
+            runner=body.runner,
+            output_commit=body.output_commit,
+            logs=_chunks(body.logs) if body.logs else (),
+            tags=body.logs.tags if body.logs else None,
+            running_for=body.running_for,
         )
-    return experiment_out(now)
+        if not moved:
+            raise Conflict(
+                f"experiment {now.number} is {now.state.value}; "
+                f"it cannot become {body.state.value}",
+                where=f"experiment {now.number}",
+                hint="It was stopped or has ended: there is nothing more to report.",
+            )
+        return experiment_out(now).model_dump_json().encode()
+
+    return Response(await run_in_threadpool(apply), media_type="application/json")
 
 
 @router.post("/{ref}/output", status_code=204)
