@@ -4,10 +4,11 @@ Blobs land here by hash, verified before they become visible, so a second checko
 reads nothing from the network. Files come out as hardlinks where the filesystem allows, or as
 private copies with the entry's mode:
 
-- read-only views (the data cache) link to shared blobs, which stay mode 0444;
+- read-only views (the data cache) link to shared blobs, made mode 0444 when first linked;
 - a fresh folder people edit (a clone) may *borrow* a blob that nothing else links to: the blob
-  becomes that folder's file (mode 0644), so the clone copies nothing. A blob already linked
-  elsewhere is copied instead, so an edit in one folder never shows up in another.
+  (written mode 0644, so this costs no chmod) becomes that folder's file, so the clone copies
+  nothing. A blob already linked elsewhere is copied instead, so an edit in one folder never
+  shows up in another, nor in a view.
 
 A borrowed file may be edited in place, which edits the blob. So every blob carries a stamp (an
 extended attribute: its size and mtime when it was written and verified), and a blob whose stat
@@ -50,7 +51,9 @@ def _corrupt(digest: str) -> InvalidInput:
 
 
 class ObjectCache:
-    """Blobs by hash under one folder, each stamped when written; checkouts link or copy them."""
+    """Blobs by hash under one folder, each stamped when written; checkouts link or copy them.
+    A blob's mode says how it is used: 0444 once a view links to it, writable while unlinked
+    or lent to one folder people edit."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -108,22 +111,24 @@ class ObjectCache:
         return size
 
     def _store(self, digest: str, write: Callable[[int], object]) -> None:
-        tmp = f"{self._tmp_base}/{os.getpid()}.{self._token}.{next(self._names)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        # The temp file lies beside its target: a rename within one folder costs a third of
+        # one across folders, which the kernel serialises filesystem-wide.
+        folder = os.path.join(self._base, digest[:2])
+        tmp = f"{folder}/.tmp-{os.getpid()}.{self._token}.{next(self._names)}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        try:
+            fd = os.open(tmp, flags, 0o644)  # a plain file's mode: ready to be lent as it is
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+            fd = os.open(tmp, flags, 0o644)
         try:
             try:
                 write(fd)
-                os.fchmod(fd, 0o444)
                 if self.stamps:
                     os.setxattr(fd, STAMP, _stamp(os.fstat(fd)))
             finally:
                 os.close(fd)
-            target = self.blob(digest)
-            try:
-                os.replace(tmp, target)
-            except FileNotFoundError:
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                os.replace(tmp, target)
+            os.replace(tmp, f"{folder}/{digest[2:]}")
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
@@ -237,9 +242,12 @@ def _place(
             if lend and mode != 0o644:
                 os.chmod(source, 0o644)  # the folder's file now: a plain file's mode
             elif not lend and mode & _WRITABLE:
-                os.chmod(source, 0o444)  # borrowed once, linked nowhere now: a view again
+                os.chmod(source, 0o444)  # linked nowhere yet (or lent once): a view from now
             os.link(source, target)
-            return os.stat(target)
+            placed = os.stat(target)
+            if not lend or placed.st_nlink == 2:
+                return placed
+            os.unlink(target)  # another checkout linked it at the same moment: copy instead
         except OSError:
             pass  # another filesystem, or one without hardlinks: copy instead
     mode = 0o755 if entry.mode == EXEC_MODE else 0o644

@@ -21,7 +21,6 @@ import pathspec
 
 from headwater.client.linked import META_DIR
 from headwater.domain.errors import InvalidInput
-from headwater.domain.paths import parents
 from headwater.domain.trees import EXEC_MODE, FILE_MODE, Entry, Tree
 
 STATE_FILE = "state.json"
@@ -136,15 +135,26 @@ class Workspace:
         if ignore_file.is_file():
             patterns += ignore_file.read_text().splitlines()
         self.ignore = pathspec.GitIgnoreSpec.from_lines(patterns)
+        self._folders: dict[str, bool] = {}  # folder -> whether it or one above is ignored
 
     def ignored(self, rel: str, *, is_dir: bool) -> bool:
         return self.ignore.match_file(rel + "/" if is_dir else rel)
 
     def excluded(self, rel: str) -> bool:
         """Whether a sync leaves ``rel`` alone: the file or a folder above it is ignored."""
-        return self.ignored(rel, is_dir=False) or any(
-            self.ignored(folder, is_dir=True) for folder in parents(rel)
-        )
+        folder = rel.rpartition("/")[0]
+        return (bool(folder) and self._folder_excluded(folder)) or self.ignored(rel, is_dir=False)
+
+    def _folder_excluded(self, folder: str) -> bool:
+        """Each folder is matched once per workspace: a tree has far fewer folders than files."""
+        known = self._folders.get(folder)
+        if known is None:
+            above = folder.rpartition("/")[0]
+            known = (bool(above) and self._folder_excluded(above)) or self.ignored(
+                folder, is_dir=True
+            )
+            self._folders[folder] = known
+        return known
 
     def files(self) -> Iterator[LocalFile]:
         """Every file to sync. A link that leads outside the folder is refused."""

@@ -11,6 +11,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+_TEMP = ".tmp-"  # the start of a temp file's name beside its key: never a valid key
+_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+
 
 class LocalBackend:
     def __init__(self, root: Path) -> None:
@@ -19,7 +22,6 @@ class LocalBackend:
         self._tmp = root / ".tmp"
         self._tmp.mkdir(exist_ok=True)
         self._base = str(root)
-        self._tmp_base = str(self._tmp)
         self._token = secrets.token_hex(4)  # with the pid and a count: unique temp names
         self._names = itertools.count()
         self._folders: set[str] = set()  # key folders known to exist
@@ -55,8 +57,15 @@ class LocalBackend:
         pid = os.getpid()
         try:
             for key, data in items:
-                tmp = f"{self._tmp_base}/{pid}.{self._token}.{next(self._names)}"
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+                # Beside its target: a rename within one folder costs a third of one across
+                # folders (which the kernel serialises filesystem-wide). Never a valid key.
+                folder = self._folder(key)
+                tmp = f"{folder}/{_TEMP}{pid}.{self._token}.{next(self._names)}"
+                try:
+                    fd = os.open(tmp, _NEW, 0o444)
+                except FileNotFoundError:  # its folder was removed since we made it
+                    os.makedirs(folder, exist_ok=True)
+                    fd = os.open(tmp, _NEW, 0o444)
                 staged.append((key, tmp))
                 try:
                     view = memoryview(data)
@@ -69,11 +78,7 @@ class LocalBackend:
             os.sync()
             while staged:
                 key, tmp = staged[-1]
-                try:
-                    os.rename(tmp, self._target(key))
-                except FileNotFoundError:  # its folder was removed since: make it again
-                    self._folders.discard(key.rpartition("/")[0])
-                    os.rename(tmp, self._target(key))
+                os.rename(tmp, f"{self._base}/{key}")
                 staged.pop()
         except BaseException:
             for _, tmp in staged:
@@ -82,13 +87,13 @@ class LocalBackend:
             raise
         return written
 
-    def _target(self, key: str) -> str:
-        """The path of ``key``, its folder created (once per process)."""
-        folder = key.rpartition("/")[0]
+    def _folder(self, key: str) -> str:
+        """The folder of ``key``, created (checked once per process)."""
+        folder = f"{self._base}/{key.rpartition('/')[0]}"
         if folder not in self._folders:
-            os.makedirs(f"{self._base}/{folder}", exist_ok=True)
+            os.makedirs(folder, exist_ok=True)
             self._folders.add(folder)
-        return f"{self._base}/{key}"
+        return folder
 
     def open(self, key: str) -> BinaryIO:
         return self._path(key).open("rb")
@@ -115,6 +120,8 @@ class LocalBackend:
         for dirpath, dirnames, filenames in os.walk(base):
             dirnames[:] = [d for d in dirnames if d != ".tmp"]
             for name in filenames:
+                if name.startswith(_TEMP):
+                    continue  # a write in progress (or one a crash left behind)
                 yield Path(dirpath, name).relative_to(self.root).as_posix()
 
     def local_path(self, key: str) -> Path | None:
