@@ -7,11 +7,11 @@ import sys
 import time
 from array import array
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -53,7 +53,13 @@ def _unpack(code: str, data: bytes) -> list[Any]:
     return packed.tolist()
 
 
-def to_experiment(row: ExperimentRow) -> Experiment:
+# Every column, for reads that need no ORM object (the engine's hot path: each task's launch,
+# reports and end read and write its row a few times).
+TABLE = ExperimentRow.__table__
+COLUMNS = tuple(TABLE.c)
+
+
+def to_experiment(row: ExperimentRow | Row[Any]) -> Experiment:
     return Experiment(
         id=row.id,
         project_id=row.project_id,
@@ -161,7 +167,20 @@ class ExperimentRepo:
         return row
 
     def get(self, experiment_id: str, project_id: str | None = None) -> Experiment:
-        return to_experiment(self._row(experiment_id, project_id))
+        self.s.flush()  # a Core read sees what this session changed through the ORM
+        found = select(*COLUMNS).where(TABLE.c.id == experiment_id)
+        row = self.s.connection().execute(found).first()
+        if row is None or (project_id is not None and row.project_id != project_id):
+            raise NotFound(
+                f"no experiment {experiment_id!r} in this project",
+                where="experiment",
+                hint="List experiments with `hw experiments list`.",
+            )
+        return to_experiment(row)
+
+    def _update(self, experiment_id: str, **values: Any) -> None:
+        """One UPDATE of the row, no ORM object (none of the engine's sessions holds one)."""
+        self.s.connection().execute(TABLE.update().where(TABLE.c.id == experiment_id), values)
 
     def find(self, project_id: str, ref: str) -> Experiment:
         """By id, or by the number people see (``12``)."""
@@ -265,54 +284,61 @@ class ExperimentRepo:
         the runtime still flushes its last logs and outputs, then its final report ends it).
         ``started_at``: when the command started, for a move to running (never later than now).
         """
-        row = self._row(experiment_id)
-        before = to_experiment(row)
-        check_move(row.state, target, where=f"experiment {row.number}")
+        before = self.get(experiment_id)
+        check_move(before.state, target, where=f"experiment {before.number}")
         now = datetime.now(UTC)
-        row.state = target
+        changes: dict[str, Any] = {"state": target}
         if reason is not None:
-            row.reason = reason
+            changes["reason"] = reason
         if exit_code is not None:
-            row.exit_code = exit_code
+            changes["exit_code"] = exit_code
         if output_commit is not None:
-            row.output_commit = output_commit
+            changes["output_commit"] = output_commit
         if runner is not None:
-            row.runner = {**row.runner, **runner}
+            changes["runner"] = {**before.runner, **runner}
         if compute is not None:
-            row.compute = compute
+            changes["compute"] = compute
         if resources is not None:
-            row.resources = resources
-        if target is JobState.RUNNING and row.started_at is None:
-            row.started_at = now if started_at is None else min(started_at, now)
+            changes["resources"] = resources
+        if target is JobState.RUNNING and before.started_at is None:
+            changes["started_at"] = now if started_at is None else min(started_at, now)
         if target is JobState.QUEUED:
-            row.runner = {}
+            changes["runner"] = {}
             if restart:
-                row.restarts += 1
-            self._end_token(row)
+                changes["restarts"] = before.restarts + 1
+            self._end_token(before.task_token_hash, changes)
         if target.terminal:
-            row.ended_at = now
+            changes["ended_at"] = now
             if end_token:
-                self._end_token(row)
-        return before, to_experiment(row)
+                self._end_token(before.task_token_hash, changes)
+        self._update(experiment_id, **changes)
+        return before, replace(before, **changes)
 
     def add_runner(self, experiment_id: str, runner: dict[str, Any]) -> None:
         """Record how to find the task again, whatever state its reports have reached."""
-        row = self._row(experiment_id)
-        row.runner = {**row.runner, **runner}
+        current = self.get(experiment_id).runner
+        self._update(experiment_id, runner={**current, **runner})
 
     def end_task_token(self, experiment_id: str) -> None:
-        self._end_token(self._row(experiment_id))
+        changes: dict[str, Any] = {}
+        self._end_token(self.get(experiment_id).task_token_hash, changes)
+        if changes:
+            self._update(experiment_id, **changes)
 
     def set_task_token(self, experiment_id: str, token_hash: str) -> None:
-        self._row(experiment_id).task_token_hash = token_hash
+        self._update(experiment_id, task_token_hash=token_hash)
 
-    def _end_token(self, row: ExperimentRow) -> None:
-        if row.task_token_hash:
-            self.s.execute(delete(TokenRow).where(TokenRow.token_hash == row.task_token_hash))
-            row.task_token_hash = None
+    def _end_token(self, token_hash: str | None, changes: dict[str, Any]) -> None:
+        if token_hash:
+            self.s.execute(
+                delete(TokenRow)
+                .where(TokenRow.token_hash == token_hash)
+                .execution_options(synchronize_session=False)
+            )
+            changes["task_token_hash"] = None
 
     def set_output_commit(self, experiment_id: str, commit: str) -> None:
-        self._row(experiment_id).output_commit = commit
+        self._update(experiment_id, output_commit=commit)
 
     # -- logs --------------------------------------------------------------------------
 
