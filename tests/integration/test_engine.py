@@ -121,6 +121,24 @@ def test_a_compute_that_does_not_exist_or_never_fits_fails_with_the_reason(rig: 
     assert "fits this machine" in (second.reason or "")
 
 
+def test_on_a_full_machine_a_bad_compute_still_fails_at_once_and_the_line_keeps_order(
+    rig: Rig,
+) -> None:
+    """A pass skips queued work it checked before while nothing at all fits; work it has not
+    seen is still checked at once, and the queue starts in order when room frees."""
+    made = rig.create(4)
+    assert rig.engine.schedule() == 2  # the machine is full; the other two were checked
+    [unknown] = rig.create(computes=["no-such"])
+    assert rig.engine.schedule() == 0
+    found = rig.get(unknown["id"])
+    assert found.state is JobState.FAILED
+    assert "no compute template named 'no-such'" in (found.reason or "")
+    assert rig.states(made)[2:] == [JobState.QUEUED, JobState.QUEUED]
+    rig.engine.transition(made[1]["id"], JobState.SUCCESS)
+    assert rig.engine.schedule() == 1
+    assert rig.states(made)[2:] == [JobState.INITIALIZING, JobState.QUEUED]
+
+
 def test_computes_are_tried_in_order(rig: Rig) -> None:
     both = {"name": "both-cores", "cpus": 2, "memory_mb": 64}
     assert rig.server.admin.post("/compute", json=both).status_code == 201

@@ -69,6 +69,10 @@ class Engine:
         self._recovered = False
         self._last_watch = 0.0
         self._last_triggers = 0.0
+        # Queued experiments whose computes were checked (they exist and fit the machine) and
+        # that wait for room: a pass skips them while nothing at all fits (a grid of thousands
+        # costs a busy pass nothing per experiment).
+        self._vetted: set[str] = set()
         self.flows = FlowDriver(
             db,
             stop=self.stop,
@@ -143,7 +147,12 @@ class Engine:
             free = free - as_resources(resources)
         started = 0
         owned: dict[str, bool] = {}
+        self._vetted &= {e.id for e in queued}
         for experiment in queued:
+            if experiment.id in self._vetted and not any(
+                t.resources.fits_in(free) for t in templates.values()
+            ):
+                continue  # checked on an earlier pass, and nothing at all fits now
             template = self._pick(experiment, templates, free, total, owned)
             if template is None:
                 continue
@@ -178,6 +187,8 @@ class Engine:
                 experiment.id,
                 f"no compute in {', '.join(requested)} fits this machine ({total})",
             )
+        elif template is None:
+            self._vetted.add(experiment.id)  # it waits its turn; its names are good
         return template
 
     def _launch(self, experiment: Waiting, template: ComputeTemplate) -> bool:

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from headwater.db.cipher import SecretBox
 from headwater.db.database import Database
 from headwater.db.repos.experiments import ExperimentRepo
-from headwater.db.repos.projects import ProjectRepo
 from headwater.db.repos.secrets import SecretRepo
 from headwater.db.repos.settings import SettingsRepo
 from headwater.db.repos.versions import VersionRepo
+from headwater.db.tables import ProjectRow
 from headwater.domain.entities import Project, ThirdPartyKey
+from headwater.domain.errors import NotFound
 from headwater.domain.gitsource import GitSource
 from headwater.domain.grid import command_with_params, tag_env
 from headwater.domain.jobs import Experiment
@@ -32,20 +35,25 @@ def task_spec(
     project: Project | None = None,
 ) -> TaskSpec:
     """The spec of ``experiment`` for the runtime holding ``token`` (its own task token)."""
+    project_id = experiment.project_id
     with db.read() as session:
-        if project is None:
-            project = ProjectRepo(session).get(experiment.project_id)
-        settings = SettingsRepo(session).get(project.id)
-        secrets = SecretRepo(session, box).values(project.id)
+        if project is None:  # the engine's launch: only the name is needed
+            name = session.scalar(select(ProjectRow.name).where(ProjectRow.id == project_id))
+            if name is None:
+                raise NotFound(f"no project {project_id!r}", where="project", hint="It is gone.")
+        else:
+            name = project.name
+        settings = SettingsRepo(session).get(project_id)
+        secrets = SecretRepo(session, box).values(project_id)
         private = (experiment.options.get("git") or {}).get("private")
-        keys = SecretRepo(session, box).keys(project.id) if private else []
+        keys = SecretRepo(session, box).keys(project_id) if private else []
         versions = VersionRepo(session)
         datasets = []
-        for name in experiment.options.get("datasets", []):
-            repo = versions.get(project.id, RepoKind.DATASET, name)
+        for dataset in experiment.options.get("datasets", []):
+            repo = versions.get(project_id, RepoKind.DATASET, dataset)
             head = versions.head(repo.id)
             if head is not None:
-                datasets.append(DatasetMount(name=name, commit=head.id))
+                datasets.append(DatasetMount(name=dataset, commit=head.id))
         flow = experiment.options.get("flow") or {}
         inputs = flow_inputs(ExperimentRepo(session), flow)
     datasets += [DatasetMount(**d) for d in flow.get("datasets", [])]
@@ -54,7 +62,7 @@ def task_spec(
     env.update(
         HEADWATER_URL=public_url,
         HEADWATER_TOKEN=token,
-        HEADWATER_PROJECT=project.id,
+        HEADWATER_PROJECT=project_id,
         HW_EXPERIMENT_ID=experiment.id,
         HW_EXPERIMENT_NUMBER=str(experiment.number),
     )
@@ -62,7 +70,7 @@ def task_spec(
     sync_on = settings.autosync if periodic is None else bool(periodic)
     return TaskSpec(
         experiment=experiment_out(experiment),
-        project_name=project.name,
+        project_name=name,
         command=command_with_params(experiment.command, experiment.params),
         env=env,
         files_commit=experiment.start_commit,
