@@ -22,6 +22,9 @@ ExperimentList = list[ExperimentOut]
 SeriesList = list[MetricSeries]
 
 
+MIN_POLL = 0.02  # how often `wait` may look at most, when the last of many is about to end
+
+
 class ExperimentsClient(ProjectScoped):
     resource = "experiments"
 
@@ -118,14 +121,22 @@ class ExperimentsClient(ProjectScoped):
         self, made: Sequence[ExperimentOut], *, poll: float = 0.25, project: str | None = None
     ) -> ExperimentList:
         """Block until every one has ended. Each poll is one count of those not ended yet (a
-        grid of hundreds must not load the server while it waits); then one read of them."""
+        grid of hundreds must not load the server while it waits); then one read of them.
+        Polls come every ``poll`` seconds, sooner when the pace at which they end says the
+        last will end sooner (short tasks: the wait does not outlast them by a whole poll)."""
         if not made:
             return []
         # one creation numbers its experiments consecutively: the range is exactly these
         numbers = (min(e.number for e in made), max(e.number for e in made))
         wanted = {e.id for e in made}
-        while self.list(ended=False, numbers=numbers, limit=1, project=project).total:
-            time.sleep(poll)
+        last, at = len(made), time.monotonic()
+        while left := self.list(ended=False, numbers=numbers, limit=1, project=project).total:
+            now = time.monotonic()
+            pause = poll
+            if left < last:  # at the pace since the last look, the rest ends in `left / rate`
+                pause = min(poll, max(MIN_POLL, left * (now - at) / (last - left)))
+            last, at = left, now
+            time.sleep(pause)
         done: dict[str, ExperimentOut] = {}
         offset = 0
         while len(done) < len(wanted):
