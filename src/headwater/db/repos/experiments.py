@@ -9,9 +9,9 @@ from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import Row, Table, bindparam, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -55,8 +55,11 @@ def _unpack(code: str, data: bytes) -> list[Any]:
 
 # Every column, for reads that need no ORM object (the engine's hot path: each task's launch,
 # reports and end read and write its row a few times).
-TABLE = ExperimentRow.__table__
+TABLE = cast(Table, ExperimentRow.__table__)
 COLUMNS = tuple(TABLE.c)
+# built once: building a statement costs more than running it on SQLite
+ONE = select(*COLUMNS).where(TABLE.c.id == bindparam("experiment_id"))
+UPDATE_ONE = TABLE.update().where(TABLE.c.id == bindparam("experiment_id"))
 
 
 def to_experiment(row: ExperimentRow | Row[Any]) -> Experiment:
@@ -94,6 +97,18 @@ class Waiting:
     project_id: str
     computes: list[str]
     created_by: str
+
+
+HELD = select(TABLE.c.resources).where(TABLE.c.state.in_([JobState.INITIALIZING, JobState.RUNNING]))
+TOUCH = UPDATE_ONE.values(last_output_at=bindparam("at"))
+WAITING = (
+    select(TABLE.c.id, TABLE.c.project_id, TABLE.c.computes, TABLE.c.created_by)
+    .where(TABLE.c.state == JobState.QUEUED)
+    .order_by(TABLE.c.created_at, TABLE.c.number)
+)
+
+
+_LOG_INSERTS: dict[str, Any] = {}  # by dialect, built once
 
 
 class ExperimentRepo:
@@ -168,8 +183,7 @@ class ExperimentRepo:
 
     def get(self, experiment_id: str, project_id: str | None = None) -> Experiment:
         self.s.flush()  # a Core read sees what this session changed through the ORM
-        found = select(*COLUMNS).where(TABLE.c.id == experiment_id)
-        row = self.s.connection().execute(found).first()
+        row = self.s.connection().execute(ONE, {"experiment_id": experiment_id}).first()
         if row is None or (project_id is not None and row.project_id != project_id):
             raise NotFound(
                 f"no experiment {experiment_id!r} in this project",
@@ -180,7 +194,7 @@ class ExperimentRepo:
 
     def _update(self, experiment_id: str, **values: Any) -> None:
         """One UPDATE of the row, no ORM object (none of the engine's sessions holds one)."""
-        self.s.connection().execute(TABLE.update().where(TABLE.c.id == experiment_id), values)
+        self.s.connection().execute(UPDATE_ONE, {"experiment_id": experiment_id, **values})
 
     def find(self, project_id: str, ref: str) -> Experiment:
         """By id, or by the number people see (``12``)."""
@@ -234,26 +248,14 @@ class ExperimentRepo:
 
     def waiting(self) -> list[Waiting]:
         """Queued experiments, oldest first: only what scheduling reads (it runs often)."""
-        rows = self.s.execute(
-            select(
-                ExperimentRow.id,
-                ExperimentRow.project_id,
-                ExperimentRow.computes,
-                ExperimentRow.created_by,
-            )
-            .where(ExperimentRow.state == JobState.QUEUED)
-            .order_by(ExperimentRow.created_at, ExperimentRow.number)
-        ).all()
+        self.s.flush()
+        rows = self.s.connection().execute(WAITING).all()
         return [Waiting(r[0], r[1], list(r[2]), r[3]) for r in rows]
 
     def held_resources(self) -> list[dict[str, Any]]:
         """What initializing and running experiments hold."""
-        rows = self.s.scalars(
-            select(ExperimentRow.resources).where(
-                ExperimentRow.state.in_([JobState.INITIALIZING, JobState.RUNNING])
-            )
-        ).all()
-        return list(rows)
+        self.s.flush()
+        return list(self.s.connection().scalars(HELD).all())
 
     def in_states(self, states: Iterable[JobState]) -> list[Experiment]:
         rows = self.s.scalars(
@@ -347,19 +349,19 @@ class ExperimentRepo:
         if not chunks:
             return
         now = datetime.now(UTC)
-        stmt = self._insert(LogChunkRow).on_conflict_do_nothing()
-        self.s.execute(
+        dialect = self.s.get_bind().dialect.name
+        stmt = _LOG_INSERTS.get(dialect)
+        if stmt is None:
+            stmt = _LOG_INSERTS[dialect] = self._insert(LogChunkRow).on_conflict_do_nothing()
+        conn = self.s.connection()
+        conn.execute(
             stmt,
             [
                 {"experiment_id": experiment_id, "seq": s, "stream": st, "text": t, "at": now}
                 for s, st, t in chunks
             ],
         )
-        self.s.execute(
-            update(ExperimentRow)
-            .where(ExperimentRow.id == experiment_id)
-            .values(last_output_at=now)
-        )
+        conn.execute(TOUCH, {"experiment_id": experiment_id, "at": now})
 
     def logs(self, experiment_id: str, *, after: int, limit: int) -> list[LogChunkRow]:
         rows = self.s.scalars(
