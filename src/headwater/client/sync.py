@@ -25,7 +25,7 @@ from headwater.client.transfer import NoProgress, Progress, PushResult
 from headwater.client.workspace import SyncState, Workspace
 from headwater.domain.errors import Conflict, InvalidInput
 from headwater.domain.paths import parents
-from headwater.domain.trees import MergeConflict, Tree, merge
+from headwater.domain.trees import Entry, MergeConflict, Tree, merge
 from headwater.schemas.versions import CommitOut, CommitResult
 
 NOTHING = PushResult(files=0, size=0)
@@ -222,9 +222,7 @@ def clone_folder(
         state = SyncState()
         if found is not None:
             tree = tree_of(found.entries)
-            repo.transfer.fetch(tree.entries, cache, progress or NoProgress())
-            # A fresh folder borrows the blobs nothing else links to: it copies nothing.
-            placed = checkout(tree, staging, cache, link=False, lend=True, fresh=True)
+            placed = _fetch_and_checkout(repo, tree, staging, cache, progress or NoProgress())
             workspace = Workspace(staging)
             for entry in tree.entries:
                 if not workspace.excluded(entry.path):
@@ -239,6 +237,30 @@ def clone_folder(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return found.commit if found is not None else None
+
+
+def _fetch_and_checkout(
+    repo: RepoClient, tree: Tree, staging: Path, cache: ObjectCache, progress: Progress
+) -> dict[str, os.stat_result]:
+    """Check ``tree`` out into the fresh folder ``staging``, each file as soon as its blob is
+    in the cache (from the thread that fetched it), then the files whose blobs were there.
+    A fresh folder borrows the blobs nothing else links to: it copies nothing."""
+    by_hash: dict[str, list[Entry]] = {}
+    for entry in tree.entries:
+        by_hash.setdefault(entry.hash, []).append(entry)
+    placed: dict[str, os.stat_result] = {}
+    checked: set[str] = set()
+
+    def place(digest: str) -> None:
+        for entry in by_hash.get(digest, ()):
+            placed[entry.path] = cache.materialise(
+                entry, staging, link=False, lend=True, fresh=True, checked=checked
+            )
+
+    repo.transfer.fetch(tree.entries, cache, progress, stored=place)
+    rest = [e for e in tree.entries if e.path not in placed]
+    placed.update(checkout(rest, staging, cache, link=False, lend=True, fresh=True))
+    return placed
 
 
 def _refuse_non_empty(dest: Path) -> None:

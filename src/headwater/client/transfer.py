@@ -8,7 +8,7 @@ to a response, large ones streamed to disk, never held in memory whole.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -30,6 +30,9 @@ WORKERS = 4
 _CHUNK = 1 << 20
 # Downloads are read in the pieces the connection delivers (64 KiB): asking httpx for other
 # sizes makes it join and split them, a copy of every byte while holding the GIL.
+
+
+Stored = Callable[[str], object]  # told each blob's hash once the cache holds it
 
 
 class Progress(Protocol):
@@ -124,9 +127,18 @@ class RepoTransfer:
         }
         return self.http.call("POST", f"{self.base}/commits", CommitResult, json=body)
 
-    def fetch(self, entries: Iterable[Entry], cache: ObjectCache, progress: Progress) -> int:
+    def fetch(
+        self,
+        entries: Iterable[Entry],
+        cache: ObjectCache,
+        progress: Progress,
+        *,
+        stored: Stored | None = None,
+    ) -> int:
         """Bring every blob of ``entries`` into ``cache``; those already there cost nothing.
-        Returns how many blobs came over the network."""
+        ``stored`` is called with each blob's hash once it is in the cache, from the thread
+        that fetched it, so a checkout can proceed while other blobs still travel. Returns how
+        many blobs came over the network."""
         todo: dict[str, int] = {}
         for entry in entries:
             if entry.hash not in todo and not cache.has(entry.hash):
@@ -135,25 +147,36 @@ class RepoTransfer:
         small = sorted(h for h, size in todo.items() if size < SMALL)
         large = sorted(h for h, size in todo.items() if size >= SMALL)
         batches = [small[i : i + DOWNLOAD_BATCH] for i in range(0, len(small), DOWNLOAD_BATCH)]
-        jobs = [partial(self._fetch_batch, b, cache, progress) for b in batches]
-        jobs += [partial(self._fetch_one, h, cache, progress) for h in large]
+        done = stored or _nothing
+        jobs = [partial(self._fetch_batch, b, cache, progress, done) for b in batches]
+        jobs += [partial(self._fetch_one, h, cache, progress, done) for h in large]
         _run_all(jobs)
         return len(todo)
 
-    def _fetch_batch(self, hashes: list[str], cache: ObjectCache, progress: Progress) -> None:
+    def _fetch_batch(
+        self, hashes: list[str], cache: ObjectCache, progress: Progress, stored: Stored
+    ) -> None:
         reader = FrameReader()
         body = HashList(hashes=hashes).model_dump()
         with self.http.stream("POST", f"{self.base}/objects/download", json=body) as response:
             for chunk in response.iter_bytes():  # as they arrive: re-chunking costs a copy
                 for digest, data in reader.feed(chunk):
                     cache.add(digest, data)
+                    stored(digest)
                     progress.advance(1, len(data))
         reader.close()
 
-    def _fetch_one(self, digest: str, cache: ObjectCache, progress: Progress) -> None:
+    def _fetch_one(
+        self, digest: str, cache: ObjectCache, progress: Progress, stored: Stored
+    ) -> None:
         with self.http.stream("GET", f"{self.base}/objects/{digest}") as response:
             size = cache.add_stream(digest, response.iter_bytes())
+        stored(digest)
         progress.advance(1, size)
+
+
+def _nothing(digest: str) -> None:
+    pass
 
 
 def _run_all(jobs: list[partial[None]]) -> None:
