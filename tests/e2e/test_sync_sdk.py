@@ -199,15 +199,18 @@ def test_the_object_cache_lends_a_blob_to_one_edited_folder_only(tmp_path: Path)
     entry = Entry("rows.csv", digest, len(data))
     view = tmp_path / "view"
     placed = cache.materialise(entry, view, link=True)
-    assert placed.st_nlink == 2 and placed.st_mode & 0o777 == 0o444  # a read-only view
+    assert placed.st_nlink == 2  # a read-only view
+    assert placed.st_mode & 0o777 == 0o444
     edited = tmp_path / "edited"
     placed = cache.materialise(entry, edited, link=False, lend=True)
-    assert placed.st_nlink == 1 and placed.st_mode & 0o777 == 0o644  # shared: a private copy
+    assert placed.st_nlink == 1  # shared: a private copy
+    assert placed.st_mode & 0o777 == 0o644
     (view / "rows.csv").unlink()
     if not cache.stamps:
         pytest.skip("this filesystem keeps no extended attributes: nothing is lent")
     placed = cache.materialise(entry, edited, link=False, lend=True)
-    assert placed.st_nlink == 2 and placed.st_mode & 0o777 == 0o644  # lent: the blob itself
+    assert placed.st_nlink == 2  # lent: the blob itself
+    assert placed.st_mode & 0o777 == 0o644
     placed = cache.materialise(entry, view, link=True)
     assert placed.st_nlink == 1  # lent blobs are never linked again, not even as views
     assert cache.has(digest)
@@ -215,7 +218,8 @@ def test_the_object_cache_lends_a_blob_to_one_edited_folder_only(tmp_path: Path)
         fh.write(b"more\n")
     assert not cache.has(digest)  # its stamp no longer matches: fetched again next time
     cache.add(digest, data)
-    assert cache.has(digest) and cache.path(digest).read_bytes() == data
+    assert cache.has(digest)
+    assert cache.path(digest).read_bytes() == data
     assert (edited / "rows.csv").read_bytes() == b"rows\nmore\n"
 
 
