@@ -107,6 +107,24 @@ def test_the_object_cache_refuses_corrupt_blobs_and_writes_inside_only(tmp_path:
     assert (root / "ok" / "x").read_bytes() == good
 
 
+def test_a_blob_left_half_written_is_not_vouched_for_and_is_replaced(tmp_path: Path) -> None:
+    cache = ObjectCache(tmp_path / "cache")
+    if not cache.stamps:
+        pytest.skip("this filesystem keeps no extended attributes")
+    data = b"0123456789" * 100
+    digest = hashlib.sha256(data).hexdigest()
+    cache.path(digest).parent.mkdir(parents=True)
+    cache.path(digest).write_bytes(data[:300])  # what a crash mid-write leaves: no stamp
+    assert not cache.has(digest)
+    cache.add(digest, data)
+    assert cache.has(digest)
+    assert cache.path(digest).read_bytes() == data
+    other = b"another blob"
+    cache.add(hashlib.sha256(other).hexdigest(), other)  # straight under its name
+    assert cache.has(hashlib.sha256(other).hexdigest())
+    assert not [p for p in cache.root.rglob("*") if p.name.startswith(".tmp-")]
+
+
 def test_the_data_cache_evicts_what_was_not_used(tmp_path: Path) -> None:
     cache = DataCache(tmp_path, evict_days=2)
     blob = b"rows"

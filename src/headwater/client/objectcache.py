@@ -91,7 +91,33 @@ class ObjectCache:
     def add(self, digest: str, data: bytes) -> None:
         if hashlib.sha256(data).hexdigest() != digest:
             raise _corrupt(digest)
-        self._store(digest, lambda fd: _write_all(fd, data))
+        if not (self.stamps and self._add_in_place(digest, data)):
+            self._store(digest, lambda fd: _write_all(fd, data))
+
+    def _add_in_place(self, digest: str, data: bytes) -> bool:
+        """Write verified bytes straight under the blob's name, no temp file and rename: the
+        stamp, set last, is what makes a blob count (``has`` ignores one without it). False
+        when the name is taken (a stale or edited blob): ``_store`` replaces it atomically."""
+        folder = os.path.join(self._base, digest[:2])
+        target = f"{folder}/{digest[2:]}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        try:
+            fd = os.open(target, flags, 0o644)
+        except FileExistsError:
+            return False
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+            fd = os.open(target, flags, 0o644)
+        try:
+            _write_all(fd, data)
+            os.setxattr(fd, STAMP, _stamp(os.fstat(fd)))
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(target)  # unstamped, so never vouched for: remove it all the same
+            raise
+        finally:
+            os.close(fd)
+        return True
 
     def add_stream(self, digest: str, chunks: Iterable[bytes]) -> int:
         """Store a blob as it arrives, verifying its hash before it becomes visible."""
@@ -212,9 +238,11 @@ def _stamp(st: os.stat_result) -> bytes:
 
 
 def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+    written = os.write(fd, data)
+    if written < len(data):  # rare for a regular file: a signal, or a full disk
+        view = memoryview(data)[written:]
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 def _check_folder(path: str, folder: str, root: Path, checked: set[str] | None) -> None:
