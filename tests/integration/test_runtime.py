@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -476,6 +477,7 @@ def test_the_worker_runs_lists_cancels_survives_sighup_and_leaves_when_idle(
             assert time.monotonic() < deadline, "the worker did not listen"
             time.sleep(0.02)
         assert _ask(sock, {"op": "ping"}) == {"ok": True, "pid": worker.pid}
+        assert stat.S_IMODE(sock.stat().st_mode) == 0o600, "other users could connect"
         assert Path(f"{sock}.pid").read_text().strip() == str(worker.pid)
         os.kill(worker.pid, signal.SIGHUP)  # the terminal of the server that started it closed
         assert _ask(sock, {"op": "ping"})["ok"]

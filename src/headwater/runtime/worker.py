@@ -166,7 +166,13 @@ def serve(socket_path: Path, worker: Worker) -> None:
 
     with contextlib.suppress(FileNotFoundError):
         socket_path.unlink()
-    server = socketserver.ThreadingUnixStreamServer(str(socket_path), Handler)
+    # Launches carry task tokens and specs (secrets included): only this user may connect.
+    # The socket is made 0600 as it is bound (a chmod after would leave a window open).
+    mask = os.umask(0o177)
+    try:
+        server = socketserver.ThreadingUnixStreamServer(str(socket_path), Handler)
+    finally:
+        os.umask(mask)
     server.daemon_threads = True
     pidfile = Path(str(socket_path) + ".pid")
     pidfile.write_text(f"{os.getpid()}\n")
