@@ -7,17 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from headwater.db.cipher import SecretBox
 from headwater.db.database import Database
 from headwater.db.repos.experiments import ExperimentRepo
+from headwater.db.repos.projects import ProjectRepo
 from headwater.db.repos.secrets import SecretRepo
 from headwater.db.repos.settings import SettingsRepo
 from headwater.db.repos.versions import VersionRepo
-from headwater.db.tables import ProjectRow
 from headwater.domain.entities import Project, ThirdPartyKey
-from headwater.domain.errors import NotFound
 from headwater.domain.gitsource import GitSource
 from headwater.domain.grid import command_with_params, tag_env
 from headwater.domain.jobs import Experiment
@@ -37,12 +34,8 @@ def task_spec(
     """The spec of ``experiment`` for the runtime holding ``token`` (its own task token)."""
     project_id = experiment.project_id
     with db.read() as session:
-        if project is None:  # the engine's launch: only the name is needed
-            name = session.scalar(select(ProjectRow.name).where(ProjectRow.id == project_id))
-            if name is None:
-                raise NotFound(f"no project {project_id!r}", where="project", hint="It is gone.")
-        else:
-            name = project.name
+        # the engine's launch has no project at hand: only its name is needed
+        name = ProjectRepo(session).name(project_id) if project is None else project.name
         settings = SettingsRepo(session).get(project_id)
         secrets = SecretRepo(session, box).values(project_id)
         private = (experiment.options.get("git") or {}).get("private")

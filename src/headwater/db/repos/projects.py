@@ -189,6 +189,15 @@ class ProjectRepo:
             )
         return row
 
+    def name(self, project_id: str) -> str:
+        """Just the name: one column, no row loaded (a task's launch needs nothing more)."""
+        name = self.s.scalar(select(ProjectRow.name).where(ProjectRow.id == project_id))
+        if name is None:
+            raise NotFound(
+                f"no project with id {project_id!r}", where="project", hint="It is gone."
+            )
+        return name
+
     def get(self, project_id: str) -> Project:
         row = self.get_row(project_id)
         owner = self.s.get(UserRow, row.owner_id)
