@@ -102,18 +102,22 @@ class ObjectCache:
         target = f"{folder}/{digest[2:]}"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         try:
-            fd = os.open(target, flags, 0o644)
+            try:
+                fd = os.open(target, flags, 0o644)
+            except FileNotFoundError:
+                os.makedirs(folder, exist_ok=True)
+                fd = os.open(target, flags, 0o644)  # another fetch of it may have won meanwhile
         except FileExistsError:
             return False
-        except FileNotFoundError:
-            os.makedirs(folder, exist_ok=True)
-            fd = os.open(target, flags, 0o644)
         try:
             _write_all(fd, data)
             os.setxattr(fd, STAMP, _stamp(os.fstat(fd)))
         except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(target)  # unstamped, so never vouched for: remove it all the same
+            # unstamped, so never vouched for: remove it all the same, unless another fetch
+            # has put a whole blob in its place meanwhile
+            with contextlib.suppress(OSError):
+                if os.stat(target).st_ino == os.fstat(fd).st_ino:
+                    os.unlink(target)
             raise
         finally:
             os.close(fd)
