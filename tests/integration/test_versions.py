@@ -229,8 +229,13 @@ def test_fsck_and_gc(server: Server, owner: Api, files_base: str) -> None:
     assert report["ok"] is True
     young = server.admin.post("/admin/gc", json={"grace_hours": 1}).json()
     assert (young["removed"], young["kept_young"]) == (0, 1)
+    crashed = server.home / "objects" / ".tmp" / "tmp-crashed-upload"  # a write a crash cut
+    crashed.write_bytes(b"half an upload")
     gone = server.admin.post("/admin/gc", json={"grace_hours": 0}).json()
     assert gone["removed"] == 1
+    assert gone["leftovers"] == 1
+    assert gone["bytes_freed"] == len(b"orphan") + len(b"half an upload")
+    assert not crashed.exists()
     assert owner.get(f"{files_base}/content/kept").content == b"kept"
     assert_error(owner.post("/admin/gc", json={}), 403)
     kept = blob(b"kept")[0]

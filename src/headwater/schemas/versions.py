@@ -136,4 +136,5 @@ class GcOut(BaseModel):
     removed: int
     bytes_freed: int
     kept_young: int
+    leftovers: int = Field(0, description="Temp files of interrupted writes (bytes included)")
     dry_run: bool

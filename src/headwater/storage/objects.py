@@ -173,13 +173,15 @@ class GcReport:
     removed: int
     bytes_freed: int
     kept_young: int
+    leftovers: int = 0  # temp files of interrupted writes (their bytes are in bytes_freed)
 
 
 def collect_garbage(
     store: ObjectStore, referenced: set[str], *, grace_seconds: float, now: float, dry_run: bool
 ) -> GcReport:
-    """Remove blobs no commit reaches. Blobs younger than the grace period stay: an upload in
-    progress has written them but not yet committed the tree that names them."""
+    """Remove blobs no commit reaches, and temp files that interrupted writes left. Whatever is
+    younger than the grace period stays: an upload in progress has written those blobs but not
+    yet committed the tree that names them, and its temp files are still being written."""
     removed = freed = young = 0
     for digest in list(store.digests()):
         if digest in referenced:
@@ -192,4 +194,10 @@ def collect_garbage(
             store.delete(digest)
         removed += 1
         freed += size
-    return GcReport(removed=removed, bytes_freed=freed, kept_young=young)
+    leftovers, leftover_bytes = store.backend.remove_leftovers(now - grace_seconds, dry_run=dry_run)
+    return GcReport(
+        removed=removed,
+        bytes_freed=freed + leftover_bytes,
+        kept_young=young,
+        leftovers=leftovers,
+    )

@@ -2115,6 +2115,12 @@ export interface components {
             dry_run: boolean;
             /** Kept Young */
             kept_young: number;
+            /**
+             * Leftovers
+             * @description Temp files of interrupted writes (bytes included)
+             * @default 0
+             */
+            leftovers?: number;
             /** Removed */
             removed: number;
         };

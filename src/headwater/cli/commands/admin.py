@@ -64,7 +64,10 @@ def gc(
 
 def _gc_view(report: GcOut) -> str:
     verb = "Would remove" if report.dry_run else "Removed"
+    leftovers = (
+        f" and {report.leftovers} temp file(s) of interrupted writes" if report.leftovers else ""
+    )
     return (
-        f"{verb} {report.removed} unreferenced blob(s), {size(report.bytes_freed)}; "
+        f"{verb} {report.removed} unreferenced blob(s){leftovers}, {size(report.bytes_freed)}; "
         f"kept {report.kept_young} younger than the grace period."
     )

@@ -39,5 +39,6 @@ def gc(body: GcRequest, admin: AdminUser, platform: PlatformDep) -> GcOut:
         removed=report.removed,
         bytes_freed=report.bytes_freed,
         kept_young=report.kept_young,
+        leftovers=report.leftovers,
         dry_run=body.dry_run,
     )

@@ -38,3 +38,7 @@ class ByteBackend(Protocol):
 
     def local_path(self, key: str) -> Path | None:
         """A path on this machine's disk (for hardlinks), or None for remote backends."""
+
+    def remove_leftovers(self, older_than: float, *, dry_run: bool) -> tuple[int, int]:
+        """What interrupted writes left behind (temp files) and last changed before
+        ``older_than`` (seconds since the epoch): removed unless ``dry_run``; (count, bytes)."""

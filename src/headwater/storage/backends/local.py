@@ -126,3 +126,25 @@ class LocalBackend:
 
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
+
+    def remove_leftovers(self, older_than: float, *, dry_run: bool) -> tuple[int, int]:
+        # A crash between a temp file's creation and its rename leaves it: in .tmp/ (streamed
+        # writes) or beside its key (batches). One younger than the cut may be a live write.
+        count = size = 0
+        for dirpath, _dirnames, filenames in os.walk(self.root):
+            in_tmp = Path(dirpath) == self._tmp
+            for name in filenames:
+                if not (in_tmp or name.startswith(_TEMP)):
+                    continue
+                path = os.path.join(dirpath, name)
+                try:
+                    st = os.stat(path)
+                    if st.st_mtime >= older_than:
+                        continue
+                    if not dry_run:
+                        os.unlink(path)
+                except FileNotFoundError:
+                    continue  # its write finished (renamed) or failed (removed) meanwhile
+                count += 1
+                size += st.st_size
+        return count, size

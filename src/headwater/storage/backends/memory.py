@@ -58,5 +58,8 @@ class MemoryBackend:
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         yield from sorted(k for k in self.objects if k.startswith(prefix))
 
+    def remove_leftovers(self, older_than: float, *, dry_run: bool) -> tuple[int, int]:
+        return 0, 0  # a write lands whole or not at all: nothing is ever left behind
+
     def local_path(self, key: str) -> Path | None:
         return None
