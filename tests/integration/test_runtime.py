@@ -85,8 +85,11 @@ class Live:
 
     def run(self, client: Client, command: str, **extra: Any) -> tuple[JobOutcome, str]:
         exp = client.experiments.create(command)[0]
-        launch = self.launched(exp.id)
-        outcome = run_task(
+        return self.run_launched(self.launched(exp.id), **extra), exp.id
+
+    def run_launched(self, launch: Launch, **extra: Any) -> JobOutcome:
+        """Run the launched task's runtime here, as the worker would."""
+        return run_task(
             launch.experiment_id,
             launch.project_id,
             url=launch.server_url,
@@ -95,7 +98,6 @@ class Live:
             cache_root=self.home / "cache",
             **extra,
         )
-        return outcome, exp.id
 
 
 @pytest.fixture(scope="module")
@@ -220,29 +222,13 @@ def test_the_launch_carries_the_spec_and_the_runtime_uses_it_without_asking(
     assert launch.spec == fetched.json()
     assert launch.spec["env"]["HEADWATER_TOKEN"] == launch.token
     given = {**launch.spec, "command": "echo from-the-launch"}
-    outcome = run_task(
-        exp.id,
-        launch.project_id,
-        url=launch.server_url,
-        token=launch.token,
-        workroot=live.home / "work",
-        cache_root=live.home / "cache",
-        spec=given,
-    )
+    outcome = live.run_launched(launch, spec=given)
     assert outcome.state is JobState.SUCCESS
     assert "from-the-launch" in _text(client, exp.id, "stdout")
 
     exp = client.experiments.create("echo fetched-after-all")[0]
     launch = live.launched(exp.id)
-    outcome = run_task(
-        exp.id,
-        launch.project_id,
-        url=launch.server_url,
-        token=launch.token,
-        workroot=live.home / "work",
-        cache_root=live.home / "cache",
-        spec={"not": "a spec"},
-    )
+    outcome = live.run_launched(launch, spec={"not": "a spec"})
     assert outcome.state is JobState.SUCCESS
     assert "fetched-after-all" in _text(client, exp.id, "stdout")
 
@@ -324,15 +310,7 @@ def test_a_stop_before_the_running_report_ends_the_command(live: Live) -> None:
         client.experiments.stop(exp.id)
 
     began = time.monotonic()
-    outcome = run_task(
-        exp.id,
-        launch.project_id,
-        url=launch.server_url,
-        token=launch.token,
-        workroot=live.home / "work",
-        cache_root=live.home / "cache",
-        on_process=stop_it,
-    )
+    outcome = live.run_launched(launch, on_process=stop_it)
     assert time.monotonic() - began < 30
     assert (outcome.state, outcome.reason) == (JobState.ABORTED, "stopped")
     found = client.experiments.get(exp.id)
@@ -348,15 +326,7 @@ def test_a_user_stop_meanwhile_ends_it_quietly_and_keeps_its_last_output(live: L
     exp = client.experiments.create("sleep 1; echo last-words")[0]
     eid = exp.id
     launch = live.launched(eid)
-    outcome = run_task(
-        eid,
-        launch.project_id,
-        url=launch.server_url,
-        token=launch.token,
-        workroot=live.home / "work",
-        cache_root=live.home / "cache",
-        on_process=stop_it,
-    )
+    outcome = live.run_launched(launch, on_process=stop_it)
     assert outcome.state is JobState.SUCCESS  # what the runtime saw; the server keeps its word
     exp = client.experiments.get(eid)
     assert exp.state is JobState.ABORTED
