@@ -100,14 +100,9 @@ class ObjectCache:
         when the name is taken (a stale or edited blob): ``_store`` replaces it atomically."""
         folder = os.path.join(self._base, digest[:2])
         target = f"{folder}/{digest[2:]}"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         try:
-            try:
-                fd = os.open(target, flags, 0o644)
-            except FileNotFoundError:
-                os.makedirs(folder, exist_ok=True)
-                fd = os.open(target, flags, 0o644)  # another fetch of it may have won meanwhile
-        except FileExistsError:
+            fd = _create(target, folder)
+        except FileExistsError:  # here already, or another fetch of it won meanwhile
             return False
         try:
             _write_all(fd, data)
@@ -145,12 +140,7 @@ class ObjectCache:
         # one across folders, which the kernel serialises filesystem-wide.
         folder = os.path.join(self._base, digest[:2])
         tmp = f"{folder}/.tmp-{os.getpid()}.{self._token}.{next(self._names)}"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-        try:
-            fd = os.open(tmp, flags, 0o644)  # a plain file's mode: ready to be lent as it is
-        except FileNotFoundError:
-            os.makedirs(folder, exist_ok=True)
-            fd = os.open(tmp, flags, 0o644)
+        fd = _create(tmp, folder)
         try:
             try:
                 write(fd)
@@ -235,6 +225,17 @@ def _stamps_work(folder: str) -> bool:
     finally:
         os.close(fd)
         os.unlink(probe)
+
+
+def _create(path: str, folder: str) -> int:
+    """A new file, opened exclusively, mode 0644 (a plain file's: a blob is ready to be lent
+    as it is); its folder is made when missing."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    try:
+        return os.open(path, flags, 0o644)
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
+        return os.open(path, flags, 0o644)
 
 
 def _stamp(st: os.stat_result) -> bytes:

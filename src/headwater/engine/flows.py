@@ -15,16 +15,14 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from headwater.db.database import Database
 from headwater.db.repos.activity import ActivityRepo
 from headwater.db.repos.experiments import ExperimentRepo
-from headwater.db.repos.flowruns import ACTIVE_RUNS, RunRepo
+from headwater.db.repos.flowruns import RunRepo, any_active_run
 from headwater.db.repos.flows import FlowRepo
 from headwater.db.repos.users import UserRepo
-from headwater.db.tables import FlowRunRow
 from headwater.domain.entities import ActivityKind
 from headwater.domain.errors import HeadwaterError, InvalidInput
 from headwater.domain.flowruns import (
@@ -46,7 +44,6 @@ log = logging.getLogger("headwater.engine.flows")
 
 BROKEN_PARENT = (TaskState.FAILED, TaskState.ABORTED, TaskState.SKIPPED)
 NOT_IN_RUN = "not part of this run"
-ANY_ACTIVE_RUN = select(FlowRunRow.id).where(FlowRunRow.state.in_(ACTIVE_RUNS)).limit(1)
 
 
 @dataclass(frozen=True)
@@ -97,7 +94,7 @@ class FlowDriver:
     def advance(self) -> int:
         """One step for every active run; returns how many runs changed."""
         with self.db.connect() as conn:  # called on every pass: most have no run at all
-            if conn.execute(ANY_ACTIVE_RUN).first() is None:
+            if not any_active_run(conn):
                 return 0
         with self.db.read() as session:
             runs = RunRepo(session).active_runs()

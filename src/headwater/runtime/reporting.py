@@ -60,7 +60,7 @@ def patiently(
 class SharedTransport(httpx.BaseTransport):
     """One pool of kept-alive connections for every task of a long-lived worker: a task's
     runtime reuses them instead of connecting anew (each connection costs the server too).
-    Closing one task's client leaves the pool open."""
+    Closing one task's client leaves the pool open; the worker ``shut``s it as it leaves."""
 
     def __init__(self, url: str) -> None:
         self._pool = httpx.HTTPTransport(verify=url.startswith("https://"))

@@ -187,6 +187,8 @@ def serve(socket_path: Path, worker: Worker) -> None:
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
+        for transport in worker.transports.values():
+            transport.shut()
         _remove_own(socket_path)
 
 

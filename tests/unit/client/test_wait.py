@@ -11,19 +11,25 @@ import pytest
 import headwater.client.experiments as experiments
 
 
-def test_wait_polls_sooner_as_the_last_ones_are_about_to_end(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """A fake clock for ``wait``: its sleeps are recorded and pass at once."""
     clock = [0.0]
-    pauses: list[float] = []
+    slept: list[float] = []
 
     def sleep(seconds: float) -> None:
-        pauses.append(seconds)
+        slept.append(seconds)
         clock[0] += seconds
 
     monkeypatch.setattr(
         experiments, "time", SimpleNamespace(monotonic=lambda: clock[0], sleep=sleep)
     )
+    return slept
+
+
+def test_wait_polls_sooner_as_the_last_ones_are_about_to_end(
+    monkeypatch: pytest.MonkeyPatch, pauses: list[float]
+) -> None:
     made = [SimpleNamespace(id=f"e{i}", number=i + 1) for i in range(100)]
     left = iter([100, 80, 60, 40, 20, 4, 1, 0])
     counted: list[tuple[int, int] | None] = []
@@ -47,18 +53,8 @@ def test_wait_polls_sooner_as_the_last_ones_are_about_to_end(
 
 
 def test_a_wait_on_work_that_does_not_end_keeps_the_full_poll(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, pauses: list[float]
 ) -> None:
-    clock = [0.0]
-    pauses: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        pauses.append(seconds)
-        clock[0] += seconds
-
-    monkeypatch.setattr(
-        experiments, "time", SimpleNamespace(monotonic=lambda: clock[0], sleep=sleep)
-    )
     made = [SimpleNamespace(id="e0", number=1)]
     left = iter([1, 1, 1, 0])
 

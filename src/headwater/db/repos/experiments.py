@@ -171,16 +171,6 @@ class ExperimentRepo:
         self.s.flush()
         return [to_experiment(r) for r in rows]
 
-    def _row(self, experiment_id: str, project_id: str | None = None) -> ExperimentRow:
-        row = self.s.get(ExperimentRow, experiment_id)
-        if row is None or (project_id is not None and row.project_id != project_id):
-            raise NotFound(
-                f"no experiment {experiment_id!r} in this project",
-                where="experiment",
-                hint="List experiments with `hw experiments list`.",
-            )
-        return row
-
     def get(self, experiment_id: str, project_id: str | None = None) -> Experiment:
         self.s.flush()  # a Core read sees what this session changed through the ORM
         row = self.s.connection().execute(ONE, {"experiment_id": experiment_id}).first()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from headwater.db.tables import (
@@ -30,6 +30,12 @@ from headwater.domain.flowruns import (
 from headwater.domain.ids import as_number, new_id
 
 ACTIVE_RUNS = (RunState.RUNNING, RunState.PENDING_APPROVAL)
+_ANY_ACTIVE_RUN = select(FlowRunRow.id).where(FlowRunRow.state.in_(ACTIVE_RUNS)).limit(1)
+
+
+def any_active_run(conn: Connection) -> bool:
+    """Whether any flow run is active: the engine asks on every pass, and most have none."""
+    return conn.execute(_ANY_ACTIVE_RUN).first() is not None
 
 
 def _run(row: FlowRunRow, flow: str, username: str) -> FlowRun:
