@@ -77,7 +77,8 @@ def log_text(client: Client, ref: str) -> str:
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
     """A real server on a fresh SQLite home, with its local worker."""
-    with running_server(tmp_path / "home", tmp_path / "server.log", "--log-level", "warning") as srv:
+    log = tmp_path / "server.log"
+    with running_server(tmp_path / "home", log, "--log-level", "warning") as srv:
         found = Site(server=srv, tmp=tmp_path)
         yield found
         for client in found.clients:

@@ -59,9 +59,7 @@ def _healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> bool:
 
 
 @contextlib.contextmanager
-def running_server(
-    home: Path, log: Path, *args: str, **extra_env: str
-) -> Iterator[RunningServer]:
+def running_server(home: Path, log: Path, *args: str, **extra_env: str) -> Iterator[RunningServer]:
     """``hw server ARGS`` on ``home`` until the block ends; its local worker ends with it."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
