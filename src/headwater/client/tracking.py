@@ -238,7 +238,7 @@ class Experiment:
         spool = None
         if points:
             folder = Path(os.environ.get("HW_OUTPUT_DIR") or tempfile.gettempdir())
-            spool = folder / f"headwater-undelivered-metrics-{self.id}.jsonl"
+            spool = folder / self._outbox.spool_path.name.replace("-metrics-", "-undelivered-")
             self._outbox.drain_to(spool)
         self._outbox.close()
         reason = self._outage or (self._error.detail if self._error else None)

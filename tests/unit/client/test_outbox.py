@@ -95,9 +95,8 @@ def server(monkeypatch: pytest.MonkeyPatch) -> FakeServer:
 
 @pytest.fixture
 def experiment(server: FakeServer, tmp_path: Path) -> Iterator[Experiment]:
-    client = Client(
-        "http://hw.test", "t", "p1", config_dir=tmp_path, transport=httpx.MockTransport(server.handle)
-    )
+    transport = httpx.MockTransport(server.handle)
+    client = Client("http://hw.test", "t", "p1", config_dir=tmp_path, transport=transport)
     exp = Experiment("e1", project="p1", client=client, spool_dir=tmp_path, deadline=5)
     yield exp
     exp.close()
@@ -157,7 +156,8 @@ def test_points_past_the_memory_bound_wait_in_the_spool_in_logging_order(tmp_pat
     box = Outbox(tmp_path, memory=10, batch=7)
     for i in range(25):
         box.put(("k", i, float(i), 0.0))
-    assert box.spool_path.exists() and box.pending() == 25
+    assert box.spool_path.exists()
+    assert box.pending() == 25
     taken: list[int] = []
     while (batch := box.take()) is not None:
         assert box.take() is batch  # the same batch until done: a resend keeps its id
