@@ -12,7 +12,8 @@ import pytest
 
 from headwater.client import Client
 from headwater.client.sync import push_folder
-from tests.support.api import unique
+from headwater.db.repos.experiments import ExperimentRepo
+from tests.support.api import Server, unique
 from tests.support.restarts import RestartableServer, restartable_server
 from tests.support.waiting import wait_until
 
@@ -80,3 +81,25 @@ def test_metrics_logged_through_a_server_outage_are_all_stored_once(
         assert series[key].steps == list(range(POINTS // 2)), f"{key}: lost or counted twice"
     assert sum(len(s.steps) for s in series.values()) == POINTS
     assert done.logged_params == {"optimizer": "adam"}
+
+
+def test_a_resent_batch_is_stored_once(tmp_path: Path) -> None:
+    """A retry after a lost answer resends a batch the server already stored: same id, once."""
+    server = Server(tmp_path / "home", None)
+    try:
+        owner = server.create_user()
+        project = owner.create_project()["id"]
+        made = owner.post(f"/projects/{project}/experiments", json={"command": "true"}).json()
+        points = [("loss", i, 1.0 / (i + 1), None) for i in range(100)]
+        platform = server.app.state.platform
+        for _ in range(3):  # the first send, and two resends of it
+            with platform.db.write() as session:
+                stored = ExperimentRepo(session).add_metrics(made[0]["id"], points, "b-1")
+            assert stored == 100
+        with platform.db.write() as session:  # another batch of the same points is new data
+            ExperimentRepo(session).add_metrics(made[0]["id"], points[:10], "b-2")
+        with platform.db.read() as session:
+            series = ExperimentRepo(session).metrics(made[0]["id"])
+        assert len(series["loss"][0]) == 110
+    finally:
+        server.close()
