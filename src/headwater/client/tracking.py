@@ -163,6 +163,14 @@ class Experiment:
             self._refused += len(batch.points)
             self._outbox.done()
             raise
+        except (TypeError, ValueError) as exc:  # a point that cannot travel (say, an inf)
+            self._refused += len(batch.points)
+            self._outbox.done()
+            raise InvalidInput(
+                f"metric points could not be sent: {exc}",
+                where="log_metric",
+                hint="Log finite numbers.",
+            ) from exc
         self._outbox.done()
         return True
 
@@ -222,6 +230,12 @@ class Experiment:
         if self._error is not None:
             error, self._error = self._error, None
             raise error
+        if any(self._pending()):  # the sender has stopped (a bug): say so, never return quietly
+            raise HeadwaterError(
+                "the SDK's metric sender has stopped; points logged are not being delivered",
+                where="Experiment",
+                hint="close() keeps them in a file and names it; please report this.",
+            )
 
     def close(self) -> Delivery:
         """Send what is left within ``deadline`` seconds; what could not be sent is written to

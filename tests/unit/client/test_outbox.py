@@ -191,3 +191,14 @@ def test_backoff_doubles_to_a_cap_with_jitter() -> None:
     assert [high.next() for _ in range(3)] == [0.2, 0.4, 0.8]
     high.reset()
     assert high.next() == 0.2
+
+
+def test_a_point_that_cannot_travel_is_refused_and_the_sender_goes_on(
+    server: FakeServer, experiment: Experiment
+) -> None:
+    experiment.log_metric("loss", float("inf"), step=0)  # JSON has no infinity
+    with pytest.raises(InvalidInput, match="could not be sent"):
+        experiment.flush()
+    experiment.log_metric("loss", 1.0, step=1)
+    experiment.flush()  # the sender is alive: later points still arrive
+    assert [p[1] for p in server.points()] == [1]
