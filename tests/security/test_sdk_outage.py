@@ -13,6 +13,7 @@ import pytest
 from headwater.client import Client
 from headwater.client.sync import push_folder
 from headwater.db.repos.experiments import ExperimentRepo
+from tests.security.conftest import log_text
 from tests.support.api import Server, unique
 from tests.support.restarts import RestartableServer, restartable_server
 from tests.support.waiting import wait_until
@@ -81,6 +82,9 @@ def test_metrics_logged_through_a_server_outage_are_all_stored_once(
         assert series[key].steps == list(range(POINTS // 2)), f"{key}: lost or counted twice"
     assert sum(len(s.steps) for s in series.values()) == POINTS
     assert done.logged_params == {"optimizer": "adam"}
+    log = log_text(client, done.id)
+    assert "delivered all: True" in log.splitlines(), log
+    assert "could not be delivered" not in log
 
 
 def test_a_resent_batch_is_stored_once(tmp_path: Path) -> None:
