@@ -178,6 +178,20 @@ def test_secrets_from_stdin_list_keys_not_values(admin: Hw) -> None:
     assert admin.json("secret", "list", "--project", pid) == []
 
 
+def test_owner_only_secrets_are_set_listed_and_kept_through_a_new_value(admin: Hw) -> None:
+    pid = create_project(admin)["id"]
+    said = admin("secret", "set", "PROD_KEY", "--owner-only", "--project", pid, input="v4lue\n")
+    assert "owner-only" in said.stdout
+    admin("secret", "set", "PLAIN", "--project", pid, input="v4lue\n")
+    admin("secret", "set", "PROD_KEY", "--project", pid, input="n3w-value\n")  # kept
+    listed = {s["key"]: s["owner_only"] for s in admin.json("secret", "list", "--project", pid)}
+    assert listed == {"PLAIN": False, "PROD_KEY": True}
+    rows = admin("secret", "list", "--project", pid).stdout.splitlines()
+    assert any("PROD_KEY" in row and "owners" in row for row in rows)
+    admin("secret", "set", "PROD_KEY", "--any-starter", "--project", pid, input="n3w-value\n")
+    assert not admin.json("secret", "list", "--project", pid)[1]["owner_only"]
+
+
 def test_env_set_unset_and_spaces_refused(admin: Hw) -> None:
     pid = create_project(admin)["id"]
     admin("env", "set", "LR=0.01", "GREETING=hello world", "--project", pid)

@@ -21,12 +21,12 @@ def test_secret_set_list_delete_and_never_returned(owner_and_project: tuple[Api,
     value = "s3cr3t-value-that-must-not-come-back"
     response = owner.put(f"/projects/{pid}/secrets/AWS_KEY", json={"value": value})
     assert response.status_code == 200, response.text
-    assert set(response.json()) == {"key", "created_at", "updated_at"}
+    assert set(response.json()) == {"key", "created_at", "updated_at", "owner_only"}
     assert value not in response.text
 
     listed = owner.get(f"/projects/{pid}/secrets")
     assert listed.status_code == 200
-    assert [set(s) for s in listed.json()] == [{"key", "created_at", "updated_at"}]
+    assert [set(s) for s in listed.json()] == [{"key", "created_at", "updated_at", "owner_only"}]
     assert listed.json()[0]["key"] == "AWS_KEY"
     first = listed.json()[0]
 

@@ -155,13 +155,20 @@ class ExperimentsClient(ProjectScoped):
         return self._http.call("GET", path, SeriesList, params=params)
 
     def log_metrics(
-        self, ref: str, points: Sequence[MetricPoint], *, project: str | None = None
+        self,
+        ref: str,
+        points: Sequence[MetricPoint],
+        *,
+        project: str | None = None,
+        batch: str | None = None,
     ) -> int:
+        """Store ``points``; ``batch``: an id that makes resending the same batch store it
+        once (a retry after a lost answer)."""
+        body: dict[str, object] = {"points": [list(p) for p in points]}
+        if batch is not None:
+            body["batch"] = batch
         answer = self._http.call(
-            "POST",
-            self._path(project, ref, "metrics"),
-            dict[str, int],
-            json={"points": [list(p) for p in points]},
+            "POST", self._path(project, ref, "metrics"), dict[str, int], json=body
         )
         return answer["stored"]
 

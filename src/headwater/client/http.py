@@ -40,6 +40,10 @@ _BY_STATUS: dict[int, type[HeadwaterError]] = {
 }
 _BY_STATUS[422] = InvalidInput
 
+# Answers after which the same request may well succeed: the server is overloaded, restarting
+# or behind a proxy that lost it. 4xx answers are the caller's to fix: sending again won't.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 507})
+
 
 def _query(params: Params | None) -> dict[str, str | int | bool]:
     return {k: v for k, v in (params or {}).items() if v is not None}
@@ -191,6 +195,12 @@ class HttpClient:
         return self._http.timeout.read or DEFAULT_TIMEOUT
 
     def _error(self, response: httpx.Response) -> HeadwaterError:
+        error = self._typed_error(response)
+        # kept on the error (its class alone cannot say: a 503 and a 400 may share one)
+        error.__dict__["http_status"] = response.status_code
+        return error
+
+    def _typed_error(self, response: httpx.Response) -> HeadwaterError:
         status = response.status_code
         cls = _BY_STATUS.get(status, HeadwaterError)
         try:
@@ -213,3 +223,11 @@ class HttpClient:
             hint=f"Check that {self.url} is a Headwater server of this client's version "
             f"({__version__}).",
         )
+
+
+def transient(error: BaseException) -> bool:
+    """Whether sending the same request again may succeed: the server did not answer, or
+    answered one of ``RETRY_STATUSES``."""
+    if isinstance(error, ServerUnreachable):
+        return True
+    return getattr(error, "http_status", None) in RETRY_STATUSES

@@ -1,8 +1,13 @@
 """``Experiment``: log parameters, metrics and artifacts from inside a task (or any script).
 
-``log_metric`` only appends to an in-memory buffer; a background thread sends batches, so a
-tight training loop never waits on HTTP. Whatever is buffered is sent at ``close()``, at the
-end of a ``with`` block, and at interpreter exit.
+``log_metric`` only appends to the outbox (``outbox.py``: memory, then a spool file past a
+bound); a background thread sends batches, so a tight training loop never waits on HTTP. When
+the server is away (refused connections, timeouts, 429 and 5xx answers) the sender keeps the
+batch and tries again with capped, jittered backoff, forever while the script runs; each batch
+keeps its id, so a retry after a lost answer is stored once. ``close()`` (also at the end of a
+``with`` block and at interpreter exit) sends what is left within a deadline, and whatever it
+could not send it writes to a file, names it on stderr (the task's log) and returns in a
+``Delivery``.
 """
 
 from __future__ import annotations
@@ -10,26 +15,45 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import sys
+import tempfile
 import threading
 import time
-from collections import deque
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 from headwater.client.facade import Client
-from headwater.domain.errors import HeadwaterError, InvalidInput
+from headwater.client.http import transient
+from headwater.client.outbox import BATCH, Backoff, Outbox
+from headwater.domain.errors import HeadwaterError, InvalidInput, ServerUnreachable
 
-BATCH = 5000  # points per request: big enough to amortise HTTP, small enough to stream
 FLUSH_SECONDS = 0.5
-MAX_BUFFERED = 2_000_000  # past this, log_metric waits for the sender (memory stays bounded)
+CLOSE_DEADLINE = 30.0  # seconds close() keeps trying before it gives up and keeps the rest
 
-Point = tuple[str, int | None, float, float]
+
+@dataclass(frozen=True)
+class Delivery:
+    """What ``close()`` could not deliver: points (kept in ``spool``), parameters, and why."""
+
+    undelivered: int = 0
+    params_undelivered: int = 0
+    refused: int = 0  # points the server refused for good (a 4xx: sending again won't help)
+    spool: Path | None = None
+    reason: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return not (self.undelivered or self.params_undelivered or self.refused)
 
 
 class Experiment:
     """The experiment this process belongs to: ``HW_EXPERIMENT_ID`` inside a task, or the
-    ``experiment`` argument (an id or number) with ``project`` anywhere else."""
+    ``experiment`` argument (an id or number) with ``project`` anywhere else.
+
+    ``spool_dir``: where points past the memory bound wait (default: the temp folder);
+    ``deadline``: how long ``close()`` keeps trying to deliver."""
 
     def __init__(
         self,
@@ -37,6 +61,8 @@ class Experiment:
         *,
         project: str | None = None,
         client: Client | None = None,
+        spool_dir: str | os.PathLike[str] | None = None,
+        deadline: float = CLOSE_DEADLINE,
     ) -> None:
         ref = experiment or os.environ.get("HW_EXPERIMENT_ID")
         if not ref:
@@ -50,13 +76,19 @@ class Experiment:
         self._owns_client = client is None
         self.id = ref
         self._project = project
-        self._points: deque[Point] = deque()
+        self.deadline = deadline
+        self._outbox = Outbox(Path(spool_dir or tempfile.gettempdir()))
         self._params: dict[str, str] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._closed = threading.Event()
-        self._error: HeadwaterError | None = None
+        self._closing = threading.Event()  # close() began: send what is left, then stop
+        self._abort = threading.Event()  # close()'s deadline passed: stop now
+        self._progress = threading.Condition()
+        self._error: HeadwaterError | None = None  # a refusal, raised by flush()
+        self._refused = 0
+        self._outage: str | None = None  # why the last send failed, while it keeps failing
         self._steps: dict[str, int] = {}
+        self._delivery: Delivery | None = None
         self._sender = threading.Thread(target=self._send_loop, name="hw-metrics", daemon=True)
         self._sender.start()
         atexit.register(self.close)
@@ -67,12 +99,9 @@ class Experiment:
         if step is None:
             step = self._steps.get(key, 0)
         self._steps[key] = step + 1
-        self._points.append((key, step, float(value), time.time()))
-        if len(self._points) >= BATCH:
+        self._outbox.put((key, step, float(value), time.time()))
+        if self._outbox.ready() >= BATCH:
             self._wake.set()
-            if len(self._points) > MAX_BUFFERED:
-                while len(self._points) > MAX_BUFFERED // 2 and self._sender.is_alive():
-                    time.sleep(0.01)
 
     def log_metrics(self, values: Mapping[str, float], step: int | None = None) -> None:
         """The batch form: several keys at one step."""
@@ -104,53 +133,160 @@ class Experiment:
             shutil.copy2(source, target)
         return target
 
-    # -- sending ---------------------------------------------------------------------------
+    # -- sending (the sender thread only) ------------------------------------------------------
 
-    def _take(self) -> list[Point]:
-        batch: list[Point] = []
-        points = self._points
-        while points and len(batch) < BATCH:
-            batch.append(points.popleft())
-        return batch
-
-    def _send_pending(self) -> None:
-        experiments = self._client.experiments
+    def _send_params(self) -> None:
         with self._lock:
             params, self._params = self._params, {}
-        if params:
-            experiments.log_values(self.id, "param", params, project=self._project)
-        while self._points:
-            experiments.log_metrics(self.id, self._take(), project=self._project)
+        if not params:
+            return
+        try:
+            self._client.experiments.log_values(self.id, "param", params, project=self._project)
+        except HeadwaterError as exc:
+            if transient(exc):
+                with self._lock:  # keep them, newer values first
+                    self._params = {**params, **self._params}
+            raise
+
+    def _send_batch(self) -> bool:
+        """Send the batch at the front; False when there is none."""
+        batch = self._outbox.take()
+        if batch is None:
+            return False
+        try:
+            self._client.experiments.log_metrics(
+                self.id, batch.points, project=self._project, batch=batch.id
+            )
+        except HeadwaterError as exc:
+            if transient(exc):
+                raise  # the same batch, same id, goes again
+            self._refused += len(batch.points)
+            self._outbox.done()
+            raise
+        except (TypeError, ValueError) as exc:  # a point that cannot travel (say, an inf)
+            self._refused += len(batch.points)
+            self._outbox.done()
+            raise InvalidInput(
+                f"metric points could not be sent: {exc}",
+                where="log_metric",
+                hint="Log finite numbers.",
+            ) from exc
+        self._outbox.done()
+        return True
 
     def _send_loop(self) -> None:
-        while not self._closed.is_set():
+        backoff = Backoff()
+        while not self._abort.is_set():
+            try:
+                self._send_params()
+                sent = self._send_batch()
+            except HeadwaterError as exc:
+                if transient(exc):
+                    self._outage = exc.detail
+                    self._abort.wait(backoff.next())
+                else:
+                    self._error = exc  # refused for good: flush() raises it
+                self._notify()
+                continue
+            backoff.reset()
+            self._outage = None
+            self._notify()
+            if sent:
+                continue
+            if self._closing.is_set():
+                return
             self._wake.wait(FLUSH_SECONDS)
             self._wake.clear()
-            try:
-                self._send_pending()
-            except HeadwaterError as exc:  # kept, raised by flush()/close()
-                self._error = exc
-                time.sleep(1.0)
 
-    def flush(self) -> None:
-        """Send everything logged so far, now."""
-        self._send_pending()
+    def _notify(self) -> None:
+        with self._progress:
+            self._progress.notify_all()
+
+    def _pending(self) -> tuple[int, int]:
+        with self._lock:
+            params = len(self._params)
+        return self._outbox.pending(), params
+
+    # -- the end -------------------------------------------------------------------------------
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until everything logged so far is stored (at most ``timeout``, default the
+        close deadline); raise what the server refused, or ``ServerUnreachable``."""
+        self._wake.set()
+        limit = time.monotonic() + (self.deadline if timeout is None else timeout)
+        with self._progress:
+            while any(self._pending()) and self._error is None and self._sender.is_alive():
+                left = limit - time.monotonic()
+                if left <= 0:
+                    points, params = self._pending()
+                    raise ServerUnreachable(
+                        f"{points} metric points and {params} parameters not delivered yet "
+                        f"({self._outage or 'the server is slow'})",
+                        where=self._client.http.url,
+                        hint="They are kept and sent when the server answers again.",
+                    )
+                self._wake.set()
+                self._progress.wait(min(left, FLUSH_SECONDS))
         if self._error is not None:
             error, self._error = self._error, None
             raise error
+        if any(self._pending()):  # the sender has stopped (a bug): say so, never return quietly
+            raise HeadwaterError(
+                "the SDK's metric sender has stopped; points logged are not being delivered",
+                where="Experiment",
+                hint="close() keeps them in a file and names it; please report this.",
+            )
 
-    def close(self) -> None:
-        if self._closed.is_set():
-            return
-        self._closed.set()
+    def close(self) -> Delivery:
+        """Send what is left within ``deadline`` seconds; what could not be sent is written to
+        a file (inside a task: its output folder, so it is kept as an artifact) and named on
+        stderr. Returns what was not delivered (``Delivery.complete`` when all was)."""
+        if self._delivery is not None:
+            return self._delivery
+        self._closing.set()
         self._wake.set()
-        self._sender.join(timeout=30)
-        try:
-            self._send_pending()
-        finally:
-            atexit.unregister(self.close)
-            if self._owns_client:
-                self._client.close()
+        self._sender.join(timeout=self.deadline)
+        self._abort.set()
+        self._sender.join(timeout=1.0)
+        points, params = self._pending()
+        spool = None
+        if points:
+            folder = Path(os.environ.get("HW_OUTPUT_DIR") or tempfile.gettempdir())
+            spool = folder / self._outbox.spool_path.name.replace("-metrics-", "-undelivered-")
+            self._outbox.drain_to(spool)
+        self._outbox.close()
+        reason = self._outage or (self._error.detail if self._error else None)
+        self._delivery = Delivery(
+            undelivered=points,
+            params_undelivered=params,
+            refused=self._refused,
+            spool=spool,
+            reason=reason,
+        )
+        self._say(self._delivery)
+        atexit.unregister(self.close)
+        if self._owns_client:
+            self._client.close()
+        return self._delivery
+
+    def _say(self, delivery: Delivery) -> None:
+        """One line on stderr per loss: a task's stderr is its log."""
+        why = f" ({delivery.reason})" if delivery.reason else ""
+        if delivery.undelivered:
+            sys.stderr.write(
+                f"headwater: {delivery.undelivered} metric points could not be delivered after "
+                f"{self.deadline:g} s{why}; spooled at {delivery.spool}\n"
+            )
+        if delivery.params_undelivered:
+            sys.stderr.write(
+                f"headwater: {delivery.params_undelivered} parameters could not be delivered "
+                f"after {self.deadline:g} s{why}\n"
+            )
+        if delivery.refused:
+            sys.stderr.write(
+                f"headwater: {delivery.refused} metric points were refused by the server{why}\n"
+            )
+        sys.stderr.flush()
 
     def __enter__(self) -> Experiment:
         return self

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -158,6 +159,8 @@ class SecretRow(Base):
     ciphertext: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # only tasks started by the project's owner or an admin receive it
+    owner_only: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class ThirdPartyKeyRow(Base):
@@ -309,7 +312,11 @@ class MetricChunkRow(Base):
     thousands, and one row per point would make the database the bottleneck."""
 
     __tablename__ = "metric_chunks"
-    __table_args__ = (Index("ix_metric_chunks_experiment_key", "experiment_id", "key", "id"),)
+    __table_args__ = (
+        Index("ix_metric_chunks_experiment_key", "experiment_id", "key", "id"),
+        # a batch the sender resent (its answer was lost) is stored once
+        Index("ux_metric_chunks_batch", "experiment_id", "batch", "key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     experiment_id: Mapped[str] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"))
@@ -319,6 +326,7 @@ class MetricChunkRow(Base):
     steps: Mapped[bytes] = mapped_column(LargeBinary)  # int64, native order (array "q")
     values: Mapped[bytes] = mapped_column(LargeBinary)  # float64 (array "d")
     times: Mapped[bytes] = mapped_column(LargeBinary)  # float64 seconds since the epoch
+    batch: Mapped[str | None] = mapped_column(String(64), default=None)  # the sender's id
 
 
 class ExperimentValueRow(Base):

@@ -92,6 +92,7 @@ class SecretInfo:
     key: str
     created_at: datetime
     updated_at: datetime
+    owner_only: bool = False  # only tasks the owner or an admin started receive it
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import codecs
 import os
 import threading
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -224,7 +225,8 @@ class LogShipper:
                 for body in bodies:
                     self._post("logs", body)
                 if batch.points:
-                    self._post("metrics", {"points": [list(p) for p in batch.points]})
+                    points = [list(p) for p in batch.points]  # one id: a resend stores once
+                    self._post("metrics", {"points": points, "batch": uuid.uuid4().hex})
             except Exception as exc:  # gave up: keep reading so the task is not blocked
                 self.error = exc
             if last:

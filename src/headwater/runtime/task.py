@@ -127,7 +127,12 @@ class Task:
         self.log.hide([spec.env[key] for key in hidden if key in spec.env])
         self.log.system(f"preparing experiment {spec.experiment.number} in {self.root}")
         self.outputs = Outputs(
-            self.api, self.root, spec.output_dir, spec.experiment.branch, spec.files_commit
+            self.api,
+            self.root,
+            spec.output_dir,
+            spec.experiment.branch,
+            spec.files_commit,
+            say=self.log.system,
         )
         if spec.git is not None:  # the linked Git repository instead of the project's files
             cache_root = self.trees.parent
@@ -290,6 +295,10 @@ class Task:
                     fields["output_commit"] = self.outputs.commit(message, record=False)
                 except Exception as exc:
                     self.log.system(f"could not commit the outputs: {exc}")
+                    if state is JobState.SUCCESS:  # its artifacts are lost: never a success
+                        state, reason = JobState.FAILED, f"the output commit failed: {exc}"
+                        fields["reason"] = reason
+                        self.log.system(f"ended {state.value}: {reason}")
             fields["logs"] = self.log.close(hold_last=True)
             if code is not None:
                 fields["exit_code"] = code if code >= 0 else 128 - code

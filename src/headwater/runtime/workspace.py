@@ -22,7 +22,6 @@ from typing import IO, Protocol
 from headwater.client.objectcache import ObjectCache, checkout
 from headwater.client.repos import RepoClient, tree_of
 from headwater.client.transfer import NoProgress
-from headwater.client.workspace import SyncState, Workspace
 from headwater.domain.flowspec.names import passed_condition_env
 from headwater.domain.trees import Entry, Tree, matching
 from headwater.runtime.reporting import TaskApi, patiently
@@ -202,19 +201,3 @@ def _run_logged(argv: list[str], log: LogSink, what: str, cwd: Path | None = Non
         reader.join()
     if code != 0:
         raise SetupFailed(f"{what} failed with exit code {code} (its output is above)")
-
-
-def output_tree(
-    start: Tree, root: Path, output_dir: str, state: SyncState
-) -> tuple[Tree, dict[str, str]]:
-    """The start tree with the output folder's files added or replaced: what the experiment's
-    branch holds. Returns it with where each output file is on disk. ``state`` is the stat
-    cache kept between periodic syncs, so files that did not change are not hashed again."""
-    folder = root / output_dir
-    if not folder.is_dir():
-        return start, {}
-    scanned, paths = Workspace(folder).scan(state)
-    prefix = output_dir.strip("/") + "/"
-    outputs = [Entry(prefix + e.path, e.hash, e.size, e.mode) for e in scanned.entries]
-    kept = [e for e in start.entries if not e.path.startswith(prefix)]
-    return Tree.of([*kept, *outputs]), {prefix + rel: path for rel, path in paths.items()}

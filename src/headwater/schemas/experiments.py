@@ -112,6 +112,14 @@ class MetricBatch(Model):
     """Points as ``[key, step, value, time]``: compact, because training loops log many."""
 
     points: list[MetricPoint] = Field(max_length=MAX_BATCH)
+    batch: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The sender's id for this batch: a batch resent with the same id (a retry "
+        "after a lost answer) is stored once",
+    )
 
 
 class MetricSeries(BaseModel):

@@ -27,12 +27,19 @@ class EnvSet(Model):
 
 class SecretSet(Model):
     value: str = Field(max_length=SECRET_VALUE_MAX * 4, description="At most 253 characters")
+    owner_only: bool | None = Field(
+        default=None,
+        description="Only tasks started by the project's owner or an admin receive it (a task "
+        "can print what it receives). Left out: a new secret is not owner-only, an existing "
+        "one keeps its setting",
+    )
 
 
 class SecretOut(BaseModel):
     key: str
     created_at: datetime
     updated_at: datetime
+    owner_only: bool = False
 
 
 class KeySet(Model):

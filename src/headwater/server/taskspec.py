@@ -7,14 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from headwater.db.cipher import SecretBox
 from headwater.db.database import Database
 from headwater.db.repos.experiments import ExperimentRepo
 from headwater.db.repos.projects import ProjectRepo
 from headwater.db.repos.secrets import SecretRepo
 from headwater.db.repos.settings import SettingsRepo
+from headwater.db.repos.users import UserRepo
 from headwater.db.repos.versions import VersionRepo
 from headwater.domain.entities import Project, ThirdPartyKey
+from headwater.domain.errors import NotFound
 from headwater.domain.gitsource import GitSource
 from headwater.domain.grid import command_with_params, tag_env
 from headwater.domain.jobs import Experiment
@@ -37,7 +41,9 @@ def task_spec(
         # the engine's launch has no project at hand: only its name is needed
         name = ProjectRepo(session).name(project_id) if project is None else project.name
         settings = SettingsRepo(session).get(project_id)
-        secrets = SecretRepo(session, box).values(project_id)
+        secrets = SecretRepo(session, box).values(
+            project_id, by_owner=lambda: started_by_owner(session, experiment, project)
+        )
         private = (experiment.options.get("git") or {}).get("private")
         keys = SecretRepo(session, box).keys(project_id) if private else []
         versions = VersionRepo(session)
@@ -78,6 +84,21 @@ def task_spec(
         git=git_checkout(experiment, keys),
         secret_keys=sorted(secrets),
     )
+
+
+def started_by_owner(session: Session, experiment: Experiment, project: Project | None) -> bool:
+    """Whether the project's owner or an admin started the task (created the experiment, or
+    started the flow run it belongs to): only those tasks receive owner-only secrets, since a
+    task can print whatever it receives."""
+    if project is None:
+        project = ProjectRepo(session).get(experiment.project_id)
+    owner_id = project.owner_id
+    if experiment.created_by == owner_id:
+        return True
+    try:
+        return UserRepo(session).get(experiment.created_by).is_admin
+    except NotFound:  # the user has gone: not an owner
+        return False
 
 
 def git_checkout(experiment: Experiment, keys: list[ThirdPartyKey]) -> GitCheckout | None:

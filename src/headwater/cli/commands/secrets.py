@@ -18,14 +18,26 @@ app = typer.Typer(help="Secrets of the active project (owner only).", no_args_is
 Key = Annotated[str, typer.Argument(help="Letters, digits and underscores, e.g. AWS_KEY.")]
 
 
+OwnerOnly = Annotated[
+    bool | None,
+    typer.Option(
+        "--owner-only/--any-starter",
+        help="Only tasks started by the project's owner or an admin receive it: a member who "
+        "may run jobs can print any secret their task receives. Left out: a new secret goes "
+        "to every task, an existing one keeps its setting.",
+    ),
+]
+
+
 @app.command("set")
-def set_secret(key: Key, project: ProjectOption = None) -> None:
+def set_secret(key: Key, project: ProjectOption = None, owner_only: OwnerOnly = None) -> None:
     """Set a secret; the value is read from stdin (a hidden prompt on a terminal)."""
     value = read_secret(f"Value for {key}")
     with connect(project) as client:
-        client.secrets.set(key, value)
+        made = client.secrets.set(key, value, owner_only=owner_only)
         target = label(client.active_project())
-    say(f"Set secret {key} in project {target}.")
+    scope = " (owner-only: tasks of owners and admins)" if made.owner_only else ""
+    say(f"Set secret {key} in project {target}{scope}.")
 
 
 @app.command("list")
@@ -37,7 +49,8 @@ def list_secrets(project: ProjectOption = None, as_json: JsonOption = False) -> 
 
 
 def _view(secrets: list[SecretOut]) -> Table:
-    return table(["KEY", "UPDATED"], [(s.key, s.updated_at) for s in secrets])
+    rows = [(s.key, "owners" if s.owner_only else "all", s.updated_at) for s in secrets]
+    return table(["KEY", "TASKS", "UPDATED"], rows)
 
 
 @app.command("delete")

@@ -371,12 +371,24 @@ class ExperimentRepo:
     # -- metrics, parameters and tags --------------------------------------------------
 
     def add_metrics(
-        self, experiment_id: str, points: Sequence[tuple[str, int | None, float, float | None]]
+        self,
+        experiment_id: str,
+        points: Sequence[tuple[str, int | None, float, float | None]],
+        batch: str | None = None,
     ) -> int:
         """Store points as one packed chunk per key; a point without a step gets the next
-        step of its key."""
+        step of its key. A ``batch`` id already stored is a resend: nothing is stored again
+        (the unique index settles two resends that race)."""
         if not points:
             return 0
+        if batch is not None:
+            stored = self.s.scalar(
+                select(func.sum(MetricChunkRow.count)).where(
+                    MetricChunkRow.experiment_id == experiment_id, MetricChunkRow.batch == batch
+                )
+            )
+            if stored is not None:
+                return int(stored)
         now = time.time()
         by_key: dict[str, tuple[list[int | None], list[float], list[float]]] = {}
         for i, (key, step, value, at) in enumerate(points):
@@ -409,6 +421,7 @@ class ExperimentRepo:
                     "steps": _pack("q", filled),
                     "values": _pack("d", values),
                     "times": _pack("d", times),
+                    "batch": batch,
                 }
             )
         self.s.execute(insert(MetricChunkRow), rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -29,9 +30,18 @@ class SecretRepo:
         rows = self.s.scalars(
             select(SecretRow).where(SecretRow.project_id == project_id).order_by(SecretRow.key)
         ).all()
-        return [SecretInfo(r.key, r.created_at, r.updated_at) for r in rows]
+        return [_info(r) for r in rows]
 
-    def set(self, project: Project, actor: User, key: str, value: str) -> SecretInfo:
+    def set(
+        self,
+        project: Project,
+        actor: User,
+        key: str,
+        value: str,
+        owner_only: bool | None = None,
+    ) -> SecretInfo:
+        """Set ``key``; ``owner_only`` None keeps an existing secret's setting (a new one:
+        False), so updating a value never widens who receives it."""
         check_secret_key(key)
         check_secret_value(value)
         now = datetime.now(UTC)
@@ -46,16 +56,20 @@ class SecretRepo:
                         created_at=now,
                         ciphertext=sealed,
                         updated_at=now,
+                        owner_only=bool(owner_only),
                     )
                     self.s.add(row)
             except IntegrityError:
                 row = self.s.get_one(SecretRow, (project.id, key), populate_existing=True)
         row.ciphertext = sealed
         row.updated_at = now
+        if owner_only is not None:
+            row.owner_only = owner_only
+        scope = " (owner-only)" if row.owner_only else ""
         self.activity.record(
-            project.id, actor.username, ActivityKind.SECRET_SET, f"set secret {key}"
+            project.id, actor.username, ActivityKind.SECRET_SET, f"set secret {key}{scope}"
         )
-        return SecretInfo(row.key, row.created_at, row.updated_at)
+        return _info(row)
 
     def delete(self, project: Project, actor: User, key: str) -> None:
         row = self.s.get(SecretRow, (project.id, key))
@@ -70,9 +84,15 @@ class SecretRepo:
             project.id, actor.username, ActivityKind.SECRET_DELETED, f"deleted secret {key}"
         )
 
-    def values(self, project_id: str) -> dict[str, str]:
-        """Decrypted values, for the engine when it starts a job; never for the API."""
+    def values(
+        self, project_id: str, *, by_owner: Callable[[], bool] | None = None
+    ) -> dict[str, str]:
+        """Decrypted values, for the engine when it starts a job; never for the API. With
+        ``by_owner``, owner-only secrets are left out unless it says the task was started by
+        an owner (asked only when the project has such secrets)."""
         rows = self.s.scalars(select(SecretRow).where(SecretRow.project_id == project_id)).all()
+        if by_owner is not None and any(r.owner_only for r in rows) and not by_owner():
+            rows = [r for r in rows if not r.owner_only]
         return {r.key: self.box.open(r.ciphertext) for r in rows}
 
     # -- third-party keys ---------------------------------------------------------------------
@@ -142,3 +162,7 @@ class SecretRepo:
                 )
             )
         return len(rows)
+
+
+def _info(row: SecretRow) -> SecretInfo:
+    return SecretInfo(row.key, row.created_at, row.updated_at, owner_only=row.owner_only)

@@ -249,7 +249,7 @@ async def log_metrics(
     def store() -> int:
         experiment = _find(platform, access, ref)
         with platform.db.write() as session:
-            return ExperimentRepo(session).add_metrics(experiment.id, body.points)
+            return ExperimentRepo(session).add_metrics(experiment.id, body.points, body.batch)
 
     return {"stored": await run_in_threadpool(store)}
 

@@ -5,24 +5,38 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from headwater.db.repos.secrets import SecretRepo
+from headwater.domain.entities import SecretInfo
 from headwater.schemas.settings import KeyOut, KeySet, SecretOut, SecretSet
 from headwater.server.deps import OwnerAccess, PlatformDep
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["secrets"])
 
 
+def _out(info: SecretInfo) -> SecretOut:
+    return SecretOut(
+        key=info.key,
+        created_at=info.created_at,
+        updated_at=info.updated_at,
+        owner_only=info.owner_only,
+    )
+
+
 @router.get("/secrets", response_model=list[SecretOut])
 def list_secrets(access: OwnerAccess, platform: PlatformDep) -> list[SecretOut]:
+    """The keys, when they changed and who receives them; never the values."""
     with platform.db.read() as session:
         items = SecretRepo(session, platform.box).list_secrets(access.project.id)
-    return [SecretOut(key=s.key, created_at=s.created_at, updated_at=s.updated_at) for s in items]
+    return [_out(s) for s in items]
 
 
 @router.put("/secrets/{key}", response_model=SecretOut)
 def set_secret(key: str, body: SecretSet, access: OwnerAccess, platform: PlatformDep) -> SecretOut:
+    """Set a secret's value and, when given, whether only owners' tasks receive it."""
     with platform.db.write() as session:
-        info = SecretRepo(session, platform.box).set(access.project, access.user, key, body.value)
-    return SecretOut(key=info.key, created_at=info.created_at, updated_at=info.updated_at)
+        info = SecretRepo(session, platform.box).set(
+            access.project, access.user, key, body.value, body.owner_only
+        )
+    return _out(info)
 
 
 @router.delete("/secrets/{key}", status_code=204)
