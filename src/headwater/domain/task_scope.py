@@ -106,20 +106,20 @@ def check_alive(state: JobState, ended_at: datetime | None, now: datetime) -> No
 
 def check_task_call(scope: TaskScope, operation: str, path_params: Mapping[str, str]) -> TaskReach:
     """The reach of ``operation`` for this task, or the error that refuses it."""
-    reach = TASK_OPERATIONS.get(operation)
-    if reach is None:
-        raise PermissionDenied(
-            f"a task's token may not call {operation}",
-            where="Authorization",
-            hint="A task may report on its own experiment and read its own project; "
-            "do anything else with your own token, outside the task.",
-        )
     project_id = path_params.get("project_id")
-    if project_id != scope.project_id:
+    if project_id is not None and project_id != scope.project_id:
         raise NotFound(  # like a project the caller cannot see: its existence is not revealed
             f"no project with id {project_id!r}",
             where="project",
             hint="A task's token reaches only the project its task runs in.",
+        )
+    reach = TASK_OPERATIONS.get(operation)
+    if reach is None or project_id is None:
+        raise PermissionDenied(
+            f"a task's token may not call {operation or 'this route'}",
+            where="Authorization",
+            hint="A task may report on its own experiment and read its own project; "
+            "do anything else with your own token, outside the task.",
         )
     ref = path_params.get("ref")
     if reach is TaskReach.OWN_EXPERIMENT and (ref is None or not scope.owns(ref)):

@@ -132,9 +132,8 @@ def own_task(permission: Permission) -> Callable[..., Awaitable[ProjectAccess]]:
     the task's own."""
     check = require(permission)
 
-    async def dependency(
-        access: Annotated[ProjectAccess, Depends(check)], ref: Annotated[str, Path()]
-    ) -> ProjectAccess:
+    # ``check`` is local: given as a default, not in an annotation FastAPI would look up.
+    async def dependency(ref: str, access: ProjectAccess = Depends(check)) -> ProjectAccess:
         if access.user.task is None or not access.user.task.owns(ref):
             raise PermissionDenied(
                 "only the experiment's own task may do this: its state, logs, tags, metrics "
