@@ -71,8 +71,9 @@ def test_logins_are_limited_per_user_then_free_again(server: Server) -> None:
     server.app.state.platform.logins = LoginThrottle(clock=clock)
     user, bystander = (server.create_user(password=PASSWORD) for _ in range(2))
     anonymous = server.client()
-    guess = {"username": user.username, "password": "a-wrong-guess"}
-    for _ in range(5):
+    for i in range(5):  # by name or by email: one account, one count
+        name = user.username if i % 2 else user.email.upper()
+        guess = {"username": name, "password": "a-wrong-guess"}
         assert_error(anonymous.post("/auth/login", json=guess), 401)
         clock.now += 1
     right = {"username": user.username, "password": PASSWORD}
@@ -81,6 +82,13 @@ def test_logins_are_limited_per_user_then_free_again(server: Server) -> None:
     assert limited.headers["retry-after"] == "55"
     assert "try again in 55 s" in body["detail"]
     login(server, bystander.username)  # someone else from the same address is fine
+    # A wrong current password in a password change counts too.
+    session = login(server, bystander.username)
+    for _ in range(5):
+        wrong = {"password": NEW, "current_password": "a-wrong-guess"}
+        assert_error(session.put("/auth/password", json=wrong), 403)
+    right_change = {"password": NEW, "current_password": PASSWORD}
+    assert_error(session.put("/auth/password", json=right_change), 429)
     clock.now += 55
     login(server, user.username)  # not locked out for good
 

@@ -38,7 +38,8 @@ class LoginThrottle:
         self._lock = threading.Lock()
 
     def check(self, username: str, address: str | None) -> None:
-        """Refuse (``TooManyAttempts``) while either key is over its limit."""
+        """Refuse (``TooManyAttempts``) while either key is over its limit. ``username`` is
+        whatever names the account (the server counts a user's name and email as one)."""
         now = self.clock()
         with self._lock:
             for kind, key in self._keys(username, address):

@@ -88,6 +88,10 @@ def user_by_token(conn: Connection | Session, token: str) -> User:
     )
 
 
+def user_throttle_key(user_id: str) -> str:
+    return f"id:{user_id}"
+
+
 class UserRepo:
     def __init__(self, session: Session) -> None:
         self.s = session
@@ -261,6 +265,15 @@ class UserRepo:
 
     def by_token(self, token: str) -> User:
         return user_by_token(self.s, token)
+
+    def throttle_key(self, name_or_email: str) -> str:
+        """What failed logins are counted under: the user (by username or email alike), or
+        the name as typed when no user has it."""
+        key = name_or_email.strip()
+        found = self.s.scalar(
+            select(UserRow.id).where(or_(UserRow.username == key, UserRow.email == key.lower()))
+        )
+        return user_throttle_key(found) if found else f"name:{key.lower()}"
 
     def check_password(self, name_or_email: str, password: str) -> User:
         key = name_or_email.strip()

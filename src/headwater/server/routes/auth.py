@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from headwater.db.repos.users import UserRepo
+from headwater.db.repos.users import UserRepo, user_throttle_key
 from headwater.domain.errors import PermissionDenied, Unauthenticated
 from headwater.schemas.users import PasswordChange, PasswordLogin, TokenInfoOut, TokenOut, UserOut
 from headwater.server.deps import SESSION_COOKIE, CurrentUser, PlatformDep, bearer_token
@@ -36,13 +36,14 @@ def login(
     failures are rate-limited per username and per address (429 with Retry-After)."""
     hours = platform.settings.session_hours
     address = _address(request)
-    platform.logins.check(body.username, address)
     with platform.db.write() as session:
         users = UserRepo(session)
+        who = users.throttle_key(body.username)  # a username and its email count as one
+        platform.logins.check(who, address)
         try:
             user = users.check_password(body.username, body.password)
         except Unauthenticated:
-            platform.logins.failed(body.username, address)
+            platform.logins.failed(who, address)
             raise
         token = users.issue_token(user.id, kind="session", ttl=timedelta(hours=hours))
         user = users.get(user.id)
@@ -106,13 +107,13 @@ def change_password(
 ) -> None:
     """Set a new password (the current one is needed, unless there is none yet) and end the
     caller's other password sessions; API tokens stay (`hw token list` shows them)."""
-    address = _address(request)
-    platform.logins.check(user.username, address)  # a wrong current password is a guess
+    address, who = _address(request), user_throttle_key(user.id)
+    platform.logins.check(who, address)  # a wrong current password is a guess too
     with platform.db.write() as session:
         users = UserRepo(session)
         try:
             users.change_password(user.id, body.password, current=body.current_password)
         except PermissionDenied:
-            platform.logins.failed(user.username, address)
+            platform.logins.failed(who, address)
             raise
         users.end_sessions(user.id, keep=bearer_token(request))
