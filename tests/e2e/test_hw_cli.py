@@ -304,3 +304,16 @@ def test_json_output_is_one_document(admin: Hw) -> None:
         result = admin(*command, "--json")
         json.loads(result.stdout)
         assert result.stderr == ""
+
+
+def test_token_list_and_revoke(admin: Hw, new_user: Any) -> None:
+    erin = new_user("erin")
+    [own] = erin.json("token", "list")
+    assert (own["kind"], own["current"], own["expires_at"]) == ("api", True, None)
+    assert "token" not in own  # never the secret
+    table = erin("token", "list").stdout
+    assert own["id"] in table
+    assert "THIS ONE" in table
+    one_paragraph_error(erin("token", "revoke", "no-such-id", code=1), "no token with id")
+    assert f"Revoked token {own['id']}" in erin("token", "revoke", own["id"]).stdout
+    one_paragraph_error(erin("whoami", code=1), "not known")

@@ -9,6 +9,11 @@ Allowed means the call succeeds (the entry's status) or, where the entry says so
 clean domain error (e.g. 409 for an owner who tries to leave). Refused means 404 for a caller who
 may not even see the project (its existence is not revealed), 403 for one who may see it, and
 401 for a caller without a token.
+
+The task role is a running experiment's own token (the owner's task, experiment 1 of the
+private project): it passes exactly the routes that domain/task_scope.TASK_OPERATIONS lists
+(checked against this table), is refused everything else with 403, and any other project with
+404, however much its user may do.
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from headwater.db.repos.experiments import ExperimentRepo
+from headwater.db.repos.users import UserRepo
+from headwater.domain.jobs import JobState
+from headwater.domain.task_scope import TASK_OPERATIONS
 from headwater.schemas.frames import encode
 from tests.support.api import API, Api, Server, unique
 
@@ -43,11 +52,12 @@ class Role(StrEnum):
     ADMIN = "admin"
     PUBLIC = "any user, public project"
     ANONYMOUS = "no token"
+    TASK = "task token"  # the owner's task, on experiment 1 of the private project
 
 
 R = Role
 EVERYBODY = frozenset(Role)
-USERS = EVERYBODY - {R.ANONYMOUS}
+USERS = EVERYBODY - {R.ANONYMOUS, R.TASK}
 MEMBERS = frozenset({R.MANAGER, R.ALL, R.READ, R.FILES_ALL, R.DATASETS_ALL, R.MODELS_ALL})
 VIEWERS = MEMBERS | {R.OWNER, R.ADMIN, R.PUBLIC}
 MANAGERS = frozenset({R.OWNER, R.ADMIN, R.MANAGER})
@@ -57,7 +67,7 @@ FILES_WRITERS = OWNERS | {R.ALL, R.FILES_ALL}
 DATASETS_WRITERS = OWNERS | {R.ALL, R.DATASETS_ALL}
 MODELS_WRITERS = OWNERS | {R.ALL, R.MODELS_ALL}
 JOBS_WRITERS = OWNERS | {R.ALL}
-TASK_ONLY = dict.fromkeys(JOBS_WRITERS, 403)  # only a task's own token passes
+OWN_TASK = frozenset({R.TASK})  # what the task reports: its own token alone passes
 MEMBER_GRANTS: dict[Role, dict[str, Any]] = {
     R.MANAGER: {"manage": True},
     R.ALL: {"files": "all", "jobs": "all", "datasets": "all", "models": "all"},
@@ -117,7 +127,18 @@ class World:
         world = cls(server, users, victim=server.create_user("victim"))
         world.private = world.new_project(public=False, seed=True)
         world.public = world.new_project(public=True, seed=True)
+        users[R.TASK] = server.client(world.launch(world.private, "1"))
+        users[R.TASK].user = owner.user  # the task acts for the owner, with none of its rights
         return world
+
+    def launch(self, pid: str, ref: str) -> str:
+        """What the engine does when it launches an experiment: its task's token."""
+        platform = self.server.app.state.platform
+        with platform.db.write() as session:
+            experiments = ExperimentRepo(session)
+            experiment = experiments.find(pid, ref)
+            experiments.move(experiment.id, JobState.INITIALIZING)
+            return UserRepo(session).issue_task_token(experiment.created_by, experiment.id)
 
     @property
     def owner(self) -> Api:
@@ -154,7 +175,9 @@ class World:
     def project_for(self, role: Role) -> str:
         return self.public if role is R.PUBLIC else self.private
 
-    def can_see(self, role: Role) -> bool:
+    def can_see(self, role: Role, pid: str) -> bool:
+        if role is R.TASK:
+            return pid == self.private
         return role in VIEWERS
 
     # -- preparing the object a call acts on, as the owner --------------------------------------
@@ -204,7 +227,15 @@ def login(w: World, role: Role, pid: str) -> Call:
 
 
 def logout(w: World, role: Role, pid: str) -> Call:
-    return Call("/auth/logout", token=None if role is R.ANONYMOUS else w.login(role))
+    own = role in (R.ANONYMOUS, R.TASK)  # those send what they hold
+    return Call("/auth/logout", token=None if own else w.login(role))
+
+
+def own_session(w: World, role: Role, pid: str) -> Call:
+    """DELETE /auth/tokens/{id} of a throwaway session of the role's user."""
+    session = w.server.client(w.login(role))
+    [mine] = [t["id"] for t in session.get("/auth/tokens").json() if t["current"]]
+    return Call(f"/auth/tokens/{mine}")
 
 
 def new_user(w: World, role: Role, pid: str) -> Call:
@@ -257,14 +288,21 @@ def fresh_query(w: World, role: Role, pid: str) -> Call:
     return Call(f"/projects/{pid}/datasets/ds/queries/{name}")
 
 
-def repo_entries(template: str, base: str, writers: frozenset[Role]) -> dict[str, Entry]:
-    """The versioned-tree routes of one repository: reads for viewers, writes for ``writers``.
-
-    ``template`` is the route's path template, ``base`` the path of the seeded repository.
-    """
+def repo_entries(
+    template: str, base: str, writers: frozenset[Role], readers: frozenset[Role] = VIEWERS
+) -> dict[str, Entry]:
+    """The versioned-tree routes of one repository: reads for ``readers``, writes for
+    ``writers``. ``template`` is the route's path template, ``base`` the path of the seeded
+    repository. A task commits on its own experiment's branch (its outputs)."""
 
     def at(suffix: str, json: Any = None, content: bytes | None = None) -> Build:
         return lambda w, role, pid: Call(base.format(pid=pid) + suffix, json, content=content)
+
+    def commit(w: World, role: Role, pid: str) -> Call:
+        body: dict[str, Any] = {"entries": [FILE], "message": "again"}
+        if role is R.TASK:
+            body["branch"] = "experiments/1"
+        return Call(base.format(pid=pid) + "/commits", body)
 
     def diff(w: World, role: Role, pid: str) -> Call:
         path = base.format(pid=pid)
@@ -279,16 +317,14 @@ def repo_entries(template: str, base: str, writers: frozenset[Role]) -> dict[str
         f"POST {template}/objects/batch": Entry(
             writers, at("/objects/batch", content=FRAMES), ok=201
         ),
-        f"POST {template}/objects/download": Entry(VIEWERS, at("/objects/download", hashes)),
-        f"GET {template}/objects/{{digest}}": Entry(VIEWERS, at(f"/objects/{DIGEST}")),
-        f"POST {template}/commits": Entry(
-            writers, at("/commits", {"entries": [FILE], "message": "again"}), ok=201
-        ),
-        f"GET {template}/commits": Entry(VIEWERS, at("/commits")),
-        f"GET {template}/tree": Entry(VIEWERS, at("/tree")),
-        f"GET {template}/content/{{path:path}}": Entry(VIEWERS, at("/content/a.txt")),
-        f"GET {template}/diff": Entry(VIEWERS, diff),
-        f"GET {template}/preview/{{path:path}}": Entry(VIEWERS, at("/preview/a.txt")),
+        f"POST {template}/objects/download": Entry(readers, at("/objects/download", hashes)),
+        f"GET {template}/objects/{{digest}}": Entry(readers, at(f"/objects/{DIGEST}")),
+        f"POST {template}/commits": Entry(writers, commit, ok=201),
+        f"GET {template}/commits": Entry(readers, at("/commits")),
+        f"GET {template}/tree": Entry(readers, at("/tree")),
+        f"GET {template}/content/{{path:path}}": Entry(readers, at("/content/a.txt")),
+        f"GET {template}/diff": Entry(readers, diff),
+        f"GET {template}/preview/{{path:path}}": Entry(readers, at("/preview/a.txt")),
     }
 
 
@@ -360,14 +396,19 @@ def existing_webhook(w: World, role: Role, pid: str) -> Call:
 
 
 P = API + "/projects/{project_id}"
+TASK_READERS = VIEWERS | {R.TASK}  # reads the task may make in its own project
 ENTRIES: dict[str, Entry] = {
     "GET /": Entry(EVERYBODY, plain("/")),  # the web UI's index page
     f"GET {API}/auth/me": Entry(USERS, plain("/auth/me")),
     f"POST {API}/auth/tokens": Entry(USERS, plain("/auth/tokens"), ok=201),
     f"POST {API}/auth/login": Entry(EVERYBODY, login),
     f"POST {API}/auth/logout": Entry(USERS, logout, ok=204),
+    f"GET {API}/auth/tokens": Entry(USERS, plain("/auth/tokens")),
+    f"DELETE {API}/auth/tokens/{{token_id}}": Entry(USERS, own_session, ok=204),
     f"PUT {API}/auth/password": Entry(
-        USERS, plain("/auth/password", {"password": PASSWORD}), ok=204
+        USERS,
+        plain("/auth/password", {"password": PASSWORD, "current_password": PASSWORD}),
+        ok=204,
     ),
     f"GET {API}/users": Entry(ADMINS, plain("/users")),
     f"POST {API}/users": Entry(ADMINS, new_user, ok=201),
@@ -375,7 +416,7 @@ ENTRIES: dict[str, Entry] = {
     f"POST {API}/projects": Entry(
         USERS, lambda w, r, p: Call("/projects", {"name": unique("new-")}), ok=201
     ),
-    f"GET {P}": Entry(VIEWERS, plain("/projects/{pid}")),
+    f"GET {P}": Entry(TASK_READERS, plain("/projects/{pid}")),
     f"PATCH {P}": Entry(OWNERS, plain("/projects/{pid}", {"description": "changed"})),
     f"DELETE {P}": Entry(OWNERS, plain("/projects/{pid}"), ok=204, fresh_project=True),
     f"GET {P}/activity": Entry(VIEWERS, plain("/projects/{pid}/activity")),
@@ -388,8 +429,11 @@ ENTRIES: dict[str, Entry] = {
         fresh_project=True,
     ),
     f"GET {P}/members": Entry(VIEWERS, plain("/projects/{pid}/members")),
-    f"POST {P}/members": Entry(MANAGERS, add_member, ok=201),
-    f"PATCH {P}/members/{{member}}": Entry(MANAGERS, member_route({"models": "all"})),
+    # A manager (read on every resource) may not grant 'all': the domain refuses it.
+    f"POST {P}/members": Entry(MANAGERS, add_member, ok=201, domain={R.MANAGER: 403}),
+    f"PATCH {P}/members/{{member}}": Entry(
+        MANAGERS, member_route({"models": "all"}), domain={R.MANAGER: 403}
+    ),
     f"DELETE {P}/members/{{member}}": Entry(MANAGERS, member_route(), ok=204),
     f"GET {P}/settings": Entry(VIEWERS, plain("/projects/{pid}/settings")),
     f"PATCH {P}/settings": Entry(OWNERS, plain("/projects/{pid}/settings", {"idle_minutes": 30})),
@@ -415,24 +459,24 @@ ENTRIES: dict[str, Entry] = {
         OWNERS, plain("/projects/{pid}/webhooks", {"url": "https://example.org/hook"}), ok=201
     ),
     f"DELETE {P}/webhooks/{{webhook_id}}": Entry(OWNERS, existing_webhook, ok=204),
-    f"GET {P}/datasets": Entry(VIEWERS, plain("/projects/{pid}/datasets")),
+    f"GET {P}/datasets": Entry(TASK_READERS, plain("/projects/{pid}/datasets")),
     f"POST {P}/datasets": Entry(
         DATASETS_WRITERS,
         lambda w, r, p: Call(f"/projects/{p}/datasets", {"name": unique("ds")}),
         ok=201,
     ),
-    f"GET {P}/datasets/{{name}}": Entry(VIEWERS, plain("/projects/{pid}/datasets/ds")),
+    f"GET {P}/datasets/{{name}}": Entry(TASK_READERS, plain("/projects/{pid}/datasets/ds")),
     f"DELETE {P}/datasets/{{name}}": Entry(DATASETS_WRITERS, fresh_repo("dataset"), ok=204),
-    f"GET {P}/models": Entry(VIEWERS, plain("/projects/{pid}/models")),
+    f"GET {P}/models": Entry(TASK_READERS, plain("/projects/{pid}/models")),
     f"POST {P}/models": Entry(
         MODELS_WRITERS,
         lambda w, r, p: Call(f"/projects/{p}/models", {"name": unique("mdl")}),
         ok=201,
     ),
-    f"GET {P}/models/{{name}}": Entry(VIEWERS, plain("/projects/{pid}/models/mdl")),
+    f"GET {P}/models/{{name}}": Entry(TASK_READERS, plain("/projects/{pid}/models/mdl")),
     f"DELETE {P}/models/{{name}}": Entry(MODELS_WRITERS, fresh_repo("model"), ok=204),
     f"GET {P}/datasets/{{name}}/queries": Entry(
-        VIEWERS, plain("/projects/{pid}/datasets/ds/queries")
+        TASK_READERS, plain("/projects/{pid}/datasets/ds/queries")
     ),
     f"POST {P}/datasets/{{name}}/queries": Entry(
         DATASETS_WRITERS,
@@ -442,46 +486,47 @@ ENTRIES: dict[str, Entry] = {
         ok=201,
     ),
     f"GET {P}/datasets/{{name}}/queries/{{query}}": Entry(
-        VIEWERS, plain("/projects/{pid}/datasets/ds/queries/q1")
+        TASK_READERS, plain("/projects/{pid}/datasets/ds/queries/q1")
     ),
     f"DELETE {P}/datasets/{{name}}/queries/{{query}}": Entry(DATASETS_WRITERS, fresh_query, ok=204),
-    **repo_entries(f"{P}/files", "/projects/{pid}/files", FILES_WRITERS),
-    **repo_entries(f"{P}/datasets/{{name}}", "/projects/{pid}/datasets/ds", DATASETS_WRITERS),
-    **repo_entries(f"{P}/models/{{name}}", "/projects/{pid}/models/mdl", MODELS_WRITERS),
+    # the task writes the project's files (its outputs), and reads all three
+    **repo_entries(f"{P}/files", "/projects/{pid}/files", FILES_WRITERS | {R.TASK}, TASK_READERS),
+    **repo_entries(
+        f"{P}/datasets/{{name}}", "/projects/{pid}/datasets/ds", DATASETS_WRITERS, TASK_READERS
+    ),
+    **repo_entries(
+        f"{P}/models/{{name}}", "/projects/{pid}/models/mdl", MODELS_WRITERS, TASK_READERS
+    ),
     f"GET {P}/experiments": Entry(VIEWERS, plain("/projects/{pid}/experiments")),
     f"POST {P}/experiments": Entry(
         JOBS_WRITERS, plain("/projects/{pid}/experiments", {"command": "echo hi"}), ok=201
     ),
-    f"GET {P}/experiments/{{ref}}": Entry(VIEWERS, plain("/projects/{pid}/experiments/1")),
+    f"GET {P}/experiments/{{ref}}": Entry(TASK_READERS, plain("/projects/{pid}/experiments/1")),
     f"POST {P}/experiments/{{ref}}/stop": Entry(JOBS_WRITERS, fresh_experiment("/stop")),
     f"GET {P}/experiments/{{ref}}/logs": Entry(
-        VIEWERS, plain("/projects/{pid}/experiments/1/logs")
+        TASK_READERS, plain("/projects/{pid}/experiments/1/logs")
     ),
-    f"POST {P}/experiments/{{ref}}/logs": Entry(JOBS_WRITERS, log_batch, ok=204),
+    f"POST {P}/experiments/{{ref}}/logs": Entry(OWN_TASK, log_batch, ok=204),
     f"GET {P}/experiments/{{ref}}/metrics": Entry(
-        VIEWERS, plain("/projects/{pid}/experiments/1/metrics")
+        TASK_READERS, plain("/projects/{pid}/experiments/1/metrics")
     ),
     f"POST {P}/experiments/{{ref}}/metrics": Entry(
-        JOBS_WRITERS,
+        OWN_TASK,
         plain("/projects/{pid}/experiments/1/metrics", {"points": [["m", None, 1.0, None]]}),
     ),
     f"POST {P}/experiments/{{ref}}/values": Entry(
-        JOBS_WRITERS,
+        OWN_TASK,
         plain("/projects/{pid}/experiments/1/values", {"kind": "param", "values": {"a": "1"}}),
         ok=204,
     ),
     f"GET {P}/experiments/{{ref}}/spec": Entry(
-        JOBS_WRITERS, plain("/projects/{pid}/experiments/1/spec"), domain=TASK_ONLY
+        OWN_TASK, plain("/projects/{pid}/experiments/1/spec")
     ),
     f"POST {P}/experiments/{{ref}}/state": Entry(
-        JOBS_WRITERS,
-        plain("/projects/{pid}/experiments/1/state", {"state": "running"}),
-        domain=TASK_ONLY,
+        OWN_TASK, plain("/projects/{pid}/experiments/1/state", {"state": "running"})
     ),
     f"POST {P}/experiments/{{ref}}/output": Entry(
-        JOBS_WRITERS,
-        plain("/projects/{pid}/experiments/1/output", {"commit": "0" * 64}),
-        domain=TASK_ONLY,
+        OWN_TASK, plain("/projects/{pid}/experiments/1/output", {"commit": "0" * 64}), ok=204
     ),
     f"POST {P}/flows": Entry(
         JOBS_WRITERS, plain("/projects/{pid}/flows", {"yaml": flow_yaml("mflow")})
@@ -564,12 +609,12 @@ def declared_permissions(dependant: Dependant) -> list[object]:
     return found
 
 
-def expected_status(world: World, key: str, entry: Entry, role: Role) -> set[int]:
+def expected_status(world: World, key: str, entry: Entry, role: Role, pid: str) -> set[int]:
     if role in entry.allowed:
         return {entry.domain.get(role, entry.ok)}
     if role is R.ANONYMOUS:
         return {401}
-    if "{project_id}" in key and not world.can_see(role):
+    if "{project_id}" in key and not world.can_see(role, pid):
         return {404}
     return {403}
 
@@ -580,6 +625,11 @@ def test_every_route_for_every_role(server: Server) -> None:
     stale = sorted(set(ENTRIES) - set(routes))
     assert not missing, f"routes with no entry in the access table: {missing}"
     assert not stale, f"table entries for routes that no longer exist: {stale}"
+    # The task's allow-list and this table agree (routes open to everybody ask for no token).
+    task_listed = {key for key, route in routes.items() if route.name in TASK_OPERATIONS}
+    task_allowed = {k for k, e in ENTRIES.items() if R.TASK in e.allowed and e.allowed != EVERYBODY}
+    assert task_listed == task_allowed, (task_listed ^ task_allowed, "TASK_OPERATIONS vs table")
+    assert set(TASK_OPERATIONS) <= {route.name for route in routes.values()}, "stale names"
 
     # Every project route checks access through require(...) for one permission; no other
     # route does.
@@ -610,7 +660,7 @@ def test_every_route_for_every_role(server: Server) -> None:
             response = client.request(method, call.path, content=call.content, headers=headers)
         else:
             response = client.request(method, call.path, json=call.json, headers=headers)
-        expected = expected_status(world, key, entry, role)
+        expected = expected_status(world, key, entry, role, pid)
         if response.status_code not in expected:
             verdict = "allow" if role in entry.allowed else "deny"
             failures.append(

@@ -118,7 +118,9 @@ def test_expired_session_is_a_clean_401(server: Server) -> None:
 
 def test_change_password(server: Server) -> None:
     user = server.create_user("hank", password=PASSWORD)
-    assert user.put("/auth/password", json={"password": "another-password"}).status_code == 204
+    # The current password is needed (tests/security/test_accounts.py tries without it).
+    change = {"password": "another-password", "current_password": PASSWORD}
+    assert user.put("/auth/password", json=change).status_code == 204
     anonymous = server.client()
     old = anonymous.post("/auth/login", json={"username": "hank", "password": PASSWORD})
     assert_error(old, 401)

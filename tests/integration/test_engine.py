@@ -300,8 +300,12 @@ def test_one_engine_leads(rig: Rig, tmp_path: Path) -> None:
 
 def test_bad_metric_points_are_refused_whole(rig: Rig) -> None:
     [made] = rig.create()
+    rig.engine.schedule()
+    # Only the experiment's own task writes its metrics: its token, as launched.
+    [launch] = [x for x in rig.executor.launched if x.experiment_id == made["id"]]
+    task = rig.server.client(launch.token)
     path = f"/projects/{rig.project}/experiments/{made['number']}/metrics"
-    good = rig.owner.post(path, json={"points": [["loss", None, 0.5, None]]})
+    good = task.post(path, json={"points": [["loss", None, 0.5, None]]})
     assert good.json() == {"stored": 1}
     for body in (
         '{"points": [["loss", 1, 0.25, null], ["loss", 2, NaN, null]]}',
@@ -309,9 +313,9 @@ def test_bad_metric_points_are_refused_whole(rig: Rig) -> None:
         '{"points": [["loss", "one", 0.25, null]]}',
         '{"points": [["loss"',
     ):
-        bad = rig.owner.post(path, content=body, headers={"content-type": "application/json"})
+        bad = task.post(path, content=body, headers={"content-type": "application/json"})
         assert bad.status_code in (400, 422), bad.text
-    nan = rig.owner.post(
+    nan = task.post(
         path,
         content='{"points": [["loss", 1, 0.25, null], ["loss", 2, NaN, null]]}',
         headers={"content-type": "application/json"},

@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "server": _C + "server:server",
     "login": _C + "auth:login",
     "whoami": _C + "auth:whoami",
+    "token": _C + "tokens:app",
     "configure": _C + "configure:configure",
     "demo": _C + "demo:demo",
     "new": _C + "folders:new",

@@ -1,9 +1,11 @@
-"""Who the token belongs to, and password logins that return a token."""
+"""Who the token belongs to, password logins that return a token, and the caller's own tokens."""
 
 from __future__ import annotations
 
-from headwater.client.http import HttpClient, payload
-from headwater.schemas.users import PasswordChange, PasswordLogin, TokenOut, UserOut
+from headwater.client.http import HttpClient, payload, segment
+from headwater.schemas.users import PasswordChange, PasswordLogin, TokenInfoOut, TokenOut, UserOut
+
+TokenList = list[TokenInfoOut]
 
 
 class AuthClient:
@@ -23,9 +25,20 @@ class AuthClient:
         """A new API token that does not expire, for the caller."""
         return self._http.call("POST", "/auth/tokens", TokenOut)
 
+    def tokens(self) -> TokenList:
+        """The caller's API tokens and live sessions (ids, never secrets), newest first."""
+        return self._http.call("GET", "/auth/tokens", TokenList)
+
+    def revoke_token(self, token_id: str) -> None:
+        """Revoke one of the caller's tokens by its id (``tokens()`` lists them)."""
+        self._http.request("DELETE", f"/auth/tokens/{segment(token_id)}")
+
     def logout(self) -> None:
         """Revoke the token this client holds."""
         self._http.request("POST", "/auth/logout")
 
-    def change_password(self, password: str) -> None:
-        self._http.request("PUT", "/auth/password", json=payload(PasswordChange, password=password))
+    def change_password(self, password: str, current: str | None = None) -> None:
+        """Set a new password; ``current`` is needed once the user has one. Ends the user's
+        other password sessions."""
+        body = payload(PasswordChange, password=password, current_password=current)
+        self._http.request("PUT", "/auth/password", json=body)

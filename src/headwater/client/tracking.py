@@ -1,4 +1,7 @@
-"""``Experiment``: log parameters, metrics and artifacts from inside a task (or any script).
+"""``Experiment``: log parameters, metrics and artifacts from inside a task.
+
+Only the experiment's own task writes its parameters and metrics: the server takes them with
+the task's ``HEADWATER_TOKEN`` alone, and refuses a user's token (403).
 
 ``log_metric`` only appends to the outbox (``outbox.py``: memory, then a spool file past a
 bound); a background thread sends batches, so a tight training loop never waits on HTTP. When
@@ -50,7 +53,7 @@ class Delivery:
 
 class Experiment:
     """The experiment this process belongs to: ``HW_EXPERIMENT_ID`` inside a task, or the
-    ``experiment`` argument (an id or number) with ``project`` anywhere else.
+    ``experiment`` argument (an id or number) with ``project``, given that task's token.
 
     ``spool_dir``: where points past the memory bound wait (default: the temp folder);
     ``deadline``: how long ``close()`` keeps trying to deliver."""
@@ -69,8 +72,8 @@ class Experiment:
             raise InvalidInput(
                 "no experiment to log to",
                 where="HW_EXPERIMENT_ID",
-                hint="Run the script with `hw run -- python script.py`, or pass "
-                "Experiment('ID or number', project='PROJECT_ID').",
+                hint="Run the script as a task: `hw run -- python script.py` (only an "
+                "experiment's own task may log to it).",
             )
         self._client = client or Client(project=project)
         self._owns_client = client is None

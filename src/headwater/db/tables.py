@@ -95,11 +95,19 @@ class UserRow(Base):
 
 
 class TokenRow(Base):
+    """A credential: ``api`` (until revoked), ``session`` (a password login, with an expiry) or
+    ``task`` (bound to one experiment, ended with it). ``id`` names it in listings and
+    revocations; the secret itself is stored only as its sha256."""
+
     __tablename__ = "tokens"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(16), unique=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16), default="api")
+    experiment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("experiments.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column()
 

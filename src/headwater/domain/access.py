@@ -2,13 +2,16 @@
 
 A project has one owner (its creator). Members get ``read`` or ``all`` per resource type and may
 hold ``manage`` (add and remove members). Settings, secrets, third-party keys and webhooks are the
-owner's. Admins may do everything. A public project may be read by every user.
+owner's. Admins may do everything. A public project may be read by every user. Nobody grants
+more than they hold (``check_member_change``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from headwater.domain.errors import PermissionDenied
 
 
 class ResourceType(StrEnum):
@@ -100,3 +103,47 @@ def allows(caller: Caller, permission: Permission) -> bool:
     resource_name, _, action = permission.value.partition(":")
     level = grant.level(ResourceType(resource_name))
     return action == "read" or level is AccessLevel.ALL
+
+
+def exceeds(grant: Grant, held: Grant) -> list[str]:
+    """What ``grant`` gives beyond ``held`` (e.g. ``['jobs: all', 'manage']``); empty if none."""
+    over = [
+        f"{r.value}: all"
+        for r in ResourceType
+        if grant.level(r) is AccessLevel.ALL and held.level(r) is not AccessLevel.ALL
+    ]
+    if grant.manage and not held.manage:
+        over.append("manage")
+    return over
+
+
+def check_member_change(
+    caller: Caller, *, member_id: str, current: Grant | None, new: Grant | None
+) -> None:
+    """Whether ``caller`` may give ``member_id`` the grant ``new`` (None: remove them), where
+    they hold ``current`` now (None: not a member yet). The owner and admins may do anything;
+    a member who manages may not touch their own row (leaving is separate), nor grant more
+    than they hold, nor change or remove a member who holds more than they do."""
+    if caller.is_owner or caller.is_admin:
+        return
+    held = caller.grant or Grant()
+    if member_id == caller.user_id:
+        raise PermissionDenied(
+            "a member may not change or remove their own access",
+            where="member",
+            hint="Ask the project's owner; to leave the project use `hw project leave ID`.",
+        )
+    above = exceeds(current, held) if current is not None else []
+    if above:
+        raise PermissionDenied(
+            f"this member holds more than you do ({', '.join(above)})",
+            where="member",
+            hint="Only the project's owner (or a member holding as much) may change them.",
+        )
+    beyond = exceeds(new, held) if new is not None else []
+    if beyond:
+        raise PermissionDenied(
+            f"you may not grant more than you hold: {', '.join(beyond)}",
+            where="access",
+            hint="Grant at most your own access, or ask the project's owner.",
+        )

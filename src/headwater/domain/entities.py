@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from headwater.domain.access import Grant
+from headwater.domain.task_scope import TaskScope
 
 PERSONAL_PROJECT_NAME = "Personal"
 
@@ -20,6 +21,19 @@ class User:
     is_admin: bool
     created_at: datetime
     personal_project_id: str | None = None
+    # Set when the caller is a task's own token: the one experiment it may act for.
+    task: TaskScope | None = None
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """One of a user's tokens as they may see it: never its secret."""
+
+    id: str
+    kind: str  # api or session
+    created_at: datetime
+    expires_at: datetime | None
+    current: bool  # the token of the request that lists it
 
 
 @dataclass(frozen=True)

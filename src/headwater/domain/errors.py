@@ -10,6 +10,7 @@ as one paragraph and exits 1.
      ├── PermissionDenied      403  the caller lacks the access the action needs
      ├── NotFound              404  no such object (or not visible to the caller)
      ├── Conflict              409  the object exists already, or the state forbids the change
+     ├── TooManyAttempts       429  too many failed logins: wait ``retry_after`` seconds
      └── ServerUnreachable     --   client side only: the server did not answer
 """
 
@@ -65,6 +66,22 @@ class Conflict(HeadwaterError):
     code = "conflict"
 
 
+class TooManyAttempts(HeadwaterError):
+    status_code = 429
+    code = "too_many_attempts"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        retry_after: int = 60,  # seconds; the client rebuilds it from the body alone
+        where: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(detail, where=where, hint=hint)
+        self.retry_after = retry_after
+
+
 class ServerUnreachable(HeadwaterError):
     status_code = 503
     code = "server_unreachable"
@@ -79,6 +96,7 @@ ERRORS_BY_CODE: dict[str, type[HeadwaterError]] = {
         PermissionDenied,
         NotFound,
         Conflict,
+        TooManyAttempts,
         ServerUnreachable,
     )
 }

@@ -202,7 +202,8 @@ class Engine:
                     resources=asdict(template.resources),
                     runner={"executor": self.executor.name},
                 )
-                token = UserRepo(session).issue_token(experiment.created_by, kind="task")
+                # Scoped to this experiment, ended with it: never the user's own rights.
+                token = UserRepo(session).issue_task_token(experiment.created_by, experiment.id)
                 repo.set_task_token(experiment.id, token_hash(token))
         except (Conflict, NotFound):
             return False  # stopped or deleted meanwhile

@@ -40,3 +40,18 @@ class TokenOut(BaseModel):
 
 class PasswordChange(Model):
     password: str = Field(min_length=8, max_length=1024)
+    current_password: str | None = Field(
+        None,
+        max_length=1024,
+        description="The password now; needed unless the user has none yet (made with a token)",
+    )
+
+
+class TokenInfoOut(BaseModel):
+    """One of the caller's tokens; its secret is never shown again."""
+
+    id: str
+    kind: str = Field(description="api (until revoked) or session (a password login)")
+    created_at: datetime
+    expires_at: datetime | None
+    current: bool = Field(description="The token of this very request")

@@ -13,6 +13,7 @@ from headwater.db.repos.users import user_by_token
 from headwater.domain.access import Caller, Permission, allows
 from headwater.domain.entities import Project, User
 from headwater.domain.errors import NotFound, PermissionDenied, Unauthenticated
+from headwater.domain.task_scope import check_task_call, task_caller
 from headwater.server.platform import Platform
 
 SESSION_COOKIE = "hw_session"
@@ -37,6 +38,9 @@ def bearer_token(request: Request) -> str | None:
 
 
 async def current_user(request: Request, platform: PlatformDep) -> User:
+    """The caller. A task's token passes only the operations ``TASK_OPERATIONS`` lists, in
+    its own project (and on its own experiment where the route names one): checked here,
+    once, so every route is closed to tasks unless that table opens it."""
     token = bearer_token(request)
     if token is None:
         raise Unauthenticated(
@@ -45,7 +49,11 @@ async def current_user(request: Request, platform: PlatformDep) -> User:
             hint="Send 'Authorization: Bearer <token>', or log in with `hw login`.",
         )
     with platform.db.connect() as conn:
-        return user_by_token(conn, token)
+        user = user_by_token(conn, token)
+    if user.task is not None:
+        route = request.scope.get("route")
+        check_task_call(user.task, getattr(route, "name", ""), request.path_params)
+    return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -94,6 +102,8 @@ def require(permission: Permission) -> Callable[..., Awaitable[ProjectAccess]]:
     ) -> ProjectAccess:
         with platform.db.connect() as conn:
             project, caller = project_for(conn, project_id, user)
+        if user.task is not None:  # its own rights, whoever launched it
+            caller = task_caller(user.task, user_id=user.id, project_public=project.public)
         if not allows(caller, Permission.VIEW):
             # Do not reveal that a private project exists.
             raise NotFound(
@@ -111,6 +121,30 @@ def require(permission: Permission) -> Callable[..., Awaitable[ProjectAccess]]:
 
     dependency.__name__ = f"require_{permission.name.lower()}"
     # Routes record what they require so the access-matrix test can read it.
+    dependency.permission = permission  # type: ignore[attr-defined]
+    return dependency
+
+
+def own_task(permission: Permission) -> Callable[..., Awaitable[ProjectAccess]]:
+    """``require(permission)``, and the caller must be the experiment's own task: what only
+    the task may write (its state, logs, tags, metrics, values, outputs) or read (its spec,
+    with the project's secrets). ``current_user`` has checked that the path's experiment is
+    the task's own."""
+    check = require(permission)
+
+    # ``check`` is local: given as a default, not in an annotation FastAPI would look up.
+    async def dependency(ref: str, access: ProjectAccess = Depends(check)) -> ProjectAccess:
+        if access.user.task is None or not access.user.task.owns(ref):
+            raise PermissionDenied(
+                "only the experiment's own task may do this: its state, logs, tags, metrics "
+                "and values are what its task reported, and nobody else's",
+                where=f"experiment {ref}",
+                hint="Inside the task, the runtime and `headwater.Experiment()` use the "
+                "task's HEADWATER_TOKEN; a user's token cannot write them.",
+            )
+        return access
+
+    dependency.__name__ = f"own_task_{permission.name.lower()}"
     dependency.permission = permission  # type: ignore[attr-defined]
     return dependency
 

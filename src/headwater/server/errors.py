@@ -28,7 +28,9 @@ class _AsciiJSON(JSONResponse):
 
 async def _headwater_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HeadwaterError)
-    return _AsciiJSON(exc.to_dict(), status_code=exc.status_code)
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return _AsciiJSON(exc.to_dict(), status_code=exc.status_code, headers=headers)
 
 
 async def _data_error(_: Request, exc: Exception) -> JSONResponse:

@@ -6,7 +6,7 @@ import os
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from headwater.db.migrate import upgrade
 from headwater.db.repos.users import UserRepo
 from headwater.db.repos.versions import VersionRepo
 from headwater.domain.jobs import Experiment
+from headwater.domain.throttle import LoginThrottle
 from headwater.engine.notifications import Notifications
 from headwater.engine.scheduler import Engine
 from headwater.executors import registry
@@ -37,6 +38,7 @@ class Platform:
     box: SecretBox
     objects: ObjectStore
     engine: Engine
+    logins: LoginThrottle = field(default_factory=LoginThrottle)  # failed logins, in memory
 
     def public_url(self) -> str:
         return self.settings.resolved_public_url()

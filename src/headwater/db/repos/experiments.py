@@ -298,11 +298,11 @@ class ExperimentRepo:
             changes["runner"] = {}
             if restart:
                 changes["restarts"] = before.restarts + 1
-            self._end_token(before.task_token_hash, changes)
+            self._end_token(experiment_id, changes)
         if target.terminal:
             changes["ended_at"] = now
             if end_token:
-                self._end_token(before.task_token_hash, changes)
+                self._end_token(experiment_id, changes)
         self._update(experiment_id, **changes)
         return before, replace(before, **changes)
 
@@ -313,21 +313,21 @@ class ExperimentRepo:
 
     def end_task_token(self, experiment_id: str) -> None:
         changes: dict[str, Any] = {}
-        self._end_token(self.get(experiment_id).task_token_hash, changes)
-        if changes:
-            self._update(experiment_id, **changes)
+        self._end_token(experiment_id, changes)
+        self._update(experiment_id, **changes)
 
     def set_task_token(self, experiment_id: str, token_hash: str) -> None:
         self._update(experiment_id, task_token_hash=token_hash)
 
-    def _end_token(self, token_hash: str | None, changes: dict[str, Any]) -> None:
-        if token_hash:
-            self.s.execute(
-                delete(TokenRow)
-                .where(TokenRow.token_hash == token_hash)
-                .execution_options(synchronize_session=False)
-            )
-            changes["task_token_hash"] = None
+    def _end_token(self, experiment_id: str, changes: dict[str, Any]) -> None:
+        """Every token bound to the experiment stops authenticating: the task has ended (or
+        goes back to the queue, to get a new one at its next launch)."""
+        self.s.execute(
+            delete(TokenRow)
+            .where(TokenRow.experiment_id == experiment_id)
+            .execution_options(synchronize_session=False)
+        )
+        changes["task_token_hash"] = None
 
     def set_output_commit(self, experiment_id: str, commit: str) -> None:
         self._update(experiment_id, output_commit=commit)

@@ -8,11 +8,19 @@ from sqlalchemy import Connection, bindparam, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from headwater.db.tables import ProjectRow, TokenRow, UserRow
+from headwater.db.tables import ExperimentRow, ProjectRow, TokenRow, UserRow
 from headwater.domain.credentials import hash_password, new_token, token_hash, verify_password
-from headwater.domain.entities import PERSONAL_PROJECT_NAME, User
-from headwater.domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from headwater.domain.entities import PERSONAL_PROJECT_NAME, TokenInfo, User
+from headwater.domain.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
 from headwater.domain.ids import new_id
+from headwater.domain.jobs import JobState
+from headwater.domain.task_scope import TaskScope, check_alive
 
 
 def to_user(row: UserRow, personal_project_id: str | None = None) -> User:
@@ -27,6 +35,7 @@ def to_user(row: UserRow, personal_project_id: str | None = None) -> User:
 
 
 # Built once: constructing a select() per request costs more than running it on SQLite.
+# A task's token brings its experiment along (outer join: other tokens have none).
 _BY_TOKEN = (
     select(
         UserRow.id,
@@ -35,14 +44,21 @@ _BY_TOKEN = (
         UserRow.is_admin,
         UserRow.created_at,
         TokenRow.expires_at,
+        TokenRow.experiment_id,
+        ExperimentRow.project_id,
+        ExperimentRow.number,
+        ExperimentRow.state,
+        ExperimentRow.ended_at,
     )
     .join(TokenRow, TokenRow.user_id == UserRow.id)
+    .outerjoin(ExperimentRow, ExperimentRow.id == TokenRow.experiment_id)
     .where(TokenRow.token_hash == bindparam("token_hash"))
 )
 
 
 def user_by_token(conn: Connection | Session, token: str) -> User:
-    """The caller of every request: one indexed Core query, no ORM objects."""
+    """The caller of every request: one indexed Core query, no ORM objects. A task's token
+    answers its user stripped of admin, with the task's scope (``domain/task_scope.py``)."""
     found = conn.execute(_BY_TOKEN, {"token_hash": token_hash(token)}).first()
     if found is None:
         raise Unauthenticated(
@@ -50,16 +66,30 @@ def user_by_token(conn: Connection | Session, token: str) -> User:
             where="Authorization",
             hint="Log in again with `hw login`, or ask an admin for a new token.",
         )
-    if found.expires_at is not None and found.expires_at < datetime.now(UTC):
+    now = datetime.now(UTC)
+    if found.expires_at is not None and found.expires_at < now:
         raise Unauthenticated("the session has expired", hint="Log in again.")
+    task = None
+    if found.experiment_id is not None:
+        check_alive(JobState(found.state), found.ended_at, now)
+        task = TaskScope(
+            experiment_id=found.experiment_id,
+            experiment_number=found.number,
+            project_id=found.project_id,
+        )
     return User(
         id=found.id,
         username=found.username,
         email=found.email,
-        is_admin=found.is_admin,
+        is_admin=found.is_admin and task is None,
         created_at=found.created_at,
         personal_project_id=None,
+        task=task,
     )
+
+
+def user_throttle_key(user_id: str) -> str:
+    return f"id:{user_id}"
 
 
 class UserRepo:
@@ -151,11 +181,13 @@ class UserRepo:
         return [to_user(r) for r in rows]
 
     def issue_token(self, user_id: str, *, kind: str = "api", ttl: timedelta | None = None) -> str:
+        """A new API or session token of ``user_id``; the secret is returned once."""
         token = new_token()
         now = datetime.now(UTC)
         self.s.add(
             TokenRow(
                 token_hash=token_hash(token),
+                id=new_id(),
                 user_id=user_id,
                 kind=kind,
                 created_at=now,
@@ -164,11 +196,84 @@ class UserRepo:
         )
         return token
 
+    def issue_task_token(self, user_id: str, experiment_id: str) -> str:
+        """The token of one experiment's task: it acts for that experiment alone and ends
+        with it (``ExperimentRepo.end_task_token``)."""
+        token = new_token()
+        self.s.add(
+            TokenRow(
+                token_hash=token_hash(token),
+                id=new_id(),
+                user_id=user_id,
+                kind="task",
+                experiment_id=experiment_id,
+                created_at=datetime.now(UTC),
+            )
+        )
+        return token
+
     def revoke_token(self, token: str) -> None:
         self.s.execute(delete(TokenRow).where(TokenRow.token_hash == token_hash(token)))
 
+    def tokens(self, user_id: str, current: str | None) -> list[TokenInfo]:
+        """The user's own credentials (API and session tokens; a task's ends with its task),
+        newest first; ``current`` (the caller's secret) is marked."""
+        now = datetime.now(UTC)
+        rows = self.s.scalars(
+            select(TokenRow)
+            .where(TokenRow.user_id == user_id, TokenRow.experiment_id.is_(None))
+            .order_by(TokenRow.created_at.desc(), TokenRow.id)
+        ).all()
+        mine = token_hash(current) if current else None
+        return [
+            TokenInfo(
+                id=r.id,
+                kind=r.kind,
+                created_at=r.created_at,
+                expires_at=r.expires_at,
+                current=r.token_hash == mine,
+            )
+            for r in rows
+            if r.expires_at is None or r.expires_at >= now
+        ]
+
+    def revoke_token_id(self, user_id: str, token_id: str) -> None:
+        """Revoke one of the user's own tokens by its public id."""
+        gone = self.s.execute(
+            delete(TokenRow)
+            .where(
+                TokenRow.id == token_id,
+                TokenRow.user_id == user_id,
+                TokenRow.experiment_id.is_(None),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(gone, "rowcount", 0):
+            raise NotFound(
+                f"you have no token with id {token_id!r}",
+                where="token",
+                hint="List your tokens with `hw token list`.",
+            )
+
+    def end_sessions(self, user_id: str, *, keep: str | None) -> int:
+        """End the user's password sessions but the one holding ``keep``; returns how many."""
+        query = delete(TokenRow).where(TokenRow.user_id == user_id, TokenRow.kind == "session")
+        if keep is not None:
+            query = query.where(TokenRow.token_hash != token_hash(keep))
+        gone = self.s.execute(query.execution_options(synchronize_session=False))
+        return int(getattr(gone, "rowcount", 0) or 0)
+
     def by_token(self, token: str) -> User:
         return user_by_token(self.s, token)
+
+    def throttle_key(self, name_or_email: str) -> str:
+        """What failed logins are counted under: the user (by username or email alike), or
+        the name as typed when no user has it."""
+        key = name_or_email.strip()
+        found = self.s.scalar(
+            select(UserRow.id).where(or_(UserRow.username == key, UserRow.email == key.lower()))
+        )
+        return user_throttle_key(found) if found else f"name:{key.lower()}"
 
     def check_password(self, name_or_email: str, password: str) -> User:
         key = name_or_email.strip()
@@ -181,8 +286,23 @@ class UserRepo:
             )
         return to_user(row)
 
-    def set_password(self, user_id: str, password: str) -> None:
+    def change_password(self, user_id: str, password: str, *, current: str | None) -> None:
+        """Set a new password; a user who has one must give it (``current``). A user made
+        with a token only sets their first one with that token alone."""
         row = self.s.get(UserRow, user_id)
         if row is None:
             raise NotFound(f"no user with id {user_id!r}", where="user")
+        if row.password_hash is not None:
+            if current is None:
+                raise InvalidInput(
+                    "changing a password needs the current one",
+                    where="current_password",
+                    hint="Send current_password with the new password.",
+                )
+            if not verify_password(current, row.password_hash):
+                raise PermissionDenied(
+                    "the current password is wrong",
+                    where="current_password",
+                    hint="Give the password you log in with now.",
+                )
         row.password_hash = hash_password(password)

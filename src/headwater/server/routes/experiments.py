@@ -1,5 +1,6 @@
 """Experiments: create (a grid of them), list, show, stop; logs, metrics, parameters and tags;
-and the few calls only a task's own runtime may make (its spec, its state, its outputs)."""
+and the calls only a task's own token may make: its spec, its state, its outputs, and the
+logs, tags, metrics and values it reports (nobody else writes them: ``deps.own_task``)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,7 @@ from headwater.db.repos.experiments import ExperimentRepo
 from headwater.db.repos.settings import SettingsRepo
 from headwater.db.repos.versions import VersionRepo
 from headwater.domain.access import Permission
-from headwater.domain.credentials import token_hash
-from headwater.domain.errors import Conflict, PermissionDenied
+from headwater.domain.errors import Conflict
 from headwater.domain.gitsource import GitRefused, git_source
 from headwater.domain.ids import MAX_NUMBER
 from headwater.domain.jobs import Experiment, JobState
@@ -35,7 +35,7 @@ from headwater.schemas.experiments import (
     TaskSpec,
     ValuesIn,
 )
-from headwater.server.deps import PlatformDep, ProjectAccess, bearer_token, require
+from headwater.server.deps import PlatformDep, ProjectAccess, bearer_token, own_task, require
 from headwater.server.platform import Platform
 from headwater.server.taskspec import task_spec as build_task_spec
 from headwater.server.views import experiment_out
@@ -43,6 +43,8 @@ from headwater.server.views import experiment_out
 router = APIRouter(prefix="/projects/{project_id}/experiments", tags=["experiments"])
 Reader = Annotated[ProjectAccess, Depends(require(Permission.JOBS_READ))]
 Writer = Annotated[ProjectAccess, Depends(require(Permission.JOBS_WRITE))]
+# What the task reports is the task's alone: its own token, never a user's (deps.own_task).
+OwnTask = Annotated[ProjectAccess, Depends(own_task(Permission.JOBS_WRITE))]
 
 
 def _find(platform: Platform, access: ProjectAccess, ref: str) -> Experiment:
@@ -53,17 +55,6 @@ def _find(platform: Platform, access: ProjectAccess, ref: str) -> Experiment:
 def _chunks(batch: LogBatch) -> list[tuple[int, str, str]]:
     # NUL cannot be stored as text (PostgreSQL refuses it)
     return [(c.seq, c.stream, c.text.replace("\x00", "\ufffd")) for c in batch.chunks]
-
-
-def _task_only(request: Request, experiment: Experiment) -> None:
-    """Only the task's own runtime holds its token: it alone may read secrets in the spec."""
-    token = bearer_token(request)
-    if token is None or experiment.task_token_hash != token_hash(token):
-        raise PermissionDenied(
-            "only the experiment's own task may do this",
-            where=f"experiment {experiment.number}",
-            hint="This call is made by the task runtime with the token it was started with.",
-        )
 
 
 @router.post("", response_model=list[ExperimentOut], status_code=201)
@@ -199,7 +190,7 @@ def get_logs(
 
 
 @router.post("/{ref}/logs", status_code=204)
-def append_logs(ref: str, body: LogBatch, access: Writer, platform: PlatformDep) -> Response:
+def append_logs(ref: str, body: LogBatch, access: OwnTask, platform: PlatformDep) -> Response:
     experiment = _find(platform, access, ref)
     with platform.db.write() as session:
         repo = ExperimentRepo(session)
@@ -237,7 +228,7 @@ _METRICS_BODY = {
     openapi_extra={"requestBody": _METRICS_BODY},
 )
 async def log_metrics(
-    ref: str, request: Request, access: Writer, platform: PlatformDep
+    ref: str, request: Request, access: OwnTask, platform: PlatformDep
 ) -> dict[str, int]:
     # The body is validated straight from its bytes (pydantic-core parses the JSON): a batch
     # holds thousands of points, and FastAPI's json.loads-then-validate costs twice as much.
@@ -255,7 +246,7 @@ async def log_metrics(
 
 
 @router.post("/{ref}/values", status_code=204)
-def log_values(ref: str, body: ValuesIn, access: Writer, platform: PlatformDep) -> Response:
+def log_values(ref: str, body: ValuesIn, access: OwnTask, platform: PlatformDep) -> Response:
     experiment = _find(platform, access, ref)
     with platform.db.write() as session:
         ExperimentRepo(session).set_values(experiment.id, body.kind, body.values)
@@ -263,9 +254,8 @@ def log_values(ref: str, body: ValuesIn, access: Writer, platform: PlatformDep) 
 
 
 @router.get("/{ref}/spec", response_model=TaskSpec)
-def task_spec(ref: str, request: Request, access: Writer, platform: PlatformDep) -> TaskSpec:
+def task_spec(ref: str, request: Request, access: OwnTask, platform: PlatformDep) -> TaskSpec:
     experiment = _find(platform, access, ref)
-    _task_only(request, experiment)
     token = bearer_token(request) or ""
     return build_task_spec(
         platform.db, platform.box, platform.public_url(), experiment, token, access.project
@@ -274,13 +264,12 @@ def task_spec(ref: str, request: Request, access: Writer, platform: PlatformDep)
 
 @router.post("/{ref}/state", response_model=ExperimentOut)
 async def report_state(
-    ref: str, body: StateReport, request: Request, access: Writer, platform: PlatformDep
+    ref: str, body: StateReport, access: OwnTask, platform: PlatformDep
 ) -> Response:
     # Every task makes this call: one threadpool hop for all of it, and the answer encoded
     # there too (a sync route would hop again to validate what it returns).
     def apply() -> bytes:
         experiment = _find(platform, access, ref)
-        _task_only(request, experiment)
         now, moved = platform.engine.report(
             experiment.id,
             body.state,
@@ -305,11 +294,8 @@ async def report_state(
 
 
 @router.post("/{ref}/output", status_code=204)
-def record_output(
-    ref: str, body: OutputCommit, request: Request, access: Writer, platform: PlatformDep
-) -> Response:
+def record_output(ref: str, body: OutputCommit, access: OwnTask, platform: PlatformDep) -> Response:
     experiment = _find(platform, access, ref)
-    _task_only(request, experiment)
     with platform.db.write() as session:
         ExperimentRepo(session).set_output_commit(experiment.id, body.commit)
     return Response(status_code=204)

@@ -24,6 +24,7 @@ from headwater.domain.entities import ActivityKind
 from headwater.domain.errors import InvalidInput, NotFound
 from headwater.domain.ids import MAX_NUMBER
 from headwater.domain.paths import check_path
+from headwater.domain.task_scope import check_output_branch
 from headwater.domain.trees import Entry, Tree
 from headwater.domain.versions import Commit, Repo, RepoKind
 from headwater.schemas.frames import FrameReader, frame_header
@@ -226,6 +227,8 @@ def repo_router(kind: RepoKind, prefix: str) -> APIRouter:
     def create_commit(
         body: CommitCreate, ctx: Annotated[RepoContext, Depends(writer)], platform: PlatformDep
     ) -> CommitResult:
+        if ctx.access.user.task is not None:  # a task commits its outputs, nothing else
+            check_output_branch(ctx.access.user.task, body.branch)
         outcome = platform.versioning.commit(
             ctx.repo.id,
             (Entry(e.path, e.hash, e.size, e.mode) for e in body.entries),
