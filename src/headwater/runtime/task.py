@@ -30,6 +30,7 @@ from headwater.domain.jobs import JobState
 from headwater.runtime.gitrepo import clone_linked
 from headwater.runtime.outputs import Outputs
 from headwater.runtime.reporting import TaskApi, log, patiently
+from headwater.runtime.sandbox import Sandbox, hand_over
 from headwater.runtime.shipping import LogShipper
 from headwater.runtime.workspace import (
     SetupFailed,
@@ -76,9 +77,11 @@ class Task:
         cancel: threading.Event,
         on_process: Callable[[int], None] | None,
         given: dict[str, Any] | None = None,
+        sandbox: Sandbox | None = None,
     ) -> None:
         self.api = api
         self.given = given
+        self.sandbox = sandbox
         self.root = workroot / api.experiment_id
         self.cache = ObjectCache(cache_root / "objects")
         self.trees = cache_root / "trees"
@@ -156,6 +159,8 @@ class Task:
         cwd: Path,
         started: Callable[[], None] | None = None,
     ) -> int:
+        if self.sandbox is not None:  # user code: prerun.sh and the command
+            argv = self.sandboxed(self.sandbox, argv, env, cwd)
         process = subprocess.Popen(
             argv,
             cwd=cwd,
@@ -181,6 +186,17 @@ class Task:
         for reader in readers:
             reader.join(max(0.0, deadline - time.monotonic()))
         return code
+
+    def sandboxed(
+        self, sandbox: Sandbox, argv: list[str], env: dict[str, str], cwd: Path
+    ) -> list[str]:
+        """``argv`` in the sandbox: the task's folder writable, its virtualenv readable."""
+        root = self.root.resolve()
+        if sandbox.uid is not None and sandbox.gid is not None:
+            hand_over(root, sandbox.uid, sandbox.gid)
+        venv = env.get("VIRTUAL_ENV")
+        readable = [venv] if venv else []
+        return sandbox.wrap(argv, workdir=str(root), cwd=str(cwd), readable=readable)
 
     def end_leftovers(self) -> None:
         """End what the task's commands left running (a background process, a service that
@@ -320,12 +336,14 @@ def run_task(
     on_process: Callable[[int], None] | None = None,
     spec: dict[str, Any] | None = None,
     transport: httpx.BaseTransport | None = None,
+    sandbox: Sandbox | None = None,
 ) -> JobOutcome:
     """Run one task to its end. ``spec``: the task's spec as the server sent it with the
     launch (the local worker's); without it (or when it does not parse) the runtime asks.
-    ``transport``: connections to the server shared with other tasks (the worker's)."""
+    ``transport``: connections to the server shared with other tasks (the worker's).
+    ``sandbox``: where the user's commands run (the local worker's; see ``sandbox.py``)."""
     api = TaskApi(url, token, project_id, experiment_id, transport)
-    task = Task(api, workroot, cache_root, cancel or threading.Event(), on_process, spec)
+    task = Task(api, workroot, cache_root, cancel or threading.Event(), on_process, spec, sandbox)
     try:
         return task.run()
     except Exception as exc:  # a bug of ours must still end the task, with its cause
