@@ -19,6 +19,7 @@ to that uid first (``hand_over``). Otherwise bwrap runs unprivileged, in a user 
 from __future__ import annotations
 
 import os
+import pwd
 import site
 import sys
 from collections.abc import Iterable, Sequence
@@ -45,6 +46,7 @@ class Sandbox:
     network: bool = True
     hidden: tuple[str, ...] = ()
     scratch_home: str | None = None  # the user's home, hidden, a writable scratch inside
+    homes: tuple[str, ...] = ()  # other homes to cover (the account's, when $HOME differs)
     visible: tuple[str, ...] = ()
     read_only: tuple[str, ...] = ()
     read_write: tuple[str, ...] = ()
@@ -64,7 +66,7 @@ class Sandbox:
         if self.scratch_home is not None:
             covered.append(self.scratch_home)
             argv += ["--perms", "1777", "--tmpfs", self.scratch_home]
-        for path in _outermost(self.hidden):
+        for path in _outermost([*self.homes, *self.hidden]):
             covered.append(path)
             argv += ["--perms", _TRAVERSE, "--tmpfs", path]
         made: set[str] = set()
@@ -102,6 +104,7 @@ class Sandbox:
             "network": self.network,
             "hidden": list(self.hidden),
             "scratch_home": self.scratch_home,
+            "homes": list(self.homes),
             "visible": list(self.visible),
             "read_only": list(self.read_only),
             "read_write": list(self.read_write),
@@ -158,24 +161,28 @@ def interpreter_paths() -> list[str]:
         found.add(site.getusersitepackages())
     found.update(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)
     found.add(str(Path(headwater.__file__).resolve().parent.parent))  # an editable install
-    return sorted(p for p in found if os.path.isabs(p) and os.path.isdir(p))
+    return sorted({os.path.realpath(p) for p in found if os.path.isabs(p) and os.path.isdir(p)})
 
 
 def for_worker(options: dict[str, Any], server_home: Path) -> Sandbox:
     """The sandbox for the tasks of the worker serving ``server_home``, from the server's
     settings (``options``) and what this process sees: its home, the client config folder,
     its interpreter, whether it runs as root."""
-    user_home = os.path.expanduser("~")
     hidden = [str(server_home.resolve())]
     config = os.environ.get("HEADWATER_CONFIG_DIR")
     if config:
         hidden.append(os.path.abspath(config))
-    scratch: str | None = None
-    if user_home not in ("/", "") and os.path.isdir(user_home):
-        scratch = user_home  # the whole home: what is not there cannot leak
-    else:
-        hidden += [str(Path(user_home) / name) for name in CREDENTIALS]
+    # Whole homes are covered (what is not there cannot leak): $HOME, a writable scratch
+    # inside, and the account's own when it differs; a home that is "/" cannot be, so its
+    # usual credential folders are.
+    homes: list[str] = []
+    for home in dict.fromkeys([os.path.expanduser("~"), pwd.getpwuid(os.geteuid()).pw_dir]):
+        if home.rstrip("/") and os.path.isdir(home):
+            homes.append(os.path.realpath(home))
+        else:
+            hidden += [str(Path(home) / name) for name in CREDENTIALS]
     hidden = [p for p in hidden if os.path.exists(p)]
+    scratch = homes[0] if homes else None
     uid: int | None = None
     gid: int | None = None
     if os.geteuid() == 0:
@@ -186,7 +193,8 @@ def for_worker(options: dict[str, Any], server_home: Path) -> Sandbox:
         network=bool(options.get("network", True)),
         hidden=tuple(hidden),
         scratch_home=scratch,
-        visible=tuple(_shown_again(interpreter_paths(), hidden, scratch)),
+        homes=tuple(homes[1:]),
+        visible=tuple(_shown_again(interpreter_paths(), hidden, homes)),
         read_only=tuple(str(p) for p in options.get("read_only", ())),
         read_write=tuple(str(p) for p in options.get("read_write", ())),
         uid=uid,
@@ -195,10 +203,10 @@ def for_worker(options: dict[str, Any], server_home: Path) -> Sandbox:
     )
 
 
-def _shown_again(paths: list[str], hidden: list[str], scratch: str | None) -> list[str]:
-    """Those of ``paths`` that a covered folder hides (in the home or ``/tmp``), except what
+def _shown_again(paths: list[str], hidden: list[str], homes: list[str]) -> list[str]:
+    """Those of ``paths`` that a covered folder hides (in a home or ``/tmp``), except what
     is, or holds, a hidden folder (the server home must stay out of sight)."""
-    covers = ["/tmp", *([scratch] if scratch else [])]
+    covers = ["/tmp", *homes]
     return [
         p
         for p in paths
