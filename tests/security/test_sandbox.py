@@ -63,7 +63,8 @@ def user_home(tmp_path: Path) -> Path:
 def site_at_home(tmp_path: Path, user_home: Path) -> Iterator[Site]:
     """A server whose user's home is ``user_home``."""
     log = tmp_path / "server.log"
-    with running_server(tmp_path / "home", log, "--log-level", "warning", HOME=str(user_home)) as srv:
+    args = ("--log-level", "warning")
+    with running_server(tmp_path / "home", log, *args, HOME=str(user_home)) as srv:
         found = Site(server=srv, tmp=tmp_path)
         yield found
         for client in found.clients:
@@ -123,7 +124,7 @@ def test_a_task_writes_only_its_own_folder_and_a_private_tmp(site: Site) -> None
     script = "; ".join(
         [
             f"touch /etc/{inside} 2>/dev/null && echo 'WROTE /etc' || echo 'refused /etc'",
-            f"touch {platform_bin}/{inside} 2>/dev/null && echo 'WROTE venv' || echo 'refused venv'",
+            f"touch {platform_bin}/{inside} 2>/dev/null && echo 'WROTE bin' || echo 'refused venv'",
             f"touch {site.home}/{inside} 2>/dev/null && echo 'WROTE home' || echo 'refused home'",
             "echo mine > here.txt && echo 'wrote its folder'",
             f"echo private > /tmp/{inside} && echo 'wrote its tmp'",

@@ -56,9 +56,8 @@ def test_a_socket_path_past_the_sun_path_limit_still_binds(tmp_path: Path) -> No
             server.bind(name)
         server.listen(1)
         assert path.exists()
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
-            with address(path) as name:
-                client.connect(name)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client, address(path) as name:
+            client.connect(name)
 
 
 # -- against a real server --------------------------------------------------------------------
