@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from headwater.runtime.sandbox import Sandbox, _shown_again
+from headwater.runtime.sandbox import Sandbox, _shown_again, exit_status
 
 HOME = "/srv/hw"
 WORK = "/srv/hw/work/abc"
@@ -89,3 +89,11 @@ def test_the_interpreter_is_shown_again_but_never_the_server_home() -> None:
     paths = ["/root/.pyenv/versions/3.11", "/usr/lib/python3", "/root", "/root/.headwater/x"]
     shown = _shown_again(paths, hidden=["/root/.headwater"], homes=["/root"])
     assert shown == ["/root/.pyenv/versions/3.11"]
+
+
+def test_a_signal_through_bwrap_reads_as_popen_would_give_it() -> None:
+    assert exit_status(137) == -9  # bwrap: 128 + SIGKILL
+    assert exit_status(143) == -15
+    assert exit_status(0) == 0
+    assert exit_status(3) == 3
+    assert exit_status(128) == 128

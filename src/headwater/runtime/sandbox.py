@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import signal
 import site
 import sys
 from collections.abc import Iterable, Sequence
@@ -112,6 +113,19 @@ class Sandbox:
             "gid": self.gid,
             "setpriv": self.setpriv,
         }
+
+
+def exit_status(code: int) -> int:
+    """The command's status as ``Popen`` gives it unsandboxed: bwrap exits 128+N for a command
+    killed by signal N, which ``Popen`` would give as -N (so the task says "killed by signal
+    SIGKILL", as it did before; a command that exits 137 by itself reads the same, as in a
+    shell)."""
+    if 128 < code < 128 + signal.NSIG:
+        try:
+            return -signal.Signals(code - 128).value
+        except ValueError:
+            return code
+    return code
 
 
 def _under(path: str, root: str) -> bool:

@@ -30,7 +30,7 @@ from headwater.domain.jobs import JobState
 from headwater.runtime.gitrepo import clone_linked
 from headwater.runtime.outputs import Outputs
 from headwater.runtime.reporting import TaskApi, log, patiently
-from headwater.runtime.sandbox import Sandbox, hand_over
+from headwater.runtime.sandbox import Sandbox, exit_status, hand_over
 from headwater.runtime.shipping import LogShipper
 from headwater.runtime.workspace import (
     SetupFailed,
@@ -180,6 +180,8 @@ class Task:
         readers = [self.log.pump("stdout", process.stdout), self.log.pump("stderr", process.stderr)]
         self.readers += readers
         code = process.wait()
+        if self.sandbox is not None:
+            code = exit_status(code)
         # Processes it started in the background may hold its pipes open for ever: wait a
         # little for the rest of its output, not for them (they end with the task).
         deadline = time.monotonic() + LEFTOVER_GRACE
