@@ -52,18 +52,18 @@ def check_peer(conn: socket.socket, where: str) -> None:
 
 def private_folder(path: Path) -> Path:
     """``path`` as a folder of this user's, mode 0700, made if missing; refused when it is
-    someone else's or not a plain folder (a symlink, say)."""
+    someone else's, open to others (never changed: it may be a shared folder such as
+    ``/tmp``), or not a plain folder (a symlink, say)."""
     with contextlib.suppress(FileExistsError):
         path.mkdir(mode=0o700, parents=True)
     found = os.lstat(path)
-    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.geteuid():
+    mine = stat.S_ISDIR(found.st_mode) and found.st_uid == os.geteuid()
+    if not mine or stat.S_IMODE(found.st_mode) & 0o077:
         raise ChannelRefused(
-            "the worker's socket folder is not a folder of this user's",
+            "the worker's socket folder is not a private folder of this user's (mode 0700)",
             where=str(path),
-            hint="Remove it; the server makes it afresh.",
+            hint="Put the socket in a folder of its own; the server makes HOME/worker so.",
         )
-    if stat.S_IMODE(found.st_mode) != 0o700:
-        os.chmod(path, 0o700)
     return path
 
 

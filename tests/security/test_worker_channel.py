@@ -11,6 +11,7 @@ import hashlib
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from headwater.executors.local import socket_path
-from headwater.unixsocket import ChannelRefused, address, check_peer, peer_uid
+from headwater.unixsocket import ChannelRefused, address, check_peer, peer_uid, private_folder
 from tests.security.conftest import Site, log_text
 from tests.support.waiting import wait_until
 
@@ -44,6 +45,23 @@ def test_a_peer_of_another_uid_is_refused(monkeypatch: pytest.MonkeyPatch) -> No
         monkeypatch.setattr(os, "geteuid", lambda: peer_uid(left) + 1)
         with pytest.raises(ChannelRefused, match="not this user"):
             check_peer(left, "pair")
+
+
+def test_the_socket_folder_must_be_private_and_is_never_loosened_nor_tightened(
+    tmp_path: Path,
+) -> None:
+    made = private_folder(tmp_path / "worker")
+    assert stat.S_IMODE(made.stat().st_mode) == 0o700
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # like /tmp: refused, and left as it is
+    with pytest.raises(ChannelRefused, match="private"):
+        private_folder(shared)
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
+    link = tmp_path / "link"
+    link.symlink_to(made)
+    with pytest.raises(ChannelRefused):
+        private_folder(link)
 
 
 def test_a_socket_path_past_the_sun_path_limit_still_binds(tmp_path: Path) -> None:

@@ -151,7 +151,7 @@ class Worker:
             self.exit_when_idle = True
             return {"ok": True}
         if op == "ping":
-            return {"ok": True, "pid": os.getpid(), "sandboxed": self.sandbox is not None}
+            return {"ok": True, "pid": os.getpid()}
         return {"ok": False, "error": f"unknown op {op!r}"}
 
     def should_exit(self) -> bool:
