@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.e2e.conftest import make_hw, run_exec
 from tests.security.conftest import Ran, Site, log_text
 from tests.support.liveserver import free_port, running_server, server_env
 from tests.support.waiting import wait_until
@@ -233,3 +234,21 @@ def test_without_bwrap_no_sandbox_starts_and_says_what_it_leaves_open(
         text = srv.log_text()
     assert "sandbox is off" in text
     assert "admin.token" in text  # what a task can then read, said
+
+
+def test_hw_demo_without_bwrap_runs_unsandboxed_with_one_warning_line(tmp_path: Path) -> None:
+    hw = make_hw(tmp_path, "newcomer")
+    url = f"http://127.0.0.1:{free_port()}"
+    home = tmp_path / "demo-home"
+    hw.env.update(
+        HEADWATER_URL=url,
+        HEADWATER_HOME=str(home),
+        HEADWATER_SANDBOX_BWRAP=str(tmp_path / "no-bwrap"),
+    )
+    result = run_exec(("demo", "--exit"), hw.environment(), "")
+    assert result.code == 0, result
+    warnings = [line for line in result.stdout.splitlines() if "unsandboxed" in line]
+    assert len(warnings) == 1, result.stdout
+    assert "no-bwrap" in warnings[0]
+    assert "Started run 1 of flow 'Iris'" in result.stdout  # and the demo ran to its end
+    assert "sandbox is off" in (home / "server.log").read_text()
