@@ -9,7 +9,7 @@ The socket is ``HOME/worker/worker.sock``, in a folder only this user may enter,
 checks that the other is this user (``headwater.unixsocket``). A worker that died (``kill -9``)
 leaves its socket behind with nobody listening: a refused connection means its tasks are gone.
 With ``sandbox`` options, the worker runs each task's commands in bubblewrap
-(``runtime/sandbox.py``); the server checks here that bwrap is there before it takes work.
+(``runtime/sandbox.py``); ``check_sandbox`` says whether it can.
 """
 
 from __future__ import annotations
@@ -94,9 +94,9 @@ class LocalExecutor:
         python: str | None = None,
         sandbox: dict[str, Any] | None = None,
     ):
-        """``sandbox``: the sandbox settings for the worker (None: tasks run unsandboxed)."""
-        if sandbox is not None:
-            check_sandbox(sandbox)
+        """``sandbox``: the sandbox settings for the worker (None: tasks run unsandboxed).
+        Where bwrap is missing, ``hw server`` refuses to start (``check_sandbox``); a server
+        built otherwise fails each task at its start, never runs it unsandboxed."""
         self.home = home
         self.socket = socket_path(home)
         self.idle_exit = idle_exit
