@@ -252,3 +252,35 @@ def test_hw_demo_without_bwrap_runs_unsandboxed_with_one_warning_line(tmp_path: 
     assert "no-bwrap" in warnings[0]
     assert "Started run 1 of flow 'Iris'" in result.stdout  # and the demo ran to its end
     assert "sandbox is off" in (home / "server.log").read_text()
+
+
+def test_the_requirements_install_runs_sandboxed_too(site: Site, tmp_path: Path) -> None:
+    """A requirement runs its own code as it builds (setup.py): the install is user code."""
+    from headwater.client.sync import push_folder
+
+    secret = site.home / "secret.key"
+    setup = (
+        "try:\n"
+        f"    seen = open({str(secret)!r}).read()\n"
+        "except OSError as exc:\n"
+        "    seen = 'blocked ' + type(exc).__name__\n"
+        "raise SystemExit('probe: ' + seen)\n"
+    )
+    files = {
+        "requirements.txt": "./evil\n",
+        "evil/pyproject.toml": (
+            '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+        ),
+        "evil/setup.py": setup,
+        "main.py": "print(1)\n",
+    }
+    folder = tmp_path / "project"
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    client = site.user()
+    push_folder(client.files.repo(), folder, message="a requirement that probes")
+    ran = site.run(client, "python main.py")
+    assert ran.experiment.state.value == "failed"
+    assert "probe: blocked" in ran.log, ran.log
+    assert secret.read_text().strip() not in ran.log

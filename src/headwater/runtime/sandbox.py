@@ -57,10 +57,17 @@ class Sandbox:
     extra: tuple[str, ...] = field(default=())  # more bwrap options, for tests and experts
 
     def wrap(
-        self, command: Sequence[str], *, workdir: str, cwd: str, readable: Iterable[str] = ()
+        self,
+        command: Sequence[str],
+        *,
+        workdir: str,
+        cwd: str,
+        readable: Iterable[str] = (),
+        writable: Iterable[str] = (),
     ) -> list[str]:
         """The bwrap command line that runs ``command`` in ``cwd`` with ``workdir`` writable
-        and ``readable`` (the task's virtualenv, say) read-only."""
+        and ``readable`` (the task's virtualenv, say) read-only; ``writable``: more folders
+        it may write (the virtualenv a ``pip install`` builds)."""
         argv = [self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         covered = ["/tmp"]
         argv += ["--perms", "1777", "--tmpfs", "/tmp"]
@@ -76,6 +83,7 @@ class Sandbox:
             *(("--ro-bind", p) for p in self.read_only),
             *(("--ro-bind", p) for p in readable),
             *(("--bind", p) for p in self.read_write),
+            *(("--bind", p) for p in writable),
         ]
         for kind, path in mounts:
             argv += _reach(path, covered, made)

@@ -140,7 +140,8 @@ class Task:
         output = inside(self.root, spec.output_dir, "output folder")
         env = self.environment(spec, extra, output)
         if spec.requirements and has_requirements(requirements):
-            venv = requirements_venv(requirements, self.venvs, self.log)
+            confine = self.confined_install if self.sandbox is not None else None
+            venv = requirements_venv(requirements, self.venvs, self.log, confine)
             env["PATH"] = os.pathsep.join([str(venv / "bin"), env["PATH"]])
             env["VIRTUAL_ENV"] = str(venv)
         prerun = self.root / "prerun.sh"
@@ -199,6 +200,15 @@ class Task:
         venv = env.get("VIRTUAL_ENV")
         readable = [venv] if venv else []
         return sandbox.wrap(argv, workdir=str(root), cwd=str(cwd), readable=readable)
+
+    def confined_install(self, argv: list[str], venv: Path) -> list[str]:
+        """The ``pip install`` of requirements.txt in the sandbox, the venv it builds writable."""
+        assert self.sandbox is not None
+        root = self.root.resolve()
+        if self.sandbox.uid is not None and self.sandbox.gid is not None:
+            hand_over(root, self.sandbox.uid, self.sandbox.gid)
+            hand_over(venv, self.sandbox.uid, self.sandbox.gid)
+        return self.sandbox.wrap(argv, workdir=str(root), cwd=str(root), writable=[str(venv)])
 
     def end_leftovers(self) -> None:
         """End what the task's commands left running (a background process, a service that
