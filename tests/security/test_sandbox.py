@@ -284,3 +284,30 @@ def test_the_requirements_install_runs_sandboxed_too(site: Site, tmp_path: Path)
     assert ran.experiment.state.value == "failed"
     assert "probe: blocked" in ran.log, ran.log
     assert secret.read_text().strip() not in ran.log
+
+
+def test_network_off_leaves_the_task_without_network_and_the_runtime_reporting(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "server.log"
+    env = {"HEADWATER_SANDBOX_NETWORK": "false"}
+    with running_server(tmp_path / "home", log, "--log-level", "warning", **env) as srv:
+        site = Site(server=srv, tmp=tmp_path)
+        try:
+            probe = (
+                "import urllib.request\n"
+                "try:\n"
+                f"    urllib.request.urlopen({srv.url + '/healthz'!r}, timeout=5)\n"
+                "    print('REACHED the server')\n"
+                "except OSError as exc:\n"
+                "    print('no network:', type(exc).__name__)\n"
+            )
+            ran = site.run(site.user(), f'python -c "{probe}"; echo hw_tag_said: yes')
+        finally:
+            for client in site.clients:
+                client.close()
+    assert ran.experiment.state.value == "success", ran.log
+    said = ran.log.splitlines()
+    assert any(line.startswith("no network:") for line in said), ran.log
+    assert "REACHED the server" not in said
+    assert ran.experiment.tags.get("said") == "yes"  # the runtime, outside, still reports

@@ -97,3 +97,12 @@ def test_a_signal_through_bwrap_reads_as_popen_would_give_it() -> None:
     assert exit_status(0) == 0
     assert exit_status(3) == 3
     assert exit_status(128) == 128
+
+
+def test_the_tasks_own_mounts_come_after_a_hidden_folder_is_covered_again() -> None:
+    venv = "/srv/hw/cache/venvs/x"
+    found = mounts(wrap(Sandbox(hidden=(HOME,), read_only=("/srv",)), readable=(venv,)))
+    again = len(found) - 1 - found[::-1].index(("--tmpfs", HOME))
+    assert found.index(("--ro-bind", venv)) > again
+    assert found.index(("--bind", WORK)) > again
+    assert ("--dir", "/srv/hw/cache") in found[again:]  # made again inside the new cover

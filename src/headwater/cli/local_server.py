@@ -81,6 +81,7 @@ class ChildServer:
         command = [sys.executable, "-m", "headwater.cli.main", "server"]
         command += ["--host", host, "--port", str(port), "--home", str(home), *options]
         with log.open("ab") as sink:
+            log.chmod(0o600)  # the server's output is its home's, like the rest
             process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT
             )

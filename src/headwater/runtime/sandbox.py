@@ -24,7 +24,7 @@ import signal
 import site
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,6 @@ class Sandbox:
     uid: int | None = None  # drop to this uid and gid (the worker runs as root)
     gid: int | None = None
     setpriv: str = DEFAULT_SETPRIV
-    extra: tuple[str, ...] = field(default=())  # more bwrap options, for tests and experts
 
     def wrap(
         self,
@@ -78,26 +77,32 @@ class Sandbox:
             covered.append(path)
             argv += ["--perms", _TRAVERSE, "--tmpfs", path]
         made: set[str] = set()
-        mounts = [
+        shared = [
             *(("--ro-bind", p) for p in self.visible),
             *(("--ro-bind", p) for p in self.read_only),
-            *(("--ro-bind", p) for p in readable),
             *(("--bind", p) for p in self.read_write),
-            *(("--bind", p) for p in writable),
         ]
-        for kind, path in mounts:
+        for kind, path in shared:
             argv += _reach(path, covered, made)
             argv += [kind, path, path]
         # A mount that holds a hidden folder (an extra mount of a whole home, say) would show
-        # it again: cover it once more.
+        # it again: cover it once more, before the task's own mounts go inside.
         for path in _outermost(self.hidden):
-            if any(_under(path, mounted) for _, mounted in mounts):
+            if any(_under(path, mounted) for _, mounted in shared):
                 argv += ["--perms", _TRAVERSE, "--tmpfs", path]
-        argv += [*_reach(workdir, covered, made), "--bind", workdir, workdir]
+                made = {m for m in made if not _under(m, path)}
+        own = [
+            *(("--ro-bind", p) for p in readable),
+            *(("--bind", p) for p in writable),
+            ("--bind", workdir),
+        ]
+        for kind, path in own:
+            argv += _reach(path, covered, made)
+            argv += [kind, path, path]
         argv += ["--chdir", cwd, "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
         if not self.network:
             argv.append("--unshare-net")
-        argv += ["--die-with-parent", *self.extra]
+        argv.append("--die-with-parent")
         if self.uid is not None:
             for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP"):
                 argv += ["--cap-add", cap]
@@ -106,21 +111,6 @@ class Sandbox:
             argv.append("--no-new-privs")
         argv += ["--", *command]
         return argv
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "bwrap": self.bwrap,
-            "network": self.network,
-            "hidden": list(self.hidden),
-            "scratch_home": self.scratch_home,
-            "homes": list(self.homes),
-            "visible": list(self.visible),
-            "read_only": list(self.read_only),
-            "read_write": list(self.read_write),
-            "uid": self.uid,
-            "gid": self.gid,
-            "setpriv": self.setpriv,
-        }
 
 
 def exit_status(code: int) -> int:
