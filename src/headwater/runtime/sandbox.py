@@ -229,7 +229,9 @@ def _shown_again(paths: list[str], hidden: list[str], homes: list[str]) -> list[
 
 def hand_over(folder: Path, uid: int, gid: int) -> None:
     """Give the task's folder to the task's uid (its files were made by the worker, as
-    root), so the dropped command can write there; what it writes stays readable to root."""
+    root), so the dropped command can write there; what it writes stays readable to root.
+    No process of the task runs meanwhile (a bwrap's PID namespace ends with its command),
+    and no other task can reach the folder, so nothing can swap a folder for a link here."""
     os.chown(folder, uid, gid)
     for top, dirs, files in os.walk(folder):
         for name in [*dirs, *files]:
