@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_PORT = 8765
 
@@ -39,6 +41,43 @@ class ServerSettings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_sender: str = "headwater@localhost"
+    # -- the sandbox tasks run in (the local executor, Linux; see docs/getting-started.md) --
+    sandbox: bool = Field(True, description="Run tasks in bubblewrap (off: --no-sandbox)")
+    sandbox_bwrap: Path = Field(Path("/usr/bin/bwrap"), description="The bwrap program")
+    sandbox_setpriv: Path = Field(
+        Path("/usr/bin/setpriv"), description="Drops a task's uid when the server is root"
+    )
+    sandbox_network: bool = Field(True, description="Tasks reach the network (and the API)")
+    sandbox_read_only: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, description="More folders tasks may read (':'-separated)"
+    )
+    sandbox_read_write: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, description="Folders tasks may write too (':'-separated)"
+    )
+    task_uid: int = Field(65534, ge=1, description="The uid tasks run as when the server is root")
+    task_gid: int = Field(65534, ge=1, description="The gid tasks run as when the server is root")
+
+    @field_validator("sandbox_read_only", "sandbox_read_write", mode="before")
+    @classmethod
+    def _paths(cls, value: object) -> object:
+        """A ``PATH``-like list in the environment (``/data:/models``), or a list."""
+        if isinstance(value, str):
+            return [Path(part) for part in value.split(os.pathsep) if part]
+        return value
+
+    def sandbox_options(self) -> dict[str, Any] | None:
+        """What the local worker needs to build its sandbox; None when it is off."""
+        if not self.sandbox:
+            return None
+        return {
+            "bwrap": str(self.sandbox_bwrap),
+            "setpriv": str(self.sandbox_setpriv),
+            "network": self.sandbox_network,
+            "read_only": [str(p.resolve()) for p in self.sandbox_read_only],
+            "read_write": [str(p.resolve()) for p in self.sandbox_read_write],
+            "uid": self.task_uid,
+            "gid": self.task_gid,
+        }
 
     def resolved_public_url(self) -> str:
         if self.public_url:

@@ -65,6 +65,15 @@ class LiveServer:
     url: str
     home: Path
     admin_token: str
+    scripts: Path  # the one folder of the tests' that its sandboxed tasks may read
+
+
+@pytest.fixture
+def scripts(live_server: LiveServer, tmp_path: Path) -> Path:
+    """A folder for files the live server's tasks run (its sandbox mounts it read-only)."""
+    folder = live_server.scripts / tmp_path.name
+    folder.mkdir(mode=0o755)
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +83,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     url = f"http://127.0.0.1:{port}"
     log = home.parent / "server.log"
     # Its local worker outlives it by design; here it leaves soon after the last task.
-    env = clean_env(home.parent, home.parent / "unused-config", HEADWATER_WORKER_IDLE_EXIT="10")
+    scripts = tmp_path_factory.mktemp("task-scripts")
+    scripts.chmod(0o755)  # tasks run as another uid when the tests run as root
+    env = clean_env(
+        home.parent,
+        home.parent / "unused-config",
+        HEADWATER_WORKER_IDLE_EXIT="10",
+        HEADWATER_SANDBOX_READ_ONLY=str(scripts),
+    )
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [*HW, "server", "--port", str(port), "--home", str(home), "--log-level", "warning"],
@@ -84,7 +100,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         )
     try:
         wait_healthy(url, process, log)
-        yield LiveServer(url=url, home=home, admin_token=(home / "admin.token").read_text().strip())
+        token = (home / "admin.token").read_text().strip()
+        yield LiveServer(url=url, home=home, admin_token=token, scripts=scripts)
     finally:
         process.terminate()
         process.wait(10)

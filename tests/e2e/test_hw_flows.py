@@ -118,10 +118,12 @@ def task(run: dict[str, Any], title: str) -> dict[str, Any]:
     return found
 
 
-def test_import_is_versioned_and_exports_round_trip(admin: Hw, tmp_path: Path) -> None:
+def test_import_is_versioned_and_exports_round_trip(
+    admin: Hw, tmp_path: Path, scripts: Path
+) -> None:
     pid = project(admin)
     name = unique("Import flow")
-    text = grid_flow(tmp_path, name)
+    text = grid_flow(scripts, name)
     path = write_flow(tmp_path, text)
 
     first = admin.json("flow", "import", "--file", str(path), "-p", pid)
@@ -156,11 +158,11 @@ def test_import_is_versioned_and_exports_round_trip(admin: Hw, tmp_path: Path) -
 
 
 def test_an_invalid_file_names_file_line_and_key_and_stores_nothing(
-    admin: Hw, tmp_path: Path
+    admin: Hw, tmp_path: Path, scripts: Path
 ) -> None:
     pid = project(admin)
     name = unique("Broken")
-    text = grid_flow(tmp_path, name).replace("    params:\n", "    parms:\n")
+    text = grid_flow(scripts, name).replace("    params:\n", "    parms:\n")
     path = write_flow(tmp_path, text, "broken.yaml")
     line = text.splitlines().index("    parms:") + 1
 
@@ -176,10 +178,12 @@ def test_an_invalid_file_names_file_line_and_key_and_stores_nothing(
     one_paragraph_error(missing, name)
 
 
-def test_run_wait_a_grid_then_inspect_bakes_and_graphs(admin: Hw, tmp_path: Path) -> None:
+def test_run_wait_a_grid_then_inspect_bakes_and_graphs(
+    admin: Hw, tmp_path: Path, scripts: Path
+) -> None:
     pid = project(admin)
     name = unique("Grid flow")
-    path = write_flow(tmp_path, grid_flow(tmp_path, name))
+    path = write_flow(tmp_path, grid_flow(scripts, name))
 
     ended = admin.json("flow", "run", "--file", str(path), "--wait", "--timeout", "60", "-p", pid)
     assert ended["status"] == "success", ended
@@ -264,9 +268,11 @@ def test_endpoints_list_what_deploy_tasks_defined_and_page(admin: Hw, tmp_path: 
 
 
 @needs_dot
-def test_output_graph_renders_svg_through_graphviz(admin: Hw, tmp_path: Path) -> None:
+def test_output_graph_renders_svg_through_graphviz(
+    admin: Hw, tmp_path: Path, scripts: Path
+) -> None:
     pid = project(admin)
-    path = write_flow(tmp_path, approval_flow(tmp_path, unique("Svg flow")))
+    path = write_flow(tmp_path, approval_flow(scripts, unique("Svg flow")))
     started = admin.json("flow", "run", "--file", str(path), "-p", pid)
     inspect_until(admin, pid, started["number"], {"pending_approval"})
     svg = tmp_path / "run.svg"
@@ -288,10 +294,12 @@ def test_output_graph_without_graphviz_says_how_to_install_it(admin: Hw, tmp_pat
     assert not (tmp_path / "g.svg").exists()
 
 
-def test_a_task_waits_for_approval_until_hw_flow_approve(admin: Hw, tmp_path: Path) -> None:
+def test_a_task_waits_for_approval_until_hw_flow_approve(
+    admin: Hw, tmp_path: Path, scripts: Path
+) -> None:
     pid = project(admin)
     name = unique("Approve flow")
-    path = write_flow(tmp_path, approval_flow(tmp_path, name))
+    path = write_flow(tmp_path, approval_flow(scripts, name))
     started = admin.json("flow", "run", "--file", str(path), "-p", pid)
     number = str(started["number"])
 
@@ -314,9 +322,9 @@ def test_a_task_waits_for_approval_until_hw_flow_approve(admin: Hw, tmp_path: Pa
     one_paragraph_error(again)
 
 
-def test_reject_aborts_the_run(admin: Hw, tmp_path: Path) -> None:
+def test_reject_aborts_the_run(admin: Hw, tmp_path: Path, scripts: Path) -> None:
     pid = project(admin)
-    path = write_flow(tmp_path, approval_flow(tmp_path, unique("Reject flow")))
+    path = write_flow(tmp_path, approval_flow(scripts, unique("Reject flow")))
     started = admin.json("flow", "run", "--file", str(path), "-p", pid)
     inspect_until(admin, pid, started["number"], {"pending_approval"})
     rejected = admin.json("flow", "reject", str(started["number"]), "Ship it", "-p", pid)
@@ -327,11 +335,11 @@ def test_reject_aborts_the_run(admin: Hw, tmp_path: Path) -> None:
 
 
 def test_param_overrides_make_a_bigger_grid_and_wait_exits_1_on_failure(
-    admin: Hw, tmp_path: Path
+    admin: Hw, tmp_path: Path, scripts: Path
 ) -> None:
     pid = project(admin)
     name = unique("Params flow")
-    path = write_flow(tmp_path, grid_flow(tmp_path, name))
+    path = write_flow(tmp_path, grid_flow(scripts, name))
     admin("flow", "import", "--file", str(path), "-p", pid)
     ended = admin.json(
         "flow",
@@ -352,18 +360,18 @@ def test_param_overrides_make_a_bigger_grid_and_wait_exits_1_on_failure(
     unknown = admin("flow", "run", name, "--param", "Nope.lr=1", "-p", pid, code=1)
     one_paragraph_error(unknown, "--param", "Load data")
 
-    broken = tmp_path / "failing"
+    broken = scripts / "failing"
     failing = write_flow(broken, grid_flow(broken, unique("Failing flow")))
     (broken / "train.py").write_text("raise SystemExit(3)\n")
     failed = admin("flow", "run", "--file", str(failing), "--wait", "-p", pid, code=1)
     assert "failed" in failed.stdout
 
 
-def test_triggers_are_added_listed_and_removed(admin: Hw, tmp_path: Path) -> None:
+def test_triggers_are_added_listed_and_removed(admin: Hw, tmp_path: Path, scripts: Path) -> None:
     pid = project(admin)
     name = unique("Trigger flow")
     admin(
-        "flow", "import", "--file", str(write_flow(tmp_path, grid_flow(tmp_path, name))), "-p", pid
+        "flow", "import", "--file", str(write_flow(tmp_path, grid_flow(scripts, name))), "-p", pid
     )
     dataset = unique("images")
     admin("dataset", "create", dataset, "-p", pid)

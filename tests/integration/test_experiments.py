@@ -47,6 +47,11 @@ class Live:
     def client(self, project: str | None = None) -> Client:
         return Client(self.url, self.token, project, config_dir=self.tmp / "cfg")
 
+    @property
+    def shared(self) -> Path:
+        """A folder of the test's that its tasks may read and write (see ``_start``)."""
+        return self.home.parent / "shared"
+
 
 def _start(
     home: Path, port: int, log: Path, database_url: str | None = None, **extra: str
@@ -55,6 +60,11 @@ def _start(
     environ.update(
         HEADWATER_HOME=str(home), HEADWATER_PORT=str(port), HEADWATER_WORKER_IDLE_EXIT="20"
     )
+    # Tasks run sandboxed: the one folder of the test's they may use (scripts, markers)
+    shared = home.parent / "shared"
+    shared.mkdir(exist_ok=True)
+    shared.chmod(0o777)  # the task's uid is not root's
+    environ["HEADWATER_SANDBOX_READ_WRITE"] = str(shared)
     environ.update(extra)
     if database_url is not None:
         environ["HEADWATER_DATABASE_URL"] = database_url
@@ -195,21 +205,38 @@ def test_failures_name_their_cause_and_the_engine_runs_on(live: Live) -> None:
     assert "still-working" in _log_text(client, after.id)
 
 
-def test_stop_ends_the_whole_process_group(live: Live, tmp_path: Path) -> None:
+def test_stop_ends_the_whole_process_group(live: Live) -> None:
     client, _ = _project(live)
-    marker = tmp_path / "child.pid"
+    marker = live.shared / "child.pid"
     exp = client.experiments.create(f"sh -c 'sleep 300 & echo $! > {marker}; wait'")[0]
     deadline = time.monotonic() + 30
     while not marker.exists() or not marker.read_text().strip():
         assert time.monotonic() < deadline, "the command never started"
         time.sleep(0.1)
-    child = int(marker.read_text())
+    child = _host_pid(int(marker.read_text()), b"sleep\x00300")
     stopped = client.experiments.stop(exp.id)
     assert stopped.state.value == "aborted"
     deadline = time.monotonic() + 20
     while _alive(child):
         assert time.monotonic() < deadline, "the grandchild survived the stop"
         time.sleep(0.1)
+
+
+def _host_pid(pid: int, cmdline: bytes) -> int:
+    """The pid, as this process sees it, of the process with ``cmdline`` that called itself
+    ``pid``: a sandboxed task has a PID namespace of its own (``NSpid`` lists both)."""
+    for proc in Path("/proc").iterdir():
+        try:
+            status = (proc / "status").read_text()
+            command = (proc / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        ids = next(
+            (line.split()[1:] for line in status.splitlines() if line.startswith("NSpid:")), []
+        )
+        if ids and int(ids[-1]) == pid and command.startswith(cmdline):
+            return int(ids[0])
+    raise AssertionError(f"no process {cmdline!r} with pid {pid} in its namespace")
 
 
 def _alive(pid: int) -> bool:
@@ -290,9 +317,9 @@ def test_a_server_killed_mid_run_adopts_or_ends_its_experiments(live: Live) -> N
         "    print('hw_linechart_step value:', i, flush=True); print('line', i, flush=True)\n"
         "    time.sleep(0.1)\n"
     )
-    (live.tmp / "steps.py").write_text(script)
+    (live.shared / "steps.py").write_text(script)
     made = client.experiments.create(
-        f"{PY} {live.tmp / 'steps.py'}", [{"i": str(i)} for i in range(4)]
+        f"{PY} {live.shared / 'steps.py'}", [{"i": str(i)} for i in range(4)]
     )
     deadline = time.monotonic() + 30
     while sum(client.experiments.get(e.id).state.value == "running" for e in made) < 2:

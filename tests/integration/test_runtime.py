@@ -40,6 +40,7 @@ from headwater.runtime.workspace import materialise
 from headwater.schemas.experiments import InputMount, TaskSpec
 from headwater.server import create_app
 from headwater.settings import ServerSettings
+from headwater.unixsocket import address
 
 pytestmark = pytest.mark.slow
 
@@ -420,7 +421,8 @@ def test_python_m_headwater_runtime_runs_one_task_as_remote_executors_start_it(
 def _ask(sock: Path, request: dict[str, Any]) -> dict[str, Any]:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
         conn.settimeout(10)
-        conn.connect(str(sock))
+        with address(sock) as name:  # a deep tmp_path is past the sun_path limit
+            conn.connect(name)
         conn.sendall(json.dumps(request).encode() + b"\n")
         with conn.makefile("rb") as reader:
             answer: dict[str, Any] = json.loads(reader.readline())
@@ -430,7 +432,7 @@ def _ask(sock: Path, request: dict[str, Any]) -> dict[str, Any]:
 def test_the_worker_runs_lists_cancels_survives_sighup_and_leaves_when_idle(
     live: Live, tmp_path: Path
 ) -> None:
-    sock = Path("/tmp") / f"hw-rt-{os.urandom(4).hex()}.sock"
+    sock = tmp_path / "worker" / "worker.sock"  # a folder of its own, made 0700 by it
     worker = subprocess.Popen(
         [
             sys.executable, "-m", "headwater.runtime.worker", "--socket", str(sock),
@@ -448,6 +450,7 @@ def test_the_worker_runs_lists_cancels_survives_sighup_and_leaves_when_idle(
             time.sleep(0.02)
         assert _ask(sock, {"op": "ping"}) == {"ok": True, "pid": worker.pid}
         assert stat.S_IMODE(sock.stat().st_mode) == 0o600, "other users could connect"
+        assert stat.S_IMODE(sock.parent.stat().st_mode) == 0o700, "others could enter"
         assert Path(f"{sock}.pid").read_text().strip() == str(worker.pid)
         os.kill(worker.pid, signal.SIGHUP)  # the terminal of the server that started it closed
         assert _ask(sock, {"op": "ping"})["ok"]

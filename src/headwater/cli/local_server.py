@@ -74,13 +74,14 @@ class ChildServer:
     log: Path
 
     @classmethod
-    def start(cls, host: str, port: int, home: Path) -> ChildServer:
+    def start(cls, host: str, port: int, home: Path, *options: str) -> ChildServer:
         check_port_free(host, port)
-        home.mkdir(parents=True, exist_ok=True)
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
         log = home / LOG_FILE
         command = [sys.executable, "-m", "headwater.cli.main", "server"]
-        command += ["--host", host, "--port", str(port), "--home", str(home)]
+        command += ["--host", host, "--port", str(port), "--home", str(home), *options]
         with log.open("ab") as sink:
+            log.chmod(0o600)  # the server's output is its home's, like the rest
             process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT
             )

@@ -4,19 +4,23 @@ The worker (``python -m headwater.runtime.worker``) is started once and runs the
 in threads, spawning only each task's command: starting an interpreter per task would cost
 more than the whole dispatch. It runs in a session of its own, so a server that dies does not
 take running tasks with it; the next server finds the worker on its socket and adopts them.
+
+The socket is ``HOME/worker/worker.sock``, in a folder only this user may enter, and each end
+checks that the other is this user (``headwater.unixsocket``). A worker that died (``kill -9``)
+leaves its socket behind with nobody listening: a refused connection means its tasks are gone.
+With ``sandbox`` options, the worker runs each task's commands in bubblewrap
+(``runtime/sandbox.py``); ``check_sandbox`` says whether it can.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
-import socket
+import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +31,7 @@ from headwater.domain.compute import Resources
 from headwater.domain.errors import HeadwaterError
 from headwater.executors.base import Launch, Liveness, Runner
 from headwater.executors.machine import machine_resources
+from headwater.unixsocket import ChannelRefused, connect, private_folder
 
 START_TIMEOUT = 20.0
 
@@ -36,11 +41,36 @@ class WorkerUnreachable(HeadwaterError):
     status_code = 503
 
 
+class SandboxMissing(HeadwaterError):
+    code = "sandbox_missing"
+    status_code = 503
+
+
 def socket_path(home: Path) -> Path:
-    """Unix socket paths are limited to ~100 bytes, so the socket lives in the temp folder,
-    named after the home it serves."""
-    digest = hashlib.sha256(str(home.resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"hw-worker-{digest}.sock"
+    """The worker's socket: in the home's private ``worker/`` folder (see unixsocket)."""
+    return home.resolve() / "worker" / "worker.sock"
+
+
+def check_sandbox(options: dict[str, Any]) -> None:
+    """Refuse to take work with a sandbox that cannot start: bwrap (and, as root, setpriv,
+    which drops the task's uid) must be there."""
+    needed = [("bwrap", str(options.get("bwrap", "/usr/bin/bwrap")))]
+    if os.geteuid() == 0:
+        needed.append(("setpriv", str(options.get("setpriv", "/usr/bin/setpriv"))))
+    for name, path in needed:
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            found = shutil.which(name)
+            raise SandboxMissing(
+                f"tasks run sandboxed with {name}, and there is none at {path}",
+                where="HEADWATER_SANDBOX_" + name.upper(),
+                hint=(
+                    f"Install it (scripts/system-deps, or apt-get install "
+                    f"{'bubblewrap' if name == 'bwrap' else 'util-linux'})"
+                    + (f", or point HEADWATER_SANDBOX_{name.upper()} at {found}" if found else "")
+                    + "; or start the server with --no-sandbox (HEADWATER_SANDBOX=false): "
+                    "then tasks run with the server's own rights."
+                ),
+            )
 
 
 @contextlib.contextmanager
@@ -56,11 +86,22 @@ def _file_lock(path: Path) -> Iterator[None]:
 class LocalExecutor:
     name = "local"
 
-    def __init__(self, home: Path, *, idle_exit: float = 300.0, python: str | None = None):
+    def __init__(
+        self,
+        home: Path,
+        *,
+        idle_exit: float = 300.0,
+        python: str | None = None,
+        sandbox: dict[str, Any] | None = None,
+    ):
+        """``sandbox``: the sandbox settings for the worker (None: tasks run unsandboxed).
+        Where bwrap is missing, ``hw server`` refuses to start (``check_sandbox``); a server
+        built otherwise fails each task at its start, never runs it unsandboxed."""
         self.home = home
         self.socket = socket_path(home)
         self.idle_exit = idle_exit
         self.python = python or sys.executable
+        self.sandbox = sandbox
         self._total = machine_resources()
         self._starting = threading.Lock()
 
@@ -70,9 +111,8 @@ class LocalExecutor:
     # -- the worker ------------------------------------------------------------------------
 
     def _ask(self, request: dict[str, Any], *, timeout: float = 10.0) -> dict[str, Any]:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.settimeout(timeout)
-            conn.connect(str(self.socket))
+        # the peer is checked before a byte is sent: a launch carries the task's secrets
+        with connect(self.socket, timeout) as conn:
             conn.sendall(json.dumps(request).encode() + b"\n")
             with conn.makefile("rb") as reader:
                 line = reader.readline()
@@ -87,6 +127,7 @@ class LocalExecutor:
         try:
             return self._ask(request)
         except (FileNotFoundError, ConnectionRefusedError):
+            private_folder(self.socket.parent)
             with self._starting, _file_lock(Path(str(self.socket) + ".lock")):
                 if not self.worker_alive():
                     self._start_worker()
@@ -95,29 +136,23 @@ class LocalExecutor:
     def worker_alive(self) -> bool:
         try:
             return bool(self._ask({"op": "ping"}, timeout=5.0).get("ok"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, ChannelRefused):
             return False
 
     def _start_worker(self) -> None:
         logs = self.home / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
+        logs.mkdir(mode=0o700, parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             self.socket.unlink()  # a stale socket of a worker that is gone
+        argv = [self.python, "-m", "headwater.runtime.worker", "--socket", str(self.socket)]
+        argv += ["--workroot", str(self.home / "work"), "--cache", str(self.home / "cache")]
+        argv += ["--idle-exit", str(self.idle_exit), "--home", str(self.home)]
+        if self.sandbox is not None:
+            argv += ["--sandbox", json.dumps(self.sandbox)]
         with open(logs / "worker.log", "ab") as log:
+            os.chmod(logs / "worker.log", 0o600)
             subprocess.Popen(
-                [
-                    self.python,
-                    "-m",
-                    "headwater.runtime.worker",
-                    "--socket",
-                    str(self.socket),
-                    "--workroot",
-                    str(self.home / "work"),
-                    "--cache",
-                    str(self.home / "cache"),
-                    "--idle-exit",
-                    str(self.idle_exit),
-                ],
+                argv,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -154,25 +189,28 @@ class LocalExecutor:
         return {"executor": self.name}  # the worker is found by its socket, not a pid
 
     def running(self) -> dict[str, Any] | None:
-        """The worker's tasks, or None when no worker answers."""
+        """The worker's tasks; {} when no worker runs (no socket, or nobody listens on it:
+        a worker killed with SIGKILL leaves its socket behind), None when it cannot tell."""
         try:
             answer = self._ask({"op": "list"})
-        except (OSError, ValueError):
-            return None
+        except (FileNotFoundError, ConnectionRefusedError):
+            return {}  # no worker: its tasks ended with it (bwrap's --die-with-parent)
+        except (OSError, ValueError, ChannelRefused):
+            return None  # busy, or not ours: ask again later
         tasks: dict[str, Any] = answer.get("tasks", {})
         return tasks
 
     def poll(self, experiment_id: str, runner: Runner) -> Liveness:
         tasks = self.running()
         if tasks is None:
-            return Liveness.GONE if not self.socket.exists() else Liveness.UNKNOWN
+            return Liveness.UNKNOWN
         return Liveness.ALIVE if experiment_id in tasks else Liveness.GONE
 
     def cancel(self, experiment_id: str, runner: Runner) -> None:
-        with contextlib.suppress(OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError, ChannelRefused):
             self._ask({"op": "cancel", "experiment_id": experiment_id})
 
     def close(self) -> None:
         """Running tasks finish; the worker leaves when it has none."""
-        with contextlib.suppress(OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError, ChannelRefused):
             self._ask({"op": "exit_when_idle"}, timeout=2.0)

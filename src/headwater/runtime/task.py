@@ -30,6 +30,7 @@ from headwater.domain.jobs import JobState
 from headwater.runtime.gitrepo import clone_linked
 from headwater.runtime.outputs import Outputs
 from headwater.runtime.reporting import TaskApi, log, patiently
+from headwater.runtime.sandbox import Sandbox, exit_status, hand_over
 from headwater.runtime.shipping import LogShipper
 from headwater.runtime.workspace import (
     SetupFailed,
@@ -76,9 +77,11 @@ class Task:
         cancel: threading.Event,
         on_process: Callable[[int], None] | None,
         given: dict[str, Any] | None = None,
+        sandbox: Sandbox | None = None,
     ) -> None:
         self.api = api
         self.given = given
+        self.sandbox = sandbox
         self.root = workroot / api.experiment_id
         self.cache = ObjectCache(cache_root / "objects")
         self.trees = cache_root / "trees"
@@ -142,7 +145,8 @@ class Task:
         output = inside(self.root, spec.output_dir, "output folder")
         env = self.environment(spec, extra, output)
         if spec.requirements and has_requirements(requirements):
-            venv = requirements_venv(requirements, self.venvs, self.log)
+            confine = self.confined_install if self.sandbox is not None else None
+            venv = requirements_venv(requirements, self.venvs, self.log, confine)
             env["PATH"] = os.pathsep.join([str(venv / "bin"), env["PATH"]])
             env["VIRTUAL_ENV"] = str(venv)
         prerun = self.root / "prerun.sh"
@@ -161,6 +165,8 @@ class Task:
         cwd: Path,
         started: Callable[[], None] | None = None,
     ) -> int:
+        if self.sandbox is not None:  # user code: prerun.sh and the command
+            argv = self.sandboxed(self.sandbox, argv, env, cwd)
         process = subprocess.Popen(
             argv,
             cwd=cwd,
@@ -180,12 +186,34 @@ class Task:
         readers = [self.log.pump("stdout", process.stdout), self.log.pump("stderr", process.stderr)]
         self.readers += readers
         code = process.wait()
+        if self.sandbox is not None:
+            code = exit_status(code)
         # Processes it started in the background may hold its pipes open for ever: wait a
         # little for the rest of its output, not for them (they end with the task).
         deadline = time.monotonic() + LEFTOVER_GRACE
         for reader in readers:
             reader.join(max(0.0, deadline - time.monotonic()))
         return code
+
+    def sandboxed(
+        self, sandbox: Sandbox, argv: list[str], env: dict[str, str], cwd: Path
+    ) -> list[str]:
+        """``argv`` in the sandbox: the task's folder writable, its virtualenv readable."""
+        root = self.root.resolve()
+        if sandbox.uid is not None and sandbox.gid is not None:
+            hand_over(root, sandbox.uid, sandbox.gid)
+        venv = env.get("VIRTUAL_ENV")
+        readable = [venv] if venv else []
+        return sandbox.wrap(argv, workdir=str(root), cwd=str(cwd), readable=readable)
+
+    def confined_install(self, argv: list[str], venv: Path) -> list[str]:
+        """The ``pip install`` of requirements.txt in the sandbox, the venv it builds writable."""
+        assert self.sandbox is not None
+        root = self.root.resolve()
+        if self.sandbox.uid is not None and self.sandbox.gid is not None:
+            hand_over(root, self.sandbox.uid, self.sandbox.gid)
+            hand_over(venv, self.sandbox.uid, self.sandbox.gid)
+        return self.sandbox.wrap(argv, workdir=str(root), cwd=str(root), writable=[str(venv)])
 
     def end_leftovers(self) -> None:
         """End what the task's commands left running (a background process, a service that
@@ -329,12 +357,14 @@ def run_task(
     on_process: Callable[[int], None] | None = None,
     spec: dict[str, Any] | None = None,
     transport: httpx.BaseTransport | None = None,
+    sandbox: Sandbox | None = None,
 ) -> JobOutcome:
     """Run one task to its end. ``spec``: the task's spec as the server sent it with the
     launch (the local worker's); without it (or when it does not parse) the runtime asks.
-    ``transport``: connections to the server shared with other tasks (the worker's)."""
+    ``transport``: connections to the server shared with other tasks (the worker's).
+    ``sandbox``: where the user's commands run (the local worker's; see ``sandbox.py``)."""
     api = TaskApi(url, token, project_id, experiment_id, transport)
-    task = Task(api, workroot, cache_root, cancel or threading.Event(), on_process, spec)
+    task = Task(api, workroot, cache_root, cancel or threading.Event(), on_process, spec, sandbox)
     try:
         return task.run()
     except Exception as exc:  # a bug of ours must still end the task, with its cause

@@ -1,7 +1,8 @@
 """The long-lived local worker: runs the task runtime in threads, one per task.
 
 ``python -m headwater.runtime.worker --socket PATH ...`` listens on a Unix socket for one JSON
-object per line (launch, cancel, list, exit_when_idle, ping) and answers one line each. It runs
+object per line (launch, cancel, list, exit_when_idle, ping) and answers one line each, to its
+own user only (the socket is in a 0700 folder, and each client's uid is checked). It runs
 in a session of its own, so it outlives the server that started it; tasks go on, their reports
 wait for the server to come back, and the next server adopts them. It leaves by itself after
 ``--idle-exit`` seconds without a task.
@@ -22,8 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from headwater.domain.errors import HeadwaterError
 from headwater.runtime.reporting import SharedTransport
+from headwater.runtime.sandbox import Sandbox, for_worker
 from headwater.runtime.task import run_task
+from headwater.unixsocket import address, check_peer, private_folder
 
 log = logging.getLogger("headwater.worker")
 KILL_AFTER = 10.0
@@ -37,10 +41,13 @@ class Running:
 
 
 class Worker:
-    def __init__(self, workroot: Path, cache: Path, idle_exit: float) -> None:
+    def __init__(
+        self, workroot: Path, cache: Path, idle_exit: float, sandbox: Sandbox | None = None
+    ) -> None:
         self.workroot = workroot
         self.cache = cache
         self.idle_exit = idle_exit
+        self.sandbox = sandbox
         self.tasks: dict[str, Running] = {}
         self.lock = threading.Lock()
         self.exit_when_idle = False
@@ -84,6 +91,7 @@ class Worker:
                 on_process=started,
                 spec=req.get("spec"),
                 transport=self.transport(str(req["url"])),
+                sandbox=self.sandbox,
             )
             log.info("experiment %s ended %s", eid, outcome.state.value)
         finally:
@@ -157,6 +165,11 @@ class Worker:
 def serve(socket_path: Path, worker: Worker) -> None:
     class Handler(socketserver.StreamRequestHandler):
         def handle(self) -> None:
+            try:
+                check_peer(self.request, str(socket_path))
+            except HeadwaterError as exc:  # another user: no answer at all
+                log.warning("refused a connection: %s", exc)
+                return
             line = self.rfile.readline()
             try:
                 answer = worker.handle(json.loads(line))
@@ -164,13 +177,16 @@ def serve(socket_path: Path, worker: Worker) -> None:
                 answer = {"ok": False, "error": repr(exc)}
             self.wfile.write(json.dumps(answer).encode() + b"\n")
 
+    private_folder(socket_path.parent)
     with contextlib.suppress(FileNotFoundError):
         socket_path.unlink()
     # Launches carry task tokens and specs (secrets included): only this user may connect.
-    # The socket is made 0600 as it is bound (a chmod after would leave a window open).
+    # The folder is 0700; the socket is made 0600 as it is bound, too (a chmod after would
+    # leave a window open).
     mask = os.umask(0o177)
     try:
-        server = socketserver.ThreadingUnixStreamServer(str(socket_path), Handler)
+        with address(socket_path) as name:
+            server = socketserver.ThreadingUnixStreamServer(name, Handler)
     finally:
         os.umask(mask)
     server.daemon_threads = True
@@ -208,12 +224,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workroot", type=Path, required=True)
     parser.add_argument("--cache", type=Path, required=True)
     parser.add_argument("--idle-exit", type=float, default=300.0)
+    parser.add_argument("--home", type=Path, help="the server home (hidden from tasks)")
+    parser.add_argument("--sandbox", help="the sandbox settings, as JSON (none: no sandbox)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the server's terminal going away is not ours
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    args.workroot.mkdir(parents=True, exist_ok=True)
-    worker = Worker(args.workroot, args.cache, args.idle_exit)
+    # Tasks' folders and virtualenvs get the usual modes (a sandboxed task must read its
+    # virtualenv); the folders holding them are this user's alone.
+    os.umask(0o022)
+    for folder in (args.workroot, args.cache):
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.chmod(0o700)
+    sandbox = None
+    if args.sandbox:
+        sandbox = for_worker(json.loads(args.sandbox), args.home or args.workroot.parent)
+    worker = Worker(args.workroot, args.cache, args.idle_exit, sandbox)
 
     def terminate(*_: object) -> None:
         """Told to stop: end every task's process group with us, leave no socket behind."""

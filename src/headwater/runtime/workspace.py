@@ -15,7 +15,7 @@ import site
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -136,9 +136,16 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def requirements_venv(requirements: Path, venvs: Path, log: LogSink) -> Path:
+def requirements_venv(
+    requirements: Path,
+    venvs: Path,
+    log: LogSink,
+    confine: Callable[[list[str], Path], list[str]] | None = None,
+) -> Path:
     """A virtualenv with ``requirements`` installed, made once per distinct file; it sees the
-    platform's own packages too (after its own), so the SDK stays importable."""
+    platform's own packages too (after its own), so the SDK stays importable. ``confine``
+    turns the ``pip install`` (user code: a requirement may run its own setup) into the
+    command that runs it sandboxed, given the venv it may write."""
     # The interpreter is part of the key: after an upgrade of the platform's Python, a venv
     # made for the old one would not run.
     key = requirements.read_bytes() + f"\0{sys.executable}\0{sys.version}".encode()
@@ -159,9 +166,10 @@ def requirements_venv(requirements: Path, venvs: Path, log: LogSink) -> Path:
         if borrow_pip:
             _pip_commands(venv)
         pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check"]
+        install = [*pip, "-r", str(requirements)]
         # from the task's folder: requirement lines may name paths relative to it
         _run_logged(
-            [*pip, "-r", str(requirements)],
+            confine(install, venv) if confine is not None else install,
             log,
             "pip install -r requirements.txt",
             cwd=requirements.parent,

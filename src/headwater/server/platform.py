@@ -58,9 +58,12 @@ class Platform:
     def start(cls, settings: ServerSettings) -> Platform:
         """Prepare the home, migrate the database, and create ``admin`` on first start."""
         home = settings.home
-        home.mkdir(parents=True, exist_ok=True)
+        make_private(home)
         db = Database(settings.resolved_database_url())
         upgrade(db)
+        database = home / "headwater.db"
+        if database.exists():  # SQLite's: made with the process's umask
+            database.chmod(0o600)
         box = SecretBox(_secret_key(settings))
         platform = cls(
             settings=settings,
@@ -92,7 +95,11 @@ class Platform:
 def _engine(settings: ServerSettings, db: Database, box: SecretBox) -> Engine:
     options: dict[str, object] = {}
     if settings.executor == "local":
-        options = {"home": settings.home, "idle_exit": settings.worker_idle_exit}
+        options = {
+            "home": settings.home,
+            "idle_exit": settings.worker_idle_exit,
+            "sandbox": settings.sandbox_options(),
+        }
     notifiers = ProjectNotifiers(db, box, settings)
 
     def spec(experiment: Experiment, token: str) -> dict[str, Any]:
@@ -107,6 +114,18 @@ def _engine(settings: ServerSettings, db: Database, box: SecretBox) -> Engine:
         lock_file=settings.home / "engine.lock",
         task_spec=spec,
     )
+
+
+def make_private(home: Path) -> None:
+    """The home only its owner may enter (0700), whatever it was: it holds the database,
+    ``secret.key``, ``admin.token`` and the worker's socket. Inside, ``hw server`` makes
+    files 0600 (its umask), and these folders 0700."""
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    home.chmod(0o700)
+    for name in ("logs", "work", "cache", "objects"):
+        folder = home / name
+        if folder.is_dir():
+            folder.chmod(0o700)
 
 
 def write_private(path: Path, text: str) -> None:

@@ -88,10 +88,28 @@ def _answers(url: str) -> bool:
     return True
 
 
+def _sandbox_options() -> list[str]:
+    """``--no-sandbox``, with one warning line, where bubblewrap is missing: the demo is one
+    user on their own machine, and must run on a fresh one."""
+    from headwater.executors.local import SandboxMissing, check_sandbox
+    from headwater.settings import ServerSettings
+
+    options = ServerSettings().sandbox_options()
+    if options is None:
+        return []
+    try:
+        check_sandbox(options)
+    except SandboxMissing as exc:
+        say(f"Warning: {exc.detail}: the demo's tasks run unsandboxed, as you.")
+        return ["--no-sandbox"]
+    return []
+
+
 def _start(url: str, home: Path) -> ChildServer:
     host, port = local_address(url)
+    options = _sandbox_options()
     say(f"No server answers at {url}: starting one on {home} (log: {home / 'server.log'}).")
-    child = ChildServer.start(host, port, home)
+    child = ChildServer.start(host, port, home, *options)
     try:
         child.wait_ready()
     except BaseException:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,18 +29,34 @@ def server(
         ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
+    no_sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--no-sandbox",
+            help="Run tasks without bubblewrap, with this server's own rights "
+            "(also HEADWATER_SANDBOX=false). Only for a machine with one trusted user.",
+        ),
+    ] = False,
 ) -> None:
     """Start the control plane: API, UI and engine. The first start creates the user admin."""
     # The server stack is loaded here only, so other commands start fast.
     import uvicorn
 
+    from headwater.executors.local import check_sandbox
     from headwater.server import create_app
     from headwater.server.platform import ADMIN_TOKEN_FILE
     from headwater.settings import ServerSettings
 
     overrides: dict[str, Any] = {"host": host, "port": port, "home": home}
+    if no_sandbox:
+        overrides["sandbox"] = False
     settings = ServerSettings(**{k: v for k, v in overrides.items() if v is not None})
     check_port_free(settings.host, settings.port)
+    options = settings.sandbox_options()
+    if settings.executor == "local" and options is not None:
+        check_sandbox(options)  # before anything is made: refuse to run tasks unsandboxed
+    # What the server writes (database, logs, objects, tasks' folders) is its user's alone.
+    os.umask(0o077)
     app = create_app(settings)
     url = base_url(settings.host, settings.port)
     token_file = settings.home / ADMIN_TOKEN_FILE
@@ -59,5 +76,18 @@ def server(
             ]
         )
     )
+    if settings.executor == "local" and options is None:
+        say(unsandboxed_warning(settings.home))
     say("Press Ctrl-C to stop.")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)
+
+
+def unsandboxed_warning(home: Path) -> str:
+    """What running tasks without the sandbox leaves open, said at every start."""
+    return (
+        "Warning: the sandbox is off (--no-sandbox). Tasks run as this server's own user: "
+        f"any user's task can read the server home {home} (database, secret.key, admin.token), "
+        "every other task's folder and secrets, and this user's files (~/.headwater, ~/.ssh); "
+        "and it sees and can signal the server's processes. Use it only where every user "
+        "is trusted."
+    )
