@@ -56,6 +56,11 @@ class ServerSettings(BaseSettings):
     )
     task_uid: int = Field(65534, ge=1, description="The uid tasks run as when the server is root")
     task_gid: int = Field(65534, ge=1, description="The gid tasks run as when the server is root")
+    task_env_pass: str = Field(
+        "",
+        description="More of the server's environment variables tasks inherit, by name "
+        "(comma-separated; read by the worker, see runtime/taskenv.py)",
+    )
 
     @field_validator("sandbox_read_only", "sandbox_read_write", mode="before")
     @classmethod

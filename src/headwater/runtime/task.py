@@ -32,6 +32,7 @@ from headwater.runtime.outputs import Outputs
 from headwater.runtime.reporting import TaskApi, log, patiently
 from headwater.runtime.sandbox import Sandbox, exit_status, hand_over
 from headwater.runtime.shipping import LogShipper
+from headwater.runtime.taskenv import inherited
 from headwater.runtime.workspace import (
     SetupFailed,
     has_requirements,
@@ -116,7 +117,7 @@ class Task:
         patiently(lambda: http.request("POST", f"{base}/state", json=body))
 
     def environment(self, spec: TaskSpec, extra: dict[str, str], output: Path) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HEADWATER_", "HW_"))}
+        env = inherited(os.environ)
         # `python` in a task is the platform's interpreter, so the SDK imports as is.
         env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
         env.update(spec.env)
