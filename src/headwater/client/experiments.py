@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from headwater.client.http import payload
 from headwater.client.scope import ProjectScoped
+from headwater.domain.errors import InvalidInput
 from headwater.domain.jobs import JobState
 from headwater.schemas.common import Page
 from headwater.schemas.experiments import (
@@ -157,6 +159,15 @@ class ExperimentsClient(ProjectScoped):
     def log_metrics(
         self, ref: str, points: Sequence[MetricPoint], *, project: str | None = None
     ) -> int:
+        """Store points ``(key, step, value, time)``; a non-finite value is refused here, as
+        the server would (JSON has no spelling for it)."""
+        for i, (key, _, value, at) in enumerate(points):
+            if not math.isfinite(value) or (at is not None and not math.isfinite(at)):
+                raise InvalidInput(
+                    f"metric {key!r} has a value or time that is not a finite number ({value})",
+                    where=f"points[{i}]",
+                    hint="Log finite numbers only; leave out NaN and Infinity.",
+                )
         answer = self._http.call(
             "POST",
             self._path(project, ref, "metrics"),

@@ -8,6 +8,8 @@ end of a ``with`` block, and at interpreter exit.
 from __future__ import annotations
 
 import atexit
+import logging
+import math
 import os
 import shutil
 import threading
@@ -25,6 +27,7 @@ FLUSH_SECONDS = 0.5
 MAX_BUFFERED = 2_000_000  # past this, log_metric waits for the sender (memory stays bounded)
 
 Point = tuple[str, int | None, float, float]
+log = logging.getLogger("headwater.client")
 
 
 class Experiment:
@@ -57,6 +60,7 @@ class Experiment:
         self._closed = threading.Event()
         self._error: HeadwaterError | None = None
         self._steps: dict[str, int] = {}
+        self._skipped: set[str] = set()  # keys with a non-finite value already warned about
         self._sender = threading.Thread(target=self._send_loop, name="hw-metrics", daemon=True)
         self._sender.start()
         atexit.register(self.close)
@@ -64,10 +68,18 @@ class Experiment:
     # -- logging (never touches the network) -------------------------------------------------
 
     def log_metric(self, key: str, value: float, step: int | None = None) -> None:
+        """Buffer one point; a NaN or infinite value (a diverged loss) is skipped with a
+        warning, once per key, instead of failing the batch it would travel in."""
+        value = float(value)
+        if not math.isfinite(value):
+            if key not in self._skipped:
+                self._skipped.add(key)
+                log.warning("metric %r: skipped the value %s (not a finite number)", key, value)
+            return
         if step is None:
             step = self._steps.get(key, 0)
         self._steps[key] = step + 1
-        self._points.append((key, step, float(value), time.time()))
+        self._points.append((key, step, value, time.time()))
         if len(self._points) >= BATCH:
             self._wake.set()
             if len(self._points) > MAX_BUFFERED:
