@@ -28,7 +28,7 @@ _REPO = r"^/api/v1/projects/[^/]+/(?:files|datasets/[^/]+|models/[^/]+)"
 _UPLOAD_ONE = re.compile(_REPO + r"/objects/[^/]+$")  # PUT
 _UPLOAD_BATCH = re.compile(_REPO + r"/objects/batch$")  # POST
 _COMMITS = re.compile(_REPO + r"/commits$")  # POST
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _OPEN = frozenset(b"[{")
 
@@ -99,19 +99,16 @@ def _length(scope: Scope) -> int | None:
     return None
 
 
-async def _answer(send: Send, error: HeadwaterError) -> None:
+async def _answer(send: Send, error: HeadwaterError, *, close: bool = False) -> None:
+    """The error as the API's JSON; ``close`` when the rest of the body was left unread."""
     body = json.dumps(error.to_dict(), ensure_ascii=True, separators=(",", ":")).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": error.status_code,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -138,7 +135,7 @@ class BodyLimitMiddleware:
         )
         declared = _length(scope)
         if declared is not None and declared > limit:
-            await _answer(send, too_large)
+            await _answer(send, too_large, close=True)
             return
         body = bytearray()
         more = True
@@ -149,7 +146,7 @@ class BodyLimitMiddleware:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > limit:
-                await _answer(send, too_large)
+                await _answer(send, too_large, close=more)
                 return
         if body and _json_type(scope) and nesting_exceeds(bytes(body), self.limits.json_depth):
             await _answer(send, _too_deep(self.limits.json_depth))
