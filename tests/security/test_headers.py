@@ -8,6 +8,7 @@ tmpfs mounted as the server's objects folder.
 
 from __future__ import annotations
 
+import errno
 import re
 import subprocess
 from collections.abc import Iterator
@@ -243,3 +244,51 @@ def test_the_ui_runs_under_its_policy_without_a_violation(site: Site) -> None:
             browser.close()
     violations = [p for p in problems if "Content Security Policy" in p or "Refused to" in p]
     assert violations == [], violations
+
+
+@pytest.fixture
+def small_home(tmp_path: Path) -> Iterator[Server]:
+    """A server whose whole home (its SQLite database too) is a 16 MiB tmpfs."""
+    home = tmp_path / "home"
+    home.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(home)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    try:
+        server = Server(home, None)
+        try:
+            yield server
+        finally:
+            server.app.state.platform.close()
+    finally:
+        subprocess.run(["umount", "-l", str(home)], check=True)
+
+
+def fill(path: Path) -> None:
+    """Write zeros to ``path`` until its file system is full."""
+    with path.open("wb") as sink:
+        try:
+            while True:
+                sink.write(b"\0" * 65536)
+                sink.flush()
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+
+
+def test_a_full_database_disk_answers_507_and_recovers(small_home: Server) -> None:
+    filler = small_home.home / "filler"
+    fill(filler)
+    api = small_home.client(small_home.admin_token(), raise_server_exceptions=False)
+    project = {"name": "on-a-full-disk", "description": "x" * 5000}
+    answer = api.post("/projects", json=project)
+    assert answer.status_code == 507, answer.text
+    assert answer.json()["error"] == "insufficient_storage"
+    assert answer.json()["where"] == "database"
+    filler.unlink()
+    assert api.post("/projects", json=project).status_code == 201  # nothing half-made was left
