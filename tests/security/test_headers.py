@@ -55,8 +55,9 @@ def test_every_kind_of_answer_carries_the_security_headers(site: Site) -> None:
         ui = http.get("/")
         assert ui.status_code == 200
         assert_guarded(ui)
-        # the UI's own policy: scripts from this origin only, no inline or eval
+        # the UI's own policy: scripts and styles from this origin only, nothing inline
         assert csp(ui)["script-src"] == ["'self'"]
+        assert csp(ui)["style-src"] == ["'self'"]
         assert csp(ui)["object-src"] == ["'none'"]
         for answer in (
             http.get("/projects/x/flows"),  # a client route of the UI
