@@ -46,7 +46,7 @@ class ServerSettings(BaseSettings):
         8 << 20, ge=1024, description="Largest JSON request body in bytes (413 past it)"
     )
     max_commit_bytes: int = Field(
-        64 << 20, ge=1024, description="Largest commit body in bytes (~150 bytes per file)"
+        32 << 20, ge=1024, description="Largest commit body in bytes (~150 bytes per file)"
     )
     max_json_depth: int = Field(
         64, ge=8, le=500, description="Deepest nesting of arrays and objects in a JSON body"
