@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -84,14 +85,46 @@ class ServerSettings(BaseSettings):
             "gid": self.task_gid,
         }
 
+    # Limits and exposure: what one request may carry (checked before anything parses it),
+    # and who may read the API docs and /metrics.
+    max_body_bytes: int = Field(
+        8 << 20, ge=1024, description="Largest JSON request body in bytes (413 past it)"
+    )
+    max_commit_bytes: int = Field(
+        32 << 20, ge=1024, description="Largest commit body in bytes (~150 bytes per file)"
+    )
+    max_json_depth: int = Field(
+        64, ge=8, le=500, description="Deepest nesting of arrays and objects in a JSON body"
+    )
+    public_docs: bool | None = Field(
+        None,
+        description="/docs, /redoc, the OpenAPI document and /metrics without login; "
+        "unset: public when the server listens on loopback only, login otherwise",
+    )
+
     def resolved_public_url(self) -> str:
         if self.public_url:
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         return f"http://{host}:{self.port}"
 
+    def docs_are_public(self) -> bool:
+        if self.public_docs is not None:
+            return self.public_docs
+        return is_loopback(self.host)
+
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'headwater.db'}"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only (``0.0.0.0`` is every address)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: whatever it resolves to may be public
 
 
 @lru_cache

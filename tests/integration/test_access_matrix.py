@@ -582,6 +582,11 @@ ENTRIES: dict[str, Entry] = {
     f"POST {API}/admin/gc": Entry(ADMINS, plain("/admin/gc", {"dry_run": True})),
     "GET /healthz": Entry(EVERYBODY, plain("/healthz")),
     "GET /metrics": Entry(EVERYBODY, plain("/metrics")),
+    # public on loopback, as this server listens; tests/security/test_headers.py: login elsewhere
+    f"GET {API}/openapi.json": Entry(EVERYBODY, plain(f"{API}/openapi.json")),
+    "GET /docs": Entry(EVERYBODY, plain("/docs")),
+    "GET /docs/oauth2-redirect": Entry(EVERYBODY, plain("/docs/oauth2-redirect")),
+    "GET /redoc": Entry(EVERYBODY, plain("/redoc")),
 }
 
 

@@ -49,7 +49,9 @@ class Api:
         headers = dict(kwargs.pop("headers", None) or {})
         if self.token is not None:
             headers.setdefault("Authorization", f"Bearer {self.token}")
-        outside_api = path == "/" or path.startswith(("/api/", "/healthz", "/metrics", "/docs"))
+        outside_api = path == "/" or path.startswith(
+            ("/api/", "/healthz", "/metrics", "/docs", "/redoc")
+        )
         url = path if outside_api else API + path
         response: httpx.Response = self.http.request(method, url, headers=headers, **kwargs)
         return response

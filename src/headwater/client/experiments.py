@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from headwater.client.http import payload
 from headwater.client.scope import ProjectScoped
+from headwater.domain.errors import InvalidInput
 from headwater.domain.jobs import JobState
 from headwater.schemas.common import Page
 from headwater.schemas.experiments import (
@@ -162,8 +164,16 @@ class ExperimentsClient(ProjectScoped):
         project: str | None = None,
         batch: str | None = None,
     ) -> int:
-        """Store ``points``; ``batch``: an id that makes resending the same batch store it
-        once (a retry after a lost answer)."""
+        """Store points ``(key, step, value, time)``; a non-finite value is refused here, as
+        the server would (JSON has no spelling for it). ``batch``: an id that makes resending
+        the same batch store it once (a retry after a lost answer)."""
+        for i, (key, _, value, at) in enumerate(points):
+            if not math.isfinite(value) or (at is not None and not math.isfinite(at)):
+                raise InvalidInput(
+                    f"metric {key!r} has a value or time that is not a finite number ({value})",
+                    where=f"points[{i}]",
+                    hint="Log finite numbers only; leave out NaN and Infinity.",
+                )
         body: dict[str, object] = {"points": [list(p) for p in points]}
         if batch is not None:
             body["batch"] = batch

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from headwater.domain import boundedyaml
 from headwater.domain.errors import InvalidInput
 
 META_DIR = ".headwater"
@@ -38,7 +39,7 @@ def read_project_file(root: Path) -> dict[str, str]:
     """The linked project's fields (``id`` at least), or a clean error naming the file."""
     path = project_file(root)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = boundedyaml.safe_load(path.read_text(), source=str(path)) or {}
     except OSError as exc:
         raise InvalidInput(
             f"cannot read {path}: {exc.strerror or exc}",

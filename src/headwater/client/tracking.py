@@ -16,6 +16,8 @@ could not send it writes to a file, names it on stderr (the task's log) and retu
 from __future__ import annotations
 
 import atexit
+import logging
+import math
 import os
 import shutil
 import sys
@@ -49,6 +51,9 @@ class Delivery:
     @property
     def complete(self) -> bool:
         return not (self.undelivered or self.params_undelivered or self.refused)
+
+
+log = logging.getLogger("headwater.client")
 
 
 class Experiment:
@@ -92,6 +97,7 @@ class Experiment:
         self._outage: str | None = None  # why the last send failed, while it keeps failing
         self._steps: dict[str, int] = {}
         self._delivery: Delivery | None = None
+        self._skipped: set[str] = set()  # keys with a non-finite value already warned about
         self._sender = threading.Thread(target=self._send_loop, name="hw-metrics", daemon=True)
         self._sender.start()
         atexit.register(self.close)
@@ -99,10 +105,18 @@ class Experiment:
     # -- logging (never touches the network) -------------------------------------------------
 
     def log_metric(self, key: str, value: float, step: int | None = None) -> None:
+        """Buffer one point; a NaN or infinite value (a diverged loss) is skipped with a
+        warning, once per key, instead of failing the batch it would travel in."""
+        value = float(value)
+        if not math.isfinite(value):
+            if key not in self._skipped:
+                self._skipped.add(key)
+                log.warning("metric %r: skipped the value %s (not a finite number)", key, value)
+            return
         if step is None:
             step = self._steps.get(key, 0)
         self._steps[key] = step + 1
-        self._outbox.put((key, step, float(value), time.time()))
+        self._outbox.put((key, step, value, time.time()))
         if self._outbox.ready() >= BATCH:
             self._wake.set()
 

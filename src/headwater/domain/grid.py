@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml  # PyYAML, a project dependency: its node tree gives each entry's line for errors
 
+from headwater.domain import boundedyaml
 from headwater.domain.errors import InvalidInput
 
 TYPES = ("discrete", "categorical", "integer", "float")
@@ -209,8 +210,8 @@ def _written(node: yaml.Node | None) -> list[str] | None:
 def parse_grid_file(text: str, *, source: str) -> list[ParamAxis]:
     """cnvrg's grid file: ``parameters:`` a list of entries; errors name ``source:line``."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = boundedyaml.compose(text, source=source)
+        data = boundedyaml.safe_load(text, source=source)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1

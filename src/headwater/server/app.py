@@ -12,7 +12,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from headwater import __version__
-from headwater.server import errors, ui
+from headwater.server import docs, errors, ui
+from headwater.server.guards import BodyLimitMiddleware, BodyLimits, SecurityHeadersMiddleware
 from headwater.server.metrics import Metrics, MetricsMiddleware
 from headwater.server.platform import Platform
 from headwater.server.routes import (
@@ -84,7 +85,10 @@ def create_app(server_settings: ServerSettings | None = None) -> FastAPI:
         description="Self-hosted MLOps platform: projects, experiments, flows and endpoints.",
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
-        openapi_url=f"{API_PREFIX}/openapi.json",
+        # served by docs.install, public or behind login as the settings say
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
         responses={
             400: {"description": "Invalid input"},
             401: {"description": "No or unknown token"},
@@ -93,8 +97,19 @@ def create_app(server_settings: ServerSettings | None = None) -> FastAPI:
     # Start at once, not only on the first request, so a bad database fails loudly at start.
     app.state.platform = Platform.start(config)
     metrics = Metrics()
+    # The last added runs first: headers go on every answer (a 413 too), bodies are checked
+    # before any route reads one.
+    limits = BodyLimits(
+        json_bytes=config.max_body_bytes,
+        commit_bytes=config.max_commit_bytes,
+        json_depth=config.max_json_depth,
+    )
+    app.add_middleware(BodyLimitMiddleware, limits=limits)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(SecurityHeadersMiddleware)
     errors.install(app)
+    public = config.docs_are_public()
+    docs.install(app, public=public)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
 
@@ -108,7 +123,9 @@ def create_app(server_settings: ServerSettings | None = None) -> FastAPI:
             session.execute(text("SELECT 1"))
         return JSONResponse({"status": "ok", "version": __version__})
 
-    @app.get("/metrics", tags=["health"], include_in_schema=False)
+    @app.get(
+        "/metrics", tags=["health"], include_in_schema=False, dependencies=docs.login_unless(public)
+    )
     def prometheus_metrics() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

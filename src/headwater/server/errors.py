@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 from collections.abc import Sequence
@@ -10,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 
 from headwater.domain.errors import HeadwaterError, InvalidInput
 
@@ -57,8 +58,49 @@ async def _request_invalid(_: Request, exc: Exception) -> JSONResponse:
     return _AsciiJSON(error.to_dict(), status_code=422)
 
 
+class InsufficientStorage(HeadwaterError):
+    """The server's disk (or quota) is full: nothing the caller can fix by changing the request."""
+
+    status_code = 507
+    code = "insufficient_storage"
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+# SQLite says "database or disk is full"; PostgreSQL's disk_full is SQLSTATE 53100.
+_DB_FULL_STATE = "53100"
+
+
+def _storage_full(where: str) -> InsufficientStorage:
+    return InsufficientStorage(
+        "the server ran out of disk space (or quota) while writing; nothing was changed",
+        where=where,
+        hint="Ask the server's admin to free space (`hw admin gc` removes unused blobs), "
+        "then try again.",
+    )
+
+
+async def _os_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OSError)
+    if exc.errno not in _FULL:
+        raise exc  # any other OSError is a server fault: the 500 with its traceback in the log
+    log.error("a write failed, the disk is full: %s", exc)
+    return _AsciiJSON(_storage_full("storage").to_dict(), status_code=507)
+
+
+async def _db_operational(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OperationalError)
+    orig = exc.orig
+    full = "disk is full" in str(orig) or getattr(orig, "sqlstate", None) == _DB_FULL_STATE
+    if not full:
+        raise exc
+    log.error("a database write failed, the disk is full: %s", orig)
+    return _AsciiJSON(_storage_full("database").to_dict(), status_code=507)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(HeadwaterError, _headwater_error)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(ValidationError, _request_invalid)
     app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(OSError, _os_error)
+    app.add_exception_handler(OperationalError, _db_operational)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import sys
 import time
 from array import array
@@ -392,11 +393,14 @@ class ExperimentRepo:
         now = time.time()
         by_key: dict[str, tuple[list[int | None], list[float], list[float]]] = {}
         for i, (key, step, value, at) in enumerate(points):
-            if not key or len(key) > 255 or value != value:  # NaN breaks charts: kept out
+            # NaN and ±inf break charts and JSON answers (``1e999`` parses as inf): kept out
+            finite = math.isfinite(value) and (at is None or math.isfinite(at))
+            if not key or len(key) > 255 or not finite:
                 raise InvalidInput(
-                    f"metric point {i} has an empty or over-long key, or a NaN value",
+                    f"metric point {i} has an empty or over-long key, or a value or time that "
+                    "is not a finite number (NaN, Infinity)",
                     where=f"points[{i}]",
-                    hint="Keys are 1-255 characters; values are numbers.",
+                    hint="Keys are 1-255 characters; values are finite numbers.",
                 )
             steps, values, times = by_key.setdefault(key, ([], [], []))
             steps.append(step)

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml  # PyYAML: its node tree carries the marks that give line numbers
 
+from headwater.domain import boundedyaml
 from headwater.domain.errors import InvalidInput
 
 Path = tuple[str | int, ...]
@@ -119,11 +120,16 @@ def _build(node: yaml.Node, path: Path, lines: dict[Path, int], problems: list[P
 
 
 def load(text: str, *, source: str) -> tuple[Any, SourceMap]:
-    """Plain data and its source map; YAML syntax errors and repeated keys raise here."""
+    """Plain data and its source map; YAML syntax errors, repeated keys and documents past the
+    limits of ``boundedyaml`` (aliases that expand too far, nesting too deep) raise here."""
     lines: dict[Path, int] = {}
     smap = SourceMap(source, lines)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = boundedyaml.compose(text, source=source)
+    except boundedyaml.YamlTooLarge as exc:
+        raise FlowSpecError(
+            [Problem((), exc.detail, exc.hint or "", exc.line)], SourceMap(source, {(): exc.line})
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
