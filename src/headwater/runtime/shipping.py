@@ -29,8 +29,10 @@ INTERVAL = 0.2
 BATCH_BYTES = 512 * 1024
 MAX_BUFFERED = 64 * 1024 * 1024  # past this, readers wait: memory stays bounded
 READ_SIZE = 64 * 1024
-# One request's share: well under LogBatch's 10,000 chunks and MetricBatch's 20,000 points.
-POST_TEXT = 2 * 1024 * 1024
+# One request's share: well under LogBatch's 10,000 chunks and MetricBatch's 20,000 points,
+# and under the server's 8 MiB body limit once encoded: JSON spells a character outside ASCII
+# in up to 12 bytes (a surrogate pair of \uXXXX), so 512 Ki characters stay under 6 MiB.
+POST_TEXT = 512 * 1024
 POST_CHUNKS = 2_000
 POST_POINTS = 10_000
 TAKE_TEXT = 4 * POST_TEXT  # what one round of the shipper holds in flight at most
