@@ -457,6 +457,10 @@ class ExperimentRepo:
             v.extend(_unpack("d", values))
             ts.extend(_unpack("d", times))
         for k, (s, v, ts) in series.items():
+            if not all(map(math.isfinite, v)):  # stored before non-finite values were refused
+                kept = [i for i, x in enumerate(v) if math.isfinite(x)]
+                s, v, ts = [s[i] for i in kept], [v[i] for i in kept], [ts[i] for i in kept]
+                series[k] = (s, v, ts)
             if any(a > b for a, b in itertools.pairwise(s)):
                 order = sorted(range(len(s)), key=s.__getitem__)  # stable: ties keep order
                 series[k] = ([s[i] for i in order], [v[i] for i in order], [ts[i] for i in order])
@@ -472,7 +476,8 @@ class ExperimentRepo:
         rows = self.s.execute(
             select(MetricChunkRow.key, MetricChunkRow.values).where(MetricChunkRow.id.in_(last_ids))
         ).all()
-        return {key: _unpack("d", values)[-1] for key, values in rows}
+        latest = {key: _unpack("d", values)[-1] for key, values in rows}
+        return {key: value for key, value in latest.items() if math.isfinite(value)}
 
     def set_values(self, experiment_id: str, kind: str, values: dict[str, str]) -> None:
         if not values:
