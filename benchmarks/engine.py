@@ -500,8 +500,9 @@ def floor_once(n: int, python: Path | str = TASK_PYTHON) -> float:
 class Headwater:
     """A real `hw server` on loopback with a fresh home, a logged-in CLI, a linked folder."""
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, *, sandbox: bool = True) -> None:
         self.work = work
+        self.sandbox = sandbox  # tasks in bubblewrap, as `hw server` runs them by default
         self.home = work / "hw-home"
         self.cfg = work / "hw-config"
         self.folder = work / "hw-project"
@@ -539,6 +540,8 @@ class Headwater:
         (self.folder / "bench_logs.py").write_text(HW_LOGS_SCRIPT)
         env = dict(self.env, HEADWATER_HOME=str(self.home))
         cmd = [str(HW), "server", "--home", str(self.home), "--port", str(self.port)]
+        if not self.sandbox:
+            cmd.append("--no-sandbox")
         with self.log_path.open("wb") as out:
             self.server = subprocess.Popen(
                 [*cmd, "--host", HOST],
@@ -874,6 +877,9 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (prints its path)")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     ap.add_argument("-q", "--quiet", action="store_true")
+    ap.add_argument(
+        "--no-sandbox", action="store_true", help="tasks run unsandboxed (hw server --no-sandbox)"
+    )
     args = ap.parse_args()
     # SIGTERM unwinds like Ctrl-C: the server stops, running commands are killed, temp dirs go
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -903,7 +909,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="hw-engine-bench-"))
     window = Window(args.quiet_wait)
     peers = Peers(work, pythons, args.experiments)
-    hw = Headwater(work)
+    hw = Headwater(work, sandbox=not args.no_sandbox)
+    res["notes"]["headwater_sandbox"] = not args.no_sandbox
     res["loadavg_at_start"] = loadavg()
     log(f"work dir {work}; load {res['loadavg_at_start']}")
 

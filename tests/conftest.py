@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.support.browser import browser  # noqa: F401  (the one browser of the session)
 from tests.support.postgres import DATABASES, PostgresCluster, find_bindir, why_unavailable
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -21,9 +21,12 @@ import pytest
 from headwater.client.sync import push_folder
 from headwater.schemas.frames import encode
 from headwater.storage.objects import hash_bytes
-from tests.e2e.ui.conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD, User, log_in, why_no_browser
+from tests.e2e.ui.conftest import PASSWORD, User, log_in
 from tests.security.conftest import Site
 from tests.support.api import ERROR_KEYS, Server
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.slow
 
@@ -199,14 +202,9 @@ def test_a_full_disk_answers_507_with_a_structured_error(small_objects: Server) 
     assert batch.json()["error"] == "insufficient_storage"
 
 
-def test_the_ui_runs_under_its_policy_without_a_violation(site: Site) -> None:
+def test_the_ui_runs_under_its_policy_without_a_violation(site: Site, browser: Browser) -> None:
     """Chromium loads the UI's pages (dashboard, flow canvas, a metric chart) and reports no
     Content-Security-Policy violation: the policy breaks nothing the UI does."""
-    reason = why_no_browser()
-    if reason is not None:
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
     name = "csp-user"
     made = httpx.post(
         f"{site.url}/api/v1/users",
@@ -226,23 +224,20 @@ def test_the_ui_runs_under_its_policy_without_a_violation(site: Site) -> None:
     )
     ran = site.run(client, "echo hw_linechart_loss value: 0.5; echo hw_linechart_loss value: 0.25")
     problems: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(base_url=site.url)
-            page.on(
-                "console", lambda msg: problems.append(msg.text) if msg.type == "error" else None
-            )
-            page.on("pageerror", lambda exc: problems.append(str(exc)))
-            log_in(page, user)
-            page.goto(f"/projects/{pid}")
-            page.get_by_role("heading").first.wait_for()
-            page.goto(f"/projects/{pid}/flows/edit/Canvas")
-            page.locator(".react-flow__node").first.wait_for()
-            page.goto(f"/projects/{pid}/experiments/{ran.experiment.number}")
-            page.locator("figure[data-metric='loss']").wait_for()
-        finally:
-            browser.close()
+    context = browser.new_context(base_url=site.url)
+    try:
+        page = context.new_page()
+        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: problems.append(str(exc)))
+        log_in(page, user)
+        page.goto(f"/projects/{pid}")
+        page.get_by_role("heading").first.wait_for()
+        page.goto(f"/projects/{pid}/flows/edit/Canvas")
+        page.locator(".react-flow__node").first.wait_for()
+        page.goto(f"/projects/{pid}/experiments/{ran.experiment.number}")
+        page.locator("figure[data-metric='loss']").wait_for()
+    finally:
+        context.close()
     violations = [p for p in problems if "Content Security Policy" in p or "Refused to" in p]
     assert violations == [], violations
 

@@ -12,6 +12,7 @@ took 26 s and 3.7 GB to earn its 422.
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 import threading
 import time
@@ -275,8 +276,6 @@ def test_non_finite_metric_values_are_refused_naming_the_point(site: Site) -> No
     """``1e999`` is valid JSON that parses as infinity: it was stored, and then every read of
     the experiment's metrics failed."""
     client = site.user()
-    script = site.tmp / "post_points.py"
-    script.write_text(_POST_POINTS)
     bodies = [
         '{"points": [["loss", 1, 0.5, null], ["loss", 2, 1e999, null]]}',
         '{"points": [["loss", 1, 0.5, null], ["loss", 2, -1e999, null]]}',
@@ -285,7 +284,8 @@ def test_non_finite_metric_values_are_refused_naming_the_point(site: Site) -> No
         '{"points": [["loss", 1, 0.5, null]]}',
     ]
     quoted = " ".join("'" + b + "'" for b in bodies)
-    ran = site.run(client, f"{sys.executable} {script} {quoted}")
+    # the script travels in the command: the sandboxed task sees no folder of this test's
+    ran = site.run(client, f"{sys.executable} -c {shlex.quote(_POST_POINTS)} {quoted}")
     answers = [line.split(" ", 2)[1:] for line in ran.log.splitlines() if line.startswith("ANSWER")]
     assert len(answers) == len(bodies), ran.log
     for status, body in answers[:-1]:
@@ -316,9 +316,7 @@ def test_a_task_logging_non_finite_values_still_succeeds(site: Site) -> None:
     """A diverged loss skips its point with a line in the log; the rest is stored, the task
     succeeds, and ``hw experiments metrics`` reads it back."""
     client = site.user()
-    script = site.tmp / "sdk_metrics.py"
-    script.write_text(_SDK_AND_LINES)
-    ran = site.run(client, f"{sys.executable} {script} {SRC}")
+    ran = site.run(client, f"{sys.executable} -c {shlex.quote(_SDK_AND_LINES)} {SRC}")
     assert ran.experiment.state.value == "success", ran.log
     assert "hw_linechart_x value: inf" in ran.log  # the line stays in the log, as text
     assert "metric 'loss': skipped the value inf (not a finite number)" in ran.log

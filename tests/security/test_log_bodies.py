@@ -7,7 +7,7 @@ from tests.security.conftest import Site
 
 # 3 Mi characters outside the BMP (12 bytes each as JSON), then control characters (6 bytes)
 WRITE = (
-    "python3 -c \"import sys; w = sys.stdout.write; "
+    'python3 -c "import sys; w = sys.stdout.write; '
     "[w('\\U0001F600' * 1023 + '\\n') for _ in range(3072)]; "
     "[w('\\x01' * 1023 + '\\n') for _ in range(2048)]; print('the-end')\""
 )

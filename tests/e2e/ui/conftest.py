@@ -8,7 +8,6 @@ screenshots under ``test-output/ui/``; docs/ui.md shows some of them.
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,15 +19,6 @@ import pytest
 
 from tests.e2e.conftest import LiveServer
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = Path(__file__).resolve().parents[3] / "test-output" / "ui"
 PASSWORD = "correct-horse-battery"
 TIMEOUT_MS = 15_000
@@ -42,31 +32,6 @@ except ImportError:  # the `browser` fixture says why
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
-
-
-def why_no_browser() -> str | None:
-    if not CHROMIUM.is_file():
-        return f"{CHROMIUM} not found: install Debian's `chromium` (scripts/system-deps does)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed: pip install -c constraints.txt -e '.[dev]'"
-    return None
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    reason = why_no_browser()
-    if reason is not None:
-        if os.environ.get("HEADWATER_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"HEADWATER_REQUIRE_POSTGRES=1 (CI) but {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
