@@ -92,11 +92,7 @@ def check_name(path: str) -> None:
         )
     names = path.split("/")
     if len(names) > MAX_DEPTH:
-        raise NameRefused(
-            f"path is {len(names)} levels deep",
-            where=where,
-            hint=f"A path may be at most {MAX_DEPTH} levels deep (folders and the file).",
-        )
+        raise too_deep(path, len(names))
     size = len(path.encode("utf-8", "surrogatepass"))
     if size > MAX_PATH_BYTES:
         raise NameRefused(
@@ -119,6 +115,15 @@ def check_name(path: str) -> None:
             hint=f"Rename the folder; {META_DIR}/ is never synced (it holds project.yml, "
             "state.json and live.yaml).",
         )
+
+
+def too_deep(path: str, levels: int) -> NameRefused:
+    """The error for ``path``, ``levels`` deep, past ``MAX_DEPTH``."""
+    return NameRefused(
+        f"path is {levels} levels deep",
+        where=shown(path),
+        hint=f"A path may be at most {MAX_DEPTH} levels deep (folders and the file).",
+    )
 
 
 def parents(path: str) -> list[str]:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from headwater.domain.errors import InvalidInput
 from headwater.domain.paths import check_name
@@ -26,6 +26,12 @@ from headwater.domain.versions import DEFAULT_BRANCH, BlobScope, Commit, StaleHe
 from headwater.storage.objects import ObjectStore
 
 ATTEMPTS = 20
+
+
+class SizeMismatch(InvalidInput):
+    """A tree entry's size is not its blob's (422, like the request's own schema checks)."""
+
+    status_code: ClassVar[int] = 422
 
 
 class CommitLog(Protocol):
@@ -102,7 +108,7 @@ class Versioning:
             if size is None:
                 size = sizes[entry.hash] = self.objects.size(entry.hash)
             if size != entry.size:
-                raise InvalidInput(
+                raise SizeMismatch(
                     f"{entry.path}: size {entry.size} does not match the stored object's "
                     f"{size} bytes",
                     where=entry.path,
