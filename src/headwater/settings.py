@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORT = 8765
@@ -39,6 +40,24 @@ class ServerSettings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_sender: str = "headwater@localhost"
+    # Requests the server sends to user-given URLs (webhooks, Slack): public addresses only,
+    # unless the admin opens more (see domain/addresses.py and docs/notifications.md).
+    webhook_allow_private: bool = Field(
+        False,
+        description="Let webhooks and Slack reach loopback, private, link-local and the "
+        "server's own addresses (a trusted server only)",
+    )
+    webhook_allow_networks: str = Field(
+        "",
+        description="Comma-separated CIDRs webhooks may reach even though they are not public",
+    )
+
+    @field_validator("webhook_allow_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            ipaddress.ip_network(item, strict=False)  # ValueError names the bad one
+        return value
 
     def resolved_public_url(self) -> str:
         if self.public_url:

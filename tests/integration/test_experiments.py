@@ -55,6 +55,9 @@ def _start(
     environ.update(
         HEADWATER_HOME=str(home), HEADWATER_PORT=str(port), HEADWATER_WORKER_IDLE_EXIT="20"
     )
+    # Webhooks, Slack and mail peers listen on loopback here: the admin lets the server reach
+    # them, as on a trusted single-user server (tests/security/test_webhooks.py: the default).
+    environ["HEADWATER_WEBHOOK_ALLOW_PRIVATE"] = "true"
     environ.update(extra)
     if database_url is not None:
         environ["HEADWATER_DATABASE_URL"] = database_url
