@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, insert, or_, select, union, update
+from sqlalchemy import delete, insert, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -261,23 +261,22 @@ class VersionRepo:
         return known
 
     def visible_objects(self, repo_id: str, scope: BlobScope, digests: Iterable[str]) -> set[str]:
-        """Which of ``digests`` the caller may name: referenced by a repository of
-        ``scope.project_id`` of a kind in ``scope.kinds`` (or by ``repo_id`` itself), or
-        uploaded into ``repo_id``. One query per 500 digests."""
-        wanted = sorted(set(digests))
+        """Which of ``digests`` the caller may name: referenced by ``repo_id`` or by a
+        repository of ``scope.project_id`` of a kind in ``scope.kinds``, or uploaded into
+        ``repo_id``. The repository's own index first (most of a sync's tree), then the rest in
+        one query per 500 digests."""
+        found = self.known_objects(repo_id, digests)
+        rest = sorted(set(digests) - found)
         kinds = sorted(scope.kinds)
-        found: set[str] = set()
-        for i in range(0, len(wanted), _CHUNK):
-            chunk = wanted[i : i + _CHUNK]
+        for i in range(0, len(rest), _CHUNK):
+            chunk = rest[i : i + _CHUNK]
             referenced = (
                 select(RepoObjectRow.hash)
                 .join(RepoRow, RepoRow.id == RepoObjectRow.repo_id)
                 .where(
                     RepoObjectRow.hash.in_(chunk),
-                    or_(
-                        RepoObjectRow.repo_id == repo_id,
-                        (RepoRow.project_id == scope.project_id) & RepoRow.kind.in_(kinds),
-                    ),
+                    RepoRow.project_id == scope.project_id,
+                    RepoRow.kind.in_(kinds),
                 )
             )
             uploaded = select(RepoUploadRow.hash).where(
