@@ -265,8 +265,9 @@ class VersionRepo:
         repository of ``scope.project_id`` of a kind in ``scope.kinds``, or uploaded into
         ``repo_id``. The repository's own index first (most of a sync's tree), then the rest in
         one query per 500 digests."""
-        found = self.known_objects(repo_id, digests)
-        rest = sorted(set(digests) - found)
+        wanted = set(digests)
+        found = self.known_objects(repo_id, wanted)
+        rest = sorted(wanted - found)
         kinds = sorted(scope.kinds)
         for i in range(0, len(rest), _CHUNK):
             chunk = rest[i : i + _CHUNK]
