@@ -8,6 +8,7 @@ does not sync (ignored paths), which a sync carries over untouched instead of de
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -126,6 +127,14 @@ class LocalFile:
     mode: int
 
 
+def _loop(rel: str, why: str | None) -> InvalidInput:
+    return InvalidInput(
+        f"{rel} is a symbolic link that leads round in a loop ({why})",
+        where=rel,
+        hint=f"Remove the link or point it at a real file, or add {rel} to {IGNORE_FILE}.",
+    )
+
+
 class Workspace:
     """A folder whose files are synced, with its ignore rules."""
 
@@ -169,19 +178,23 @@ class Workspace:
             rel = f"{prefix}{entry.name}"
             try:
                 is_dir = entry.is_dir()  # follows links, as the ignore rules should
-            except OSError as exc:  # a link in a loop (ELOOP): it leads nowhere
+            except OSError as exc:  # a link in a loop (ELOOP), or one we may not follow
                 if self.ignored(rel, is_dir=False):
                     continue
-                raise InvalidInput(
-                    f"{rel} is a symbolic link that leads round in a loop ({exc.strerror})",
-                    where=rel,
-                    hint=f"Remove the link or point it at a real file, or add {rel} to "
-                    f"{IGNORE_FILE}.",
-                ) from None
+                if exc.errno != errno.ELOOP:
+                    raise InvalidInput(
+                        f"{rel} cannot be read: {exc.strerror}",
+                        where=rel,
+                        hint=f"Fix its permissions, or add {rel} to {IGNORE_FILE}.",
+                    ) from None
+                raise _loop(rel, exc.strerror) from None
             if self.ignored(rel, is_dir=is_dir):
                 continue  # an ignored link may point anywhere: it is never read
             if entry.is_symlink():
-                target = Path(entry.path).resolve()
+                try:
+                    target = Path(entry.path).resolve()
+                except (OSError, RuntimeError) as exc:  # 3.11 says RuntimeError for a loop
+                    raise _loop(rel, str(exc)) from None
                 if not target.is_relative_to(self.root):
                     raise InvalidInput(
                         f"{rel} is a link to {target}, outside the project folder",
