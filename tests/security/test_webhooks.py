@@ -76,6 +76,14 @@ def test_a_webhook_into_the_servers_network_is_refused(owner: Api, url: str) -> 
     assert hooks(owner, pid) == []
 
 
+@pytest.mark.parametrize("url", ["http://[abc/x", "http://@/x", "http://:80/"])
+def test_a_url_that_cannot_be_parsed_or_names_no_host_is_refused_cleanly(
+    owner: Api, url: str
+) -> None:
+    pid = owner.create_project()["id"]
+    assert_error(owner.post(f"/projects/{pid}/webhooks", json={"url": url}), 422, where="url")
+
+
 def test_public_addresses_and_names_that_do_not_resolve_yet_are_kept(owner: Api) -> None:
     pid = owner.create_project()["id"]
     for url in ("http://93.184.215.14/hook", "https://hooks.example.org/x"):

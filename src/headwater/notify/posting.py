@@ -54,8 +54,8 @@ def pin(url: str, policy: AddressPolicy, resolver: Resolver = resolve) -> Pinned
     """Resolve ``url``'s host, refuse it unless every address passes ``policy``, and bind the
     request to the first address. Raises ``Permanent`` when refused (or not a URL),
     ``Transient`` when the name does not resolve now."""
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)
         host, port = parts.hostname, parts.port
     except ValueError as exc:
         raise Permanent(f"bad URL: {exc}") from exc
@@ -63,7 +63,7 @@ def pin(url: str, policy: AddressPolicy, resolver: Resolver = resolve) -> Pinned
         raise Permanent("bad URL: it needs http:// or https:// and a host")
     try:
         addresses = resolver(host, port or (443 if parts.scheme == "https" else 80))
-    except (OSError, UnicodeError) as exc:
+    except (OSError, ValueError) as exc:  # UnicodeError (a label too long) is a ValueError
         raise Transient(f"unreachable: {host} does not resolve: {exc}") from exc
     if not addresses:
         raise Transient(f"unreachable: {host} has no address")

@@ -7,7 +7,7 @@ import socket
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from headwater.domain.addresses import AddressPolicy, IPAddress, parse_networks
+from headwater.domain.addresses import AddressPolicy, AddressRefused, IPAddress, parse_networks
 from headwater.notify.posting import resolve
 from headwater.settings import ServerSettings
 
@@ -30,7 +30,7 @@ def own_addresses(hosts: Iterable[str]) -> frozenset[IPAddress]:
         if host and host not in ("0.0.0.0", "::"):
             try:
                 found.update(resolve(host, 0))
-            except (OSError, UnicodeError):
+            except (OSError, ValueError):
                 continue
     return frozenset(found)
 
@@ -38,11 +38,18 @@ def own_addresses(hosts: Iterable[str]) -> frozenset[IPAddress]:
 def check_url(url: str, policy: AddressPolicy, *, where: str) -> None:
     """Refuse ``url`` when its host resolves now to an address ``policy`` refuses. A name
     that does not resolve now is let through: every delivery checks again."""
-    host = urlsplit(url).hostname
+    try:
+        host = urlsplit(url).hostname
+    except ValueError as exc:  # e.g. an unclosed '[' of an IPv6 address
+        raise AddressRefused(
+            f"not a URL: {exc}", where=where, hint="Give e.g. https://hooks.example.org/x."
+        ) from exc
     if not host:
-        return  # the schema's own pattern refuses it
+        raise AddressRefused(
+            "the URL names no host", where=where, hint="Give e.g. https://hooks.example.org/x."
+        )
     try:
         addresses = resolve(host, 0)
-    except (OSError, UnicodeError):
+    except (OSError, ValueError):  # not resolvable now (UnicodeError is a ValueError)
         return
     policy.check(url, addresses, where=where)
