@@ -20,8 +20,10 @@ import pytest
 from headwater.client import Client
 from headwater.client.folders import sync_here
 from headwater.client.linked import write_project_file
+from headwater.db.repos.versions import VersionRepo
 from headwater.domain.errors import InvalidInput
 from headwater.domain.paths import NameRefused, shown
+from headwater.domain.trees import Entry, Tree
 from headwater.schemas.frames import encode
 from tests.security.conftest import Site
 from tests.support.api import Api, Server, assert_error
@@ -204,6 +206,35 @@ def test_names_just_inside_the_limits_are_kept(owner: Api, owned: str) -> None:
     paths = ["é" * 127 + "x", "/".join(["d"] * 127) + "/f", "sub/.headwater/x", ".headwaterish"]
     made = commit(owner, owned, [entry(p, data) for p in paths], head(owner, owned))
     assert made.status_code == 201, made.text
+
+
+def test_a_path_committed_before_the_rules_rides_along_but_no_new_one_joins(
+    server: Server, owner: Api, owned: str
+) -> None:
+    """A project may hold a bad path from before: later commits carry it (a sync does), so
+    the project is not stuck; a new bad path is still refused."""
+    platform = server.app.state.platform
+    before = head(owner, owned)  # asked first: the API's writes queue behind the one below
+    old = Tree.of(
+        [
+            Entry("weights.bin", digest(SECRET), len(SECRET)),
+            Entry("a\nb", digest(SECRET), len(SECRET)),
+        ]
+    )
+    with platform.db.write() as session:
+        repo = VersionRepo(session).files_repo(owned.split("/")[2])
+        legacy = VersionRepo(session).add_commit(
+            repo.id, "master", tree=platform.versioning.store_tree(old), parents=(),
+            author="then", message="before the rules", files=2, size=2 * len(SECRET),
+            expected_head=before, hashes=[digest(SECRET)],
+        )  # fmt: skip
+    data = b"new\n"
+    upload(owner, owned, data)
+    kept = [entry("weights.bin", SECRET), {**entry("x", SECRET), "path": "a\nb"}]
+    made = commit(owner, owned, [*kept, entry("new.txt", data)], legacy.id)
+    assert made.status_code == 201, made.text
+    refused = commit(owner, owned, [*kept, entry("c\td", data)], made.json()["id"])
+    assert_error(refused, 422, where="c\\u0009d")
 
 
 # -- the client's side: the same rule before uploading, and a looping link ------------------

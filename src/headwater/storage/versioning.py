@@ -128,17 +128,21 @@ class Versioning:
     ) -> CommitOutcome:
         """Commit ``entries`` as the new state of ``branch``, as edited from ``base``.
 
-        Every path must pass the name rules (``domain.paths.check_name``) and every blob be
-        in ``scope`` (see the module docstring). When the branch moved past ``base``, the
-        change is merged onto its head; paths changed on both sides refuse the whole commit
-        (``MergeConflict``), so no update is lost.
+        Every path ``base`` lacks must pass the name rules (``domain.paths.check_name``) and
+        every blob be in ``scope`` (see the module docstring). When the branch moved past
+        ``base``, the change is merged onto its head; paths changed on both sides refuse the
+        whole commit (``MergeConflict``), so no update is lost.
         """
         tree = Tree.of(entries)
+        base_tree = self._tree_at(repo_id, base) if base else Tree()
+        # Paths ``base`` holds already pass: one committed before the rules existed must not
+        # block every later commit of the project (the sync carries it over), only new ones.
+        carried = {e.path for e in base_tree.entries}
         for entry in tree.entries:
-            check_name(entry.path)
+            if entry.path not in carried:
+                check_name(entry.path)
         with self.transaction() as log:
             visible = log.visible_objects(repo_id, scope, (e.hash for e in tree.entries))
-        base_tree = self._tree_at(repo_id, base) if base else Tree()
         self.check_blobs(tree, visible=visible, previous=base_tree)
         self.store_tree(tree)
         for _ in range(ATTEMPTS):
