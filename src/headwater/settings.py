@@ -101,6 +101,24 @@ class ServerSettings(BaseSettings):
         description="/docs, /redoc, the OpenAPI document and /metrics without login; "
         "unset: public when the server listens on loopback only, login otherwise",
     )
+    # Requests the server sends to user-given URLs (webhooks, Slack): public addresses only,
+    # unless the admin opens more (see domain/addresses.py and docs/experiments.md).
+    webhook_allow_private: bool = Field(
+        False,
+        description="Let webhooks and Slack reach loopback, private, link-local and the "
+        "server's own addresses (a trusted server only)",
+    )
+    webhook_allow_networks: str = Field(
+        "",
+        description="Comma-separated CIDRs webhooks may reach even though they are not public",
+    )
+
+    @field_validator("webhook_allow_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            ipaddress.ip_network(item, strict=False)  # ValueError names the bad one
+        return value
 
     def resolved_public_url(self) -> str:
         if self.public_url:

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from headwater.domain.addresses import OPEN  # these peers listen on loopback: the admin setting on
 from headwater.notify.base import Backoff, Event, Notifier
 from headwater.notify.email import EmailNotifier, SmtpSettings
 from headwater.notify.fake import FakeNotifier
@@ -233,16 +234,16 @@ def case(request: pytest.FixtureRequest) -> Case:
     dead = f"http://127.0.0.1:{free_port()}/hook?token=sekret"
     if kind == "slack":
         return Case(
-            lambda b: SlackNotifier(http.url, "#ml", backoff=b),
+            lambda b: SlackNotifier(http.url, "#ml", backoff=b, policy=OPEN),
             bodies,
             http_fail,
-            lambda b: SlackNotifier(dead, "#ml", backoff=b),
+            lambda b: SlackNotifier(dead, "#ml", backoff=b, policy=OPEN),
         )
     return Case(
-        lambda b: WebhookNotifier(http.url, SECRET, None, backoff=b),
+        lambda b: WebhookNotifier(http.url, SECRET, None, backoff=b, policy=OPEN),
         bodies,
         http_fail,
-        lambda b: WebhookNotifier(dead, SECRET, None, backoff=b),
+        lambda b: WebhookNotifier(dead, SECRET, None, backoff=b, policy=OPEN),
     )
 
 
@@ -316,7 +317,7 @@ def test_a_peer_that_is_not_there_is_retried_then_reported(case: Case) -> None:
 
 
 def test_a_webhook_body_is_signed_and_carries_the_event(listener: Listener) -> None:
-    delivery = WebhookNotifier(listener.url, SECRET, None).send(EVENT)
+    delivery = WebhookNotifier(listener.url, SECRET, None, policy=OPEN).send(EVENT)
     assert delivery is not None
     assert delivery.target == listener.url.split("?")[0]
     [(headers, body)] = listener.received
@@ -345,14 +346,16 @@ def test_a_webhook_body_is_signed_and_carries_the_event(listener: Listener) -> N
 
 
 def test_a_webhook_without_a_secret_is_sent_unsigned(listener: Listener) -> None:
-    WebhookNotifier(listener.url, None).send(EVENT)
+    WebhookNotifier(listener.url, None, policy=OPEN).send(EVENT)
     [(headers, _)] = listener.received
     assert SIGNATURE_HEADER not in headers
 
 
 def test_a_retried_webhook_keeps_its_delivery_id(listener: Listener) -> None:
     listener.statuses += [503]
-    delivery = WebhookNotifier(listener.url, SECRET, backoff=Waits().backoff()).send(EVENT)
+    delivery = WebhookNotifier(listener.url, SECRET, backoff=Waits().backoff(), policy=OPEN).send(
+        EVENT
+    )
     assert delivery is not None
     assert delivery.attempts == 2
     ids = {headers[DELIVERY_HEADER] for headers, _ in listener.seen}
@@ -366,14 +369,16 @@ def test_a_retried_webhook_keeps_its_delivery_id(listener: Listener) -> None:
 def test_a_webhook_hears_only_its_events(
     listener: Listener, events: list[str] | None, heard: bool
 ) -> None:
-    delivery = WebhookNotifier(listener.url, SECRET, events).send(EVENT)
+    delivery = WebhookNotifier(listener.url, SECRET, events, policy=OPEN).send(EVENT)
     assert (delivery is not None) == heard
     assert len(listener.received) == int(heard)
 
 
 def test_a_redirect_is_not_followed_nor_retried(listener: Listener) -> None:
     listener.statuses += [(301, {"Location": "http://127.0.0.1:9/elsewhere"})]
-    delivery = WebhookNotifier(listener.url, SECRET, backoff=Waits().backoff()).send(EVENT)
+    delivery = WebhookNotifier(listener.url, SECRET, backoff=Waits().backoff(), policy=OPEN).send(
+        EVENT
+    )
     assert delivery is not None
     assert (delivery.ok, delivery.attempts, delivery.status) == (False, 1, "HTTP 301")
 
@@ -384,7 +389,7 @@ def test_a_redirect_is_not_followed_nor_retried(listener: Listener) -> None:
 def test_slack_gets_text_and_channel_and_the_log_gets_no_webhook_path(
     listener: Listener,
 ) -> None:
-    delivery = SlackNotifier(listener.url, "#ml").send(EVENT)
+    delivery = SlackNotifier(listener.url, "#ml", policy=OPEN).send(EVENT)
     assert delivery is not None
     assert "/hook" not in delivery.target
     [(_, body)] = listener.received
@@ -393,13 +398,13 @@ def test_slack_gets_text_and_channel_and_the_log_gets_no_webhook_path(
     assert message["text"] == (
         f"experiment 12 (python train.py) in vision failed: exit code 2 <{EVENT.url}|details>"
     )
-    SlackNotifier(listener.url).send(EVENT)
+    SlackNotifier(listener.url, policy=OPEN).send(EVENT)
     assert "channel" not in json.loads(listener.received[1][1])
 
 
 def test_slack_escapes_its_markup_in_what_ran(listener: Listener) -> None:
     event = Event(**{**EVENT.__dict__, "title": "python a.py < in.txt && echo ok", "url": None})
-    SlackNotifier(listener.url).send(event)
+    SlackNotifier(listener.url, policy=OPEN).send(event)
     text = json.loads(listener.received[0][1])["text"]
     assert "python a.py &lt; in.txt &amp;&amp; echo ok" in text
 
@@ -410,7 +415,7 @@ def test_slack_honours_retry_after_up_to_the_longest_wait(
 ) -> None:
     listener.statuses += [(429, {"Retry-After": asked})]
     waits = Waits()
-    delivery = SlackNotifier(listener.url, backoff=waits.backoff()).send(EVENT)
+    delivery = SlackNotifier(listener.url, backoff=waits.backoff(), policy=OPEN).send(EVENT)
     assert delivery is not None
     assert (delivery.ok, delivery.attempts) == (True, 2)
     assert waits.slept == [waited]

@@ -65,6 +65,9 @@ def _start(
     shared.mkdir(exist_ok=True)
     shared.chmod(0o777)  # the task's uid is not root's
     environ["HEADWATER_SANDBOX_READ_WRITE"] = str(shared)
+    # Webhooks, Slack and mail peers listen on loopback here: the admin lets the server reach
+    # them, as on a trusted single-user server (tests/security/test_webhooks.py: the default).
+    environ["HEADWATER_WEBHOOK_ALLOW_PRIVATE"] = "true"
     environ.update(extra)
     if database_url is not None:
         environ["HEADWATER_DATABASE_URL"] = database_url

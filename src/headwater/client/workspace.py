@@ -8,6 +8,7 @@ does not sync (ignored paths), which a sync carries over untouched instead of de
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -21,6 +22,7 @@ import pathspec
 
 from headwater.client.linked import META_DIR
 from headwater.domain.errors import InvalidInput
+from headwater.domain.paths import MAX_DEPTH, check_name, too_deep
 from headwater.domain.trees import EXEC_MODE, FILE_MODE, Entry, Tree
 
 STATE_FILE = "state.json"
@@ -125,6 +127,14 @@ class LocalFile:
     mode: int
 
 
+def _loop(rel: str, why: str | None) -> InvalidInput:
+    return InvalidInput(
+        f"{rel} is a symbolic link that leads round in a loop ({why})",
+        where=rel,
+        hint=f"Remove the link or point it at a real file, or add {rel} to {IGNORE_FILE}.",
+    )
+
+
 class Workspace:
     """A folder whose files are synced, with its ignore rules."""
 
@@ -157,19 +167,34 @@ class Workspace:
         return known
 
     def files(self) -> Iterator[LocalFile]:
-        """Every file to sync. A link that leads outside the folder is refused."""
-        yield from self._walk(self.root, "")
+        """Every file to sync. Refused, naming the path: a link that leads outside the folder
+        or round in a loop, and a path a commit may not hold (``domain.paths.check_name``)."""
+        yield from self._walk(self.root, "", 1)
 
-    def _walk(self, folder: Path, prefix: str) -> Iterator[LocalFile]:
+    def _walk(self, folder: Path, prefix: str, depth: int) -> Iterator[LocalFile]:
         with os.scandir(folder) as it:
             entries = list(it)  # in no order: the tree sorts itself
         for entry in entries:
             rel = f"{prefix}{entry.name}"
-            is_dir = entry.is_dir()  # follows links, as the ignore rules should
+            try:
+                is_dir = entry.is_dir()  # follows links, as the ignore rules should
+            except OSError as exc:  # a link in a loop (ELOOP), or one we may not follow
+                if self.ignored(rel, is_dir=False):
+                    continue
+                if exc.errno != errno.ELOOP:
+                    raise InvalidInput(
+                        f"{rel} cannot be read: {exc.strerror}",
+                        where=rel,
+                        hint=f"Fix its permissions, or add {rel} to {IGNORE_FILE}.",
+                    ) from None
+                raise _loop(rel, exc.strerror) from None
             if self.ignored(rel, is_dir=is_dir):
                 continue  # an ignored link may point anywhere: it is never read
             if entry.is_symlink():
-                target = Path(entry.path).resolve()
+                try:
+                    target = Path(entry.path).resolve()
+                except (OSError, RuntimeError) as exc:  # 3.11 says RuntimeError for a loop
+                    raise _loop(rel, str(exc)) from None
                 if not target.is_relative_to(self.root):
                     raise InvalidInput(
                         f"{rel} is a link to {target}, outside the project folder",
@@ -179,11 +204,14 @@ class Workspace:
                 if is_dir or not target.exists():
                     continue  # a folder's files are synced where they really are
             if is_dir:
-                yield from self._walk(Path(entry.path), rel + "/")
+                if depth >= MAX_DEPTH:  # checked going down, so a deep folder never recurses
+                    raise too_deep(f"{rel}/…", depth + 1)
+                yield from self._walk(Path(entry.path), rel + "/", depth + 1)
                 continue
             st = entry.stat()
             if not stat.S_ISREG(st.st_mode):
                 continue  # sockets, fifos, devices
+            check_name(rel)  # the server would refuse it: say so before uploading anything
             mode = EXEC_MODE if st.st_mode & 0o111 else FILE_MODE
             yield LocalFile(rel, entry.path, st.st_size, st.st_mtime_ns, st.st_ino, mode)
 

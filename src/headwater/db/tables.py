@@ -249,6 +249,19 @@ class RepoObjectRow(Base):
     hash: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
 
 
+class RepoUploadRow(Base):
+    """Which blobs were uploaded into a repository (content hashed on arrival), so a commit
+    there may name them before any commit references them."""
+
+    __tablename__ = "repo_uploads"
+
+    repo_id: Mapped[str] = mapped_column(
+        ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True
+    )
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class DatasetQueryRow(Base):
     """A saved selection of a dataset's files (seed 004), resolved against a commit."""
 

@@ -39,6 +39,15 @@ class Repo:
 
 
 @dataclass(frozen=True)
+class BlobScope:
+    """Whose blobs a caller may name: those of ``project_id``'s repositories of the ``kinds``
+    the caller may read (and whatever was uploaded into the repository committed to)."""
+
+    project_id: str
+    kinds: frozenset[RepoKind]
+
+
+@dataclass(frozen=True)
 class Commit:
     id: str
     repo_id: str

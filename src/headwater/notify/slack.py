@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from headwater.domain.addresses import STRICT, AddressPolicy
 from headwater.notify.base import DEFAULT_BACKOFF, Backoff, Delivery, Event
 from headwater.notify.posting import post, redact
 from headwater.notify.text import headline
@@ -25,7 +26,8 @@ def message_text(event: Event) -> str:
 
 
 class SlackNotifier:
-    """Posts ``{"text", "channel"?}``; an empty ``channel`` leaves the webhook's own default."""
+    """Posts ``{"text", "channel"?}``; an empty ``channel`` leaves the webhook's own default.
+    The URL is the project owner's to set, so ``policy`` guards it as a webhook's."""
 
     channel = "slack"
 
@@ -36,11 +38,13 @@ class SlackNotifier:
         *,
         backoff: Backoff = DEFAULT_BACKOFF,
         timeout: float = 10.0,
+        policy: AddressPolicy = STRICT,
     ) -> None:
         self.webhook_url = webhook_url
         self.slack_channel = channel
         self.backoff = backoff
         self.timeout = timeout
+        self.policy = policy
 
     def __repr__(self) -> str:  # the webhook URL is a credential: keep it out of logs
         return f"SlackNotifier({self.target!r}, {self.slack_channel!r})"
@@ -56,5 +60,12 @@ class SlackNotifier:
         if self.slack_channel:
             message["channel"] = self.slack_channel
         body = json.dumps(message).encode()
-        outcome = post(self.webhook_url, body, {}, backoff=self.backoff, timeout=self.timeout)
+        outcome = post(
+            self.webhook_url,
+            body,
+            {},
+            backoff=self.backoff,
+            timeout=self.timeout,
+            policy=self.policy,
+        )
         return Delivery.of(self.channel, self.target, event, outcome)

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Collection
 from typing import Any
 
+from headwater.domain.addresses import STRICT, AddressPolicy
 from headwater.notify.base import DEFAULT_BACKOFF, Backoff, Delivery, Event
 from headwater.notify.posting import post, redact
 
@@ -51,7 +52,8 @@ def payload(event: Event, delivery_id: str) -> dict[str, Any]:
 class WebhookNotifier:
     """POSTs each subscribed event to ``url``. ``events=None`` subscribes to every event; a
     collection subscribes to exactly those (an empty one to none). The same delivery id is
-    sent on every retry, so a receiver can drop repeats."""
+    sent on every retry, so a receiver can drop repeats. ``policy`` says which addresses the
+    URL may lead to, checked at each attempt (see notify.posting)."""
 
     channel = "webhook"
 
@@ -63,12 +65,14 @@ class WebhookNotifier:
         *,
         backoff: Backoff = DEFAULT_BACKOFF,
         timeout: float = 10.0,
+        policy: AddressPolicy = STRICT,
     ) -> None:
         self.url = url
         self.secret = secret
         self.events = None if events is None else frozenset(events)
         self.backoff = backoff
         self.timeout = timeout
+        self.policy = policy
 
     def __repr__(self) -> str:  # never the secret, nor a token in the URL's query
         return f"WebhookNotifier({redact(self.url)!r}, events={self.events!r})"
@@ -84,5 +88,12 @@ class WebhookNotifier:
         headers = {EVENT_HEADER: event.kind, DELIVERY_HEADER: delivery_id}
         if self.secret:
             headers[SIGNATURE_HEADER] = sign(self.secret, body)
-        outcome = post(self.url, body, headers, backoff=self.backoff, timeout=self.timeout)
+        outcome = post(
+            self.url,
+            body,
+            headers,
+            backoff=self.backoff,
+            timeout=self.timeout,
+            policy=self.policy,
+        )
         return Delivery.of(self.channel, redact(self.url), event, outcome)

@@ -18,6 +18,7 @@ from headwater.notify.base import Notifier
 from headwater.notify.email import EmailNotifier, SmtpSettings
 from headwater.notify.slack import SlackNotifier
 from headwater.notify.webhooks import WebhookNotifier
+from headwater.server.outbound import address_policy
 from headwater.settings import ServerSettings
 
 CACHE_SECONDS = 2.0
@@ -40,6 +41,7 @@ class ProjectNotifiers:
             if settings.smtp_host
             else None
         )
+        self.policy = address_policy(settings)  # where webhooks and Slack may be sent
         self._cache: dict[str, tuple[float, ProjectSettings, list[tuple[Webhook, str]]]] = {}
 
     def _project(self, project_id: str) -> tuple[ProjectSettings, list[tuple[Webhook, str]]]:
@@ -58,7 +60,8 @@ class ProjectNotifiers:
     def __call__(self, experiment: Experiment, kind: str) -> Sequence[Notifier]:
         settings, hooks = self._project(experiment.project_id)
         found: list[Notifier] = [
-            WebhookNotifier(hook.url, secret, hook.events) for hook, secret in hooks
+            WebhookNotifier(hook.url, secret, hook.events, policy=self.policy)
+            for hook, secret in hooks
         ]
         if experiment.state not in (JobState.SUCCESS, JobState.FAILED, JobState.ABORTED):
             return found  # people hear of endings; webhooks may subscribe to starts too
@@ -74,17 +77,26 @@ class ProjectNotifiers:
                     recipients = [UserRepo(session).get(experiment.created_by).email]
             found.append(EmailNotifier(self.smtp, recipients))
         if settings.slack.webhook_url:
-            found.append(SlackNotifier(settings.slack.webhook_url, settings.slack.channel))
+            found.append(
+                SlackNotifier(
+                    settings.slack.webhook_url, settings.slack.channel, policy=self.policy
+                )
+            )
         return found
 
     def people(self, project_id: str, kind: str, emails: Sequence[str]) -> Sequence[Notifier]:
         """A flow's event: the project's webhooks, and mail to ``emails`` (approvers)."""
         settings, hooks = self._project(project_id)
         found: list[Notifier] = [
-            WebhookNotifier(hook.url, secret, hook.events) for hook, secret in hooks
+            WebhookNotifier(hook.url, secret, hook.events, policy=self.policy)
+            for hook, secret in hooks
         ]
         if emails and self.smtp is not None:
             found.append(EmailNotifier(self.smtp, list(emails)))
         if settings.slack.webhook_url:
-            found.append(SlackNotifier(settings.slack.webhook_url, settings.slack.channel))
+            found.append(
+                SlackNotifier(
+                    settings.slack.webhook_url, settings.slack.channel, policy=self.policy
+                )
+            )
         return found

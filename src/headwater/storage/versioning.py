@@ -1,5 +1,12 @@
 """Committing trees: verify the blobs, merge when the branch moved, move it atomically.
 
+Blobs are shared by digest across the whole server, so knowing a digest must not be enough to
+reach its bytes: a commit may name only blobs the caller could read already (reachable from a
+repository of the project that the caller may read) or that were uploaded into the repository
+it commits to (the upload re-hashed the bytes, so whoever sent them had them). A digest
+outside that scope is answered as missing and refused in a commit, the same as an absent one,
+so the client uploads it and nothing tells it whether the server held it.
+
 The commit log (branches and commit records) lives in the database; this module reaches it
 through the ``CommitLog`` protocol, one transaction per attempt, so it never imports ``db``.
 """
@@ -10,14 +17,21 @@ from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from headwater.domain.errors import InvalidInput
+from headwater.domain.paths import check_name
 from headwater.domain.trees import Entry, Tree, merge
-from headwater.domain.versions import DEFAULT_BRANCH, Commit, StaleHead
+from headwater.domain.versions import DEFAULT_BRANCH, BlobScope, Commit, StaleHead
 from headwater.storage.objects import ObjectStore
 
 ATTEMPTS = 20
+
+
+class SizeMismatch(InvalidInput):
+    """A tree entry's size is not its blob's (422, like the request's own schema checks)."""
+
+    status_code: ClassVar[int] = 422
 
 
 class CommitLog(Protocol):
@@ -25,7 +39,9 @@ class CommitLog(Protocol):
 
     def resolve(self, repo_id: str, ref: str | None) -> Commit: ...
 
-    def known_objects(self, repo_id: str, digests: Iterable[str]) -> set[str]: ...
+    def visible_objects(
+        self, repo_id: str, scope: BlobScope, digests: Iterable[str]
+    ) -> set[str]: ...
 
     def add_commit(
         self,
@@ -65,26 +81,38 @@ class Versioning:
     def load_tree(self, digest: str) -> Tree:
         return Tree.decode(self.objects.read(digest))
 
-    def check_blobs(self, tree: Tree, *, known: AbstractSet[str] = frozenset()) -> None:
-        """Refuse a tree naming a blob the server lacks, or one whose size is wrong.
+    def check_blobs(
+        self, tree: Tree, *, visible: AbstractSet[str], previous: Tree | None = None
+    ) -> None:
+        """Refuse a tree naming a blob outside the caller's scope (``visible``) or absent from
+        the store, or one whose size is not the stored blob's.
 
-        Blobs in ``known`` (referenced by earlier commits, so never collected) are not looked
-        at again: a one-file change to a 10,000-file tree checks one blob.
+        An entry whose hash and size ``previous`` (the tree the change was made from) holds
+        was checked when that tree was committed: a one-file change to a 10,000-file tree
+        looks at one blob.
         """
-        fresh = [e for e in tree.entries if e.hash not in known]
-        missing = self.objects.missing(e.hash for e in fresh)
+        unseen = [e for e in tree.entries if e.hash not in visible]
+        checked = {(e.hash, e.size) for e in previous.entries} if previous else set()
+        fresh = [e for e in tree.entries if e.hash in visible and (e.hash, e.size) not in checked]
+        missing = {e.hash for e in unseen} | set(self.objects.missing({e.hash for e in fresh}))
         if missing:
+            first = min(missing)
             raise InvalidInput(
-                f"{len(missing)} file(s) were not uploaded (first: {missing[0][:12]}…)",
+                f"{len(missing)} file(s) were not uploaded (first: {first[:12]}…)",
                 where="entries",
                 hint="Upload every missing object before committing; `hw sync` does both.",
             )
+        sizes: dict[str, int] = {}
         for entry in fresh:
-            if self.objects.size(entry.hash) != entry.size:
-                raise InvalidInput(
-                    f"{entry.path}: size {entry.size} does not match the stored object",
+            size = sizes.get(entry.hash)
+            if size is None:
+                size = sizes[entry.hash] = self.objects.size(entry.hash)
+            if size != entry.size:
+                raise SizeMismatch(
+                    f"{entry.path}: size {entry.size} does not match the stored object's "
+                    f"{size} bytes",
                     where=entry.path,
-                    hint="Sync again.",
+                    hint="Sync again: the size must be the file's length in bytes.",
                 )
 
     def commit(
@@ -92,6 +120,7 @@ class Versioning:
         repo_id: str,
         entries: Iterable[Entry],
         *,
+        scope: BlobScope,
         base: str | None,
         author: str,
         message: str,
@@ -99,15 +128,23 @@ class Versioning:
     ) -> CommitOutcome:
         """Commit ``entries`` as the new state of ``branch``, as edited from ``base``.
 
-        When the branch moved past ``base``, the change is merged onto its head; paths changed
-        on both sides refuse the whole commit (``MergeConflict``), so no update is lost.
+        Every path ``base`` lacks must pass the name rules (``domain.paths.check_name``) and
+        every blob be in ``scope`` (see the module docstring). When the branch moved past
+        ``base``, the change is merged onto its head; paths changed on both sides refuse the
+        whole commit (``MergeConflict``), so no update is lost.
         """
         tree = Tree.of(entries)
-        with self.transaction() as log:
-            known = log.known_objects(repo_id, (e.hash for e in tree.entries))
-        self.check_blobs(tree, known=known)
-        self.store_tree(tree)
         base_tree = self._tree_at(repo_id, base) if base else Tree()
+        # Paths ``base`` holds already pass: one committed before the rules existed must not
+        # block every later commit of the project (the sync carries it over), only new ones.
+        carried = {e.path for e in base_tree.entries}
+        for entry in tree.entries:
+            if entry.path not in carried:
+                check_name(entry.path)
+        with self.transaction() as log:
+            visible = log.visible_objects(repo_id, scope, (e.hash for e in tree.entries))
+        self.check_blobs(tree, visible=visible, previous=base_tree)
+        self.store_tree(tree)
         for _ in range(ATTEMPTS):
             try:
                 # StaleHead must leave this block so the transaction rolls back.

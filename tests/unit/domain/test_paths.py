@@ -1,11 +1,22 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from headwater.domain.errors import InvalidInput
-from headwater.domain.paths import check_path, parents
+from headwater.domain.paths import (
+    MAX_DEPTH,
+    MAX_NAME_BYTES,
+    MAX_PATH_BYTES,
+    NameRefused,
+    check_name,
+    check_path,
+    parents,
+    shown,
+)
 
 
 @pytest.mark.parametrize(
@@ -48,3 +59,76 @@ def test_an_accepted_path_never_escapes(parts: list[str]) -> None:
 def test_parents() -> None:
     assert parents("a/b/c") == ["a", "a/b"]
     assert parents("a") == []
+
+
+# -- the name rules a commit's paths must pass ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "rule"),
+    [
+        ("n" * 256, "256 bytes long"),
+        ("é" * 128, "256 bytes long"),
+        ("/".join(["d"] * (MAX_DEPTH + 1)), f"{MAX_DEPTH + 1} levels deep"),
+        ("/".join(["n" * 200] * 16), "bytes long"),
+        ("a\nb", "U+000A"),
+        ("a\rb", "U+000D"),
+        ("a\tb", "U+0009"),
+        ("a\x7fb", "U+007F"),
+        ("a\x9bb", "U+009B"),
+        ("x\u202ey", "U+202E"),
+        ("x\u2066y", "U+2066"),
+        ("x\ud800y", "U+D800"),
+        (".headwater/live.yaml", ".headwater/"),
+        (".headwater", ".headwater/"),
+        (".HEADWATER/x", ".headwater/"),
+    ],
+)
+def test_check_name_refuses_with_the_rule(path: str, rule: str) -> None:
+    with pytest.raises(NameRefused, match=re.escape(rule)) as refused:
+        check_name(path)
+    assert refused.value.where == shown(path)
+    assert refused.value.hint
+    assert refused.value.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "n" * 255,
+        "é" * 127 + "x",
+        "/".join(["d"] * MAX_DEPTH),
+        "data/.headwater/x",
+        ".headwaters/x",
+        "日本語/ファイル.txt",
+        "emoji 🎉.png",
+    ],
+)
+def test_check_name_keeps_what_every_disk_takes(path: str) -> None:
+    check_name(path)
+
+
+@given(st.lists(st.text(min_size=1, max_size=300), min_size=1, max_size=10))
+def test_an_accepted_name_fits_the_limits_and_prints_plainly(names: list[str]) -> None:
+    path = "/".join(names)
+    refused = _refusal(path)
+    if refused is not None:
+        assert refused.where is not None
+        assert not _PLAIN.search(refused.where), "where= must print safely"
+        return
+    assert len(path.encode()) <= MAX_PATH_BYTES
+    assert all(len(n.encode()) <= MAX_NAME_BYTES for n in path.split("/"))
+    assert path.count("/") < MAX_DEPTH
+    assert not _PLAIN.search(path)
+    assert path.split("/")[0].casefold() != ".headwater"
+
+
+_PLAIN = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff]")
+
+
+def _refusal(path: str) -> NameRefused | None:
+    try:
+        check_name(path)
+    except NameRefused as refused:
+        return refused
+    return None

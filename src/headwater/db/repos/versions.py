@@ -5,15 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, union, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from headwater.db.tables import BranchRow, CommitRow, DatasetQueryRow, RepoObjectRow, RepoRow
+from headwater.db.tables import (
+    BranchRow,
+    CommitRow,
+    DatasetQueryRow,
+    RepoObjectRow,
+    RepoRow,
+    RepoUploadRow,
+)
 from headwater.domain.errors import Conflict, InvalidInput, NotFound
 from headwater.domain.ids import new_id
 from headwater.domain.versions import (
     DEFAULT_BRANCH,
+    BlobScope,
     Commit,
     DatasetQuery,
     Repo,
@@ -250,6 +259,41 @@ class VersionRepo:
                 )
             )
         return known
+
+    def visible_objects(self, repo_id: str, scope: BlobScope, digests: Iterable[str]) -> set[str]:
+        """Which of ``digests`` the caller may name: referenced by ``repo_id`` or by a
+        repository of ``scope.project_id`` of a kind in ``scope.kinds``, or uploaded into
+        ``repo_id``. The repository's own index first (most of a sync's tree), then the rest in
+        one query per 500 digests."""
+        wanted = set(digests)
+        found = self.known_objects(repo_id, wanted)
+        rest = sorted(wanted - found)
+        kinds = sorted(scope.kinds)
+        for i in range(0, len(rest), _CHUNK):
+            chunk = rest[i : i + _CHUNK]
+            referenced = (
+                select(RepoObjectRow.hash)
+                .join(RepoRow, RepoRow.id == RepoObjectRow.repo_id)
+                .where(
+                    RepoObjectRow.hash.in_(chunk),
+                    RepoRow.project_id == scope.project_id,
+                    RepoRow.kind.in_(kinds),
+                )
+            )
+            uploaded = select(RepoUploadRow.hash).where(
+                RepoUploadRow.repo_id == repo_id, RepoUploadRow.hash.in_(chunk)
+            )
+            found.update(self.s.scalars(union(referenced, uploaded)))
+        return found
+
+    def record_uploads(self, repo_id: str, digests: Iterable[str]) -> None:
+        """Remember that ``digests`` (their bytes verified) were uploaded into ``repo_id``."""
+        rows = [{"repo_id": repo_id, "hash": d} for d in sorted(set(digests))]
+        if not rows:
+            return
+        dialect = self.s.get_bind().dialect.name
+        stmt = (postgresql if dialect == "postgresql" else sqlite).insert(RepoUploadRow)
+        self.s.execute(stmt.on_conflict_do_nothing(), rows)
 
     def repo_has_object(self, repo_id: str, digest: str) -> bool:
         return self.s.get(RepoObjectRow, (repo_id, digest)) is not None

@@ -26,7 +26,7 @@ from headwater.domain.ids import MAX_NUMBER
 from headwater.domain.paths import check_path
 from headwater.domain.task_scope import check_output_branch
 from headwater.domain.trees import Entry, Tree
-from headwater.domain.versions import Commit, Repo, RepoKind
+from headwater.domain.versions import BlobScope, Commit, Repo, RepoKind
 from headwater.schemas.frames import FrameReader, frame_header
 from headwater.schemas.versions import (
     CommitCreate,
@@ -62,6 +62,12 @@ class BlobResponse(FileResponse):
 class RepoContext:
     access: ProjectAccess
     repo: Repo
+
+    @property
+    def scope(self) -> BlobScope:
+        """The blobs this caller may name here (see storage.versioning)."""
+        kinds = frozenset(k for k in RepoKind if self.access.may(Permission.read(k.resource)))
+        return BlobScope(self.access.project.id, kinds)
 
 
 def commit_out(commit: Commit) -> CommitOut:
@@ -136,7 +142,16 @@ def repo_router(kind: RepoKind, prefix: str) -> APIRouter:
     def missing_objects(
         body: HashList, ctx: Annotated[RepoContext, Depends(writer)], platform: PlatformDep
     ) -> MissingOut:
-        return MissingOut(missing=platform.objects.missing(body.hashes))
+        """The hashes to upload before a commit: absent, or outside what the caller may name
+        (so the answer says nothing of other projects' blobs)."""
+        for digest in body.hashes:
+            check_hash(digest, where="hashes")
+        with platform.db.read() as session:
+            visible = VersionRepo(session).visible_objects(ctx.repo.id, ctx.scope, body.hashes)
+        absent = set(platform.objects.missing(sorted(visible)))
+        return MissingOut(
+            missing=sorted(h for h in set(body.hashes) if h not in visible or h in absent)
+        )
 
     @router.put("/objects/{digest}", status_code=201, name=f"{op}_upload_object")
     async def upload_object(
@@ -163,6 +178,7 @@ def repo_router(kind: RepoKind, prefix: str) -> APIRouter:
                 yield piece
 
         size = await run_in_threadpool(platform.objects.put_stream, digest, pieces())
+        await run_in_threadpool(_record_uploads, platform, ctx, [digest])
         return {"hash": digest, "size": size}
 
     @router.post("/objects/batch", status_code=201, name=f"{op}_upload_objects")
@@ -186,6 +202,7 @@ def repo_router(kind: RepoKind, prefix: str) -> APIRouter:
             blobs.extend(reader.feed(chunk))
         reader.close()
         stored = await run_in_threadpool(platform.objects.put_many, blobs)
+        await run_in_threadpool(_record_uploads, platform, ctx, [d for d, _ in blobs])
         return {"received": len(blobs), "stored": stored}
 
     @router.post("/objects/download", name=f"{op}_download_objects")
@@ -232,6 +249,7 @@ def repo_router(kind: RepoKind, prefix: str) -> APIRouter:
         outcome = platform.versioning.commit(
             ctx.repo.id,
             (Entry(e.path, e.hash, e.size, e.mode) for e in body.entries),
+            scope=ctx.scope,
             base=body.base,
             author=ctx.access.user.username,
             message=body.message,
@@ -365,6 +383,12 @@ def _label(repo: Repo) -> str:
     return (
         "the project's files" if repo.kind is RepoKind.FILES else f"{repo.kind.value} {repo.name}"
     )
+
+
+def _record_uploads(platform: Platform, ctx: RepoContext, digests: list[str]) -> None:
+    """The bytes were verified against their digests: a commit here may now name them."""
+    with platform.db.write() as session:
+        VersionRepo(session).record_uploads(ctx.repo.id, digests)
 
 
 def _check_reachable(platform: Platform, ctx: RepoContext, digests: list[str]) -> None:

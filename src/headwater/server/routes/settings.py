@@ -11,6 +11,7 @@ from headwater.domain.access import Permission
 from headwater.domain.project_settings import ProjectSettings
 from headwater.schemas.settings import EnvSet
 from headwater.server.deps import OwnerAccess, PlatformDep, ViewAccess
+from headwater.server.outbound import address_policy, check_url
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["settings"])
 
@@ -36,8 +37,16 @@ def update_settings(
         ..., description="Fields of ProjectSettings to change", examples=[{"idle_minutes": 30}]
     ),
 ) -> ProjectSettings:
+    """Change some settings; a Slack URL must lead to an address webhooks may reach."""
     with platform.db.write() as session:
-        return SettingsRepo(session).update(access.project, access.user, changes)
+        updated = SettingsRepo(session).update(access.project, access.user, changes)
+        if updated.slack.webhook_url and "slack" in changes:
+            check_url(
+                updated.slack.webhook_url,
+                address_policy(platform.settings),
+                where="slack.webhook_url",
+            )  # raised inside the transaction: nothing is saved
+        return updated
 
 
 @router.get("/env", response_model=dict[str, str])

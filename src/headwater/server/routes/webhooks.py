@@ -8,6 +8,7 @@ from headwater.db.repos.webhooks import WebhookRepo
 from headwater.domain.entities import Webhook
 from headwater.schemas.settings import WebhookCreate, WebhookCreated, WebhookOut
 from headwater.server.deps import OwnerAccess, PlatformDep
+from headwater.server.outbound import address_policy, check_url
 
 router = APIRouter(prefix="/projects/{project_id}/webhooks", tags=["webhooks"])
 
@@ -34,6 +35,8 @@ def list_webhooks(access: OwnerAccess, platform: PlatformDep) -> list[WebhookOut
 def create_webhook(
     body: WebhookCreate, access: OwnerAccess, platform: PlatformDep
 ) -> WebhookCreated:
+    """A webhook to a public address (or where the admin allows: HEADWATER_WEBHOOK_ALLOW_*)."""
+    check_url(body.url, address_policy(platform.settings), where="url")
     with platform.db.write() as session:
         hook, secret = WebhookRepo(session, platform.box).create(
             access.project, access.user, body.url, body.events
