@@ -42,6 +42,29 @@ def test_bad_entries_in_the_output_folder_are_skipped_and_named_the_rest_committ
     assert "root:" not in ran.log  # nothing of /etc/passwd came through
 
 
+BAD_NAMES = (
+    "echo good > output/good.txt"
+    " && printf x > \"output/two$(printf '\\nlines')\""
+    " && printf x > \"output/$(printf '\\342\\200\\256')txt.exe\""
+    " && d=output && for i in $(seq 140); do d=$d/d; done && mkdir -p $d && echo deep > $d/f"
+)
+
+
+def test_names_a_commit_may_not_hold_are_skipped_and_named_the_rest_committed(
+    site: Site,
+) -> None:
+    """A newline, a bidi override or a folder 140 levels deep in output/ would make the
+    server refuse the whole commit: each is skipped and named, the good file committed."""
+    user = site.user()
+    ran = site.run(user, BAD_NAMES)
+    assert ran.experiment.state.value == "success", ran.log
+    tree = user.files.repo().tree(commit=ran.experiment.output_commit)
+    assert {e.path for e in tree.entries} == {"output/good.txt"}
+    assert "two\\u000alines (" in ran.log, ran.log
+    assert "\\u202etxt.exe (" in ran.log, ran.log
+    assert "levels)" in ran.log, ran.log
+
+
 # The task commits output/result.txt on its own branch first (as the runtime does, with its
 # token), then writes another output/result.txt: the runtime's commit meets a change on both
 # sides of the same path, and the server refuses it.

@@ -7,7 +7,8 @@ what was written; a folder that did not change since the last commit is not comm
 
 The runtime reads the folder with the worker's rights, not the task's, so it never follows a
 link out of the task's own folder: such a link, a dangling one, and anything that is not a
-file (a fifo, a socket, a device) is skipped and named in the task's log, and the rest is
+file (a fifo, a socket, a device), a name a commit may not hold (``domain.paths.check_name``)
+and a folder past ``MAX_DEPTH`` are skipped and named in the task's log, and the rest is
 committed. A commit that fails all the same fails the task (``Task.finish``): a run whose
 artifacts were lost never ends ``success``.
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from headwater.client.transfer import NoProgress, RepoTransfer
 from headwater.client.workspace import LocalFile, SyncState, Workspace
+from headwater.domain.paths import MAX_DEPTH, NameRefused, check_name, shown
 from headwater.domain.trees import EXEC_MODE, FILE_MODE, Entry, Tree
 from headwater.runtime.reporting import TaskApi, patiently
 from headwater.schemas.versions import CommitResult
@@ -38,9 +40,9 @@ class OutputFolder(Workspace):
 
     def files(self) -> Iterator[LocalFile]:
         self.skipped = []
-        yield from self._screened(self.root, "")
+        yield from self._screened(self.root, "", 1)
 
-    def _screened(self, folder: Path, prefix: str) -> Iterator[LocalFile]:
+    def _screened(self, folder: Path, prefix: str, depth: int) -> Iterator[LocalFile]:
         try:
             with os.scandir(folder) as it:
                 entries = list(it)
@@ -66,11 +68,19 @@ class OutputFolder(Workspace):
                     continue  # a folder's files are committed where they really are
                 path = str(target)  # read the file itself: the link may change meanwhile
             if is_dir:
-                yield from self._screened(Path(entry.path), rel + "/")
+                if depth >= MAX_DEPTH:  # checked going down: a deep folder never recurses
+                    self.skipped.append(f"{shown(rel)}/ (deeper than {MAX_DEPTH} levels)")
+                    continue
+                yield from self._screened(Path(entry.path), rel + "/", depth + 1)
                 continue
             st = os.stat(path, follow_symlinks=False)
             if not stat.S_ISREG(st.st_mode):
                 self.skipped.append(f"{rel} (not a file: a fifo, socket or device)")
+                continue
+            try:
+                check_name(rel)  # the server would refuse the whole commit for it
+            except NameRefused as exc:
+                self.skipped.append(f"{shown(rel)} ({exc.detail})")
                 continue
             mode = EXEC_MODE if st.st_mode & 0o111 else FILE_MODE
             yield LocalFile(rel, path, st.st_size, st.st_mtime_ns, st.st_ino, mode)
