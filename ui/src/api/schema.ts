@@ -47,7 +47,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Login */
+        /**
+         * Login
+         * @description Trade a username and password for a session token (also set as the UI's cookie);
+         *     failures are rate-limited per username and per address (429 with Retry-After).
+         */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -64,7 +68,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Logout */
+        /**
+         * Logout
+         * @description Revoke the token of this request and drop the UI's cookie.
+         */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -79,7 +86,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Whoami */
+        /**
+         * Whoami
+         * @description The caller.
+         */
         get: operations["whoami"];
         put?: never;
         post?: never;
@@ -97,7 +107,11 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Change Password */
+        /**
+         * Change Password
+         * @description Set a new password (the current one is needed, unless there is none yet) and end the
+         *     caller's other password sessions; API tokens stay (`hw token list` shows them).
+         */
         put: operations["change_password"];
         post?: never;
         delete?: never;
@@ -113,7 +127,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List Tokens
+         * @description The caller's API tokens and live sessions, newest first; never their secrets.
+         */
+        get: operations["list_tokens"];
         put?: never;
         /**
          * Issue Token
@@ -121,6 +139,26 @@ export interface paths {
          */
         post: operations["issue_token"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Token
+         * @description Revoke one of the caller's own tokens (the one in use too, like a logout).
+         */
+        delete: operations["revoke_token"];
         options?: never;
         head?: never;
         patch?: never;
@@ -393,7 +431,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Dataset Missing Objects */
+        /**
+         * Dataset Missing Objects
+         * @description The hashes to upload before a commit: absent, or outside what the caller may name
+         *     (so the answer says nothing of other projects' blobs).
+         */
         post: operations["dataset_missing_objects"];
         delete?: never;
         options?: never;
@@ -808,7 +850,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Files Missing Objects */
+        /**
+         * Files Missing Objects
+         * @description The hashes to upload before a commit: absent, or outside what the caller may name
+         *     (so the answer says nothing of other projects' blobs).
+         */
         post: operations["files_missing_objects"];
         delete?: never;
         options?: never;
@@ -1155,10 +1201,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Members */
+        /**
+         * List Members
+         * @description The project's members and their access.
+         */
         get: operations["list_members"];
         put?: never;
-        /** Add Member */
+        /**
+         * Add Member
+         * @description Add a member; a managing member grants at most what they hold.
+         */
         post: operations["add_member"];
         delete?: never;
         options?: never;
@@ -1176,11 +1228,17 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove Member */
+        /**
+         * Remove Member
+         * @description Remove a member (not oneself: leaving is ``POST .../leave``).
+         */
         delete: operations["remove_member"];
         options?: never;
         head?: never;
-        /** Update Member */
+        /**
+         * Update Member
+         * @description Change a member's access: never one's own, never past what the caller holds.
+         */
         patch: operations["update_member"];
         trace?: never;
     };
@@ -1321,7 +1379,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Model Missing Objects */
+        /**
+         * Model Missing Objects
+         * @description The hashes to upload before a commit: absent, or outside what the caller may name
+         *     (so the answer says nothing of other projects' blobs).
+         */
         post: operations["model_missing_objects"];
         delete?: never;
         options?: never;
@@ -1392,7 +1454,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Secrets */
+        /**
+         * List Secrets
+         * @description The keys, when they changed and who receives them; never the values.
+         */
         get: operations["list_secrets"];
         put?: never;
         post?: never;
@@ -1410,7 +1475,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set Secret */
+        /**
+         * Set Secret
+         * @description Set a secret's value and, when given, whether only owners' tasks receive it.
+         */
         put: operations["set_secret"];
         post?: never;
         /** Delete Secret */
@@ -1438,7 +1506,10 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Update Settings */
+        /**
+         * Update Settings
+         * @description Change some settings; a Slack URL must lead to an address webhooks may reach.
+         */
         patch: operations["update_settings"];
         trace?: never;
     };
@@ -1452,7 +1523,10 @@ export interface paths {
         /** List Webhooks */
         get: operations["list_webhooks"];
         put?: never;
-        /** Create Webhook */
+        /**
+         * Create Webhook
+         * @description A webhook to a public address (or where the admin allows: HEADWATER_WEBHOOK_ALLOW_*).
+         */
         post: operations["create_webhook"];
         delete?: never;
         options?: never;
@@ -2491,6 +2565,11 @@ export interface components {
         };
         /** PasswordChange */
         PasswordChange: {
+            /**
+             * Current Password
+             * @description The password now; needed unless the user has none yet (made with a token)
+             */
+            current_password?: string | null;
             /** Password */
             password: string;
         };
@@ -2831,6 +2910,11 @@ export interface components {
             /** Key */
             key: string;
             /**
+             * Owner Only
+             * @default false
+             */
+            owner_only?: boolean;
+            /**
              * Updated At
              * Format: date-time
              */
@@ -2838,6 +2922,11 @@ export interface components {
         };
         /** SecretSet */
         SecretSet: {
+            /**
+             * Owner Only
+             * @description Only tasks started by the project's owner or an admin receive it (a task can print what it receives). Left out: a new secret is not owner-only, an existing one keeps its setting
+             */
+            owner_only?: boolean | null;
             /**
              * Value
              * @description At most 253 characters
@@ -2931,6 +3020,31 @@ export interface components {
          * @enum {string}
          */
         TaskState: "waiting" | "pending_approval" | "running" | "success" | "failed" | "skipped" | "aborted";
+        /**
+         * TokenInfoOut
+         * @description One of the caller's tokens; its secret is never shown again.
+         */
+        TokenInfoOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Current
+             * @description The token of this very request
+             */
+            current: boolean;
+            /** Expires At */
+            expires_at: string | null;
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @description api (until revoked) or session (a password login)
+             */
+            kind: string;
+        };
         /** TokenOut */
         TokenOut: {
             /** Token */
@@ -3348,6 +3462,40 @@ export interface operations {
             };
         };
     };
+    list_tokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenInfoOut"][];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     issue_token: {
         parameters: {
             query?: never;
@@ -3379,6 +3527,49 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    revoke_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
             };
         };
     };
@@ -5295,6 +5486,11 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /**
+                     * Batch
+                     * @description The sender's id for this batch: a batch resent with the same id (a retry after a lost answer) is stored once
+                     */
+                    batch?: string | null;
                     /** Points */
                     points: [
                         string,
