@@ -12,6 +12,7 @@ import errno
 import re
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -156,14 +157,13 @@ def test_docs_and_metrics_follow_the_setting(
 # -- a full disk ---------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def small_objects(tmp_path: Path) -> Iterator[Server]:
-    """A server whose objects folder is a 1 MiB tmpfs (we run as root in CI and here)."""
-    home = tmp_path / "home"
-    objects = home / "objects"
-    objects.mkdir(parents=True)
+@contextmanager
+def server_on_tmpfs(home: Path, mountpoint: Path, size: str) -> Iterator[Server]:
+    """A server on ``home`` with ``mountpoint`` (inside it, or it) a tmpfs of ``size``: a disk
+    that fills up for real (we run as root in CI and here; elsewhere the test skips)."""
+    mountpoint.mkdir(parents=True, exist_ok=True)
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(objects)],
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mountpoint)],
         capture_output=True,
         text=True,
         check=False,
@@ -177,7 +177,15 @@ def small_objects(tmp_path: Path) -> Iterator[Server]:
         finally:
             server.app.state.platform.close()
     finally:
-        subprocess.run(["umount", "-l", str(objects)], check=True)
+        subprocess.run(["umount", "-l", str(mountpoint)], check=True)
+
+
+@pytest.fixture
+def small_objects(tmp_path: Path) -> Iterator[Server]:
+    """A server whose objects folder is a 1 MiB tmpfs."""
+    home = tmp_path / "home"
+    with server_on_tmpfs(home, home / "objects", "1m") as server:
+        yield server
 
 
 def test_a_full_disk_answers_507_with_a_structured_error(small_objects: Server) -> None:
@@ -246,23 +254,8 @@ def test_the_ui_runs_under_its_policy_without_a_violation(site: Site, browser: B
 def small_home(tmp_path: Path) -> Iterator[Server]:
     """A server whose whole home (its SQLite database too) is a 16 MiB tmpfs."""
     home = tmp_path / "home"
-    home.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(home)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
-    try:
-        server = Server(home, None)
-        try:
-            yield server
-        finally:
-            server.app.state.platform.close()
-    finally:
-        subprocess.run(["umount", "-l", str(home)], check=True)
+    with server_on_tmpfs(home, home, "16m") as server:
+        yield server
 
 
 def fill(path: Path) -> None:
