@@ -18,16 +18,15 @@ import yaml  # PyYAML, a project dependency: its node tree gives each entry's li
 
 from headwater.domain import boundedyaml
 from headwater.domain.errors import InvalidInput
+from headwater.domain.naming import env_part, value_key_problem
 
 TYPES = ("discrete", "categorical", "integer", "float")
 SCALES = ("linear", "log", "log2", "log10")
 MAX_AXIS = 100_000  # values on one axis: a typo like 1..1000000000 must not eat the memory
 _FIELDS = ("key", "type", "values", "min", "max", "steps", "scale")
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _INT = re.compile(r"[-+]?\d+")
 _RANGE = re.compile(r"([-+]?\d+)\.\.([-+]?\d+)(?:\.\.([-+]?\d+))?")
 _DECIMAL_RANGE = re.compile(r"[-+]?[\d.]*\d\.\.[-+]?[\d.]*\d(?:\.\.[-+]?[\d.]*\d)?")
-_ENV_UNSAFE = re.compile(r"[^A-Z0-9_]")
 _OPTION_HINT = "Write --param lr=0.1,0.01 or --param i=1..100 (i=0..10..2 for a step of 2)."
 _SPACED_HINT = "steps counts the values, ends included: min: 0, max: 1, steps: 3 gives 0, 0.5, 1."
 _ENTRY_HINT = (
@@ -49,9 +48,10 @@ def _bad(where: str, detail: str, hint: str) -> InvalidInput:
 
 
 def _check_key(key: str, where: str, hint: str) -> str:
-    if not _KEY.fullmatch(key):
-        rule = "Start with a letter or _, then letters, digits, _ . or -."
-        raise _bad(where, f"{key!r} is not a usable parameter name", f"{rule} {hint}")
+    problem = value_key_problem(key)
+    if problem is not None:
+        rule = "A name may hold spaces and other printable characters, at most 255."
+        raise _bad(where, f"{key!r} is not a usable parameter name: it {problem}", f"{rule} {hint}")
     return key
 
 
@@ -273,4 +273,4 @@ def command_with_params(command: str, params: Mapping[str, str]) -> str:
 
 def tag_env(params: Mapping[str, str]) -> dict[str, str]:
     """``HW_TAG_<KEY>`` for each parameter (seed 002's ``CNVRG_TAG_<KEY>``)."""
-    return {"HW_TAG_" + _ENV_UNSAFE.sub("_", k.upper()): v for k, v in params.items()}
+    return {"HW_TAG_" + env_part(k): v for k, v in params.items()}

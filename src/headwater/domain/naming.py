@@ -8,8 +8,35 @@ from headwater.domain.errors import InvalidInput
 
 SECRET_VALUE_MAX = 253
 PROJECT_NAME_MAX = 100
+VALUE_KEY_MAX = 255
 _SECRET_KEY = re.compile(r"[A-Za-z0-9_]+")
 _PROJECT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.-]*")
+_NOT_ENV = re.compile(r"[^A-Z0-9_]")
+
+
+def value_key_problem(key: str) -> str | None:
+    """Why ``key`` cannot name a tag or a parameter, or None when it can.
+
+    cnvrg's keys may hold spaces and other printable characters (seed 002: a parameter named
+    ``model accuracy``), so ours may too: printable (no control characters), at most
+    ``VALUE_KEY_MAX`` characters, not empty and not starting or ending with a space.
+    """
+    if not key:
+        return "is empty"
+    if len(key) > VALUE_KEY_MAX:
+        return f"is {len(key)} characters long, over {VALUE_KEY_MAX}"
+    if key != key.strip():
+        return "starts or ends with a space"
+    if not key.isprintable():
+        return "holds a control character"
+    return None
+
+
+def env_part(text: str) -> str:
+    """A tag or parameter key as it shows in a variable name (seed 002): uppercase, every
+    character other than A-Z, 0-9 and _ (spaces included) turned into ``_``:
+    ``model accuracy`` gives ``MODEL_ACCURACY``, ``val-loss`` ``VAL_LOSS``."""
+    return _NOT_ENV.sub("_", text.upper())
 
 
 def check_secret_key(key: str, *, where: str = "key") -> str:

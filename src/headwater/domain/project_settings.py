@@ -89,6 +89,11 @@ class ProjectSettings(BaseModel):
     email_on_success: bool = False
     email_on_error: bool = False
     use_only_owned_compute: bool = False
+    cnvrg_env: bool = Field(
+        True,
+        description="Give tasks seed 002's CNVRG_TAG_<KEY>, CNVRG_<TASK>_<TAG> and "
+        "CNVRG_TASKS_PASSED_CONDITION beside the HW_ names (for unmodified cnvrg scripts)",
+    )
     output_dir: str = Field(
         "output", min_length=1, description="Folder whose files become artifacts"
     )

@@ -12,14 +12,16 @@ import math
 import re
 from dataclasses import dataclass
 
+from headwater.domain.naming import value_key_problem
+
 PREFIXES = ("hw_", "cnvrg_")
-MAX_KEY = 100
+MAX_KEY = 255  # naming.VALUE_KEY_MAX: tags and parameters share one key rule
 MAX_VALUE = 10_000
 MAX_LINE = 1024 * 1024
 # no meaningful line is longer; the cap also bounds the work the patterns below can do
 _MAX_MEANINGFUL = 2 * (MAX_KEY + MAX_VALUE)
 
-_TAG = re.compile(r"(?:hw|cnvrg)_tag_([A-Za-z0-9_.-]+)\s*:(.*)")
+_TAG = re.compile(r"(?:hw|cnvrg)_tag_(.*)")
 _CHART = re.compile(r"(?:hw|cnvrg)_linechart_([A-Za-z0-9_.-]+)(\s.*)")
 # cnvrg also takes an x value (key:) and axis titles (x:, y:); they are read and left out
 _OPTION = re.compile(r"(group|key|x|y):\s*")
@@ -52,14 +54,28 @@ def parse_line(line: str) -> TagLine | ChartPoint | None:
     line = line.rstrip()
     tag = _TAG.fullmatch(line)
     if tag is not None:
-        key, value = tag[1], tag[2].strip()
-        if len(key) > MAX_KEY or len(value) > MAX_VALUE or _CONTROL.search(value):
-            return None
-        return TagLine(key, value)  # an empty value is a tag too: the task said so
+        return _tag(tag[1])
     chart = _CHART.fullmatch(line)
     if chart is None or len(chart[1]) > MAX_KEY:
         return None
     return _chart_point(chart[1], chart[2])
+
+
+def _tag(rest: str) -> TagLine | None:
+    """``<key>: <value>``: the key is everything up to the first ``": "`` (so it may hold
+    spaces, dots or colons, as cnvrg's ``model accuracy``); ``key:value`` with no space
+    and ``key :value`` still read as before."""
+    key, sep, value = rest.partition(": ")
+    if not sep:
+        key, sep, value = rest.partition(":")
+        if not sep:
+            return None
+    key, value = key.rstrip(), value.strip()
+    if "\ufffd" in key:  # what undecodable bytes become: not a name the task meant
+        return None
+    if value_key_problem(key) is not None or len(value) > MAX_VALUE or _CONTROL.search(value):
+        return None
+    return TagLine(key, value)  # an empty value is a tag too: the task said so
 
 
 def _chart_point(chart: str, rest: str) -> ChartPoint | None:

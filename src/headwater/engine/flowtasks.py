@@ -21,7 +21,7 @@ from headwater.db.repos.settings import SettingsRepo
 from headwater.db.repos.versions import QueryRepo, VersionRepo
 from headwater.domain.errors import HeadwaterError, InvalidInput
 from headwater.domain.flowruns import FlowRun, RunInstance, RunTask, TaskState
-from headwater.domain.flowspec.instances import Finished, Planned
+from headwater.domain.flowspec.instances import Finished, Planned, recorded
 from headwater.domain.flowspec.model import DataTask, DeployTask, ExecTask, Flow, GatedTask
 from headwater.domain.flowspec.routes import expand
 from headwater.domain.gitsource import git_source
@@ -89,22 +89,27 @@ def start_task(
 def finished(
     session: Session, by_task: Mapping[str, Sequence[RunInstance]]
 ) -> dict[str, list[Finished]]:
-    """Instances that ended well, with their tags, as expansion reads them."""
-    ids = [i.experiment_id for group in by_task.values() for i in group if i.experiment_id]
-    values = ExperimentRepo(session).values_of(ids) if ids else {}
+    """Instances that ended well, with what they recorded (``recorded``: tags, SDK params,
+    latest metrics), as expansion reads them."""
+    ids = [
+        i.experiment_id
+        for group in by_task.values()
+        for i in group
+        if i.experiment_id and i.state is JobState.SUCCESS
+    ]
+    repo = ExperimentRepo(session)
+    values = repo.values_of(ids) if ids else {}
+    metrics = repo.latest_metrics_of(ids)
     out: dict[str, list[Finished]] = {}
     for title, group in by_task.items():
-        out[title] = [
-            Finished(
-                i.id,
-                title,
-                dict(i.params),
-                {**values.get(i.experiment_id or "", {}).get("tag", {}), **_own_tags(i)},
-                i.parents,
-            )
-            for i in group
-            if i.state is JobState.SUCCESS
-        ]
+        out[title] = []
+        for i in group:
+            if i.state is not JobState.SUCCESS:
+                continue
+            own = values.get(i.experiment_id or "", {})
+            tags = {**own.get("tag", {}), **_own_tags(i)}
+            got = recorded(tags, own.get("param", {}), metrics.get(i.experiment_id or "", {}))
+            out[title].append(Finished(i.id, title, dict(i.params), got, i.parents))
     return out
 
 

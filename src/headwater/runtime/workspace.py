@@ -104,7 +104,8 @@ def materialise(
             checkout(outputs, target, cache, link=LINK, fresh=True)
         env[folder_env_name(parent.name)] = str(target)
     if spec.passed_condition:
-        env.update(passed_condition_env(spec.passed_condition, str(root / "input")))
+        root_input = str(root / "input")
+        env.update(passed_condition_env(spec.passed_condition, root_input, cnvrg=spec.cnvrg_env))
     return start, env
 
 

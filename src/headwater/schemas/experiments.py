@@ -202,6 +202,9 @@ class TaskSpec(BaseModel):
     passed_condition: list[str] = Field(
         default_factory=list, description="Input folders of the parents that passed a condition"
     )
+    cnvrg_env: bool = Field(
+        True, description="Set CNVRG_TASKS_PASSED_CONDITION too (the project's cnvrg_env)"
+    )
     git: GitCheckout | None = Field(None, description="Clone this instead of files_commit")
     secret_keys: list[str] = Field(
         default_factory=list, description="Keys of env that hold secrets: masked in the logs"

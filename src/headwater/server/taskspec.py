@@ -19,6 +19,7 @@ from headwater.db.repos.users import UserRepo
 from headwater.db.repos.versions import VersionRepo
 from headwater.domain.entities import Project, ThirdPartyKey
 from headwater.domain.errors import NotFound
+from headwater.domain.flowspec.names import cnvrg_aliases
 from headwater.domain.gitsource import GitSource
 from headwater.domain.grid import command_with_params, tag_env
 from headwater.domain.jobs import Experiment
@@ -56,8 +57,11 @@ def task_spec(
         flow = experiment.options.get("flow") or {}
         inputs = flow_inputs(ExperimentRepo(session), flow)
     datasets += [DatasetMount(**d) for d in flow.get("datasets", [])]
-    env: dict[str, Any] = {**settings.env, **secrets, **flow.get("env", {})}
-    env.update(tag_env(experiment.params))
+    env: dict[str, Any] = {**settings.env, **secrets}
+    tags = {**flow.get("env", {}), **tag_env(experiment.params)}
+    env.update(tags)
+    if settings.cnvrg_env:  # seed 002's names, for unmodified cnvrg scripts
+        env.update(cnvrg_aliases(tags))
     env.update(
         HEADWATER_URL=public_url,
         HEADWATER_TOKEN=token,
@@ -76,6 +80,7 @@ def task_spec(
         datasets=datasets,
         inputs=inputs,
         passed_condition=list(flow.get("passed", [])),
+        cnvrg_env=settings.cnvrg_env,
         requirements=bool(experiment.options.get("requirements", True)),
         prerun=bool(experiment.options.get("prerun", True)),
         output_dir=experiment.output_dir,

@@ -70,8 +70,8 @@ def test_a_range_of_a_hundred_is_inclusive() -> None:
     [
         ("lr", "has no '='"),
         ("=1,2", "not a usable parameter name"),
-        ("1lr=1", "not a usable parameter name"),
-        ("l r=1", "not a usable parameter name"),
+        (" =1", "not a usable parameter name"),
+        ("a\tb=1", "not a usable parameter name"),
         ("lr=", "empty value"),
         ("lr=0.1,,0.2", "empty value"),
         ("lr=0.1, ", "empty value"),
@@ -222,7 +222,7 @@ def test_integer_steps_are_distinct_whole_numbers_within_bounds(
         ("{key: x, type: float, values: [1], colour: red}", "unknown field(s) colour"),
         ("{type: float, values: [1]}", "has no key"),
         ("{key: '', values: [1]}", "has no key"),
-        ("{key: 1x, values: [1]}", "not a usable parameter name"),
+        ('{key: "a\\tb", values: [1]}', "not a usable parameter name"),
         ("{key: x, type: number, values: [1]}", "unknown type 'number'"),
         ("{key: x, type: float}", "no values given"),
         ("{key: x, type: categorical, min: 1, max: 2, steps: 2}", "no values given"),
@@ -381,3 +381,15 @@ def test_tag_env_uppercases_and_replaces_what_an_env_name_cannot_hold() -> None:
         "HW_TAG_BATCH_SIZE": "64",
         "HW_TAG__POCHS": "2",
     }
+
+
+def test_names_with_spaces_and_symbols_are_parameters_as_in_cnvrg() -> None:
+    """Seed 002: a parameter named ``model accuracy`` is CNVRG_TASK_A_MODEL_ACCUARCY later."""
+    assert parse_param_option("model accuracy=0.1,0.2").key == "model accuracy"
+    assert parse_param_option("1lr=1").key == "1lr"
+    assert tag_env({"model accuracy": "0.1", "val/loss (x)": "2"}) == {
+        "HW_TAG_MODEL_ACCURACY": "0.1",
+        "HW_TAG_VAL_LOSS__X_": "2",
+    }
+    with pytest.raises(InvalidInput):
+        parse_param_option("k" * 256 + "=1")

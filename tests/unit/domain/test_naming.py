@@ -16,6 +16,8 @@ from headwater.domain.naming import (
     check_project_name,
     check_secret_key,
     check_secret_value,
+    env_part,
+    value_key_problem,
 )
 
 SECRET_KEY_RULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -162,3 +164,25 @@ def test_bad_project_names(name: str, message: str) -> None:
         check_project_name(name)
     assert message in caught.value.detail
     assert caught.value.where == "name"
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("model accuracy", None),
+        ("val/loss (best): x", None),
+        ("précision", None),
+        ("", "is empty"),
+        (" acc", "starts or ends with a space"),
+        ("acc ", "starts or ends with a space"),
+        ("a\tb", "holds a control character"),
+        ("k" * 256, "is 256 characters long, over 255"),
+    ],
+)
+def test_tag_and_param_keys_follow_cnvrg(key: str, problem: str | None) -> None:
+    assert value_key_problem(key) == problem
+
+
+def test_env_part_is_the_seeds_rule() -> None:
+    assert env_part("model accuracy") == "MODEL_ACCURACY"
+    assert env_part("val-loss.2") == "VAL_LOSS_2"

@@ -38,6 +38,12 @@ TEXT = st.characters(codec="utf-8", min_codepoint=0x20, exclude_characters="\x7f
         ("hw_tag_note:\tsee\tabove", TagLine("note", "see\tabove")),
         ("hw_tag_empty:", TagLine("empty", "")),  # the task said so: an empty tag is a tag
         ("hw_tag_unicode: précision ✓", TagLine("unicode", "précision ✓")),
+        # seed 002: keys hold spaces and other printable characters, up to the first ": "
+        ("hw_tag_model accuracy: 0.9", TagLine("model accuracy", "0.9")),
+        ("cnvrg_tag_model accuracy: 0.9", TagLine("model accuracy", "0.9")),
+        ("hw_tag_val/loss (best): 0.1", TagLine("val/loss (best)", "0.1")),
+        ("hw_tag_time: 12:30:00", TagLine("time", "12:30:00")),
+        ("hw_tag_" + "k" * MAX_KEY + ": 1", TagLine("k" * MAX_KEY, "1")),
     ],
 )
 def test_tag_lines(line: str, expected: TagLine) -> None:
@@ -53,7 +59,7 @@ def test_tag_lines(line: str, expected: TagLine) -> None:
         "HW_TAG_acc: 0.9",
         "hw_tag_acc 0.9",  # no colon
         "hw_tag_: 0.9",  # no key
-        "hw_tag_my key: 1",  # a space in the key
+        "hw_tag_ my key: 1",  # a key starting with a space
         "hw_tag_\ufffd\ufffd: bad key",  # what undecodable bytes become
         "hw_tag_a: b\x00c",  # NUL cannot be stored
         "hw_tag_a: b\x1bc",

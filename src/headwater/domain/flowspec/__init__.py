@@ -9,7 +9,13 @@ expand(flow, "Train", finished)                   # the instances of one task, o
 from headwater.domain.flowspec.checks import CHECKS, run_checks
 from headwater.domain.flowspec.conditions import passing
 from headwater.domain.flowspec.export import to_yaml
-from headwater.domain.flowspec.instances import Expansion, Finished, Planned, Upstream
+from headwater.domain.flowspec.instances import (
+    Expansion,
+    Finished,
+    Planned,
+    Upstream,
+    recorded,
+)
 from headwater.domain.flowspec.model import (
     Condition,
     DataTask,
@@ -24,6 +30,7 @@ from headwater.domain.flowspec.model import (
 )
 from headwater.domain.flowspec.names import (
     PASSED_CONDITION,
+    cnvrg_aliases,
     folder_name,
     input_env_name,
     passed_condition_env,
@@ -56,6 +63,7 @@ __all__ = [
     "Task",
     "TaskType",
     "Upstream",
+    "cnvrg_aliases",
     "count_routes",
     "expand",
     "expand_all",
@@ -66,6 +74,7 @@ __all__ = [
     "parse_flow_with_map",
     "passed_condition_env",
     "passing",
+    "recorded",
     "run_checks",
     "tag_env_name",
     "to_yaml",

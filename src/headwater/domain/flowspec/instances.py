@@ -7,9 +7,35 @@ them to the pure expansion code and back.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from headwater.domain.flowspec.model import TaskType
+
+
+def recorded(
+    tags: Mapping[str, str],
+    logged: Mapping[str, str],
+    metrics: Mapping[str, float],
+) -> dict[str, str]:
+    """What a task recorded under each key, as conditions, dynamic routes, ``{{ task.tag }}``
+    and later tasks' variables read it: THE one rule for what a "tag" is.
+
+    A stdout tag (``hw_tag_``/``cnvrg_tag_``, or the SDK's tags) wins, then a value logged
+    with the SDK's ``log_param``, then the latest value of a metric (``log_metric`` or a
+    ``hw_linechart_``/``cnvrg_linechart_`` line): seed 002's conditions test "a tracked
+    metric", and its dynamic-route example records the tag with ``log_param``. The task's own
+    grid parameters come after all of these (``Finished.value``).
+    """
+    out = {key: _metric_text(value) for key, value in metrics.items()}
+    out.update(logged)
+    out.update(tags)
+    return out
+
+
+def _metric_text(value: float) -> str:
+    """3.0 as ``3`` (a route value or a command-line argument), others exactly (``0.9``)."""
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
 
 
 @dataclass(frozen=True)

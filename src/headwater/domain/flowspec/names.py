@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from headwater.domain.naming import env_part
+
 _NOT_FOLDER = re.compile(r"[^a-z0-9_]")
-_NOT_ENV = re.compile(r"[^A-Z0-9_]")
 PASSED_CONDITION = "HW_TASKS_PASSED_CONDITION"
+CNVRG_PASSED_CONDITION = "CNVRG_TASKS_PASSED_CONDITION"
 
 
 def folder_name(title: str) -> str:
@@ -28,7 +30,7 @@ def input_env_name(title: str) -> str:
 
 def tag_env_name(task: str, tag: str) -> str:
     """``HW_<TASKNAME>_<TAG>`` (seed: ``CNVRG_<TASKNAME>_<TAGNAME>``), all uppercase."""
-    return f"HW_{folder_name(task).upper()}_{_NOT_ENV.sub('_', tag.upper())}"
+    return f"HW_{folder_name(task).upper()}_{env_part(tag)}"
 
 
 def upstream_tag_env(tags_by_task: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
@@ -40,11 +42,24 @@ def upstream_tag_env(tags_by_task: Mapping[str, Mapping[str, str]]) -> dict[str,
     }
 
 
-def passed_condition_env(folders: Iterable[str], input_root: str) -> dict[str, str]:
-    """``HW_TASKS_PASSED_CONDITION``: the input paths of the parents that passed, comma-joined.
+def passed_condition_env(
+    folders: Iterable[str], input_root: str, *, cnvrg: bool = True
+) -> dict[str, str]:
+    """``HW_TASKS_PASSED_CONDITION``: the input paths of the parents that passed, comma-joined,
+    and the seed's ``CNVRG_TASKS_PASSED_CONDITION`` beside it unless ``cnvrg`` is off.
 
     Expansion knows folder names only; the runtime knows where ``input/`` is, so it passes
     ``input_root`` (``/input`` in containers, the workspace's ``input`` folder locally).
     """
     root = input_root.rstrip("/")
-    return {PASSED_CONDITION: ",".join(f"{root}/{name}" for name in folders)}
+    paths = ",".join(f"{root}/{name}" for name in folders)
+    out = {PASSED_CONDITION: paths}
+    if cnvrg:
+        out[CNVRG_PASSED_CONDITION] = paths
+    return out
+
+
+def cnvrg_aliases(env: Mapping[str, str]) -> dict[str, str]:
+    """The seed's ``CNVRG_`` spelling of each tag variable in ``env`` (``HW_TAG_<KEY>``,
+    ``HW_<TASK>_<TAG>``): unmodified cnvrg scripts read those names."""
+    return {"CNVRG_" + k[3:]: v for k, v in env.items() if k.startswith("HW_")}

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from headwater.domain.errors import InvalidInput
 from headwater.domain.flowspec.conditions import passing
 from headwater.domain.flowspec.instances import Expansion, Finished, Planned, Upstream
-from headwater.domain.flowspec.model import DataTask, ExecTask, Flow
+from headwater.domain.flowspec.model import Condition, DataTask, ExecTask, Flow
 from headwater.domain.flowspec.names import folder_name, tag_env_name
 from headwater.domain.flowspec.templates import Ref, find_refs, substitute
 from headwater.domain.grid import ParamAxis, combinations, tag_env
@@ -145,6 +145,22 @@ class _Grid:
         return found[0]
 
 
+def _nothing_passed(
+    parent: str, title: str, tests: Sequence[Condition], group: Sequence[Finished]
+) -> str:
+    """Why no instance of ``parent`` goes on: a key none of them recorded is named as such,
+    since "did not pass" would send the user looking at thresholds."""
+    for condition in tests:
+        key = condition.tag_key or ""
+        if group and all(i.value(key) is None for i in group):
+            return (
+                f"the condition of {title!r} tests {key!r}, which no instance of {parent!r} "
+                f"recorded (as a tag, an SDK param or a metric): print "
+                f"'hw_tag_{key}: VALUE' or log it with the SDK"
+            )
+    return f"no instance of {parent!r} passed the condition of {title!r}"
+
+
 def expand(
     flow: Flow,
     title: str,
@@ -168,8 +184,8 @@ def expand(
         group: Sequence[Finished] = finished.get(parent, ())
         tests = [c for c in task.tests if c.applies_to(parent)]
         if tests and kinds[parent] != "data":
+            reason = _nothing_passed(parent, title, tests, group)
             group = passing(tests, group)
-            reason = f"no instance of {parent!r} passed the condition of {title!r}"
             passed.append(folder_name(parent))
         else:
             reason = f"{parent!r} has no instance that ended well"

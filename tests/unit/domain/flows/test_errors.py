@@ -288,7 +288,7 @@ def test_titles_that_give_one_folder() -> None:
     [
         ("{key: lr, vaule: 1}", "params[0].vaule"),
         ("{key: lr}", "params[0].key"),
-        ("{key: 'l r', value: 1}", "params[0]"),
+        ('{key: "l\\tr", value: 1}', "params[0]"),
         ("{key: lr, value: '1,,2'}", "params[0].value"),
         ("{key: lr, value: {a: 1}}", "params[0].value"),
         ("{key: n, type: integer, values: [1, x]}", "params[0]"),

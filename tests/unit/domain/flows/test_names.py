@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from headwater.domain.flowspec import (
+    cnvrg_aliases,
     folder_name,
     input_env_name,
     passed_condition_env,
@@ -33,9 +34,19 @@ def test_env_names_follow_the_contract() -> None:
     assert input_env_name("Processing the Data") == "INPUT_PROCESSING_THE_DATA"
     assert tag_env_name("Task A", "model accuracy") == "HW_TASK_A_MODEL_ACCURACY"
     assert tag_env_name("Task A", "val.loss-2") == "HW_TASK_A_VAL_LOSS_2"
-    assert passed_condition_env(["a", "b"], "/input") == {
+    assert passed_condition_env(["a", "b"], "/input", cnvrg=False) == {
         "HW_TASKS_PASSED_CONDITION": "/input/a,/input/b"
     }
+    # seed 002: unmodified cnvrg scripts read CNVRG_TASKS_PASSED_CONDITION
+    assert passed_condition_env(["a", "b"], "/input") == {
+        "HW_TASKS_PASSED_CONDITION": "/input/a,/input/b",
+        "CNVRG_TASKS_PASSED_CONDITION": "/input/a,/input/b",
+    }
+
+
+def test_cnvrg_aliases_spell_every_tag_variable_the_seed_way() -> None:
+    env = {"HW_TAG_MODEL_ACCURACY": "0.9", "HW_TASK_A_LOSS": "1", "PATH": "/bin"}
+    assert cnvrg_aliases(env) == {"CNVRG_TAG_MODEL_ACCURACY": "0.9", "CNVRG_TASK_A_LOSS": "1"}
 
 
 @given(st.text())

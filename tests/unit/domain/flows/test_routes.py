@@ -21,6 +21,7 @@ from headwater.domain.flowspec import (
     expand_all,
     parse_flow,
     passed_condition_env,
+    recorded,
 )
 
 from .helpers import exec_task, flow_of
@@ -146,8 +147,10 @@ def test_each_objective(objective: str, target: float | None, kept: list[str]) -
     got = expand(flow, "C", {"P": pool})
     assert [i.parents[0].instance for i in got.instances] == kept
     assert all(i.passed_condition == ("p",) for i in got.instances)
-    env = passed_condition_env(got.instances[0].passed_condition, "/input")
+    env = passed_condition_env(got.instances[0].passed_condition, "/input", cnvrg=False)
     assert env == {PASSED_CONDITION: "/input/p"}
+    env = passed_condition_env(got.instances[0].passed_condition, "/input")
+    assert env == {PASSED_CONDITION: "/input/p", "CNVRG_TASKS_PASSED_CONDITION": "/input/p"}
 
 
 def test_blank_task_means_every_parent() -> None:
@@ -156,7 +159,8 @@ def test_blank_task_means_every_parent() -> None:
     (inst,) = got.instances
     assert inst.parent_ids == ("P1", "Q0")
     assert passed_condition_env(inst.passed_condition, "/w/input/") == {
-        PASSED_CONDITION: "/w/input/p,/w/input/q"
+        PASSED_CONDITION: "/w/input/p,/w/input/q",
+        "CNVRG_TASKS_PASSED_CONDITION": "/w/input/p,/w/input/q",
     }
 
 
@@ -386,3 +390,48 @@ def test_a_dynamic_grid_over_the_limit_is_refused_before_it_is_built() -> None:
     pool = [Finished("p", "P", tags={"v": ",".join(str(i) for i in range(500))})]
     with pytest.raises(InvalidInput, match="25,000 instances"):
         expand(flow, "C", {"P": pool})
+
+
+# -- what a "tag" is: one rule (instances.recorded) ------------------------------------
+
+
+def test_recorded_puts_stdout_tags_before_sdk_params_before_latest_metrics() -> None:
+    got = recorded(
+        {"acc": "tag"},
+        {"acc": "param", "route": "1,2,3"},
+        {"acc": 0.5, "route": 9.0, "loss": 0.25, "epochs": 3.0},
+    )
+    assert got == {"acc": "tag", "route": "1,2,3", "loss": "0.25", "epochs": "3"}
+
+
+def test_a_condition_on_a_metric_logged_with_the_sdk_works_like_a_tag() -> None:
+    flow = _conditioned({"objective": "gt", "tag_key": "accuracy", "target": 0.5})
+    runs = [
+        Finished(f"P{n}", "P", tags=recorded({}, {}, {"accuracy": acc}))
+        for n, acc in enumerate([0.4, 0.9])
+    ]
+    (inst,) = expand(flow, "C", {"P": runs}).instances
+    assert inst.parent_ids == ("P1",)
+
+
+def test_a_dynamic_route_reads_a_value_logged_with_log_param() -> None:
+    """Seed 002's dynamic-route example: ``e.log_param("route", "1,2,3")``."""
+    flow = flow_of(
+        [
+            exec_task("Params"),
+            exec_task("Dynamic", params=[{"key": "route", "value": "{{ Params.route | hyper }}"}]),
+        ],
+        [("Params", "Dynamic")],
+    )
+    params = Finished("p", "Params", tags=recorded({}, {"route": "1,2,3"}, {}))
+    got = expand(flow, "Dynamic", {"Params": [params]})
+    assert [i.params for i in got.instances] == [{"route": "1"}, {"route": "2"}, {"route": "3"}]
+
+
+def test_a_condition_on_a_key_never_recorded_says_so() -> None:
+    flow = _conditioned({"objective": "max", "tag_key": "accuracy", "task": "P"})
+    got = expand(flow, "C", {"P": _runs("P", ["0.1", "0.2"])})
+    assert got.skipped is not None
+    assert "'accuracy'" in got.skipped
+    assert "no instance of 'P' recorded" in got.skipped
+    assert "passed the condition" not in got.skipped
