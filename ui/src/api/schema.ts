@@ -3192,7 +3192,7 @@ export interface components {
             id: string;
             /**
              * Signing Secret
-             * @description HMAC-SHA256 key for the X-Headwater-Signature header
+             * @description HMAC-SHA256 key for the X-Headwater-Signature-256 header
              */
             signing_secret: string;
             /** Url */
