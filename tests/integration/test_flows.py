@@ -370,6 +370,30 @@ def test_versions_and_a_run_of_one_task(client: Client) -> None:
     assert task(fed, "B").instances[0].parents == [kept.id]
 
 
+def test_only_a_task_that_reads_its_parents_tags_asks_for_inputs_from(client: Client) -> None:
+    """`--only B` where B's parameters read A's tag: the run is refused naming --inputs-from RUN
+    and the parents (it used to start, then fail B with a "single-mode" route error)."""
+    tasks = [
+        exec_task("Prep", py('print("hw_tag_rows: 7")')),
+        exec_task("Fit", py("import sys; print(sys.argv[1:])"), params=[
+            {"key": "rows", "value": "{{ Prep.rows }}"},
+        ]),
+    ]  # fmt: skip
+    full = run_flow(client, flow_yaml("Reads Tags", tasks, [("Prep", "Fit")]))
+    assert full.status == "success", full.model_dump_json(indent=1)
+    with pytest.raises(InvalidInput) as caught:
+        client.flows.run("Reads Tags", only="Fit")
+    said = f"{caught.value} {caught.value.hint}"
+    assert "--inputs-from RUN" in said
+    assert "'Prep'" in said
+    assert "single" not in said
+    fed = client.flows.wait(
+        client.flows.run("Reads Tags", only="Fit", inputs_from=full.number).number, timeout=60
+    )
+    assert fed.status == "success", fed.model_dump_json(indent=1)
+    assert task(fed, "Fit").instances[0].params["rows"] == "7"
+
+
 def test_deploy_defines_its_endpoint_and_git_keys_without_a_linked_repo_are_refused_plainly(
     client: Client,
 ) -> None:
