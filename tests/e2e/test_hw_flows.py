@@ -238,7 +238,11 @@ def test_run_wait_a_grid_then_inspect_bakes_and_graphs(
 
 
 def test_endpoints_list_what_deploy_tasks_defined_and_page(admin: Hw, tmp_path: Path) -> None:
-    pid = project(admin)
+    # a deploy task's file_name must exist: with no parent experiment, in the project's files
+    folder = tmp_path / unique("serving")
+    folder.mkdir()
+    (folder / "predict.py").write_text("def predict(x):\n    return x\n")
+    pid = str(admin.json("link", "--sync", cwd=folder)["project"]["id"])
     assert "No endpoints yet" in admin("endpoints", "-p", pid).stdout
     tasks = "".join(
         f"""  - title: Serve {n}

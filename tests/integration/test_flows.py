@@ -407,7 +407,12 @@ def test_deploy_defines_its_endpoint_and_git_keys_without_a_linked_repo_are_refu
         "min_replica": 1,
         "max_replica": 2,
     }
-    tasks = [exec_task("Fit", "echo fit"), deploy, exec_task("Pinned", "echo x", git_branch="dev")]
+    fit = py("""
+        import os
+        os.makedirs("output", exist_ok=True)
+        open("output/predict.py", "w").write("def predict(x):\\n    return x\\n")
+    """)  # the endpoint's file, among its model experiment's outputs
+    tasks = [exec_task("Fit", fit), deploy, exec_task("Pinned", "echo x", git_branch="dev")]
     run = run_flow(client, flow_yaml("Deploy", tasks, [("Fit", "Serve")]))
     serve = task(run, "Serve")
     assert serve.status == "success"
@@ -429,6 +434,37 @@ def test_deploy_defines_its_endpoint_and_git_keys_without_a_linked_repo_are_refu
     )
     assert pinned.instances == []  # refused before anything ran
     assert run.status == "failed"
+
+
+MODEL = py("""
+    import os
+    os.makedirs("output", exist_ok=True)
+    open("output/model.json", "w").write("{}")
+""")
+
+
+def test_a_deploy_task_whose_file_is_nowhere_fails_saying_where_it_looked(client: Client) -> None:
+    """file_name names a file in the model experiments' files; a name that is nowhere used to
+    succeed and define an endpoint that could never serve."""
+    deploy = {
+        "title": "Serve",
+        "type": "deploy",
+        "endpoint_title": "ghost-model",
+        "computes": ["default"],
+        "file_name": "predikt.py",
+        "function_name": "predict",
+        "min_replica": 1,
+        "max_replica": 1,
+    }
+    run = run_flow(
+        client, flow_yaml("Ghost", [exec_task("Fit", MODEL), deploy], [("Fit", "Serve")])
+    )
+    serve = task(run, "Serve")
+    assert serve.status == "failed", run.model_dump_json(indent=1)
+    number = task(run, "Fit").instances[0].experiment_number
+    assert f"file_name 'predikt.py' is not in experiment {number}'s outputs" in (serve.reason or "")
+    assert run.status == "failed"
+    assert client.flows.endpoints().items == []
 
 
 # -- triggers ---------------------------------------------------------------------------------
