@@ -19,6 +19,7 @@ import httpx
 import pytest
 import yaml
 
+from headwater.cli.runviews import headline
 from headwater.client import Client
 from headwater.client.sync import push_folder
 from headwater.domain.errors import InvalidInput
@@ -274,6 +275,10 @@ def test_failure_skips_descendants_and_restart_keeps_what_succeeded(client: Clie
     assert task(failed, "After Bad").status == "skipped"
     assert "'Bad' failed" in (task(failed, "After Bad").reason or "")
     assert task(failed, "After Good").status == "success"  # an independent branch goes on
+    # each reason says why once, beside its state: it read "failed: failed: 'Bad'"
+    assert failed.reason == "task 'Bad' failed"
+    assert task(failed, "After Bad").reason == "its parent 'Bad' failed"
+    assert headline(failed).endswith(": failed (task 'Bad' failed)")
 
     good_experiment = task(failed, "Good").instances[0].experiment_id
     restarted = client.flows.restart(failed.number, params={"Bad": {"code": ["0"]}})

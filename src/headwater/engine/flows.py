@@ -167,7 +167,7 @@ class FlowDriver:
                 broken = [p for p in parents if tasks[p].state in BROKEN_PARENT]
                 if broken:
                     state = tasks[broken[0]].state.value
-                    reason = f"skipped: its parent {broken[0]!r} {_said(state)}"
+                    reason = f"its parent {broken[0]!r} {_said(state)}"
                     tasks[title] = runs.move_task(run.id, title, TaskState.SKIPPED, reason=reason)
                     continue
                 spec = flow.task(title)
@@ -320,5 +320,8 @@ def _record_end(session: Session, run: FlowRun, how: str, state: RunState) -> No
 def _run_reason(tasks: Iterable[RunTask]) -> str | None:
     failed = [t.title for t in tasks if t.state is TaskState.FAILED]
     if failed:
-        return f"failed: {', '.join(repr(t) for t in failed)}"
+        # the state is shown beside the reason ("failed: task 'Bad' failed"): never repeat it
+        # as a prefix, which read "failed: failed: 'Bad'"
+        names = ", ".join(repr(t) for t in failed)
+        return f"task {names} failed" if len(failed) == 1 else f"tasks {names} failed"
     return None

@@ -72,9 +72,7 @@ def start_task(
             view = flow if set(parents) == set(flow.graph.parents(title)) else _alone(flow, title)
             expansion = expand(view, title, finished(session, by_task))
             if expansion.skipped is not None:
-                return runs.move_task(
-                    run.id, title, TaskState.SKIPPED, reason=f"skipped: {expansion.skipped}"
-                )
+                return runs.move_task(run.id, title, TaskState.SKIPPED, reason=expansion.skipped)
             if isinstance(spec, ExecTask):
                 made = exec_instances(session, run, spec, expansion.instances, by_task)
             else:
@@ -84,7 +82,7 @@ def start_task(
     runs.add_instances(run.id, made)
     by_task[title] = made
     if not made:
-        return runs.move_task(run.id, title, TaskState.SKIPPED, reason="skipped: no instances")
+        return runs.move_task(run.id, title, TaskState.SKIPPED, reason="no instances")
     done = all(i.state.terminal for i in made)
     return runs.move_task(run.id, title, TaskState.SUCCESS if done else TaskState.RUNNING)
 
