@@ -446,3 +446,25 @@ def test_routes_that_may_shrink_or_restart_are_left_to_the_run() -> None:
         diamond.replace("[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]", "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]", 1)
     )
     assert "task 'D' would run 11,000 instances" in err.detail
+
+
+def test_unquoted_braces_say_to_quote_the_value_at_its_line() -> None:
+    """The seed writes ``{ { Task.tag } }``; unquoted, YAML reads a mapping whose key is a
+    mapping, and the error said only "a key is a list or a mapping"."""
+    text = BASE.replace(
+        "input: python3 b.py",
+        "input: python3 b.py\n    params:\n    - key: x\n      value: { { A.acc } }",
+    )
+    err = _only(text)
+    assert err.where == f"f.yaml:{line_of(text, '{ { A.acc } }')} tasks[1].params[0].value"
+    assert "{ { A.acc } }" in err.detail
+    assert 'Quote the value: value: "{ { A.acc } }"' in (err.hint or "")
+    quoted = text.replace("value: { { A.acc } }", 'value: "{ { A.acc } }"')
+    assert parse_flow(quoted, source="f.yaml").task("B").params[0].values == ("{ { A.acc } }",)
+
+
+def test_an_unquoted_reference_in_input_names_the_input_key() -> None:
+    text = BASE.replace("input: python3 b.py", "input: {{ A.acc }}")
+    err = _only(text)
+    assert err.where == f"f.yaml:{line_of(text, '{{ A.acc }}')} tasks[1].input"
+    assert 'Quote the value: input: "{{ A.acc }}"' in (err.hint or "")
