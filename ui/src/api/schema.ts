@@ -1639,6 +1639,12 @@ export interface components {
             /** Old Source */
             old_source: string | null;
             /**
+             * Outputs Changed
+             * @description old and new outputs differ (execution counts aside), whatever the source
+             * @default false
+             */
+            outputs_changed?: boolean;
+            /**
              * Status
              * @description unchanged, added, removed or modified
              */
