@@ -116,6 +116,47 @@ def test_new_from_a_custom_template_path_or_git_url(admin: Hw, tmp_path: Path) -
     assert (tmp_path / from_git / "hello.txt").read_text() == "hi\n"
 
 
+def test_a_template_that_fails_midway_leaves_no_folder_so_the_retry_works(
+    admin: Hw, tmp_path: Path
+) -> None:
+    """Cookiecutter makes ./NAME, then fails on a file: `hw new` removes the folder it made along
+    with the project (it used to leave an empty ./NAME, and the retry said "exists already")."""
+    broken = tmp_path / "broken"
+    write(
+        broken,
+        {
+            "cookiecutter.json": json.dumps({"project_dir": "x"}),
+            "{{cookiecutter.project_dir}}/bad.txt": "{% if %}\n",
+        },
+    )
+    good = tmp_path / "good"
+    write(
+        good,
+        {
+            "cookiecutter.json": json.dumps({"project_dir": "x"}),
+            "{{cookiecutter.project_dir}}/ok.txt": "ok\n",
+        },
+    )
+    name = unique("retry")
+    refused = admin("new", name, "--template", str(broken), cwd=tmp_path, code=1)
+    one_paragraph_error(refused, "--template", "could not be rendered")
+    assert not (tmp_path / name).exists()
+    assert admin.json("project", "list", "--search", name)["total"] == 0
+
+    admin("new", name, "--template", str(good), cwd=tmp_path)
+    assert (tmp_path / name / "ok.txt").read_text() == "ok\n"
+
+
+def test_a_failed_template_keeps_a_folder_it_did_not_make(admin: Hw, tmp_path: Path) -> None:
+    """The clean-up removes only what this `hw new` made: a folder already there is refused
+    before anything is rendered and stays as it was."""
+    mine = tmp_path / unique("mine")
+    write(mine, {"notes.txt": "keep me\n"})
+    refused = admin("new", mine.name, "--template", str(tmp_path / "nowhere"), cwd=tmp_path, code=1)
+    one_paragraph_error(refused, "exists already")
+    assert (mine / "notes.txt").read_text() == "keep me\n"
+
+
 def test_link_then_sync_edits_and_versions(admin: Hw, tmp_path: Path) -> None:
     folder = tmp_path / unique("plain")
     write(folder, {"train.py": "print('v1')\n", "conf/params.yml": "lr: 0.1\n"})

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Hw, unique
+from tests.e2e.conftest import Hw, make_hw, unique
 from tests.e2e.test_hw_cli import one_paragraph_error
 
 RUN_TIMEOUT_S = 60
@@ -238,7 +238,11 @@ def test_run_wait_a_grid_then_inspect_bakes_and_graphs(
 
 
 def test_endpoints_list_what_deploy_tasks_defined_and_page(admin: Hw, tmp_path: Path) -> None:
-    pid = project(admin)
+    # a deploy task's file_name must exist: with no parent experiment, in the project's files
+    folder = tmp_path / unique("serving")
+    folder.mkdir()
+    (folder / "predict.py").write_text("def predict(x):\n    return x\n")
+    pid = str(admin.json("link", "--sync", cwd=folder)["project"]["id"])
     assert "No endpoints yet" in admin("endpoints", "-p", pid).stdout
     tasks = "".join(
         f"""  - title: Serve {n}
@@ -400,3 +404,11 @@ def test_usage_errors_exit_2(admin: Hw, tmp_path: Path) -> None:
     assert "--file" in neither.stderr
     admin("flow", "run", "x", "--inputs-from", "3", code=2)
     admin("flow", "trigger", "add", "x", code=2)
+
+
+def test_restart_help_says_it_reuses_the_runs_version(tmp_path: Path) -> None:
+    """Restart runs the old run's version (engine.flowstart.start_run); its help said "latest"."""
+    shown = make_hw(tmp_path, "anyone")("flow", "restart", "--help").stdout
+    words = " ".join(shown.replace("│", " ").split())
+    assert "default: latest" not in words
+    assert "default: the version the run used" in words

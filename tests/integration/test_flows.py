@@ -19,6 +19,7 @@ import httpx
 import pytest
 import yaml
 
+from headwater.cli.runviews import headline
 from headwater.client import Client
 from headwater.client.sync import push_folder
 from headwater.domain.errors import InvalidInput
@@ -274,6 +275,10 @@ def test_failure_skips_descendants_and_restart_keeps_what_succeeded(client: Clie
     assert task(failed, "After Bad").status == "skipped"
     assert "'Bad' failed" in (task(failed, "After Bad").reason or "")
     assert task(failed, "After Good").status == "success"  # an independent branch goes on
+    # each reason says why once, beside its state: it read "failed: failed: 'Bad'"
+    assert failed.reason == "task 'Bad' failed"
+    assert task(failed, "After Bad").reason == "its parent 'Bad' failed"
+    assert headline(failed).endswith(": failed (task 'Bad' failed)")
 
     good_experiment = task(failed, "Good").instances[0].experiment_id
     restarted = client.flows.restart(failed.number, params={"Bad": {"code": ["0"]}})
@@ -370,6 +375,30 @@ def test_versions_and_a_run_of_one_task(client: Client) -> None:
     assert task(fed, "B").instances[0].parents == [kept.id]
 
 
+def test_only_a_task_that_reads_its_parents_tags_asks_for_inputs_from(client: Client) -> None:
+    """`--only B` where B's parameters read A's tag: the run is refused naming --inputs-from RUN
+    and the parents (it used to start, then fail B with a "single-mode" route error)."""
+    tasks = [
+        exec_task("Prep", py('print("hw_tag_rows: 7")')),
+        exec_task("Fit", py("import sys; print(sys.argv[1:])"), params=[
+            {"key": "rows", "value": "{{ Prep.rows }}"},
+        ]),
+    ]  # fmt: skip
+    full = run_flow(client, flow_yaml("Reads Tags", tasks, [("Prep", "Fit")]))
+    assert full.status == "success", full.model_dump_json(indent=1)
+    with pytest.raises(InvalidInput) as caught:
+        client.flows.run("Reads Tags", only="Fit")
+    said = f"{caught.value} {caught.value.hint}"
+    assert "--inputs-from RUN" in said
+    assert "'Prep'" in said
+    assert "single" not in said
+    fed = client.flows.wait(
+        client.flows.run("Reads Tags", only="Fit", inputs_from=full.number).number, timeout=60
+    )
+    assert fed.status == "success", fed.model_dump_json(indent=1)
+    assert task(fed, "Fit").instances[0].params["rows"] == "7"
+
+
 def test_deploy_defines_its_endpoint_and_git_keys_without_a_linked_repo_are_refused_plainly(
     client: Client,
 ) -> None:
@@ -383,7 +412,12 @@ def test_deploy_defines_its_endpoint_and_git_keys_without_a_linked_repo_are_refu
         "min_replica": 1,
         "max_replica": 2,
     }
-    tasks = [exec_task("Fit", "echo fit"), deploy, exec_task("Pinned", "echo x", git_branch="dev")]
+    fit = py("""
+        import os
+        os.makedirs("output", exist_ok=True)
+        open("output/predict.py", "w").write("def predict(x):\\n    return x\\n")
+    """)  # the endpoint's file, among its model experiment's outputs
+    tasks = [exec_task("Fit", fit), deploy, exec_task("Pinned", "echo x", git_branch="dev")]
     run = run_flow(client, flow_yaml("Deploy", tasks, [("Fit", "Serve")]))
     serve = task(run, "Serve")
     assert serve.status == "success"
@@ -405,6 +439,37 @@ def test_deploy_defines_its_endpoint_and_git_keys_without_a_linked_repo_are_refu
     )
     assert pinned.instances == []  # refused before anything ran
     assert run.status == "failed"
+
+
+MODEL = py("""
+    import os
+    os.makedirs("output", exist_ok=True)
+    open("output/model.json", "w").write("{}")
+""")
+
+
+def test_a_deploy_task_whose_file_is_nowhere_fails_saying_where_it_looked(client: Client) -> None:
+    """file_name names a file in the model experiments' files; a name that is nowhere used to
+    succeed and define an endpoint that could never serve."""
+    deploy = {
+        "title": "Serve",
+        "type": "deploy",
+        "endpoint_title": "ghost-model",
+        "computes": ["default"],
+        "file_name": "predikt.py",
+        "function_name": "predict",
+        "min_replica": 1,
+        "max_replica": 1,
+    }
+    run = run_flow(
+        client, flow_yaml("Ghost", [exec_task("Fit", MODEL), deploy], [("Fit", "Serve")])
+    )
+    serve = task(run, "Serve")
+    assert serve.status == "failed", run.model_dump_json(indent=1)
+    number = task(run, "Fit").instances[0].experiment_number
+    assert f"file_name 'predikt.py' is not in experiment {number}'s outputs" in (serve.reason or "")
+    assert run.status == "failed"
+    assert client.flows.endpoints().items == []
 
 
 # -- triggers ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ These tie a folder on disk to a project on the server; the moving of files is ``
 from __future__ import annotations
 
 import contextlib
+import shutil
 from pathlib import Path
 
 from headwater.client.facade import Client
@@ -31,7 +32,9 @@ def new_project(
     """Create project ``name`` and render ``template`` into ``into/name``, linked to it.
 
     The project is created first because the template may use its id; if rendering fails, the
-    project is deleted again, so a bad template leaves neither a project nor a folder behind.
+    project is deleted again, so a bad template leaves neither a project nor a folder behind
+    (cookiecutter may have made ``into/name`` before failing on a file; it did not exist before,
+    checked above, so it is ours to remove and a retry finds the name free).
     """
     check_project_name(name, where="NAME")
     target = into / name
@@ -52,6 +55,8 @@ def new_project(
         folder = render(template, context, into)
         _ensure_linked(folder, project)
     except BaseException:
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target, ignore_errors=True)
         with contextlib.suppress(HeadwaterError):
             client.projects.delete(project.id)
         raise

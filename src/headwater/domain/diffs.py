@@ -23,6 +23,10 @@ class CellDiff(BaseModel):
     status: str = Field(description="unchanged, added, removed or modified")
     old_source: str | None
     new_source: str | None
+    outputs_changed: bool = Field(
+        False,
+        description="old and new outputs differ (execution counts aside), whatever the source",
+    )
 
 
 class FileDiff(BaseModel):

@@ -39,6 +39,7 @@ from headwater.domain.flowspec import parse_flow
 from headwater.domain.flowspec.model import Flow, GatedTask
 from headwater.domain.jobs import Experiment, JobState
 from headwater.engine.flowtasks import start_task
+from headwater.engine.ports import TreeSource
 
 log = logging.getLogger("headwater.engine.flows")
 
@@ -82,8 +83,10 @@ class FlowDriver:
         wake: Callable[[], None],
         approval_needed: Callable[[Approval], None],
         run_ended: Callable[[FlowRun], None],
+        trees: TreeSource | None = None,
     ) -> None:
         self.db = db
+        self._trees = trees
         self._stop = stop
         self._wake = wake
         self._approval_needed = approval_needed
@@ -164,7 +167,7 @@ class FlowDriver:
                 broken = [p for p in parents if tasks[p].state in BROKEN_PARENT]
                 if broken:
                     state = tasks[broken[0]].state.value
-                    reason = f"skipped: its parent {broken[0]!r} {_said(state)}"
+                    reason = f"its parent {broken[0]!r} {_said(state)}"
                     tasks[title] = runs.move_task(run.id, title, TaskState.SKIPPED, reason=reason)
                     continue
                 spec = flow.task(title)
@@ -177,7 +180,9 @@ class FlowDriver:
                     )
                     approvals.append(Approval(run.project_id, run, title, spec.approvers))
                     continue
-                tasks[title] = start_task(session, run, flow, spec, by_task, parents)
+                tasks[title] = start_task(
+                    session, run, flow, spec, by_task, parents, trees=self._trees
+                )
                 created = created or tasks[title].state is TaskState.RUNNING
             outcome = run_outcome(t.state for t in tasks.values())
             moved = outcome is not run.state
@@ -315,5 +320,8 @@ def _record_end(session: Session, run: FlowRun, how: str, state: RunState) -> No
 def _run_reason(tasks: Iterable[RunTask]) -> str | None:
     failed = [t.title for t in tasks if t.state is TaskState.FAILED]
     if failed:
-        return f"failed: {', '.join(repr(t) for t in failed)}"
+        # the state is shown beside the reason ("failed: task 'Bad' failed"): never repeat it
+        # as a prefix, which read "failed: failed: 'Bad'"
+        names = ", ".join(repr(t) for t in failed)
+        return f"task {names} failed" if len(failed) == 1 else f"tasks {names} failed"
     return None

@@ -18,7 +18,7 @@ from headwater.db.repos.flows import FlowRepo
 from headwater.domain.entities import ActivityKind
 from headwater.domain.errors import InvalidInput
 from headwater.domain.flowruns import FlowRecord, FlowRun, FlowVersion, TaskState
-from headwater.domain.flowspec import parse_flow, to_yaml
+from headwater.domain.flowspec import find_refs, parse_flow, to_yaml
 from headwater.domain.flowspec.model import ExecTask, Flow
 from headwater.domain.grid import ParamAxis
 from headwater.domain.ids import new_id
@@ -166,8 +166,38 @@ def _copy(runs: RunRepo, run: FlowRun, source: FlowRun, titles: set[str]) -> Non
         runs.move_task(run.id, title, TaskState.SUCCESS, reason=f"kept from run {source.number}")
 
 
+def _needs_inputs(spec: Flow, only: str) -> None:
+    """A task alone has no parents' tags: one whose parameters read them needs ``--inputs-from``
+    (said here, before anything runs, not as a task failure about routes)."""
+    task = spec.task(only)
+    if not isinstance(task, ExecTask):
+        return
+    ancestors = spec.graph.ancestors(only)
+    titles = [t.title for t in spec.tasks]
+    refs = [
+        ref
+        for axis in task.params
+        for value in axis.values
+        for ref in find_refs(value, titles)
+        if ref.task in ancestors
+    ]
+    if not refs:
+        return
+    parents = ", ".join(repr(p) for p in spec.graph.parents(only))
+    read = sorted({repr(r.task) for r in refs})
+    raise InvalidInput(
+        f"task {only!r} reads tags of {', '.join(read)} ({refs[0]}), and with --only and no "
+        "--inputs-from nothing before it runs to record them",
+        where="inputs_from",
+        hint=f"Add --inputs-from RUN: an earlier run of this flow whose {', '.join(read)} "
+        f"succeeded (its parents: {parents}); `hw bakes` lists the runs.",
+    )
+
+
 def _only(runs: RunRepo, run: FlowRun, spec: Flow, only: str, inputs_from: FlowRun | None) -> None:
     ancestors = set(spec.graph.ancestors(only))
+    if inputs_from is None:
+        _needs_inputs(spec, only)
     if inputs_from is not None:
         states = {t.title: t.state for t in runs.tasks(inputs_from.id)}
         missing = sorted(a for a in ancestors if states.get(a) is not TaskState.SUCCESS)

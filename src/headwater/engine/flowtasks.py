@@ -28,6 +28,7 @@ from headwater.domain.gitsource import git_source
 from headwater.domain.ids import new_id
 from headwater.domain.jobs import JobState
 from headwater.domain.versions import RepoKind
+from headwater.engine.ports import TreeSource
 
 
 def unsupported(task: GatedTask) -> str | None:
@@ -55,6 +56,8 @@ def start_task(
     spec: DataTask | ExecTask | DeployTask,
     by_task: dict[str, list[RunInstance]],
     parents: Sequence[str],
+    *,
+    trees: TreeSource | None = None,
 ) -> RunTask:
     runs = RunRepo(session)
     title = spec.title
@@ -69,19 +72,17 @@ def start_task(
             view = flow if set(parents) == set(flow.graph.parents(title)) else _alone(flow, title)
             expansion = expand(view, title, finished(session, by_task))
             if expansion.skipped is not None:
-                return runs.move_task(
-                    run.id, title, TaskState.SKIPPED, reason=f"skipped: {expansion.skipped}"
-                )
+                return runs.move_task(run.id, title, TaskState.SKIPPED, reason=expansion.skipped)
             if isinstance(spec, ExecTask):
                 made = exec_instances(session, run, spec, expansion.instances, by_task)
             else:
-                made = [deploy_instance(session, run, spec, by_task, expansion.instances)]
+                made = [deploy_instance(session, run, spec, by_task, expansion.instances, trees)]
     except HeadwaterError as exc:
         return runs.move_task(run.id, title, TaskState.FAILED, reason=str(exc))
     runs.add_instances(run.id, made)
     by_task[title] = made
     if not made:
-        return runs.move_task(run.id, title, TaskState.SKIPPED, reason="skipped: no instances")
+        return runs.move_task(run.id, title, TaskState.SKIPPED, reason="no instances")
     done = all(i.state.terminal for i in made)
     return runs.move_task(run.id, title, TaskState.SUCCESS if done else TaskState.RUNNING)
 
@@ -225,6 +226,7 @@ def deploy_instance(
     spec: DeployTask,
     by_task: Mapping[str, Sequence[RunInstance]],
     planned: Sequence[Planned],
+    trees: TreeSource | None = None,
 ) -> RunInstance:
     """Records the endpoint's definition; serving it is the serving package's job."""
     slug = spec.endpoint_title or spec.endpoint_id or spec.title
@@ -232,6 +234,8 @@ def deploy_instance(
     sources = sorted(
         {known[p].experiment_id or "" for plan in planned for p in plan.parent_ids} - {""}
     )
+    if trees is not None:
+        _find_deploy_file(session, run, spec, sources, trees)
     definition = {
         "file_name": spec.file_name,
         "function_name": spec.function_name,
@@ -250,6 +254,41 @@ def deploy_instance(
     parents = tuple(dict.fromkeys(p for plan in planned for p in plan.parent_ids))
     return RunInstance(
         new_id(), run.id, spec.title, None, JobState.SUCCESS, {}, parents, data, now, now
+    )
+
+
+def _find_deploy_file(
+    session: Session, run: FlowRun, spec: DeployTask, sources: Sequence[str], trees: TreeSource
+) -> None:
+    """The endpoint's ``file_name`` is in its model experiments' files (what each ran with, or
+    its outputs: ``output/predict.py`` or ``predict.py``), or, with no parent experiment, in the
+    project's files: a name that is nowhere fails the task now, not the endpoint later."""
+    versions = VersionRepo(session)
+    files = versions.files_repo(run.project_id)
+    looked: list[tuple[str, str | None, tuple[str, ...]]] = []  # what, commit, paths taken
+    experiments = ExperimentRepo(session)
+    for experiment in (experiments.get(source) for source in sources):
+        name = f"experiment {experiment.number}"
+        if experiment.output_commit:
+            under = f"{experiment.output_dir.strip('/')}/{spec.file_name}"
+            looked.append((f"{name}'s outputs", experiment.output_commit, (spec.file_name, under)))
+        else:
+            looked.append((f"{name}'s files", experiment.start_commit, (spec.file_name,)))
+    if not sources:
+        head = versions.head(files.id)
+        looked.append(("the project's files", head.id if head else None, (spec.file_name,)))
+    for _, commit, accepted in looked:
+        if commit is None:
+            continue
+        paths = {e.path for e in trees(versions.resolve(files.id, commit).tree).entries}
+        if paths.intersection(accepted):
+            return
+    searched = " or ".join(what + ("" if commit else " (none)") for what, commit, _ in looked)
+    raise InvalidInput(
+        f"deploy task {spec.title!r}: file_name {spec.file_name!r} is not in {searched}",
+        where=f"tasks.{spec.title}.file_name",
+        hint="Sync the file with the project (`hw sync`), or have a parent task write it to "
+        "its output folder; file_name is a path from the project's root.",
     )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from headwater.domain.jobs import Experiment
+from headwater.domain.trees import Tree
 from headwater.executors.base import Executor, Launch, Liveness, Runner
 from headwater.notify.base import Delivery, Event, Notifier
 
@@ -20,6 +21,7 @@ __all__ = [
     "PeopleSource",
     "Runner",
     "TaskSpecSource",
+    "TreeSource",
 ]
 
 
@@ -42,3 +44,10 @@ class TaskSpecSource(Protocol):
     holding ``token``: it travels with the launch, one request fewer per task."""
 
     def __call__(self, experiment: Experiment, token: str) -> dict[str, Any]: ...
+
+
+class TreeSource(Protocol):
+    """The file list of a stored tree (a commit's ``tree`` digest): the engine checks a deploy
+    task's file is there without reaching the object store itself."""
+
+    def __call__(self, digest: str) -> Tree: ...

@@ -30,7 +30,7 @@ from headwater.domain.jobs import Experiment, JobState
 from headwater.engine.flows import Approval, FlowDriver, approver_emails
 from headwater.engine.leader import Leadership
 from headwater.engine.notifications import FlowNews, Notifications
-from headwater.engine.ports import Executor, Launch, Liveness, TaskSpecSource
+from headwater.engine.ports import Executor, Launch, Liveness, TaskSpecSource, TreeSource
 from headwater.engine.triggers import Triggers
 
 log = logging.getLogger("headwater.engine")
@@ -55,6 +55,7 @@ class Engine:
         lock_file: Path,
         watch_seconds: float = 5.0,
         task_spec: TaskSpecSource | None = None,
+        trees: TreeSource | None = None,
     ) -> None:
         self.db = db
         self.task_spec = task_spec
@@ -79,6 +80,7 @@ class Engine:
             wake=self.wake,
             approval_needed=self._approval_needed,
             run_ended=self._run_ended,
+            trees=trees,
         )
         self.triggers = Triggers(db, tz=datetime.now().astimezone().tzinfo or UTC)
 

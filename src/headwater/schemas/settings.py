@@ -70,4 +70,6 @@ class WebhookOut(BaseModel):
 
 
 class WebhookCreated(WebhookOut):
-    signing_secret: str = Field(description="HMAC-SHA256 key for the X-Headwater-Signature header")
+    signing_secret: str = Field(
+        description="HMAC-SHA256 key for the X-Headwater-Signature-256 header"
+    )

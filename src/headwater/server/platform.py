@@ -17,6 +17,7 @@ from headwater.db.repos.users import UserRepo
 from headwater.db.repos.versions import VersionRepo
 from headwater.domain.jobs import Experiment
 from headwater.domain.throttle import LoginThrottle
+from headwater.domain.trees import Tree
 from headwater.engine.notifications import Notifications
 from headwater.engine.scheduler import Engine
 from headwater.executors import registry
@@ -65,12 +66,13 @@ class Platform:
         if database.exists():  # SQLite's: made with the process's umask
             database.chmod(0o600)
         box = SecretBox(_secret_key(settings))
+        objects = ObjectStore(LocalBackend(home / "objects"))
         platform = cls(
             settings=settings,
             db=db,
             box=box,
-            objects=ObjectStore(LocalBackend(home / "objects")),
-            engine=_engine(settings, db, box),
+            objects=objects,
+            engine=_engine(settings, db, box, objects),
         )
         platform.ensure_admin()
         platform.engine.prepare()
@@ -92,7 +94,7 @@ class Platform:
         self.db.dispose()
 
 
-def _engine(settings: ServerSettings, db: Database, box: SecretBox) -> Engine:
+def _engine(settings: ServerSettings, db: Database, box: SecretBox, objects: ObjectStore) -> Engine:
     options: dict[str, object] = {}
     if settings.executor == "local":
         options = {
@@ -113,6 +115,7 @@ def _engine(settings: ServerSettings, db: Database, box: SecretBox) -> Engine:
         notifications=Notifications(db, notifiers, settings.resolved_public_url(), notifiers),
         lock_file=settings.home / "engine.lock",
         task_spec=spec,
+        trees=lambda digest: Tree.decode(objects.read(digest)),
     )
 
 

@@ -2,9 +2,10 @@
 
 Text gets a unified diff (for patches and the CLI) and side-by-side hunks (for the UI), both cut
 from the same opcodes so they agree. Notebooks are aligned cell by cell over their sources,
-outputs ignored: re-running a notebook changes every output, and what a reviewer asks is which
-code and prose changed. Binaries and files over the size cap are reported by size only, without
-reading them.
+outputs aside: re-running a notebook changes every output, and what a reviewer asks is which
+code and prose changed. A cell whose outputs differ is still flagged (``outputs_changed``, as
+nbdime says "outputs changed"), so a commit that only re-ran a notebook shows what it changed.
+Binaries and files over the size cap are reported by size only, without reading them.
 
 nbdime was the first choice for notebooks, but it requires jupyter_server, nbconvert, pyzmq and
 tornado (about 50 packages) for a diff we get from the standard library.
@@ -13,10 +14,11 @@ tornado (about 50 packages) for a diff we get from the standard library.
 from __future__ import annotations
 
 import difflib
+import json
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import Any
 
@@ -255,10 +257,23 @@ def diff_cells(old: Sequence[dict[str, Any]], new: Sequence[dict[str, Any]]) -> 
 class _Cell:
     cell_type: str
     source: str
+    outputs: str = field(default="", compare=False)  # aligning cells reads sources only
 
     @classmethod
     def of(cls, raw: dict[str, Any]) -> _Cell:
-        return cls(str(raw.get("cell_type", "code")), joined(raw.get("source", "")))
+        return cls(str(raw.get("cell_type", "code")), joined(raw.get("source", "")), _outputs(raw))
+
+
+def _outputs(raw: dict[str, Any]) -> str:
+    """A cell's outputs as comparable text, without the execution counts a re-run bumps."""
+    outputs = raw.get("outputs")
+    if not isinstance(outputs, list):
+        return ""
+    kept = [
+        {k: v for k, v in o.items() if k != "execution_count"} if isinstance(o, dict) else o
+        for o in outputs
+    ]
+    return json.dumps(kept, sort_keys=True, default=str)
 
 
 def _row(i: int | None, old: _Cell | None, j: int | None, new: _Cell | None) -> CellDiff:
@@ -277,6 +292,7 @@ def _row(i: int | None, old: _Cell | None, j: int | None, new: _Cell | None) -> 
         status=status,
         old_source=old.source if old else None,
         new_source=new.source if new else None,
+        outputs_changed=old is not None and new is not None and old.outputs != new.outputs,
     )
 
 

@@ -426,3 +426,30 @@ def test_diff_trees_restricts_to_a_file_or_a_folder() -> None:
     ]
     assert [d.path for d in diff_trees(old, new, blobs.read, "srcx.py")] == ["srcx.py"]
     assert diff_trees(old, new, blobs.read, "README.md") == []
+
+
+def test_outputs_alone_changed_are_flagged_and_printed_not_a_bare_header() -> None:
+    """A re-run changes a cell's outputs only: the diff used to print the file's headers and no
+    body. The cell stays unchanged (sources align as before) and says its outputs changed, as
+    nbdime does; a bumped execution count alone is no change."""
+    from headwater.cli.commands.files import _file_view
+
+    printed = [{"output_type": "stream", "name": "stdout", "text": ["1\n"]}]
+    old = notebook(INTRO, cell("code", "print(1)", execution_count=1, outputs=printed))
+    again = [{"output_type": "stream", "name": "stdout", "text": ["2\n"]}]
+    new = notebook(INTRO, cell("code", "print(1)", execution_count=2, outputs=again))
+    result = notebook_diff(old, new)
+    assert [(c.status, c.outputs_changed) for c in result.cells] == [
+        ("unchanged", False),
+        ("unchanged", True),
+    ]
+    shown = _file_view(result).plain
+    assert "@@ outputs of cell 1 (code) changed @@" in shown
+    assert shown.count("@@") == 2  # that one cell, no other
+
+    recounted = notebook(INTRO, cell("code", "print(1)", execution_count=7, outputs=printed))
+    assert not any(c.outputs_changed for c in notebook_diff(old, recounted).cells)
+    result_like = {"output_type": "execute_result", "data": {"text/plain": ["1"]}, "metadata": {}}
+    ran = cell("code", "1", execution_count=1, outputs=[result_like | {"execution_count": 1}])
+    rerun = cell("code", "1", execution_count=5, outputs=[result_like | {"execution_count": 5}])
+    assert not diff_cells([ran], [rerun])[0].outputs_changed

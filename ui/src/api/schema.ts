@@ -1639,6 +1639,12 @@ export interface components {
             /** Old Source */
             old_source: string | null;
             /**
+             * Outputs Changed
+             * @description old and new outputs differ (execution counts aside), whatever the source
+             * @default false
+             */
+            outputs_changed?: boolean;
+            /**
              * Status
              * @description unchanged, added, removed or modified
              */
@@ -3192,7 +3198,7 @@ export interface components {
             id: string;
             /**
              * Signing Secret
-             * @description HMAC-SHA256 key for the X-Headwater-Signature header
+             * @description HMAC-SHA256 key for the X-Headwater-Signature-256 header
              */
             signing_secret: string;
             /** Url */

@@ -411,7 +411,8 @@ function Cells({ cells }: { cells: Schemas["CellDiff"][] }) {
         {cells.map((c) => (
           <tr key={c.index} className={`row-${c.status}`}>
             <td className="ln">
-              {c.index + 1} {c.cell_type} ({c.status})
+              {c.index + 1} {c.cell_type} ({c.status}
+              {c.outputs_changed ? ", outputs changed" : ""})
             </td>
             <td className={c.old_source != null && c.status !== "equal" ? "del" : ""}>
               <pre>{c.old_source ?? ""}</pre>

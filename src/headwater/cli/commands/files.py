@@ -70,8 +70,16 @@ def _file_view(change: FileDiff) -> Text:
         out = Text(f"--- a/{change.path}\n+++ b/{change.path}\n", style="bold")
         for cell in change.cells:
             if cell.status == "unchanged":
+                if cell.outputs_changed:  # a re-run: no source lines to show, but say so
+                    out.append(
+                        f"@@ outputs of cell {cell.index} ({cell.cell_type}) changed @@\n",
+                        style="cyan",
+                    )
                 continue
-            out.append(f"@@ cell {cell.index} ({cell.cell_type}) {cell.status} @@\n", style="cyan")
+            said = ", outputs changed" if cell.outputs_changed else ""
+            out.append(
+                f"@@ cell {cell.index} ({cell.cell_type}) {cell.status}{said} @@\n", style="cyan"
+            )
             for line in (cell.old_source or "").splitlines():
                 out.append(f"-{line}\n", style="red")
             for line in (cell.new_source or "").splitlines():

@@ -36,6 +36,14 @@ FileOption = Annotated[
 VersionOption = Annotated[
     int | None, typer.Option("--version", min=1, help="A version of the flow (default: latest).")
 ]
+RestartVersionOption = Annotated[
+    int | None,
+    typer.Option(
+        "--version",
+        min=1,
+        help="Run this version of the flow instead (default: the version the run used).",
+    ),
+]
 ParamsOption = Annotated[
     list[str],
     typer.Option(
@@ -299,14 +307,17 @@ def stop(run_ref: RunArg, project: ProjectOption = None, as_json: JsonOption = F
 @app.command("restart")
 def restart(
     run_ref: RunArg,
-    version: VersionOption = None,
+    version: RestartVersionOption = None,
     param: ParamsOption = [],  # noqa: B006 - Typer reads the default
     wait: WaitOption = False,
     timeout: TimeoutOption = None,
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """A new run of an ended one that keeps every task that succeeded and did not change."""
+    """A new run of an ended one that keeps every task that succeeded and did not change.
+
+    It runs the version the old run used, not the latest: give --version N to run a fix you
+    imported since."""
     with connect(project) as client:
         overrides: ParamOverrides = {}
         if param:

@@ -38,7 +38,8 @@ def _created_view(hook: WebhookCreated) -> str:
     return (
         f"Added webhook {hook.id} for {', '.join(hook.events)}. Its signing secret:\n"
         f"{hook.signing_secret}\n"
-        "Requests carry X-Headwater-Signature, the HMAC-SHA256 of the body with that secret."
+        "Requests carry X-Headwater-Signature-256: sha256=<hex HMAC-SHA256 of the body with that "
+        "secret>."
     )
 
 

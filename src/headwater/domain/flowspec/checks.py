@@ -245,6 +245,58 @@ def _check_refs(
             )
 
 
+def _grid_size(task: DataTask | ExecTask | DeployTask) -> int:
+    return math.prod(len(a.values) for a in task.params) if isinstance(task, ExecTask) else 1
+
+
+def check_route_sizes(flow: Flow) -> Iterator[Problem]:
+    """Instances multiply along a route (101 values, then 100 after it: 10,100 instances of
+    the second), so a flow over the limit is refused here rather than failing at run time
+    after its first tasks ran. Only what is certain is counted: a route through a condition,
+    a ``{{ }}`` value (a dynamic route may add or merge values) or an oversized grid (named by
+    ``check_params``) is left to the run; single mode starts a route afresh."""
+    graph = flow.graph
+    if graph.find_cycle() is not None:
+        return
+    titles = [t.title for t in flow.tasks]
+    position = {t.title: i for i, t in enumerate(flow.tasks)}
+    routes: dict[str, frozenset[str] | None] = {}  # the tasks whose grids multiply into it
+    for title in graph.order():
+        task = flow.task(title)
+        route: frozenset[str] | None = frozenset({title})
+        if isinstance(task, ExecTask):
+            dynamic = any(find_refs(v, titles) for a in task.params for v in a.values)
+            if dynamic or _grid_size(task) > MAX_INSTANCES:
+                route = None
+        if route is not None and not isinstance(task, DataTask):
+            single = isinstance(task, ExecTask) and task.single_mode
+            for parent in graph.parents(title):
+                if isinstance(flow.task(parent), DataTask) or single:
+                    continue
+                above = routes.get(parent)
+                if above is None or any(c.applies_to(parent) for c in task.tests):
+                    route = None
+                    break
+                route |= above
+        routes[title] = route
+        if route is None:
+            continue
+        count = math.prod(_grid_size(flow.task(t)) for t in route)
+        if count <= MAX_INSTANCES:
+            continue
+        routes[title] = None  # named here: its descendants are not named again
+        factors = [t for t in graph.order() if t in route and _grid_size(flow.task(t)) > 1]
+        product = " x ".join(f"{_grid_size(flow.task(t)):,} ({t})" for t in factors)
+        has_params = isinstance(task, ExecTask) and task.params
+        yield Problem(
+            ("tasks", position[title], *(("params",) if has_params else ())),
+            f"task {title!r} would run {count:,} instances, over the limit of "
+            f"{MAX_INSTANCES:,}: the grids along its route multiply ({product})",
+            "Use fewer parameter values, a min/max condition to keep one parent instance, "
+            "or single_mode: true on this task.",
+        )
+
+
 def check_sources(flow: Flow) -> Iterator[Problem]:
     """A dataset at a commit or a query, not both; mounts in ``ip:/folder`` form."""
     for i, task in enumerate(flow.tasks):
@@ -272,6 +324,7 @@ CHECKS: tuple[Check, ...] = (
     check_deploy,
     check_conditions,
     check_params,
+    check_route_sizes,
     check_sources,
 )
 

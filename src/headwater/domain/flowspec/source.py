@@ -96,9 +96,7 @@ def _build(node: yaml.Node, path: Path, lines: dict[Path, int], problems: list[P
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                problems.append(
-                    Problem(path, "a key is a list or a mapping", "Keys are plain words.")
-                )
+                problems.append(_non_scalar_key(node, key_node, path))
                 continue
             key = str(key_node.value)
             here = (*path, key)
@@ -117,6 +115,26 @@ def _build(node: yaml.Node, path: Path, lines: dict[Path, int], problems: list[P
             out[key] = _build(value_node, here, lines, problems)
         return out
     return None  # pragma: no cover - PyYAML has no other node kinds
+
+
+def _non_scalar_key(node: yaml.MappingNode, key: yaml.Node, path: Path) -> Problem:
+    """``value: { { A.x } }`` unquoted is YAML for a mapping whose key is a mapping: what the
+    user meant is a ``{{ }}`` reference, so say to quote it, with the text they wrote."""
+    if node.flow_style and isinstance(key, yaml.MappingNode):
+        mark, end = node.start_mark, node.end_mark
+        buffer = getattr(mark, "buffer", None)
+        written = buffer[mark.index : end.index] if isinstance(buffer, str) else "{{ task.tag }}"
+        field = path[-1] if path and isinstance(path[-1], str) else "value"
+        return Problem(
+            path,
+            f"{written} is read as a YAML mapping, not as text: braces that start a value "
+            "must be quoted",
+            f'Quote the value: {field}: "{written}".',
+            mark.line + 1,
+        )
+    return Problem(
+        path, "a key is a list or a mapping", "Keys are plain words.", key.start_mark.line + 1
+    )
 
 
 def load(text: str, *, source: str) -> tuple[Any, SourceMap]:

@@ -401,3 +401,70 @@ def test_no_tasks_at_all_is_an_empty_list() -> None:
     err = _only("flow: None\ntasks: []\nrelations: []\n")
     assert err.where == "f.yaml:2 tasks"
     assert "tasks is empty" in err.detail
+
+
+def _grid(title: str, size: int, extra: str = "") -> str:
+    values = ", ".join(str(i) for i in range(size))
+    return (
+        f"  - title: {title}\n    type: exec\n    input: run\n    computes: [small]\n{extra}"
+        f"    params:\n    - key: x\n      value: [{values}]\n"
+    )
+
+
+def test_grids_that_multiply_past_the_limit_along_a_route_are_refused_at_import() -> None:
+    """101 values, then 100 after them: 10,100 instances of the second task. Each grid alone
+    fits, so the run used to start, run the first task and fail the second."""
+    text = (
+        "flow: Big\ntasks:\n" + _grid("Sweep", 101) + _grid("Train", 100) + _grid("Report", 1)
+        + "relations:\n  - from: Sweep\n    to: Train\n  - from: Train\n    to: Report\n"
+    )  # fmt: skip
+    err = _only(text)  # Train is named; Report, after it, not again
+    assert err.where == f"f.yaml:{line_of(text, 'params:', 2)} tasks[1].params"
+    assert "task 'Train' would run 10,100 instances, over the limit of 10,000" in err.detail
+    assert "101 (Sweep) x 100 (Train)" in err.detail
+    assert "single_mode" in (err.hint or "")
+
+
+def test_routes_that_may_shrink_or_restart_are_left_to_the_run() -> None:
+    """A condition may keep one parent instance and single mode starts a route afresh: those
+    are not certain to exceed, so the import takes them; a diamond counts a shared task once."""
+    edges = "relations:\n  - from: Sweep\n    to: Train\n"
+    single = _grid("Train", 100, "    single_mode: true\n")
+    parse_flow("flow: S\ntasks:\n" + _grid("Sweep", 101) + single + edges, source="f.yaml")
+    kept = "    conditions:\n      - objective: max\n        tag_key: acc\n"
+    parse_flow(
+        "flow: C\ntasks:\n" + _grid("Sweep", 101) + _grid("Train", 100, kept) + edges,
+        source="f.yaml",
+    )
+    diamond = (
+        "flow: D\ntasks:\n" + _grid("A", 100) + _grid("B", 10) + _grid("C", 10) + _grid("D", 1)
+        + "relations:\n  - from: A\n    to: B\n  - from: A\n    to: C\n"
+        "  - from: B\n    to: D\n  - from: C\n    to: D\n"
+    )  # fmt: skip
+    parse_flow(diamond, source="f.yaml")  # 100 x 10 x 10 = 10,000: at the limit, not over
+    err = _only(
+        diamond.replace("[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]", "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]", 1)
+    )
+    assert "task 'D' would run 11,000 instances" in err.detail
+
+
+def test_unquoted_braces_say_to_quote_the_value_at_its_line() -> None:
+    """The seed writes ``{ { Task.tag } }``; unquoted, YAML reads a mapping whose key is a
+    mapping, and the error said only "a key is a list or a mapping"."""
+    text = BASE.replace(
+        "input: python3 b.py",
+        "input: python3 b.py\n    params:\n    - key: x\n      value: { { A.acc } }",
+    )
+    err = _only(text)
+    assert err.where == f"f.yaml:{line_of(text, '{ { A.acc } }')} tasks[1].params[0].value"
+    assert "{ { A.acc } }" in err.detail
+    assert 'Quote the value: value: "{ { A.acc } }"' in (err.hint or "")
+    quoted = text.replace("value: { { A.acc } }", 'value: "{ { A.acc } }"')
+    assert parse_flow(quoted, source="f.yaml").task("B").params[0].values == ("{ { A.acc } }",)
+
+
+def test_an_unquoted_reference_in_input_names_the_input_key() -> None:
+    text = BASE.replace("input: python3 b.py", "input: {{ A.acc }}")
+    err = _only(text)
+    assert err.where == f"f.yaml:{line_of(text, '{{ A.acc }}')} tasks[1].input"
+    assert 'Quote the value: input: "{{ A.acc }}"' in (err.hint or "")
