@@ -77,3 +77,32 @@ def test_bad_parameters_say_how_to_write_them(admin: Hw, tmp_path: Path) -> None
     grid.write_text("parameters:\n  - key: lr\n    type: float\n    min: 1\n    max: 0\n")
     bad = admin("run", "--grid", str(grid), "--", "python", "a.py", cwd=folder, code=1)
     assert f"{grid}:2" in bad.stderr
+
+
+def test_several_arguments_are_one_argv_and_one_argument_is_a_shell_line(
+    admin: Hw, tmp_path: Path
+) -> None:
+    folder, project = linked_folder(admin, tmp_path, {"a.py": "print(1)\n"})
+    made = admin(
+        "run",
+        "--json",
+        "--wait",
+        "--no-sync",
+        "--",
+        sys.executable,
+        "-c",
+        "import sys; print('ok', sys.argv[1:])",
+        "my model",
+        "$HOME",
+        cwd=folder,
+    ).json()
+    assert made[0]["state"] == "success"
+    logs = admin("experiments", "logs", str(made[0]["number"]), "-p", project).stdout
+    assert "ok ['my model', '$HOME']" in logs
+    # one argument is a shell command line, as before: its pipe and variable are the shell's
+    shell = admin(
+        "run", "--json", "--wait", "--no-sync", "--", "echo piped | tr a-z A-Z", cwd=folder
+    ).json()
+    assert shell[0]["state"] == "success"
+    logs = admin("experiments", "logs", str(shell[0]["number"]), "-p", project).stdout
+    assert "PIPED" in logs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -49,8 +50,23 @@ def experiments_table(items: list[ExperimentOut]) -> RenderableType:
     return table(["#", "STATE", "PARAMS", *keys, "COMPUTE", "REASON"], rows)
 
 
+def command_line(argv: list[str]) -> str:
+    """One argument is a shell command line as typed; several are one argv, quoted for the shell.
+
+    ``hw run -- python -c "print('ok')"`` must reach Python as three words, not as a line
+    the shell re-splits; ``hw run -- "python a.py | tee log"`` keeps its pipe.
+    """
+    return argv[0] if len(argv) == 1 else shlex.join(argv)
+
+
 def run(
-    command: Annotated[list[str], typer.Argument(metavar="-- CMD...", help="What to run.")],
+    command: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="-- CMD...",
+            help="What to run: one argument is a shell command line, several are one argv.",
+        ),
+    ],
     param: Annotated[
         list[str],
         typer.Option("--param", help="KEY=V1,V2 or KEY=1..100; repeat for a grid."),
@@ -85,7 +101,7 @@ def run(
 ) -> None:
     """Run CMD as one experiment per combination of parameters (a grid search)."""
     runs = combinations(_axes(param, grid))
-    joined = " ".join(command)
+    joined = command_line(command)
     with connect(project) as client:
         if not no_sync and linked_project() is not None:
             sync_here(client, message=f"hw run {joined}"[:200])
