@@ -526,3 +526,27 @@ def test_listing_by_an_exact_title_finds_only_those(live: Live) -> None:
     assert client.experiments.list(title="live:").total == 0
     assert client.experiments.list(title="live:train", limit=1).items[0].id == second.id
     _wait(client, [first, second])
+
+
+def test_a_member_who_may_run_jobs_but_only_read_files_gets_the_outputs_committed(
+    live: Live,
+) -> None:
+    """Running a job is the right to write its own branch ``experiments/<n>``, nothing more."""
+    owner, pid = _project(live)
+    admin = live.client()
+    name = f"runner{os.urandom(3).hex()}"
+    created = admin.users.create(name, f"{name}@example.org")
+    admin.close()
+    owner.members.add(name, jobs="all", files="read")
+    member = Client(live.url, created.token, pid, config_dir=live.tmp / "cfg-member")
+    script = "import os; open(os.environ['HW_OUTPUT_DIR'] + '/model.json', 'w').write('{}')"
+    made = member.experiments.create(f'{PY} -c "{script}"')
+    [done] = _wait(member, made)
+    log = _log_text(member, done.id)
+    assert done.state.value == "success", log
+    assert "access to files" not in log
+    assert done.output_commit is not None, log
+    paths = {e.path for e in member.files.repo().tree(done.output_commit).entries}
+    assert "output/model.json" in paths
+    assert done.branch == f"experiments/{done.number}"
+    member.close()
