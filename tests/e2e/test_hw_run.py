@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -106,3 +107,42 @@ def test_several_arguments_are_one_argv_and_one_argument_is_a_shell_line(
     assert shell[0]["state"] == "success"
     logs = admin("experiments", "logs", str(shell[0]["number"]), "-p", project).stdout
     assert "PIPED" in logs
+
+
+def test_logs_of_an_experiment_that_never_ran_say_so(admin: Hw, tmp_path: Path) -> None:
+    folder, project = linked_folder(admin, tmp_path, {"a.py": "print(1)\n"})
+    whole = f"whole{tmp_path.name[-6:]}".replace("_", "")
+    cpus = str(admin.json("status")["total"]["cpus"])
+    admin("compute", "create", whole, "--cpus", cpus, "--memory", "1")  # the whole machine
+    sleeper, queued = (
+        admin("run", "--json", "--compute", whole, "--no-sync", "--", *command, cwd=folder).json()[
+            0
+        ]["number"]
+        for command in ((sys.executable, "-c", "import time; time.sleep(60)"), ("echo", "hi"))
+    )
+    assert admin.json("experiments", "show", str(queued), "-p", project)["state"] == "queued"
+    admin("experiments", "stop", str(queued), "-p", project)
+    admin("experiments", "stop", str(sleeper), "-p", project)
+    for args in (("-f",), ()):
+        said = admin("experiments", "logs", str(queued), *args, "-p", project)
+        assert said.stdout == ""
+        assert said.stderr == f"Experiment {queued} never ran: it was stopped while queued.\n"
+    # one that no compute fits ends failed at once, and says why
+    huge = f"huge{tmp_path.name[-6:]}".replace("_", "")
+    admin("compute", "create", huge, "--cpus", "100000", "--memory", "1")
+    failed = admin(
+        "run",
+        "--json",
+        "--wait",
+        "--compute",
+        huge,
+        "--no-sync",
+        "--",
+        "echo",
+        "hi",
+        cwd=folder,
+        code=1,
+    )
+    number = str(json.loads(failed.stdout)[0]["number"])
+    said = admin("experiments", "logs", number, "-f", "-p", project)
+    assert "never ran: it ended failed before it started (no compute" in said.stderr

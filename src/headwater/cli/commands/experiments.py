@@ -12,7 +12,17 @@ from rich.console import RenderableType
 from rich.text import Text
 
 from headwater.cli.context import ProjectOption, connect
-from headwater.cli.output import JsonOption, emit, fields, paged, print_json, say, short, table
+from headwater.cli.output import (
+    JsonOption,
+    emit,
+    fields,
+    paged,
+    print_json,
+    say,
+    short,
+    stderr,
+    table,
+)
 from headwater.client import Client
 from headwater.client.folders import sync_here
 from headwater.client.linked import linked_project
@@ -182,19 +192,37 @@ def logs(
         if as_json:
             print_json(_all_logs(client, ref, project))
             return
+        printed = False
         if follow:
             for page in client.experiments.follow(ref, project=project):
                 for chunk in page.chunks:
                     _write(chunk.stream, chunk.text)
-            return
-        after = 0
-        while True:
-            page = client.experiments.logs(ref, after=after, limit=5000, project=project)
-            for chunk in page.chunks:
-                _write(chunk.stream, chunk.text)
-            if not page.chunks:
-                return
-            after = page.next_seq
+                printed = True
+        else:
+            after = 0
+            while True:
+                page = client.experiments.logs(ref, after=after, limit=5000, project=project)
+                for chunk in page.chunks:
+                    _write(chunk.stream, chunk.text)
+                if not page.chunks:
+                    break
+                printed, after = True, page.next_seq
+        if not printed:
+            _say_if_never_ran(client.experiments.get(ref, project=project))
+
+
+def _say_if_never_ran(found: ExperimentOut) -> None:
+    """No output at all: an experiment that ended before it started says so (on stderr), else
+    an empty answer would read as a task that printed nothing."""
+    if found.started_at is not None or not found.state.terminal:
+        return
+    if found.state is JobState.ABORTED:
+        why = "it was stopped while queued"
+    else:
+        why = f"it ended {found.state.value} before it started" + (
+            f" ({found.reason})" if found.reason else ""
+        )
+    stderr.print(f"Experiment {found.number} never ran: {why}.", markup=False, soft_wrap=True)
 
 
 def _all_logs(client: Client, ref: str, project: str | None) -> list[dict[str, object]]:
