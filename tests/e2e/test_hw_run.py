@@ -146,3 +146,24 @@ def test_logs_of_an_experiment_that_never_ran_say_so(admin: Hw, tmp_path: Path) 
     number = str(json.loads(failed.stdout)[0]["number"])
     said = admin("experiments", "logs", number, "-f", "-p", project)
     assert "never ran: it ended failed before it started (no compute" in said.stderr
+
+
+def test_run_mounts_a_datasets_version_by_commit(admin: Hw, tmp_path: Path) -> None:
+    folder, project = linked_folder(admin, tmp_path, {"a.py": "print(1)\n"})
+    source = tmp_path / "rows"
+    source.mkdir()
+    (source / "rows.csv").write_text("first\n")
+    admin("dataset", "create", "rows", "-p", project)
+    v1 = admin.json("dataset", "push", "rows", str(source), "-p", project)["commit"]["id"]
+    (source / "rows.csv").write_text("second\n")
+    admin("dataset", "push", "rows", str(source), "-p", project)
+    made = admin(
+        "run", "--json", "--wait", "--no-sync", "--dataset", f"rows@{v1[:8]}",
+        "--", "cat data/rows/rows.csv", cwd=folder,
+    ).json()  # fmt: skip
+    logs = admin("experiments", "logs", str(made[0]["number"]), "-p", project).stdout
+    assert "first" in logs
+    assert "second" not in logs
+    bad = admin("run", "--dataset", "rows:", "--no-sync", "--", "true", cwd=folder, code=1)
+    one_paragraph_error(bad, "options.datasets[0]")
+    assert "NAME@COMMIT or NAME:QUERY" in bad.stderr

@@ -92,7 +92,12 @@ def run(
     ] = None,
     title: Annotated[str, typer.Option(help="A title for the experiments.")] = "",
     dataset: Annotated[
-        list[str], typer.Option("--dataset", help="Datasets to put in data/NAME/.")
+        list[str],
+        typer.Option(
+            "--dataset",
+            help="A dataset to put in data/NAME/: NAME (its latest version), NAME@COMMIT "
+            "or NAME:QUERY (a saved query's files).",
+        ),
     ] = [],  # noqa: B006
     git_branch: Annotated[
         str | None,
