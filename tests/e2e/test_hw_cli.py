@@ -317,3 +317,14 @@ def test_token_list_and_revoke(admin: Hw, new_user: Any) -> None:
     one_paragraph_error(erin("token", "revoke", "no-such-id", code=1), "no token with id")
     assert f"Revoked token {own['id']}" in erin("token", "revoke", own["id"]).stdout
     one_paragraph_error(erin("whoami", code=1), "not known")
+
+
+def test_an_admins_project_list_says_whose_personal_project_each_is(
+    admin: Hw, new_user: Any
+) -> None:
+    users = [new_user("erin"), new_user("frank")]
+    rows = admin("project", "list", "--search", "Personal", "--limit", "1000").stdout.splitlines()
+    personal = [row.split() for row in rows if "Personal" in row.split()]
+    owners = {cells[cells.index("Personal") + 1] for cells in personal}
+    assert {"admin", *(u.username for u in users)} <= owners
+    assert len(owners) == len(personal)  # one row per owner: no two rows read the same

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import httpx
@@ -53,7 +58,10 @@ def test_demo_reuses_a_running_server_and_its_project(live_server: LiveServer, a
     first = admin("demo", "--exit", HEADWATER_URL=live_server.url).stdout
     assert "with your stored login" in first
     assert "project demo" in first
-    again = admin("demo", "--exit", HEADWATER_URL=live_server.url).stdout
+    # --port wins over the configured URL (here one where nothing answers)
+    port = live_server.url.rsplit(":", 1)[1]
+    dead = f"http://127.0.0.1:{free_port()}"
+    again = admin("demo", "--exit", "--port", port, HEADWATER_URL=dead).stdout
     assert "Reusing project demo" in again
 
     demo_id = admin.config()["project"]
@@ -61,3 +69,43 @@ def test_demo_reuses_a_running_server_and_its_project(live_server: LiveServer, a
     assert admin.json("env", "list") == {"DEMO_GREETING": "hello from headwater"}
     assert [s["key"] for s in admin.json("secret", "list")] == ["DEMO_API_TOKEN"]
     assert demo_id in {p["id"] for p in admin.json("project", "list")["items"]}
+
+
+class _NotHeadwater(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(404)
+        self.end_headers()
+        self.wfile.write(b"some other app")
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@contextmanager
+def _other_app() -> Iterator[int]:
+    """Another program's web server on a free port of loopback."""
+    server = HTTPServer(("127.0.0.1", 0), _NotHeadwater)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_demo_on_a_busy_port_says_so_and_how_to_pick_another(tmp_path: Path) -> None:
+    hw = make_hw(tmp_path, "newcomer")
+    hw.env.update(HEADWATER_HOME=str(tmp_path / "demo-home"))
+    with _other_app() as port:  # another web app answers there
+        busy = hw("demo", "--exit", "--port", str(port), code=1)
+    assert f"port {port} is taken by something that is not a Headwater server" in busy.stderr
+    assert f"hw demo --port {port + 1}" in busy.stderr
+    assert "Traceback" not in busy.stderr
+    with socket.socket() as holder:  # bound, not answering: the server could not listen there
+        holder.bind(("127.0.0.1", 0))
+        port = holder.getsockname()[1]
+        busy = hw("demo", "--exit", "--port", str(port), code=1)
+    assert f"port {port} is taken" in busy.stderr
+    assert f"hw demo --port {port + 1}" in busy.stderr
+    assert not (tmp_path / "newcomer" / "config" / "config.json").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -77,3 +78,92 @@ def test_bad_parameters_say_how_to_write_them(admin: Hw, tmp_path: Path) -> None
     grid.write_text("parameters:\n  - key: lr\n    type: float\n    min: 1\n    max: 0\n")
     bad = admin("run", "--grid", str(grid), "--", "python", "a.py", cwd=folder, code=1)
     assert f"{grid}:2" in bad.stderr
+
+
+def test_several_arguments_are_one_argv_and_one_argument_is_a_shell_line(
+    admin: Hw, tmp_path: Path
+) -> None:
+    folder, project = linked_folder(admin, tmp_path, {"a.py": "print(1)\n"})
+    made = admin(
+        "run",
+        "--json",
+        "--wait",
+        "--no-sync",
+        "--",
+        sys.executable,
+        "-c",
+        "import sys; print('ok', sys.argv[1:])",
+        "my model",
+        "$HOME",
+        cwd=folder,
+    ).json()
+    assert made[0]["state"] == "success"
+    logs = admin("experiments", "logs", str(made[0]["number"]), "-p", project).stdout
+    assert "ok ['my model', '$HOME']" in logs
+    # one argument is a shell command line, as before: its pipe and variable are the shell's
+    shell = admin(
+        "run", "--json", "--wait", "--no-sync", "--", "echo piped | tr a-z A-Z", cwd=folder
+    ).json()
+    assert shell[0]["state"] == "success"
+    logs = admin("experiments", "logs", str(shell[0]["number"]), "-p", project).stdout
+    assert "PIPED" in logs
+
+
+def test_logs_of_an_experiment_that_never_ran_say_so(admin: Hw, tmp_path: Path) -> None:
+    folder, project = linked_folder(admin, tmp_path, {"a.py": "print(1)\n"})
+    whole = f"whole{tmp_path.name[-6:]}".replace("_", "")
+    cpus = str(admin.json("status")["total"]["cpus"])
+    admin("compute", "create", whole, "--cpus", cpus, "--memory", "1")  # the whole machine
+    sleeper, queued = (
+        admin("run", "--json", "--compute", whole, "--no-sync", "--", *command, cwd=folder).json()[
+            0
+        ]["number"]
+        for command in ((sys.executable, "-c", "import time; time.sleep(60)"), ("echo", "hi"))
+    )
+    assert admin.json("experiments", "show", str(queued), "-p", project)["state"] == "queued"
+    admin("experiments", "stop", str(queued), "-p", project)
+    admin("experiments", "stop", str(sleeper), "-p", project)
+    for args in (("-f",), ()):
+        said = admin("experiments", "logs", str(queued), *args, "-p", project)
+        assert said.stdout == ""
+        assert said.stderr == f"Experiment {queued} never ran: it was stopped while queued.\n"
+    # one that no compute fits ends failed at once, and says why
+    huge = f"huge{tmp_path.name[-6:]}".replace("_", "")
+    admin("compute", "create", huge, "--cpus", "100000", "--memory", "1")
+    failed = admin(
+        "run",
+        "--json",
+        "--wait",
+        "--compute",
+        huge,
+        "--no-sync",
+        "--",
+        "echo",
+        "hi",
+        cwd=folder,
+        code=1,
+    )
+    number = str(json.loads(failed.stdout)[0]["number"])
+    said = admin("experiments", "logs", number, "-f", "-p", project)
+    assert "never ran: it ended failed before it started (no compute" in said.stderr
+
+
+def test_run_mounts_a_datasets_version_by_commit(admin: Hw, tmp_path: Path) -> None:
+    folder, project = linked_folder(admin, tmp_path, {"a.py": "print(1)\n"})
+    source = tmp_path / "rows"
+    source.mkdir()
+    (source / "rows.csv").write_text("first\n")
+    admin("dataset", "create", "rows", "-p", project)
+    v1 = admin.json("dataset", "push", "rows", str(source), "-p", project)["commit"]["id"]
+    (source / "rows.csv").write_text("second\n")
+    admin("dataset", "push", "rows", str(source), "-p", project)
+    made = admin(
+        "run", "--json", "--wait", "--no-sync", "--dataset", f"rows@{v1[:8]}",
+        "--", "cat data/rows/rows.csv", cwd=folder,
+    ).json()  # fmt: skip
+    logs = admin("experiments", "logs", str(made[0]["number"]), "-p", project).stdout
+    assert "first" in logs
+    assert "second" not in logs
+    bad = admin("run", "--dataset", "rows:", "--no-sync", "--", "true", cwd=folder, code=1)
+    one_paragraph_error(bad, "options.datasets[0]")
+    assert "NAME@COMMIT or NAME:QUERY" in bad.stderr

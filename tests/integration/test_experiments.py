@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from headwater.client import Client
+from headwater.domain.errors import HeadwaterError
 from headwater.executors.local import socket_path
 from headwater.schemas.experiments import ExperimentOut
 from tests.integration.test_concurrency import free_port
@@ -526,3 +527,69 @@ def test_listing_by_an_exact_title_finds_only_those(live: Live) -> None:
     assert client.experiments.list(title="live:").total == 0
     assert client.experiments.list(title="live:train", limit=1).items[0].id == second.id
     _wait(client, [first, second])
+
+
+def test_a_member_who_may_run_jobs_but_only_read_files_gets_the_outputs_committed(
+    live: Live,
+) -> None:
+    """Running a job is the right to write its own branch ``experiments/<n>``, nothing more."""
+    owner, pid = _project(live)
+    admin = live.client()
+    name = f"runner{os.urandom(3).hex()}"
+    created = admin.users.create(name, f"{name}@example.org")
+    admin.close()
+    owner.members.add(name, jobs="all", files="read")
+    member = Client(live.url, created.token, pid, config_dir=live.tmp / "cfg-member")
+    script = "import os; open(os.environ['HW_OUTPUT_DIR'] + '/model.json', 'w').write('{}')"
+    made = member.experiments.create(f'{PY} -c "{script}"')
+    [done] = _wait(member, made)
+    log = _log_text(member, done.id)
+    assert done.state.value == "success", log
+    assert "access to files" not in log
+    assert done.output_commit is not None, log
+    paths = {e.path for e in member.files.repo().tree(done.output_commit).entries}
+    assert "output/model.json" in paths
+    assert done.branch == f"experiments/{done.number}"
+    member.close()
+
+
+def test_a_job_mounts_a_datasets_version_or_a_query_as_a_flow_does(live: Live) -> None:
+    """``NAME@COMMIT`` mounts that version, ``NAME:QUERY`` a saved query's files at its version,
+    ``NAME`` the latest; a reference that names nothing is refused before anything runs."""
+    from headwater.client.sync import push_folder
+
+    client, _ = _project(live)
+    folder = live.tmp / "rows"
+    folder.mkdir()
+    client.datasets.create("rows")
+    (folder / "rows.csv").write_text("first\n")
+    v1, _ = push_folder(client.datasets.repo("rows"), folder)
+    (folder / "rows.csv").write_text("second\n")
+    push_folder(client.datasets.repo("rows"), folder)
+    client.datasets.create("mixed")
+    mixed = live.tmp / "mixed"
+    mixed.mkdir()
+    (mixed / "a.csv").write_text("kept\n")
+    (mixed / "b.txt").write_text("left out\n")
+    push_folder(client.datasets.repo("mixed"), mixed)
+    client.datasets.create_query("mixed", "csv", "*.csv")
+
+    show = "cat data/rows/rows.csv; ls data/mixed"
+    exp = client.experiments.create(show, options={"datasets": [f"rows@{v1.id[:8]}", "mixed:csv"]})
+    done = _wait(client, exp)[0]
+    log = _log_text(client, done.id)
+    assert done.state.value == "success", log
+    assert "first" in log  # the version asked for, not the latest
+    assert "second" not in log
+    assert "a.csv" in log  # the query's files only
+    assert "b.txt" not in log
+    latest = client.experiments.create(show, options={"datasets": ["rows", "mixed"]})
+    log = _log_text(client, _wait(client, latest)[0].id)
+    assert "second" in log
+    assert "b.txt" in log
+
+    for bad, where in (("rows@ffffffff", "commit"), ("rows:nope", None), ("rows:", "datasets")):
+        with pytest.raises(HeadwaterError) as caught:
+            client.experiments.create(show, options={"datasets": [bad]})
+        if where is not None:
+            assert where in (caught.value.where or ""), caught.value

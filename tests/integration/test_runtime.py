@@ -196,6 +196,15 @@ def test_endings_name_their_cause(live: Live) -> None:
     assert (exp.reason, exp.exit_code) == ("killed by signal SIGKILL", 137)
     assert "started" in _text(client, eid)
 
+    # A child of the shell killed by a signal reads the same as the shell killed by one: the
+    # shell exits 128+N for it (as bubblewrap does for its child), which is not an exit code.
+    killer = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
+    outcome, eid = live.run(client, f'python -c "{killer}" && echo never')
+    assert (outcome.state, outcome.reason) == (JobState.FAILED, "killed by signal SIGKILL")
+    assert client.experiments.get(eid).reason == "killed by signal SIGKILL"
+    outcome, eid = live.run(client, "kill -SEGV $$")
+    assert (outcome.state, outcome.reason) == (JobState.FAILED, "killed by signal SIGSEGV")
+
     outcome, eid = live.run(client, "no-such-command-hw --flag")
     assert (outcome.state, outcome.exit_code) == (JobState.FAILED, 127)
     assert "not found" in _text(client, eid, "stderr")

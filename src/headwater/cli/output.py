@@ -8,6 +8,7 @@ Errors and warnings go to stderr.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -16,7 +17,7 @@ from typing import Annotated, TypeVar
 import typer
 from pydantic_core import to_jsonable_python
 from rich import box
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleDimensions, Group, RenderableType
 from rich.filesize import decimal
 from rich.table import Table
 from rich.text import Text
@@ -33,8 +34,28 @@ JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")
 ]
 
-stdout = Console(highlight=False)
-stderr = Console(stderr=True, highlight=False)
+PIPE_WIDTH = 4096  # off a terminal: wide enough that no table row is folded
+
+
+class _Console(Console):
+    """Rich's console, except off a terminal (a pipe, a file, CI) without ``COLUMNS``: there
+    Rich assumes 80 columns and folds table cells (``accurac``/``y=0.900``), which breaks
+    ``grep`` and scripts; a table is as wide as its content instead."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        found = Console.size.fget(self)  # type: ignore[attr-defined]
+        if self._width is None and not self.is_terminal and "COLUMNS" not in os.environ:
+            return ConsoleDimensions(PIPE_WIDTH, found.height)
+        return found  # type: ignore[no-any-return]
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+stdout = _Console(highlight=False)
+stderr = _Console(stderr=True, highlight=False)
 
 
 def emit(data: T, as_json: bool, view: Callable[[T], RenderableType]) -> None:

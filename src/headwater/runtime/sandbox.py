@@ -114,10 +114,11 @@ class Sandbox:
 
 
 def exit_status(code: int) -> int:
-    """The command's status as ``Popen`` gives it unsandboxed: bwrap exits 128+N for a command
-    killed by signal N, which ``Popen`` would give as -N (so the task says "killed by signal
-    SIGKILL", as it did before; a command that exits 137 by itself reads the same, as in a
-    shell)."""
+    """The command's status with a signal as -N, as ``Popen`` gives a process it killed: bwrap
+    exits 128+N for a command killed by signal N, and so does ``/bin/sh -c`` for its child
+    (``python train.py && ...`` killed by SIGKILL), so every task says "killed by signal
+    SIGKILL" whether the sandbox is on and whether the shell or its child got the signal; a
+    command that exits 137 by itself reads the same, as in a shell."""
     if 128 < code < 128 + signal.NSIG:
         try:
             return -signal.Signals(code - 128).value

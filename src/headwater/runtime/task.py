@@ -186,9 +186,8 @@ class Task:
         assert process.stderr is not None
         readers = [self.log.pump("stdout", process.stdout), self.log.pump("stderr", process.stderr)]
         self.readers += readers
-        code = process.wait()
-        if self.sandbox is not None:
-            code = exit_status(code)
+        # Sandboxed or not, one form: bwrap and /bin/sh both exit 128+N for a child killed by N
+        code = exit_status(process.wait())
         # Processes it started in the background may hold its pipes open for ever: wait a
         # little for the rest of its output, not for them (they end with the task).
         deadline = time.monotonic() + LEFTOVER_GRACE

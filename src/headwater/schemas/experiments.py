@@ -28,7 +28,12 @@ class ExperimentOptions(Model):
     notify_on_success: bool | None = None
     emails: list[str] = Field(default_factory=list, max_length=50)
     periodic_sync: bool | None = None
-    datasets: list[str] = Field(default_factory=list, max_length=50)
+    datasets: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Mounted in data/NAME/: NAME (latest when the task starts), NAME@COMMIT, "
+        "NAME:QUERY (a saved query's files)",
+    )
     cpus: float | None = Field(None, gt=0, description="Resources when no template is named")
     memory_mb: int | None = Field(None, gt=0)
     gpus: int | None = Field(None, ge=0)

@@ -56,6 +56,7 @@ def task_spec(
                 datasets.append(DatasetMount(name=dataset, commit=head.id))
         flow = experiment.options.get("flow") or {}
         inputs = flow_inputs(ExperimentRepo(session), flow)
+    datasets += [DatasetMount(**d) for d in experiment.options.get("dataset_mounts", [])]
     datasets += [DatasetMount(**d) for d in flow.get("datasets", [])]
     env: dict[str, Any] = {**settings.env, **secrets}
     tags = {**flow.get("env", {}), **tag_env(experiment.params)}

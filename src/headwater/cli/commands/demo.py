@@ -21,13 +21,13 @@ from typing import Annotated
 import typer
 
 from headwater.cli.commands.experiments import experiments_table
-from headwater.cli.local_server import ChildServer, local_address, read_admin_token
+from headwater.cli.local_server import ChildServer, base_url, local_address, read_admin_token
 from headwater.cli.output import fields, say, stdout
 from headwater.cli.runviews import run_view
 from headwater.client import Client, resolve_config, update_config
 from headwater.client.scope import label
 from headwater.client.sync import push_folder
-from headwater.domain.errors import HeadwaterError, ServerUnreachable
+from headwater.domain.errors import Conflict, HeadwaterError, ServerUnreachable
 from headwater.schemas.projects import ProjectOut
 
 PROJECT_NAME = "demo"
@@ -45,9 +45,19 @@ def demo(
     exit_after: Annotated[
         bool, typer.Option("--exit", help="Stop the demo server and exit once set up.")
     ] = False,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            min=1,
+            max=65535,
+            help="Use (or start) the server on this port of 127.0.0.1. "
+            "[default: the configured URL's, 8765]",
+        ),
+    ] = None,
 ) -> None:
     """Start a local platform if none runs, set up a demo project, and show where it is."""
-    url = resolve_config().url
+    url = resolve_config().url if port is None else base_url("127.0.0.1", port)
     home = demo_home()
     # `kill` (SIGTERM) must stop the child server too: turn it into an orderly exit.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
@@ -80,12 +90,24 @@ def demo(
 
 
 def _answers(url: str) -> bool:
+    """Whether a Headwater server answers at ``url``; something else answering is an error."""
     with Client(url=url, timeout=2.0) as probe:
         try:
             probe.health()
         except ServerUnreachable:
             return False
+        except HeadwaterError as exc:
+            raise _port_taken(url, f"it answers {exc.detail!r}") from exc
     return True
+
+
+def _port_taken(url: str, why: str) -> HeadwaterError:
+    port = local_address(url)[1]
+    return HeadwaterError(
+        f"port {port} is taken by something that is not a Headwater server ({why})",
+        where=url,
+        hint=f"Stop what listens there, or run the demo on a free port: hw demo --port {port + 1}",
+    )
 
 
 def _sandbox_options() -> list[str]:
@@ -109,7 +131,10 @@ def _start(url: str, home: Path) -> ChildServer:
     host, port = local_address(url)
     options = _sandbox_options()
     say(f"No server answers at {url}: starting one on {home} (log: {home / 'server.log'}).")
-    child = ChildServer.start(host, port, home, *options)
+    try:
+        child = ChildServer.start(host, port, home, *options)
+    except Conflict as exc:  # the port is bound, yet nothing answered there
+        raise _port_taken(url, exc.detail) from exc
     try:
         child.wait_ready()
     except BaseException:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +12,17 @@ from rich.console import RenderableType
 from rich.text import Text
 
 from headwater.cli.context import ProjectOption, connect
-from headwater.cli.output import JsonOption, emit, fields, paged, print_json, say, short, table
+from headwater.cli.output import (
+    JsonOption,
+    emit,
+    fields,
+    paged,
+    print_json,
+    say,
+    short,
+    stderr,
+    table,
+)
 from headwater.client import Client
 from headwater.client.folders import sync_here
 from headwater.client.linked import linked_project
@@ -49,8 +60,23 @@ def experiments_table(items: list[ExperimentOut]) -> RenderableType:
     return table(["#", "STATE", "PARAMS", *keys, "COMPUTE", "REASON"], rows)
 
 
+def command_line(argv: list[str]) -> str:
+    """One argument is a shell command line as typed; several are one argv, quoted for the shell.
+
+    ``hw run -- python -c "print('ok')"`` must reach Python as three words, not as a line
+    the shell re-splits; ``hw run -- "python a.py | tee log"`` keeps its pipe.
+    """
+    return argv[0] if len(argv) == 1 else shlex.join(argv)
+
+
 def run(
-    command: Annotated[list[str], typer.Argument(metavar="-- CMD...", help="What to run.")],
+    command: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="-- CMD...",
+            help="What to run: one argument is a shell command line, several are one argv.",
+        ),
+    ],
     param: Annotated[
         list[str],
         typer.Option("--param", help="KEY=V1,V2 or KEY=1..100; repeat for a grid."),
@@ -66,7 +92,12 @@ def run(
     ] = None,
     title: Annotated[str, typer.Option(help="A title for the experiments.")] = "",
     dataset: Annotated[
-        list[str], typer.Option("--dataset", help="Datasets to put in data/NAME/.")
+        list[str],
+        typer.Option(
+            "--dataset",
+            help="A dataset to put in data/NAME/: NAME (its latest version), NAME@COMMIT "
+            "or NAME:QUERY (a saved query's files).",
+        ),
     ] = [],  # noqa: B006
     git_branch: Annotated[
         str | None,
@@ -85,7 +116,7 @@ def run(
 ) -> None:
     """Run CMD as one experiment per combination of parameters (a grid search)."""
     runs = combinations(_axes(param, grid))
-    joined = " ".join(command)
+    joined = command_line(command)
     with connect(project) as client:
         if not no_sync and linked_project() is not None:
             sync_here(client, message=f"hw run {joined}"[:200])
@@ -166,19 +197,37 @@ def logs(
         if as_json:
             print_json(_all_logs(client, ref, project))
             return
+        printed = False
         if follow:
             for page in client.experiments.follow(ref, project=project):
                 for chunk in page.chunks:
                     _write(chunk.stream, chunk.text)
-            return
-        after = 0
-        while True:
-            page = client.experiments.logs(ref, after=after, limit=5000, project=project)
-            for chunk in page.chunks:
-                _write(chunk.stream, chunk.text)
-            if not page.chunks:
-                return
-            after = page.next_seq
+                printed = True
+        else:
+            after = 0
+            while True:
+                page = client.experiments.logs(ref, after=after, limit=5000, project=project)
+                for chunk in page.chunks:
+                    _write(chunk.stream, chunk.text)
+                if not page.chunks:
+                    break
+                printed, after = True, page.next_seq
+        if not printed:
+            _say_if_never_ran(client.experiments.get(ref, project=project))
+
+
+def _say_if_never_ran(found: ExperimentOut) -> None:
+    """No output at all: an experiment that ended before it started says so (on stderr), else
+    an empty answer would read as a task that printed nothing."""
+    if found.started_at is not None or not found.state.terminal:
+        return
+    if found.state is JobState.ABORTED:
+        why = "it was stopped while queued"
+    else:
+        why = f"it ended {found.state.value} before it started" + (
+            f" ({found.reason})" if found.reason else ""
+        )
+    stderr.print(f"Experiment {found.number} never ran: {why}.", markup=False, soft_wrap=True)
 
 
 def _all_logs(client: Client, ref: str, project: str | None) -> list[dict[str, object]]:

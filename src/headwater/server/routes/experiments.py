@@ -10,11 +10,13 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from headwater.db.repos.experiments import ExperimentRepo
 from headwater.db.repos.settings import SettingsRepo
-from headwater.db.repos.versions import VersionRepo
+from headwater.db.repos.versions import QueryRepo, VersionRepo
 from headwater.domain.access import Permission
+from headwater.domain.datasetref import parse_dataset_ref
 from headwater.domain.errors import Conflict
 from headwater.domain.gitsource import GitRefused, git_source
 from headwater.domain.ids import MAX_NUMBER
@@ -83,9 +85,9 @@ def create_experiments(
         if commit is None and git is None:  # a Git job starts from its clone, not the files
             head = versions.head(files.id)
             commit = head.id if head else None
-        for name in body.options.datasets:
-            versions.get(project.id, RepoKind.DATASET, name)  # NotFound names it
+        latest, pinned = dataset_mounts(session, project.id, body.options.datasets)
         options = body.options.model_dump(exclude={"cpus", "memory_mb", "gpus"})
+        options.update(datasets=latest, dataset_mounts=pinned)
         if git is not None:
             options["git"] = git.to_dict()
         created = ExperimentRepo(session).create_many(
@@ -102,6 +104,30 @@ def create_experiments(
         )
     platform.engine.wake()
     return [experiment_out(e) for e in created]
+
+
+def dataset_mounts(
+    session: Session, project_id: str, refs: list[str]
+) -> tuple[list[str], list[dict[str, str | None]]]:
+    """Datasets by name, mounted at their latest version when the task starts, and those given
+    as ``NAME@COMMIT`` or ``NAME:QUERY``, resolved now to a commit (and a query's filter), as a
+    flow's data task resolves them."""
+    versions = VersionRepo(session)
+    latest: list[str] = []
+    pinned: list[dict[str, str | None]] = []
+    for i, text in enumerate(refs):
+        ref = parse_dataset_ref(text, where=f"options.datasets[{i}]")
+        repo = versions.get(project_id, RepoKind.DATASET, ref.name)  # NotFound names it
+        if ref.query is not None:
+            query = QueryRepo(session).get(repo, ref.query)
+            commit = versions.resolve(repo.id, query.commit).id
+            pinned.append({"name": ref.name, "commit": commit, "filter": query.filter})
+        elif ref.commit is not None:
+            commit = versions.resolve(repo.id, ref.commit).id
+            pinned.append({"name": ref.name, "commit": commit, "filter": None})
+        else:
+            latest.append(ref.name)
+    return latest, pinned
 
 
 @router.get("", response_model=Page[ExperimentOut])
