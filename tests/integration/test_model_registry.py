@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from headwater.db.repos.experiments import ExperimentRepo
+from headwater.domain.jobs import JobState
 from headwater.schemas.frames import encode
+from headwater.server.model_registry import register_requested
 from tests.integration.test_versions import blob, entry
 from tests.support.api import Api, Server, assert_error
 
@@ -22,10 +24,13 @@ OUTPUTS = {
 }
 
 
-def finished_experiment(server: Server, owner: Api, pid: str) -> dict[str, Any]:
-    """An experiment that ran with lr=0.1, logged optimizer=adam and two metric points, and
-    committed OUTPUTS on its branch (what the runtime does at the end of a task)."""
-    made = owner.post(
+def finished_experiment(
+    server: Server, owner: Api, pid: str, by: Api | None = None
+) -> dict[str, Any]:
+    """An experiment (started by ``by``, default the owner) that ran with lr=0.1, logged
+    optimizer=adam and two metric points, and committed OUTPUTS on its branch (what the runtime
+    does at the end of a task)."""
+    made = (by or owner).post(
         f"/projects/{pid}/experiments", json={"command": "true", "runs": [{"lr": "0.1"}]}
     )
     assert made.status_code == 201, made.text
@@ -47,7 +52,43 @@ def finished_experiment(server: Server, owner: Api, pid: str) -> dict[str, Any]:
         experiments.set_values(experiment["id"], "param", {"optimizer": "adam"})
         experiments.add_metrics(experiment["id"], [("acc", 0, 0.5, None), ("acc", 1, 0.75, None)])
         experiments.set_output_commit(experiment["id"], commit.json()["id"])
+        experiments.move(experiment["id"], JobState.INITIALIZING)
+        experiments.move(experiment["id"], JobState.RUNNING)
+    experiment["output_commit"] = commit.json()["id"]
     return experiment
+
+
+def requested(server: Server, experiment: dict[str, Any], models: dict[str, str]) -> list[str]:
+    """What the final report does for the models the task marked with log_model."""
+    platform = server.app.state.platform
+    with platform.db.write() as session:
+        experiments = ExperimentRepo(session)
+        experiments.set_values(experiment["id"], "model", models)
+        found = experiments.get(experiment["id"])
+    return register_requested(platform, found, experiment["output_commit"])
+
+
+def test_log_model_registers_as_the_creator_only_the_head_of_its_branch(server: Server) -> None:
+    owner = server.create_user()
+    pid = owner.create_project("log-model")["id"]
+    member = server.create_user()
+    owner.add_member(pid, member, jobs="all")  # models: read
+    theirs = finished_experiment(server, owner, pid, by=member)
+    said = requested(server, theirs, {"churn": "model.json"})
+    assert said == [
+        f"log_model: model churn was not registered: {member.username} may not write models "
+        "in this project\n"
+    ]
+    assert owner.get(f"/projects/{pid}/models").json() == []
+
+    mine = finished_experiment(server, owner, pid)
+    stale = {**mine, "output_commit": theirs["output_commit"]}  # not the head of its branch
+    assert "is not the head of experiments/" in requested(server, stale, {"churn": ""})[0]
+    said = requested(server, mine, {"churn": "model.json", "bad name!": ""})
+    assert "bad name!' is not a model name" in said[0]
+    assert said[1].startswith("log_model: registered output/model.json as model churn, version")
+    versions = owner.get(f"/projects/{pid}/models/churn/commits").json()
+    assert [v["source"]["experiment_number"] for v in versions] == [mine["number"]]
 
 
 def test_an_experiments_outputs_become_a_model_version_linked_to_it(server: Server) -> None:

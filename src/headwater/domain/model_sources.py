@@ -9,6 +9,7 @@ project's files. Registering it as a model version takes the files under that fo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,6 +29,20 @@ class ModelSource:
     created_at: datetime
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+
+
+MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")  # as a model made by hand
+
+
+def check_model_name(name: str) -> str:
+    if not MODEL_NAME.match(name):
+        raise InvalidInput(
+            f"{name[:120]!r} is not a model name",
+            where="name",
+            hint="Use letters, digits, '_', '.' and '-', starting with a letter or digit "
+            "(at most 100 characters), e.g. 'churn-model'.",
+        )
+    return name
 
 
 def model_entries(outputs: Tree, output_dir: str, path: str | None = None) -> list[Entry]:

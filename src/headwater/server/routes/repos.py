@@ -69,8 +69,13 @@ class RepoContext:
     @property
     def scope(self) -> BlobScope:
         """The blobs this caller may name here (see storage.versioning)."""
-        kinds = frozenset(k for k in RepoKind if self.access.may(Permission.read(k.resource)))
-        return BlobScope(self.access.project.id, kinds)
+        return caller_scope(self.access)
+
+
+def caller_scope(access: ProjectAccess) -> BlobScope:
+    """Blobs reachable from the repositories of the project the caller may read."""
+    kinds = frozenset(k for k in RepoKind if access.may(Permission.read(k.resource)))
+    return BlobScope(access.project.id, kinds)
 
 
 def commit_out(commit: Commit, source: ModelSource | None = None) -> CommitOut:
