@@ -376,6 +376,20 @@ def fresh_experiment(suffix: str) -> Build:
     return build
 
 
+def experiment_outputs(w: World, role: Role, pid: str) -> Call:
+    """An experiment of its own whose outputs (``output/a.txt``) are committed on its branch,
+    as the runtime leaves them; the call registers them as a model version."""
+    made = w.ensure("POST", f"/projects/{pid}/experiments", {"command": "echo hi"})[0]
+    output = {**FILE, "path": "output/a.txt"}
+    branch = f"experiments/{made['number']}"
+    body = {"entries": [output], "branch": branch}
+    commit = w.ensure("POST", f"/projects/{pid}/files/commits", body)
+    with w.server.app.state.platform.db.write() as session:
+        ExperimentRepo(session).set_output_commit(made["id"], commit["id"])
+    route = f"/projects/{pid}/models/{unique('mdl')}/versions/from-experiment"
+    return Call(route, {"experiment": str(made["number"])})
+
+
 def log_batch(w: World, role: Role, pid: str) -> Call:
     chunk = {"seq": next(_log_seq), "stream": "stdout", "text": "hello\n"}
     return Call(f"/projects/{pid}/experiments/1/logs", {"chunks": [chunk]})
@@ -496,6 +510,9 @@ ENTRIES: dict[str, Entry] = {
     ),
     **repo_entries(
         f"{P}/models/{{name}}", "/projects/{pid}/models/mdl", MODELS_WRITERS, TASK_READERS
+    ),
+    f"POST {P}/models/{{name}}/versions/from-experiment": Entry(
+        MODELS_WRITERS, experiment_outputs, ok=201
     ),
     f"GET {P}/experiments": Entry(VIEWERS, plain("/projects/{pid}/experiments")),
     f"POST {P}/experiments": Entry(

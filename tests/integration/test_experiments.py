@@ -388,6 +388,59 @@ def test_the_sdk_logs_params_and_metrics_from_inside_a_task(live: Live) -> None:
     assert content == b"weights"
 
 
+def test_log_model_registers_the_outputs_as_model_versions_linked_to_the_experiment(
+    live: Live,
+) -> None:
+    client, _ = _project(live)
+    script = (
+        "import os\n"
+        "from headwater import Experiment\n"
+        "exp = Experiment()\n"
+        "exp.log_param('depth', 3)\n"
+        "exp.log_metric('auc', 0.8)\n"
+        "os.makedirs('output/tok', exist_ok=True)\n"
+        "open('output/tok/vocab.txt', 'w').write('a b')\n"
+        "open('model.pkl', 'wb').write(b'pickled')\n"
+        "print('marked', repr(exp.log_model('churn', 'model.pkl')))\n"  # copied into output/
+        "print('marked', repr(exp.log_model('tokenizer', 'output/tok')))\n"
+        "print('marked', repr(exp.log_model('everything')))\n"
+        "exp.close()\n"
+    )
+    _push(client, {"train.py": script}, live.tmp)
+    exp = _wait(client, client.experiments.create("python train.py"))[0]
+    assert exp.state.value == "success", _log_text(client, exp.id)
+    log = _log_text(client, exp.id)
+    assert "marked 'model.pkl'" in log
+    assert "marked 'tok'" in log
+    assert "marked ''" in log
+
+    churn = client.models.repo("churn").versions()
+    assert len(churn) == 1
+    source = churn[0].source
+    assert source is not None
+    assert (source.experiment_number, source.path) == (exp.number, "output/model.pkl")
+    assert source.params == {"depth": "3"}
+    assert source.metrics == {"auc": 0.8}
+    assert client.models.repo("churn").content("model.pkl") == b"pickled"
+    assert "model tokenizer was not" not in _log_text(client, exp.id), _log_text(client, exp.id)
+    tokenizer = client.models.repo("tokenizer").tree()
+    assert [e.path for e in tokenizer.entries] == ["tok/vocab.txt"]
+    everything = {e.path for e in client.models.repo("everything").tree().entries}
+    assert everything == {"model.pkl", "tok/vocab.txt"}
+    assert "log_model: registered output/model.pkl as model churn" in _log_text(client, exp.id)
+    assert sorted(m.name for m in client.models.list()) == ["churn", "everything", "tokenizer"]
+
+
+def test_log_model_refuses_a_bad_name_in_the_task(live: Live) -> None:
+    client, _ = _project(live)
+    script = "from headwater import Experiment\nExperiment().log_model('bad name!')\n"
+    _push(client, {"bad.py": script}, live.tmp)
+    exp = _wait(client, client.experiments.create("python bad.py"))[0]
+    assert exp.state.value == "failed"
+    assert "is not a model name" in _log_text(client, exp.id)
+    assert client.models.list() == []
+
+
 SQLITE_ONLY = pytest.mark.parametrize("database_url", [None], ids=["sqlite"])  # slow, DB-agnostic
 
 

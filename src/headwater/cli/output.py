@@ -155,6 +155,19 @@ def versions_table(commits: Sequence[CommitOut], *, what: str = "versions") -> R
     """The versions of files, a dataset or a model, newest first."""
     if not commits:
         return Text(f"No {what} yet.")
+    if any(c.source for c in commits):  # model versions registered from experiments
+        linked = [
+            (
+                short(c.id),
+                c.created_at,
+                f"#{c.source.experiment_number}" if c.source else "",
+                c.files,
+                size(c.size),
+                c.message,
+            )
+            for c in commits
+        ]
+        return table(["COMMIT", "WHEN", "EXPERIMENT", "FILES", "SIZE", "MESSAGE"], linked)
     rows = [
         (short(c.id), c.created_at, c.author, c.files, size(c.size), c.message) for c in commits
     ]

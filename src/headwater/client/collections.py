@@ -10,7 +10,15 @@ from __future__ import annotations
 from headwater.client.http import payload
 from headwater.client.repos import RepoClient
 from headwater.client.scope import ProjectScoped
-from headwater.schemas.versions import QueryCreate, QueryOut, QueryResolved, RepoCreate, RepoOut
+from headwater.schemas.versions import (
+    CommitResult,
+    ModelFromExperiment,
+    QueryCreate,
+    QueryOut,
+    QueryResolved,
+    RepoCreate,
+    RepoOut,
+)
 
 RepoList = list[RepoOut]
 QueryList = list[QueryOut]
@@ -90,6 +98,21 @@ class DatasetsClient(CollectionClient):
 
 
 class ModelsClient(CollectionClient):
-    """Models: versioned like datasets; jobs create their versions, people pull them."""
+    """Models: versioned like datasets; registered from experiments' outputs or pushed."""
 
     resource = "models"
+
+    def register_from_experiment(
+        self,
+        name: str,
+        experiment: str | int,
+        *,
+        path: str | None = None,
+        message: str = "",
+        project: str | None = None,
+    ) -> CommitResult:
+        """Make experiment ``experiment``'s outputs (or ``path``, a file or folder under its
+        output folder) the model's new version, creating the model if needed. No bytes move."""
+        body = payload(ModelFromExperiment, experiment=str(experiment), path=path, message=message)
+        where = self._path(project, name, "versions", "from-experiment")
+        return self._http.call("POST", where, CommitResult, json=body)

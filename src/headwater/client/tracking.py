@@ -1,4 +1,4 @@
-"""``Experiment``: log parameters, metrics and artifacts from inside a task.
+"""``Experiment``: log parameters, metrics, artifacts and models from inside a task.
 
 Only the experiment's own task writes its parameters and metrics: the server takes them with
 the task's ``HEADWATER_TOKEN`` alone, and refuses a user's token (403).
@@ -33,6 +33,7 @@ from headwater.client.facade import Client
 from headwater.client.http import transient
 from headwater.client.outbox import BATCH, Backoff, Outbox
 from headwater.domain.errors import HeadwaterError, InvalidInput, ServerUnreachable
+from headwater.domain.model_sources import check_model_name
 
 FLUSH_SECONDS = 0.5
 CLOSE_DEADLINE = 30.0  # seconds close() keeps trying before it gives up and keeps the rest
@@ -149,6 +150,22 @@ class Experiment:
         else:
             shutil.copy2(source, target)
         return target
+
+    def log_model(self, name: str, path: str | os.PathLike[str] | None = None) -> str:
+        """Register ``path`` (a file or folder; default the whole output folder) as a new
+        version of model ``name`` when the task ends well and its outputs are committed. A path
+        outside the output folder is copied in first (``log_artifact``). The server does the
+        registering, as the experiment's creator (who needs ``models: all``); the task's log
+        says what was registered. Returns the path within the output folder ("" for all)."""
+        check_model_name(name)
+        output = Path(os.environ.get("HW_OUTPUT_DIR", "output")).resolve()
+        target = output if path is None else Path(path).resolve()
+        if target != output and not target.is_relative_to(output):
+            target = self.log_artifact(target).resolve()
+        inside = target.relative_to(output).as_posix()
+        where = "" if inside == "." else inside
+        self._client.experiments.log_values(self.id, "model", {name: where}, project=self._project)
+        return where
 
     # -- sending (the sender thread only) ------------------------------------------------------
 

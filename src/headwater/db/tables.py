@@ -262,6 +262,23 @@ class RepoUploadRow(Base):
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ModelSourceRow(Base):
+    """Where a model version came from: the experiment whose outputs it registers, with the
+    parameters and final metrics it had then (a snapshot: the version outlives the experiment)."""
+
+    __tablename__ = "model_sources"
+
+    commit_id: Mapped[str] = mapped_column(
+        ForeignKey("commits.id", ondelete="CASCADE"), primary_key=True
+    )
+    experiment_id: Mapped[str] = mapped_column(String(16), index=True)
+    experiment_number: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(Text, default="")
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class DatasetQueryRow(Base):
     """A saved selection of a dataset's files (seed 004), resolved against a commit."""
 

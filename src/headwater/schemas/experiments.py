@@ -135,7 +135,8 @@ class MetricSeries(BaseModel):
 
 
 class ValuesIn(Model):
-    kind: Literal["param", "tag"]
+    # "model": the SDK's log_model, model name -> the output path to register (model_registry)
+    kind: Literal["param", "tag", "model"]
     values: dict[str, str] = Field(max_length=1000)
 
 

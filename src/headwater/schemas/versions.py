@@ -24,6 +24,8 @@ __all__ = [
     "HashList",
     "Hunk",
     "MissingOut",
+    "ModelFromExperiment",
+    "ModelSourceOut",
     "PreviewOut",
     "QueryCreate",
     "QueryOut",
@@ -58,6 +60,27 @@ class CommitCreate(Model):
     branch: str = Field(DEFAULT_BRANCH, min_length=1, max_length=255)
 
 
+class ModelSourceOut(BaseModel):
+    """The experiment a model version was registered from, as it was then."""
+
+    experiment_id: str
+    experiment_number: int
+    path: str = Field(
+        description="What was registered: the output folder, or a file or folder in it"
+    )
+    params: dict[str, str]
+    metrics: dict[str, float] = Field(description="The last value logged of each metric")
+
+
+class ModelFromExperiment(Model):
+    experiment: str = Field(min_length=1, max_length=64, description="Its number or id")
+    path: str | None = Field(
+        None, max_length=4096, description="A file or folder under the output folder; default all"
+    )
+    message: str = Field("", max_length=10_000)
+    description: str = Field("", max_length=10_000, description="For a model made by this call")
+
+
 class CommitOut(BaseModel):
     id: str
     tree: str
@@ -67,6 +90,9 @@ class CommitOut(BaseModel):
     created_at: datetime
     files: int
     size: int
+    source: ModelSourceOut | None = Field(
+        None, description="A model version: the experiment it was registered from"
+    )
 
 
 class CommitResult(CommitOut):

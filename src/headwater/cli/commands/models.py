@@ -1,5 +1,5 @@
-"""``hw model``: versioned models. Jobs create their versions; people list and pull them, and
-can create and push one by hand."""
+"""``hw model``: versioned models. ``register`` makes an experiment's outputs a version (no
+bytes move); people list and pull them, and can create and push one by hand."""
 
 from typing import Annotated
 
@@ -7,7 +7,7 @@ import typer
 
 from headwater.cli.commands.collections import CommitOption, Dest, collection_app, pull_into
 from headwater.cli.context import ProjectOption, connect
-from headwater.cli.output import JsonOption
+from headwater.cli.output import JsonOption, emit, short
 
 app = collection_app("model", lambda client: client.models, "Versioned models.")
 
@@ -34,3 +34,40 @@ def pull(
             project=project,
             as_json=as_json,
         )
+
+
+@app.command("register")
+def register(
+    name: Model,
+    from_experiment: Annotated[
+        str,
+        typer.Option(
+            "--from-experiment", metavar="N", help="The experiment (number or id) whose outputs."
+        ),
+    ],
+    path: Annotated[
+        str | None,
+        typer.Option(
+            help="Only this file or folder under its output folder, e.g. output/model.pkl."
+        ),
+    ] = None,
+    message: Annotated[str, typer.Option("--message", "-m", help="What this version is.")] = "",
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Register an experiment's committed outputs as a new version of model NAME (created if
+    missing). Files are named relative to the output folder; nothing is uploaded again."""
+    with connect(project) as client:
+        result = client.models.register_from_experiment(
+            name, from_experiment, path=path, message=message, project=project
+        )
+    emit(
+        result,
+        as_json,
+        lambda r: (
+            f"Model {name}: nothing changed, still version {short(r.id)}."
+            if r.unchanged
+            else f"Registered experiment {from_experiment} as model {name}, "
+            f"version {short(r.id)} ({r.files} file(s))."
+        ),
+    )

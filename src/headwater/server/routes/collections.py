@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from headwater.db.repos.model_sources import ModelSourceRepo
 from headwater.db.repos.projects import ProjectRepo
 from headwater.db.repos.versions import QueryRepo, VersionRepo
 from headwater.domain.access import Permission
@@ -21,13 +22,14 @@ from headwater.server.routes.repos import commit_out, entry_model, tree_at
 def repo_out(repo: Repo, platform: PlatformDep) -> RepoOut:
     with platform.db.read() as session:
         head = VersionRepo(session).head(repo.id)
+        sources = ModelSourceRepo(session).of_commits([head.id]) if head else {}
     return RepoOut(
         id=repo.id,
         name=repo.name,
         kind=repo.kind.value,
         description=repo.description,
         created_at=repo.created_at,
-        head=commit_out(head) if head else None,
+        head=commit_out(head, sources.get(head.id)) if head else None,
     )
 
 

@@ -38,6 +38,7 @@ from headwater.schemas.experiments import (
     ValuesIn,
 )
 from headwater.server.deps import PlatformDep, ProjectAccess, bearer_token, own_task, require
+from headwater.server.model_registry import append_to_log, register_requested
 from headwater.server.platform import Platform
 from headwater.server.taskspec import task_spec as build_task_spec
 from headwater.server.views import experiment_out
@@ -296,6 +297,11 @@ async def report_state(
     # there too (a sync route would hop again to validate what it returns).
     def apply() -> bytes:
         experiment = _find(platform, access, ref)
+        said: list[str] = []
+        if body.state is JobState.SUCCESS and body.output_commit:
+            # What the task marked with log_model, before the end shows: whoever sees the
+            # experiment succeed finds its model versions there.
+            said = register_requested(platform, experiment, body.output_commit)
         now, moved = platform.engine.report(
             experiment.id,
             body.state,
@@ -314,6 +320,7 @@ async def report_state(
                 where=f"experiment {now.number}",
                 hint="It was stopped or has ended: there is nothing more to report.",
             )
+        append_to_log(platform, now.id, said)
         return experiment_out(now).model_dump_json().encode()
 
     return Response(await run_in_threadpool(apply), media_type="application/json")

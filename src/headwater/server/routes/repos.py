@@ -18,11 +18,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from headwater.db.repos.activity import ActivityRepo
+from headwater.db.repos.model_sources import ModelSourceRepo
 from headwater.db.repos.versions import VersionRepo
 from headwater.domain.access import Permission
 from headwater.domain.entities import ActivityKind
 from headwater.domain.errors import InvalidInput, NotFound
 from headwater.domain.ids import MAX_NUMBER
+from headwater.domain.model_sources import ModelSource
 from headwater.domain.paths import check_path
 from headwater.domain.task_scope import check_output_branch
 from headwater.domain.trees import Entry, Tree
@@ -36,6 +38,7 @@ from headwater.schemas.versions import (
     EntryModel,
     HashList,
     MissingOut,
+    ModelSourceOut,
     PreviewOut,
     TreeOut,
 )
@@ -66,11 +69,16 @@ class RepoContext:
     @property
     def scope(self) -> BlobScope:
         """The blobs this caller may name here (see storage.versioning)."""
-        kinds = frozenset(k for k in RepoKind if self.access.may(Permission.read(k.resource)))
-        return BlobScope(self.access.project.id, kinds)
+        return caller_scope(self.access)
 
 
-def commit_out(commit: Commit) -> CommitOut:
+def caller_scope(access: ProjectAccess) -> BlobScope:
+    """Blobs reachable from the repositories of the project the caller may read."""
+    kinds = frozenset(k for k in RepoKind if access.may(Permission.read(k.resource)))
+    return BlobScope(access.project.id, kinds)
+
+
+def commit_out(commit: Commit, source: ModelSource | None = None) -> CommitOut:
     return CommitOut(
         id=commit.id,
         tree=commit.tree,
@@ -80,6 +88,17 @@ def commit_out(commit: Commit) -> CommitOut:
         created_at=commit.created_at,
         files=commit.files,
         size=commit.size,
+        source=source_out(source) if source else None,
+    )
+
+
+def source_out(source: ModelSource) -> ModelSourceOut:
+    return ModelSourceOut(
+        experiment_id=source.experiment_id,
+        experiment_number=source.experiment_number,
+        path=source.path,
+        params=source.params,
+        metrics=source.metrics,
     )
 
 
@@ -283,7 +302,13 @@ def repo_router(kind: RepoKind, prefix: str) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     ) -> list[CommitOut]:
         with platform.db.read() as session:
-            return [commit_out(c) for c in VersionRepo(session).log(ctx.repo.id, branch, limit)]
+            commits = VersionRepo(session).log(ctx.repo.id, branch, limit)
+            sources = (
+                ModelSourceRepo(session).of_commits(c.id for c in commits)
+                if ctx.repo.kind is RepoKind.MODEL
+                else {}
+            )
+        return [commit_out(c, sources.get(c.id)) for c in commits]
 
     @router.get("/tree", response_model=TreeOut, name=f"{op}_get_tree")
     def get_tree(
