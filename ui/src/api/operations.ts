@@ -93,6 +93,7 @@ export const OPERATIONS = {
   model_preview: ["GET", "/api/v1/projects/{project_id}/models/{name}/preview/{path}"],
   model_upload_object: ["PUT", "/api/v1/projects/{project_id}/models/{name}/objects/{digest}"],
   model_upload_objects: ["POST", "/api/v1/projects/{project_id}/models/{name}/objects/batch"],
+  model_version_from_experiment: ["POST", "/api/v1/projects/{project_id}/models/{name}/versions/from-experiment"],
   monitor: ["GET", "/api/v1/monitor"],
   record_output: ["POST", "/api/v1/projects/{project_id}/experiments/{ref}/output"],
   reject_flow_task: ["POST", "/api/v1/projects/{project_id}/flow-runs/{ref}/tasks/{title}/reject"],

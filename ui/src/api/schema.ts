@@ -1447,6 +1447,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/models/{name}/versions/from-experiment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Model Version From Experiment
+         * @description Register an experiment's outputs (or a file or folder of them) as a model version.
+         */
+        post: operations["model_version_from_experiment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/secrets": {
         parameters: {
             query?: never;
@@ -1694,6 +1714,8 @@ export interface components {
             parents: string[];
             /** Size */
             size: number;
+            /** @description A model version: the experiment it was registered from */
+            source?: components["schemas"]["ModelSourceOut"] | null;
             /** Tree */
             tree: string;
         };
@@ -1721,6 +1743,8 @@ export interface components {
             parents: string[];
             /** Size */
             size: number;
+            /** @description A model version: the experiment it was registered from */
+            source?: components["schemas"]["ModelSourceOut"] | null;
             /** Tree */
             tree: string;
             /**
@@ -1897,7 +1921,10 @@ export interface components {
              * @description Resources when no template is named
              */
             cpus?: number | null;
-            /** Datasets */
+            /**
+             * Datasets
+             * @description Mounted in data/NAME/: NAME (latest when the task starts), NAME@COMMIT, NAME:QUERY (a saved query's files)
+             */
             datasets?: string[];
             /** Emails */
             emails?: string[];
@@ -2485,6 +2512,56 @@ export interface components {
             /** Missing */
             missing: string[];
         };
+        /** ModelFromExperiment */
+        ModelFromExperiment: {
+            /**
+             * Description
+             * @description For a model made by this call
+             * @default
+             */
+            description?: string;
+            /**
+             * Experiment
+             * @description Its number or id
+             */
+            experiment: string;
+            /**
+             * Message
+             * @default
+             */
+            message?: string;
+            /**
+             * Path
+             * @description A file or folder under the output folder; default all
+             */
+            path?: string | null;
+        };
+        /**
+         * ModelSourceOut
+         * @description The experiment a model version was registered from, as it was then.
+         */
+        ModelSourceOut: {
+            /** Experiment Id */
+            experiment_id: string;
+            /** Experiment Number */
+            experiment_number: number;
+            /**
+             * Metrics
+             * @description The last value logged of each metric
+             */
+            metrics: {
+                [key: string]: number;
+            };
+            /** Params */
+            params: {
+                [key: string]: string;
+            };
+            /**
+             * Path
+             * @description What was registered: the output folder, or a file or folder in it
+             */
+            path: string;
+        };
         /**
          * MonitorOut
          * @description Seed 004's dashboard: jobs, and compute and storage assigned against the total.
@@ -2680,6 +2757,12 @@ export interface components {
              * @default false
              */
             autosync?: boolean;
+            /**
+             * Cnvrg Env
+             * @description Give tasks seed 002's CNVRG_TAG_<KEY>, CNVRG_<TASK>_<TAG> and CNVRG_TASKS_PASSED_CONDITION beside the HW_ names (for unmodified cnvrg scripts)
+             * @default true
+             */
+            cnvrg_env?: boolean;
             /**
              * Command
              * @description Default command to execute
@@ -2983,6 +3066,12 @@ export interface components {
          * @description Everything the runtime needs to build the workspace and run the command.
          */
         TaskSpec: {
+            /**
+             * Cnvrg Env
+             * @description Set CNVRG_TASKS_PASSED_CONDITION too (the project's cnvrg_env)
+             * @default true
+             */
+            cnvrg_env?: boolean;
             /** Command */
             command: string;
             /** Datasets */
@@ -3167,7 +3256,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "param" | "tag";
+            kind: "param" | "tag" | "model";
             /** Values */
             values: {
                 [key: string]: string;
@@ -8157,6 +8246,56 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TreeOut"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    model_version_from_experiment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelFromExperiment"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommitResult"];
                 };
             };
             /** @description Invalid input */
