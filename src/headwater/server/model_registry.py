@@ -24,13 +24,17 @@ from headwater.domain.access import Permission, allows
 from headwater.domain.entities import ActivityKind
 from headwater.domain.errors import Conflict, HeadwaterError, NotFound, PermissionDenied
 from headwater.domain.jobs import Experiment, JobState, can_move
-from headwater.domain.model_sources import ModelSource, check_model_name, model_entries
+from headwater.domain.model_sources import (
+    MODEL_VALUES,
+    ModelSource,
+    check_model_name,
+    model_entries,
+)
 from headwater.domain.trees import Tree
 from headwater.domain.versions import BlobScope, Commit, Repo, RepoKind
 from headwater.server.platform import Platform
 
 log = logging.getLogger(__name__)
-MODEL_VALUES = "model"  # the experiment value kind log_model records: name -> path
 
 
 @dataclass(frozen=True)
