@@ -401,7 +401,7 @@ def test_a_task_with_model_registers_each_successful_instance_as_a_model_version
 
     instances = {i.experiment_number: i.params["lr"] for i in task(run, "Fit").instances}
     versions = client.models.repo("churn").versions()
-    assert len(versions) == 2
+    assert len(versions) == 2, [logs(client, n) for n in instances]
     seen = {}
     for version in versions:
         source = version.source
