@@ -375,6 +375,49 @@ def test_versions_and_a_run_of_one_task(client: Client) -> None:
     assert task(fed, "B").instances[0].parents == [kept.id]
 
 
+FIT = py("""
+    import os, sys
+    os.makedirs("output", exist_ok=True)
+    open("output/model.pkl", "w").write("lr=" + sys.argv[2])
+    open("output/notes.txt", "w").write("not the model")
+    print("hw_tag_auc:", float(sys.argv[2]) + 0.5)
+""")
+
+
+def test_a_task_with_model_registers_each_successful_instance_as_a_model_version(
+    client: Client,
+) -> None:
+    fit = exec_task(
+        "Fit",
+        FIT,
+        params=[{"key": "lr", "value": [0.1, 0.2]}],
+        model="churn",
+        model_path="output/model.pkl",
+    )
+    broken = exec_task("Broken", py("import sys; sys.exit(3)"), model="never")
+    run = run_flow(client, flow_yaml("Models", [fit, broken], []))
+    assert task(run, "Fit").status == "success"
+    assert task(run, "Broken").status == "failed"
+
+    instances = {i.experiment_number: i.params["lr"] for i in task(run, "Fit").instances}
+    versions = client.models.repo("churn").versions()
+    assert len(versions) == 2, [logs(client, n) for n in instances]
+    seen = {}
+    for version in versions:
+        source = version.source
+        assert source is not None
+        assert source.path == "output/model.pkl"
+        assert source.params == {"lr": instances[source.experiment_number]}
+        content = client.models.repo("churn").content("model.pkl", commit=version.id)
+        seen[source.experiment_number] = content.decode()
+        tree = client.models.repo("churn").tree(version.id)
+        assert [e.path for e in tree.entries] == ["model.pkl"]  # only model_path
+    assert seen == {n: f"lr={lr}" for n, lr in instances.items()}
+    assert [m.name for m in client.models.list()] == ["churn"]  # a failure registers nothing
+    number = task(run, "Fit").instances[0].experiment_number
+    assert "registered output/model.pkl as model churn" in logs(client, number)
+
+
 def test_only_a_task_that_reads_its_parents_tags_asks_for_inputs_from(client: Client) -> None:
     """`--only B` where B's parameters read A's tag: the run is refused naming --inputs-from RUN
     and the parents (it used to start, then fail B with a "single-mode" route error)."""

@@ -31,6 +31,10 @@ class ModelSource:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
+# the experiment value kind that asks for a model version when the task ends well: model name
+# -> the path within the output folder ("" for all of it); the SDK's log_model and a flow
+# task's ``model:`` key record it, the server's model_registry registers it
+MODEL_VALUES = "model"
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")  # as a model made by hand
 
 

@@ -27,6 +27,7 @@ from headwater.domain.flowspec.routes import expand
 from headwater.domain.gitsource import git_source
 from headwater.domain.ids import new_id
 from headwater.domain.jobs import JobState
+from headwater.domain.model_sources import MODEL_VALUES
 from headwater.domain.versions import RepoKind
 from headwater.engine.ports import TreeSource
 
@@ -189,7 +190,10 @@ def exec_instances(
             "image": spec.image,
         }
         own.append({"flow": flow})
-    made = ExperimentRepo(session).create_many(  # one insert for a whole fan-out
+    output_dir = spec.output_dir or settings.output_dir
+    model = _model_value(spec, output_dir) if spec.model else None
+    experiments = ExperimentRepo(session)
+    made = experiments.create_many(  # one insert for a whole fan-out
         run.project_id,
         run.creator_id,
         command=spec.command,
@@ -197,11 +201,14 @@ def exec_instances(
         title=f"{run.flow} #{run.number}: {spec.title}",
         computes=list(spec.computes),
         start_commit=head.id if head else None,
-        output_dir=spec.output_dir or settings.output_dir,
+        output_dir=output_dir,
         options=shared,
         options_each=own,
         resources={},
     )
+    if model is not None:  # what log_model records: registered when the instance ends well
+        for experiment in made:
+            experiments.set_values(experiment.id, MODEL_VALUES, model)
     now = datetime.now(UTC)
     out = [
         RunInstance(
@@ -218,6 +225,22 @@ def exec_instances(
         for plan, experiment in zip(planned, made, strict=True)
     ]
     return out
+
+
+def _model_value(spec: ExecTask, output_dir: str) -> dict[str, str]:
+    """``model:`` (and ``model_path:``) as the value the SDK's ``log_model`` records: the model
+    name -> the path within the output folder ("" for the whole folder)."""
+    assert spec.model is not None
+    folder = output_dir.strip("/")
+    path = (spec.model_path or folder).strip("/")
+    if path != folder and not path.startswith(folder + "/"):
+        raise InvalidInput(
+            f"model_path {path!r} is not inside the task's output folder {folder!r}",
+            where=f"tasks.{spec.title}.model_path",
+            hint=f"Name a file or folder under {folder}/ (the project's output folder), "
+            f"or set output_dir on the task.",
+        )
+    return {spec.model: path[len(folder) + 1 :] if path != folder else ""}
 
 
 def deploy_instance(

@@ -11,6 +11,7 @@ number, params and final metrics (``model_sources``).
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -24,13 +25,21 @@ from headwater.domain.access import Permission, allows
 from headwater.domain.entities import ActivityKind
 from headwater.domain.errors import Conflict, HeadwaterError, NotFound, PermissionDenied
 from headwater.domain.jobs import Experiment, JobState, can_move
-from headwater.domain.model_sources import ModelSource, check_model_name, model_entries
+from headwater.domain.model_sources import (
+    MODEL_VALUES,
+    ModelSource,
+    check_model_name,
+    model_entries,
+)
 from headwater.domain.trees import Tree
 from headwater.domain.versions import BlobScope, Commit, Repo, RepoKind
 from headwater.server.platform import Platform
 
 log = logging.getLogger(__name__)
-MODEL_VALUES = "model"  # the experiment value kind log_model records: name -> path
+# A version is exactly the files registered, never a merge with one registered beside it: the
+# head is read and committed on under this lock, so a flow's instances that end together each
+# add their own version (one server process registers; see docs/datasets-and-models.md).
+_COMMITTING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -59,17 +68,18 @@ def register(
     with platform.db.read() as session:
         values = ExperimentRepo(session).values(experiment.id)
         metrics = ExperimentRepo(session).latest_metrics(experiment.id)
-    repo = _model(platform, experiment.project_id, name, author, description)
-    with platform.db.read() as session:
-        head = VersionRepo(session).head(repo.id)
-    outcome = platform.versioning.commit(
-        repo.id,
-        entries,
-        scope=scope,
-        base=head.id if head else None,
-        author=author,
-        message=message or f"from experiment {experiment.number}",
-    )
+    with _COMMITTING:
+        repo = _model(platform, experiment.project_id, name, author, description)
+        with platform.db.read() as session:
+            head = VersionRepo(session).head(repo.id)
+        outcome = platform.versioning.commit(
+            repo.id,
+            entries,
+            scope=scope,
+            base=head.id if head else None,
+            author=author,
+            message=message or f"from experiment {experiment.number}",
+        )
     if outcome.unchanged:  # the head holds these files already: it keeps its own story
         with platform.db.read() as session:
             known = ModelSourceRepo(session).of_commits([outcome.commit.id])

@@ -1,6 +1,7 @@
 import { api, type Schemas } from "../api/client";
-import { ErrorNote, Loading } from "../components/common";
+import { ErrorNote, Link, Loading } from "../components/common";
 import type { Project } from "../lib/access";
+import { describeSource, type ModelSource } from "../lib/modelSource";
 import { navigate, useLocation } from "../lib/router";
 import { useData } from "../lib/useData";
 import { Viewer, type Collection } from "./Files";
@@ -116,6 +117,10 @@ function Versions({
           </select>
         </label>
       ) : null}
+      {(() => {
+        const source = commits.data?.find((c) => c.id === version)?.source;
+        return source ? <Source projectId={projectId} source={source} /> : null;
+      })()}
       {tree.error ? <ErrorNote error={tree.error} /> : null}
       {tree.data ? (
         <table className="table" aria-label={`${kind === "dataset" ? "Dataset" : "Model"} files`}>
@@ -142,6 +147,32 @@ function Versions({
       {file && version ? <Viewer projectId={projectId} commit={version} path={file} collection={{ kind, name }} /> : null}
       {kind === "dataset" ? <Queries projectId={projectId} name={name} /> : null}
     </div>
+  );
+}
+
+/** Where a model version came from: its experiment (a link), what it registered, and the
+ * experiment's params and final metrics. */
+function Source({ projectId, source }: { projectId: string; source: ModelSource }) {
+  const said = describeSource(projectId, source);
+  return (
+    <dl className="model-source" aria-label="Version source">
+      <dt>Source</dt>
+      <dd>
+        <Link to={said.href}>{said.label}</Link> (<code>{said.path}</code>)
+      </dd>
+      {said.params ? (
+        <>
+          <dt>Params</dt>
+          <dd>{said.params}</dd>
+        </>
+      ) : null}
+      {said.metrics ? (
+        <>
+          <dt>Metrics</dt>
+          <dd>{said.metrics}</dd>
+        </>
+      ) : null}
+    </dl>
   );
 }
 

@@ -18,6 +18,8 @@ from headwater.domain.flowspec.names import folder_name
 from headwater.domain.flowspec.routes import MAX_INSTANCES
 from headwater.domain.flowspec.source import Problem
 from headwater.domain.flowspec.templates import HYPER, find_refs
+from headwater.domain.model_sources import check_model_name
+from headwater.domain.paths import check_path
 from headwater.domain.schedule import parse_recurring, parse_schedule
 
 Check = Callable[[Flow], Iterator[Problem]]
@@ -316,6 +318,38 @@ def check_sources(flow: Flow) -> Iterator[Problem]:
                     )
 
 
+def check_models(flow: Flow) -> Iterator[Problem]:
+    """``model:`` is a model name; ``model_path:`` needs ``model:`` and lies in the outputs."""
+    for i, task in enumerate(flow.tasks):
+        if not isinstance(task, ExecTask):
+            continue
+        if task.model is not None:
+            try:
+                check_model_name(task.model)
+            except InvalidInput as exc:
+                yield Problem(("tasks", i, "model"), exc.detail, exc.hint or "")
+        if task.model_path is None:
+            continue
+        if task.model is None:
+            yield Problem(
+                ("tasks", i, "model_path"),
+                f"task {task.title!r} gives model_path but no model",
+                "Name the model too, e.g. model: churn-model, or drop model_path.",
+            )
+        try:
+            path = check_path(task.model_path, where="model_path")
+        except InvalidInput as exc:
+            yield Problem(("tasks", i, "model_path"), exc.detail, exc.hint or "")
+            continue
+        folder = (task.output_dir or "").strip("/")
+        if folder and path != folder and not path.startswith(folder + "/"):
+            yield Problem(
+                ("tasks", i, "model_path"),
+                f"model_path {path!r} is not inside the task's output folder {folder!r}",
+                f"Name a file or folder under {folder}/, e.g. {folder}/model.pkl.",
+            )
+
+
 CHECKS: tuple[Check, ...] = (
     check_unique_titles,
     check_relations,
@@ -326,6 +360,7 @@ CHECKS: tuple[Check, ...] = (
     check_params,
     check_route_sizes,
     check_sources,
+    check_models,
 )
 
 

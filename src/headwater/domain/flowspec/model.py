@@ -162,6 +162,8 @@ class ExecTask(GatedTask):
     params: tuple[Param, ...] = ()
     single_mode: bool = False
     output_dir: Text = None
+    model: Text = None  # Headwater: each successful instance's outputs become a model version
+    model_path: Text = None  # ...only this file or folder of the outputs (e.g. output/model.pkl)
     mount_folders: Names = ()
     periodic_sync: bool | None = None
     restart_if_stuck: bool = False
@@ -212,6 +214,8 @@ _ORDER = {
         "emails",
         "single_mode",
         "output_dir",
+        "model",
+        "model_path",
     ),
     "deploy": (
         *_GENERAL,

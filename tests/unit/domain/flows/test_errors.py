@@ -343,6 +343,28 @@ def test_a_mount_that_is_not_ip_and_folder() -> None:
     assert err.where == f"f.yaml:{line_of(text, 'mount_folders')} tasks[1].mount_folders[0]"
 
 
+def test_a_model_name_that_is_not_one() -> None:
+    text = BASE.replace("input: python3 b.py", "input: b\n    model: churn model!")
+    err = _only(text)
+    assert err.where == f"f.yaml:{line_of(text, 'model:')} tasks[1].model"
+    assert "is not a model name" in err.detail
+
+
+@pytest.mark.parametrize(
+    ("lines", "says"),
+    [
+        ("model_path: output/model.pkl", "but no model"),
+        ("model: m\n    output_dir: out\n    model_path: output/model.pkl", "not inside"),
+        ("model: m\n    model_path: ../model.pkl", ".."),
+    ],
+)
+def test_a_model_path_without_a_model_or_outside_the_outputs(lines: str, says: str) -> None:
+    text = BASE.replace("input: python3 b.py", "input: b\n    " + lines)
+    err = _only(text)
+    assert err.where == f"f.yaml:{line_of(text, 'model_path')} tasks[1].model_path"
+    assert says in err.detail
+
+
 def test_wrong_value_types_name_the_key() -> None:
     text = BASE.replace("input: python3 b.py", "input: b\n    prerun: maybe\n    top: left")
     err = _fails(text)

@@ -95,6 +95,7 @@ def test_every_key_of_the_seed_tables() -> None:
     assert (prep.notify_on_error, prep.notify_on_success) == (True, True)
     assert prep.emails == ("ann@example.com", "bob@example.com")
     assert (prep.output_dir, prep.top, prep.single_mode) == ("out", 100, False)
+    assert (prep.model, prep.model_path) == ("churn-model", "out/model.pkl")
     assert isinstance(train, ExecTask)
     assert train.single_mode
     assert train.approvers == ("leah", "yochay")

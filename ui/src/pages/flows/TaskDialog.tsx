@@ -302,6 +302,12 @@ function AdvancedTab({ task, set }: { task: FlowTask; set: Setter }) {
         {task.type === "exec" ? (
           <TextField label="Output folder (output_dir)" value={str(task.output_dir)} placeholder="output" onChange={(v) => set(setText(task, "output_dir", v))} />
         ) : null}
+        {task.type === "exec" ? (
+          <TextField label="Register as model (model)" value={str(task.model)} hint="Each successful instance's outputs become a version" onChange={(v) => set(setText(task, "model", v))} />
+        ) : null}
+        {task.type === "exec" ? (
+          <TextField label="Model file or folder (model_path)" value={str(task.model_path)} placeholder="the whole output folder" onChange={(v) => set(setText(task, "model_path", v))} />
+        ) : null}
         <TextField label="Emails" value={str(task.emails)} onChange={(v) => set(setText(task, "emails", v, "list"))} />
         <TextField label="Description" value={str(task.description)} onChange={(v) => set(setText(task, "description", v))} />
       </div>
