@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator
@@ -25,6 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from tests.support.liveserver import free_port
 
 from headwater.domain.addresses import OPEN  # these peers listen on loopback: the admin setting on
 from headwater.notify.base import Backoff, Event, Notifier
@@ -53,13 +53,6 @@ EVENT = Event(
 )
 SECRET = "whsec_test"
 PASSWORD = "hunter2-smtp"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,17 +26,11 @@ import httpx
 import pytest
 
 from headwater.cli import main as cli
+from tests.support.liveserver import free_port
 
 HW = [sys.executable, "-m", "headwater.cli.main"]
 EXEC = os.environ.get("HW_E2E_EXEC", "") not in ("", "0")
 START_TIMEOUT_S = 30
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:

@@ -7,7 +7,6 @@ writes; these tests hold Headwater to never showing it (nor any 5xx), on SQLite 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.liveserver import free_port
 from tests.support.postgres import DATABASES, PostgresCluster
 
 pytestmark = pytest.mark.slow
@@ -36,13 +36,6 @@ class LiveServer:
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token or self.admin_token}"}
         return httpx.Client(base_url=self.url + "/api/v1", headers=headers, timeout=60)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module", params=DATABASES)

@@ -41,15 +41,9 @@ from headwater.schemas.experiments import InputMount, TaskSpec
 from headwater.server import create_app
 from headwater.settings import ServerSettings
 from headwater.unixsocket import address
+from tests.support.liveserver import free_port
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 # -- run_task against a real server ----------------------------------------------------------
