@@ -97,7 +97,8 @@ def server(monkeypatch: pytest.MonkeyPatch) -> FakeServer:
 def experiment(server: FakeServer, tmp_path: Path) -> Iterator[Experiment]:
     transport = httpx.MockTransport(server.handle)
     client = Client("http://hw.test", "t", "p1", config_dir=tmp_path, transport=transport)
-    exp = Experiment("e1", project="p1", client=client, spool_dir=tmp_path, deadline=5)
+    # a bound, never a wait: close() returns once all is stored; a busy CI machine needs room
+    exp = Experiment("e1", project="p1", client=client, spool_dir=tmp_path, deadline=120)
     yield exp
     exp.close()
     client.close()
