@@ -15,9 +15,9 @@ from headwater.client.http import payload, segment
 from headwater.client.scope import ProjectScoped
 from headwater.domain.errors import HeadwaterError
 from headwater.schemas.common import Page
+from headwater.schemas.endpoints import EndpointOut
 from headwater.schemas.flows import (
     Decision,
-    EndpointOut,
     FlowImport,
     FlowOut,
     FlowRestart,

@@ -208,18 +208,3 @@ class Trigger:
     created_by: str
     created_at: datetime
     last_fired_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A deploy task's endpoint as recorded: its definition and status ("defined" until the
-    serving package runs it)."""
-
-    id: str
-    project_id: str
-    slug: str
-    status: str
-    definition: dict[str, Any]
-    flow_run_number: int | None  # the bake that last defined it
-    created_at: datetime
-    updated_at: datetime

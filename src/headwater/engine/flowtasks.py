@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from headwater.db.repos.endpoints import EndpointRepo
 from headwater.db.repos.experiments import ExperimentRepo
 from headwater.db.repos.flowruns import RunRepo
-from headwater.db.repos.flows import FlowRepo
 from headwater.db.repos.settings import SettingsRepo
 from headwater.db.repos.versions import QueryRepo, VersionRepo
 from headwater.domain.errors import HeadwaterError, InvalidInput
@@ -271,9 +271,24 @@ def deploy_instance(
         "image": spec.image,
         "model_experiments": sources,
     }
-    new = FlowRepo(session).define_endpoint(run.project_id, slug, definition, run.id)
+    endpoints = EndpointRepo(session)
+    endpoint, new = endpoints.define(
+        run.project_id,
+        slug,
+        definition,
+        flow_run_id=run.id,
+        created_by=run.creator_id or None,
+        min_replicas=spec.min_replica,
+        max_replicas=spec.max_replica,
+    )
     now = datetime.now(UTC)
-    data = {"endpoint": slug, "status": "defined", "new": new, "tags": {"endpoint": slug}}
+    data = {
+        "endpoint": slug,
+        "slug": endpoint.slug,
+        "status": "defined",
+        "new": new,
+        "tags": {"endpoint": slug},
+    }
     parents = tuple(dict.fromkeys(p for plan in planned for p in plan.parent_ids))
     return RunInstance(
         new_id(), run.id, spec.title, None, JobState.SUCCESS, {}, parents, data, now, now

@@ -150,15 +150,3 @@ class TriggerOut(BaseModel):
     last_fired_at: datetime | None = None
     url: str | None = Field(None, description="webhook: POST here to start a run")
     token: str | None = Field(None, description="webhook: shown once, when created")
-
-
-class EndpointOut(BaseModel):
-    """An endpoint a deploy task defined. ``status`` is "defined" until serving runs it."""
-
-    id: str
-    title: str
-    status: str
-    definition: dict[str, object] = Field(description="The deploy task's fields as recorded")
-    flow_run: int | None = Field(None, description="The bake that last defined it")
-    created_at: datetime
-    updated_at: datetime

@@ -21,6 +21,7 @@ from headwater.server.routes import (
     auth,
     collections,
     compute,
+    endpoints,
     experiments,
     flowruns,
     flows,
@@ -58,6 +59,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     flows.router,
     flowruns.router,
     flows.hooks,
+    endpoints.router,
     admin.router,
 )
 

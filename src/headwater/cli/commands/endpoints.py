@@ -11,7 +11,7 @@ from rich.text import Text
 from headwater.cli.context import ProjectOption, connect
 from headwater.cli.output import JsonOption, emit, paged, table
 from headwater.schemas.common import Page
-from headwater.schemas.flows import EndpointOut
+from headwater.schemas.endpoints import EndpointOut
 
 
 def endpoints(

@@ -1,4 +1,4 @@
-"""Flows and their versions, the triggers that start them, and the endpoints deploy tasks define."""
+"""Flows and their versions, and the triggers that start them."""
 
 from __future__ import annotations
 
@@ -10,15 +10,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from headwater.db.tables import (
-    EndpointRow,
     FlowRow,
-    FlowRunRow,
     FlowTriggerRow,
     FlowVersionRow,
 )
 from headwater.domain.errors import NotFound
 from headwater.domain.flowruns import (
-    Endpoint,
     FlowRecord,
     FlowVersion,
     RunState,
@@ -232,62 +229,3 @@ class FlowRepo:
                 hint="`hw flow trigger list NAME` shows its triggers.",
             )
         self.s.delete(row)
-
-    # -- endpoints (defined by deploy tasks) -----------------------------------------------
-
-    def define_endpoint(
-        self, project_id: str, slug: str, definition: dict[str, Any], run_id: str
-    ) -> bool:
-        """Record or update an endpoint's definition; True when it is new."""
-        now = datetime.now(UTC)
-        row = self.s.scalar(
-            select(EndpointRow).where(
-                EndpointRow.project_id == project_id, EndpointRow.slug == slug
-            )
-        )
-        if row is None:
-            self.s.add(
-                EndpointRow(
-                    id=new_id(),
-                    project_id=project_id,
-                    slug=slug,
-                    status="defined",
-                    definition=definition,
-                    flow_run_id=run_id,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            return True
-        row.definition = definition
-        row.flow_run_id = run_id
-        row.updated_at = now
-        return False
-
-    def endpoints(self, project_id: str, *, offset: int, limit: int) -> tuple[list[Endpoint], int]:
-        """One page of the project's endpoints by title, with the number of the bake that last
-        defined each, and how many there are."""
-        where = EndpointRow.project_id == project_id
-        total = self.s.scalar(select(func.count()).select_from(EndpointRow).where(where))
-        rows = self.s.execute(
-            select(EndpointRow, FlowRunRow.number)
-            .outerjoin(FlowRunRow, FlowRunRow.id == EndpointRow.flow_run_id)
-            .where(where)
-            .order_by(EndpointRow.slug)
-            .offset(offset)
-            .limit(limit)
-        ).all()
-        items = [
-            Endpoint(
-                id=r.id,
-                project_id=r.project_id,
-                slug=r.slug,
-                status=r.status,
-                definition=dict(r.definition),
-                flow_run_number=number,
-                created_at=r.created_at,
-                updated_at=r.updated_at,
-            )
-            for r, number in rows
-        ]
-        return items, total or 0

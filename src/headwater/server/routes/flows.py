@@ -27,7 +27,6 @@ from headwater.engine.flows import load_flow
 from headwater.engine.flowstart import save_flow, start_run
 from headwater.schemas.common import Page
 from headwater.schemas.flows import (
-    EndpointOut,
     FlowImport,
     FlowOut,
     FlowRunOut,
@@ -262,32 +261,3 @@ def fire_flow_webhook(
 def _reload(platform: Platform, run_id: str) -> FlowRun:
     with platform.db.read() as session:
         return RunRepo(session).run(run_id)
-
-
-# -- endpoints -------------------------------------------------------------------------------
-
-
-@router.get("/endpoints", response_model=Page[EndpointOut])
-def list_endpoints(
-    access: Reader, platform: PlatformDep, offset: Offset = 0, limit: Limit = 50
-) -> Page[EndpointOut]:
-    """The endpoints deploy tasks defined; endpoints are jobs, so reading takes jobs read."""
-    with platform.db.read() as session:
-        items, total = FlowRepo(session).endpoints(access.project.id, offset=offset, limit=limit)
-    return Page(
-        items=[
-            EndpointOut(
-                id=e.id,
-                title=e.slug,
-                status=e.status,
-                definition=e.definition,
-                flow_run=e.flow_run_number,
-                created_at=e.created_at,
-                updated_at=e.updated_at,
-            )
-            for e in items
-        ],
-        total=total,
-        offset=offset,
-        limit=limit,
-    )
