@@ -547,7 +547,7 @@ export interface paths {
         };
         /**
          * List Endpoints
-         * @description The endpoints deploy tasks defined; endpoints are jobs, so reading takes jobs read.
+         * @description The project's endpoints by title; endpoints are jobs, so reading takes jobs read.
          */
         get: operations["list_endpoints"];
         put?: never;
@@ -1817,7 +1817,8 @@ export interface components {
         };
         /**
          * EndpointOut
-         * @description An endpoint a deploy task defined. ``status`` is "defined" until serving runs it.
+         * @description An endpoint: ``title`` in its project, ``slug`` in its URL
+         *     (``/api/v1/endpoints/<slug>/predict``).
          */
         EndpointOut: {
             /**
@@ -1833,12 +1834,28 @@ export interface components {
                 [key: string]: unknown;
             };
             /**
+             * Desired
+             * @description running or stopped: what the owner asked for
+             */
+            desired: string;
+            /**
              * Flow Run
              * @description The bake that last defined it
              */
             flow_run?: number | null;
             /** Id */
             id: string;
+            /** Max Replicas */
+            max_replicas: number;
+            /** Min Replicas */
+            min_replicas: number;
+            /**
+             * Replicas Wanted
+             * @description What the autoscaler chose within the bounds
+             */
+            replicas_wanted: number;
+            /** Slug */
+            slug: string;
             /** Status */
             status: string;
             /** Title */
