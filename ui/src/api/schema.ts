@@ -2834,6 +2834,12 @@ export interface components {
              */
             output_dir?: string;
             /**
+             * Request Log
+             * @description Endpoint requests written to the request log: all, none or 1/N (empty: the server's default; an endpoint's own option wins)
+             * @default
+             */
+            request_log?: string;
+            /**
              * Restart When Idle
              * @description Restart jobs with no new output
              * @default false
