@@ -66,7 +66,7 @@ def serve(
         server_header=False,
         date_header=False,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config, socket_path)
     address = f"unix:{socket_path}"
     # uvicorn re-raises the signal it handled once it is done; a handler of ours takes it,
     # so a graceful stop exits 0 rather than dying of SIGTERM.
@@ -76,13 +76,25 @@ def serve(
         asyncio.run(_serve(server, sock, address, ready_file))
     finally:
         replica.close()
-        with suppress(FileNotFoundError):
-            socket_path.unlink()
     sys.stdout.flush()
     sys.stderr.flush()
     if replica.stats.in_flight:  # a call outlived the grace period: do not wait on its thread
         os._exit(0)
     return 0
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which also removes the socket's name the moment it stops accepting,
+    so a new client fails at once (and the gateway tries another replica) during the grace."""
+
+    def __init__(self, config: uvicorn.Config, socket_path: Path) -> None:
+        super().__init__(config)
+        self.socket_path = socket_path
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        with suppress(FileNotFoundError):
+            self.socket_path.unlink()
+        await super().shutdown(sockets=sockets)
 
 
 async def _serve(
