@@ -3,7 +3,8 @@
 We bind the socket ourselves (umask 0177, so it is 0600 from its first instant; uvicorn's own
 ``uds=`` would chmod it to 0666) and hand it to uvicorn. On SIGTERM uvicorn stops accepting,
 lets in-flight requests finish within ``grace`` seconds, and we exit 0; a sync call still
-running past that is abandoned (``os._exit``), because the worker kills the group soon after.
+running past that is abandoned (its thread is a daemon), since the worker kills the group
+soon after anyway.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import asyncio
 import os
 import signal
 import socket
-import sys
 from contextlib import suppress
 from pathlib import Path
 
@@ -76,10 +76,6 @@ def serve(
         asyncio.run(_serve(server, sock, address, ready_file))
     finally:
         replica.close()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    if replica.stats.in_flight:  # a call outlived the grace period: do not wait on its thread
-        os._exit(0)
     return 0
 
 
