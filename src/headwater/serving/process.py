@@ -18,6 +18,7 @@ from pathlib import Path
 
 import uvicorn
 
+from headwater.domain.errors import InvalidInput
 from headwater.serving.asgi import ReplicaApp
 
 DEFAULT_GRACE = 8  # seconds; the local worker sends SIGKILL 10 s after SIGTERM
@@ -25,6 +26,13 @@ DEFAULT_GRACE = 8  # seconds; the local worker sends SIGKILL 10 s after SIGTERM
 
 def bind_socket(path: Path) -> socket.socket:
     """A listening Unix socket at ``path``, mode 0600 (a stale socket file is replaced)."""
+    size = len(os.fsencode(path))
+    if size > _SOCKET_PATH_MAX:
+        raise InvalidInput(
+            f"the socket path is {size} bytes, over the {_SOCKET_PATH_MAX} a Unix socket takes",
+            where="--socket",
+            hint="put the socket in a folder with a shorter path",
+        )
     with suppress(FileNotFoundError):
         if path.is_socket():
             path.unlink()
@@ -32,11 +40,20 @@ def bind_socket(path: Path) -> socket.socket:
     old = os.umask(0o177)
     try:
         sock.bind(str(path))
+    except OSError as error:
+        sock.close()
+        raise InvalidInput(
+            f"cannot listen on {path}: {error.strerror or error}",
+            where="--socket",
+            hint="the socket's folder must exist and be writable, and nothing else may be there",
+        ) from None
     finally:
         os.umask(old)
     sock.listen(2048)
-    sock.set_inheritable(True)
     return sock
+
+
+_SOCKET_PATH_MAX = 107  # sun_path holds 108 bytes with the final NUL
 
 
 def write_ready_file(ready_file: Path, address: str) -> None:
