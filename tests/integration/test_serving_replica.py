@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import os
 import shutil
 import signal
 import stat
@@ -18,7 +20,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from headwater.runtime.sandbox import Sandbox
 from tests.support.waiting import wait_until
+
+needs_bwrap = pytest.mark.skipif(not shutil.which("bwrap"), reason="bubblewrap is not installed")
 
 PREDICT = textwrap.dedent(
     """
@@ -210,3 +215,66 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_zero(start: Start)
     assert [a.status_code for a in answers] == [200], replica.stderr()
     assert answers[0].json() == {"prediction": "finished"}
     assert replica.process.wait(timeout=30) == 0
+
+
+def sandboxed(folder: Path, *flags: str) -> subprocess.Popen[bytes]:
+    """The replica under the task sandbox, started as the runtime starts a task's command."""
+    command = [sys.executable, "-m", "headwater.serving", "--file", "predict.py"]
+    command += ["--function", "predict", "--socket", str(folder / "replica.sock")]
+    command += ["--ready-file", str(folder / "ready"), *flags]
+    argv = Sandbox(hidden=(str(Path.home() / ".headwater"),)).wrap(
+        command, workdir=str(folder), cwd=str(folder)
+    )
+    with (folder / "stderr.log").open("wb") as err:
+        return subprocess.Popen(argv, cwd=folder, stderr=err, start_new_session=True)
+
+
+@needs_bwrap
+def test_a_sandboxed_replica_is_reached_through_its_socket(folder: Path) -> None:
+    (folder / "predict.py").write_text("def predict(path):\n    return path\n")
+    process = sandboxed(folder, "--accept-files")
+    try:
+        replica = ready(Replica(process=process, socket=folder / "replica.sock", folder=folder))
+        with replica.client() as client:
+            answer = client.post("/predict", json={"input_params": base64.b64encode(b"x").decode()})
+        # the decoded file lived in the sandbox's private /tmp, gone after the call
+        assert answer.json()["prediction"].startswith("/tmp/hw-files-")
+        assert not Path(answer.json()["prediction"]).parent.exists()
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@needs_bwrap
+@pytest.mark.xfail(
+    strict=True,
+    reason="outside this slice: the worker's stop is SIGTERM to the task's process group, "
+    "which ends bwrap at once, and --die-with-parent then SIGKILLs the replica mid-request",
+)
+def test_a_sandboxed_replica_stopped_as_the_worker_stops_a_task_drains(folder: Path) -> None:
+    process = sandboxed(folder)
+    try:
+        replica = ready(Replica(process=process, socket=folder / "replica.sock", folder=folder))
+        answers: list[httpx.Response | Exception] = []
+
+        def slow_call() -> None:
+            with replica.client() as client:
+                try:
+                    answers.append(client.post("/predict", json={"input_params": "slow"}))
+                except httpx.HTTPError as error:
+                    answers.append(error)
+
+        caller = threading.Thread(target=slow_call)
+        caller.start()
+        with replica.client() as client:
+            wait_until(lambda: client.get("/stats").json()["in_flight"] == 1)
+        os.killpg(process.pid, signal.SIGTERM)
+        wait_until(lambda: not replica.socket.exists() or process.poll() is not None)
+        (folder / "release").touch()
+        caller.join(timeout=30)
+        assert isinstance(answers[0], httpx.Response), answers
+        assert answers[0].json() == {"prediction": "finished"}
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
