@@ -86,11 +86,13 @@ def serve(
     server = _Server(config, socket_path)
     address = f"unix:{socket_path}"
     # uvicorn re-raises the signal it handled once it is done; a handler of ours takes it,
-    # so a graceful stop exits 0 rather than dying of SIGTERM.
+    # so a graceful stop exits 0 rather than dying of SIGTERM. One that comes before uvicorn
+    # has its own handlers in place is kept, and stops the server as soon as it runs.
+    early: list[int] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: None)
+        signal.signal(sig, lambda number, _: early.append(number))
     try:
-        asyncio.run(_serve(server, sock, address, ready_file))
+        asyncio.run(_serve(server, sock, address, ready_file, early))
     finally:
         replica.close()
     return 0
@@ -111,12 +113,18 @@ class _Server(uvicorn.Server):
 
 
 async def _serve(
-    server: uvicorn.Server, sock: socket.socket, address: str, ready_file: Path | None
+    server: uvicorn.Server,
+    sock: socket.socket,
+    address: str,
+    ready_file: Path | None,
+    early: list[int],
 ) -> None:
     serving = asyncio.ensure_future(server.serve(sockets=[sock]))
     while not server.started and not serving.done():
         await asyncio.sleep(0.005)
-    if server.started:
+    if early:
+        server.should_exit = True
+    elif server.started:
         if ready_file is not None:
             write_ready_file(ready_file, address)
         print(f"headwater serving: ready on {address}", flush=True)

@@ -14,6 +14,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
 _Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]
@@ -58,11 +59,11 @@ class CallThreads:
         while (job := self._jobs.get()) is not None:
             loop, future, function, args = job
             try:
-                result = function(*args)
-            except BaseException as error:  # the caller gets it, whatever the user raised
-                loop.call_soon_threadsafe(_settle, future, None, error)
-            else:
-                loop.call_soon_threadsafe(_settle, future, result, None)
+                result, error = function(*args), None
+            except BaseException as raised:  # the caller gets it, whatever the user raised
+                result, error = None, raised
+            with suppress(RuntimeError):  # the loop closed meanwhile: nobody waits any more
+                loop.call_soon_threadsafe(_settle, future, result, error)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

@@ -195,3 +195,9 @@ def test_other_routes_are_404_and_wrong_methods_405() -> None:
     assert missing.status_code == 404
     assert "POST /predict" in missing.json()["hint"]
     assert wrong.status_code == 405
+
+
+def test_a_body_nested_past_the_parsers_depth_is_a_400() -> None:
+    answer = predict(app(echo), b'{"input_params": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+    assert answer.status_code == 400
+    assert "not JSON" in answer.json()["detail"]
