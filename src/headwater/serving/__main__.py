@@ -21,14 +21,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         function = load_function(args.file, args.function, cwd=Path.cwd())
     except LoadFailed as error:
-        print(f"headwater serving: cannot load the endpoint's function: {error}", file=sys.stderr)
+        print(_paragraph("cannot load the endpoint's function", error), file=sys.stderr)
         return 1
     replica = ReplicaApp(function, accept_files=args.accept_files, max_body=args.max_body)
     try:
         return serve(replica, socket_path=args.socket, ready_file=args.ready_file, grace=args.grace)
     except InvalidInput as error:  # the socket: a deployment's mistake, not the user's code
-        print(f"headwater serving: {error}", file=sys.stderr)
+        print(_paragraph("cannot serve", error), file=sys.stderr)
         return 2
+
+
+def _paragraph(what: str, error: InvalidInput) -> str:
+    """One line for the replica's log: what failed, where, why, and how to fix it."""
+    where = f"{error.where}: " if error.where else ""
+    hint = f" Fix: {error.hint}." if error.hint else ""
+    return f"headwater serving: {what}: {where}{error.detail}.{hint}"
 
 
 def _parser() -> argparse.ArgumentParser:
