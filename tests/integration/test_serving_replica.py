@@ -186,7 +186,8 @@ def test_a_load_error_exits_non_zero_naming_file_and_line(start: Start, folder: 
     replica = start("predict", file="broken.py")
     assert replica.process.wait(timeout=30) == 1
     message = replica.stderr().strip()
-    assert message.startswith("headwater serving: cannot load the endpoint's function: broken.py:3:")
+    assert message.startswith("headwater serving: cannot load the endpoint's function: ")
+    assert ": broken.py:3: syntax error" in message
     assert "syntax error" in message
     assert "Fix: " in message
     assert len(message.splitlines()) == 1
