@@ -83,10 +83,10 @@ def commands(socket: Path) -> dict[str, list[str]]:
     uvicorn = [py, "-m", "uvicorn", "floor_app:app", "--uds", str(socket), "--loop", "uvloop"]
     uvicorn += ["--http", "httptools", "--no-access-log", "--log-level", "warning"]
     uvicorn += ["--lifespan", "off", "--no-server-header", "--no-date-header"]
+    replica = [py, "-m", "headwater.serving", "--file", "predict.py"]
     return {
         "floor": uvicorn,
-        "replica": [py, "-m", "headwater.serving", "--file", "predict.py", "--function"]
-        + ["predict", "--socket", str(socket)],
+        "replica": [*replica, "--function", "predict", "--socket", str(socket)],
         "replica-inline": [py, "inline_replica.py", str(socket)],
     }
 
