@@ -21,6 +21,7 @@ import uvicorn
 from headwater.domain.errors import InvalidInput
 from headwater.serving.asgi import ReplicaApp
 
+KEEP_ALIVE = 75  # seconds an idle keep-alive connection is kept
 DEFAULT_GRACE = 8  # seconds; the local worker sends SIGKILL 10 s after SIGTERM
 
 
@@ -80,6 +81,9 @@ def serve(
         access_log=False,
         log_level="warning",
         timeout_graceful_shutdown=grace,
+        # Longer than any client pool keeps an idle connection (httpx: 5 s), so the gateway,
+        # not the replica, closes idle ones: no request races a close on a reused connection.
+        timeout_keep_alive=KEEP_ALIVE,
         server_header=False,
         date_header=False,
     )
