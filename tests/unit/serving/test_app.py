@@ -4,6 +4,7 @@ import asyncio
 import base64
 import io
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -201,3 +202,20 @@ def test_a_body_nested_past_the_parsers_depth_is_a_400() -> None:
     answer = predict(app(echo), b'{"input_params": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
     assert answer.status_code == 400
     assert "not JSON" in answer.json()["detail"]
+
+
+def test_a_streamed_body_without_a_length_is_cut_at_the_limit() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"input_params": "'
+        for _ in range(100):
+            yield b"x" * 50
+        yield b'"}'
+
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app(echo, max_body=1000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://replica") as client:
+            return await client.post("/predict", content=chunks())
+
+    answer = asyncio.run(go())
+    assert answer.status_code == 413
+    assert "content-length" not in answer.request.headers
