@@ -140,7 +140,7 @@ class ReplicaApp:
             return 500, _error("prediction_not_json", detail, hint=hint, request_id=request_id)
         except (Exception, SystemExit) as error:
             self._write_log(request_id, _user_traceback(error))
-            detail = f"{type(error).__name__}: {error}"
+            detail = _describe(error)
             return 500, _error("prediction_failed", detail, request_id=request_id)
         finally:
             if folder is not None:
@@ -191,6 +191,19 @@ _ROUTES_HINT = "a replica serves POST /predict, GET /healthz and GET /stats"
 def _is_async(function: Callable[..., Any]) -> bool:
     call = getattr(function, "__call__", None)  # noqa: B004 - a callable object's own method
     return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(call)
+
+
+_DETAIL_MAX = 2000  # characters of an exception's message the caller gets (the log has it all)
+
+
+def _describe(error: BaseException) -> str:
+    """``Type: message``, cut to a size a caller's log can hold; safe from odd ``__str__``."""
+    try:
+        message = str(error)
+    except Exception:  # a user's exception whose __str__ itself fails
+        message = "(its message could not be read)"
+    text = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    return text if len(text) <= _DETAIL_MAX else text[: _DETAIL_MAX - 1] + "…"
 
 
 _PLUMBING = (

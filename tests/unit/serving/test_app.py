@@ -219,3 +219,15 @@ def test_a_streamed_body_without_a_length_is_cut_at_the_limit() -> None:
     answer = asyncio.run(go())
     assert answer.status_code == 413
     assert "content-length" not in answer.request.headers
+
+
+def test_a_long_exception_message_is_cut_for_the_caller_but_whole_in_the_log() -> None:
+    def verbose(x: Any) -> Any:
+        raise KeyError("k" * 10_000)
+
+    log = io.StringIO()
+    answer = predict(ReplicaApp(verbose, log=log), {"input_params": 1})
+    assert answer.status_code == 500
+    assert len(answer.json()["detail"]) == 2000
+    assert answer.json()["detail"].startswith("KeyError: 'kkk")
+    assert "k" * 10_000 in log.getvalue()
