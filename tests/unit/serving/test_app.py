@@ -109,6 +109,7 @@ def test_an_exception_is_a_500_naming_it_and_the_traceback_goes_to_the_log() -> 
     assert all(line.startswith("[r1] ") for line in lines)
     assert "in broken" in log.getvalue()
     assert "asgi.py" not in log.getvalue()
+    assert "threads.py" not in log.getvalue()
 
 
 def test_a_result_that_is_not_json_is_a_500_saying_so() -> None:
