@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from headwater.runtime.sandbox import Sandbox
+from headwater.runtime.stopping import signal_group
 from tests.support.waiting import wait_until
 
 needs_bwrap = pytest.mark.skipif(not shutil.which("bwrap"), reason="bubblewrap is not installed")
@@ -248,11 +249,6 @@ def test_a_sandboxed_replica_is_reached_through_its_socket(folder: Path) -> None
 
 
 @needs_bwrap
-@pytest.mark.xfail(
-    strict=True,
-    reason="outside this slice: the worker's stop is SIGTERM to the task's process group, "
-    "which ends bwrap at once, and --die-with-parent then SIGKILLs the replica mid-request",
-)
 def test_a_sandboxed_replica_stopped_as_the_worker_stops_a_task_drains(folder: Path) -> None:
     process = sandboxed(folder)
     try:
@@ -270,7 +266,7 @@ def test_a_sandboxed_replica_stopped_as_the_worker_stops_a_task_drains(folder: P
         caller.start()
         with replica.client() as client:
             wait_until(lambda: client.get("/stats").json()["in_flight"] == 1)
-        os.killpg(process.pid, signal.SIGTERM)
+        signal_group(process.pid, signal.SIGTERM)  # how the worker stops a task
         wait_until(lambda: not replica.socket.exists() or process.poll() is not None)
         (folder / "release").touch()
         caller.join(timeout=30)

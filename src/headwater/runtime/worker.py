@@ -26,6 +26,7 @@ from typing import Any
 from headwater.domain.errors import HeadwaterError
 from headwater.runtime.reporting import SharedTransport
 from headwater.runtime.sandbox import Sandbox, for_worker
+from headwater.runtime.stopping import signal_group
 from headwater.runtime.task import run_task
 from headwater.unixsocket import address, check_peer, private_folder
 
@@ -103,8 +104,7 @@ class Worker:
     @staticmethod
     def _signal(running: Running, sig: signal.Signals) -> None:
         if running.pgid is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(running.pgid, sig)
+            signal_group(running.pgid, sig)
 
     @staticmethod
     def _alive(running: Running) -> bool:
