@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from headwater.cli import main as cli
-from tests.support.liveserver import free_port
+from tests.support.liveserver import free_port, stop_workers
 
 HW = [sys.executable, "-m", "headwater.cli.main"]
 EXEC = os.environ.get("HW_E2E_EXEC", "") not in ("", "0")
@@ -75,7 +75,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = home.parent / "server.log"
-    # Its local worker outlives it by design; here it leaves soon after the last task.
     scripts = tmp_path_factory.mktemp("task-scripts")
     scripts.chmod(0o755)  # tasks run as another uid when the tests run as root
     env = clean_env(
@@ -98,6 +97,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     finally:
         process.terminate()
         process.wait(10)
+        stop_workers(home)
 
 
 @dataclass

@@ -7,7 +7,6 @@ its own process, so the crash test can kill it with SIGKILL.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import itertools
@@ -26,9 +25,8 @@ import pytest
 
 from headwater.client import Client
 from headwater.domain.errors import HeadwaterError
-from headwater.executors.local import socket_path
 from headwater.schemas.experiments import ExperimentOut
-from tests.integration.test_concurrency import free_port
+from tests.support.liveserver import free_port, stop_workers
 
 pytestmark = pytest.mark.slow
 PY = sys.executable
@@ -96,10 +94,7 @@ def _stop(live: Live) -> None:
     if live.process.poll() is None:
         live.process.terminate()
         live.process.wait(timeout=30)
-    pidfile = Path(str(socket_path(live.home)) + ".pid")
-    if pidfile.exists():  # the worker outlives servers by design; end it with the test
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
+    stop_workers(live.home)
 
 
 @pytest.fixture

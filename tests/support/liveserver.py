@@ -84,6 +84,13 @@ def stop_server(server: RunningServer) -> None:
     if server.process.poll() is None:
         server.process.terminate()
         server.process.wait(timeout=30)
-    for pidfile in server.home.rglob("*.sock.pid"):
+    stop_workers(server.home)
+
+
+def stop_workers(home: Path) -> None:
+    """End the local workers of a server home, and so the tasks they run: a worker outlives
+    its server by design, and one running an endpoint replica (which never ends by itself)
+    would never leave on its own."""
+    for pidfile in home.rglob("*.sock.pid"):
         with contextlib.suppress(ProcessLookupError, ValueError, OSError):
             os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
