@@ -8,7 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from headwater.domain.errors import InvalidInput
 from headwater.domain.naming import check_env_var
+from headwater.domain.sampling import parse_rule
 
 THIRD_PARTY_KEY_TYPES = (
     "aws",
@@ -86,6 +88,12 @@ class ProjectSettings(BaseModel):
     sync_minutes: int = Field(10, ge=1, le=1440, description="Minutes between autosyncs")
     on_spot_termination: bool = Field(False, description="Sync and restart on spot loss")
     single_deploy_api_key: bool = Field(False, description="One key for all endpoints")
+    request_log: str = Field(
+        "",
+        max_length=20,
+        description="Endpoint requests written to the request log: all, none or 1/N "
+        "(empty: the server's default; an endpoint's own option wins)",
+    )
     email_on_success: bool = False
     email_on_error: bool = False
     use_only_owned_compute: bool = False
@@ -106,6 +114,16 @@ class ProjectSettings(BaseModel):
         for key, value in env.items():
             check_env_var(key, value)
         return env
+
+    @field_validator("request_log")
+    @classmethod
+    def _sample_rule(cls, rule: str) -> str:
+        if not rule:
+            return rule
+        try:
+            return str(parse_rule(rule))
+        except InvalidInput as error:
+            raise ValueError(f"{error.detail}. {error.hint}") from None
 
     @field_validator("compute")
     @classmethod

@@ -89,3 +89,15 @@ def test_round_trips_through_json() -> None:
         slack={"channel": "#ml", "webhook_url": "https://hooks.example/x"},
     )
     assert ProjectSettings.model_validate(s.model_dump(mode="json")) == s
+
+
+def test_request_log_sampling_defaults_to_the_servers_and_reads_back_normalised() -> None:
+    assert ProjectSettings().request_log == ""
+    assert ProjectSettings().merged({"request_log": " 1 / 10 "}).request_log == "1/10"
+    assert ProjectSettings().merged({"request_log": "NONE"}).request_log == "none"
+
+
+@pytest.mark.parametrize("rule", ["some", "1/0", "10%"])
+def test_request_log_sampling_refused_with_the_forms(rule: str) -> None:
+    with pytest.raises(ValidationError, match="all, none or 1/N"):
+        ProjectSettings().merged({"request_log": rule})
