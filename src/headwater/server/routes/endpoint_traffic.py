@@ -74,7 +74,8 @@ async def replay_endpoint_request(
     ref: str, request_id: int, access: Writer, platform: PlatformDep, request: Request
 ) -> Response:
     """Send a logged request's input to the endpoint again; answers what it answers now."""
-    endpoint, logged = await run_in_threadpool(_logged, platform, access.project.id, ref, request_id)
+    project_id = access.project.id
+    endpoint, logged = await run_in_threadpool(_logged, platform, project_id, ref, request_id)
     body = _replayable(logged)
     gateway = gateway_of(request.app)
     route = await gateway.table.get(endpoint.slug)
