@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
 from headwater.db.repos.endpoints import EndpointRepo
@@ -41,6 +41,7 @@ from headwater.schemas.endpoints import (
     VersionOut,
 )
 from headwater.server.deps import PlatformDep, ProjectAccess, own_task, require
+from headwater.server.gateway import gateway_of
 from headwater.server.platform import Platform
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["endpoints"])
@@ -111,6 +112,15 @@ def _detail(platform: Platform, project_id: str, ref: str) -> EndpointDetail:
             for r in replicas
         ],
     )
+
+
+def _changed(request: Request, platform: Platform, slug: str) -> None:
+    """After a change: the controller acts now, and this process's gateway reads it at once
+    (other server processes within the gateway's cache period)."""
+    platform.engine.wake()
+    gateway = getattr(request.app.state, "gateway", None)
+    if gateway is not None:
+        gateway_of(request.app).invalidate(slug)
 
 
 def _key_out(key: IssuedKey | None) -> EndpointKey | None:
@@ -190,33 +200,37 @@ def show_endpoint(ref: str, access: Reader, platform: PlatformDep) -> EndpointDe
 
 @router.post("/endpoints/{ref}/scale", response_model=EndpointDetail)
 def scale_endpoint(
-    ref: str, body: EndpointScale, access: Writer, platform: PlatformDep
+    ref: str, request: Request, body: EndpointScale, access: Writer, platform: PlatformDep
 ) -> EndpointDetail:
     """New replica bounds; the autoscaler chooses within them."""
     with platform.db.write() as session:
         endpoint = EndpointRepo(session).get(access.project.id, ref)
         deploys.scale(session, endpoint, body.min_replica, body.max_replica)
-    platform.engine.wake()
+    _changed(request, platform, endpoint.slug)
     return _detail(platform, access.project.id, ref)
 
 
 @router.post("/endpoints/{ref}/stop", response_model=EndpointDetail)
-def stop_endpoint(ref: str, access: Writer, platform: PlatformDep) -> EndpointDetail:
+def stop_endpoint(
+    ref: str, request: Request, access: Writer, platform: PlatformDep
+) -> EndpointDetail:
     """Stop serving: its replicas stop; predict answers 503 until a start."""
     with platform.db.write() as session:
         endpoint = EndpointRepo(session).get(access.project.id, ref)
         deploys.set_desired(session, endpoint, "stopped")
-    platform.engine.wake()
+    _changed(request, platform, endpoint.slug)
     return _detail(platform, access.project.id, ref)
 
 
 @router.post("/endpoints/{ref}/start", response_model=EndpointDetail)
-def start_endpoint(ref: str, access: Writer, platform: PlatformDep) -> EndpointDetail:
+def start_endpoint(
+    ref: str, request: Request, access: Writer, platform: PlatformDep
+) -> EndpointDetail:
     """Serve again after a stop (or a failure): its replicas start."""
     with platform.db.write() as session:
         endpoint = EndpointRepo(session).get(access.project.id, ref)
         deploys.set_desired(session, endpoint, "running")
-    platform.engine.wake()
+    _changed(request, platform, endpoint.slug)
     return _detail(platform, access.project.id, ref)
 
 
@@ -226,19 +240,23 @@ class RollbackIn(Model):
 
 @router.post("/endpoints/{ref}/rollback", response_model=EndpointDetail)
 def rollback_endpoint(
-    ref: str, access: Writer, platform: PlatformDep, body: RollbackIn | None = None
+    ref: str,
+    request: Request,
+    access: Writer,
+    platform: PlatformDep,
+    body: RollbackIn | None = None,
 ) -> EndpointDetail:
     """Back to the previous version: the newest ends rolled back, the one before serves."""
     reason = (body or RollbackIn()).reason
     with platform.db.write() as session:
         endpoint = EndpointRepo(session).get(access.project.id, ref)
         deploys.rollback(session, endpoint, f"{reason} ({access.user.username})")
-    platform.engine.wake()
+    _changed(request, platform, endpoint.slug)
     return _detail(platform, access.project.id, ref)
 
 
 @router.delete("/endpoints/{ref}", status_code=204)
-def delete_endpoint(ref: str, access: Writer, platform: PlatformDep) -> Response:
+def delete_endpoint(ref: str, request: Request, access: Writer, platform: PlatformDep) -> Response:
     """Stop the endpoint's replicas, then delete it with its versions, log and stats."""
     with platform.db.write() as session:
         repo = EndpointRepo(session)
@@ -252,15 +270,19 @@ def delete_endpoint(ref: str, access: Writer, platform: PlatformDep) -> Response
             platform.engine.stop(experiment)
     with platform.db.write() as session:
         EndpointRepo(session).delete(endpoint.id)
+    _changed(request, platform, endpoint.slug)
     return Response(status_code=204)
 
 
 @router.post("/endpoints/{ref}/key/rotate", response_model=EndpointKey)
-def rotate_endpoint_key(ref: str, access: Writer, platform: PlatformDep) -> EndpointKey:
+def rotate_endpoint_key(
+    ref: str, request: Request, access: Writer, platform: PlatformDep
+) -> EndpointKey:
     """A new key, shown once; the old one stops working at once."""
     with platform.db.write() as session:
         endpoint = EndpointRepo(session).get(access.project.id, ref)
         key = deploys.rotate_key(session, endpoint)
+    _changed(request, platform, endpoint.slug)
     out = _key_out(key)
     assert out is not None
     return out
