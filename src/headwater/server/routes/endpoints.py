@@ -317,7 +317,9 @@ class ServingIn(Model):
 
 
 @router.post("/experiments/{ref}/serving", status_code=204)
-def report_serving(ref: str, body: ServingIn, access: OwnTask, platform: PlatformDep) -> Response:
+def report_serving(
+    ref: str, request: Request, body: ServingIn, access: OwnTask, platform: PlatformDep
+) -> Response:
     """A replica's task says where it listens, once its function has loaded (task token)."""
     with platform.db.write() as session:
         experiment = ExperimentRepo(session).find(access.project.id, ref)
@@ -329,14 +331,16 @@ def report_serving(ref: str, body: ServingIn, access: OwnTask, platform: Platfor
                 where="experiment",
                 hint="Only a replica's task reports a serving address.",
             )
-        workdir = str(experiment.runner.get("workdir") or "")
+        given = str(experiment.runner.get("workdir") or "")
+        workdir = os.path.realpath(given) if given else ""
         address = check_address(body.address, workdir)
         if not can_move(ReplicaState(replica.state), ReplicaState.READY):
             return Response(status_code=204)  # stopping or gone meanwhile: not routed to
         repo.update_replica(
             replica.id, state=ReplicaState.READY.value, address=address, ready_at=datetime.now(UTC)
         )
-    platform.engine.wake()
+        slug = repo.get(access.project.id, replica.endpoint_id).slug
+    _changed(request, platform, slug)  # routed to at once, from this server process
     return Response(status_code=204)
 
 
