@@ -65,6 +65,7 @@ class Site:
     project: str
     db: Database
     keys: dict[str, str] = field(default_factory=dict)  # endpoint title: its key
+    head: str | None = None  # the project's files' last commit
 
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return self.http.request(
@@ -83,9 +84,11 @@ class Site:
             put = self.api("PUT", f"/files/objects/{digest}", content=blob)
             assert put.status_code in (200, 201), put.text
             entries.append({"path": path, "hash": digest, "size": len(blob)})
-        made = self.api("POST", "/files/commits", json={"entries": entries, "message": "sync"})
+        body = {"entries": entries, "message": "sync", "base": self.head}
+        made = self.api("POST", "/files/commits", json=body)
         assert made.status_code == 201, made.text
-        return str(made.json()["id"])
+        self.head = str(made.json()["id"])
+        return self.head
 
     def deploy(self, title: str, function: str = "predict", **more: Any) -> dict[str, Any]:
         body = {"title": title, "file_name": "predict.py", "function_name": function, **more}
@@ -128,8 +131,9 @@ class Site:
     def explain(self, title: str) -> str:
         shown = self.api("GET", f"/endpoints/{title}").text
         logs = self.api("GET", f"/endpoints/{title}/logs").text
-        return f"{shown}\n--- replica logs ---\n{logs[-4000:]}\n--- server ---\n" + (
-            self.server.log_text()[-4000:]
+        return (
+            f"{shown}\n--- replica logs ---\n{logs[-4000:]}\n--- server ---\n"
+            + (self.server.log_text()[-4000:])
         )
 
 
@@ -137,8 +141,9 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("ep")
     with (
-        running_server(tmp / "home", tmp / "server.log", "--log-level", "warning", **POLICIES)
-        as server,
+        running_server(
+            tmp / "home", tmp / "server.log", "--log-level", "warning", **POLICIES
+        ) as server,
         httpx.Client(base_url=server.url, timeout=30) as http,
     ):
         admin = {"Authorization": f"Bearer {server.admin_token}"}
@@ -146,6 +151,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         assert made.status_code == 201, made.text
         db = Database(sqlite_url(tmp / "home"))
         built = Site(server, http, made.json()["id"], db)
+        # replicas take their compute's share of the machine, like any task: small ones here
+        tiny = {"name": "tiny", "cpus": 0.1, "memory_mb": 64}
+        assert http.post("/api/v1/compute", json=tiny, headers=admin).status_code == 201
         built.sync({"predict.py": PREDICT})
         try:
             yield built
@@ -159,7 +167,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 @pytest.fixture(scope="module")
 def echo(site: Site) -> dict[str, Any]:
     """An endpoint deployed through the API and running: its detail."""
-    made = site.deploy("echo", config_vars=["GREETING=hello"])
+    made = site.deploy("echo", config_vars=["GREETING=hello"], computes=["tiny"])
     assert made["version"] == 1
     assert made["key"]["key"].startswith("hwe_")
     assert made["endpoint"]["status"] == "deploying"
@@ -228,3 +236,152 @@ def test_a_replica_killed_with_sigkill_is_replaced_and_the_endpoint_serves_again
     assert after["replicas"][0]["experiment"] != before["experiment"]
     answer = site.predict(after["slug"], "again", site.keys["echo"])
     assert answer.status_code == 200, answer.text
+
+
+def _feed(site: Site, title: str, in_flight: int) -> None:
+    """Traffic buckets of the live version as a gateway would write them: the last 40 s with
+    ``in_flight`` requests at their peak (the source is the test's own, so it adds up with
+    what the real gateway counted)."""
+    shown = site.show(title)
+    [live] = [v for v in shown["versions"] if v["state"] == "live"]
+    now = datetime.now(UTC)
+    start = now.replace(second=now.second // 5 * 5, microsecond=0)
+    buckets = [
+        TrafficBucket(
+            endpoint_id=shown["id"],
+            version_id=live["id"],
+            bucket=start - timedelta(seconds=5 * k),
+            requests=10 * in_flight,
+            errors=0,
+            inflight_peak=in_flight,
+            latency=[],
+        )
+        for k in range(8)
+    ]
+    with site.db.write() as session:
+        EndpointRepo(session).add_traffic("test-load", buckets)
+
+
+def test_scale_1_to_3_to_1_follows_the_autoscaler_reading_the_traffic_buckets(
+    site: Site, echo: dict[str, Any]
+) -> None:
+    site.running("echo")
+    scaled = site.api("POST", "/endpoints/echo/scale", json={"min_replica": 1, "max_replica": 3})
+    assert scaled.status_code == 200, scaled.text
+    assert (scaled.json()["min_replicas"], scaled.json()["max_replicas"]) == (1, 3)
+    _feed(site, "echo", in_flight=12)  # 12 in flight at 4 per replica: 3 replicas
+    up = site.running("echo", ready=3)
+    assert up["replicas_wanted"] == 3
+    _feed(site, "echo", in_flight=0)
+    down = site.running("echo", ready=1)
+    assert down["replicas_wanted"] == 1
+    answer = site.predict(down["slug"], "still", site.keys["echo"])
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_rotated_key_works_at_once_and_the_old_one_no_longer(
+    site: Site, echo: dict[str, Any]
+) -> None:
+    old = site.keys["echo"]
+    assert site.predict(echo["slug"], 1, old).status_code == 200
+    rotated = site.api("POST", "/endpoints/echo/key/rotate")
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["key"]
+    assert new != old
+    assert rotated.json()["prefix"] == new[:12]
+    assert site.predict(echo["slug"], 1, old).status_code == 401
+    assert site.predict(echo["slug"], 1, new).status_code == 200
+    assert site.show("echo")["key_prefix"] == new[:12]
+    site.keys["echo"] = new
+
+
+class Load:
+    """One client calling the endpoint in a loop until stopped: the answers it got."""
+
+    def __init__(self, site: Site, slug: str, key: str) -> None:
+        self.answers: list[tuple[int, str | None]] = []  # status, version that answered
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(site, slug, key), daemon=True)
+
+    def _run(self, site: Site, slug: str, key: str) -> None:
+        with httpx.Client(base_url=site.server.url, timeout=30) as http:
+            while not self._stop.is_set():
+                got = http.post(
+                    f"/api/v1/endpoints/{slug}/predict",
+                    json={"input_params": "load"},
+                    headers={"Authorization": f"Bearer {key}"},
+                )
+                version = (
+                    got.json().get("prediction", {}).get("version") if got.is_success else None
+                )
+                self.answers.append((got.status_code, version))
+
+    def __enter__(self) -> Load:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+
+def _version(site: Site, title: str, number: int) -> dict[str, Any]:
+    [found] = [v for v in site.show(title)["versions"] if v["number"] == number]
+    return found
+
+
+def test_a_second_deploy_rolls_out_as_a_canary_and_is_promoted_without_a_failed_request(
+    site: Site, echo: dict[str, Any]
+) -> None:
+    site.running("echo")
+    site.sync({"predict.py": PREDICT.replace('VERSION = "v1"', 'VERSION = "v2"')})
+    made = site.deploy("echo", computes=["tiny"])
+    assert made["key"] is None  # an existing endpoint keeps its key
+    second = made["version"]
+    with Load(site, echo["slug"], site.keys["echo"]) as load:
+        wait_until(
+            lambda: _version(site, "echo", second)["state"] == "live",
+            timeout=WAIT,
+            message=lambda: site.explain("echo"),
+        )
+        site.running("echo", version=second)
+        # every gateway rereads its routes within a second: then v2 answers everything
+        wait_until(lambda: [v for _, v in load.answers[-20:]] == ["v2"] * 20, timeout=WAIT)
+    statuses = {status for status, _ in load.answers}
+    assert statuses == {200}, [a for a in load.answers if a[0] != 200][:5]
+    versions = [v for _, v in load.answers]
+    assert "v1" in versions  # the canary took part of the traffic
+    assert "v2" in versions
+    first = _version(site, "echo", second - 1)
+    assert (first["state"], first["traffic"]) == ("retired", 0)
+    assert _version(site, "echo", second)["traffic"] == 100
+
+
+def test_a_version_whose_function_raises_rolls_back_by_itself_with_the_reason(
+    site: Site, echo: dict[str, Any]
+) -> None:
+    site.running("echo")
+    stable = max(v["number"] for v in site.show("echo")["versions"] if v["state"] == "live")
+    made = site.deploy("echo", function="broken", computes=["tiny"])
+    bad = made["version"]
+    with Load(site, echo["slug"], site.keys["echo"]) as load:
+        wait_until(
+            lambda: _version(site, "echo", bad)["state"] == "rolled_back",
+            timeout=WAIT,
+            message=lambda: site.explain("echo"),
+        )
+        # every gateway rereads its routes within a second: then the stable version alone
+        wait_until(lambda: [a[0] for a in load.answers[-20:]] == [200] * 20, timeout=WAIT)
+    rolled = _version(site, "echo", bad)
+    assert rolled["traffic"] == 0
+    assert "error rate" in (rolled["reason"] or ""), rolled
+    assert 500 in {status for status, _ in load.answers}  # the canary did answer, badly
+    assert (_version(site, "echo", stable)["state"], _version(site, "echo", stable)["traffic"]) == (
+        "live",
+        100,
+    )
+    wait_until(
+        lambda: all(r["version"] != bad for r in site.show("echo")["replicas"]),
+        timeout=WAIT,
+        message=lambda: site.explain("echo"),
+    )
