@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import signal
 import threading
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from headwater.db.database import Database, sqlite_url
 from headwater.db.repos.endpoints import EndpointRepo
@@ -385,3 +387,80 @@ def test_a_version_whose_function_raises_rolls_back_by_itself_with_the_reason(
         timeout=WAIT,
         message=lambda: site.explain("echo"),
     )
+
+
+FIT = """\
+import json, os
+os.makedirs("output", exist_ok=True)
+json.dump({"weight": 3}, open("output/model.json", "w"))
+open("output/weights.py", "w").write(
+    "import glob, json\\n"
+    "MODEL = json.load(open(glob.glob('input/*/model.json')[0]))\\n"
+    "def predict(x):\\n"
+    "    return x * MODEL['weight']\\n"
+)
+"""
+
+
+def _flow(site: Site, name: str, deploy: dict[str, Any]) -> dict[str, Any]:
+    """Run a flow Fit -> Serve (seed 002's deploy keys) to its end; the run."""
+    fit = {"title": "Fit", "type": "exec", "input": f"python -c {shlex.quote(FIT)}"}
+    fit["computes"] = ["tiny"]
+    body = {
+        "flow": name,
+        "tasks": [fit, {"title": "Serve", "type": "deploy", **deploy}],
+        "relations": [{"from": "Fit", "to": "Serve"}],
+    }
+    made = site.api("POST", "/flows", json={"yaml": yaml.safe_dump(body, sort_keys=False)})
+    assert made.status_code in (200, 201), made.text
+    started = site.api("POST", f"/flows/{name}/runs", json={})
+    assert started.status_code == 201, started.text
+    number = started.json()["number"]
+
+    def ended() -> dict[str, Any] | None:
+        run: dict[str, Any] = site.api("GET", f"/flow-runs/{number}").json()
+        return run if run["status"] in ("success", "failed", "aborted") else None
+
+    return wait_until(ended, timeout=WAIT, message=lambda: site.server.log_text()[-3000:])
+
+
+SEED_DEPLOY = {
+    "endpoint_title": "weights",
+    "computes": ["tiny"],
+    "file_name": "weights.py",
+    "function_name": "predict",
+    "min_replica": 1,
+    "max_replica": 2,
+    "config_vars": ["MODE=flow"],
+    "accept_files": False,
+}
+
+
+def test_a_flow_deploy_task_serves_what_its_parent_trained_and_a_next_one_adds_a_version(
+    site: Site,
+) -> None:
+    run = _flow(site, "Train", SEED_DEPLOY)
+    assert run["status"] == "success", run
+    shown = site.running("weights")
+    [version] = shown["versions"]
+    assert version["source"]["file"] == "output/weights.py"  # found in Fit's outputs
+    [inputs] = version["source"]["inputs"]
+    assert inputs["experiment"]  # Fit's outputs mounted at input/<task>/
+    rotated = site.api("POST", "/endpoints/weights/key/rotate").json()["key"]
+    answer = site.predict(shown["slug"], 5, rotated)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"prediction": 15}
+
+    again = _flow(
+        site, "Retrain", {**SEED_DEPLOY, "endpoint_title": None, "endpoint_id": "weights"}
+    )
+    assert again["status"] == "success", again
+    versions = site.show("weights")["versions"]
+    assert [v["number"] for v in versions] == [2, 1]
+    assert versions[0]["flow_run"] is not None
+
+    wrong = _flow(site, "Nowhere", {**SEED_DEPLOY, "endpoint_title": None, "endpoint_id": "nope"})
+    serve = next(t for t in wrong["tasks"] if t["title"] == "Serve")
+    assert serve["status"] == "failed"
+    assert "the project has no endpoint 'nope'" in serve["reason"]
+    assert "tasks.Serve.endpoint_id" in serve["reason"]
