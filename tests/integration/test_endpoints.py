@@ -464,3 +464,60 @@ def test_a_flow_deploy_task_serves_what_its_parent_trained_and_a_next_one_adds_a
     assert serve["status"] == "failed"
     assert "the project has no endpoint 'nope'" in serve["reason"]
     assert "tasks.Serve.endpoint_id" in serve["reason"]
+
+
+def _replica_tasks(site: Site, title: str) -> list[dict[str, Any]]:
+    listed = site.api("GET", "/experiments", params={"limit": 500}).json()["items"]
+    return [e for e in listed if e["title"] == f"endpoint:{title}"]
+
+
+def test_stop_ends_the_replicas_start_brings_them_back_and_delete_leaves_no_task(
+    site: Site,
+) -> None:
+    made = site.deploy("stoppable", computes=["tiny"])
+    key = made["key"]["key"]
+    site.running("stoppable")
+    stopped = site.api("POST", "/endpoints/stoppable/stop")
+    assert stopped.status_code == 200, stopped.text
+    assert (stopped.json()["status"], stopped.json()["desired"]) == ("stopped", "stopped")
+    wait_until(
+        lambda: all(e["state"] == "aborted" for e in _replica_tasks(site, "stoppable")),
+        timeout=WAIT,
+        message=lambda: site.explain("stoppable"),
+    )
+    assert site.show("stoppable")["replicas"] == []
+    assert site.predict("stoppable", 1, key).status_code == 503
+    started = site.api("POST", "/endpoints/stoppable/start")
+    assert started.json()["status"] == "deploying"
+    site.running("stoppable")
+    assert site.predict("stoppable", 1, key).status_code == 200
+    assert site.api("DELETE", "/endpoints/stoppable").status_code == 204
+    assert site.api("GET", "/endpoints/stoppable").status_code == 404
+    wait_until(
+        lambda: all(e["state"] in ("aborted", "failed") for e in _replica_tasks(site, "stoppable")),
+        timeout=WAIT,
+    )
+
+
+def test_with_the_single_deploy_key_every_endpoint_of_the_project_takes_the_one_key(
+    site: Site,
+) -> None:
+    patched = site.api("PATCH", "/settings", json={"single_deploy_api_key": True})
+    assert patched.status_code == 200, patched.text
+    try:
+        first = site.deploy("shared-a", computes=["tiny"])
+        assert first["key"]["shared"] is True
+        second = site.deploy("shared-b", computes=["tiny"])
+        assert second["key"] is None  # the project's key, shown when it was made
+        key = first["key"]["key"]
+        for title in ("shared-a", "shared-b"):
+            site.running(title)
+            assert site.predict(title, 2, key).status_code == 200
+        rotated = site.api("POST", "/endpoints/shared-b/key/rotate").json()
+        assert rotated["shared"] is True
+        assert site.predict("shared-a", 2, key).status_code == 401
+        assert site.predict("shared-a", 2, rotated["key"]).status_code == 200
+    finally:
+        site.api("PATCH", "/settings", json={"single_deploy_api_key": False})
+        for title in ("shared-a", "shared-b"):
+            site.api("DELETE", f"/endpoints/{title}")
