@@ -389,6 +389,38 @@ def test_a_version_whose_function_raises_rolls_back_by_itself_with_the_reason(
     )
 
 
+def test_a_manual_rollback_serves_the_previous_version_again(
+    site: Site, echo: dict[str, Any]
+) -> None:
+    stable = max(v["number"] for v in site.show("echo")["versions"] if v["state"] == "live")
+    served = site.predict(echo["slug"], 0, site.keys["echo"]).json()["prediction"]["version"]
+    # a version retired before it ever served is no version to go back to
+    site.sync({"predict.py": PREDICT.replace('VERSION = "v1"', 'VERSION = "before"')})
+    site.deploy("echo", computes=["tiny"])
+    site.sync({"predict.py": PREDICT.replace('VERSION = "v1"', 'VERSION = "after"')})
+    newest = site.deploy("echo", computes=["tiny"])["version"]
+    wait_until(  # the newer deploy retires the one still pending or in its canary
+        lambda: _version(site, "echo", newest)["state"] in ("canary", "live"),
+        timeout=WAIT,
+        message=lambda: site.explain("echo"),
+    )
+    back = site.api("POST", "/endpoints/echo/rollback", json={"reason": "bad numbers"})
+    assert back.status_code == 200, back.text
+    rolled = _version(site, "echo", newest)
+    assert (rolled["state"], rolled["traffic"]) == ("rolled_back", 0)
+    assert rolled["reason"] == "bad numbers (admin)"
+    [live] = [v for v in back.json()["versions"] if v["state"] == "live"]
+    assert (live["number"], live["traffic"]) == (stable, 100)
+    site.running("echo", version=stable)
+    wait_until(
+        lambda: (
+            site.predict(echo["slug"], 0, site.keys["echo"]).json()["prediction"]["version"]
+            == served
+        ),
+        timeout=WAIT,
+    )
+
+
 FIT = """\
 import json, os
 os.makedirs("output", exist_ok=True)
