@@ -287,6 +287,15 @@ class EndpointPass:
                 for r in replicas
                 if r.version_id == version.id and r.state != ReplicaState.STOPPING.value
             ]
+            if wanted > len(mine) and not version.definition.get("function_name"):
+                self.repo.update_version(  # recorded by hand, say: nothing to start
+                    version.id,
+                    state=VersionState.FAILED.value,
+                    traffic=0,
+                    reason="the version names no function to serve",
+                    ended_at=self.now,
+                )
+                continue
             for _ in range(wanted - len(mine)):
                 self.start_replica(version)
             # the extra ones: those still starting first, then the newest
