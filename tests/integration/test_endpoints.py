@@ -553,3 +553,57 @@ def test_with_the_single_deploy_key_every_endpoint_of_the_project_takes_the_one_
         site.api("PATCH", "/settings", json={"single_deploy_api_key": False})
         for title in ("shared-a", "shared-b"):
             site.api("DELETE", f"/endpoints/{title}")
+
+
+def test_a_function_that_cannot_load_fails_its_version_after_three_replicas_saying_why(
+    site: Site,
+) -> None:
+    made = site.deploy("unloadable", function="no_such_function", computes=["tiny"])
+    assert made["endpoint"]["status"] == "deploying"
+
+    def failed() -> dict[str, Any] | None:
+        shown = site.show("unloadable")
+        return shown if shown["status"] == "failed" else None
+
+    shown = wait_until(failed, timeout=WAIT, message=lambda: site.explain("unloadable"))
+    [version] = shown["versions"]
+    assert version["state"] == "failed"
+    assert "3 replicas ended before serving" in version["reason"]
+    assert "the replica stopped by itself (exit code 1)" in version["reason"]
+    tasks = _replica_tasks(site, "unloadable")
+    assert len(tasks) == 3  # not restarted for ever
+    logs = site.api("GET", "/endpoints/unloadable/logs").json()["chunks"]
+    assert "no_such_function" in "".join(c["text"] for c in logs)
+    site.api("DELETE", "/endpoints/unloadable")
+
+
+def test_a_deploy_names_what_is_wrong_before_anything_starts(site: Site) -> None:
+    missing = site.api(
+        "POST",
+        "/endpoints",
+        json={"title": "ghost", "file_name": "nowhere.py", "function_name": "predict"},
+    )
+    assert missing.status_code == 400, missing.text
+    assert missing.json()["where"] == "file_name"
+    spaced = site.api(
+        "POST",
+        "/endpoints",
+        json={"title": "has space", "file_name": "predict.py", "function_name": "predict"},
+    )
+    assert spaced.status_code == 400, spaced.text
+    assert spaced.json()["where"] == "title"
+    upside = site.api(
+        "POST",
+        "/endpoints",
+        json={
+            "title": "bounds",
+            "file_name": "predict.py",
+            "function_name": "predict",
+            "min_replica": 3,
+            "max_replica": 2,
+        },
+    )
+    assert upside.status_code == 400, upside.text
+    assert upside.json()["where"] == "max_replica"
+    assert site.api("GET", "/endpoints/ghost").status_code == 404
+    assert site.api("GET", "/endpoints/bounds").status_code == 404
