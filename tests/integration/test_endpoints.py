@@ -517,7 +517,8 @@ def test_stop_ends_the_replicas_start_brings_them_back_and_delete_leaves_no_task
         timeout=WAIT,
         message=lambda: site.explain("stoppable"),
     )
-    assert site.show("stoppable")["replicas"] == []
+    # the controller marks them gone on its next tick
+    wait_until(lambda: site.show("stoppable")["replicas"] == [], timeout=WAIT)
     assert site.predict("stoppable", 1, key).status_code == 503
     started = site.api("POST", "/endpoints/stoppable/start")
     assert started.json()["status"] == "deploying"
