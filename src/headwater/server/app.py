@@ -84,9 +84,11 @@ class HeadwaterApp(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         gateway = self.gateway
-        if gateway is not None and scope["type"] == "http" and slug_of(scope["path"]):
-            await gateway(scope, receive, send)
-            return
+        if gateway is not None and scope["type"] == "http":
+            slug = slug_of(scope["path"])
+            if slug is not None:
+                await gateway.serve(slug, scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
 
 

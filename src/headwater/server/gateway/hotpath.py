@@ -111,10 +111,9 @@ class Gateway:
 
     # -- ASGI -------------------------------------------------------------------------------
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def serve(self, slug: str, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one predict call (``HeadwaterApp`` found ``slug`` in its path)."""
         started = time.perf_counter()
-        slug = slug_of(scope["path"])
-        assert slug is not None  # HeadwaterApp sends only predict paths here
         request_id, key, length = _read_headers(scope["headers"])
         if scope["method"] != "POST":
             body = error_body(
