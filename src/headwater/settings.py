@@ -11,11 +11,94 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from headwater.domain.autoscale import AutoscalePolicy
+from headwater.domain.endpoints import MAX_REPLICAS
+from headwater.domain.errors import InvalidInput
+from headwater.domain.rollout import RolloutPolicy
+from headwater.domain.sampling import SampleRule, parse_rule
+
 DEFAULT_PORT = 8765
 
 
 def default_home() -> Path:
     return Path.home() / ".headwater" / "server"
+
+
+class ServingSettings(BaseSettings):
+    """Endpoints (docs/endpoints.md): limits of the gateway, the request log's defaults, and
+    the autoscaler's and the rollout's policies. ``HEADWATER_SERVING_*``."""
+
+    model_config = SettingsConfigDict(env_prefix="HEADWATER_SERVING_", extra="ignore")
+
+    body_limit_bytes: int = Field(
+        10 << 20, ge=1024, description="Largest predict request body in bytes (413 past it)"
+    )
+    max_replicas: int = Field(
+        MAX_REPLICAS, ge=1, description="Most replicas one endpoint version may ask for"
+    )
+    request_log: str = Field(
+        "all", description="Requests logged where neither endpoint nor project says: all, none, 1/N"
+    )
+    logged_body_bytes: int = Field(
+        4096, ge=64, description="Bytes of each logged input and output kept (the rest is cut)"
+    )
+    autoscale_target: float = Field(
+        4.0, gt=0, description="In-flight requests per replica the autoscaler aims for"
+    )
+    autoscale_up_after: float = Field(
+        30.0, ge=0, description="Seconds above target before a replica is added"
+    )
+    autoscale_down_after: float = Field(
+        300.0, ge=0, description="Seconds of lower load before a replica is removed"
+    )
+    autoscale_cooldown: float = Field(60.0, ge=0, description="Seconds between two changes")
+    rollout_first_percent: int = Field(
+        10, ge=1, le=100, description="A new version's first share of the traffic"
+    )
+    rollout_step_percent: int = Field(20, ge=1, le=100, description="Share added each step")
+    rollout_interval: float = Field(60.0, ge=0, description="Seconds between two steps")
+    rollout_min_requests: int = Field(
+        100, ge=0, description="Canary requests in a step before any verdict"
+    )
+    rollout_max_error_rate: float = Field(
+        0.05, ge=0, le=1, description="Canary error rate that rolls it back"
+    )
+    rollout_max_p99_ratio: float | None = Field(
+        2.0, gt=0, description="Canary p99 over the stable version's that rolls it back"
+    )
+    rollout_max_p99_ms: float | None = Field(
+        None, gt=0, description="Canary p99 in ms that rolls it back (unset: no limit)"
+    )
+
+    @field_validator("request_log")
+    @classmethod
+    def _sample_rule(cls, rule: str) -> str:
+        try:
+            return str(parse_rule(rule))
+        except InvalidInput as error:
+            raise ValueError(f"{error.detail}. {error.hint}") from None
+
+    def sample_rule(self) -> SampleRule:
+        return parse_rule(self.request_log)
+
+    def autoscale_policy(self) -> AutoscalePolicy:
+        return AutoscalePolicy(
+            target=self.autoscale_target,
+            up_after=self.autoscale_up_after,
+            down_after=self.autoscale_down_after,
+            cooldown=self.autoscale_cooldown,
+        )
+
+    def rollout_policy(self) -> RolloutPolicy:
+        return RolloutPolicy(
+            first_percent=self.rollout_first_percent,
+            step_percent=self.rollout_step_percent,
+            interval=self.rollout_interval,
+            min_requests=self.rollout_min_requests,
+            max_error_rate=self.rollout_max_error_rate,
+            max_p99_ratio=self.rollout_max_p99_ratio,
+            max_p99_ms=self.rollout_max_p99_ms,
+        )
 
 
 class ServerSettings(BaseSettings):
@@ -61,6 +144,9 @@ class ServerSettings(BaseSettings):
         "",
         description="More of the server's environment variables tasks inherit, by name "
         "(comma-separated; read by the worker, see runtime/taskenv.py)",
+    )
+    serving: ServingSettings = Field(
+        default_factory=ServingSettings, description="Endpoints: HEADWATER_SERVING_*"
     )
 
     @field_validator("sandbox_read_only", "sandbox_read_write", mode="before")
