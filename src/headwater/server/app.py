@@ -93,7 +93,12 @@ class HeadwaterApp(FastAPI):
 
 
 def gateway_config(config: ServerSettings) -> GatewayConfig:
-    return GatewayConfig()
+    serving = config.serving
+    return GatewayConfig(
+        max_body_bytes=serving.body_limit_bytes,
+        sample_default=serving.request_log,
+        logged_bytes=serving.logged_body_bytes,
+    )
 
 
 def create_app(server_settings: ServerSettings | None = None) -> HeadwaterApp:

@@ -299,7 +299,7 @@ def _too_large(limit: int, request_id: str, *, close: bool) -> Answer:
         f"the request body is larger than the limit of {limit:,} bytes",
         where="body",
         hint="Send less in one request; the server's admin sets the limit with "
-        "HEADWATER_SERVING_MAX_BODY_BYTES.",
+        "HEADWATER_SERVING_BODY_LIMIT_BYTES.",
         request_id=request_id,
     )
     return Answer(413, body, close=close)
