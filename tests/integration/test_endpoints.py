@@ -608,3 +608,66 @@ def test_a_deploy_names_what_is_wrong_before_anything_starts(site: Site) -> None
     assert upside.json()["where"] == "max_replica"
     assert site.api("GET", "/endpoints/ghost").status_code == 404
     assert site.api("GET", "/endpoints/bounds").status_code == 404
+
+
+SERVE_MODEL = """\
+import json, os
+
+WEIGHTS = json.load(open(os.path.join(os.environ["HW_MODEL_DIR"], "weights.json")))
+
+
+def predict(x):
+    return x * WEIGHTS["factor"]
+"""
+
+
+def test_an_endpoint_serves_a_registered_model_version_mounted_at_model(site: Site) -> None:
+    made = site.api("POST", "/models", json={"name": "scaler"})
+    assert made.status_code == 201, made.text
+    blob = b'{"factor": 7}'
+    digest = hashlib.sha256(blob).hexdigest()
+    assert site.api("PUT", f"/models/scaler/objects/{digest}", content=blob).status_code in (
+        200,
+        201,
+    )
+    entry = {"path": "weights.json", "hash": digest, "size": len(blob)}
+    version = site.api("POST", "/models/scaler/commits", json={"entries": [entry], "message": "v"})
+    assert version.status_code == 201, version.text
+    commit = version.json()["id"]
+    site.sync({"predict.py": PREDICT, "serve_model.py": SERVE_MODEL})
+    missing = site.api(
+        "POST",
+        "/endpoints",
+        json={
+            "title": "scaled",
+            "file_name": "serve_model.py",
+            "function_name": "predict",
+            "model": "scaler@0000000",
+        },
+    )
+    assert missing.status_code == 400, missing.text
+    assert missing.json()["where"] == "model"
+    deployed = site.api(
+        "POST",
+        "/endpoints",
+        json={
+            "title": "scaled",
+            "file_name": "serve_model.py",
+            "function_name": "predict",
+            "model": f"scaler@{commit[:12]}",
+            "computes": ["tiny"],
+        },
+    )
+    assert deployed.status_code == 201, deployed.text
+    key = deployed.json()["key"]["key"]
+    shown = site.running("scaled")
+    [served] = shown["versions"]
+    assert served["source"]["model"] == {
+        "name": "scaler",
+        "commit": commit,
+        "ref": f"scaler@{commit[:12]}",
+    }
+    answer = site.predict(shown["slug"], 6, key)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"prediction": 42}
+    site.api("DELETE", "/endpoints/scaled")

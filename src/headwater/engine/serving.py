@@ -353,6 +353,7 @@ class EndpointPass:
                 "replica": {"endpoint": self.e.id, "version": version.id},
                 "flow": flow,
                 "periodic_sync": False,
+                "model_mount": source.get("model"),
             },
             resources={},
         )
