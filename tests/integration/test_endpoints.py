@@ -519,6 +519,8 @@ def test_stop_ends_the_replicas_start_brings_them_back_and_delete_leaves_no_task
     )
     # the controller marks them gone on its next tick
     wait_until(lambda: site.show("stoppable")["replicas"] == [], timeout=WAIT)
+    reasons = {e["reason"] for e in _replica_tasks(site, "stoppable")}
+    assert reasons == {"replica stopped: the endpoint was stopped"}
     assert site.predict("stoppable", 1, key).status_code == 503
     started = site.api("POST", "/endpoints/stoppable/start")
     assert started.json()["status"] == "deploying"
