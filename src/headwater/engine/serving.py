@@ -42,7 +42,7 @@ from headwater.domain.endpoints import (
     VersionState,
     can_move,
 )
-from headwater.domain.jobs import Experiment
+from headwater.domain.jobs import Experiment, JobState
 from headwater.domain.latency import LatencyHistogram
 from headwater.domain.replicas import (
     START_FAILURES,
@@ -169,8 +169,13 @@ class EndpointPass:
             mine = [r for r in everything if r.version_id == version.id]
             if any(r.ready_at is not None for r in mine):
                 continue
+            # ended by themselves: a replica stopped while starting (scaled down, the endpoint
+            # stopped) ended aborted and says nothing about its version
             broken = [
-                r for r in mine if r.state == ReplicaState.GONE.value and r.ended_at is not None
+                r
+                for r in mine
+                if r.state == ReplicaState.GONE.value
+                and self.experiments.get(r.experiment_id).state is JobState.FAILED
             ]
             if len(broken) < START_FAILURES:
                 continue
