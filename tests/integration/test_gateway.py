@@ -280,6 +280,18 @@ def test_a_replica_killed_mid_request_fails_only_its_requests(site: Site) -> Non
     assert {r.json()["prediction"]["replica"] for r in after} == {"kill-b"}
 
 
+def test_a_replica_listed_ready_but_gone_costs_no_request(site: Site) -> None:
+    """Its socket is gone (the process died between two controller ticks): a request sent
+    its way never reached it, so it goes to the other replica instead of failing."""
+    live = site.replica("alive")
+    gone = Replica("gone", site.folder / "gone.sock", live.process)  # no such socket
+    _, slug, key = site.endpoint("Halfgone", {"100": [gone, live]})
+    auth = {"Cnvrg-Api-Key": key}
+    answers = [site.predict(slug, {"input_params": i}, headers=auth) for i in range(10)]
+    assert [a.status_code for a in answers] == [200] * 10
+    assert {a.json()["prediction"]["replica"] for a in answers} == {"alive"}
+
+
 def _busy(site: Site, slug: str) -> set[str]:
     """The replicas of ``slug`` that hold a request right now (their /stats)."""
     busy = set()
