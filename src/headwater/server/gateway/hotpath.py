@@ -129,7 +129,12 @@ class Gateway:
         if isinstance(raw, Answer):
             await _respond(send, raw, request_id)
             return
-        route = await self.table.get(slug)
+        try:
+            route = await self.table.get(slug)
+        except Exception:  # the database is away: say so in our shape, not a bare 500
+            log.exception("could not read the routing entry of endpoint %s", slug)
+            await _respond(send, _unavailable(request_id, stopped=False), request_id)
+            return
         if route is None or key is None or not route.accepts(key):
             await _respond(send, _unauthorized(request_id), request_id)
             return
