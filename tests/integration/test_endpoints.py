@@ -698,3 +698,25 @@ def test_a_replica_cannot_name_another_replicas_socket_as_its_own(site: Site) ->
     assert claimed.json()["where"] == "address"
     assert _address(site, first["id"]) != theirs
     site.api("DELETE", "/endpoints/pair")
+
+
+def test_a_replica_killed_under_load_costs_at_most_its_request_in_flight(site: Site) -> None:
+    made = site.deploy("steady", computes=["tiny"], min_replica=2, max_replica=2)
+    key = made["key"]["key"]
+    before = site.running("steady", ready=2)["replicas"]
+    with Load(site, "steady", key) as load:
+        wait_until(lambda: len(load.answers) > 20, timeout=WAIT)
+        os.kill(_serving_pid(_address(site, before[0]["id"])), signal.SIGKILL)
+
+        def replaced() -> bool:
+            ready = [r["id"] for r in site.running("steady", ready=2)["replicas"]]
+            return before[0]["id"] not in ready
+
+        wait_until(replaced, timeout=WAIT, message=lambda: site.explain("steady"))
+        seen = len(load.answers)
+        wait_until(lambda: len(load.answers) > seen + 20, timeout=WAIT)
+    failed = [status for status, _ in load.answers if status != 200]
+    assert len(failed) <= 1, failed  # one client: at most one request was in flight
+    assert set(failed) <= {503}
+    assert [status for status, _ in load.answers[-20:]] == [200] * 20
+    site.api("DELETE", "/endpoints/steady")
