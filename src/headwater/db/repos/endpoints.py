@@ -30,6 +30,7 @@ from headwater.domain.endpoint_records import (
     Replica,
     TrafficBucket,
 )
+from headwater.domain.endpoints import TITLE_MAX, slug_for
 from headwater.domain.errors import NotFound
 from headwater.domain.ids import new_id
 
@@ -175,9 +176,9 @@ class EndpointRepo:
         )
 
     def _free_slug(self, title: str) -> str:
-        """The title as a URL name, with the first free numeric suffix when another project's
-        endpoint has it (the domain's title rule already limits the characters)."""
-        base = re.sub(r"[^a-z0-9-]+", "-", title.lower()).strip("-")[:100] or "endpoint"
+        """The title as a URL name (``domain.endpoints.slug_for``: suffixed when another
+        project's endpoint has it); characters a URL path would not keep become hyphens."""
+        base = re.sub(r"[^a-z0-9-]+", "-", title.lower()).strip("-")[:TITLE_MAX] or "endpoint"
         taken = set(
             self.s.scalars(
                 select(EndpointRow.slug).where(
@@ -185,12 +186,7 @@ class EndpointRepo:
                 )
             )
         )
-        if base not in taken:
-            return base
-        n = 2
-        while f"{base}-{n}" in taken:
-            n += 1
-        return f"{base}-{n}"
+        return slug_for(base, taken.__contains__)
 
     def get(self, project_id: str, ref: str) -> Endpoint:
         """An endpoint of the project by id or title."""
