@@ -16,7 +16,6 @@ from headwater.cli.context import ProjectOption, connect
 from headwater.cli.output import JsonOption, emit, print_json, say, table, warn
 from headwater.domain.errors import NotFound
 from headwater.domain.jobs import JobState
-from headwater.domain.live import LiveStatus
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -42,14 +41,6 @@ _UNSUPPORTED = {
     "machine's own environment (with the project's requirements.txt installed).",
     "volumes": "Headwater does not mount volumes yet: put data in a dataset (`hw dataset "
     "push`, seen at data/NAME/) or in the project's files.",
-}
-_STYLES = {
-    LiveStatus.UNKNOWN: "dim",
-    LiveStatus.PENDING: "cyan",
-    LiveStatus.RUNNING: "green",
-    LiveStatus.SUCCEEDED: "bold green",
-    LiveStatus.FAILED: "red",
-    LiveStatus.CANCELLED: "yellow",
 }
 
 
@@ -124,12 +115,22 @@ def _ps_table(rows: list[LiveRow], spec: LiveSpec) -> RenderableType:
     from rich.console import Group
     from rich.text import Text
 
+    from headwater.domain.live import LiveStatus
+
+    styles = {
+        LiveStatus.UNKNOWN: "dim",
+        LiveStatus.PENDING: "cyan",
+        LiveStatus.RUNNING: "green",
+        LiveStatus.SUCCEEDED: "bold green",
+        LiveStatus.FAILED: "red",
+        LiveStatus.CANCELLED: "yellow",
+    }
     view = table(
         ["JOB", "STATUS", "RAW ID", "#", "WHEN", "HTTP PORT"],
         [
             (
                 r.job,
-                Text(r.status.value, style=_STYLES[r.status]),
+                Text(r.status.value, style=styles[r.status]),
                 r.id or "N/A",
                 r.number,
                 r.when or "N/A",
