@@ -101,7 +101,7 @@ class LazyGroup(TyperGroup):
         pending = {name: self._loader(name, target) for name, target in self.entries.items()}
         self.commands = LazyCommands(self.commands, pending)
 
-    def get_help_option(self, ctx: _click.Context) -> _click.Option | None:
+    def get_help_option(self, ctx: _click.Context) -> TyperOption | None:
         option = super().get_help_option(ctx)
         if PlainOption.fits(option):
             option.__class__ = PlainOption
