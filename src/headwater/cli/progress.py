@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING
@@ -80,11 +80,16 @@ class Bars:
     running Rich ``progress``, it draws there from the start of each phase."""
 
     def __init__(
-        self, progress: RichProgress | None = None, *, show_after_s: float | None = None
+        self,
+        progress: RichProgress | None = None,
+        *,
+        show_after_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if show_after_s is None:
             show_after_s = SHOW_AFTER_S if progress is None else 0.0
         self._show_after_s = show_after_s
+        self._clock = clock
         self._owned = progress is None  # started and stopped here, on first need
         self._lock = threading.Lock()
         self._rich = progress
@@ -100,7 +105,7 @@ class Bars:
                     self._rich.remove_task(task)
             self._tasks = None
             self._phase = (action, files, size) if files else None  # nothing to move: no bars
-            self._started = time.monotonic()
+            self._started = self._clock()
             self._done = [0, 0]
             if self._phase is not None and self._show_after_s <= 0:
                 self._show()
@@ -112,7 +117,7 @@ class Bars:
             self._done[0] += files
             self._done[1] += size
             if self._tasks is None:
-                if time.monotonic() - self._started < self._show_after_s:
+                if self._clock() - self._started < self._show_after_s:
                     return
                 self._show()
             else:
