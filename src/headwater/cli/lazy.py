@@ -95,7 +95,9 @@ class LazyGroup(TyperGroup):
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
-        for param in self.params:  # the root's own options: parsed without Pydantic
+        # The root's own options, parsed without Pydantic. Typer builds them itself, so they
+        # change class afterwards; PlainOption adds no state, only ``process_value``.
+        for param in self.params:
             if PlainOption.fits(param):
                 param.__class__ = PlainOption
         pending = {name: self._loader(name, target) for name, target in self.entries.items()}
