@@ -42,9 +42,9 @@ def handle(exc: Exception, *, debug: bool) -> int:
         message.append(f"{type(exc).__name__}: {exc}. This is a bug in Headwater, not your ")
         message.append("mistake: run the command again with `hw --debug ...` to see the ")
         message.append("traceback, and report it.")
-        stderr.print(message, soft_wrap=True)
+        stderr().print(message, soft_wrap=True)
         return EXIT_USER_ERROR
     if debug:
         traceback.print_exception(exc)
-    stderr.print(paragraph(exc), soft_wrap=True)
+    stderr().print(paragraph(exc), soft_wrap=True)
     return EXIT_USER_ERROR

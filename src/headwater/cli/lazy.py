@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import typer
 from typer import _click
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 from typer.main import get_command_from_info, get_group_from_info
 
 Loader = Callable[[], _click.Command]
@@ -62,6 +62,27 @@ class LazyCommands(MutableMapping[str, _click.Command]):
         return name in self._built or name in self._pending
 
 
+class PlainOption(TyperOption):
+    """A text option or a flag whose value is passed on as given when it already is a ``str``
+    (a ``bool``) or absent. Typer coerces every such value through a Pydantic adapter, and
+    building the first one imports Pydantic (~40 ms): for the root's ``--project`` and
+    ``--help`` that happened on every ``hw GROUP --help``, which otherwise needs no Pydantic."""
+
+    def process_value(self, ctx: _click.Context, value: Any) -> Any:
+        plain = value is None or type(value) is self.type_descriptor.annotation
+        if not plain or self.required:
+            return super().process_value(ctx, value)
+        return value if self.callback is None else self.callback(ctx, self, value)
+
+    @staticmethod
+    def fits(param: _click.Parameter | None) -> bool:
+        """One ``str`` or ``bool`` value without a parser: what Typer's adapter returns as is."""
+        if type(param) is not TyperOption or param.multiple or param.nargs != 1:
+            return False
+        described = param.type_descriptor
+        return described.annotation in (str, bool) and described.parameter_info.parser is None
+
+
 class LazyGroup(TyperGroup):
     """A Typer group that adds the commands of ``entries`` (``name -> "module:attribute"``)
     after its own, importing each one's module only when that command is looked up.
@@ -74,8 +95,19 @@ class LazyGroup(TyperGroup):
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
+        # The root's own options, parsed without Pydantic. Typer builds them itself, so they
+        # change class afterwards; PlainOption adds no state, only ``process_value``.
+        for param in self.params:
+            if PlainOption.fits(param):
+                param.__class__ = PlainOption
         pending = {name: self._loader(name, target) for name, target in self.entries.items()}
         self.commands = LazyCommands(self.commands, pending)
+
+    def get_help_option(self, ctx: _click.Context) -> TyperOption | None:
+        option = super().get_help_option(ctx)
+        if PlainOption.fits(option):
+            option.__class__ = PlainOption
+        return option
 
     def list_commands(self, ctx: _click.Context) -> list[str]:
         return list(self.commands)  # names only: nothing is imported to list them

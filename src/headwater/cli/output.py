@@ -12,20 +12,21 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Annotated, TypeVar
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from pydantic_core import to_jsonable_python
-from rich import box
-from rich.console import Console, ConsoleDimensions, Group, RenderableType
-from rich.filesize import decimal
-from rich.table import Table
-from rich.text import Text
 
 from headwater.domain.access import ResourceType
-from headwater.schemas.common import Page
-from headwater.schemas.projects import AccessOut
-from headwater.schemas.versions import CommitOut
+
+if TYPE_CHECKING:  # Rich and the schemas load when something is rendered, not at start-up
+    from rich.console import Console, RenderableType
+    from rich.table import Table
+    from rich.text import Text
+
+    from headwater.schemas.common import Page
+    from headwater.schemas.projects import AccessOut
+    from headwater.schemas.versions import CommitOut
 
 T = TypeVar("T")
 RESOURCES = tuple(r.value for r in ResourceType)  # files, jobs, datasets, models
@@ -37,25 +38,39 @@ JsonOption = Annotated[
 PIPE_WIDTH = 4096  # off a terminal: wide enough that no table row is folded
 
 
-class _Console(Console):
-    """Rich's console, except off a terminal (a pipe, a file, CI) without ``COLUMNS``: there
-    Rich assumes 80 columns and folds table cells (``accurac``/``y=0.900``), which breaks
-    ``grep`` and scripts; a table is as wide as its content instead."""
+@cache
+def _console_class() -> type[Console]:
+    from rich.console import Console, ConsoleDimensions
 
-    @property
-    def size(self) -> ConsoleDimensions:
-        found = Console.size.fget(self)  # type: ignore[attr-defined]
-        if self._width is None and not self.is_terminal and "COLUMNS" not in os.environ:
-            return ConsoleDimensions(PIPE_WIDTH, found.height)
-        return found  # type: ignore[no-any-return]
+    class _Console(Console):
+        """Rich's console, except off a terminal (a pipe, a file, CI) without ``COLUMNS``:
+        there Rich assumes 80 columns and folds table cells (``accurac``/``y=0.900``), which
+        breaks ``grep`` and scripts; a table is as wide as its content instead."""
 
-    @size.setter
-    def size(self, new_size: tuple[int, int]) -> None:
-        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+        @property
+        def size(self) -> ConsoleDimensions:
+            found = Console.size.fget(self)  # type: ignore[attr-defined]
+            if self._width is None and not self.is_terminal and "COLUMNS" not in os.environ:
+                return ConsoleDimensions(PIPE_WIDTH, found.height)
+            return found  # type: ignore[no-any-return]
+
+        @size.setter
+        def size(self, new_size: tuple[int, int]) -> None:
+            Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+    return _Console
 
 
-stdout = _Console(highlight=False)
-stderr = _Console(stderr=True, highlight=False)
+@cache
+def stdout() -> Console:
+    """The Rich console on stdout, built (and Rich imported) on first use."""
+    return _console_class()(highlight=False)
+
+
+@cache
+def stderr() -> Console:
+    """The Rich console on stderr, for warnings, errors and live views."""
+    return _console_class()(stderr=True, highlight=False)
 
 
 def emit(data: T, as_json: bool, view: Callable[[T], RenderableType]) -> None:
@@ -68,25 +83,33 @@ def emit(data: T, as_json: bool, view: Callable[[T], RenderableType]) -> None:
     if isinstance(rendered, str):
         say(rendered)
     else:  # text is never hard-wrapped: a diff line or a path must stay one line
-        stdout.print(rendered, soft_wrap=isinstance(rendered, Text))
+        from rich.text import Text
+
+        stdout().print(rendered, soft_wrap=isinstance(rendered, Text))
 
 
 def print_json(data: object) -> None:
+    from pydantic_core import to_jsonable_python
+
     sys.stdout.write(json.dumps(to_jsonable_python(data), indent=2, ensure_ascii=False) + "\n")
     sys.stdout.flush()
 
 
 def say(message: str) -> None:
     """A sentence for people on stdout, printed as written (no markup, no hard wraps)."""
-    stdout.print(message, markup=False, soft_wrap=True)
+    stdout().print(message, markup=False, soft_wrap=True)
 
 
 def warn(message: str) -> None:
-    stderr.print(Text("Warning: ", style="yellow") + Text(message), soft_wrap=True)
+    from rich.text import Text
+
+    stderr().print(Text("Warning: ", style="yellow") + Text(message), soft_wrap=True)
 
 
 def cell(value: object) -> Text:
     """User data as plain text: a name with [brackets] must not turn into Rich markup."""
+    from rich.text import Text
+
     if isinstance(value, Text):
         return value
     if value is None or value == "":
@@ -103,6 +126,9 @@ def cell(value: object) -> Text:
 def table(
     headers: Sequence[str], rows: Iterable[Sequence[object]], *, caption: str | None = None
 ) -> Table:
+    from rich import box
+    from rich.table import Table
+
     out = Table(box=box.SIMPLE_HEAD, caption=caption, caption_justify="left", pad_edge=False)
     for header in headers:
         out.add_column(header, overflow="fold")
@@ -113,6 +139,9 @@ def table(
 
 def paged(page: Page[T], shown: RenderableType) -> RenderableType:
     """``shown`` (a page's table) with where the next page starts, when there is one."""
+    from rich.console import Group
+    from rich.text import Text
+
     end = page.offset + len(page.items)
     if page.total > end:
         return Group(shown, Text(f"{end} of {page.total} shown; next: --offset {end}", style="dim"))
@@ -121,6 +150,8 @@ def paged(page: Page[T], shown: RenderableType) -> RenderableType:
 
 def fields(pairs: Iterable[tuple[str, object]]) -> Table:
     """A two-column grid of labels and values, for ``show`` commands."""
+    from rich.table import Table
+
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column(overflow="fold")
@@ -148,11 +179,15 @@ def short(commit: str | None) -> str:
 
 def size(n: int) -> str:
     """Bytes for people: ``1.2 MB``."""
+    from rich.filesize import decimal
+
     return decimal(n)
 
 
 def versions_table(commits: Sequence[CommitOut], *, what: str = "versions") -> RenderableType:
     """The versions of files, a dataset or a model, newest first."""
+    from rich.text import Text
+
     if not commits:
         return Text(f"No {what} yet.")
     if any(c.source for c in commits):  # model versions registered from experiments

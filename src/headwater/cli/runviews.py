@@ -137,7 +137,7 @@ def _changes_printer() -> Callable[[FlowRunOut], None]:
             now = (task.status.value, counts(task))
             if seen.get(task.title) != now:
                 seen[task.title] = now
-                stderr.print(
+                stderr().print(
                     Text(f"run {run.number}: {task.title}: {now[0]} ({now[1]})"),
                     soft_wrap=True,
                 )
@@ -160,7 +160,7 @@ def wait_for(
     if not sys.stderr.isatty():
         printer = _changes_printer()
         return client.flows.wait(run, timeout=timeout, on_update=printer, project=project)
-    with Live(_live_view(run), console=stderr, transient=True, refresh_per_second=4) as live:
+    with Live(_live_view(run), console=stderr(), transient=True, refresh_per_second=4) as live:
         return client.flows.wait(
             run,
             timeout=timeout,

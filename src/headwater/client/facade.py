@@ -10,9 +10,6 @@ from typing import TYPE_CHECKING, Any
 from headwater.client.auth import AuthClient
 from headwater.client.config import ClientConfig, cache_days, config_dir, resolve_config
 from headwater.client.http import DEFAULT_TIMEOUT, HttpClient
-from headwater.client.projects import ProjectsClient
-from headwater.client.scope import ProjectScope
-from headwater.schemas.projects import ProjectOut
 
 if TYPE_CHECKING:
     import httpx
@@ -27,10 +24,13 @@ if TYPE_CHECKING:
     from headwater.client.keys import KeysClient
     from headwater.client.live import LiveClient
     from headwater.client.members import MembersClient
+    from headwater.client.projects import ProjectsClient
+    from headwater.client.scope import ProjectScope
     from headwater.client.secrets import SecretsClient
     from headwater.client.settings import SettingsClient
     from headwater.client.users import UsersClient
     from headwater.client.webhooks import WebhooksClient
+    from headwater.schemas.projects import ProjectOut
 
 Health = dict[str, Any]
 
@@ -62,12 +62,24 @@ class Client:
             self.config.url, self.config.token, timeout=timeout, transport=transport
         )
         self.auth = AuthClient(self.http)
-        self.projects = ProjectsClient(self.http)
-        self.scope = ProjectScope(
+
+    # Built on first use: each one imports its schemas, and a command needs one or two
+    # (`hw whoami` and `hw user list` never load the project schemas).
+    @cached_property
+    def projects(self) -> ProjectsClient:
+        from headwater.client.projects import ProjectsClient
+
+        return ProjectsClient(self.http)
+
+    @cached_property
+    def scope(self) -> ProjectScope:
+        """The project calls act on (the configured one, or the caller's Personal project)."""
+        from headwater.client.scope import ProjectScope
+
+        return ProjectScope(
             self.projects, self.auth, self.config.project, self.config.project_source
         )
 
-    # Built on first use: each one imports its schemas, and a command needs one or two.
     @cached_property
     def users(self) -> UsersClient:
         from headwater.client.users import UsersClient

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
-from headwater.domain import boundedyaml
 from headwater.domain.errors import InvalidInput
 
 META_DIR = ".headwater"
@@ -37,6 +34,10 @@ def project_file(root: Path) -> Path:
 
 def read_project_file(root: Path) -> dict[str, str]:
     """The linked project's fields (``id`` at least), or a clean error naming the file."""
+    import yaml  # here, not at import: only a linked folder's commands read YAML
+
+    from headwater.domain import boundedyaml
+
     path = project_file(root)
     try:
         data = boundedyaml.safe_load(path.read_text(), source=str(path)) or {}
@@ -65,6 +66,8 @@ def read_project_file(root: Path) -> dict[str, str]:
 
 def write_project_file(root: Path, project_id: str, name: str) -> Path:
     """Link ``root`` to a project; return the file written."""
+    import yaml
+
     path = project_file(root)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from headwater.cli.context import connect
 from headwater.cli.output import JsonOption, emit, size
-from headwater.schemas.versions import FsckOut, GcOut
+
+if TYPE_CHECKING:
+    from headwater.schemas.versions import FsckOut, GcOut
 
 app = typer.Typer(help="Server maintenance (admins only).", no_args_is_help=True)
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from headwater.cli.inputs import read_secret
 from headwater.cli.output import JsonOption, emit, fields, say, warn
-from headwater.client import Client, load_config, resolve_config, save_config
-from headwater.client.config import ENV_TOKEN, normalise_url
-from headwater.schemas.users import UserOut
+
+if TYPE_CHECKING:
+    from headwater.schemas.users import UserOut
 
 
 def login(
@@ -30,6 +30,9 @@ def login(
     ] = False,
 ) -> None:
     """Check the URL and credentials against the server, then store them in config.json."""
+    from headwater.client import Client, load_config, resolve_config, save_config
+    from headwater.client.config import ENV_TOKEN, normalise_url
+
     if (token is None) == (username is None):
         raise typer.BadParameter("give either --token, or --username with --password-stdin")
     if password_stdin and username is None:
@@ -59,6 +62,8 @@ def login(
 
 def whoami(as_json: JsonOption = False) -> None:
     """Show the user the stored token belongs to."""
+    from headwater.client import Client
+
     with Client() as client:
         me = client.auth.me()
         url = client.url

@@ -11,9 +11,7 @@ from typing import Annotated
 import typer
 
 from headwater.cli.context import ProjectOption, connect
-from headwater.cli.graphs import graph_format, write_graph
 from headwater.cli.output import JsonOption, emit, paged, say
-from headwater.cli.runviews import run_view, runs_table
 
 
 def bakes(
@@ -26,6 +24,7 @@ def bakes(
     """The project's flow runs, newest first (one page; --offset for more)."""
     with connect(project) as client:
         page = client.flows.runs(flow=flow, offset=offset, limit=limit, project=project)
+    from headwater.cli.runviews import runs_table  # the views (Rich, graphs) after the answer
 
     emit(page, as_json, lambda p: paged(p, runs_table(p.items)))
 
@@ -45,10 +44,16 @@ def inspect(
 ) -> None:
     """One run: its tasks with their states and instances; --output-graph draws it."""
     if output_graph is not None:
+        from headwater.cli.graphs import graph_format
+
         graph_format(output_graph)  # a bad name or a missing `dot` fails before any request
     with connect(project) as client:
         found = client.flows.inspect(run_ref, project=project)
+    from headwater.cli.runviews import run_view  # the views (Rich, graphs) after the answer
+
     if output_graph is not None:
+        from headwater.cli.graphs import write_graph
+
         write_graph(found, output_graph)
     emit(found, as_json, run_view)
     if output_graph is not None and not as_json:

@@ -4,28 +4,31 @@ Datasets and models are the same kind of thing on the server (named, versioned t
 commands are made once here for a noun; ``datasets`` adds queries on top.
 
 No ``from __future__ import annotations``: the commands are made inside a function, and Typer
-must see their annotations as objects, not as names to look up in the module's globals.
+must see their annotations as objects, not as names to look up in the module's globals. The
+other functions' annotations are quoted, so that their types (Rich, the SDK, the schemas) are
+imported when a command runs, not when ``hw dataset --help`` builds the group.
 """
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import RenderableType
-from rich.text import Text
 
 from headwater.cli.context import ProjectOption, connect
 from headwater.cli.inputs import confirm_or_yes
 from headwater.cli.output import JsonOption, emit, say, short, size, table, versions_table
 from headwater.cli.progress import transfer_progress
-from headwater.client import Client
-from headwater.client.collections import CollectionClient
-from headwater.client.datacache import Pulled, pull
-from headwater.client.sync import push_folder
-from headwater.schemas.versions import QueryResolved, RepoOut
 
-Pick = Callable[[Client], CollectionClient]
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from headwater.client import Client
+    from headwater.client.collections import CollectionClient
+    from headwater.client.datacache import Pulled
+    from headwater.schemas.versions import QueryResolved, RepoOut
+
+Pick = Callable[["Client"], "CollectionClient"]
 CommitOption = Annotated[
     str | None,
     typer.Option("--commit", "-c", help="A version (id or prefix). [default: the latest]"),
@@ -83,6 +86,8 @@ def collection_app(noun: str, pick: Pick, help_text: str) -> typer.Typer:
         project: ProjectOption = None,
         as_json: JsonOption = False,
     ) -> None:
+        from headwater.client.sync import push_folder
+
         with connect(project) as client, transfer_progress(quiet=as_json) as progress:
             repo = pick(client).repo(name, project=project)
             result, uploaded = push_folder(repo, directory, message=message, progress=progress)
@@ -117,7 +122,9 @@ def collection_app(noun: str, pick: Pick, help_text: str) -> typer.Typer:
     return app
 
 
-def _list_view(repos: list[RepoOut], noun: str) -> RenderableType:
+def _list_view(repos: "list[RepoOut]", noun: str) -> "RenderableType":
+    from rich.text import Text
+
     if not repos:
         return Text(f"No {noun}s yet. Create one: hw {noun} create NAME")
     rows = [
@@ -135,17 +142,19 @@ def _list_view(repos: list[RepoOut], noun: str) -> RenderableType:
 
 
 def pull_into(
-    client: Client,
-    collection: CollectionClient,
+    client: "Client",
+    collection: "CollectionClient",
     name: str,
     directory: Path | None,
     *,
     commit: str | None,
-    selection: QueryResolved | None = None,
+    selection: "QueryResolved | None" = None,
     project: str | None,
     as_json: bool,
 ) -> None:
     """Pull a version (or a query's files) through the local cache and report it."""
+    from headwater.client.datacache import pull
+
     dest = (directory or Path.cwd() / name).absolute()
     with transfer_progress(quiet=as_json) as progress:
         pulled = pull(
@@ -159,7 +168,7 @@ def pull_into(
     emit(pulled, as_json, lambda p: _pulled_sentence(name, p))
 
 
-def _pulled_sentence(name: str, pulled: Pulled) -> str:
+def _pulled_sentence(name: str, pulled: "Pulled") -> str:
     source = "from the local cache" if pulled.cached else "downloaded"
     return (
         f"Pulled {name} version {short(pulled.commit.id)} into {pulled.path}: "

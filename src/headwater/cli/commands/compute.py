@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Group, RenderableType
 
 from headwater.cli.context import connect
 from headwater.cli.output import JsonOption, emit, size, table
-from headwater.schemas.experiments import ComputeTemplateOut, MonitorOut
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from headwater.schemas.experiments import ComputeTemplateOut, MonitorOut
 
 app = typer.Typer(help="Compute templates: name, CPUs, memory, GPUs.", no_args_is_help=True)
 
@@ -22,6 +25,8 @@ def status(as_json: JsonOption = False) -> None:
 
 
 def status_view(m: MonitorOut) -> RenderableType:
+    from rich.console import Group
+
     o, t = m.overall, m.total
     overall = table(
         ["", "ASSIGNED", "TOTAL"],

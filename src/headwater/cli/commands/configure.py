@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from headwater.cli.context import connect
 from headwater.cli.output import say, warn
-from headwater.client import Client, load_config, update_config
-from headwater.client.config import ENV_PROJECT
-from headwater.client.linked import linked_project
-from headwater.client.scope import label, usable
 from headwater.domain.entities import PERSONAL_PROJECT_NAME
 from headwater.domain.errors import NotFound
-from headwater.schemas.projects import ProjectOut
+
+if TYPE_CHECKING:
+    from headwater.client import Client
+    from headwater.schemas.projects import ProjectOut
 
 
 def configure(
@@ -36,6 +35,10 @@ def configure(
     ] = None,
 ) -> None:
     """Show the active project, and set it with --project or at a prompt."""
+    from headwater.client import load_config, update_config
+    from headwater.client.config import ENV_PROJECT
+    from headwater.client.linked import linked_project
+
     stored = load_config().project
     with connect() as client:
         say(f"Current Active Project: {_describe(client, stored)}")
@@ -56,6 +59,8 @@ def configure(
 
 
 def _name(project: ProjectOut | None) -> str:
+    from headwater.client.scope import label
+
     return label(project) if project else PERSONAL_PROJECT_NAME
 
 
@@ -70,6 +75,8 @@ def _describe(client: Client, project_id: str | None) -> str:
 
 def _prompt(client: Client, current: str | None) -> ProjectOut | None:
     """Offer the projects by name (with the ID where two share a name); Personal is None."""
+    from headwater.client.scope import label, usable
+
     projects = [p for p in client.projects.iter_all() if usable(p) and not p.personal]
     names = [p.name for p in projects]
     choices: dict[str, ProjectOut | None] = {PERSONAL_PROJECT_NAME: None}

@@ -3,16 +3,18 @@
 No ``from __future__ import annotations``, as in ``collections``: Typer reads the annotations.
 """
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import RenderableType
-from rich.text import Text
 
 from headwater.cli.commands.collections import CommitOption, Dest, collection_app, pull_into
 from headwater.cli.context import ProjectOption, connect
 from headwater.cli.output import JsonOption, emit, say, short, table
-from headwater.schemas.versions import QueryOut
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from headwater.schemas.versions import QueryOut
 
 app = collection_app(
     "dataset", lambda client: client.datasets, "Versioned datasets and their queries."
@@ -103,7 +105,9 @@ def list_queries(name: Dataset, project: ProjectOption = None, as_json: JsonOpti
     emit(found, as_json, lambda qs: _queries_view(qs, name))
 
 
-def _queries_view(found: list[QueryOut], dataset: str) -> RenderableType:
+def _queries_view(found: "list[QueryOut]", dataset: str) -> "RenderableType":
+    from rich.text import Text
+
     if not found:
         return Text(f"No queries on {dataset} yet.")
     rows = [

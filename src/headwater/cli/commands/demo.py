@@ -16,19 +16,18 @@ import secrets
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from headwater.cli.commands.experiments import experiments_table
-from headwater.cli.local_server import ChildServer, base_url, local_address, read_admin_token
 from headwater.cli.output import fields, say, stdout
-from headwater.cli.runviews import run_view
-from headwater.client import Client, resolve_config, update_config
-from headwater.client.scope import label
-from headwater.client.sync import push_folder
 from headwater.domain.errors import Conflict, HeadwaterError, ServerUnreachable
-from headwater.schemas.projects import ProjectOut
+
+if TYPE_CHECKING:
+    from headwater.cli.local_server import ChildServer
+    from headwater.client import Client
+    from headwater.schemas.projects import ProjectOut
 
 PROJECT_NAME = "demo"
 ENV_VAR = ("DEMO_GREETING", "hello from headwater")
@@ -57,6 +56,10 @@ def demo(
     ] = None,
 ) -> None:
     """Start a local platform if none runs, set up a demo project, and show where it is."""
+    from headwater.cli.local_server import base_url
+    from headwater.client import Client, resolve_config, update_config
+    from headwater.client.scope import label
+
     url = resolve_config().url if port is None else base_url("127.0.0.1", port)
     home = demo_home()
     # `kill` (SIGTERM) must stop the child server too: turn it into an orderly exit.
@@ -70,7 +73,7 @@ def demo(
             _flow(client, project)
         update_config(project=project.id)
         say(f"Active project is now {label(project)}.")
-        stdout.print(fields([("UI", f"{url}/"), ("API docs", f"{url}/docs")]))
+        stdout().print(fields([("UI", f"{url}/"), ("API docs", f"{url}/docs")]))
         say("Try: hw project show, hw env list, hw secret list.")
         if child is None or exit_after:
             return
@@ -91,6 +94,8 @@ def demo(
 
 def _answers(url: str) -> bool:
     """Whether a Headwater server answers at ``url``; something else answering is an error."""
+    from headwater.client import Client
+
     with Client(url=url, timeout=2.0) as probe:
         try:
             probe.health()
@@ -102,6 +107,8 @@ def _answers(url: str) -> bool:
 
 
 def _port_taken(url: str, why: str) -> HeadwaterError:
+    from headwater.cli.local_server import local_address
+
     port = local_address(url)[1]
     return HeadwaterError(
         f"port {port} is taken by something that is not a Headwater server ({why})",
@@ -128,6 +135,8 @@ def _sandbox_options() -> list[str]:
 
 
 def _start(url: str, home: Path) -> ChildServer:
+    from headwater.cli.local_server import ChildServer, local_address
+
     host, port = local_address(url)
     options = _sandbox_options()
     say(f"No server answers at {url}: starting one on {home} (log: {home / 'server.log'}).")
@@ -146,6 +155,9 @@ def _start(url: str, home: Path) -> ChildServer:
 
 def _login(url: str, home: Path, *, started: bool) -> str:
     """The demo server's admin token when the demo started it, else the stored login."""
+    from headwater.cli.local_server import read_admin_token
+    from headwater.client import resolve_config, update_config
+
     stored = resolve_config().token
     if stored and not started:
         say(f"Using the server at {url} with your stored login.")
@@ -157,6 +169,8 @@ def _login(url: str, home: Path, *, started: bool) -> str:
 
 
 def _project(client: Client) -> ProjectOut:
+    from headwater.client.scope import label
+
     for project in client.projects.iter_all(search=PROJECT_NAME):
         if project.name == PROJECT_NAME and project.role == "owner":
             say(f"Reusing project {label(project)}.")
@@ -175,6 +189,9 @@ def _seed(client: Client, project: ProjectOut) -> None:
 
 def _flow(client: Client, project: ProjectOut) -> None:
     """The example as the project's files and dataset, then a run of its flow."""
+    from headwater.cli.runviews import run_view
+    from headwater.client.sync import push_folder
+
     repo = client.files.repo(project=project.id)
     commit, _ = push_folder(repo, EXAMPLE, message="the demo classifier")
     say(f"Pushed the example classifier as version {commit.id[:12]} of the project's files.")
@@ -194,8 +211,8 @@ def _flow(client: Client, project: ProjectOut) -> None:
     train = next(t for t in run.tasks if t.title == "Train")
     ids = {i.experiment_id for i in train.instances}
     made = [e for e in client.experiments.list(limit=100, project=project.id).items if e.id in ids]
-    stdout.print(experiments_table(sorted(made, key=lambda e: e.number)))
-    stdout.print(run_view(run))
+    stdout().print(experiments_table(sorted(made, key=lambda e: e.number)))
+    stdout().print(run_view(run))
     if run.status.value != "success":
         raise HeadwaterError(
             f"the demo flow ended {run.status.value}",

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import RenderableType
-from rich.text import Text
 
 from headwater.cli.context import ProjectOption, connect
 from headwater.cli.output import JsonOption, emit, paged, table
-from headwater.schemas.common import Page
-from headwater.schemas.endpoints import EndpointOut
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from headwater.schemas.common import Page
+    from headwater.schemas.endpoints import EndpointOut
 
 
 def endpoints(
@@ -27,6 +29,8 @@ def endpoints(
 
 
 def _view(page: Page[EndpointOut]) -> RenderableType:
+    from rich.text import Text
+
     if not page.items:
         return Text("No endpoints yet: a flow's deploy task defines one.")
     rows = [(e.title, e.status, _function(e), e.flow_run or "", e.updated_at) for e in page.items]

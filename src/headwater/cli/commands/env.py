@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from headwater.cli.context import ProjectOption, connect
 from headwater.cli.inputs import parse_assignments
 from headwater.cli.output import JsonOption, emit, say, table
-from headwater.client.scope import label
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 app = typer.Typer(help="Environment variables of the active project.", no_args_is_help=True)
 
@@ -23,6 +24,8 @@ def set_env(
     project: ProjectOption = None,
 ) -> None:
     """Set variables; the others are kept."""
+    from headwater.client.scope import label
+
     env = parse_assignments(assignments)
     with connect(project) as client:
         client.env.set(env)
@@ -48,6 +51,8 @@ def unset(
     project: ProjectOption = None,
 ) -> None:
     """Remove a variable."""
+    from headwater.client.scope import label
+
     with connect(project) as client:
         client.env.unset(key)
         target = label(client.active_project())

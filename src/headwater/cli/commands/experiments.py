@@ -5,11 +5,9 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import RenderableType
-from rich.text import Text
 
 from headwater.cli.context import ProjectOption, connect
 from headwater.cli.output import (
@@ -23,12 +21,14 @@ from headwater.cli.output import (
     stderr,
     table,
 )
-from headwater.client import Client
-from headwater.client.folders import sync_here
-from headwater.client.linked import linked_project
-from headwater.domain.grid import ParamAxis, combinations, parse_grid_file, parse_param_option
 from headwater.domain.jobs import JobState
-from headwater.schemas.experiments import ExperimentOut, MetricSeries
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from headwater.client import Client
+    from headwater.domain.grid import ParamAxis
+    from headwater.schemas.experiments import ExperimentOut, MetricSeries
 
 app = typer.Typer(help="Experiments: list, show, logs, stop, metrics.", no_args_is_help=True)
 
@@ -36,6 +36,8 @@ Ref = Annotated[str, typer.Argument(metavar="ID", help="The experiment's number 
 
 
 def _axes(params: list[str], grid: Path | None) -> list[ParamAxis]:
+    from headwater.domain.grid import parse_grid_file, parse_param_option
+
     axes = [parse_param_option(p) for p in params]
     if grid is not None:
         axes += parse_grid_file(grid.read_text(), source=str(grid))
@@ -43,6 +45,8 @@ def _axes(params: list[str], grid: Path | None) -> list[ParamAxis]:
 
 
 def experiments_table(items: list[ExperimentOut]) -> RenderableType:
+    from rich.text import Text
+
     if not items:
         return Text("No experiments yet. Start one: hw run -- python train.py")
     keys = sorted({k for e in items for k in e.tags})[:6]
@@ -115,6 +119,10 @@ def run(
     as_json: JsonOption = False,
 ) -> None:
     """Run CMD as one experiment per combination of parameters (a grid search)."""
+    from headwater.client.folders import sync_here
+    from headwater.client.linked import linked_project
+    from headwater.domain.grid import combinations
+
     runs = combinations(_axes(param, grid))
     joined = command_line(command)
     with connect(project) as client:
@@ -227,7 +235,7 @@ def _say_if_never_ran(found: ExperimentOut) -> None:
         why = f"it ended {found.state.value} before it started" + (
             f" ({found.reason})" if found.reason else ""
         )
-    stderr.print(f"Experiment {found.number} never ran: {why}.", markup=False, soft_wrap=True)
+    stderr().print(f"Experiment {found.number} never ran: {why}.", markup=False, soft_wrap=True)
 
 
 def _all_logs(client: Client, ref: str, project: str | None) -> list[dict[str, object]]:
@@ -282,6 +290,8 @@ def sparkline(values: list[float], width: int = 40) -> str:
 
 
 def metrics_view(series: list[MetricSeries]) -> RenderableType:
+    from rich.text import Text
+
     if not series:
         return Text("No metrics logged yet.")
     rows = [

@@ -4,15 +4,18 @@ version (seed 000: Change commits, File viewer, File version comparisons)."""
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.text import Text
 
 from headwater.cli.context import ProjectOption, connect
 from headwater.cli.output import JsonOption, emit, size, versions_table
-from headwater.domain.diffs import FileDiff
-from headwater.schemas.versions import DiffOut
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from headwater.domain.diffs import FileDiff
+    from headwater.schemas.versions import DiffOut
 
 app = typer.Typer(help="Versions of the project's files, diffs and contents.", no_args_is_help=True)
 
@@ -47,6 +50,8 @@ def diff(
 
 def diff_view(changes: DiffOut) -> Text:
     """Like ``git diff``: one file after another, added lines green, removed ones red."""
+    from rich.text import Text
+
     if not changes.files:
         return Text("No differences.")
     out = Text().join(_file_view(f) for f in changes.files)
@@ -58,6 +63,8 @@ _STYLES = (("+++", "bold"), ("---", "bold"), ("@@", "cyan"), ("+", "green"), ("-
 
 
 def _file_view(change: FileDiff) -> Text:
+    from rich.text import Text
+
     if change.format == "text" and change.unified is not None:
         out = Text()
         for line in change.unified.splitlines(keepends=True):

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import RenderableType
-from rich.text import Text
 
 from headwater.cli.context import ProjectOption, connect
 from headwater.cli.inputs import confirm_or_yes
 from headwater.cli.output import JsonOption, emit, paged, print_json, say, table
-from headwater.cli.runviews import headline, run_view, succeeded, wait_for
-from headwater.client import Client
 from headwater.domain.errors import HeadwaterError, InvalidInput
-from headwater.domain.flowspec import parse_flow
-from headwater.domain.grid import parse_param_option
-from headwater.schemas.flows import FlowOut, FlowRunOut, FlowVersionOut, ParamOverrides, TriggerOut
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from headwater.client import Client
+    from headwater.schemas.flows import (
+        FlowOut,
+        FlowRunOut,
+        FlowVersionOut,
+        ParamOverrides,
+        TriggerOut,
+    )
 
 app = typer.Typer(
     help="Flows: DAG pipelines from YAML files (import, run, versions, approvals, triggers).",
@@ -70,6 +75,8 @@ def parse_overrides(items: list[str], titles: list[str]) -> ParamOverrides:
     Titles and keys may both hold dots, so the task is the longest title of the flow that the
     option starts with (followed by a dot), not the text before the first dot.
     """
+    from headwater.domain.grid import parse_param_option
+
     out: ParamOverrides = {}
     by_length = sorted(titles, key=len, reverse=True)
     for item in items:
@@ -88,6 +95,8 @@ def parse_overrides(items: list[str], titles: list[str]) -> ParamOverrides:
 
 
 def _titles(client: Client, name: str, version: int | None, project: str | None) -> list[str]:
+    from headwater.domain.flowspec import parse_flow
+
     text = client.flows.export(name, version, project=project)
     return [t.title for t in parse_flow(text, source=f"{name} (stored)").tasks]
 
@@ -102,6 +111,8 @@ def _finish(
     project: str | None,
 ) -> None:
     """Print the started run, or wait for it and print how it ended (exit 1 unless success)."""
+    from headwater.cli.runviews import run_view, succeeded, wait_for
+
     if not wait:
         emit(
             run,
@@ -185,6 +196,8 @@ def run(
 
 
 def flows_table(flows: list[FlowOut]) -> RenderableType:
+    from rich.text import Text
+
     if not flows:
         return Text("No flows yet. Import one: hw flow import --file flow.yaml")
     rows = [
@@ -216,6 +229,8 @@ def list_flows(
 
 
 def versions_table(versions: list[FlowVersionOut]) -> RenderableType:
+    from rich.text import Text
+
     if not versions:
         return Text("No versions.")
     rows = [(v.number, v.created_at, v.created_by, v.tasks) for v in versions]
@@ -299,6 +314,8 @@ def reject(
 @app.command("stop")
 def stop(run_ref: RunArg, project: ProjectOption = None, as_json: JsonOption = False) -> None:
     """Stop a run: its running instances are stopped, the tasks not started are aborted."""
+    from headwater.cli.runviews import headline
+
     with connect(project) as client:
         found = client.flows.stop(run_ref, project=project)
     emit(found, as_json, lambda r: f"{headline(r)}.")
@@ -329,6 +346,8 @@ def restart(
 
 
 def triggers_table(triggers: list[TriggerOut]) -> RenderableType:
+    from rich.text import Text
+
     if not triggers:
         return Text("No triggers. Add one: hw flow trigger add NAME --dataset D (or --webhook)")
     rows = [

@@ -7,16 +7,15 @@ changed and brings in what others synced; `.hwignore` lists what is not synced.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from headwater.cli.context import connect
 from headwater.cli.output import JsonOption, emit, short, size, warn
-from headwater.cli.progress import transfer_progress
-from headwater.client.folders import clone_project, link_folder, new_project, sync_here
-from headwater.client.scope import label
-from headwater.client.sync import SyncReport
+
+if TYPE_CHECKING:
+    from headwater.client.sync import SyncReport
 
 Message = Annotated[str, typer.Option("--message", "-m", help="What changed, for the log.")]
 
@@ -36,6 +35,10 @@ def new(
     as_json: JsonOption = False,
 ) -> None:
     """Create a project and its folder ./NAME from a template, then sync its first version."""
+    from headwater.cli.progress import transfer_progress
+    from headwater.client.folders import new_project, sync_here
+    from headwater.client.scope import label
+
     with connect() as client, transfer_progress(quiet=as_json) as progress:
         project, folder = new_project(
             client, name, into=Path.cwd(), template=template, description=description
@@ -64,6 +67,10 @@ def link(
     as_json: JsonOption = False,
 ) -> None:
     """Create a project for the current folder and link the folder to it."""
+    from headwater.cli.progress import transfer_progress
+    from headwater.client.folders import link_folder, sync_here
+    from headwater.client.scope import label
+
     with connect() as client, transfer_progress(quiet=as_json) as progress:
         project = link_folder(client, Path.cwd(), title=title)
         report = sync_here(client, message=message, progress=progress)[1] if sync else None
@@ -80,6 +87,9 @@ def link(
 
 def sync(message: Message = "", as_json: JsonOption = False) -> None:
     """Sync the linked folder you are in: upload your changes, bring in the server's."""
+    from headwater.cli.progress import transfer_progress
+    from headwater.client.folders import sync_here
+
     with connect() as client, transfer_progress(quiet=as_json) as progress:
         root, report = sync_here(client, message=message, progress=progress)
     emit({"folder": str(root), "sync": report}, as_json, lambda d: sync_sentence(report))
@@ -125,6 +135,10 @@ def clone(
     as_json: JsonOption = False,
 ) -> None:
     """Clone a project's files into a new folder linked to it, ready for `hw sync`."""
+    from headwater.cli.progress import transfer_progress
+    from headwater.client.folders import clone_project
+    from headwater.client.scope import label
+
     with connect() as client, transfer_progress(quiet=as_json) as progress:
         project, folder, version = clone_project(
             client, project_id, directory, commit=commit, progress=progress

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from headwater.cli.context import ProjectOption, connect
 from headwater.cli.inputs import read_secret
 from headwater.cli.output import JsonOption, emit, say, table
 from headwater.domain.project_settings import THIRD_PARTY_KEY_TYPES
-from headwater.schemas.settings import KeyOut
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from headwater.schemas.settings import KeyOut
 
 app = typer.Typer(help="Third-party keys of the active project (owner only).", no_args_is_help=True)
 

@@ -7,21 +7,21 @@ directory upwards and act on each job's latest run.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from rich.console import Group, RenderableType
-from rich.text import Text
 
 from headwater.cli.commands import experiments
 from headwater.cli.context import ProjectOption, connect
 from headwater.cli.output import JsonOption, emit, print_json, say, table, warn
-from headwater.client.folders import sync_here
-from headwater.client.linked import linked_project
-from headwater.client.live import LiveRow, load_live_file
 from headwater.domain.errors import NotFound
 from headwater.domain.jobs import JobState
-from headwater.domain.live import LiveJob, LiveSpec, LiveStatus, live_status
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from headwater.client.live import LiveRow
+    from headwater.domain.live import LiveJob, LiveSpec
 
 app = typer.Typer(
     help="Live jobs from .headwater/live.yaml: run, ps, logs, kill.", no_args_is_help=True
@@ -41,14 +41,6 @@ _UNSUPPORTED = {
     "machine's own environment (with the project's requirements.txt installed).",
     "volumes": "Headwater does not mount volumes yet: put data in a dataset (`hw dataset "
     "push`, seen at data/NAME/) or in the project's files.",
-}
-_STYLES = {
-    LiveStatus.UNKNOWN: "dim",
-    LiveStatus.PENDING: "cyan",
-    LiveStatus.RUNNING: "green",
-    LiveStatus.SUCCEEDED: "bold green",
-    LiveStatus.FAILED: "red",
-    LiveStatus.CANCELLED: "yellow",
 }
 
 
@@ -79,6 +71,11 @@ def run(
     as_json: JsonOption = False,
 ) -> None:
     """Start JOB: sync the project folder, then run its command as an experiment."""
+    from headwater.client.folders import sync_here
+    from headwater.client.linked import linked_project
+    from headwater.client.live import load_live_file
+    from headwater.domain.live import live_status
+
     spec = load_live_file(file)
     chosen = spec.job(job)
     _warn_unsupported(chosen)
@@ -106,6 +103,8 @@ def run(
 @app.command("ps")
 def ps(file: FileOption = None, project: ProjectOption = None, as_json: JsonOption = False) -> None:
     """Every job defined in live.yaml: its status, raw ID and when its latest run moved."""
+    from headwater.client.live import load_live_file
+
     spec = load_live_file(file)
     with connect(project) as client:
         rows = client.live.ps(spec, project=project)
@@ -113,12 +112,25 @@ def ps(file: FileOption = None, project: ProjectOption = None, as_json: JsonOpti
 
 
 def _ps_table(rows: list[LiveRow], spec: LiveSpec) -> RenderableType:
+    from rich.console import Group
+    from rich.text import Text
+
+    from headwater.domain.live import LiveStatus
+
+    styles = {
+        LiveStatus.UNKNOWN: "dim",
+        LiveStatus.PENDING: "cyan",
+        LiveStatus.RUNNING: "green",
+        LiveStatus.SUCCEEDED: "bold green",
+        LiveStatus.FAILED: "red",
+        LiveStatus.CANCELLED: "yellow",
+    }
     view = table(
         ["JOB", "STATUS", "RAW ID", "#", "WHEN", "HTTP PORT"],
         [
             (
                 r.job,
-                Text(r.status.value, style=_STYLES[r.status]),
+                Text(r.status.value, style=styles[r.status]),
                 r.id or "N/A",
                 r.number,
                 r.when or "N/A",
@@ -142,6 +154,8 @@ def logs(
     as_json: JsonOption = False,
 ) -> None:
     """Print the output of JOB's latest run (stdout and stderr, in order)."""
+    from headwater.client.live import load_live_file
+
     spec = load_live_file(file)
     name = spec.job(job).name
     with connect(project) as client:
@@ -159,6 +173,9 @@ def kill(
     as_json: JsonOption = False,
 ) -> None:
     """Stop JOB's latest run (ALL: every job that is pending or running)."""
+    from headwater.client.live import load_live_file
+    from headwater.domain.live import live_status
+
     spec = load_live_file(file)
     names = list(spec.jobs) if job == "ALL" else [spec.job(job).name]
     done: list[dict[str, object]] = []

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from headwater.cli.context import connect
 from headwater.cli.output import RESOURCES, JsonOption, access_summary, emit, say, table
 from headwater.domain.access import AccessLevel
-from headwater.schemas.projects import MemberOut
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from headwater.schemas.projects import MemberOut
 
 app = typer.Typer(help="Members of a project and their access.", no_args_is_help=True)
 

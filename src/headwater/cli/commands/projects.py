@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Group, RenderableType
-from rich.text import Text
 
 from headwater.cli.commands import members
 from headwater.cli.context import connect
 from headwater.cli.inputs import confirm_or_yes
 from headwater.cli.output import JsonOption, access_summary, emit, fields, say, table
-from headwater.client import load_config, update_config
-from headwater.client.scope import label
-from headwater.schemas.common import Page
-from headwater.schemas.projects import ProjectOut
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from rich.text import Text
+
+    from headwater.schemas.common import Page
+    from headwater.schemas.projects import ProjectOut
 
 app = typer.Typer(help="Projects, and who may do what in them.", no_args_is_help=True)
 app.add_typer(members.app, name="member")
@@ -41,6 +42,10 @@ def create(
     as_json: JsonOption = False,
 ) -> None:
     """Create a project that you own."""
+    from rich.text import Text
+
+    from headwater.client.scope import label
+
     with connect() as client:
         project = client.projects.create(
             name, description=description, public=public, keys_from_personal=keys_from_personal
@@ -69,6 +74,8 @@ def list_projects(
 
 
 def _page_view(page: Page[ProjectOut], active: str | None) -> RenderableType:
+    from rich.text import Text
+
     def marker(p: ProjectOut) -> Text:
         is_active = p.id == active if active else p.personal and p.role == "owner"
         return Text("*" if is_active else "")
@@ -102,6 +109,9 @@ def show(
 
 
 def _details_view(details: dict[str, Any]) -> RenderableType:
+    from rich.console import Group
+    from rich.text import Text
+
     p: ProjectOut = details["project"]
     about = fields(
         [
@@ -132,6 +142,8 @@ def update(
     as_json: JsonOption = False,
 ) -> None:
     """Change a project's description or privacy (its name is fixed)."""
+    from headwater.client.scope import label
+
     if description is None and public is None:
         raise typer.BadParameter("nothing to change: give --description, --public or --private")
     with connect() as client:
@@ -145,6 +157,8 @@ def delete(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete a project you own, with everything in it."""
+    from headwater.client.scope import label
+
     with connect() as client:
         project = client.scope.project(project_id)
         confirm_or_yes(f"Delete project {label(project)} for good?", yes=yes)
@@ -156,6 +170,8 @@ def delete(
 @app.command("leave")
 def leave(project_id: ProjectId) -> None:
     """Leave a project someone else shared with you."""
+    from headwater.client.scope import label
+
     with connect() as client:
         project = client.scope.project(project_id)
         client.projects.leave(project.id)
@@ -164,6 +180,8 @@ def leave(project_id: ProjectId) -> None:
 
 
 def _forget_if_active(project_id: str) -> None:
+    from headwater.client import load_config, update_config
+
     if load_config().project == project_id:
         update_config(project=None)
         say("It was your active project; the active project is Personal again.")

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from headwater.cli.context import ProjectOption, connect
 from headwater.cli.inputs import read_secret
 from headwater.cli.output import JsonOption, emit, say, table
-from headwater.client.scope import label
-from headwater.schemas.settings import SecretOut
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from headwater.schemas.settings import SecretOut
 
 app = typer.Typer(help="Secrets of the active project (owner only).", no_args_is_help=True)
 
@@ -32,6 +34,8 @@ OwnerOnly = Annotated[
 @app.command("set")
 def set_secret(key: Key, project: ProjectOption = None, owner_only: OwnerOnly = None) -> None:
     """Set a secret; the value is read from stdin (a hidden prompt on a terminal)."""
+    from headwater.client.scope import label
+
     value = read_secret(f"Value for {key}")
     with connect(project) as client:
         made = client.secrets.set(key, value, owner_only=owner_only)
@@ -56,6 +60,8 @@ def _view(secrets: list[SecretOut]) -> Table:
 @app.command("delete")
 def delete(key: Key, project: ProjectOption = None) -> None:
     """Delete a secret."""
+    from headwater.client.scope import label
+
     with connect(project) as client:
         client.secrets.delete(key)
         target = label(client.active_project())

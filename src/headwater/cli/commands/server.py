@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 
 from headwater import __version__
-from headwater.cli.local_server import base_url, check_port_free
 from headwater.cli.output import fields, say, stdout
 
 
@@ -42,6 +41,7 @@ def server(
     # The server stack is loaded here only, so other commands start fast.
     import uvicorn
 
+    from headwater.cli.local_server import base_url, check_port_free
     from headwater.executors.local import check_sandbox
     from headwater.server import create_app
     from headwater.server.platform import ADMIN_TOKEN_FILE
@@ -61,7 +61,7 @@ def server(
     url = base_url(settings.host, settings.port)
     token_file = settings.home / ADMIN_TOKEN_FILE
     say(f"Headwater {__version__} serving at {url}/")
-    stdout.print(
+    stdout().print(
         fields(
             [
                 ("API", f"{url}/api/v1"),

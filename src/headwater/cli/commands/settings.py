@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from headwater.cli.context import ProjectOption, connect
 from headwater.cli.inputs import parse_assignments
 from headwater.cli.output import JsonOption, emit, fields
-from headwater.schemas.settings import ProjectSettings
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from headwater.schemas.settings import ProjectSettings
 
 app = typer.Typer(help="Settings of the active project.", no_args_is_help=True)
 

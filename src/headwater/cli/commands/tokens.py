@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from headwater.cli.context import connect
 from headwater.cli.output import JsonOption, emit, say, table
-from headwater.schemas.users import TokenInfoOut
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from headwater.schemas.users import TokenInfoOut
 
 app = typer.Typer(help="Your own API tokens and sessions.", no_args_is_help=True)
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from headwater.cli.context import connect
 from headwater.cli.inputs import read_secret
 from headwater.cli.output import JsonOption, emit, table
-from headwater.schemas.users import UserCreated, UserOut
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from headwater.schemas.users import UserCreated, UserOut
 
 app = typer.Typer(help="Users of the server (admins only).", no_args_is_help=True)
 

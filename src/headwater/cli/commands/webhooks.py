@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from headwater.cli.context import ProjectOption, connect
 from headwater.cli.output import JsonOption, emit, say, table
 from headwater.domain.entities import WEBHOOK_EVENTS
-from headwater.schemas.settings import WebhookCreated, WebhookOut
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from headwater.schemas.settings import WebhookCreated, WebhookOut
 
 app = typer.Typer(help="Webhooks of the active project (owner only).", no_args_is_help=True)
 
