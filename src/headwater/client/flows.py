@@ -10,12 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from headwater.client.http import payload, segment
 from headwater.client.scope import ProjectScoped
 from headwater.domain.errors import HeadwaterError
 from headwater.schemas.common import Page
-from headwater.schemas.endpoints import EndpointOut
 from headwater.schemas.flows import (
     Decision,
     FlowImport,
@@ -28,6 +28,9 @@ from headwater.schemas.flows import (
     TriggerCreate,
     TriggerOut,
 )
+
+if TYPE_CHECKING:
+    from headwater.schemas.endpoints import EndpointOut
 
 VersionList = list[FlowVersionOut]
 TriggerList = list[TriggerOut]
@@ -260,6 +263,8 @@ class FlowsClient(ProjectScoped):
         self, *, offset: int = 0, limit: int = 50, project: str | None = None
     ) -> Page[EndpointOut]:
         """The endpoints deploy tasks defined, by title."""
+        from headwater.schemas.endpoints import EndpointOut  # only `hw endpoints` reads them
+
         path = f"/projects/{segment(self._scope.id(project))}/endpoints"
         params: dict[str, str | int | bool | None] = {"offset": offset, "limit": limit}
         return self._http.call("GET", path, Page[EndpointOut], params=params)
