@@ -411,9 +411,11 @@ def endpoint_at(suffix: str) -> Build:
                     endpoint.id, definition={}, source={}, flow_run_id=None, created_by=None
                 )
                 repo.update_version(version.id, state="live", traffic=100)
+            # the world deploys mep (a version, no request yet): log one the first time
+            if not repo.requests(endpoint.id, offset=0, limit=1)[0]:
                 logged = NewRequest(
                     endpoint_id=endpoint.id,
-                    version_id=version.id,
+                    version_id=repo.versions(endpoint.id)[0].id,
                     request_id="r1",
                     at=datetime.now(UTC),
                     latency_ms=1.0,
@@ -646,6 +648,11 @@ ENTRIES: dict[str, Entry] = {
     # replayed through the gateway: mep has no replica, so the endpoint answers 503
     f"POST {P}/endpoints/{{ref}}/requests/{{request_id}}/replay": Entry(
         JOBS_WRITERS, endpoint_at("/requests/{logged}/replay"), ok=503
+    ),
+    # the try route: whoever sees the endpoint may call it without its key; mep has no
+    # replica, so the call reaches the gateway and answers 503
+    f"POST {P}/endpoints/{{ref}}/predict": Entry(
+        VIEWERS, plain("/projects/{pid}/endpoints/mep/predict", {"input_params": [1]}), ok=503
     ),
     f"GET {P}/flow-runs/{{ref}}": Entry(VIEWERS, plain("/projects/{pid}/flow-runs/1")),
     f"POST {P}/flow-runs/{{ref}}/stop": Entry(JOBS_WRITERS, fresh_run("/stop")),
