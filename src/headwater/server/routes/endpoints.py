@@ -14,7 +14,6 @@ from pathlib import PurePosixPath
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import Field
 
 from headwater.db.repos.endpoints import EndpointRepo
 from headwater.db.repos.experiments import ExperimentRepo
@@ -27,7 +26,7 @@ from headwater.domain.ids import MAX_NUMBER
 from headwater.domain.trees import Tree
 from headwater.engine import endpoints as deploys
 from headwater.engine.endpoints import IssuedKey, VersionSource
-from headwater.schemas.common import Model, Page
+from headwater.schemas.common import Page
 from headwater.schemas.endpoints import (
     EndpointDeploy,
     EndpointDeployed,
@@ -36,8 +35,10 @@ from headwater.schemas.endpoints import (
     EndpointLogChunk,
     EndpointLogsOut,
     EndpointOut,
+    EndpointRollback,
     EndpointScale,
     ReplicaOut,
+    ServingAddress,
     VersionOut,
 )
 from headwater.server.deps import PlatformDep, ProjectAccess, own_task, require
@@ -51,7 +52,6 @@ OwnTask = Annotated[ProjectAccess, Depends(own_task(Permission.JOBS_WRITE))]
 Offset = Annotated[int, Query(ge=0, le=MAX_NUMBER)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 LOG_REPLICAS = 50  # the newest replicas whose logs an endpoint's log reads
-ADDRESS_MAX = 500
 
 
 def endpoint_out(e: Endpoint) -> EndpointOut:
@@ -114,7 +114,7 @@ def _detail(platform: Platform, project_id: str, ref: str) -> EndpointDetail:
     )
 
 
-def _changed(request: Request, platform: Platform, slug: str) -> None:
+def _changed(request: Request, platform: Platform, slug: str | None) -> None:
     """After a change: the controller acts now, and this process's gateway reads it at once
     (other server processes within the gateway's cache period)."""
     platform.engine.wake()
@@ -234,20 +234,16 @@ def start_endpoint(
     return _detail(platform, access.project.id, ref)
 
 
-class RollbackIn(Model):
-    reason: str = Field("rolled back by a user", max_length=500)
-
-
 @router.post("/endpoints/{ref}/rollback", response_model=EndpointDetail)
 def rollback_endpoint(
     ref: str,
     request: Request,
     access: Writer,
     platform: PlatformDep,
-    body: RollbackIn | None = None,
+    body: EndpointRollback | None = None,
 ) -> EndpointDetail:
     """Back to the previous version: the newest ends rolled back, the one before serves."""
-    reason = (body or RollbackIn()).reason
+    reason = (body or EndpointRollback()).reason
     with platform.db.write() as session:
         endpoint = EndpointRepo(session).get(access.project.id, ref)
         deploys.rollback(session, endpoint, f"{reason} ({access.user.username})")
@@ -282,7 +278,8 @@ def rotate_endpoint_key(
     with platform.db.write() as session:
         endpoint = EndpointRepo(session).get(access.project.id, ref)
         key = deploys.rotate_key(session, endpoint)
-    _changed(request, platform, endpoint.slug)
+    # the project's single key is every one of its endpoints' key
+    _changed(request, platform, None if key.shared else endpoint.slug)
     out = _key_out(key)
     assert out is not None
     return out
@@ -312,13 +309,9 @@ def endpoint_logs(
     return EndpointLogsOut(chunks=chunks, next_since=chunks[-1].at if chunks else since)
 
 
-class ServingIn(Model):
-    address: str = Field(min_length=6, max_length=ADDRESS_MAX, description="unix:/abs/path")
-
-
 @router.post("/experiments/{ref}/serving", status_code=204)
 def report_serving(
-    ref: str, request: Request, body: ServingIn, access: OwnTask, platform: PlatformDep
+    ref: str, request: Request, body: ServingAddress, access: OwnTask, platform: PlatformDep
 ) -> Response:
     """A replica's task says where it listens, once its function has loaded (task token)."""
     with platform.db.write() as session:
