@@ -2970,6 +2970,16 @@ export interface components {
             path?: string | null;
         };
         /**
+         * ModelMount
+         * @description A registered model's version, checked out at ``model/`` (an endpoint's ``model``).
+         */
+        ModelMount: {
+            /** Commit */
+            commit: string;
+            /** Name */
+            name: string;
+        };
+        /**
          * ModelSourceOut
          * @description The experiment a model version was registered from, as it was then.
          */
@@ -3597,6 +3607,8 @@ export interface components {
             git?: components["schemas"]["GitCheckout"] | null;
             /** Inputs */
             inputs: components["schemas"]["InputMount"][];
+            /** @description A model version to put at model/ */
+            model?: components["schemas"]["ModelMount"] | null;
             /** Output Dir */
             output_dir: string;
             /**

@@ -21,11 +21,13 @@ from headwater.db.repos.versions import VersionRepo
 from headwater.domain.access import Permission
 from headwater.domain.endpoint_records import Endpoint
 from headwater.domain.endpoints import ReplicaState, can_move
-from headwater.domain.errors import Conflict, InvalidInput
+from headwater.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from headwater.domain.ids import MAX_NUMBER
 from headwater.domain.trees import Tree
+from headwater.domain.versions import RepoKind
 from headwater.engine import endpoints as deploys
 from headwater.engine.endpoints import IssuedKey, VersionSource
+from headwater.executors.local import task_folder
 from headwater.schemas.common import Page
 from headwater.schemas.endpoints import (
     EndpointDeploy,
@@ -142,13 +144,14 @@ def deploy_endpoint(
     body: EndpointDeploy, access: Writer, platform: PlatformDep
 ) -> EndpointDeployed:
     """Deploy a function: a new endpoint (its key shown once), or a new version of one."""
-    if body.git_branch or body.git_commit or body.model:
-        given = [k for k in ("git_branch", "git_commit", "model") if getattr(body, k)]
+    if body.git_branch or body.git_commit:
+        given = [k for k in ("git_branch", "git_commit") if getattr(body, k)]
         raise InvalidInput(
             f"{', '.join(given)} is not supported yet when deploying outside a flow",
             where=given[0],
             hint="Deploy from the project's synced files (`hw sync`, then deploy), or from "
-            "a flow whose deploy task follows the task that trained the model.",
+            "a flow whose deploy task follows the task that trained the model, or name a "
+            "registered model version with model: NAME@VERSION.",
         )
     definition = {
         "file_name": body.file_name,
@@ -177,12 +180,15 @@ def deploy_endpoint(
                 hint="Sync the file first (`hw sync`); file_name is a path from the project's "
                 "root, e.g. predict.py or src/serve.py.",
             )
+        model = _model_version(versions, access, body.model) if body.model else None
+        if model is not None:
+            definition["model"] = body.model
         done = deploys.deploy(
             session,
             access.project.id,
             body.title,
             definition,
-            VersionSource(commit=commit.id, file=body.file_name),
+            VersionSource(commit=commit.id, file=body.file_name, model=model),
             flow_run_id=None,
             created_by=access.user.id,
         )
@@ -190,6 +196,29 @@ def deploy_endpoint(
     platform.engine.wake()
     detail = _detail(platform, access.project.id, done.endpoint.id)
     return EndpointDeployed(endpoint=detail, version=done.version.number, key=key)
+
+
+def _model_version(versions: VersionRepo, access: ProjectAccess, given: str) -> dict[str, str]:
+    """``NAME@VERSION`` (or ``NAME``: its latest version) of the project's model registry.
+    The replicas read it with their task's rights, so the deployer must be able to read it."""
+    if not access.may(Permission.MODELS_READ):
+        raise PermissionDenied(
+            "serving a registered model needs 'read' access to models",
+            where="model",
+            hint="Ask the project's owner for that access.",
+        )
+    name, _, ref = given.partition("@")
+    try:
+        repo = versions.get(access.project.id, RepoKind.MODEL, name)
+        commit = versions.resolve(repo.id, ref or None)
+    except (NotFound, InvalidInput) as exc:
+        raise InvalidInput(
+            f"model {given!r}: {exc.detail}",
+            where="model",
+            hint="Name a registered model as NAME@VERSION (`hw model versions NAME` lists "
+            "them), or NAME for its latest version.",
+        ) from None
+    return {"name": name, "commit": commit.id, "ref": given}
 
 
 @router.get("/endpoints/{ref}", response_model=EndpointDetail)
@@ -324,8 +353,7 @@ def report_serving(
                 where="experiment",
                 hint="Only a replica's task reports a serving address.",
             )
-        given = str(experiment.runner.get("workdir") or "")
-        workdir = os.path.realpath(given) if given else ""
+        workdir = _task_folder(platform, experiment.id)
         address = check_address(body.address, workdir)
         if not can_move(ReplicaState(replica.state), ReplicaState.READY):
             return Response(status_code=204)  # stopping or gone meanwhile: not routed to
@@ -335,6 +363,14 @@ def report_serving(
         slug = repo.get(access.project.id, replica.endpoint_id).slug
     _changed(request, platform, slug)  # routed to at once, from this server process
     return Response(status_code=204)
+
+
+def _task_folder(platform: Platform, experiment_id: str) -> str:
+    """The task's folder as the server knows it (never as the task says: a task could name
+    another's), resolved as the sandbox mounts it; "" where tasks run elsewhere."""
+    if platform.settings.executor != "local":
+        return ""
+    return os.path.realpath(task_folder(platform.settings.home, experiment_id))
 
 
 def check_address(address: str, workdir: str) -> str:

@@ -1,0 +1,136 @@
+"""The serving controller's decisions on a real database (SQLite and PostgreSQL), ticked by
+hand with no task running: what it queues, stops and fails, and why. The processes themselves
+are tests/integration/test_endpoints.py's."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from headwater.db.repos.endpoints import EndpointRepo
+from headwater.db.repos.experiments import ExperimentRepo
+from headwater.domain.jobs import Experiment, JobState
+from headwater.engine.serving import ServingController
+from headwater.server.platform import Platform
+from tests.support.api import Api, Server
+
+BLOB = b"def predict(x):\n    return x\n"
+
+
+@dataclass
+class Rig:
+    server: Server
+    owner: Api
+    project: str
+    stopped: list[tuple[str, str]] = field(default_factory=list)  # experiment id, why
+
+    @property
+    def platform(self) -> Platform:
+        platform: Platform = self.server.app.state.platform
+        return platform
+
+    def controller(self) -> ServingController:
+        def stop(experiment: Experiment, why: str) -> bool:
+            self.stopped.append((experiment.id, why))
+            with self.platform.db.write() as session:
+                ExperimentRepo(session).move(experiment.id, JobState.ABORTED, reason=why)
+            return True
+
+        return ServingController(self.platform.db, stop=stop)
+
+    def deploy(self, title: str, **more: Any) -> dict[str, Any]:
+        body = {"title": title, "file_name": "predict.py", "function_name": "predict", **more}
+        made = self.owner.post(f"/projects/{self.project}/endpoints", json=body)
+        assert made.status_code == 201, made.text
+        return dict(made.json())
+
+    def replicas(self, endpoint_id: str) -> list[Any]:
+        with self.platform.db.read() as session:
+            return EndpointRepo(session).replicas(endpoint_id)
+
+    def end(self, experiment_id: str, state: JobState, reason: str) -> None:
+        """What the engine records when a replica's task ends."""
+        with self.platform.db.write() as session:
+            repo = ExperimentRepo(session)
+            repo.move(experiment_id, JobState.INITIALIZING)
+            repo.move(experiment_id, state, reason=reason)
+
+
+@pytest.fixture
+def rig(server: Server) -> Rig:
+    owner = server.create_user()
+    project = owner.create_project("serving-rig")["id"]
+    digest = hashlib.sha256(BLOB).hexdigest()
+    assert owner.put(f"/projects/{project}/files/objects/{digest}", content=BLOB).is_success
+    entry = {"path": "predict.py", "hash": digest, "size": len(BLOB)}
+    made = owner.post(f"/projects/{project}/files/commits", json={"entries": [entry]})
+    assert made.status_code == 201, made.text
+    return Rig(server, owner, project)
+
+
+def test_a_deploy_queues_its_replicas_as_tasks_of_the_endpoints_compute(rig: Rig) -> None:
+    made = rig.deploy("queued", min_replica=2, max_replica=2)
+    controller = rig.controller()
+    assert controller.tick() == 2
+    assert controller.tick() == 0  # queued ones count: nothing more until they end
+    replicas = rig.replicas(made["endpoint"]["id"])
+    assert [r.state for r in replicas] == ["starting", "starting"]
+    with rig.platform.db.read() as session:
+        task = ExperimentRepo(session).get(replicas[0].experiment_id)
+    assert task.title == "endpoint:queued"
+    assert task.state is JobState.QUEUED
+    assert task.options["replica"] == {
+        "endpoint": made["endpoint"]["id"],
+        "version": made["endpoint"]["versions"][0]["id"],
+    }
+    assert task.options["periodic_sync"] is False
+    assert "python -m headwater.serving --file predict.py --function predict" in task.command
+
+
+def test_replicas_stopped_while_starting_never_fail_their_version(rig: Rig) -> None:
+    made = rig.deploy("restless")
+    endpoint = made["endpoint"]["id"]
+    controller = rig.controller()
+    for _ in range(4):  # each replica is stopped (a person, a scale-down) before it is ready
+        controller.tick()
+        [replica] = rig.replicas(endpoint)
+        rig.end(replica.experiment_id, JobState.ABORTED, "stopped by a user")
+    controller.tick()
+    shown = rig.owner.get(f"/projects/{rig.project}/endpoints/restless").json()
+    assert shown["versions"][0]["state"] == "live"
+    assert shown["status"] == "deploying"
+
+
+def test_replicas_that_end_by_themselves_before_serving_fail_their_version_at_the_third(
+    rig: Rig,
+) -> None:
+    made = rig.deploy("broken")
+    endpoint = made["endpoint"]["id"]
+    controller = rig.controller()
+    for n in range(3):
+        assert controller.tick() == 1, n  # a replacement each time, until the third
+        [replica] = rig.replicas(endpoint)
+        rig.end(replica.experiment_id, JobState.FAILED, f"the replica stopped by itself ({n})")
+    assert controller.tick() == 0
+    shown = rig.owner.get(f"/projects/{rig.project}/endpoints/broken").json()
+    [version] = shown["versions"]
+    assert version["state"] == "failed"
+    assert version["reason"].startswith("3 replicas ended before serving; the last")
+    assert version["reason"].endswith("the replica stopped by itself (2)")
+    assert shown["status"] == "failed"
+    assert controller.tick() == 0  # and nothing is restarted for ever
+
+
+def test_a_stopped_endpoint_stops_its_replicas_saying_why(rig: Rig) -> None:
+    made = rig.deploy("halted")
+    controller = rig.controller()
+    controller.tick()
+    [replica] = rig.replicas(made["endpoint"]["id"])
+    assert rig.owner.post(f"/projects/{rig.project}/endpoints/halted/stop").is_success
+    controller.tick()  # a replica that never listened needs no drain
+    assert rig.stopped == [(replica.experiment_id, "the endpoint was stopped")]
+    controller.tick()
+    assert rig.replicas(made["endpoint"]["id"]) == []
