@@ -245,15 +245,15 @@ def test_unknown_endpoint_says_where_to_look(served: Served) -> None:
 def test_bad_data_names_the_position(served: Served) -> None:
     hw, args = served.hw, ("-p", served.project)
     bad = hw("endpoint", "predict", served.slug, "--data", "[1, 2,, 3]", *args, code=1)
-    assert "--data is not JSON" in bad.stderr
+    assert "Error: --data: not JSON" in bad.stderr
     assert "line 1 column 7 (character 7)" in bad.stderr
     assert "Traceback" not in bad.stderr
     broken = served.folder / "broken.json"
     broken.write_text('{\n  "a": 1\n  "b": 2\n}')
     named = hw("endpoint", "predict", served.slug, "--data", f"@{broken}", *args, code=1)
-    assert f"{broken} is not JSON" in named.stderr
+    assert f"Error: {broken}: not JSON" in named.stderr
     assert "line 3 column 3" in named.stderr
-    neither = hw("endpoint", "predict", served.slug, *args, code=1)
+    neither = hw("endpoint", "predict", served.slug, *args, code=2)  # a usage error
     assert "--data JSON or the files with --file" in neither.stderr
 
 

@@ -426,10 +426,10 @@ def predict(
 ) -> None:
     """Call the endpoint with {"input_params": DATA} and print its prediction."""
     if (data is None) == (not file):
-        raise InvalidInput(
-            "give the input with --data JSON or the files with --file, one of the two",
-            where="--data",
-            hint="e.g. --data '[5.1, 3.5, 1.4, 0.2]', --data @input.json, or --file image.png.",
+        raise typer.BadParameter(
+            "give the input with --data JSON or the files with --file, one of the two "
+            "(e.g. --data '[5.1, 3.5, 1.4, 0.2]', --data @input.json, or --file image.png)",
+            param_hint="--data",
         )
     value = read_data(data) if data is not None else None
     # one --file: the function gets a path; several: a list of paths
@@ -474,8 +474,8 @@ def read_data(data: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput(
-            f"{'--data' if where == '--data' else where} is not JSON: {exc.msg} at line "
-            f"{exc.lineno} column {exc.colno} (character {exc.pos + 1})",
+            f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno} "
+            f"(character {exc.pos + 1})",
             where=where,
             hint='input_params must be JSON: quote strings ("text"), and quote the whole '
             "value for the shell, e.g. --data '{\"x\": [1, 2]}'; or pass @file.json.",
