@@ -129,7 +129,7 @@ def _detail_view(e: EndpointDetail) -> RenderableType:
     head = fields(
         [
             ("Title", e.title),
-            ("Status", e.status + ("" if e.desired == "running" else f" ({e.desired})")),
+            ("Status", _status(e)),
             ("URL", e.url),
             ("Function", _function(e)),
             (
@@ -161,6 +161,13 @@ def _detail_view(e: EndpointDetail) -> RenderableType:
     else:
         shown.append(Text("No replicas.", style="dim"))
     return Group(*shown)
+
+
+def _status(e: EndpointOut) -> str:
+    """The status, and what its owner asked for when it is not that yet."""
+    if e.desired == "stopped" and e.status != "stopped":
+        return f"{e.status} (stopping)"
+    return e.status
 
 
 def _source(source: dict[str, object]) -> str:
