@@ -23,6 +23,7 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.slow
 
 PREDICT = """\
+import json
 import os
 
 
@@ -36,6 +37,11 @@ def echo(x):
 
 def broken(x):
     raise ValueError("this function refuses " + repr(x))
+
+
+def scaled(x):
+    with open(os.path.join(os.environ["HW_MODEL_DIR"], "weights.json")) as f:
+        return x * json.load(f)["weight"]
 
 
 def size(paths):
@@ -76,8 +82,11 @@ def served(tmp_path_factory: pytest.TempPathFactory, live_server: LiveServer) ->
     endpoint = deployed["endpoint"]
     assert endpoint["status"] == "running", deployed
     assert deployed["version"] == 1
-    yield Served(hw, project, title, endpoint["slug"], deployed["key"]["key"], folder)
-    hw("endpoint", "delete", title, "--yes", "-p", project, code=None)
+    try:
+        yield Served(hw, project, title, endpoint["slug"], deployed["key"]["key"], folder)
+    finally:  # every endpoint the tests left, even a failed one's: replicas never end alone
+        for left in hw.json("endpoint", "list", "-p", project)["items"]:
+            hw("endpoint", "delete", left["id"], "--yes", "-p", project, code=None)
 
 
 def test_deploy_wait_prints_the_key_once_and_the_endpoint_serves(served: Served) -> None:
@@ -340,3 +349,28 @@ def test_logs_follow_prints_new_output_as_it_comes(served: Served) -> None:
             wait_until(lambda: printed(request_id), timeout=60, message=lambda: seen.decode())
         finally:
             follower.terminate()
+
+
+def test_deploy_serves_a_registered_model_version(served: Served, tmp_path: Path) -> None:
+    hw, args = served.hw, ("-p", served.project)
+    name = unique("weights")
+    hw("model", "create", name, *args)
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    (weights / "weights.json").write_text('{"weight": 7}')
+    pushed = hw.json("model", "push", name, str(weights), *args)
+    version = pushed["commit"]["id"][:12]
+    title = unique("scaled")
+    deployed = hw.json(
+        *("endpoint", "deploy", "--file", "predict.py", "--function", "scaled"),
+        *("--model", f"{name}@{version}", "--title", title, "--wait", "--timeout", WAIT, *args),
+    )
+    assert deployed["endpoint"]["versions"][0]["source"]["model"]
+    assert hw.json("endpoint", "predict", title, "--data", "6", *args)["prediction"] == 42
+    unknown = hw(
+        *("endpoint", "deploy", "--file", "predict.py", "--function", "scaled"),
+        *("--model", f"{name}@0000000", "--title", unique("nomodel"), *args),
+        code=1,
+    )
+    assert "Error: model:" in unknown.stderr
+    hw("endpoint", "delete", title, "--yes", *args)
