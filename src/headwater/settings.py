@@ -69,6 +69,11 @@ class ServingSettings(BaseSettings):
     rollout_max_p99_ms: float | None = Field(
         None, gt=0, description="Canary p99 in ms that rolls it back (unset: no limit)"
     )
+    controller: bool = Field(
+        True,
+        description="Run the serving controller (off: endpoints stay as the database has them, "
+        "nothing starts or stops replicas; for testing the gateway alone)",
+    )
 
     @field_validator("request_log")
     @classmethod

@@ -144,6 +144,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -> 
             tmp / "server.log",
             "--log-level",
             "warning",
+            # its replicas are started by hand, not by the serving controller
+            HEADWATER_SERVING_CONTROLLER="false",
             HEADWATER_SERVING_BODY_LIMIT_BYTES=str(BODY_LIMIT),
             HEADWATER_SERVING_LOGGED_BODY_BYTES=str(LOGGED_BYTES),
             **database,

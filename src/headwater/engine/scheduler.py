@@ -61,6 +61,7 @@ class Engine:
         trees: TreeSource | None = None,
         autoscale: AutoscalePolicy | None = None,
         rollout: RolloutPolicy | None = None,
+        serving: bool = True,
     ) -> None:
         self.db = db
         self.task_spec = task_spec
@@ -88,6 +89,7 @@ class Engine:
             trees=trees,
         )
         self.triggers = Triggers(db, tz=datetime.now().astimezone().tzinfo or UTC)
+        self.serving_on = serving
         self.serving = ServingController(
             db, stop=self.stop_replica, autoscale=autoscale, rollout=rollout
         )
@@ -129,7 +131,7 @@ class Engine:
                     self.schedule()
                     if self.flows.advance():
                         self.schedule()  # start what the runs' new tasks queued, now
-                    if self.serving.tick():
+                    if self.serving_on and self.serving.tick():
                         self.schedule()  # start the replicas it queued, now
                     if time.monotonic() - self._last_triggers >= TRIGGER_SECONDS:
                         self._last_triggers = time.monotonic()

@@ -118,6 +118,7 @@ def _engine(settings: ServerSettings, db: Database, box: SecretBox, objects: Obj
         trees=lambda digest: Tree.decode(objects.read(digest)),
         autoscale=settings.serving.autoscale_policy(),
         rollout=settings.serving.rollout_policy(),
+        serving=settings.serving.controller,
     )
 
 

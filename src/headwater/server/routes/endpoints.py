@@ -54,6 +54,7 @@ OwnTask = Annotated[ProjectAccess, Depends(own_task(Permission.JOBS_WRITE))]
 Offset = Annotated[int, Query(ge=0, le=MAX_NUMBER)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 LOG_REPLICAS = 50  # the newest replicas whose logs an endpoint's log reads
+VERSIONS_SHOWN = 50  # continual learning deploys for ever: the newest versions, and any serving
 
 
 def endpoint_out(e: Endpoint) -> EndpointOut:
@@ -77,11 +78,14 @@ def _detail(platform: Platform, project_id: str, ref: str) -> EndpointDetail:
     with platform.db.read() as session:
         repo = EndpointRepo(session)
         endpoint = repo.get(project_id, ref)
-        versions = repo.versions(endpoint.id)
+        every = repo.versions(endpoint.id)  # newest first
+        versions = every[:VERSIONS_SHOWN] + [
+            v for v in every[VERSIONS_SHOWN:] if v.state in ("live", "canary")
+        ]
         replicas = repo.replicas(endpoint.id)
         experiments = ExperimentRepo(session)
         numbers = {r.id: experiments.get(r.experiment_id).number for r in replicas}
-    by_id = {v.id: v.number for v in versions}
+    by_id = {v.id: v.number for v in every}
     base = endpoint_out(endpoint).model_dump()
     return EndpointDetail(
         **base,
