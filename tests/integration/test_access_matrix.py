@@ -171,6 +171,7 @@ class World:
         self.ensure("POST", f"/projects/{pid}/experiments", {"command": "echo seeded"})
         self.ensure("POST", f"/projects/{pid}/flows", {"yaml": flow_yaml("mflow")})
         self.ensure("POST", f"/projects/{pid}/flows/mflow/runs", {})
+        self.ensure("POST", f"/projects/{pid}/endpoints", deploy_body("mep"))
 
     def project_for(self, role: Role) -> str:
         return self.public if role is R.PUBLIC else self.private
@@ -352,6 +353,22 @@ def fresh_run(suffix: str, *, ended: bool = False, approver: str | None = None) 
         if ended:
             w.ensure("POST", f"/projects/{pid}/flow-runs/{run['number']}/stop")
         return Call(f"/projects/{pid}/flow-runs/{run['number']}{suffix}", {})
+
+    return build
+
+
+def deploy_body(title: str) -> dict[str, Any]:
+    return {"title": title, "file_name": "a.txt", "function_name": "predict"}
+
+
+def fresh_endpoint(suffix: str, *, versions: int = 1) -> Build:
+    """A route acting on an endpoint the owner deploys for this call (``versions`` times)."""
+
+    def build(w: World, role: Role, pid: str) -> Call:
+        title = unique("ep-")
+        for _ in range(versions):
+            w.ensure("POST", f"/projects/{pid}/endpoints", deploy_body(title))
+        return Call(f"/projects/{pid}/endpoints/{title}{suffix}")
 
     return build
 
@@ -562,6 +579,33 @@ ENTRIES: dict[str, Entry] = {
     ),
     f"GET {P}/flow-runs": Entry(VIEWERS, plain("/projects/{pid}/flow-runs")),
     f"GET {P}/endpoints": Entry(VIEWERS, plain("/projects/{pid}/endpoints")),
+    f"POST {P}/endpoints": Entry(
+        JOBS_WRITERS,
+        lambda w, r, p: Call(f"/projects/{p}/endpoints", deploy_body(unique("ep-"))),
+        ok=201,
+    ),
+    f"GET {P}/endpoints/{{ref}}": Entry(VIEWERS, plain("/projects/{pid}/endpoints/mep")),
+    f"DELETE {P}/endpoints/{{ref}}": Entry(JOBS_WRITERS, fresh_endpoint(""), ok=204),
+    f"POST {P}/endpoints/{{ref}}/scale": Entry(
+        JOBS_WRITERS,
+        plain("/projects/{pid}/endpoints/mep/scale", {"min_replica": 1, "max_replica": 2}),
+    ),
+    f"POST {P}/endpoints/{{ref}}/stop": Entry(JOBS_WRITERS, fresh_endpoint("/stop")),
+    f"POST {P}/endpoints/{{ref}}/start": Entry(JOBS_WRITERS, fresh_endpoint("/start")),
+    f"POST {P}/endpoints/{{ref}}/rollback": Entry(
+        JOBS_WRITERS, fresh_endpoint("/rollback", versions=2)
+    ),
+    f"POST {P}/endpoints/{{ref}}/key/rotate": Entry(
+        JOBS_WRITERS, plain("/projects/{pid}/endpoints/mep/key/rotate")
+    ),
+    f"GET {P}/endpoints/{{ref}}/logs": Entry(VIEWERS, plain("/projects/{pid}/endpoints/mep/logs")),
+    # a replica's task only; experiment 1 is no replica: the domain answers 409
+    f"POST {P}/experiments/{{ref}}/serving": Entry(
+        OWN_TASK,
+        plain("/projects/{pid}/experiments/1/serving", {"address": "unix:/x/y.sock"}),
+        ok=204,
+        domain={R.TASK: 409},
+    ),
     f"GET {P}/flow-runs/{{ref}}": Entry(VIEWERS, plain("/projects/{pid}/flow-runs/1")),
     f"POST {P}/flow-runs/{{ref}}/stop": Entry(JOBS_WRITERS, fresh_run("/stop")),
     f"POST {P}/flow-runs/{{ref}}/restart": Entry(

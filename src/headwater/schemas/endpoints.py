@@ -141,3 +141,20 @@ class TrafficPoint(BaseModel):
 class TrafficOut(BaseModel):
     bucket_seconds: int
     points: list[TrafficPoint]
+
+
+class EndpointLogChunk(BaseModel):
+    """A piece of a replica's log (its task's log: `hw logs EXPERIMENT` shows it whole)."""
+
+    experiment: int
+    seq: int
+    stream: str
+    text: str
+    at: datetime
+
+
+class EndpointLogsOut(BaseModel):
+    chunks: list[EndpointLogChunk]
+    next_since: datetime | None = Field(
+        None, description="Ask with since= this to follow (None: nothing logged yet)"
+    )

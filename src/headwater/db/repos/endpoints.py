@@ -89,6 +89,20 @@ def _replica(row: EndpointReplicaRow) -> Replica:
     )
 
 
+def _logged(row: EndpointRequestRow) -> LoggedRequest:
+    return LoggedRequest(
+        id=row.id,
+        endpoint_id=row.endpoint_id,
+        version_id=row.version_id,
+        request_id=row.request_id,
+        at=row.at,
+        latency_ms=row.latency_ms,
+        status=row.status,
+        input=row.input,
+        output=row.output,
+    )
+
+
 @dataclass(frozen=True)
 class NewRequest:
     """A sampled request, as the gateway hands it over to be stored."""
@@ -403,20 +417,18 @@ class EndpointRepo:
             .offset(offset)
             .limit(limit)
         )
-        return [
-            LoggedRequest(
-                id=r.id,
-                endpoint_id=r.endpoint_id,
-                version_id=r.version_id,
-                request_id=r.request_id,
-                at=r.at,
-                latency_ms=r.latency_ms,
-                status=r.status,
-                input=r.input,
-                output=r.output,
+        return [_logged(r) for r in rows], total or 0
+
+    def logged_request(self, endpoint_id: str, request_id: int) -> LoggedRequest:
+        """One sampled request of the endpoint, by its number in the log (for a replay)."""
+        row = self.s.get(EndpointRequestRow, request_id)
+        if row is None or row.endpoint_id != endpoint_id:
+            raise NotFound(
+                f"this endpoint's request log has no request {request_id}",
+                where="request",
+                hint="`hw endpoint logs SLUG --requests` lists the logged requests.",
             )
-            for r in rows
-        ], total or 0
+        return _logged(row)
 
     # -- traffic buckets -----------------------------------------------------------------------
 
