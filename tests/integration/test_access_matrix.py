@@ -22,6 +22,7 @@ import hashlib
 import itertools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -29,6 +30,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from headwater.db.repos.endpoints import EndpointRepo, NewRequest
 from headwater.db.repos.experiments import ExperimentRepo
 from headwater.db.repos.users import UserRepo
 from headwater.domain.jobs import JobState
@@ -393,6 +395,39 @@ def fresh_experiment(suffix: str) -> Build:
     return build
 
 
+def endpoint_at(suffix: str) -> Build:
+    """A route of endpoint ``mep``, recorded with one logged request (``{logged}`` in
+    ``suffix``) as the controller and the gateway leave them; it has no replica."""
+
+    def build(w: World, role: Role, pid: str) -> Call:
+        platform = w.server.app.state.platform
+        with platform.db.write() as session:
+            repo = EndpointRepo(session)
+            endpoint, new = repo.define(
+                pid, "mep", {}, flow_run_id=None, created_by=None, min_replicas=1, max_replicas=1
+            )
+            if new:
+                version = repo.add_version(
+                    endpoint.id, definition={}, source={}, flow_run_id=None, created_by=None
+                )
+                repo.update_version(version.id, state="live", traffic=100)
+                logged = NewRequest(
+                    endpoint_id=endpoint.id,
+                    version_id=version.id,
+                    request_id="r1",
+                    at=datetime.now(UTC),
+                    latency_ms=1.0,
+                    status=200,
+                    input='{"input_params": 1}',
+                    output='{"prediction": 1}',
+                )
+                repo.log_requests([logged])
+            [logged_id] = [r.id for r in repo.requests(endpoint.id, offset=0, limit=1)[0]]
+        return Call(f"/projects/{pid}/endpoints/mep" + suffix.format(logged=logged_id))
+
+    return build
+
+
 def experiment_outputs(w: World, role: Role, pid: str) -> Call:
     """An experiment of its own whose outputs (``output/a.txt``) are committed on its branch,
     as the runtime leaves them; the call registers them as a model version."""
@@ -605,6 +640,12 @@ ENTRIES: dict[str, Entry] = {
         plain("/projects/{pid}/experiments/1/serving", {"address": "unix:/x/y.sock"}),
         ok=204,
         domain={R.TASK: 409},
+    ),
+    f"GET {P}/endpoints/{{ref}}/requests": Entry(VIEWERS, endpoint_at("/requests")),
+    f"GET {P}/endpoints/{{ref}}/traffic": Entry(VIEWERS, endpoint_at("/traffic")),
+    # replayed through the gateway: mep has no replica, so the endpoint answers 503
+    f"POST {P}/endpoints/{{ref}}/requests/{{request_id}}/replay": Entry(
+        JOBS_WRITERS, endpoint_at("/requests/{logged}/replay"), ok=503
     ),
     f"GET {P}/flow-runs/{{ref}}": Entry(VIEWERS, plain("/projects/{pid}/flow-runs/1")),
     f"POST {P}/flow-runs/{{ref}}/stop": Entry(JOBS_WRITERS, fresh_run("/stop")),
