@@ -411,9 +411,11 @@ def endpoint_at(suffix: str) -> Build:
                     endpoint.id, definition={}, source={}, flow_run_id=None, created_by=None
                 )
                 repo.update_version(version.id, state="live", traffic=100)
+            # the world deploys mep through the API (a version, no logged request yet)
+            if not repo.requests(endpoint.id, offset=0, limit=1)[0]:
                 logged = NewRequest(
                     endpoint_id=endpoint.id,
-                    version_id=version.id,
+                    version_id=repo.versions(endpoint.id)[0].id,
                     request_id="r1",
                     at=datetime.now(UTC),
                     latency_ms=1.0,
