@@ -21,7 +21,7 @@ from headwater.db.repos.experiments import ExperimentRepo
 from headwater.db.repos.versions import VersionRepo
 from headwater.domain.access import Permission
 from headwater.domain.endpoint_records import Endpoint
-from headwater.domain.endpoints import ReplicaState, can_move
+from headwater.domain.endpoints import EndpointStatus, ReplicaState, can_move
 from headwater.domain.errors import Conflict, InvalidInput
 from headwater.domain.ids import MAX_NUMBER
 from headwater.domain.trees import Tree
@@ -129,11 +129,20 @@ def _key_out(key: IssuedKey | None) -> EndpointKey | None:
 
 @router.get("/endpoints", response_model=Page[EndpointOut])
 def list_endpoints(
-    access: Reader, platform: PlatformDep, offset: Offset = 0, limit: Limit = 50
+    access: Reader,
+    platform: PlatformDep,
+    offset: Offset = 0,
+    limit: Limit = 50,
+    status: Annotated[
+        list[EndpointStatus] | None,
+        Query(description="Only these statuses (repeat it); the dashboard counts active ones"),
+    ] = None,
 ) -> Page[EndpointOut]:
     """The project's endpoints by title; endpoints are jobs, so reading takes jobs read."""
     with platform.db.read() as session:
-        items, total = EndpointRepo(session).page(access.project.id, offset=offset, limit=limit)
+        items, total = EndpointRepo(session).page(
+            access.project.id, offset=offset, limit=limit, statuses=status or ()
+        )
     return Page(items=[endpoint_out(e) for e in items], total=total, offset=offset, limit=limit)
 
 
