@@ -2273,6 +2273,11 @@ export interface components {
             /** Min Replica */
             min_replica: number;
         };
+        /**
+         * EndpointStatus
+         * @enum {string}
+         */
+        EndpointStatus: "defined" | "deploying" | "running" | "degraded" | "stopped" | "failed";
         /** EntryModel */
         EntryModel: {
             /** Hash */
@@ -5668,6 +5673,8 @@ export interface operations {
             query?: {
                 offset?: number;
                 limit?: number;
+                /** @description Only these statuses (repeat it); the dashboard counts active ones */
+                status?: components["schemas"]["EndpointStatus"][] | null;
             };
             header?: never;
             path: {
