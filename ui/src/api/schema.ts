@@ -2215,12 +2215,23 @@ export interface components {
              */
             next_since?: string | null;
         };
+        /** EndpointScale */
+        EndpointScale: {
+            /** Max Replica */
+            max_replica: number;
+            /** Min Replica */
+            min_replica: number;
+        };
         /**
-         * EndpointOut
-         * @description An endpoint: ``title`` in its project, ``slug`` in its URL
-         *     (``/api/v1/endpoints/<slug>/predict``).
+         * EndpointStatus
+         * @enum {string}
          */
-        EndpointOut: {
+        EndpointStatus: "defined" | "deploying" | "running" | "degraded" | "stopped" | "failed";
+        /**
+         * EndpointSummary
+         * @description A row of the endpoint list: what the Endpoints page shows without opening each one.
+         */
+        EndpointSummary: {
             /**
              * Created At
              * Format: date-time
@@ -2250,12 +2261,22 @@ export interface components {
             /** Min Replicas */
             min_replicas: number;
             /**
+             * Replicas Ready
+             * @description Replicas the gateway routes to
+             */
+            replicas_ready: number;
+            /**
              * Replicas Wanted
              * @description What the autoscaler chose within the bounds
              */
             replicas_wanted: number;
             /** Slug */
             slug: string;
+            /**
+             * Split
+             * @description The serving versions, oldest first
+             */
+            split: components["schemas"]["TrafficShare"][];
             /** Status */
             status: string;
             /** Title */
@@ -2265,19 +2286,12 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+            /**
+             * Url Path
+             * @description The predict path under the server's address
+             */
+            url_path: string;
         };
-        /** EndpointScale */
-        EndpointScale: {
-            /** Max Replica */
-            max_replica: number;
-            /** Min Replica */
-            min_replica: number;
-        };
-        /**
-         * EndpointStatus
-         * @enum {string}
-         */
-        EndpointStatus: "defined" | "deploying" | "running" | "degraded" | "stopped" | "failed";
         /** EntryModel */
         EntryModel: {
             /** Hash */
@@ -3020,10 +3034,10 @@ export interface components {
             /** Commit */
             commit: string;
         };
-        /** Page[EndpointOut] */
-        Page_EndpointOut_: {
+        /** Page[EndpointSummary] */
+        Page_EndpointSummary_: {
             /** Items */
-            items: components["schemas"]["EndpointOut"][];
+            items: components["schemas"]["EndpointSummary"][];
             /** Limit */
             limit: number;
             /** Offset */
@@ -3695,6 +3709,21 @@ export interface components {
             rate: number;
             /** Requests */
             requests: number;
+            /** Version */
+            version: number;
+        };
+        /**
+         * TrafficShare
+         * @description A version that serves (canary or live) and its share of the requests.
+         */
+        TrafficShare: {
+            /** State */
+            state: string;
+            /**
+             * Traffic
+             * @description Percent of requests it answers
+             */
+            traffic: number;
             /** Version */
             version: number;
         };
@@ -5690,7 +5719,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_EndpointOut_"];
+                    "application/json": components["schemas"]["Page_EndpointSummary_"];
                 };
             };
             /** @description Invalid input */
