@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { downsample, extent, formatTick, niceTicks, overlay, pathOf, scale, toPoints } from "./chart";
+import { downsample, extent, formatTick, nearest, niceTicks, overlay, pathOf, scale, toPoints } from "./chart";
 
 describe("toPoints", () => {
   it("uses steps, drops non-finite values and sorts by x", () => {
@@ -86,5 +86,21 @@ describe("overlay", () => {
     expect(charts.map((c) => c.key)).toEqual(["acc", "loss"]);
     expect(charts[1].lines.map((l) => l.label)).toEqual(["#1", "#2"]);
     expect(charts[0].lines).toHaveLength(1);
+  });
+});
+
+describe("nearest", () => {
+  const points = [
+    { x: 0, y: 1 },
+    { x: 10, y: 2 },
+    { x: 20, y: 3 },
+  ];
+  it("finds the closest x, the earlier on a tie, clamped at both ends", () => {
+    expect(nearest(points, 6)).toEqual({ x: 10, y: 2 });
+    expect(nearest(points, 4)).toEqual({ x: 0, y: 1 });
+    expect(nearest(points, 5)).toEqual({ x: 0, y: 1 });
+    expect(nearest(points, -3)).toEqual({ x: 0, y: 1 });
+    expect(nearest(points, 99)).toEqual({ x: 20, y: 3 });
+    expect(nearest([], 1)).toBeUndefined();
   });
 });

@@ -132,3 +132,17 @@ export function formatTick(v: number): string {
   if (a < 1e-3) return v.toExponential(2).replace(/\.?0+e/, "e").replace("e-0", "e-");
   return String(+v.toPrecision(4));
 }
+
+/** The point of `points` (sorted by x) whose x is closest to `x`; undefined when empty. */
+export function nearest(points: Point[], x: number): Point | undefined {
+  let lo = 0;
+  let hi = points.length - 1;
+  if (hi < 0) return undefined;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (points[mid].x < x) lo = mid + 1;
+    else hi = mid;
+  }
+  const before = points[lo - 1];
+  return before && x - before.x <= points[lo].x - x ? before : points[lo];
+}
