@@ -52,7 +52,8 @@ export const tokenStore = {
   },
 };
 
-/** `/api/v1/projects/{project_id}` with its parameters filled in, plus the query string. */
+/** `/api/v1/projects/{project_id}` with its parameters filled in, plus the query string (a
+ * list repeats its parameter). */
 export function buildUrl(
   template: string,
   path: Record<string, unknown> = {},
@@ -65,8 +66,11 @@ export function buildUrl(
   });
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
-    if (value === undefined || value === null || value === "") continue;
-    search.append(key, String(value));
+    // a list is the parameter repeated (`status=running&status=degraded`), as FastAPI reads it
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (item === undefined || item === null || item === "") continue;
+      search.append(key, String(item));
+    }
   }
   const qs = search.toString();
   return qs ? `${filled}?${qs}` : filled;
