@@ -29,6 +29,7 @@ from headwater.domain.endpoints import (
 )
 from headwater.domain.errors import Conflict
 
+_MAY_SERVE = (VersionState.LIVE.value, VersionState.RETIRED.value, VersionState.CANARY.value)
 KEY_SHOWN = 12  # characters of a key kept to tell keys apart ("hwe_" and 8 more)
 
 
@@ -178,9 +179,11 @@ def rollback(session: Session, endpoint: Endpoint, reason: str) -> EndpointVersi
             hint="`hw endpoint show` lists its versions.",
         )
     current = serving[0]
-    # an earlier version that still may serve: live, retired, or one still starting
-    usable = ("live", "retired", "pending", "canary")
-    earlier = [v for v in versions if v.number < current.number and v.state in usable]
+    # the newest earlier version that served (a version retired while still pending never
+    # did); when none has served yet, the newest earlier one still pending
+    before = [v for v in versions if v.number < current.number]
+    served = [v for v in before if v.stepped_at is not None and v.state in _MAY_SERVE]
+    earlier = served or [v for v in before if v.state == VersionState.PENDING.value]
     if not earlier:
         raise Conflict(
             f"version {current.number} of {endpoint.title!r} has no earlier version to go back to",

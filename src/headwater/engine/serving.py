@@ -56,6 +56,10 @@ from headwater.domain.rollout import Action, RolloutPolicy, RolloutState, Versio
 log = logging.getLogger("headwater.engine.serving")
 
 SERVING = (VersionState.LIVE.value, VersionState.CANARY.value)
+# A replica marked stopping keeps running this long before its task is stopped: every server
+# process's gateway rereads its routes within a second (``route_ttl``), so none sends it a
+# request after it has stopped listening. A rollout that succeeds fails no request.
+DRAIN_SECONDS = 2.5
 
 
 @dataclass
@@ -81,6 +85,7 @@ class ServingController:
         self.autoscale = autoscale or AutoscalePolicy()
         self.rollout = rollout or RolloutPolicy()
         self.clock = clock
+        self.draining: dict[str, datetime] = {}  # replica id: when it was first seen stopping
 
     def tick(self) -> int:
         """One pass over every endpoint; returns how many replica tasks it queued."""
@@ -138,6 +143,7 @@ class EndpointPass:
         for replica in replicas:
             experiment = self.experiments.get(replica.experiment_id)
             if experiment.state.terminal:
+                self.c.draining.pop(replica.id, None)
                 self.repo.update_replica(
                     replica.id, state=ReplicaState.GONE.value, ended_at=self.now, address=None
                 )
@@ -345,9 +351,13 @@ class EndpointPass:
         self.out.created += 1
 
     def stop_replica(self, replica: Replica) -> None:
-        """No new requests (the gateway routes to ready ones only), then its task stops."""
+        """No new requests (the gateway routes to ready ones only), then, once every gateway
+        has seen that (``DRAIN_SECONDS``), its task stops."""
         if replica.state != ReplicaState.STOPPING.value:
             self.repo.update_replica(replica.id, state=ReplicaState.STOPPING.value)
+        since = self.c.draining.setdefault(replica.id, self.now)
+        if replica.address is not None and (self.now - since).total_seconds() < DRAIN_SECONDS:
+            return
         experiment = self.experiments.get(replica.experiment_id)
         if not experiment.state.terminal:
             self.out.to_stop.append(experiment)

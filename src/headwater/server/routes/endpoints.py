@@ -121,7 +121,7 @@ def _detail(platform: Platform, project_id: str, ref: str) -> EndpointDetail:
     )
 
 
-def _changed(request: Request, platform: Platform, slug: str) -> None:
+def _changed(request: Request, platform: Platform, slug: str | None) -> None:
     """After a change: the controller acts now, and this process's gateway reads it at once
     (other server processes within the gateway's cache period)."""
     platform.engine.wake()
@@ -315,7 +315,8 @@ def rotate_endpoint_key(
     with platform.db.write() as session:
         endpoint = EndpointRepo(session).get(access.project.id, ref)
         key = deploys.rotate_key(session, endpoint)
-    _changed(request, platform, endpoint.slug)
+    # the project's single key is every one of its endpoints' key
+    _changed(request, platform, None if key.shared else endpoint.slug)
     out = _key_out(key)
     assert out is not None
     return out
