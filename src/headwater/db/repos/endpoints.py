@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from headwater.db.serving_tables import (
@@ -400,19 +400,22 @@ class EndpointRepo:
     # -- the request log -----------------------------------------------------------------------
 
     def log_requests(self, requests: Iterable[NewRequest]) -> None:
-        self.s.add_all(
-            EndpointRequestRow(
-                endpoint_id=r.endpoint_id,
-                version_id=r.version_id,
-                request_id=r.request_id,
-                at=r.at,
-                latency_ms=r.latency_ms,
-                status=r.status,
-                input=r.input,
-                output=r.output,
-            )
+        """One bulk INSERT (not ORM objects): the gateway may log thousands a second."""
+        rows = [
+            {
+                "endpoint_id": r.endpoint_id,
+                "version_id": r.version_id,
+                "request_id": r.request_id,
+                "at": r.at,
+                "latency_ms": r.latency_ms,
+                "status": r.status,
+                "input": r.input,
+                "output": r.output,
+            }
             for r in requests
-        )
+        ]
+        if rows:
+            self.s.execute(insert(EndpointRequestRow), rows)
 
     def requests(
         self, endpoint_id: str, *, offset: int, limit: int

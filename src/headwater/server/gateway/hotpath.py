@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -249,7 +249,7 @@ def _read_headers(headers: Any) -> tuple[str, str | None, int | None]:
         elif name == b"x-request-id":
             text = value.decode("latin-1")
             request_id = text if _REQUEST_ID.fullmatch(text) else None
-    return request_id or uuid.uuid4().hex, key, length
+    return request_id or os.urandom(16).hex(), key, length
 
 
 def _check_body(raw: bytes, request_id: str) -> Answer | None:

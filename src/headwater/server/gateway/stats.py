@@ -44,7 +44,7 @@ class _Sample:
     endpoint_id: str
     version_id: str | None
     request_id: str
-    at: datetime
+    at: float  # seconds since the epoch
     latency_ms: float
     status: int
     input: bytes
@@ -106,7 +106,8 @@ class GatewayStats:
         self.logged_bytes = logged_bytes
         self.flush_seconds = flush_seconds
         self._lock = threading.Lock()
-        self._buckets: dict[tuple[str, str, datetime], _Bucket] = {}
+        # (endpoint id, version id, bucket number: seconds since the epoch // BUCKET_SECONDS)
+        self._buckets: dict[tuple[str, str, int], _Bucket] = {}
         self._in_flight: dict[tuple[str, str], int] = {}
         self._samples: list[_Sample] = []
         self._pending_bytes = 0
@@ -147,7 +148,7 @@ class GatewayStats:
             bucket.histogram.record(latency_ms)
 
     def _bucket(self, endpoint_id: str, version_id: str, now: float) -> _Bucket:
-        key = (endpoint_id, version_id, bucket_start(now))
+        key = (endpoint_id, version_id, int(now) // BUCKET_SECONDS)
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = _Bucket(
@@ -181,7 +182,7 @@ class GatewayStats:
                     endpoint_id=endpoint_id,
                     version_id=version_id,
                     request_id=request_id,
-                    at=datetime.fromtimestamp(now, UTC),
+                    at=now,
                     latency_ms=latency_ms,
                     status=status,
                     input=input,
@@ -220,7 +221,7 @@ class GatewayStats:
                 endpoint_id=s.endpoint_id,
                 version_id=s.version_id,
                 request_id=s.request_id,
-                at=s.at,
+                at=datetime.fromtimestamp(s.at, UTC),
                 latency_ms=s.latency_ms,
                 status=s.status,
                 input=truncate(s.input.decode(errors="replace"), limit),
@@ -237,11 +238,11 @@ class GatewayStats:
 
     def _take(self, now: datetime) -> tuple[list[TrafficBucket], list[_Sample]]:
         """The buckets to write (and forget the final ones) and the queued samples."""
-        oldest = bucket_start(now.timestamp() - KEEP_BUCKETS * BUCKET_SECONDS)
+        oldest = int(now.timestamp()) // BUCKET_SECONDS - KEEP_BUCKETS
         traffic: list[TrafficBucket] = []
         with self._lock:
             for key, bucket in list(self._buckets.items()):
-                endpoint_id, version_id, start = key
+                endpoint_id, version_id, number = key
                 if bucket.dirty:
                     bucket.dirty = False
                     histogram = bucket.histogram or LatencyHistogram()
@@ -249,14 +250,14 @@ class GatewayStats:
                         TrafficBucket(
                             endpoint_id=endpoint_id,
                             version_id=version_id,
-                            bucket=start,
+                            bucket=bucket_start(number * BUCKET_SECONDS),
                             requests=bucket.requests,
                             errors=bucket.errors,
                             inflight_peak=bucket.inflight_peak,
                             latency=histogram.to_list(),
                         )
                     )
-                if start < oldest:
+                if number < oldest:
                     del self._buckets[key]
             samples, self._samples = self._samples, []
             self._pending_bytes = 0
