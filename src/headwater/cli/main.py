@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "status": _C + "compute:status",
     "bakes": _C + "bakes:bakes",
     "inspect": _C + "bakes:inspect",
+    "endpoint": _C + "endpoints:app",
     "endpoints": _C + "endpoints:endpoints",
     "experiments": _C + "experiments:app",
     "flow": _C + "flows:app",

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from headwater.client.collections import DatasetsClient, FilesClient, ModelsClient
     from headwater.client.compute import ComputeClient
     from headwater.client.datacache import DataCache
+    from headwater.client.endpoints import EndpointsClient
     from headwater.client.env import EnvClient
     from headwater.client.experiments import ExperimentsClient
     from headwater.client.flows import FlowsClient
@@ -139,6 +140,12 @@ class Client:
         from headwater.client.flows import FlowsClient
 
         return FlowsClient(self.http, self.scope)
+
+    @cached_property
+    def endpoints(self) -> EndpointsClient:
+        from headwater.client.endpoints import EndpointsClient
+
+        return EndpointsClient(self.http, self.scope)
 
     @cached_property
     def live(self) -> LiveClient:

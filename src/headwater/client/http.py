@@ -54,7 +54,7 @@ def segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def payload(model: type[BaseModel], **fields: Any) -> dict[str, Any]:
+def payload(model: type[BaseModel], /, **fields: Any) -> dict[str, Any]:
     """A request body checked against its schema before it travels; unset fields are left out."""
     try:
         body = model(**fields)
@@ -116,14 +116,18 @@ class HttpClient:
         content: bytes | Iterable[bytes] | None = None,
         params: Params | None = None,
         api: bool = True,
+        headers: dict[str, str] | None = None,
+        check: bool = True,
     ) -> httpx.Response:
-        """Send one request. ``path`` is under ``/api/v1`` unless ``api`` is False."""
+        """Send one request. ``path`` is under ``/api/v1`` unless ``api`` is False; ``headers``
+        add to (or replace) the client's; ``check=False`` hands back an error answer as it is
+        (``error(response)`` turns it into the exception)."""
         full = API_PREFIX + path if api else path
         with self._reaching(method, full):
             response = self._http.request(
-                method, full, json=json, content=content, params=_query(params)
+                method, full, json=json, content=content, params=_query(params), headers=headers
             )
-        if response.is_error:
+        if check and response.is_error:
             raise self._error(response)
         return response
 
@@ -193,6 +197,10 @@ class HttpClient:
 
     def _timeout(self) -> float:
         return self._http.timeout.read or DEFAULT_TIMEOUT
+
+    def error(self, response: httpx.Response) -> HeadwaterError:
+        """The ``HeadwaterError`` an error answer stands for (its HTTP status kept on it)."""
+        return self._error(response)
 
     def _error(self, response: httpx.Response) -> HeadwaterError:
         error = self._typed_error(response)

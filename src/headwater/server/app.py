@@ -27,6 +27,7 @@ from headwater.server.routes import (
     collections,
     compute,
     endpoint_traffic,
+    endpoint_try,
     endpoints,
     experiments,
     flowruns,
@@ -67,6 +68,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     flows.hooks,
     endpoints.router,
     endpoint_traffic.router,  # the request log and traffic of one endpoint (server/gateway)
+    endpoint_try.router,  # a member's predict without a key, through the gateway
     admin.router,
 )
 
