@@ -125,6 +125,7 @@ export const OPERATIONS = {
   stop_experiment: ["POST", "/api/v1/projects/{project_id}/experiments/{ref}/stop"],
   stop_flow_run: ["POST", "/api/v1/projects/{project_id}/flow-runs/{ref}/stop"],
   task_spec: ["GET", "/api/v1/projects/{project_id}/experiments/{ref}/spec"],
+  try_endpoint: ["POST", "/api/v1/projects/{project_id}/endpoints/{ref}/predict"],
   unset_env: ["DELETE", "/api/v1/projects/{project_id}/env/{key}"],
   update_member: ["PATCH", "/api/v1/projects/{project_id}/members/{member}"],
   update_project: ["PATCH", "/api/v1/projects/{project_id}"],

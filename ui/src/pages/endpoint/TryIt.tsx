@@ -1,11 +1,9 @@
 import { useEffect, useState } from "react";
 import { api, buildUrl, send, type Schemas, type Sent } from "../../api/client";
+import { OPERATIONS } from "../../api/operations";
 import { ErrorNote } from "../../components/common";
 import type { Project } from "../../lib/access";
 import { checkTryBody, curlSnippet, defaultTryBody, pythonSnippet } from "../../lib/endpoints";
-
-// the try route: the caller's own login, no endpoint key (serve-cli's `try_endpoint`)
-const TRY_PATH = "/api/v1/projects/{project_id}/endpoints/{ref}/predict";
 
 /** A JSON body sent through the try route, the answer with its status and latency, and the
  * same call as curl and Python for a client with the endpoint's key. */
@@ -40,7 +38,9 @@ export function TryIt(props: { project: Project; endpoint: Schemas["EndpointDeta
     if (!checked.ok) return;
     setBusy(true);
     try {
-      setAnswer(await send(buildUrl(TRY_PATH, { project_id: project.id, ref: endpoint.id }), checked.body));
+      // the try route: the caller's own login, no endpoint key; any status is shown
+      const url = buildUrl(OPERATIONS.try_endpoint[1], { project_id: project.id, ref: endpoint.id });
+      setAnswer(await send(url, checked.body));
     } catch (err) {
       setError(err);
     } finally {
