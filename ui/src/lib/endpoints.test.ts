@@ -29,7 +29,7 @@ function point(offsetS: number, version: number, more: Partial<TrafficPoint> = {
 describe("trafficCharts", () => {
   it("draws a line per version, a missing bucket as zero requests", () => {
     const points = [point(0, 1), point(10, 1, { rate: 20, requests: 100, errors: 5 })];
-    const charts = trafficCharts(points, 5, T0 + 12);
+    const charts = trafficCharts(points, 5, T0 + 16);
     expect(charts.rate).toEqual([
       {
         label: "v1",
@@ -49,9 +49,14 @@ describe("trafficCharts", () => {
     expect(charts.rate[0].points.map((p) => p.y)).toEqual([10, 0, 0]);
   });
 
+  it("leaves out the bucket still open: it holds only part of its requests", () => {
+    const charts = trafficCharts([point(0, 1), point(5, 1, { rate: 0.2 })], 5, T0 + 9);
+    expect(charts.rate[0].points).toEqual([{ x: T0, y: 10 }]);
+  });
+
   it("draws latency only where there were requests: p50 and p99 per version", () => {
     const points = [point(0, 1), point(0, 2, { p50_ms: 4, p99_ms: 30 }), point(10, 2, { p50_ms: null, p99_ms: null })];
-    const charts = trafficCharts(points, 5, T0);
+    const charts = trafficCharts(points, 5, T0 + 16);
     expect(charts.latency.map((l) => l.label)).toEqual(["v1 p50", "v1 p99", "v2 p50", "v2 p99"]);
     expect(charts.latency[3].points).toEqual([{ x: T0, y: 30 }]);
     expect(charts.rate.map((l) => l.label)).toEqual(["v1", "v2"]);

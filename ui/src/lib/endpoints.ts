@@ -30,7 +30,9 @@ export function trafficCharts(points: TrafficPoint[], bucketSeconds: number, now
   const byVersion = new Map<number, Map<number, TrafficPoint>>();
   for (const p of points) {
     const at = Math.floor(Date.parse(p.at) / 1000);
-    if (!Number.isFinite(at)) continue;
+    // a bucket still open holds a part of its requests (the gateway flushes as it goes): its
+    // rate would read as a drop at the right edge, so only closed buckets are drawn
+    if (!Number.isFinite(at) || at + step > nowS) continue;
     const rows = byVersion.get(p.version) ?? new Map<number, TrafficPoint>();
     rows.set(at, p);
     byVersion.set(p.version, rows);
