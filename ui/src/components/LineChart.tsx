@@ -15,6 +15,8 @@ export interface ChartProps {
   yLabel?: string;
   /** How an x value reads on the axis and under the pointer (default: a number). */
   formatX?: (x: number) => string;
+  /** The y axis starts at 0 (counts and rates: an idle line lies on the floor, not mid-chart). */
+  fromZero?: boolean;
 }
 
 /**
@@ -22,7 +24,7 @@ export interface ChartProps {
  * shows each line's value at the nearest x. `data-drawn` carries the drawn points, so a test can
  * tell that a live chart moved without reading pixels.
  */
-export function LineChart({ title, lines, xLabel, yLabel, formatX = formatTick }: ChartProps) {
+export function LineChart({ title, lines, xLabel, yLabel, formatX = formatTick, fromZero = false }: ChartProps) {
   const [hoverX, setHoverX] = useState<number | null>(null);
   const pad = {
     ...PAD,
@@ -30,7 +32,7 @@ export function LineChart({ title, lines, xLabel, yLabel, formatX = formatTick }
     bottom: xLabel ? LABELLED.bottom : PAD.bottom,
   };
   const ex = extent(lines, "x");
-  const ey = extent(lines, "y");
+  const ey = fromZero ? fromFloor(lines) : extent(lines, "y");
   const count = lines.reduce((n, l) => n + l.points.length, 0);
   const last = lines.length === 1 ? lines[0].points.at(-1) : undefined;
   const summary =
@@ -87,6 +89,14 @@ export function LineChart({ title, lines, xLabel, yLabel, formatX = formatTick }
       )}
     </figure>
   );
+}
+
+/** The y range from 0 (or below, for a negative value) to the highest value, at least 1. */
+function fromFloor(lines: Line[]): { min: number; max: number } | null {
+  const ys = lines.flatMap((l) => l.points.map((p) => p.y));
+  if (ys.length === 0) return null;
+  const max = Math.max(...ys);
+  return { min: Math.min(0, ...ys), max: max > 0 ? max : 1 };
 }
 
 /** A guide at the nearest point's x and a box with every line's value there. */

@@ -29,7 +29,7 @@ function point(offsetS: number, version: number, more: Partial<TrafficPoint> = {
 describe("trafficCharts", () => {
   it("draws a line per version, a missing bucket as zero requests", () => {
     const points = [point(0, 1), point(10, 1, { rate: 20, requests: 100, errors: 5 })];
-    const charts = trafficCharts(points, 5, T0 + 16);
+    const charts = trafficCharts(points, 5, T0 + 18);
     expect(charts.rate).toEqual([
       {
         label: "v1",
@@ -43,15 +43,17 @@ describe("trafficCharts", () => {
     expect(charts.errors[0].points.map((p) => p.y)).toEqual([0, 0, 1]); // 5 errors in 5 s
   });
 
-  it("falls to zero after the load stops, allowing a bucket of lag", () => {
+  it("falls to zero after the load stops, up to the last bucket written whole", () => {
     const charts = trafficCharts([point(0, 1)], 5, T0 + 23);
-    // buckets 0..10 closed long enough; 15 may still be on its way
-    expect(charts.rate[0].points.map((p) => p.y)).toEqual([10, 0, 0]);
+    // buckets 0..15 ended by 21 (now less the flush grace); 20 is still open
+    expect(charts.rate[0].points.map((p) => p.y)).toEqual([10, 0, 0, 0]);
   });
 
-  it("leaves out the bucket still open: it holds only part of its requests", () => {
-    const charts = trafficCharts([point(0, 1), point(5, 1, { rate: 0.2 })], 5, T0 + 9);
-    expect(charts.rate[0].points).toEqual([{ x: T0, y: 10 }]);
+  it("leaves out a bucket still open or just closed: it may hold part of its requests", () => {
+    const points = [point(0, 1), point(5, 1, { rate: 0.2 })];
+    expect(trafficCharts(points, 5, T0 + 9).rate[0].points).toEqual([{ x: T0, y: 10 }]);
+    expect(trafficCharts(points, 5, T0 + 11).rate[0].points).toEqual([{ x: T0, y: 10 }]);
+    expect(trafficCharts(points, 5, T0 + 12).rate[0].points).toHaveLength(2);
   });
 
   it("draws latency only where there were requests: p50 and p99 per version", () => {

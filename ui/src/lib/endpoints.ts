@@ -13,6 +13,10 @@ export interface TrafficPoint {
   p99_ms: number | null;
 }
 
+/** Seconds after a bucket closes by which the gateway has written all of it (it flushes every
+ * second). */
+export const FLUSH_GRACE_S = 2;
+
 export interface TrafficCharts {
   rate: Line[];
   latency: Line[];
@@ -20,25 +24,25 @@ export interface TrafficCharts {
 }
 
 /**
- * Per-version lines over time (x in seconds since the epoch). Requests/s and errors/s count a
- * bucket with no row as zero, from the version's first bucket up to the last complete one
- * before `nowS` (allowing for the gateway writing it late), so a line falls to 0 when the load
- * stops instead of holding its last value. Latency has no value without requests: no filling.
+ * Per-version lines over time (x in seconds since the epoch). Only buckets written whole are
+ * drawn: the gateway flushes its counts every second, so a bucket still open, or closed less
+ * than FLUSH_GRACE_S ago, holds part of its requests and would read as a drop at the right
+ * edge. Requests/s and errors/s count a bucket with no row as zero, from the version's first
+ * bucket up to the last whole one, so a line falls to 0 when the load stops instead of holding
+ * its last value. Latency has no value without requests: no filling.
  */
 export function trafficCharts(points: TrafficPoint[], bucketSeconds: number, nowS: number): TrafficCharts {
   const step = Math.max(1, bucketSeconds);
   const byVersion = new Map<number, Map<number, TrafficPoint>>();
+  const whole = nowS - FLUSH_GRACE_S; // buckets that ended before this are written whole
   for (const p of points) {
     const at = Math.floor(Date.parse(p.at) / 1000);
-    // a bucket still open holds a part of its requests (the gateway flushes as it goes): its
-    // rate would read as a drop at the right edge, so only closed buckets are drawn
-    if (!Number.isFinite(at) || at + step > nowS) continue;
+    if (!Number.isFinite(at) || at + step > whole) continue;
     const rows = byVersion.get(p.version) ?? new Map<number, TrafficPoint>();
     rows.set(at, p);
     byVersion.set(p.version, rows);
   }
-  // a bucket is written after it closes, by a thread each bucket: allow one bucket of lag
-  const lastClosed = Math.floor(nowS / step) * step - 2 * step;
+  const lastClosed = Math.floor(whole / step) * step - step;
   const charts: TrafficCharts = { rate: [], latency: [], errors: [] };
   for (const version of [...byVersion.keys()].sort((a, b) => a - b)) {
     const rows = byVersion.get(version) ?? new Map<number, TrafficPoint>();

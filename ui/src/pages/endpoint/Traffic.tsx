@@ -20,9 +20,9 @@ export function Traffic({ project, refName }: { project: Project; refName: strin
   const per = `per ${traffic.data.bucket_seconds} s bucket`;
   return (
     <div className="charts" aria-label="Traffic charts">
-      <LineChart title="Requests/s" lines={charts.rate} xLabel={`time (${per})`} yLabel="requests/s" formatX={clockLabel} />
-      <LineChart title="Latency" lines={charts.latency} xLabel="time" yLabel="ms" formatX={clockLabel} />
-      <LineChart title="Errors/s" lines={charts.errors} xLabel="time" yLabel="errors/s" formatX={clockLabel} />
+      <LineChart title="Requests/s" lines={charts.rate} xLabel={`time (${per})`} yLabel="requests/s" formatX={clockLabel} fromZero />
+      <LineChart title="Latency" lines={charts.latency} xLabel="time" yLabel="ms" formatX={clockLabel} fromZero />
+      <LineChart title="Errors/s" lines={charts.errors} xLabel="time" yLabel="errors/s" formatX={clockLabel} fromZero />
     </div>
   );
 }
