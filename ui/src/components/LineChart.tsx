@@ -1,5 +1,5 @@
 import { useState, type MouseEvent } from "react";
-import { extent, formatTick, nearest, niceTicks, pathOf, scale, type Line } from "../lib/chart";
+import { extent, formatTick, nearest, niceTicks, pathOf, scale, type Extent, type Line } from "../lib/chart";
 
 const W = 560;
 const H = 220;
@@ -15,6 +15,8 @@ export interface ChartProps {
   yLabel?: string;
   /** How an x value reads on the axis and under the pointer (default: a number). */
   formatX?: (x: number) => string;
+  /** Where the x axis has its labels (default: round numbers). */
+  xTicks?: (ext: Extent) => number[];
   /** The y axis starts at 0 (counts and rates: an idle line lies on the floor, not mid-chart). */
   fromZero?: boolean;
 }
@@ -24,7 +26,9 @@ export interface ChartProps {
  * shows each line's value at the nearest x. `data-drawn` carries the drawn points, so a test can
  * tell that a live chart moved without reading pixels.
  */
-export function LineChart({ title, lines, xLabel, yLabel, formatX = formatTick, fromZero = false }: ChartProps) {
+export function LineChart(props: ChartProps) {
+  const { title, lines, xLabel, yLabel, formatX = formatTick, fromZero = false } = props;
+  const xTicks = props.xTicks ?? ((ext: Extent) => niceTicks(ext, 6));
   const [hoverX, setHoverX] = useState<number | null>(null);
   const pad = {
     ...PAD,
@@ -73,7 +77,7 @@ export function LineChart({ title, lines, xLabel, yLabel, formatX = formatTick, 
           onMouseMove={onMove}
           onMouseLeave={() => setHoverX(null)}
         >
-          <Axes ex={ex} ey={ey} pad={pad} formatX={formatX} xLabel={xLabel} yLabel={yLabel} />
+          <Axes ex={ex} ey={ey} pad={pad} formatX={formatX} xTicks={xTicks} xLabel={xLabel} yLabel={yLabel} />
           {lines.map((l, i) => {
             const color = COLORS[i % COLORS.length];
             return l.points.length === 1 ? (
@@ -89,6 +93,12 @@ export function LineChart({ title, lines, xLabel, yLabel, formatX = formatTick, 
       )}
     </figure>
   );
+}
+
+function anchor(x: number, pad: typeof PAD): "start" | "middle" | "end" {
+  if (x > W - pad.right - 30) return "end";
+  if (x < pad.left + 30) return "start";
+  return "middle";
 }
 
 /** The y range from 0 (or below, for a negative value) to the highest value, at least 1. */
@@ -136,13 +146,13 @@ function Axes(props: {
   ey: { min: number; max: number };
   pad: typeof PAD;
   formatX: (x: number) => string;
+  xTicks: (ext: Extent) => number[];
   xLabel?: string;
   yLabel?: string;
 }) {
   const { ex, ey, pad, formatX, xLabel, yLabel } = props;
   const sx = scale(ex, pad.left, W - pad.right);
   const sy = scale(ey, H - pad.bottom, pad.top);
-  const xTicks = niceTicks(ex, formatX === formatTick ? 6 : 4); // times are wider labels
   return (
     <g className="axes" aria-hidden="true">
       {niceTicks(ey, 4).map((t) => (
@@ -153,8 +163,9 @@ function Axes(props: {
           </text>
         </g>
       ))}
-      {xTicks.map((t) => (
-        <text key={`x${t}`} x={sx(t)} y={H - pad.bottom + 22} textAnchor="middle">
+      {props.xTicks(ex).map((t) => (
+        // a label at either edge is anchored inside the chart, not cut in half
+        <text key={`x${t}`} x={sx(t)} y={H - pad.bottom + 22} textAnchor={anchor(sx(t), pad)}>
           {formatX(t)}
         </text>
       ))}

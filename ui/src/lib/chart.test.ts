@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { downsample, extent, formatTick, nearest, niceTicks, overlay, pathOf, scale, toPoints } from "./chart";
+import { downsample, extent, formatTick, nearest, niceTicks, overlay, pathOf, scale, timeTicks, toPoints } from "./chart";
 
 describe("toPoints", () => {
   it("uses steps, drops non-finite values and sorts by x", () => {
@@ -102,5 +102,13 @@ describe("nearest", () => {
     expect(nearest(points, -3)).toEqual({ x: 0, y: 1 });
     expect(nearest(points, 99)).toEqual({ x: 20, y: 3 });
     expect(nearest([], 1)).toBeUndefined();
+  });
+});
+
+describe("timeTicks", () => {
+  it("ticks on round clock steps, never closer than 5 s", () => {
+    expect(timeTicks({ min: 1000, max: 1006 })).toEqual([1000, 1005]);
+    expect(timeTicks({ min: 1000, max: 1900 })).toEqual([1200, 1500, 1800]);
+    expect(timeTicks({ min: 0, max: 120 }, 4)).toEqual([0, 30, 60, 90, 120]);
   });
 });

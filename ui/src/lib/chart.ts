@@ -146,3 +146,17 @@ export function nearest(points: Point[], x: number): Point | undefined {
   const before = points[lo - 1];
   return before && x - before.x <= points[lo].x - x ? before : points[lo];
 }
+
+const TIME_STEPS = [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600];
+
+/** About `count` ticks on a time axis in seconds, on round clock steps (5 s, 10 s… 1 h), never
+ * closer than the 5-second buckets the serving charts draw. */
+export function timeTicks(ext: Extent, count = 4): number[] {
+  const span = ext.max - ext.min;
+  if (!(span > 0) || !Number.isFinite(span)) return [ext.min];
+  const raw = span / Math.max(1, count);
+  const step = TIME_STEPS.find((s) => s >= raw * 0.75) ?? TIME_STEPS[TIME_STEPS.length - 1];
+  const ticks: number[] = [];
+  for (let t = Math.ceil(ext.min / step) * step; t <= ext.max; t += step) ticks.push(t);
+  return ticks;
+}

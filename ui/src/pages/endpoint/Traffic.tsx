@@ -2,6 +2,7 @@ import { api } from "../../api/client";
 import { LineChart } from "../../components/LineChart";
 import { ErrorNote, Loading } from "../../components/common";
 import type { Project } from "../../lib/access";
+import { timeTicks } from "../../lib/chart";
 import { clockLabel, trafficCharts } from "../../lib/endpoints";
 import { useData } from "../../lib/useData";
 
@@ -17,12 +18,13 @@ export function Traffic({ project, refName }: { project: Project; refName: strin
   if (traffic.error) return <ErrorNote error={traffic.error} />;
   if (!traffic.data) return <Loading what="the traffic" />;
   const charts = trafficCharts(traffic.data.points, traffic.data.bucket_seconds, Date.now() / 1000);
+  const time = { formatX: clockLabel, xTicks: timeTicks, fromZero: true };
   const per = `per ${traffic.data.bucket_seconds} s bucket`;
   return (
     <div className="charts" aria-label="Traffic charts">
-      <LineChart title="Requests/s" lines={charts.rate} xLabel={`time (${per})`} yLabel="requests/s" formatX={clockLabel} fromZero />
-      <LineChart title="Latency" lines={charts.latency} xLabel="time" yLabel="ms" formatX={clockLabel} fromZero />
-      <LineChart title="Errors/s" lines={charts.errors} xLabel="time" yLabel="errors/s" formatX={clockLabel} fromZero />
+      <LineChart title="Requests/s" lines={charts.rate} xLabel={`time (${per})`} yLabel="requests/s" {...time} />
+      <LineChart title="Latency" lines={charts.latency} xLabel="time" yLabel="ms" {...time} />
+      <LineChart title="Errors/s" lines={charts.errors} xLabel="time" yLabel="errors/s" {...time} />
     </div>
   );
 }
