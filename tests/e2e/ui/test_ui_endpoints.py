@@ -154,7 +154,7 @@ def test_a_running_endpoint_its_live_requests_chart_and_try_it(
         assert latency["v1 p99"], latency
         page.locator("figure[data-metric='Requests/s'] svg").hover()
         expect(page.get_by_test_id("chart-hover")).to_contain_text(":")  # a time of day
-        shot(page, "endpoint-live", full_page=True)
+        shot(page, "endpoint-live")
     assert statuses
     assert set(statuses) == {200}, statuses[-20:]
 
@@ -167,6 +167,8 @@ def test_a_running_endpoint_its_live_requests_chart_and_try_it(
     expect(page.get_by_test_id("try-status")).to_have_text("200")
     expect(page.get_by_test_id("try-answer")).to_contain_text('"echo": [')
     expect(page.get_by_test_id("try-latency")).to_contain_text("ms")
+    page.get_by_role("heading", name="Try it").scroll_into_view_if_needed()
+    shot(page, "endpoint-try")
     log = page.get_by_role("table", name="Request log")
     expect(log.get_by_role("row").nth(1)).to_contain_text("[3,4]")
     body.fill('{"input": 1}')

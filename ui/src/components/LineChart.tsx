@@ -1,5 +1,15 @@
 import { useState, type MouseEvent } from "react";
-import { extent, formatTick, nearest, niceTicks, pathOf, scale, type Extent, type Line } from "../lib/chart";
+import {
+  extent,
+  formatTick,
+  nearest,
+  niceTicks,
+  pathOf,
+  scale,
+  spanAtLeast,
+  type Extent,
+  type Line,
+} from "../lib/chart";
 
 const W = 560;
 const H = 220;
@@ -17,6 +27,8 @@ export interface ChartProps {
   formatX?: (x: number) => string;
   /** Where the x axis has its labels (default: round numbers). */
   xTicks?: (ext: Extent) => number[];
+  /** The x axis covers at least this much (a live chart's first points do not fill it). */
+  xMinSpan?: number;
   /** The y axis starts at 0 (counts and rates: an idle line lies on the floor, not mid-chart). */
   fromZero?: boolean;
 }
@@ -35,7 +47,7 @@ export function LineChart(props: ChartProps) {
     left: yLabel ? LABELLED.left : PAD.left,
     bottom: xLabel ? LABELLED.bottom : PAD.bottom,
   };
-  const ex = extent(lines, "x");
+  const ex = props.xMinSpan ? spanAtLeast(lines, props.xMinSpan) : extent(lines, "x");
   const ey = fromZero ? fromFloor(lines) : extent(lines, "y");
   const count = lines.reduce((n, l) => n + l.points.length, 0);
   const last = lines.length === 1 ? lines[0].points.at(-1) : undefined;
@@ -125,7 +137,7 @@ function Hover(props: {
   const at = found[0].point?.x ?? x;
   const gx = sx(at);
   const rows = [formatX(at), ...found.map((f) => `${lines.length > 1 ? `${f.label}: ` : ""}${formatTick(f.point?.y ?? 0)}`)];
-  const boxW = 12 + 8 * Math.max(...rows.map((r) => r.length));
+  const boxW = 14 + 8.5 * Math.max(...rows.map((r) => r.length));
   const boxX = gx + boxW + 8 > W ? gx - boxW - 8 : gx + 8;
   return (
     <g className="hover" pointerEvents="none" data-testid="chart-hover">

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { downsample, extent, formatTick, nearest, niceTicks, overlay, pathOf, scale, timeTicks, toPoints } from "./chart";
+import { downsample, extent, formatTick, nearest, niceTicks, overlay, pathOf, scale, spanAtLeast, timeTicks, toPoints } from "./chart";
 
 describe("toPoints", () => {
   it("uses steps, drops non-finite values and sorts by x", () => {
@@ -110,5 +110,17 @@ describe("timeTicks", () => {
     expect(timeTicks({ min: 1000, max: 1006 })).toEqual([1000, 1005]);
     expect(timeTicks({ min: 1000, max: 1900 })).toEqual([1200, 1500, 1800]);
     expect(timeTicks({ min: 0, max: 120 }, 4)).toEqual([0, 30, 60, 90, 120]);
+  });
+  it("stays a few ticks over any span", () => {
+    expect(timeTicks({ min: 0, max: 4e8 }).length).toBeLessThanOrEqual(6);
+  });
+});
+
+describe("spanAtLeast", () => {
+  it("reaches back from the newest x, or keeps a wider range", () => {
+    expect(spanAtLeast([{ label: "a", points: [{ x: 1000, y: 1 }] }], 60)).toEqual({ min: 940, max: 1000 });
+    const wide = [{ label: "a", points: [{ x: 0, y: 1 }, { x: 100, y: 2 }] }];
+    expect(spanAtLeast(wide, 60)).toEqual({ min: 0, max: 100 });
+    expect(spanAtLeast([], 60)).toBeNull();
   });
 });

@@ -155,8 +155,17 @@ export function timeTicks(ext: Extent, count = 4): number[] {
   const span = ext.max - ext.min;
   if (!(span > 0) || !Number.isFinite(span)) return [ext.min];
   const raw = span / Math.max(1, count);
-  const step = TIME_STEPS.find((s) => s >= raw * 0.75) ?? TIME_STEPS[TIME_STEPS.length - 1];
+  const step = TIME_STEPS.find((s) => s >= raw * 0.75) ?? Math.ceil(raw / 3600) * 3600;
   const ticks: number[] = [];
   for (let t = Math.ceil(ext.min / step) * step; t <= ext.max; t += step) ticks.push(t);
   return ticks;
+}
+
+/** The x range of `lines`, at least `span` wide: a short one keeps its right edge (the newest
+ * point, on a live chart) and reaches back. */
+export function spanAtLeast(lines: Line[], span: number): Extent | null {
+  const xs = lines.flatMap((l) => l.points.map((p) => p.x));
+  if (xs.length === 0) return null;
+  const max = Math.max(...xs);
+  return { min: Math.min(Math.min(...xs), max - span), max };
 }

@@ -18,7 +18,7 @@ export function Traffic({ project, refName }: { project: Project; refName: strin
   if (traffic.error) return <ErrorNote error={traffic.error} />;
   if (!traffic.data) return <Loading what="the traffic" />;
   const charts = trafficCharts(traffic.data.points, traffic.data.bucket_seconds, Date.now() / 1000);
-  const time = { formatX: clockLabel, xTicks: timeTicks, fromZero: true };
+  const time = { formatX: clockLabel, xTicks: timeTicks, xMinSpan: 60, fromZero: true };
   const per = `per ${traffic.data.bucket_seconds} s bucket`;
   return (
     <div className="charts" aria-label="Traffic charts">
