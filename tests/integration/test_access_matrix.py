@@ -396,7 +396,7 @@ def fresh_experiment(suffix: str) -> Build:
 
 
 def endpoint_at(suffix: str) -> Build:
-    """A route of endpoint ``mep``, recorded with one logged request (``{logged}`` in
+    """A route of endpoint ``mlog``, recorded with one logged request (``{logged}`` in
     ``suffix``) as the controller and the gateway leave them; it has no replica."""
 
     def build(w: World, role: Role, pid: str) -> Call:
@@ -404,18 +404,16 @@ def endpoint_at(suffix: str) -> Build:
         with platform.db.write() as session:
             repo = EndpointRepo(session)
             endpoint, new = repo.define(
-                pid, "mep", {}, flow_run_id=None, created_by=None, min_replicas=1, max_replicas=1
+                pid, "mlog", {}, flow_run_id=None, created_by=None, min_replicas=1, max_replicas=1
             )
             if new:
                 version = repo.add_version(
                     endpoint.id, definition={}, source={}, flow_run_id=None, created_by=None
                 )
                 repo.update_version(version.id, state="live", traffic=100)
-            # the world deploys mep through the API (a version, no logged request yet)
-            if not repo.requests(endpoint.id, offset=0, limit=1)[0]:
                 logged = NewRequest(
                     endpoint_id=endpoint.id,
-                    version_id=repo.versions(endpoint.id)[0].id,
+                    version_id=version.id,
                     request_id="r1",
                     at=datetime.now(UTC),
                     latency_ms=1.0,
@@ -425,7 +423,7 @@ def endpoint_at(suffix: str) -> Build:
                 )
                 repo.log_requests([logged])
             [logged_id] = [r.id for r in repo.requests(endpoint.id, offset=0, limit=1)[0]]
-        return Call(f"/projects/{pid}/endpoints/mep" + suffix.format(logged=logged_id))
+        return Call(f"/projects/{pid}/endpoints/mlog" + suffix.format(logged=logged_id))
 
     return build
 
@@ -645,7 +643,7 @@ ENTRIES: dict[str, Entry] = {
     ),
     f"GET {P}/endpoints/{{ref}}/requests": Entry(VIEWERS, endpoint_at("/requests")),
     f"GET {P}/endpoints/{{ref}}/traffic": Entry(VIEWERS, endpoint_at("/traffic")),
-    # replayed through the gateway: mep has no replica, so the endpoint answers 503
+    # replayed through the gateway: mlog has no replica, so the endpoint answers 503
     f"POST {P}/endpoints/{{ref}}/requests/{{request_id}}/replay": Entry(
         JOBS_WRITERS, endpoint_at("/requests/{logged}/replay"), ok=503
     ),

@@ -517,7 +517,10 @@ def test_stop_ends_the_replicas_start_brings_them_back_and_delete_leaves_no_task
         timeout=WAIT,
         message=lambda: site.explain("stoppable"),
     )
-    assert site.show("stoppable")["replicas"] == []
+    # the controller marks them gone on its next tick
+    wait_until(lambda: site.show("stoppable")["replicas"] == [], timeout=WAIT)
+    reasons = {e["reason"] for e in _replica_tasks(site, "stoppable")}
+    assert reasons == {"replica stopped: the endpoint was stopped"}
     assert site.predict("stoppable", 1, key).status_code == 503
     started = site.api("POST", "/endpoints/stoppable/start")
     assert started.json()["status"] == "deploying"
@@ -553,3 +556,120 @@ def test_with_the_single_deploy_key_every_endpoint_of_the_project_takes_the_one_
         site.api("PATCH", "/settings", json={"single_deploy_api_key": False})
         for title in ("shared-a", "shared-b"):
             site.api("DELETE", f"/endpoints/{title}")
+
+
+def test_a_function_that_cannot_load_fails_its_version_after_three_replicas_saying_why(
+    site: Site,
+) -> None:
+    made = site.deploy("unloadable", function="no_such_function", computes=["tiny"])
+    assert made["endpoint"]["status"] == "deploying"
+
+    def failed() -> dict[str, Any] | None:
+        shown = site.show("unloadable")
+        return shown if shown["status"] == "failed" else None
+
+    shown = wait_until(failed, timeout=WAIT, message=lambda: site.explain("unloadable"))
+    [version] = shown["versions"]
+    assert version["state"] == "failed"
+    assert "3 replicas ended before serving" in version["reason"]
+    assert "the replica stopped by itself (exit code 1)" in version["reason"]
+    tasks = _replica_tasks(site, "unloadable")
+    assert len(tasks) == 3  # not restarted for ever
+    logs = site.api("GET", "/endpoints/unloadable/logs").json()["chunks"]
+    assert "no_such_function" in "".join(c["text"] for c in logs)
+    site.api("DELETE", "/endpoints/unloadable")
+
+
+def test_a_deploy_names_what_is_wrong_before_anything_starts(site: Site) -> None:
+    missing = site.api(
+        "POST",
+        "/endpoints",
+        json={"title": "ghost", "file_name": "nowhere.py", "function_name": "predict"},
+    )
+    assert missing.status_code == 400, missing.text
+    assert missing.json()["where"] == "file_name"
+    spaced = site.api(
+        "POST",
+        "/endpoints",
+        json={"title": "has space", "file_name": "predict.py", "function_name": "predict"},
+    )
+    assert spaced.status_code == 400, spaced.text
+    assert spaced.json()["where"] == "title"
+    upside = site.api(
+        "POST",
+        "/endpoints",
+        json={
+            "title": "bounds",
+            "file_name": "predict.py",
+            "function_name": "predict",
+            "min_replica": 3,
+            "max_replica": 2,
+        },
+    )
+    assert upside.status_code == 400, upside.text
+    assert upside.json()["where"] == "max_replica"
+    assert site.api("GET", "/endpoints/ghost").status_code == 404
+    assert site.api("GET", "/endpoints/bounds").status_code == 404
+
+
+SERVE_MODEL = """\
+import json, os
+
+WEIGHTS = json.load(open(os.path.join(os.environ["HW_MODEL_DIR"], "weights.json")))
+
+
+def predict(x):
+    return x * WEIGHTS["factor"]
+"""
+
+
+def test_an_endpoint_serves_a_registered_model_version_mounted_at_model(site: Site) -> None:
+    made = site.api("POST", "/models", json={"name": "scaler"})
+    assert made.status_code == 201, made.text
+    blob = b'{"factor": 7}'
+    digest = hashlib.sha256(blob).hexdigest()
+    assert site.api("PUT", f"/models/scaler/objects/{digest}", content=blob).status_code in (
+        200,
+        201,
+    )
+    entry = {"path": "weights.json", "hash": digest, "size": len(blob)}
+    version = site.api("POST", "/models/scaler/commits", json={"entries": [entry], "message": "v"})
+    assert version.status_code == 201, version.text
+    commit = version.json()["id"]
+    site.sync({"predict.py": PREDICT, "serve_model.py": SERVE_MODEL})
+    missing = site.api(
+        "POST",
+        "/endpoints",
+        json={
+            "title": "scaled",
+            "file_name": "serve_model.py",
+            "function_name": "predict",
+            "model": "scaler@0000000",
+        },
+    )
+    assert missing.status_code == 400, missing.text
+    assert missing.json()["where"] == "model"
+    deployed = site.api(
+        "POST",
+        "/endpoints",
+        json={
+            "title": "scaled",
+            "file_name": "serve_model.py",
+            "function_name": "predict",
+            "model": f"scaler@{commit[:12]}",
+            "computes": ["tiny"],
+        },
+    )
+    assert deployed.status_code == 201, deployed.text
+    key = deployed.json()["key"]["key"]
+    shown = site.running("scaled")
+    [served] = shown["versions"]
+    assert served["source"]["model"] == {
+        "name": "scaler",
+        "commit": commit,
+        "ref": f"scaler@{commit[:12]}",
+    }
+    answer = site.predict(shown["slug"], 6, key)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"prediction": 42}
+    site.api("DELETE", "/endpoints/scaled")

@@ -31,6 +31,8 @@ from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
+BODY_LIMIT = 1 << 20  # HEADWATER_SERVING_BODY_LIMIT_BYTES for this server
+LOGGED_BYTES = 400  # HEADWATER_SERVING_LOGGED_BODY_BYTES
 PREDICT = """\
 import os
 import time
@@ -124,7 +126,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder.mkdir()
     (folder / "predict.py").write_text(PREDICT)
     with (
-        running_server(tmp / "home", tmp / "server.log", "--log-level", "warning") as server,
+        running_server(
+            tmp / "home",
+            tmp / "server.log",
+            "--log-level",
+            "warning",
+            HEADWATER_SERVING_BODY_LIMIT_BYTES=str(BODY_LIMIT),
+            HEADWATER_SERVING_LOGGED_BODY_BYTES=str(LOGGED_BYTES),
+        ) as server,
         httpx.Client(base_url=server.url, timeout=30) as http,
     ):
         admin = {"Authorization": f"Bearer {server.admin_token}"}
@@ -210,10 +219,16 @@ def test_bodies_that_are_not_json_lack_input_params_or_are_too_large(
     missing = site.predict(slug, {"inputs": 1}, headers=auth)
     assert missing.status_code == 400
     assert missing.json()["where"] == "body.input_params"
-    huge = b'{"input_params": "' + b"x" * (10 << 20) + b'"}'
+    large = {"input_params": "x" * (BODY_LIMIT // 2)}  # checked by shape, parsed by the replica
+    assert (
+        site.predict(slug, large, headers=auth).json()["prediction"]["echo"]
+        == large["input_params"]
+    )
+    huge = b'{"input_params": "' + b"x" * BODY_LIMIT + b'"}'
     too_large = site.http.post(f"/e/{slug}/predict", content=huge, headers=auth)
     assert too_large.status_code == 413
     assert too_large.json()["error"] == "payload_too_large"
+    assert "HEADWATER_SERVING_BODY_LIMIT_BYTES" in too_large.json()["hint"]
 
 
 def test_the_functions_exception_is_a_500_with_a_request_id_and_no_traceback(
@@ -319,3 +334,23 @@ def test_traffic_and_the_request_log_are_recorded_and_replayable(
     assert f'headwater_endpoint_requests_total{{endpoint="{slug}",status="200",version="1"}}' in (
         metrics
     )
+
+
+def test_a_logged_input_cut_to_the_limit_is_not_replayed(
+    site: Site, one: tuple[str, str, str]
+) -> None:
+    _, slug, key = one
+    long_input = {"input_params": "y" * (2 * LOGGED_BYTES)}
+    auth = {"Cnvrg-Api-Key": key, "X-Request-Id": "cut-1"}
+    assert site.predict(slug, long_input, headers=auth).status_code == 200
+
+    def logged() -> dict[str, Any] | None:
+        page = site.api("GET", "/endpoints/Churn/requests").json()
+        return next((r for r in page["items"] if r["request_id"] == "cut-1"), None)
+
+    entry = wait_until(logged, timeout=15)
+    assert len(entry["input"].encode()) <= LOGGED_BYTES
+    assert entry["input"].endswith("more bytes]")
+    replay = site.api("POST", f"/endpoints/Churn/requests/{entry['id']}/replay")
+    assert replay.status_code == 409
+    assert replay.json()["where"] == "request"

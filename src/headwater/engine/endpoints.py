@@ -53,14 +53,15 @@ class Deployed:
 @dataclass(frozen=True)
 class VersionSource:
     """What a version serves: ``commit`` of the project's files checked out as its folder,
-    ``file`` (the function's file, a path in that folder), and parents' outputs mounted at
-    ``input/<name>/`` (``inputs``: ``{"name", "experiment"}`` as a flow task's)."""
+    ``file`` (the function's file, a path in that folder), parents' outputs mounted at
+    ``input/<name>/`` (``inputs``: ``{"name", "experiment"}`` as a flow task's), and a
+    registered model's version at ``model/``."""
 
     commit: str | None
     file: str
     inputs: tuple[dict[str, str], ...] = ()
     passed: tuple[str, ...] = ()
-    model: str | None = None
+    model: dict[str, str] | None = None  # {"name", "commit", "ref"}: checked out at model/
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,7 +69,7 @@ class VersionSource:
             "file": self.file,
             "inputs": [dict(i) for i in self.inputs],
             "passed": list(self.passed),
-            "model": self.model,
+            "model": dict(self.model) if self.model else None,
         }
 
 

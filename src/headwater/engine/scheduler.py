@@ -88,7 +88,9 @@ class Engine:
             trees=trees,
         )
         self.triggers = Triggers(db, tz=datetime.now().astimezone().tzinfo or UTC)
-        self.serving = ServingController(db, stop=self.stop, autoscale=autoscale, rollout=rollout)
+        self.serving = ServingController(
+            db, stop=self.stop_replica, autoscale=autoscale, rollout=rollout
+        )
 
     # -- life ------------------------------------------------------------------------------
 
@@ -327,6 +329,16 @@ class Engine:
         """Abort it: a queued one at once, a running one by cancelling its process group."""
         if not self.transition(
             experiment.id, JobState.ABORTED, reason="stopped by a user", end_token=False
+        ):
+            return False
+        if experiment.state.active:
+            self.executor.cancel(experiment.id, experiment.runner)
+        return True
+
+    def stop_replica(self, experiment: Experiment, why: str) -> bool:
+        """Stop an endpoint replica's task for the serving controller, saying why."""
+        if not self.transition(
+            experiment.id, JobState.ABORTED, reason=f"replica stopped: {why}", end_token=False
         ):
             return False
         if experiment.state.active:

@@ -67,7 +67,7 @@ class Tick:
     """What one tick did, for the engine (start what was queued, stop what was marked)."""
 
     created: int = 0
-    to_stop: list[Experiment] = field(default_factory=list)
+    to_stop: list[tuple[Experiment, str]] = field(default_factory=list)  # and why
 
 
 class ServingController:
@@ -75,7 +75,7 @@ class ServingController:
         self,
         db: Database,
         *,
-        stop: Callable[[Experiment], bool],
+        stop: Callable[[Experiment, str], bool],
         autoscale: AutoscalePolicy | None = None,
         rollout: RolloutPolicy | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -100,8 +100,8 @@ class ServingController:
                 log.exception("serving: endpoint %s", endpoint.slug)
                 continue
             created += done.created
-            for experiment in done.to_stop:
-                self.stop(experiment)
+            for experiment, why in done.to_stop:
+                self.stop(experiment, why)
         return created
 
 
@@ -124,7 +124,7 @@ class EndpointPass:
         versions = self.repo.versions(self.e.id)
         if self.e.desired == "stopped":
             for replica in replicas:
-                self.stop_replica(replica)
+                self.stop_replica(replica, "the endpoint was stopped")
             self.set_status(EndpointStatus.STOPPED)
             return self.out
         versions = self.activate(versions)
@@ -278,7 +278,7 @@ class EndpointPass:
         views = []
         for replica in replicas:
             if replica.version_id not in serving:
-                self.stop_replica(replica)
+                self.stop_replica(replica, "its version no longer serves")
         for version in serving.values():
             canary = version.state == VersionState.CANARY.value
             wanted = self.e.min_replicas if canary else self.wanted(version)
@@ -287,12 +287,23 @@ class EndpointPass:
                 for r in replicas
                 if r.version_id == version.id and r.state != ReplicaState.STOPPING.value
             ]
+            if wanted > len(mine) and not version.definition.get("function_name"):
+                self.repo.update_version(  # recorded by hand, say: nothing to start
+                    version.id,
+                    state=VersionState.FAILED.value,
+                    traffic=0,
+                    reason="the version names no function to serve",
+                    ended_at=self.now,
+                )
+                continue
             for _ in range(wanted - len(mine)):
                 self.start_replica(version)
             # the extra ones: those still starting first, then the newest
-            extra = sorted(mine, key=lambda r: (r.state == ReplicaState.READY.value, r.created_at))
+            newest = sorted(mine, key=lambda r: r.created_at, reverse=True)
+            extra = sorted(newest, key=lambda r: r.state == ReplicaState.READY.value)
             for replica in extra[: max(0, len(mine) - wanted)]:
-                self.stop_replica(replica)
+                plural = "" if wanted == 1 else "s"
+                self.stop_replica(replica, f"scaled down to {wanted} replica{plural}")
             ready = sum(1 for r in mine if r.state == ReplicaState.READY.value)
             views.append(VersionView(version.traffic, wanted, min(ready, wanted), canary))
         return views
@@ -344,13 +355,14 @@ class EndpointPass:
                 "replica": {"endpoint": self.e.id, "version": version.id},
                 "flow": flow,
                 "periodic_sync": False,
+                "model_mount": source.get("model"),
             },
             resources={},
         )
         self.repo.add_replica(self.e.id, version.id, made.id)
         self.out.created += 1
 
-    def stop_replica(self, replica: Replica) -> None:
+    def stop_replica(self, replica: Replica, why: str) -> None:
         """No new requests (the gateway routes to ready ones only), then, once every gateway
         has seen that (``DRAIN_SECONDS``), its task stops."""
         if replica.state != ReplicaState.STOPPING.value:
@@ -360,7 +372,7 @@ class EndpointPass:
             return
         experiment = self.experiments.get(replica.experiment_id)
         if not experiment.state.terminal:
-            self.out.to_stop.append(experiment)
+            self.out.to_stop.append((experiment, why))
 
     def set_status(self, target: EndpointStatus) -> None:
         current = EndpointStatus(self.e.status)

@@ -103,6 +103,12 @@ def materialise(
             ]
             checkout(outputs, target, cache, link=LINK, fresh=True)
         env[folder_env_name(parent.name)] = str(target)
+    if spec.model is not None:  # an endpoint serving a registered model version
+        repo = RepoClient(api.http, f"{base}/models/{spec.model.name}")
+        tree = fetch_tree(repo, spec.model.commit, cache, trees)
+        target = inside(root, "model", "model folder")
+        checkout(tree, target, cache, link=LINK, fresh=True)
+        env["HW_MODEL_DIR"] = str(target)
     if spec.passed_condition:
         root_input = str(root / "input")
         env.update(passed_condition_env(spec.passed_condition, root_input, cnvrg=spec.cnvrg_env))

@@ -49,6 +49,16 @@ class EndpointScale(Model):
     max_replica: int = Field(ge=1, le=MAX_REPLICAS)
 
 
+class EndpointRollback(Model):
+    reason: str = Field("rolled back by a user", max_length=500, description="Kept on the version")
+
+
+class ServingAddress(Model):
+    """What a replica's task reports once it serves (its own task token)."""
+
+    address: str = Field(min_length=6, max_length=500, description="unix:/abs/path.sock")
+
+
 class VersionOut(BaseModel):
     id: str
     number: int

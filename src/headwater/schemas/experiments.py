@@ -178,6 +178,13 @@ class InputMount(BaseModel):
     output_dir: str = "output"
 
 
+class ModelMount(BaseModel):
+    """A registered model's version, checked out at ``model/`` (an endpoint's ``model``)."""
+
+    name: str
+    commit: str
+
+
 class GitCheckout(BaseModel):
     """The linked Git repository a task clones instead of the project's files."""
 
@@ -215,6 +222,7 @@ class TaskSpec(BaseModel):
     secret_keys: list[str] = Field(
         default_factory=list, description="Keys of env that hold secrets: masked in the logs"
     )
+    model: ModelMount | None = Field(None, description="A model version to put at model/")
     replica: bool = Field(
         False,
         description="An endpoint replica: it reports its socket once serving, commits no "

@@ -86,14 +86,21 @@ class HeadwaterApp(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         gateway = self.gateway
-        if gateway is not None and scope["type"] == "http" and slug_of(scope["path"]):
-            await gateway(scope, receive, send)
-            return
+        if gateway is not None and scope["type"] == "http":
+            slug = slug_of(scope["path"])
+            if slug is not None:
+                await gateway.serve(slug, scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
 
 
 def gateway_config(config: ServerSettings) -> GatewayConfig:
-    return GatewayConfig()
+    serving = config.serving
+    return GatewayConfig(
+        max_body_bytes=serving.body_limit_bytes,
+        sample_default=serving.request_log,
+        logged_bytes=serving.logged_body_bytes,
+    )
 
 
 def create_app(server_settings: ServerSettings | None = None) -> HeadwaterApp:

@@ -24,7 +24,13 @@ from headwater.domain.gitsource import GitSource
 from headwater.domain.grid import command_with_params, tag_env
 from headwater.domain.jobs import Experiment
 from headwater.domain.versions import RepoKind
-from headwater.schemas.experiments import DatasetMount, GitCheckout, InputMount, TaskSpec
+from headwater.schemas.experiments import (
+    DatasetMount,
+    GitCheckout,
+    InputMount,
+    ModelMount,
+    TaskSpec,
+)
 from headwater.server.views import experiment_out
 
 
@@ -90,6 +96,7 @@ def task_spec(
         git=git_checkout(experiment, keys),
         secret_keys=sorted(secrets),
         replica=bool(experiment.options.get("replica")),
+        model=ModelMount(**model) if (model := experiment.options.get("model_mount")) else None,
     )
 
 

@@ -1,7 +1,7 @@
 """``python -m headwater.serving --file F --function NAME --socket PATH``: one endpoint replica.
 
 Exit 0 after a graceful stop (SIGTERM), 1 when the function cannot be loaded (one message on
-stderr: what, where, how to fix), 2 for a usage error.
+stderr: what, where, how to fix), 2 for a usage error or a socket it cannot listen on.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from headwater.domain.errors import InvalidInput
 from headwater.serving.asgi import DEFAULT_MAX_BODY, ReplicaApp
 from headwater.serving.loading import LoadFailed, load_function
 from headwater.serving.process import DEFAULT_GRACE, serve
@@ -20,10 +21,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         function = load_function(args.file, args.function, cwd=Path.cwd())
     except LoadFailed as error:
-        print(f"headwater serving: cannot load the endpoint's function: {error}", file=sys.stderr)
+        print(_paragraph("cannot load the endpoint's function", error), file=sys.stderr)
         return 1
     replica = ReplicaApp(function, accept_files=args.accept_files, max_body=args.max_body)
-    return serve(replica, socket_path=args.socket, ready_file=args.ready_file, grace=args.grace)
+    try:
+        return serve(replica, socket_path=args.socket, ready_file=args.ready_file, grace=args.grace)
+    except InvalidInput as error:  # the socket: a deployment's mistake, not the user's code
+        print(_paragraph("cannot serve", error), file=sys.stderr)
+        return 2
+
+
+def _paragraph(what: str, error: InvalidInput) -> str:
+    """One line for the replica's log: what failed, where, why, and how to fix it."""
+    where = f"{error.where}: " if error.where else ""
+    hint = f" Fix: {error.hint}." if error.hint else ""
+    return f"headwater serving: {what}: {where}{error.detail}.{hint}"
 
 
 def _parser() -> argparse.ArgumentParser:

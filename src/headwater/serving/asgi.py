@@ -14,17 +14,15 @@ every other request, and the gateway would take a busy replica for a dead one.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import functools
 import inspect
+import itertools
 import json
 import re
+import secrets
 import shutil
 import sys
 import traceback
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
@@ -32,6 +30,7 @@ from typing import Any, Literal, TextIO
 from headwater.domain.errors import InvalidInput
 from headwater.serving.calling import arguments, decode_files, private_folder, spreads_lists
 from headwater.serving.jsonsafe import NotJson, dumps
+from headwater.serving.threads import CallThreads
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -78,11 +77,7 @@ class ReplicaApp:
         self.stats = Stats()
         self._spread = spreads_lists(function)
         self._is_async = _is_async(function)
-        self._pool = (
-            ThreadPoolExecutor(thread_name_prefix="hw-predict")
-            if sync_calls == "thread" and not self._is_async
-            else None
-        )
+        self._threads = CallThreads() if sync_calls == "thread" and not self._is_async else None
         self._log = log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -92,9 +87,9 @@ class ReplicaApp:
             await self._lifespan(receive, send)
 
     def close(self) -> None:
-        """Let go of the thread pool without waiting for a call that never ends."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        """Let go of the call threads without waiting for a call that never ends."""
+        if self._threads is not None:
+            self._threads.close()
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = _request_id(scope["headers"])
@@ -145,7 +140,7 @@ class ReplicaApp:
             return 500, _error("prediction_not_json", detail, hint=hint, request_id=request_id)
         except (Exception, SystemExit) as error:
             self._write_log(request_id, _user_traceback(error))
-            detail = f"{type(error).__name__}: {error}"
+            detail = _describe(error)
             return 500, _error("prediction_failed", detail, request_id=request_id)
         finally:
             if folder is not None:
@@ -154,11 +149,10 @@ class ReplicaApp:
     async def _call(self, args: tuple[Any, ...]) -> Any:
         if self._is_async:
             return await self.function(*args)
-        if self._pool is None:
+        if self._threads is None:
             result = self.function(*args)
         else:
-            loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(self._pool, functools.partial(self.function, *args))
+            result = await self._threads.call(self.function, args)
         if inspect.isawaitable(result):  # a sync wrapper that hands back a coroutine
             result = await result
         return result
@@ -199,10 +193,22 @@ def _is_async(function: Callable[..., Any]) -> bool:
     return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(call)
 
 
+_DETAIL_MAX = 2000  # characters of an exception's message the caller gets (the log has it all)
+
+
+def _describe(error: BaseException) -> str:
+    """``Type: message``, cut to a size a caller's log can hold; safe from odd ``__str__``."""
+    try:
+        message = str(error)
+    except Exception:  # a user's exception whose __str__ itself fails
+        message = "(its message could not be read)"
+    text = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    return text if len(text) <= _DETAIL_MAX else text[: _DETAIL_MAX - 1] + "…"
+
+
 _PLUMBING = (
     str(Path(__file__).parent),
     str(Path(asyncio.__file__).parent),
-    str(Path(concurrent.futures.__file__).parent),
 )
 
 
@@ -221,7 +227,13 @@ def _request_id(headers: list[tuple[bytes, bytes]]) -> str:
             if _REQUEST_ID.fullmatch(text):
                 return text
             break
-    return uuid.uuid4().hex
+    # Unique across replicas without a uuid per request: a random prefix per process and a
+    # counter (the gateway sends its own id; this is for callers that come straight here).
+    return f"{_ID_PREFIX}-{next(_ID_COUNTER)}"
+
+
+_ID_PREFIX = secrets.token_hex(6)
+_ID_COUNTER = itertools.count(1)
 
 
 async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:

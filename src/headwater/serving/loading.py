@@ -36,13 +36,13 @@ def load_function(file_name: str, function_name: str, *, cwd: Path) -> Callable[
     found = getattr(module, function_name, _MISSING)
     if found is _MISSING:
         raise LoadFailed(
-            f"{file_name} has no function {function_name!r}",
+            f"no function {function_name!r} in the file",
             where=file_name,
             hint=_name_hint(module, file_name),
         )
     if not callable(found):
         raise LoadFailed(
-            f"{file_name}: {function_name!r} is a {type(found).__name__}, not a function",
+            f"{function_name!r} is a {type(found).__name__}, not a function",
             where=file_name,
             hint="point function_name at a def (or any callable) in that file",
         )
@@ -56,7 +56,7 @@ def _existing_file(file_name: str, cwd: Path) -> Path:
     path = (cwd / file_name).resolve()
     if not path.is_file():
         raise LoadFailed(
-            f"no such file {file_name!r} in the endpoint's files ({cwd})",
+            f"no such file in the endpoint's files ({cwd})",
             where=file_name,
             hint="file_name is relative to the project's root: check its spelling and that "
             "the file is synced at the deployed commit",
@@ -72,7 +72,7 @@ def _run_module(path: Path, file_name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise LoadFailed(
-            f"{file_name} is not a Python module",
+            "not a Python module",
             where=file_name,
             hint="file_name must name a .py file",
         )
@@ -82,7 +82,7 @@ def _run_module(path: Path, file_name: str) -> ModuleType:
         spec.loader.exec_module(module)
     except SyntaxError as error:
         raise LoadFailed(
-            f"syntax error in {file_name}: {error.msg}",
+            f"syntax error: {error.msg}",
             where=f"{file_name}:{error.lineno}",
             hint="fix the line and deploy again (python -m py_compile FILE checks it locally)",
         ) from None
@@ -90,10 +90,10 @@ def _run_module(path: Path, file_name: str) -> ModuleType:
         if isinstance(error, KeyboardInterrupt):
             raise
         raise LoadFailed(
-            f"{file_name} raised {type(error).__name__}: {error} while it was imported",
+            f"{type(error).__name__}: {error}, raised while the file was imported",
             where=_raising_line(error, path, file_name),
-            hint="the module's top level runs when the replica starts: make it run with "
-            "`python -c 'import ...'` in the project folder",
+            hint="the file's top level runs once, as the replica starts: try "
+            f"`python -c 'import {path.stem}'` in the project's folder (paths relative to it)",
         ) from None
     return module
 

@@ -626,26 +626,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/projects/{project_id}/endpoints/{ref}/predict": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Try Endpoint
-         * @description Call the endpoint as the logged-in user (jobs read): the UI's "try it" box.
-         */
-        post: operations["try_endpoint"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/projects/{project_id}/endpoints/{ref}/requests": {
         parameters: {
             query?: never;
@@ -2235,23 +2215,12 @@ export interface components {
              */
             next_since?: string | null;
         };
-        /** EndpointScale */
-        EndpointScale: {
-            /** Max Replica */
-            max_replica: number;
-            /** Min Replica */
-            min_replica: number;
-        };
         /**
-         * EndpointStatus
-         * @enum {string}
+         * EndpointOut
+         * @description An endpoint: ``title`` in its project, ``slug`` in its URL
+         *     (``/api/v1/endpoints/<slug>/predict``).
          */
-        EndpointStatus: "defined" | "deploying" | "running" | "degraded" | "stopped" | "failed";
-        /**
-         * EndpointSummary
-         * @description A row of the endpoint list: what the Endpoints page shows without opening each one.
-         */
-        EndpointSummary: {
+        EndpointOut: {
             /**
              * Created At
              * Format: date-time
@@ -2281,22 +2250,12 @@ export interface components {
             /** Min Replicas */
             min_replicas: number;
             /**
-             * Replicas Ready
-             * @description Replicas the gateway routes to
-             */
-            replicas_ready: number;
-            /**
              * Replicas Wanted
              * @description What the autoscaler chose within the bounds
              */
             replicas_wanted: number;
             /** Slug */
             slug: string;
-            /**
-             * Split
-             * @description The serving versions, oldest first
-             */
-            split: components["schemas"]["TrafficShare"][];
             /** Status */
             status: string;
             /** Title */
@@ -2306,11 +2265,22 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+        };
+        /** EndpointRollback */
+        EndpointRollback: {
             /**
-             * Url Path
-             * @description The predict path under the server's address
+             * Reason
+             * @description Kept on the version
+             * @default rolled back by a user
              */
-            url_path: string;
+            reason?: string;
+        };
+        /** EndpointScale */
+        EndpointScale: {
+            /** Max Replica */
+            max_replica: number;
+            /** Min Replica */
+            min_replica: number;
         };
         /** EntryModel */
         EntryModel: {
@@ -3000,6 +2970,16 @@ export interface components {
             path?: string | null;
         };
         /**
+         * ModelMount
+         * @description A registered model's version, checked out at ``model/`` (an endpoint's ``model``).
+         */
+        ModelMount: {
+            /** Commit */
+            commit: string;
+            /** Name */
+            name: string;
+        };
+        /**
          * ModelSourceOut
          * @description The experiment a model version was registered from, as it was then.
          */
@@ -3054,10 +3034,10 @@ export interface components {
             /** Commit */
             commit: string;
         };
-        /** Page[EndpointSummary] */
-        Page_EndpointSummary_: {
+        /** Page[EndpointOut] */
+        Page_EndpointOut_: {
             /** Items */
-            items: components["schemas"]["EndpointSummary"][];
+            items: components["schemas"]["EndpointOut"][];
             /** Limit */
             limit: number;
             /** Offset */
@@ -3484,14 +3464,6 @@ export interface components {
             /** Memory Mb */
             memory_mb: number;
         };
-        /** RollbackIn */
-        RollbackIn: {
-            /**
-             * Reason
-             * @default rolled back by a user
-             */
-            reason?: string;
-        };
         /**
          * RunState
          * @enum {string}
@@ -3559,11 +3531,14 @@ export interface components {
              */
             value: string;
         };
-        /** ServingIn */
-        ServingIn: {
+        /**
+         * ServingAddress
+         * @description What a replica's task reports once it serves (its own task token).
+         */
+        ServingAddress: {
             /**
              * Address
-             * @description unix:/abs/path
+             * @description unix:/abs/path.sock
              */
             address: string;
         };
@@ -3632,6 +3607,8 @@ export interface components {
             git?: components["schemas"]["GitCheckout"] | null;
             /** Inputs */
             inputs: components["schemas"]["InputMount"][];
+            /** @description A model version to put at model/ */
+            model?: components["schemas"]["ModelMount"] | null;
             /** Output Dir */
             output_dir: string;
             /**
@@ -3729,21 +3706,6 @@ export interface components {
             rate: number;
             /** Requests */
             requests: number;
-            /** Version */
-            version: number;
-        };
-        /**
-         * TrafficShare
-         * @description A version that serves (canary or live) and its share of the requests.
-         */
-        TrafficShare: {
-            /** State */
-            state: string;
-            /**
-             * Traffic
-             * @description Percent of requests it answers
-             */
-            traffic: number;
             /** Version */
             version: number;
         };
@@ -5722,8 +5684,6 @@ export interface operations {
             query?: {
                 offset?: number;
                 limit?: number;
-                /** @description Only these statuses (repeat it); the dashboard counts active ones */
-                status?: components["schemas"]["EndpointStatus"][] | null;
             };
             header?: never;
             path: {
@@ -5739,7 +5699,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_EndpointSummary_"];
+                    "application/json": components["schemas"]["Page_EndpointOut_"];
                 };
             };
             /** @description Invalid input */
@@ -6001,52 +5961,6 @@ export interface operations {
             };
         };
     };
-    try_endpoint: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                ref: string;
-                project_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description What the endpoint answers, as a predict call would */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description Invalid input */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description No or unknown token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
     list_endpoint_requests: {
         parameters: {
             query?: {
@@ -6155,7 +6069,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["RollbackIn"] | null;
+                "application/json": components["schemas"]["EndpointRollback"] | null;
             };
         };
         responses: {
@@ -6955,7 +6869,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ServingIn"];
+                "application/json": components["schemas"]["ServingAddress"];
             };
         };
         responses: {

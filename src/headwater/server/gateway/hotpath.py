@@ -111,10 +111,9 @@ class Gateway:
 
     # -- ASGI -------------------------------------------------------------------------------
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def serve(self, slug: str, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one predict call (``HeadwaterApp`` found ``slug`` in its path)."""
         started = time.perf_counter()
-        slug = slug_of(scope["path"])
-        assert slug is not None  # HeadwaterApp sends only predict paths here
         request_id, key, length = _read_headers(scope["headers"])
         if scope["method"] != "POST":
             body = error_body(
@@ -300,7 +299,7 @@ def _too_large(limit: int, request_id: str, *, close: bool) -> Answer:
         f"the request body is larger than the limit of {limit:,} bytes",
         where="body",
         hint="Send less in one request; the server's admin sets the limit with "
-        "HEADWATER_SERVING_MAX_BODY_BYTES.",
+        "HEADWATER_SERVING_BODY_LIMIT_BYTES.",
         request_id=request_id,
     )
     return Answer(413, body, close=close)

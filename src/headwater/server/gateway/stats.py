@@ -95,6 +95,11 @@ class GatewayMetrics:
         children[1].observe(seconds)
 
 
+def _logged(body: bytes, limit: int) -> str:
+    text = body.decode(errors="replace")
+    return text if len(body) <= limit else truncate(text, limit)
+
+
 class GatewayStats:
     """Traffic buckets and the request-log queue, with the thread that writes them."""
 
@@ -224,8 +229,8 @@ class GatewayStats:
                 at=datetime.fromtimestamp(s.at, UTC),
                 latency_ms=s.latency_ms,
                 status=s.status,
-                input=truncate(s.input.decode(errors="replace"), limit),
-                output=truncate(s.output.decode(errors="replace"), limit),
+                input=_logged(s.input, limit),
+                output=_logged(s.output, limit),
             )
             for s in samples
         ]

@@ -4,7 +4,7 @@ The hot path never waits on the database while an entry is fresh (``ttl`` second
 default): keys, the traffic split and the ready replicas are read once per slug per period,
 in a thread, and concurrent requests for a slug being loaded share that one load. An unknown
 slug is cached too, so a stream of guesses costs the database one read per period.
-``invalidate(slug)`` drops an entry at once: the management routes call it after a key
+``invalidate(slug)`` makes an entry stale at once: the management routes call it after a key
 rotation, a scale or a stop, so what they changed holds for the next request in this process
 (other server processes see it within ``ttl``).
 """
@@ -12,6 +12,7 @@ rotation, a scale or a stop, so what they changed holds for the next request in 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -120,11 +121,12 @@ class RouteTable:
         return fresh
 
     def invalidate(self, slug: str | None = None) -> None:
-        """Forget ``slug`` (every slug when None): the next request reads the database."""
-        if slug is None:
-            self._entries.clear()
-        else:
-            self._entries.pop(slug, None)
+        """Make ``slug``'s entry (every entry when None) stale: the next request reads the
+        database. The entry itself stays, so what this process learned carries over."""
+        for name in list(self._entries) if slug is None else [slug]:
+            entry = self._entries.get(name)
+            if entry is not None:
+                self._entries[name] = (-math.inf, entry[1])
 
 
 def carry_over(previous: EndpointRoute, fresh: EndpointRoute) -> None:

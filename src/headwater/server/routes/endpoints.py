@@ -14,7 +14,6 @@ from pathlib import PurePosixPath
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import Field
 
 from headwater.db.repos.endpoints import EndpointRepo
 from headwater.db.repos.experiments import ExperimentRepo
@@ -27,12 +26,13 @@ from headwater.domain.endpoints import (
     VersionState,
     can_move,
 )
-from headwater.domain.errors import Conflict, InvalidInput
+from headwater.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from headwater.domain.ids import MAX_NUMBER
 from headwater.domain.trees import Tree
+from headwater.domain.versions import RepoKind
 from headwater.engine import endpoints as deploys
 from headwater.engine.endpoints import IssuedKey, VersionSource
-from headwater.schemas.common import Model, Page
+from headwater.schemas.common import Page
 from headwater.schemas.endpoints import (
     EndpointDeploy,
     EndpointDeployed,
@@ -41,9 +41,11 @@ from headwater.schemas.endpoints import (
     EndpointLogChunk,
     EndpointLogsOut,
     EndpointOut,
+    EndpointRollback,
     EndpointScale,
     EndpointSummary,
     ReplicaOut,
+    ServingAddress,
     TrafficShare,
     VersionOut,
 )
@@ -58,7 +60,6 @@ OwnTask = Annotated[ProjectAccess, Depends(own_task(Permission.JOBS_WRITE))]
 Offset = Annotated[int, Query(ge=0, le=MAX_NUMBER)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 LOG_REPLICAS = 50  # the newest replicas whose logs an endpoint's log reads
-ADDRESS_MAX = 500
 
 
 def endpoint_out(e: Endpoint) -> EndpointOut:
@@ -175,13 +176,14 @@ def deploy_endpoint(
     body: EndpointDeploy, access: Writer, platform: PlatformDep
 ) -> EndpointDeployed:
     """Deploy a function: a new endpoint (its key shown once), or a new version of one."""
-    if body.git_branch or body.git_commit or body.model:
-        given = [k for k in ("git_branch", "git_commit", "model") if getattr(body, k)]
+    if body.git_branch or body.git_commit:
+        given = [k for k in ("git_branch", "git_commit") if getattr(body, k)]
         raise InvalidInput(
             f"{', '.join(given)} is not supported yet when deploying outside a flow",
             where=given[0],
             hint="Deploy from the project's synced files (`hw sync`, then deploy), or from "
-            "a flow whose deploy task follows the task that trained the model.",
+            "a flow whose deploy task follows the task that trained the model, or name a "
+            "registered model version with model: NAME@VERSION.",
         )
     definition = {
         "file_name": body.file_name,
@@ -210,12 +212,15 @@ def deploy_endpoint(
                 hint="Sync the file first (`hw sync`); file_name is a path from the project's "
                 "root, e.g. predict.py or src/serve.py.",
             )
+        model = _model_version(versions, access, body.model) if body.model else None
+        if model is not None:
+            definition["model"] = body.model
         done = deploys.deploy(
             session,
             access.project.id,
             body.title,
             definition,
-            VersionSource(commit=commit.id, file=body.file_name),
+            VersionSource(commit=commit.id, file=body.file_name, model=model),
             flow_run_id=None,
             created_by=access.user.id,
         )
@@ -223,6 +228,29 @@ def deploy_endpoint(
     platform.engine.wake()
     detail = _detail(platform, access.project.id, done.endpoint.id)
     return EndpointDeployed(endpoint=detail, version=done.version.number, key=key)
+
+
+def _model_version(versions: VersionRepo, access: ProjectAccess, given: str) -> dict[str, str]:
+    """``NAME@VERSION`` (or ``NAME``: its latest version) of the project's model registry.
+    The replicas read it with their task's rights, so the deployer must be able to read it."""
+    if not access.may(Permission.MODELS_READ):
+        raise PermissionDenied(
+            "serving a registered model needs 'read' access to models",
+            where="model",
+            hint="Ask the project's owner for that access.",
+        )
+    name, _, ref = given.partition("@")
+    try:
+        repo = versions.get(access.project.id, RepoKind.MODEL, name)
+        commit = versions.resolve(repo.id, ref or None)
+    except (NotFound, InvalidInput) as exc:
+        raise InvalidInput(
+            f"model {given!r}: {exc.detail}",
+            where="model",
+            hint="Name a registered model as NAME@VERSION (`hw model versions NAME` lists "
+            "them), or NAME for its latest version.",
+        ) from None
+    return {"name": name, "commit": commit.id, "ref": given}
 
 
 @router.get("/endpoints/{ref}", response_model=EndpointDetail)
@@ -267,20 +295,16 @@ def start_endpoint(
     return _detail(platform, access.project.id, ref)
 
 
-class RollbackIn(Model):
-    reason: str = Field("rolled back by a user", max_length=500)
-
-
 @router.post("/endpoints/{ref}/rollback", response_model=EndpointDetail)
 def rollback_endpoint(
     ref: str,
     request: Request,
     access: Writer,
     platform: PlatformDep,
-    body: RollbackIn | None = None,
+    body: EndpointRollback | None = None,
 ) -> EndpointDetail:
     """Back to the previous version: the newest ends rolled back, the one before serves."""
-    reason = (body or RollbackIn()).reason
+    reason = (body or EndpointRollback()).reason
     with platform.db.write() as session:
         endpoint = EndpointRepo(session).get(access.project.id, ref)
         deploys.rollback(session, endpoint, f"{reason} ({access.user.username})")
@@ -346,13 +370,9 @@ def endpoint_logs(
     return EndpointLogsOut(chunks=chunks, next_since=chunks[-1].at if chunks else since)
 
 
-class ServingIn(Model):
-    address: str = Field(min_length=6, max_length=ADDRESS_MAX, description="unix:/abs/path")
-
-
 @router.post("/experiments/{ref}/serving", status_code=204)
 def report_serving(
-    ref: str, request: Request, body: ServingIn, access: OwnTask, platform: PlatformDep
+    ref: str, request: Request, body: ServingAddress, access: OwnTask, platform: PlatformDep
 ) -> Response:
     """A replica's task says where it listens, once its function has loaded (task token)."""
     with platform.db.write() as session:
