@@ -175,6 +175,9 @@ class Server:
     def close(self) -> None:
         for api in self._apis:
             api.http.close()
+        gateway = getattr(self.app.state, "gateway", None)
+        if gateway is not None:  # its writer thread, before the database goes
+            gateway.close()
         platform = getattr(self.app.state, "platform", None)
         if platform is not None:
             platform.close()

@@ -26,6 +26,7 @@ from headwater.domain.sampling import truncate
 
 BUCKET_SECONDS = 5
 MAX_PENDING_LOG_BYTES = 32 << 20
+IDLE_FLUSHES = 60  # flushes with nothing to write before the thread ends
 KEEP_BUCKETS = 3  # a bucket this old is final: written once more, then forgotten
 log = logging.getLogger("headwater.gateway")
 
@@ -209,17 +210,23 @@ class GatewayStats:
                     self._thread.start()
 
     def _run(self) -> None:
+        idle = 0
         while not self._stop.wait(self.flush_seconds):
             try:
-                self.flush()
+                idle = 0 if self.flush() else idle + 1
             except Exception:  # the database is away: keep counting, write later
                 log.exception("could not write the gateway's traffic and request log")
+            if idle >= IDLE_FLUSHES:  # no traffic: the next request starts a thread again
+                with self._lock:
+                    self._thread = None
+                return
 
-    def flush(self, now: datetime | None = None) -> None:
-        """Write what changed since the last flush (the thread calls it; tests and close too)."""
+    def flush(self, now: datetime | None = None) -> bool:
+        """Write what changed since the last flush (the thread calls it, and ``close``);
+        whether there was anything."""
         traffic, samples = self._take(now or datetime.now(UTC))
         if not traffic and not samples:
-            return
+            return False
         limit = self.logged_bytes
         rows = [
             NewRequest(
@@ -240,6 +247,7 @@ class GatewayStats:
                 repo.add_traffic(self.source, traffic)
             if rows:
                 repo.log_requests(rows)
+        return True
 
     def _take(self, now: datetime) -> tuple[list[TrafficBucket], list[_Sample]]:
         """The buckets to write (and forget the final ones) and the queued samples."""
