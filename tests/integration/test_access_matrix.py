@@ -428,6 +428,11 @@ def endpoint_at(suffix: str) -> Build:
     return build
 
 
+def tried_endpoint(w: World, role: Role, pid: str) -> Call:
+    """The try route of ``mlog`` (no replica) with a valid body."""
+    return Call(endpoint_at("/predict")(w, role, pid).path, {"input_params": [1]})
+
+
 def experiment_outputs(w: World, role: Role, pid: str) -> Call:
     """An experiment of its own whose outputs (``output/a.txt``) are committed on its branch,
     as the runtime leaves them; the call registers them as a model version."""
@@ -647,6 +652,9 @@ ENTRIES: dict[str, Entry] = {
     f"POST {P}/endpoints/{{ref}}/requests/{{request_id}}/replay": Entry(
         JOBS_WRITERS, endpoint_at("/requests/{logged}/replay"), ok=503
     ),
+    # the try route: whoever sees the endpoint may call it without its key; mlog has no
+    # replica, so the call reaches the gateway and answers 503
+    f"POST {P}/endpoints/{{ref}}/predict": Entry(VIEWERS, tried_endpoint, ok=503),
     f"GET {P}/flow-runs/{{ref}}": Entry(VIEWERS, plain("/projects/{pid}/flow-runs/1")),
     f"POST {P}/flow-runs/{{ref}}/stop": Entry(JOBS_WRITERS, fresh_run("/stop")),
     f"POST {P}/flow-runs/{{ref}}/restart": Entry(

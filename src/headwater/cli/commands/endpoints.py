@@ -36,17 +36,17 @@ from headwater.domain.errors import (
     PermissionDenied,
     Unauthenticated,
 )
-from headwater.schemas.common import Page
-from headwater.schemas.endpoints import (
-    EndpointDeployed,
-    EndpointDetail,
-    EndpointKey,
-    EndpointOut,
-    RequestOut,
-)
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the schemas load with the SDK, when a command runs
     from headwater.client.endpoints import DeployProgress
+    from headwater.schemas.common import Page
+    from headwater.schemas.endpoints import (
+        EndpointDeployed,
+        EndpointDetail,
+        EndpointKey,
+        EndpointOut,
+        RequestOut,
+    )
 
 app = typer.Typer(
     help="Endpoints: serve a predict function over HTTP (deploy, predict, scale, logs, keys).",
@@ -184,8 +184,10 @@ def logs(
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The replicas' output (tracebacks of failed predictions are there), or with
-    --requests the sampled request log (--limit and --offset page it)."""
+    """The replicas' output, or the sampled request log with --requests.
+
+    The output holds the traceback of each failed prediction under its request id; --limit
+    and --offset page the request log."""
     if follow and (as_json or requests):
         raise InvalidInput(
             "--follow prints output as it comes and takes neither --json nor --requests",
@@ -279,8 +281,10 @@ def deploy(
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Serve FUNCTION of FILE (synced with `hw sync`) behind HTTP; a new endpoint's key is
-    printed once."""
+    """Serve a function of the project's synced files over HTTP.
+
+    A new endpoint's key is printed once; a title the project has gets a new version (a
+    canary)."""
     name = title or default_title(file)
     with connect(project) as client:
         done = client.endpoints.deploy(
