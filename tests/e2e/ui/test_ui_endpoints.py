@@ -1,5 +1,6 @@
 """The Endpoints page against a real endpoint: a replica task serving a function in the sandbox,
-predictions through the server's gateway, the traffic charts moving under load, try-it.
+predictions through the server's gateway, the traffic charts moving under load, try-it, scaling
+from the page, and a read-only member who may try but is offered no control.
 
 The charts are read through their ``data-drawn`` attribute (the points they draw), not their
 pixels: "the chart moved" means its data changed between two reads and shows requests.
@@ -152,6 +153,8 @@ def test_a_running_endpoint_its_live_requests_chart_and_try_it(
         latency = drawn(page, "Latency")
         assert latency["v1 p50"], latency
         assert latency["v1 p99"], latency
+        titles = page.locator("figure[data-metric='Requests/s'] .axis-title")
+        expect(titles).to_have_text(["time (per 5 s bucket)", "requests/s"])
         page.locator("figure[data-metric='Requests/s'] svg").hover()
         expect(page.get_by_test_id("chart-hover")).to_contain_text(":")  # a time of day
         shot(page, "endpoint-live")
@@ -174,3 +177,28 @@ def test_a_running_endpoint_its_live_requests_chart_and_try_it(
     body.fill('{"input": 1}')
     page.get_by_role("button", name="Send").click()
     expect(page.get_by_role("alert")).to_contain_text("input_params")
+
+    scale = page.get_by_role("form", name="Scale")
+    scale.get_by_role("spinbutton", name="Max replicas").fill("2")
+    scale.get_by_role("button", name="Scale").click()
+    expect(page.get_by_role("heading", name="Replicas")).to_contain_text("between 1 and 2")
+    assert owner.call("GET", f"/projects/{pid}/endpoints/echo")["max_replicas"] == 2
+
+
+def test_a_read_only_member_may_try_an_endpoint_but_is_offered_no_controls(
+    page: Page, served: tuple[User, str, dict[str, Any], str], make_user: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    owner, pid, _, _ = served
+    member: User = make_user("ereader")
+    owner.call("POST", f"/projects/{pid}/members", json={"email": member.email, "jobs": "read"})
+    log_in(page, member)
+    page.goto(f"/projects/{pid}/endpoints/echo")
+    expect(page.get_by_role("heading", name="echo")).to_contain_text("running")
+    page.get_by_role("textbox", name="Request body (JSON)").fill('{"input_params": "member"}')
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_test_id("try-answer")).to_contain_text('"echo": "member"')
+    expect(page.get_by_role("table", name="Request log")).to_contain_text("member")
+    for name in ("Stop", "Start", "Rollback", "Scale", "Replay"):
+        assert page.get_by_role("button", name=name).count() == 0, name
