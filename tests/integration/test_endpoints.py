@@ -26,6 +26,7 @@ import yaml
 
 from headwater.db.database import Database, sqlite_url
 from headwater.db.repos.endpoints import EndpointRepo
+from headwater.db.repos.users import UserRepo
 from headwater.domain.endpoint_records import TrafficBucket
 from tests.support.liveserver import RunningServer, running_server
 from tests.support.waiting import wait_until
@@ -673,3 +674,27 @@ def test_an_endpoint_serves_a_registered_model_version_mounted_at_model(site: Si
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"prediction": 42}
     site.api("DELETE", "/endpoints/scaled")
+
+
+def test_a_replica_cannot_name_another_replicas_socket_as_its_own(site: Site) -> None:
+    """The task's folder is the server's to know: a task that claims another's (in its own
+    running report, which it may send with its token) still cannot point the gateway at
+    another replica's socket, which would hand it that endpoint's function."""
+    site.deploy("pair", computes=["tiny"], min_replica=2, max_replica=2)
+    first, second = site.running("pair", ready=2)["replicas"]
+    theirs = _address(site, second["id"])
+    mine = site.api("GET", f"/experiments/{first['experiment']}").json()
+    with site.db.write() as session:
+        forged = UserRepo(session).issue_task_token(mine["created_by"], mine["id"])
+    task = {"Authorization": f"Bearer {forged}"}
+    base = f"/api/v1/projects/{site.project}/experiments/{mine['id']}"
+    folder = str(Path(theirs.removeprefix("unix:")).parent)
+    said = site.http.post(
+        f"{base}/state", json={"state": "running", "runner": {"workdir": folder}}, headers=task
+    )
+    assert said.status_code == 200, said.text
+    claimed = site.http.post(f"{base}/serving", json={"address": theirs}, headers=task)
+    assert claimed.status_code == 400, claimed.text
+    assert claimed.json()["where"] == "address"
+    assert _address(site, first["id"]) != theirs
+    site.api("DELETE", "/endpoints/pair")

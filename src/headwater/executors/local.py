@@ -33,6 +33,15 @@ from headwater.executors.base import Launch, Liveness, Runner
 from headwater.executors.machine import machine_resources
 from headwater.unixsocket import ChannelRefused, connect, private_folder
 
+WORK = "work"  # the tasks' folders, one per experiment, under the server's home
+
+
+def task_folder(home: Path, experiment_id: str) -> Path:
+    """Where the worker of ``home`` runs ``experiment_id``: the server knows it without asking
+    the task (an endpoint replica's socket must be there)."""
+    return home / WORK / experiment_id
+
+
 START_TIMEOUT = 20.0
 
 
@@ -145,7 +154,7 @@ class LocalExecutor:
         with contextlib.suppress(FileNotFoundError):
             self.socket.unlink()  # a stale socket of a worker that is gone
         argv = [self.python, "-m", "headwater.runtime.worker", "--socket", str(self.socket)]
-        argv += ["--workroot", str(self.home / "work"), "--cache", str(self.home / "cache")]
+        argv += ["--workroot", str(self.home / WORK), "--cache", str(self.home / "cache")]
         argv += ["--idle-exit", str(self.idle_exit), "--home", str(self.home)]
         if self.sandbox is not None:
             argv += ["--sandbox", json.dumps(self.sandbox)]

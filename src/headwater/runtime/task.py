@@ -307,7 +307,7 @@ class Task:
         ``python -m headwater.serving --ready-file`` after it has loaded and listens)."""
         address = ""
         while not address and not done.wait(READY_POLL):
-            if self._said_running:  # the server learns the task's folder with it
+            if self._said_running:  # ready only once running: a replica's states in order
                 with contextlib.suppress(OSError):
                     address = ready.read_text().strip()
         if not address:
