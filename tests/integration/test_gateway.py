@@ -27,6 +27,7 @@ from headwater.db.database import Database, sqlite_url
 from headwater.db.repos.endpoints import EndpointRepo
 from headwater.domain.endpoints import key_hash, new_key
 from tests.support.liveserver import RunningServer, running_server
+from tests.support.postgres import DATABASES, PostgresCluster
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -119,12 +120,24 @@ class Site:
         )
 
 
+@pytest.fixture(scope="module", params=DATABASES)
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """SQLite in the server's home, or a fresh PostgreSQL database: one site each."""
+    if request.param == "sqlite":
+        yield None
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    with cluster.fresh_database() as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("gateway")
     folder = tmp / "replicas"
     folder.mkdir()
     (folder / "predict.py").write_text(PREDICT)
+    database = {"HEADWATER_DATABASE_URL": database_url} if database_url else {}
     with (
         running_server(
             tmp / "home",
@@ -133,6 +146,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             "warning",
             HEADWATER_SERVING_BODY_LIMIT_BYTES=str(BODY_LIMIT),
             HEADWATER_SERVING_LOGGED_BODY_BYTES=str(LOGGED_BYTES),
+            **database,
         ) as server,
         httpx.Client(base_url=server.url, timeout=30) as http,
     ):
@@ -151,7 +165,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             return shown.json() if shown.json()["state"] == "running" else None
 
         running = wait_until(started, timeout=60, message=server.log_text)
-        db = Database(sqlite_url(tmp / "home"))
+        db = Database(database_url or sqlite_url(tmp / "home"))
         built = Site(server, db, folder, project, running["id"], http)
         try:
             yield built
@@ -278,6 +292,18 @@ def test_a_replica_killed_mid_request_fails_only_its_requests(site: Site) -> Non
     after = [site.predict(slug, {"input_params": i}, headers=auth) for i in range(6)]
     assert [r.status_code for r in after] == [200] * 6
     assert {r.json()["prediction"]["replica"] for r in after} == {"kill-b"}
+
+
+def test_a_replica_listed_ready_but_gone_costs_no_request(site: Site) -> None:
+    """Its socket is gone (the process died between two controller ticks): a request sent
+    its way never reached it, so it goes to the other replica instead of failing."""
+    live = site.replica("alive")
+    gone = Replica("gone", site.folder / "gone.sock", live.process)  # no such socket
+    _, slug, key = site.endpoint("Halfgone", {"100": [gone, live]})
+    auth = {"Cnvrg-Api-Key": key}
+    answers = [site.predict(slug, {"input_params": i}, headers=auth) for i in range(10)]
+    assert [a.status_code for a in answers] == [200] * 10
+    assert {a.json()["prediction"]["replica"] for a in answers} == {"alive"}
 
 
 def _busy(site: Site, slug: str) -> set[str]:

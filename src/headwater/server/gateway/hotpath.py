@@ -22,6 +22,7 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 
 from headwater.db.database import Database
+from headwater.domain.endpoints import key_hash, key_matches
 from headwater.server.gateway.stats import GatewayMetrics, GatewayStats
 from headwater.server.gateway.table import EndpointRoute, RouteTable, database_loader
 from headwater.server.gateway.upstream import (
@@ -40,6 +41,7 @@ PARSE_LIMIT = 64 << 10  # bodies up to this are parsed in full; larger ones chec
 DEAD_SECONDS = 10.0  # a replica whose connection broke is skipped this long, then tried again
 RETRY_AFTER = b"2"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,40}")
+_NO_ENDPOINT = key_hash("hwe_no-endpoint")
 _SECURITY = [(b"content-security-policy", CSP.encode()), *_HEADERS]
 log = logging.getLogger("headwater.gateway")
 
@@ -129,7 +131,14 @@ class Gateway:
         if isinstance(raw, Answer):
             await _respond(send, raw, request_id)
             return
-        route = await self.table.get(slug)
+        try:
+            route = await self.table.get(slug)
+        except Exception:  # the database is away: say so in our shape, not a bare 500
+            log.exception("could not read the routing entry of endpoint %s", slug)
+            await _respond(send, _unavailable(request_id, stopped=False), request_id)
+            return
+        if route is None:  # the same work as a wrong key, so the time tells nothing either
+            key_matches(key or "", _NO_ENDPOINT)
         if route is None or key is None or not route.accepts(key):
             await _respond(send, _unauthorized(request_id), request_id)
             return

@@ -21,9 +21,10 @@ import asyncio
 import time
 from typing import cast
 
-# uvicorn closes a connection idle for 5 s (timeout_keep_alive): ours let go sooner, so a
-# request rarely meets a connection the replica is closing.
-IDLE_SECONDS = 4.0
+# A replica closes a connection idle for 75 s (serving/process.py KEEP_ALIVE): ours let go
+# sooner, so a request rarely meets a connection the replica is closing (and when it does,
+# it is sent again on a fresh one, see ReplicaPool.send).
+IDLE_SECONDS = 60.0
 MAX_HEAD = 64 << 10  # an answer's status line and headers
 MAX_IDLE_PER_REPLICA = 256
 
