@@ -8,6 +8,8 @@ and each test does what a user would do with it; the error paths need no replica
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Hw, LiveServer, make_hw, unique
+from tests.e2e.conftest import HW, Hw, LiveServer, make_hw, unique
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -290,3 +292,44 @@ def test_accept_files_sends_each_file_in_base64(served: Served) -> None:
     assert both["prediction"] == [768, 768]
     hw("endpoint", "delete", title, "--yes", *args)
     assert title not in [e["title"] for e in hw.json("endpoint", "list", *args)["items"]]
+
+
+def test_deploy_wait_on_a_function_that_does_not_load_fails_with_the_reason(
+    served: Served,
+) -> None:
+    hw, args = served.hw, ("-p", served.project)
+    title = unique("nofn")
+    failed = hw(
+        *("endpoint", "deploy", "--file", "predict.py", "--function", "no_such_function"),
+        *("--title", title, "--wait", "--timeout", WAIT, "--json", *args),
+        code=1,
+    )
+    answer = json.loads(failed.stdout)  # the key is not lost: printed before the error
+    assert answer["key"]["key"].startswith("hwe_")
+    assert answer["endpoint"]["versions"][0]["state"] == "failed"
+    assert f"endpoint {title}" in failed.stderr
+    assert f"hw endpoint logs {title}" in failed.stderr
+    hw("endpoint", "delete", title, "--yes", *args)
+
+
+def test_logs_follow_prints_new_output_as_it_comes(served: Served) -> None:
+    hw, args = served.hw, ("-p", served.project)
+    command = [*HW, "endpoint", "logs", served.title, "-f", *args]
+    with subprocess.Popen(
+        command, env=hw.environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    ) as follower:
+        try:
+            assert follower.stdout is not None
+            os.set_blocking(follower.stdout.fileno(), False)
+            seen = bytearray()
+
+            def printed(text: str) -> bool:
+                seen.extend(follower.stdout.read() or b"")  # type: ignore[union-attr]
+                return text.encode() in seen
+
+            wait_until(lambda: printed("ready on unix:"), timeout=60, message=lambda: seen.decode())
+            failed = hw("endpoint", "predict", served.slug, "--data", '["a", 1]', *args, code=1)
+            request_id = failed.stderr.split("(request ")[1].split(")")[0]
+            wait_until(lambda: printed(request_id), timeout=60, message=lambda: seen.decode())
+        finally:
+            follower.terminate()
