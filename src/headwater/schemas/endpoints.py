@@ -168,3 +168,19 @@ class EndpointLogsOut(BaseModel):
     next_since: datetime | None = Field(
         None, description="Ask with since= this to follow (None: nothing logged yet)"
     )
+
+
+class TrafficShare(BaseModel):
+    """A version that serves (canary or live) and its share of the requests."""
+
+    version: int
+    state: str
+    traffic: int = Field(description="Percent of requests it answers")
+
+
+class EndpointSummary(EndpointOut):
+    """A row of the endpoint list: what the Endpoints page shows without opening each one."""
+
+    url_path: str = Field(description="The predict path under the server's address")
+    replicas_ready: int = Field(description="Replicas the gateway routes to")
+    split: list[TrafficShare] = Field(description="The serving versions, oldest first")

@@ -52,7 +52,8 @@ export const tokenStore = {
   },
 };
 
-/** `/api/v1/projects/{project_id}` with its parameters filled in, plus the query string. */
+/** `/api/v1/projects/{project_id}` with its parameters filled in, plus the query string (a
+ * list repeats its parameter). */
 export function buildUrl(
   template: string,
   path: Record<string, unknown> = {},
@@ -65,8 +66,11 @@ export function buildUrl(
   });
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
-    if (value === undefined || value === null || value === "") continue;
-    search.append(key, String(value));
+    // a list is the parameter repeated (`status=running&status=degraded`), as FastAPI reads it
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (item === undefined || item === null || item === "") continue;
+      search.append(key, String(item));
+    }
   }
   const qs = search.toString();
   return qs ? `${filled}?${qs}` : filled;
@@ -154,4 +158,28 @@ export async function api<O extends Op>(op: O, args: Args<O> = {}): Promise<Resu
   }
   if (response.status === 204) return undefined as Result<O>;
   return (await response.json()) as Result<O>;
+}
+
+/** An answer shown whatever its status (the try-it box): the status, the body as text, the
+ * request id the server gave it, and how long it took as the browser saw it. */
+export interface Sent {
+  status: number;
+  text: string;
+  requestId: string | null;
+  ms: number;
+}
+
+/** POST `body` (already JSON) to `url` as the caller is logged in, and keep any answer. */
+export async function send(url: string, body: string): Promise<Sent> {
+  const headers = { ...baseHeaders("application/json"), "Content-Type": "application/json" };
+  const started = performance.now();
+  const response = await fetch(url, { method: "POST", headers, body, credentials: "same-origin" });
+  const text = await response.text();
+  if (response.status === 401 && onUnauthenticated) onUnauthenticated();
+  return {
+    status: response.status,
+    text,
+    requestId: response.headers.get("X-Request-Id"),
+    ms: performance.now() - started,
+  };
 }

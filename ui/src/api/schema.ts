@@ -2235,12 +2235,32 @@ export interface components {
              */
             next_since?: string | null;
         };
+        /** EndpointRollback */
+        EndpointRollback: {
+            /**
+             * Reason
+             * @description Kept on the version
+             * @default rolled back by a user
+             */
+            reason?: string;
+        };
+        /** EndpointScale */
+        EndpointScale: {
+            /** Max Replica */
+            max_replica: number;
+            /** Min Replica */
+            min_replica: number;
+        };
         /**
-         * EndpointOut
-         * @description An endpoint: ``title`` in its project, ``slug`` in its URL
-         *     (``/api/v1/endpoints/<slug>/predict``).
+         * EndpointStatus
+         * @enum {string}
          */
-        EndpointOut: {
+        EndpointStatus: "defined" | "deploying" | "running" | "degraded" | "stopped" | "failed";
+        /**
+         * EndpointSummary
+         * @description A row of the endpoint list: what the Endpoints page shows without opening each one.
+         */
+        EndpointSummary: {
             /**
              * Created At
              * Format: date-time
@@ -2270,12 +2290,22 @@ export interface components {
             /** Min Replicas */
             min_replicas: number;
             /**
+             * Replicas Ready
+             * @description Replicas the gateway routes to
+             */
+            replicas_ready: number;
+            /**
              * Replicas Wanted
              * @description What the autoscaler chose within the bounds
              */
             replicas_wanted: number;
             /** Slug */
             slug: string;
+            /**
+             * Split
+             * @description The serving versions, oldest first
+             */
+            split: components["schemas"]["TrafficShare"][];
             /** Status */
             status: string;
             /** Title */
@@ -2285,22 +2315,11 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
-        };
-        /** EndpointRollback */
-        EndpointRollback: {
             /**
-             * Reason
-             * @description Kept on the version
-             * @default rolled back by a user
+             * Url Path
+             * @description The predict path under the server's address
              */
-            reason?: string;
-        };
-        /** EndpointScale */
-        EndpointScale: {
-            /** Max Replica */
-            max_replica: number;
-            /** Min Replica */
-            min_replica: number;
+            url_path: string;
         };
         /** EntryModel */
         EntryModel: {
@@ -3054,10 +3073,10 @@ export interface components {
             /** Commit */
             commit: string;
         };
-        /** Page[EndpointOut] */
-        Page_EndpointOut_: {
+        /** Page[EndpointSummary] */
+        Page_EndpointSummary_: {
             /** Items */
-            items: components["schemas"]["EndpointOut"][];
+            items: components["schemas"]["EndpointSummary"][];
             /** Limit */
             limit: number;
             /** Offset */
@@ -3726,6 +3745,21 @@ export interface components {
             rate: number;
             /** Requests */
             requests: number;
+            /** Version */
+            version: number;
+        };
+        /**
+         * TrafficShare
+         * @description A version that serves (canary or live) and its share of the requests.
+         */
+        TrafficShare: {
+            /** State */
+            state: string;
+            /**
+             * Traffic
+             * @description Percent of requests it answers
+             */
+            traffic: number;
             /** Version */
             version: number;
         };
@@ -5704,6 +5738,8 @@ export interface operations {
             query?: {
                 offset?: number;
                 limit?: number;
+                /** @description Only these statuses (repeat it); the dashboard counts active ones */
+                status?: components["schemas"]["EndpointStatus"][] | null;
             };
             header?: never;
             path: {
@@ -5719,7 +5755,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_EndpointOut_"];
+                    "application/json": components["schemas"]["Page_EndpointSummary_"];
                 };
             };
             /** @description Invalid input */

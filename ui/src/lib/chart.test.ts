@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { downsample, extent, formatTick, niceTicks, overlay, pathOf, scale, toPoints } from "./chart";
+import { downsample, extent, formatTick, nearest, niceTicks, overlay, pathOf, scale, spanAtLeast, timeTicks, toPoints } from "./chart";
 
 describe("toPoints", () => {
   it("uses steps, drops non-finite values and sorts by x", () => {
@@ -86,5 +86,41 @@ describe("overlay", () => {
     expect(charts.map((c) => c.key)).toEqual(["acc", "loss"]);
     expect(charts[1].lines.map((l) => l.label)).toEqual(["#1", "#2"]);
     expect(charts[0].lines).toHaveLength(1);
+  });
+});
+
+describe("nearest", () => {
+  const points = [
+    { x: 0, y: 1 },
+    { x: 10, y: 2 },
+    { x: 20, y: 3 },
+  ];
+  it("finds the closest x, the earlier on a tie, clamped at both ends", () => {
+    expect(nearest(points, 6)).toEqual({ x: 10, y: 2 });
+    expect(nearest(points, 4)).toEqual({ x: 0, y: 1 });
+    expect(nearest(points, 5)).toEqual({ x: 0, y: 1 });
+    expect(nearest(points, -3)).toEqual({ x: 0, y: 1 });
+    expect(nearest(points, 99)).toEqual({ x: 20, y: 3 });
+    expect(nearest([], 1)).toBeUndefined();
+  });
+});
+
+describe("timeTicks", () => {
+  it("ticks on round clock steps, never closer than 5 s", () => {
+    expect(timeTicks({ min: 1000, max: 1006 })).toEqual([1000, 1005]);
+    expect(timeTicks({ min: 1000, max: 1900 })).toEqual([1200, 1500, 1800]);
+    expect(timeTicks({ min: 0, max: 120 }, 4)).toEqual([0, 30, 60, 90, 120]);
+  });
+  it("stays a few ticks over any span", () => {
+    expect(timeTicks({ min: 0, max: 4e8 }).length).toBeLessThanOrEqual(6);
+  });
+});
+
+describe("spanAtLeast", () => {
+  it("reaches back from the newest x, or keeps a wider range", () => {
+    expect(spanAtLeast([{ label: "a", points: [{ x: 1000, y: 1 }] }], 60)).toEqual({ min: 940, max: 1000 });
+    const wide = [{ label: "a", points: [{ x: 0, y: 1 }, { x: 100, y: 2 }] }];
+    expect(spanAtLeast(wide, 60)).toEqual({ min: 0, max: 100 });
+    expect(spanAtLeast([], 60)).toBeNull();
   });
 });

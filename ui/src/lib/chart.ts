@@ -132,3 +132,40 @@ export function formatTick(v: number): string {
   if (a < 1e-3) return v.toExponential(2).replace(/\.?0+e/, "e").replace("e-0", "e-");
   return String(+v.toPrecision(4));
 }
+
+/** The point of `points` (sorted by x) whose x is closest to `x`; undefined when empty. */
+export function nearest(points: Point[], x: number): Point | undefined {
+  let lo = 0;
+  let hi = points.length - 1;
+  if (hi < 0) return undefined;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (points[mid].x < x) lo = mid + 1;
+    else hi = mid;
+  }
+  const before = points[lo - 1];
+  return before && x - before.x <= points[lo].x - x ? before : points[lo];
+}
+
+const TIME_STEPS = [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600];
+
+/** About `count` ticks on a time axis in seconds, on round clock steps (5 s, 10 s… 1 h), never
+ * closer than the 5-second buckets the serving charts draw. */
+export function timeTicks(ext: Extent, count = 4): number[] {
+  const span = ext.max - ext.min;
+  if (!(span > 0) || !Number.isFinite(span)) return [ext.min];
+  const raw = span / Math.max(1, count);
+  const step = TIME_STEPS.find((s) => s >= raw * 0.75) ?? Math.ceil(raw / 3600) * 3600;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(ext.min / step) * step; t <= ext.max; t += step) ticks.push(t);
+  return ticks;
+}
+
+/** The x range of `lines`, at least `span` wide: a short one keeps its right edge (the newest
+ * point, on a live chart) and reaches back. */
+export function spanAtLeast(lines: Line[], span: number): Extent | null {
+  const xs = lines.flatMap((l) => l.points.map((p) => p.x));
+  if (xs.length === 0) return null;
+  const max = Math.max(...xs);
+  return { min: Math.min(Math.min(...xs), max - span), max };
+}

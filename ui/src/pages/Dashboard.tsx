@@ -5,6 +5,9 @@ import { formatTime } from "../lib/format";
 import { useData } from "../lib/useData";
 import { LIVE } from "./LiveJobs";
 
+// serving or about to: what the seed's project screen calls active endpoints
+const ACTIVE_ENDPOINTS: ("running" | "degraded" | "deploying")[] = ["running", "degraded", "deploying"];
+
 /** Counts (experiments, live jobs, endpoints, flows) and the activity feed. */
 export function Dashboard({ project }: { project: Project }) {
   const pid = project.id;
@@ -15,7 +18,7 @@ export function Dashboard({ project }: { project: Project }) {
         api("list_experiments", { path, query: { limit: 1 } }),
         api("list_experiments", { path, query: { limit: 1, ended: false } }),
         api("list_experiments", { path, query: { limit: 1, ended: false, title_prefix: LIVE } }),
-        api("list_endpoints", { path, query: { limit: 1 } }),
+        api("list_endpoints", { path, query: { limit: 1, status: ACTIVE_ENDPOINTS } }),
         api("list_flows", { path, query: { limit: 1 } }),
       ]);
       return {
@@ -44,7 +47,7 @@ export function Dashboard({ project }: { project: Project }) {
           to={`/projects/${pid}/experiments?ended=false`}
         />
         <Card label="Live jobs active" value={counts.data?.live} to={`/projects/${pid}/live`} />
-        <Card label="Endpoints" value={counts.data?.endpoints} to={`/projects/${pid}/endpoints`} />
+        <Card label="Endpoints active" value={counts.data?.endpoints} to={`/projects/${pid}/endpoints`} />
         <Card label="Flows" value={counts.data?.flows} to={`/projects/${pid}/flows`} />
         <Card label="Your access to jobs" value={canRunJobs(project) ? "run" : "read"} />
       </div>

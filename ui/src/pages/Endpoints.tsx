@@ -1,4 +1,4 @@
-import { api } from "../api/client";
+import { api, type Schemas } from "../api/client";
 import { ErrorNote, Link, Loading, Pager, StateBadge } from "../components/common";
 import type { Project } from "../lib/access";
 import { formatTime } from "../lib/format";
@@ -7,11 +7,15 @@ import { useData } from "../lib/useData";
 
 const PAGE = 50;
 
-function text(value: unknown): string {
-  return value === undefined || value === null || value === "" ? "–" : String(value);
+type Summary = Schemas["EndpointSummary"];
+
+/** "v2 90% · v3 10% (canary)": the versions that serve and their share of the requests. */
+export function splitText(split: Summary["split"]): string {
+  if (split.length === 0) return "–";
+  return split.map((s) => `v${s.version} ${s.traffic}%${s.state === "canary" ? " (canary)" : ""}`).join(" · ");
 }
 
-/** The endpoints the project's deploy tasks defined, with the bake that last defined each. */
+/** The project's endpoints: status, URL, replicas ready of wanted, and the traffic split. */
 export function Endpoints({ project }: { project: Project }) {
   const pid = project.id;
   const { query } = useLocation();
@@ -30,7 +34,7 @@ export function Endpoints({ project }: { project: Project }) {
       <h2>Endpoints</h2>
       {items.length === 0 ? (
         <p>
-          No endpoints yet: a flow&apos;s <code>deploy</code> task defines one.
+          No endpoints yet: <code>hw endpoint deploy</code> or a flow&apos;s <code>deploy</code> task makes one.
         </p>
       ) : (
         <>
@@ -39,36 +43,33 @@ export function Endpoints({ project }: { project: Project }) {
               <tr>
                 <th>Title</th>
                 <th>Status</th>
-                <th>Predict</th>
+                <th>URL</th>
                 <th>Replicas</th>
-                <th>Compute</th>
+                <th>Versions</th>
                 <th>Bake</th>
                 <th>Updated</th>
               </tr>
             </thead>
             <tbody>
-              {items.map((e) => {
-                const d = e.definition;
-                return (
-                  <tr key={e.id}>
-                    <td>{e.title}</td>
-                    <td>
-                      <StateBadge state={e.status} />
-                    </td>
-                    <td>
-                      <code>
-                        {text(d.file_name)}:{text(d.function_name)}
-                      </code>
-                    </td>
-                    <td>
-                      {text(d.min_replica)}–{text(d.max_replica)}
-                    </td>
-                    <td>{Array.isArray(d.computes) ? d.computes.join(", ") || "–" : "–"}</td>
-                    <td>{e.flow_run ? <Link to={`/projects/${pid}/bakes/${e.flow_run}`}>{e.flow_run}</Link> : "–"}</td>
-                    <td>{formatTime(e.updated_at)}</td>
-                  </tr>
-                );
-              })}
+              {items.map((e) => (
+                <tr key={e.id} data-endpoint={e.title}>
+                  <td>
+                    <Link to={`${base}/${encodeURIComponent(e.title)}`}>{e.title}</Link>
+                  </td>
+                  <td>
+                    <StateBadge state={e.status} />
+                  </td>
+                  <td>
+                    <code>{e.url_path}</code>
+                  </td>
+                  <td title={`between ${e.min_replicas} and ${e.max_replicas}`}>
+                    {e.replicas_ready}/{e.replicas_wanted} ready
+                  </td>
+                  <td>{splitText(e.split)}</td>
+                  <td>{e.flow_run ? <Link to={`/projects/${pid}/bakes/${e.flow_run}`}>{e.flow_run}</Link> : "–"}</td>
+                  <td>{formatTime(e.updated_at)}</td>
+                </tr>
+              ))}
             </tbody>
           </table>
           <Pager

@@ -7,6 +7,7 @@ import { useData } from "../lib/useData";
 import { Compare } from "./Compare";
 import { Dashboard } from "./Dashboard";
 import { Endpoints } from "./Endpoints";
+import { EndpointPage } from "./endpoint/EndpointPage";
 import { ExperimentPage } from "./Experiment";
 import { Datasets, Models } from "./Collections";
 import { Experiments } from "./Experiments";
@@ -67,6 +68,8 @@ function Section({ project, path, base }: { project: Project; path: string; base
   if (rest === "/models") return <Models project={project} />;
   if (rest === "/live") return <LiveJobs project={project} />;
   if (rest === "/endpoints") return <Endpoints project={project} />;
+  const endpoint = match("/endpoints/:ref", rest);
+  if (endpoint) return <EndpointPage project={project} refName={endpoint.ref} />;
   const exp = match("/experiments/:num", rest);
   if (exp) return <ExperimentPage project={project} number={exp.num} />;
   if (/^\/(flows|bakes)(\/|$)/.test(rest)) {

@@ -6,12 +6,12 @@ Reads return ``domain.endpoint_records``; nothing here decides a state or a numb
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, or_, select
+from sqlalchemy import Table, and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from headwater.db.serving_tables import (
@@ -211,9 +211,19 @@ class EndpointRepo:
         row = self.s.scalar(select(EndpointRow).where(EndpointRow.slug == slug))
         return _endpoint(row, None) if row is not None else None
 
-    def page(self, project_id: str, *, offset: int, limit: int) -> tuple[list[Endpoint], int]:
-        """One page of the project's endpoints by title, and how many there are."""
+    def page(
+        self,
+        project_id: str,
+        *,
+        offset: int,
+        limit: int,
+        statuses: Collection[str] = (),
+    ) -> tuple[list[Endpoint], int]:
+        """One page of the project's endpoints by title (only those in ``statuses`` when
+        given), and how many there are."""
         where = EndpointRow.project_id == project_id
+        if statuses:
+            where = and_(where, EndpointRow.status.in_(list(statuses)))
         total = self.s.scalar(select(func.count()).select_from(EndpointRow).where(where))
         rows = self.s.execute(
             select(EndpointRow, FlowRunRow.number)

@@ -19,8 +19,13 @@ from headwater.db.repos.endpoints import EndpointRepo
 from headwater.db.repos.experiments import ExperimentRepo
 from headwater.db.repos.versions import VersionRepo
 from headwater.domain.access import Permission
-from headwater.domain.endpoint_records import Endpoint
-from headwater.domain.endpoints import ReplicaState, can_move
+from headwater.domain.endpoint_records import Endpoint, EndpointVersion, Replica
+from headwater.domain.endpoints import (
+    EndpointStatus,
+    ReplicaState,
+    VersionState,
+    can_move,
+)
 from headwater.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from headwater.domain.ids import MAX_NUMBER
 from headwater.domain.trees import Tree
@@ -39,8 +44,10 @@ from headwater.schemas.endpoints import (
     EndpointOut,
     EndpointRollback,
     EndpointScale,
+    EndpointSummary,
     ReplicaOut,
     ServingAddress,
+    TrafficShare,
     VersionOut,
 )
 from headwater.server.deps import PlatformDep, ProjectAccess, own_task, require
@@ -133,14 +140,40 @@ def _key_out(key: IssuedKey | None) -> EndpointKey | None:
     return None if key is None else EndpointKey(key=key.key, prefix=key.prefix, shared=key.shared)
 
 
-@router.get("/endpoints", response_model=Page[EndpointOut])
+@router.get("/endpoints", response_model=Page[EndpointSummary])
 def list_endpoints(
-    access: Reader, platform: PlatformDep, offset: Offset = 0, limit: Limit = 50
-) -> Page[EndpointOut]:
+    access: Reader,
+    platform: PlatformDep,
+    offset: Offset = 0,
+    limit: Limit = 50,
+    status: Annotated[
+        list[EndpointStatus] | None,
+        Query(description="Only these statuses (repeat it); the dashboard counts active ones"),
+    ] = None,
+) -> Page[EndpointSummary]:
     """The project's endpoints by title; endpoints are jobs, so reading takes jobs read."""
     with platform.db.read() as session:
-        items, total = EndpointRepo(session).page(access.project.id, offset=offset, limit=limit)
-    return Page(items=[endpoint_out(e) for e in items], total=total, offset=offset, limit=limit)
+        repo = EndpointRepo(session)
+        items, total = repo.page(
+            access.project.id, offset=offset, limit=limit, statuses=status or ()
+        )
+        summaries = [_summary(e, repo.versions(e.id), repo.replicas(e.id)) for e in items]
+    return Page(items=summaries, total=total, offset=offset, limit=limit)
+
+
+def _summary(
+    e: Endpoint, versions: list[EndpointVersion], replicas: list[Replica]
+) -> EndpointSummary:
+    return EndpointSummary(
+        **endpoint_out(e).model_dump(),
+        url_path=f"/api/v1/endpoints/{e.slug}/predict",
+        replicas_ready=sum(r.state == ReplicaState.READY for r in replicas),
+        split=[
+            TrafficShare(version=v.number, state=v.state, traffic=v.traffic)
+            for v in sorted(versions, key=lambda v: v.number)
+            if VersionState(v.state).serves
+        ],
+    )
 
 
 @router.post("/endpoints", response_model=EndpointDeployed, status_code=201)
