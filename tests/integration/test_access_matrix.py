@@ -22,6 +22,7 @@ import hashlib
 import itertools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -29,6 +30,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from headwater.db.repos.endpoints import EndpointRepo, NewRequest
 from headwater.db.repos.experiments import ExperimentRepo
 from headwater.db.repos.users import UserRepo
 from headwater.domain.jobs import JobState
@@ -171,6 +173,7 @@ class World:
         self.ensure("POST", f"/projects/{pid}/experiments", {"command": "echo seeded"})
         self.ensure("POST", f"/projects/{pid}/flows", {"yaml": flow_yaml("mflow")})
         self.ensure("POST", f"/projects/{pid}/flows/mflow/runs", {})
+        self.ensure("POST", f"/projects/{pid}/endpoints", deploy_body("mep"))
 
     def project_for(self, role: Role) -> str:
         return self.public if role is R.PUBLIC else self.private
@@ -356,6 +359,22 @@ def fresh_run(suffix: str, *, ended: bool = False, approver: str | None = None) 
     return build
 
 
+def deploy_body(title: str) -> dict[str, Any]:
+    return {"title": title, "file_name": "a.txt", "function_name": "predict"}
+
+
+def fresh_endpoint(suffix: str, *, versions: int = 1) -> Build:
+    """A route acting on an endpoint the owner deploys for this call (``versions`` times)."""
+
+    def build(w: World, role: Role, pid: str) -> Call:
+        title = unique("ep-")
+        for _ in range(versions):
+            w.ensure("POST", f"/projects/{pid}/endpoints", deploy_body(title))
+        return Call(f"/projects/{pid}/endpoints/{title}{suffix}")
+
+    return build
+
+
 def fresh_trigger(w: World, role: Role, pid: str) -> Call:
     made = w.ensure("POST", f"/projects/{pid}/flows/mflow/triggers", {"kind": "webhook"})
     return Call(f"/projects/{pid}/flows/mflow/triggers/{made['id']}")
@@ -372,6 +391,39 @@ def fresh_experiment(suffix: str) -> Build:
     def build(w: World, role: Role, pid: str) -> Call:
         made = w.ensure("POST", f"/projects/{pid}/experiments", {"command": "echo hi"})
         return Call(f"/projects/{pid}/experiments/{made[0]['number']}{suffix}")
+
+    return build
+
+
+def endpoint_at(suffix: str) -> Build:
+    """A route of endpoint ``mlog``, recorded with one logged request (``{logged}`` in
+    ``suffix``) as the controller and the gateway leave them; it has no replica."""
+
+    def build(w: World, role: Role, pid: str) -> Call:
+        platform = w.server.app.state.platform
+        with platform.db.write() as session:
+            repo = EndpointRepo(session)
+            endpoint, new = repo.define(
+                pid, "mlog", {}, flow_run_id=None, created_by=None, min_replicas=1, max_replicas=1
+            )
+            if new:
+                version = repo.add_version(
+                    endpoint.id, definition={}, source={}, flow_run_id=None, created_by=None
+                )
+                repo.update_version(version.id, state="live", traffic=100)
+                logged = NewRequest(
+                    endpoint_id=endpoint.id,
+                    version_id=version.id,
+                    request_id="r1",
+                    at=datetime.now(UTC),
+                    latency_ms=1.0,
+                    status=200,
+                    input='{"input_params": 1}',
+                    output='{"prediction": 1}',
+                )
+                repo.log_requests([logged])
+            [logged_id] = [r.id for r in repo.requests(endpoint.id, offset=0, limit=1)[0]]
+        return Call(f"/projects/{pid}/endpoints/mlog" + suffix.format(logged=logged_id))
 
     return build
 
@@ -562,6 +614,39 @@ ENTRIES: dict[str, Entry] = {
     ),
     f"GET {P}/flow-runs": Entry(VIEWERS, plain("/projects/{pid}/flow-runs")),
     f"GET {P}/endpoints": Entry(VIEWERS, plain("/projects/{pid}/endpoints")),
+    f"POST {P}/endpoints": Entry(
+        JOBS_WRITERS,
+        lambda w, r, p: Call(f"/projects/{p}/endpoints", deploy_body(unique("ep-"))),
+        ok=201,
+    ),
+    f"GET {P}/endpoints/{{ref}}": Entry(VIEWERS, plain("/projects/{pid}/endpoints/mep")),
+    f"DELETE {P}/endpoints/{{ref}}": Entry(JOBS_WRITERS, fresh_endpoint(""), ok=204),
+    f"POST {P}/endpoints/{{ref}}/scale": Entry(
+        JOBS_WRITERS,
+        plain("/projects/{pid}/endpoints/mep/scale", {"min_replica": 1, "max_replica": 2}),
+    ),
+    f"POST {P}/endpoints/{{ref}}/stop": Entry(JOBS_WRITERS, fresh_endpoint("/stop")),
+    f"POST {P}/endpoints/{{ref}}/start": Entry(JOBS_WRITERS, fresh_endpoint("/start")),
+    f"POST {P}/endpoints/{{ref}}/rollback": Entry(
+        JOBS_WRITERS, fresh_endpoint("/rollback", versions=2)
+    ),
+    f"POST {P}/endpoints/{{ref}}/key/rotate": Entry(
+        JOBS_WRITERS, plain("/projects/{pid}/endpoints/mep/key/rotate")
+    ),
+    f"GET {P}/endpoints/{{ref}}/logs": Entry(VIEWERS, plain("/projects/{pid}/endpoints/mep/logs")),
+    # a replica's task only; experiment 1 is no replica: the domain answers 409
+    f"POST {P}/experiments/{{ref}}/serving": Entry(
+        OWN_TASK,
+        plain("/projects/{pid}/experiments/1/serving", {"address": "unix:/x/y.sock"}),
+        ok=204,
+        domain={R.TASK: 409},
+    ),
+    f"GET {P}/endpoints/{{ref}}/requests": Entry(VIEWERS, endpoint_at("/requests")),
+    f"GET {P}/endpoints/{{ref}}/traffic": Entry(VIEWERS, endpoint_at("/traffic")),
+    # replayed through the gateway: mlog has no replica, so the endpoint answers 503
+    f"POST {P}/endpoints/{{ref}}/requests/{{request_id}}/replay": Entry(
+        JOBS_WRITERS, endpoint_at("/requests/{logged}/replay"), ok=503
+    ),
     f"GET {P}/flow-runs/{{ref}}": Entry(VIEWERS, plain("/projects/{pid}/flow-runs/1")),
     f"POST {P}/flow-runs/{{ref}}/stop": Entry(JOBS_WRITERS, fresh_run("/stop")),
     f"POST {P}/flow-runs/{{ref}}/restart": Entry(

@@ -52,6 +52,7 @@ TASK_OPERATIONS: Mapping[str, TaskReach] = {
     "log_metrics": TaskReach.OWN_EXPERIMENT,
     "log_values": TaskReach.OWN_EXPERIMENT,
     "record_output": TaskReach.OWN_EXPERIMENT,
+    "report_serving": TaskReach.OWN_EXPERIMENT,  # an endpoint replica: where it listens
     # the SDK reading back what it logged
     "show_experiment": TaskReach.OWN_EXPERIMENT,
     "get_logs": TaskReach.OWN_EXPERIMENT,

@@ -19,7 +19,7 @@ from headwater.db.repos.experiments import ExperimentRepo
 from headwater.db.repos.flowruns import RunRepo
 from headwater.db.repos.settings import SettingsRepo
 from headwater.db.repos.versions import QueryRepo, VersionRepo
-from headwater.domain.errors import HeadwaterError, InvalidInput
+from headwater.domain.errors import HeadwaterError, InvalidInput, NotFound
 from headwater.domain.flowruns import FlowRun, RunInstance, RunTask, TaskState
 from headwater.domain.flowspec.instances import Finished, Planned, recorded
 from headwater.domain.flowspec.model import DataTask, DeployTask, ExecTask, Flow, GatedTask
@@ -29,6 +29,8 @@ from headwater.domain.ids import new_id
 from headwater.domain.jobs import JobState
 from headwater.domain.model_sources import MODEL_VALUES
 from headwater.domain.versions import RepoKind
+from headwater.engine import endpoints as deploys
+from headwater.engine.endpoints import VersionSource
 from headwater.engine.ports import TreeSource
 
 
@@ -251,14 +253,22 @@ def deploy_instance(
     planned: Sequence[Planned],
     trees: TreeSource | None = None,
 ) -> RunInstance:
-    """Records the endpoint's definition; serving it is the serving package's job."""
-    slug = spec.endpoint_title or spec.endpoint_id or spec.title
+    """Records the endpoint (``endpoint_title``: new or updated; ``endpoint_id``: one the
+    project has) and a new version serving what the parents that passed the condition made;
+    the serving controller starts its replicas (a canary when another version serves)."""
+    where = f"tasks.{spec.title}"
+    title = _endpoint_title(session, run, spec, where)
     known = {i.id: i for group in by_task.values() for i in group}
     sources = sorted(
         {known[p].experiment_id or "" for plan in planned for p in plan.parent_ids} - {""}
     )
-    if trees is not None:
-        _find_deploy_file(session, run, spec, sources, trees)
+    commit, file = _find_deploy_file(session, run, spec, sources, trees)
+    first = planned[0] if planned else None
+    inputs = tuple(
+        {"name": u.folder, "experiment": known[u.instance].experiment_id or ""}
+        for u in (first.inputs if first else ())
+        if known[u.instance].experiment_id
+    )
     definition = {
         "file_name": spec.file_name,
         "function_name": spec.function_name,
@@ -271,23 +281,30 @@ def deploy_instance(
         "image": spec.image,
         "model_experiments": sources,
     }
-    endpoints = EndpointRepo(session)
-    endpoint, new = endpoints.define(
+    source = VersionSource(
+        commit=commit,
+        file=file,
+        inputs=inputs,
+        passed=tuple(first.passed_condition) if first else (),
+    )
+    done = deploys.deploy(
+        session,
         run.project_id,
-        slug,
+        title,
         definition,
+        source,
         flow_run_id=run.id,
         created_by=run.creator_id or None,
-        min_replicas=spec.min_replica,
-        max_replicas=spec.max_replica,
+        where=where,
     )
     now = datetime.now(UTC)
     data = {
-        "endpoint": slug,
-        "slug": endpoint.slug,
-        "status": "defined",
-        "new": new,
-        "tags": {"endpoint": slug},
+        "endpoint": title,
+        "slug": done.endpoint.slug,
+        "status": done.endpoint.status,
+        "version": done.version.number,
+        "new": done.new,
+        "tags": {"endpoint": title},
     }
     parents = tuple(dict.fromkeys(p for plan in planned for p in plan.parent_ids))
     return RunInstance(
@@ -295,12 +312,37 @@ def deploy_instance(
     )
 
 
+def _endpoint_title(session: Session, run: FlowRun, spec: DeployTask, where: str) -> str:
+    """``endpoint_title`` as given; ``endpoint_id`` names an endpoint of the project by slug,
+    id or title, and its title is used."""
+    if spec.endpoint_title or not spec.endpoint_id:
+        return spec.endpoint_title or spec.title
+    repo = EndpointRepo(session)
+    found = repo.by_slug(spec.endpoint_id)
+    if found is not None and found.project_id == run.project_id:
+        return found.title
+    try:
+        return repo.get(run.project_id, spec.endpoint_id).title
+    except NotFound:
+        raise InvalidInput(
+            f"deploy task {spec.title!r}: the project has no endpoint {spec.endpoint_id!r}",
+            where=f"{where}.endpoint_id",
+            hint="Name an endpoint of this project by its title, URL name or id "
+            "(`hw endpoint list`), or use endpoint_title to create one.",
+        ) from None
+
+
 def _find_deploy_file(
-    session: Session, run: FlowRun, spec: DeployTask, sources: Sequence[str], trees: TreeSource
-) -> None:
-    """The endpoint's ``file_name`` is in its model experiments' files (what each ran with, or
-    its outputs: ``output/predict.py`` or ``predict.py``), or, with no parent experiment, in the
-    project's files: a name that is nowhere fails the task now, not the endpoint later."""
+    session: Session,
+    run: FlowRun,
+    spec: DeployTask,
+    sources: Sequence[str],
+    trees: TreeSource | None,
+) -> tuple[str | None, str]:
+    """Where the endpoint's ``file_name`` is: its model experiments' files (what each ran
+    with, or its outputs: ``output/predict.py`` or ``predict.py``), or, with no parent
+    experiment, the project's files. Returns the commit the replicas check out and the
+    file's path in it; a name that is nowhere fails the task now, not the endpoint later."""
     versions = VersionRepo(session)
     files = versions.files_repo(run.project_id)
     looked: list[tuple[str, str | None, tuple[str, ...]]] = []  # what, commit, paths taken
@@ -318,9 +360,13 @@ def _find_deploy_file(
     for _, commit, accepted in looked:
         if commit is None:
             continue
-        paths = {e.path for e in trees(versions.resolve(files.id, commit).tree).entries}
-        if paths.intersection(accepted):
-            return
+        resolved = versions.resolve(files.id, commit)
+        if trees is None:  # nothing to look in: the replica finds out
+            return resolved.id, spec.file_name
+        paths = {e.path for e in trees(resolved.tree).entries}
+        for path in accepted:
+            if path in paths:
+                return resolved.id, path
     searched = " or ".join(what + ("" if commit else " (none)") for what, commit, _ in looked)
     raise InvalidInput(
         f"deploy task {spec.title!r}: file_name {spec.file_name!r} is not in {searched}",

@@ -22,15 +22,18 @@ from headwater.db.repos.compute import ComputeRepo
 from headwater.db.repos.experiments import ExperimentRepo, Waiting
 from headwater.db.repos.settings import SettingsRepo
 from headwater.db.repos.users import UserRepo
+from headwater.domain.autoscale import AutoscalePolicy
 from headwater.domain.compute import ComputeTemplate, Resources, choose_compute, fits_ever
 from headwater.domain.credentials import token_hash
 from headwater.domain.errors import Conflict, HeadwaterError, NotFound
 from headwater.domain.flowruns import FlowRun, RunState
 from headwater.domain.jobs import Experiment, JobState
+from headwater.domain.rollout import RolloutPolicy
 from headwater.engine.flows import Approval, FlowDriver, approver_emails
 from headwater.engine.leader import Leadership
 from headwater.engine.notifications import FlowNews, Notifications
 from headwater.engine.ports import Executor, Launch, Liveness, TaskSpecSource, TreeSource
+from headwater.engine.serving import ServingController
 from headwater.engine.triggers import Triggers
 
 log = logging.getLogger("headwater.engine")
@@ -56,6 +59,8 @@ class Engine:
         watch_seconds: float = 5.0,
         task_spec: TaskSpecSource | None = None,
         trees: TreeSource | None = None,
+        autoscale: AutoscalePolicy | None = None,
+        rollout: RolloutPolicy | None = None,
     ) -> None:
         self.db = db
         self.task_spec = task_spec
@@ -83,6 +88,7 @@ class Engine:
             trees=trees,
         )
         self.triggers = Triggers(db, tz=datetime.now().astimezone().tzinfo or UTC)
+        self.serving = ServingController(db, stop=self.stop, autoscale=autoscale, rollout=rollout)
 
     # -- life ------------------------------------------------------------------------------
 
@@ -121,6 +127,8 @@ class Engine:
                     self.schedule()
                     if self.flows.advance():
                         self.schedule()  # start what the runs' new tasks queued, now
+                    if self.serving.tick():
+                        self.schedule()  # start the replicas it queued, now
                     if time.monotonic() - self._last_triggers >= TRIGGER_SECONDS:
                         self._last_triggers = time.monotonic()
                         self.triggers.check()
@@ -375,6 +383,8 @@ class Engine:
             if liveness is Liveness.GONE:
                 self._lost(experiment.id)
                 continue
+            if experiment.options.get("replica"):
+                continue  # an endpoint replica is quiet while nobody calls it: never idle
             if experiment.project_id not in idle_cache:
                 with self.db.read() as session:
                     settings = SettingsRepo(session).get(experiment.project_id)

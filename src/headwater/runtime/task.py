@@ -48,6 +48,13 @@ LEFTOVER_GRACE = 2.0
 # A command is reported running once it has run this long; one that ends sooner says so with
 # its final report instead, so a short task costs the server one report, not two.
 RUNNING_AFTER = 0.25
+# An endpoint replica (``spec.replica``) listens on this socket in its task folder (bound at
+# the same path inside the sandbox, so the server reaches it there) and writes the ready file
+# once its function has loaded; the runtime then reports the address.
+REPLICA_SOCKET = "replica.sock"
+REPLICA_READY = "replica.ready"
+SOCKET_PATH_MAX = 107  # sun_path holds 108 bytes with the final NUL
+READY_POLL = 0.05
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,9 @@ class Task:
         env.update(spec.env)
         env.update(extra)
         env["HW_OUTPUT_DIR"] = str(output)
+        if spec.replica:
+            env["HW_REPLICA_SOCKET"] = str(self.root.resolve() / REPLICA_SOCKET)
+            env["HW_REPLICA_READY"] = str(self.root.resolve() / REPLICA_READY)
         return env
 
     def setup(self, spec: TaskSpec) -> dict[str, str]:
@@ -157,6 +167,12 @@ class Task:
             if code != 0:
                 raise SetupFailed(f"prerun.sh failed: {describe_exit(code)}")
         output.mkdir(parents=True, exist_ok=True)
+        if spec.replica and len(env["HW_REPLICA_SOCKET"].encode()) > SOCKET_PATH_MAX:
+            raise SetupFailed(
+                f"the replica's socket path {env['HW_REPLICA_SOCKET']} is over "
+                f"{SOCKET_PATH_MAX} bytes, too long for a Unix socket: give the server a "
+                "shorter home (--home)"
+            )
         return env
 
     def run_streamed(
@@ -252,13 +268,19 @@ class Task:
             return self.finish(spec, JobState.ABORTED, None, "stopped")
         done = threading.Event()
         syncer = None
-        if spec.sync_seconds and self.outputs is not None:
+        if spec.sync_seconds and self.outputs is not None and not spec.replica:
             syncer = threading.Thread(
                 target=self.periodic_sync,
                 args=(self.outputs, spec.sync_seconds, done),
                 daemon=True,
             )
             syncer.start()
+        if spec.replica:
+            ready = Path(env["HW_REPLICA_READY"])
+            watcher = threading.Thread(
+                target=self.tell_serving, args=(ready, done), name="hw-serving", daemon=True
+            )
+            watcher.start()
         self.log.system(f"$ {spec.command}")
         try:
             cwd = inside(self.root, spec.working_dir, "working folder")
@@ -273,9 +295,29 @@ class Task:
             return self.finish(spec, JobState.FAILED, None, failure)
         if self.cancel.is_set():
             return self.finish(spec, JobState.ABORTED, code, "stopped")
+        if spec.replica:  # a replica serves until it is stopped: ending by itself is a failure
+            why = f"the replica stopped by itself ({describe_exit(code)})"
+            return self.finish(spec, JobState.FAILED, code, why)
         if code == 0:
             return self.finish(spec, JobState.SUCCESS, 0, None)
         return self.finish(spec, JobState.FAILED, code, describe_exit(code))
+
+    def tell_serving(self, ready: Path, done: threading.Event) -> None:
+        """Report the replica's address once its ready file appears (written by
+        ``python -m headwater.serving --ready-file`` after it has loaded and listens)."""
+        address = ""
+        while not address and not done.wait(READY_POLL):
+            if self._said_running:  # the server learns the task's folder with it
+                with contextlib.suppress(OSError):
+                    address = ready.read_text().strip()
+        if not address:
+            return
+        http, url = self.api.http, f"{self.api.base}/serving"
+        try:
+            patiently(lambda: http.request("POST", url, json={"address": address}))
+            self.log.system(f"serving on {address}")
+        except HeadwaterError as exc:
+            self.log.system(f"could not report the replica's address: {exc}")
 
     def _running(self) -> None:
         """The command has started: say so once it has run ``RUNNING_AFTER`` (in a thread:
@@ -317,7 +359,7 @@ class Task:
             if reason and state is not JobState.SUCCESS:
                 self.log.system(f"ended {state.value}: {reason}")
             fields: dict[str, object] = {"reason": reason}
-            if spec is not None and self.outputs is not None:
+            if spec is not None and self.outputs is not None and not spec.replica:
                 message = f"outputs of experiment {spec.experiment.number}"
                 try:  # recorded by the final report: one request fewer
                     fields["output_commit"] = self.outputs.commit(message, record=False)

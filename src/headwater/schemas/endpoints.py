@@ -49,6 +49,16 @@ class EndpointScale(Model):
     max_replica: int = Field(ge=1, le=MAX_REPLICAS)
 
 
+class EndpointRollback(Model):
+    reason: str = Field("rolled back by a user", max_length=500, description="Kept on the version")
+
+
+class ServingAddress(Model):
+    """What a replica's task reports once it serves (its own task token)."""
+
+    address: str = Field(min_length=6, max_length=500, description="unix:/abs/path.sock")
+
+
 class VersionOut(BaseModel):
     id: str
     number: int
@@ -141,3 +151,20 @@ class TrafficPoint(BaseModel):
 class TrafficOut(BaseModel):
     bucket_seconds: int
     points: list[TrafficPoint]
+
+
+class EndpointLogChunk(BaseModel):
+    """A piece of a replica's log (its task's log: `hw logs EXPERIMENT` shows it whole)."""
+
+    experiment: int
+    seq: int
+    stream: str
+    text: str
+    at: datetime
+
+
+class EndpointLogsOut(BaseModel):
+    chunks: list[EndpointLogChunk]
+    next_since: datetime | None = Field(
+        None, description="Ask with since= this to follow (None: nothing logged yet)"
+    )

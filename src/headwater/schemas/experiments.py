@@ -215,6 +215,11 @@ class TaskSpec(BaseModel):
     secret_keys: list[str] = Field(
         default_factory=list, description="Keys of env that hold secrets: masked in the logs"
     )
+    replica: bool = Field(
+        False,
+        description="An endpoint replica: it reports its socket once serving, commits no "
+        "outputs, and stopping by itself is a failure",
+    )
 
 
 class ComputeTemplateIn(Model):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,9 +12,12 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute, iter_route_contexts
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from starlette.types import Receive, Scope, Send
 
 from headwater import __version__
 from headwater.server import docs, errors, ui
+from headwater.server.gateway import Gateway, GatewayConfig, slug_of
+from headwater.server.gateway.stats import GatewayMetrics
 from headwater.server.guards import BodyLimitMiddleware, BodyLimits, SecurityHeadersMiddleware
 from headwater.server.metrics import Metrics, MetricsMiddleware
 from headwater.server.platform import Platform
@@ -21,6 +26,7 @@ from headwater.server.routes import (
     auth,
     collections,
     compute,
+    endpoint_traffic,
     endpoints,
     experiments,
     flowruns,
@@ -60,6 +66,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     flowruns.router,
     flows.hooks,
     endpoints.router,
+    endpoint_traffic.router,  # the request log and traffic of one endpoint (server/gateway)
     admin.router,
 )
 
@@ -69,7 +76,25 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def create_app(server_settings: ServerSettings | None = None) -> FastAPI:
+class HeadwaterApp(FastAPI):
+    """FastAPI, with the predict paths answered ahead of its routing and middlewares: that
+    path is the serving hot path, and the gateway adds the headers it needs itself."""
+
+    gateway: Gateway | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        gateway = self.gateway
+        if gateway is not None and scope["type"] == "http" and slug_of(scope["path"]):
+            await gateway(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def gateway_config(config: ServerSettings) -> GatewayConfig:
+    return GatewayConfig()
+
+
+def create_app(server_settings: ServerSettings | None = None) -> HeadwaterApp:
     config = server_settings or get_settings()
 
     @asynccontextmanager
@@ -81,9 +106,12 @@ def create_app(server_settings: ServerSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            gateway = getattr(app.state, "gateway", None)
+            if gateway is not None:
+                gateway.close()  # its last counts and samples, while the database is open
             platform.close()
 
-    app = FastAPI(
+    app = HeadwaterApp(
         title="Headwater",
         version=__version__,
         description="Self-hosted MLOps platform: projects, experiments, flows and endpoints.",
@@ -101,6 +129,12 @@ def create_app(server_settings: ServerSettings | None = None) -> FastAPI:
     # Start at once, not only on the first request, so a bad database fails loudly at start.
     app.state.platform = Platform.start(config)
     metrics = Metrics()
+    app.gateway = app.state.gateway = Gateway(
+        app.state.platform.db,
+        gateway_config(config),
+        source=f"{socket.gethostname()[:28]}:{os.getpid()}",
+        metrics=GatewayMetrics(metrics.registry),
+    )
     # The last added runs first: headers go on every answer (a 413 too), bodies are checked
     # before any route reads one.
     limits = BodyLimits(

@@ -116,6 +116,8 @@ def _engine(settings: ServerSettings, db: Database, box: SecretBox, objects: Obj
         lock_file=settings.home / "engine.lock",
         task_spec=spec,
         trees=lambda digest: Tree.decode(objects.read(digest)),
+        autoscale=settings.serving.autoscale_policy(),
+        rollout=settings.serving.rollout_policy(),
     )
 
 

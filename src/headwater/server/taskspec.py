@@ -89,6 +89,7 @@ def task_spec(
         working_dir=settings.working_dir,
         git=git_checkout(experiment, keys),
         secret_keys=sorted(secrets),
+        replica=bool(experiment.options.get("replica")),
     )
 
 

@@ -551,6 +551,214 @@ export interface paths {
          */
         get: operations["list_endpoints"];
         put?: never;
+        /**
+         * Deploy Endpoint
+         * @description Deploy a function: a new endpoint (its key shown once), or a new version of one.
+         */
+        post: operations["deploy_endpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/endpoints/{ref}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Show Endpoint
+         * @description One endpoint (by title or id) with its URL, versions and replicas.
+         */
+        get: operations["show_endpoint"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Endpoint
+         * @description Stop the endpoint's replicas, then delete it with its versions, log and stats.
+         */
+        delete: operations["delete_endpoint"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/endpoints/{ref}/key/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate Endpoint Key
+         * @description A new key, shown once; the old one stops working at once.
+         */
+        post: operations["rotate_endpoint_key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/endpoints/{ref}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Endpoint Logs
+         * @description The replicas' logs (their tasks' logs) in time order, after ``since``.
+         */
+        get: operations["endpoint_logs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/endpoints/{ref}/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Endpoint Requests
+         * @description The endpoint's sampled requests, newest first, input and output truncated.
+         */
+        get: operations["list_endpoint_requests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/endpoints/{ref}/requests/{request_id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay Endpoint Request
+         * @description Send a logged request's input to the endpoint again; answers what it answers now.
+         */
+        post: operations["replay_endpoint_request"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/endpoints/{ref}/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rollback Endpoint
+         * @description Back to the previous version: the newest ends rolled back, the one before serves.
+         */
+        post: operations["rollback_endpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/endpoints/{ref}/scale": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Scale Endpoint
+         * @description New replica bounds; the autoscaler chooses within them.
+         */
+        post: operations["scale_endpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/endpoints/{ref}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Endpoint
+         * @description Serve again after a stop (or a failure): its replicas start.
+         */
+        post: operations["start_endpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/endpoints/{ref}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop Endpoint
+         * @description Stop serving: its replicas stop; predict answers 503 until a start.
+         */
+        post: operations["stop_endpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/endpoints/{ref}/traffic": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Endpoint Traffic
+         * @description Per version and 5-second bucket: requests/s, p50/p99 latency, errors, peak in flight.
+         */
+        get: operations["endpoint_traffic"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -675,6 +883,26 @@ export interface paths {
         put?: never;
         /** Record Output */
         post: operations["record_output"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/experiments/{ref}/serving": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report Serving
+         * @description A replica's task says where it listens, once its function has loaded (task token).
+         */
+        post: operations["report_serving"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1816,6 +2044,178 @@ export interface components {
             files: components["schemas"]["FileDiff"][];
         };
         /**
+         * EndpointDeploy
+         * @description Deploy outside a flow (``hw endpoint deploy``): a new endpoint, or, when ``title`` names
+         *     one the project has, a new version of it rolled out as a canary.
+         */
+        EndpointDeploy: {
+            /**
+             * Accept Files
+             * @description input_params carries base64 file content
+             * @default false
+             */
+            accept_files?: boolean;
+            /**
+             * Commit
+             * @description A version of the project's files; default: head
+             */
+            commit?: string | null;
+            /** Computes */
+            computes?: string[];
+            /**
+             * Config Vars
+             * @description KEY=VALUE, in the function's env
+             */
+            config_vars?: string[];
+            /**
+             * File Name
+             * @description The file with the function
+             */
+            file_name: string;
+            /** Function Name */
+            function_name: string;
+            /** Git Branch */
+            git_branch?: string | null;
+            /** Git Commit */
+            git_commit?: string | null;
+            /**
+             * Max Replica
+             * @default 1
+             */
+            max_replica?: number;
+            /**
+             * Min Replica
+             * @default 1
+             */
+            min_replica?: number;
+            /**
+             * Model
+             * @description NAME@VERSION of a registered model, mounted at model/ for the function
+             */
+            model?: string | null;
+            /**
+             * Title
+             * @description Letters, digits and hyphens (seed 002); also the URL's name when free
+             */
+            title: string;
+        };
+        /** EndpointDeployed */
+        EndpointDeployed: {
+            endpoint: components["schemas"]["EndpointDetail"];
+            /** @description A new endpoint's key, shown once */
+            key?: components["schemas"]["EndpointKey"] | null;
+            /** Version */
+            version: number;
+        };
+        /**
+         * EndpointDetail
+         * @description One endpoint with what `hw endpoint show` and the Endpoints page display.
+         */
+        EndpointDetail: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Definition
+             * @description The deploy task's fields as recorded
+             */
+            definition: {
+                [key: string]: unknown;
+            };
+            /**
+             * Desired
+             * @description running or stopped: what the owner asked for
+             */
+            desired: string;
+            /**
+             * Flow Run
+             * @description The bake that last defined it
+             */
+            flow_run?: number | null;
+            /** Id */
+            id: string;
+            /**
+             * Key Prefix
+             * @description The start of the key in use
+             */
+            key_prefix?: string | null;
+            /** Max Replicas */
+            max_replicas: number;
+            /** Min Replicas */
+            min_replicas: number;
+            /** Replicas */
+            replicas: components["schemas"]["ReplicaOut"][];
+            /**
+             * Replicas Wanted
+             * @description What the autoscaler chose within the bounds
+             */
+            replicas_wanted: number;
+            /** Slug */
+            slug: string;
+            /** Status */
+            status: string;
+            /** Title */
+            title: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Url
+             * @description Where to POST predictions
+             */
+            url: string;
+            /** Versions */
+            versions: components["schemas"]["VersionOut"][];
+        };
+        /**
+         * EndpointKey
+         * @description A key, shown once: send it as ``Authorization: Bearer KEY``.
+         */
+        EndpointKey: {
+            /** Key */
+            key: string;
+            /** Prefix */
+            prefix: string;
+            /**
+             * Shared
+             * @description The project's single deploy key (setting on)
+             */
+            shared: boolean;
+        };
+        /**
+         * EndpointLogChunk
+         * @description A piece of a replica's log (its task's log: `hw logs EXPERIMENT` shows it whole).
+         */
+        EndpointLogChunk: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Experiment */
+            experiment: number;
+            /** Seq */
+            seq: number;
+            /** Stream */
+            stream: string;
+            /** Text */
+            text: string;
+        };
+        /** EndpointLogsOut */
+        EndpointLogsOut: {
+            /** Chunks */
+            chunks: components["schemas"]["EndpointLogChunk"][];
+            /**
+             * Next Since
+             * @description Ask with since= this to follow (None: nothing logged yet)
+             */
+            next_since?: string | null;
+        };
+        /**
          * EndpointOut
          * @description An endpoint: ``title`` in its project, ``slug`` in its URL
          *     (``/api/v1/endpoints/<slug>/predict``).
@@ -1865,6 +2265,22 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+        };
+        /** EndpointRollback */
+        EndpointRollback: {
+            /**
+             * Reason
+             * @description Kept on the version
+             * @default rolled back by a user
+             */
+            reason?: string;
+        };
+        /** EndpointScale */
+        EndpointScale: {
+            /** Max Replica */
+            max_replica: number;
+            /** Min Replica */
+            min_replica: number;
         };
         /** EntryModel */
         EntryModel: {
@@ -2663,6 +3079,17 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** Page[RequestOut] */
+        Page_RequestOut_: {
+            /** Items */
+            items: components["schemas"]["RequestOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
         /** PasswordChange */
         PasswordChange: {
             /**
@@ -2942,6 +3369,30 @@ export interface components {
             /** To */
             to: string;
         };
+        /** ReplicaOut */
+        ReplicaOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Experiment
+             * @description The replica's task: `hw logs N` shows its log
+             */
+            experiment: number;
+            /** Id */
+            id: string;
+            /** Ready At */
+            ready_at?: string | null;
+            /**
+             * State
+             * @description starting, ready, stopping or gone
+             */
+            state: string;
+            /** Version */
+            version: number;
+        };
         /** RepoCreate */
         RepoCreate: {
             /**
@@ -2968,6 +3419,31 @@ export interface components {
             kind: string;
             /** Name */
             name: string;
+        };
+        /**
+         * RequestOut
+         * @description A sampled request: input and output truncated to the logged-body limit.
+         */
+        RequestOut: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Id */
+            id: number;
+            /** Input */
+            input: string;
+            /** Latency Ms */
+            latency_ms: number;
+            /** Output */
+            output: string;
+            /** Request Id */
+            request_id: string;
+            /** Status */
+            status: number;
+            /** Version */
+            version: number | null;
         };
         /** ResourcesOut */
         ResourcesOut: {
@@ -3045,6 +3521,17 @@ export interface components {
              */
             value: string;
         };
+        /**
+         * ServingAddress
+         * @description What a replica's task reports once it serves (its own task token).
+         */
+        ServingAddress: {
+            /**
+             * Address
+             * @description unix:/abs/path.sock
+             */
+            address: string;
+        };
         /** SlackSettings */
         SlackSettings: {
             /**
@@ -3121,6 +3608,12 @@ export interface components {
             prerun: boolean;
             /** Project Name */
             project_name: string;
+            /**
+             * Replica
+             * @description An endpoint replica: it reports its socket once serving, commits no outputs, and stopping by itself is a failure
+             * @default false
+             */
+            replica?: boolean;
             /** Requirements */
             requirements: boolean;
             /**
@@ -3168,6 +3661,41 @@ export interface components {
             /** Token */
             token: string;
             user: components["schemas"]["UserOut"];
+        };
+        /** TrafficOut */
+        TrafficOut: {
+            /** Bucket Seconds */
+            bucket_seconds: number;
+            /** Points */
+            points: components["schemas"]["TrafficPoint"][];
+        };
+        /**
+         * TrafficPoint
+         * @description One time bucket of one version: what the live charts draw.
+         */
+        TrafficPoint: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Errors */
+            errors: number;
+            /** Inflight Peak */
+            inflight_peak: number;
+            /** P50 Ms */
+            p50_ms: number | null;
+            /** P99 Ms */
+            p99_ms: number | null;
+            /**
+             * Rate
+             * @description Requests per second over the bucket
+             */
+            rate: number;
+            /** Requests */
+            requests: number;
+            /** Version */
+            version: number;
         };
         /** TreeOut */
         TreeOut: {
@@ -3284,6 +3812,48 @@ export interface components {
             values: {
                 [key: string]: string;
             };
+        };
+        /** VersionOut */
+        VersionOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Definition */
+            definition: {
+                [key: string]: unknown;
+            };
+            /** Ended At */
+            ended_at?: string | null;
+            /** Flow Run */
+            flow_run?: string | null;
+            /** Id */
+            id: string;
+            /** Number */
+            number: number;
+            /**
+             * Reason
+             * @description Why it failed or was rolled back
+             */
+            reason?: string | null;
+            /**
+             * Source
+             * @description Files commit, parents' outputs, git, model
+             */
+            source: {
+                [key: string]: unknown;
+            };
+            /**
+             * State
+             * @description pending, canary, live, retired, rolled_back or failed
+             */
+            state: string;
+            /**
+             * Traffic
+             * @description Percent of requests it answers
+             */
+            traffic: number;
         };
         /** WebhookCreate */
         WebhookCreate: {
@@ -5145,6 +5715,577 @@ export interface operations {
             };
         };
     };
+    deploy_endpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EndpointDeploy"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointDeployed"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    show_endpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointDetail"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_endpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rotate_endpoint_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointKey"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    endpoint_logs: {
+        parameters: {
+            query?: {
+                since?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                ref: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointLogsOut"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_endpoint_requests: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                ref: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_RequestOut_"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    replay_endpoint_request: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+                request_id: number;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the endpoint answers now, as a predict call would */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rollback_endpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["EndpointRollback"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointDetail"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    scale_endpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EndpointScale"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointDetail"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_endpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointDetail"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    stop_endpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointDetail"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    endpoint_traffic: {
+        parameters: {
+            query?: {
+                /** @description From this time on (UTC); default: 15 minutes ago */
+                since?: string | null;
+            };
+            header?: never;
+            path: {
+                ref: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrafficOut"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_env: {
         parameters: {
             query?: never;
@@ -5669,6 +6810,54 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["OutputCommit"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    report_serving: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServingAddress"];
             };
         };
         responses: {

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from headwater.db.serving_tables import (
@@ -86,6 +86,20 @@ def _replica(row: EndpointReplicaRow) -> Replica:
         created_at=row.created_at,
         ready_at=row.ready_at,
         ended_at=row.ended_at,
+    )
+
+
+def _logged(row: EndpointRequestRow) -> LoggedRequest:
+    return LoggedRequest(
+        id=row.id,
+        endpoint_id=row.endpoint_id,
+        version_id=row.version_id,
+        request_id=row.request_id,
+        at=row.at,
+        latency_ms=row.latency_ms,
+        status=row.status,
+        input=row.input,
+        output=row.output,
     )
 
 
@@ -376,19 +390,22 @@ class EndpointRepo:
     # -- the request log -----------------------------------------------------------------------
 
     def log_requests(self, requests: Iterable[NewRequest]) -> None:
-        self.s.add_all(
-            EndpointRequestRow(
-                endpoint_id=r.endpoint_id,
-                version_id=r.version_id,
-                request_id=r.request_id,
-                at=r.at,
-                latency_ms=r.latency_ms,
-                status=r.status,
-                input=r.input,
-                output=r.output,
-            )
+        """One bulk INSERT (not ORM objects): the gateway may log thousands a second."""
+        rows = [
+            {
+                "endpoint_id": r.endpoint_id,
+                "version_id": r.version_id,
+                "request_id": r.request_id,
+                "at": r.at,
+                "latency_ms": r.latency_ms,
+                "status": r.status,
+                "input": r.input,
+                "output": r.output,
+            }
             for r in requests
-        )
+        ]
+        if rows:
+            self.s.execute(insert(EndpointRequestRow), rows)
 
     def requests(
         self, endpoint_id: str, *, offset: int, limit: int
@@ -403,20 +420,18 @@ class EndpointRepo:
             .offset(offset)
             .limit(limit)
         )
-        return [
-            LoggedRequest(
-                id=r.id,
-                endpoint_id=r.endpoint_id,
-                version_id=r.version_id,
-                request_id=r.request_id,
-                at=r.at,
-                latency_ms=r.latency_ms,
-                status=r.status,
-                input=r.input,
-                output=r.output,
+        return [_logged(r) for r in rows], total or 0
+
+    def logged_request(self, endpoint_id: str, request_id: int) -> LoggedRequest:
+        """One sampled request of the endpoint, by its number in the log (for a replay)."""
+        row = self.s.get(EndpointRequestRow, request_id)
+        if row is None or row.endpoint_id != endpoint_id:
+            raise NotFound(
+                f"this endpoint's request log has no request {request_id}",
+                where="request",
+                hint="`hw endpoint logs SLUG --requests` lists the logged requests.",
             )
-            for r in rows
-        ], total or 0
+        return _logged(row)
 
     # -- traffic buckets -----------------------------------------------------------------------
 

@@ -363,6 +363,17 @@ class ExperimentRepo:
         ).all()
         return list(rows)
 
+    def logs_of(
+        self, ids: Sequence[str], *, since: datetime | None, limit: int
+    ) -> list[LogChunkRow]:
+        """The logs of several experiments (an endpoint's replicas) written after ``since``,
+        in time order."""
+        query = select(LogChunkRow).where(LogChunkRow.experiment_id.in_(list(ids)))
+        if since is not None:
+            query = query.where(LogChunkRow.at > since)
+        order = (LogChunkRow.at, LogChunkRow.experiment_id, LogChunkRow.seq)
+        return list(self.s.scalars(query.order_by(*order).limit(limit)).all())
+
     def next_log_seq(self, experiment_id: str) -> int:
         last = self.s.scalar(
             select(func.max(LogChunkRow.seq)).where(LogChunkRow.experiment_id == experiment_id)

@@ -1,25 +1,57 @@
-"""Endpoints (issue 13): the project's endpoints. Endpoints are jobs: reading takes jobs read,
-changing them jobs all."""
+"""Endpoints (issue 13): deploying, reading, scaling, stopping and rolling back what serves.
+Endpoints are jobs: reading takes jobs read, changing them jobs all. The predict calls
+themselves are the gateway's (``/api/v1/endpoints/<slug>/predict``).
+
+A replica's task reports the address it listens on here (``report_serving``, its own task
+token only), once it has loaded the function; the gateway routes only to such replicas."""
 
 from __future__ import annotations
 
+import os
+import stat
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from headwater.db.repos.endpoints import EndpointRepo
+from headwater.db.repos.experiments import ExperimentRepo
+from headwater.db.repos.versions import VersionRepo
 from headwater.domain.access import Permission
 from headwater.domain.endpoint_records import Endpoint
+from headwater.domain.endpoints import ReplicaState, can_move
+from headwater.domain.errors import Conflict, InvalidInput
 from headwater.domain.ids import MAX_NUMBER
+from headwater.domain.trees import Tree
+from headwater.engine import endpoints as deploys
+from headwater.engine.endpoints import IssuedKey, VersionSource
 from headwater.schemas.common import Page
-from headwater.schemas.endpoints import EndpointOut
-from headwater.server.deps import PlatformDep, ProjectAccess, require
+from headwater.schemas.endpoints import (
+    EndpointDeploy,
+    EndpointDeployed,
+    EndpointDetail,
+    EndpointKey,
+    EndpointLogChunk,
+    EndpointLogsOut,
+    EndpointOut,
+    EndpointRollback,
+    EndpointScale,
+    ReplicaOut,
+    ServingAddress,
+    VersionOut,
+)
+from headwater.server.deps import PlatformDep, ProjectAccess, own_task, require
+from headwater.server.gateway import gateway_of
+from headwater.server.platform import Platform
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["endpoints"])
 Reader = Annotated[ProjectAccess, Depends(require(Permission.JOBS_READ))]
 Writer = Annotated[ProjectAccess, Depends(require(Permission.JOBS_WRITE))]
+OwnTask = Annotated[ProjectAccess, Depends(own_task(Permission.JOBS_WRITE))]
 Offset = Annotated[int, Query(ge=0, le=MAX_NUMBER)]
 Limit = Annotated[int, Query(ge=1, le=500)]
+LOG_REPLICAS = 50  # the newest replicas whose logs an endpoint's log reads
 
 
 def endpoint_out(e: Endpoint) -> EndpointOut:
@@ -39,6 +71,62 @@ def endpoint_out(e: Endpoint) -> EndpointOut:
     )
 
 
+def _detail(platform: Platform, project_id: str, ref: str) -> EndpointDetail:
+    with platform.db.read() as session:
+        repo = EndpointRepo(session)
+        endpoint = repo.get(project_id, ref)
+        versions = repo.versions(endpoint.id)
+        replicas = repo.replicas(endpoint.id)
+        experiments = ExperimentRepo(session)
+        numbers = {r.id: experiments.get(r.experiment_id).number for r in replicas}
+    by_id = {v.id: v.number for v in versions}
+    base = endpoint_out(endpoint).model_dump()
+    return EndpointDetail(
+        **base,
+        url=f"{platform.public_url().rstrip('/')}/api/v1/endpoints/{endpoint.slug}/predict",
+        key_prefix=endpoint.key_prefix,
+        versions=[
+            VersionOut(
+                id=v.id,
+                number=v.number,
+                state=v.state,
+                traffic=v.traffic,
+                definition=v.definition,
+                source=v.source,
+                flow_run=v.flow_run_id,
+                reason=v.reason,
+                created_at=v.created_at,
+                ended_at=v.ended_at,
+            )
+            for v in versions
+        ],
+        replicas=[
+            ReplicaOut(
+                id=r.id,
+                version=by_id.get(r.version_id, 0),
+                experiment=numbers[r.id],
+                state=r.state,
+                created_at=r.created_at,
+                ready_at=r.ready_at,
+            )
+            for r in replicas
+        ],
+    )
+
+
+def _changed(request: Request, platform: Platform, slug: str | None) -> None:
+    """After a change: the controller acts now, and this process's gateway reads it at once
+    (other server processes within the gateway's cache period)."""
+    platform.engine.wake()
+    gateway = getattr(request.app.state, "gateway", None)
+    if gateway is not None:
+        gateway_of(request.app).invalidate(slug)
+
+
+def _key_out(key: IssuedKey | None) -> EndpointKey | None:
+    return None if key is None else EndpointKey(key=key.key, prefix=key.prefix, shared=key.shared)
+
+
 @router.get("/endpoints", response_model=Page[EndpointOut])
 def list_endpoints(
     access: Reader, platform: PlatformDep, offset: Offset = 0, limit: Limit = 50
@@ -47,3 +135,229 @@ def list_endpoints(
     with platform.db.read() as session:
         items, total = EndpointRepo(session).page(access.project.id, offset=offset, limit=limit)
     return Page(items=[endpoint_out(e) for e in items], total=total, offset=offset, limit=limit)
+
+
+@router.post("/endpoints", response_model=EndpointDeployed, status_code=201)
+def deploy_endpoint(
+    body: EndpointDeploy, access: Writer, platform: PlatformDep
+) -> EndpointDeployed:
+    """Deploy a function: a new endpoint (its key shown once), or a new version of one."""
+    if body.git_branch or body.git_commit or body.model:
+        given = [k for k in ("git_branch", "git_commit", "model") if getattr(body, k)]
+        raise InvalidInput(
+            f"{', '.join(given)} is not supported yet when deploying outside a flow",
+            where=given[0],
+            hint="Deploy from the project's synced files (`hw sync`, then deploy), or from "
+            "a flow whose deploy task follows the task that trained the model.",
+        )
+    definition = {
+        "file_name": body.file_name,
+        "function_name": body.function_name,
+        "min_replica": body.min_replica,
+        "max_replica": body.max_replica,
+        "config_vars": list(body.config_vars),
+        "accept_files": body.accept_files,
+        "computes": list(body.computes),
+    }
+    with platform.db.write() as session:
+        versions = VersionRepo(session)
+        files = versions.files_repo(access.project.id)
+        commit = versions.resolve(files.id, body.commit) if body.commit else versions.head(files.id)
+        if commit is None:
+            raise InvalidInput(
+                "the project has no files yet to deploy from",
+                where="file_name",
+                hint="Sync the file with the function first: `hw sync`.",
+            )
+        paths = {e.path for e in Tree.decode(platform.objects.read(commit.tree)).entries}
+        if body.file_name not in paths:
+            raise InvalidInput(
+                f"file_name {body.file_name!r} is not in the project's files at {commit.id[:12]}",
+                where="file_name",
+                hint="Sync the file first (`hw sync`); file_name is a path from the project's "
+                "root, e.g. predict.py or src/serve.py.",
+            )
+        done = deploys.deploy(
+            session,
+            access.project.id,
+            body.title,
+            definition,
+            VersionSource(commit=commit.id, file=body.file_name),
+            flow_run_id=None,
+            created_by=access.user.id,
+        )
+        key = _key_out(done.key)
+    platform.engine.wake()
+    detail = _detail(platform, access.project.id, done.endpoint.id)
+    return EndpointDeployed(endpoint=detail, version=done.version.number, key=key)
+
+
+@router.get("/endpoints/{ref}", response_model=EndpointDetail)
+def show_endpoint(ref: str, access: Reader, platform: PlatformDep) -> EndpointDetail:
+    """One endpoint (by title or id) with its URL, versions and replicas."""
+    return _detail(platform, access.project.id, ref)
+
+
+@router.post("/endpoints/{ref}/scale", response_model=EndpointDetail)
+def scale_endpoint(
+    ref: str, request: Request, body: EndpointScale, access: Writer, platform: PlatformDep
+) -> EndpointDetail:
+    """New replica bounds; the autoscaler chooses within them."""
+    with platform.db.write() as session:
+        endpoint = EndpointRepo(session).get(access.project.id, ref)
+        deploys.scale(session, endpoint, body.min_replica, body.max_replica)
+    _changed(request, platform, endpoint.slug)
+    return _detail(platform, access.project.id, ref)
+
+
+@router.post("/endpoints/{ref}/stop", response_model=EndpointDetail)
+def stop_endpoint(
+    ref: str, request: Request, access: Writer, platform: PlatformDep
+) -> EndpointDetail:
+    """Stop serving: its replicas stop; predict answers 503 until a start."""
+    with platform.db.write() as session:
+        endpoint = EndpointRepo(session).get(access.project.id, ref)
+        deploys.set_desired(session, endpoint, "stopped")
+    _changed(request, platform, endpoint.slug)
+    return _detail(platform, access.project.id, ref)
+
+
+@router.post("/endpoints/{ref}/start", response_model=EndpointDetail)
+def start_endpoint(
+    ref: str, request: Request, access: Writer, platform: PlatformDep
+) -> EndpointDetail:
+    """Serve again after a stop (or a failure): its replicas start."""
+    with platform.db.write() as session:
+        endpoint = EndpointRepo(session).get(access.project.id, ref)
+        deploys.set_desired(session, endpoint, "running")
+    _changed(request, platform, endpoint.slug)
+    return _detail(platform, access.project.id, ref)
+
+
+@router.post("/endpoints/{ref}/rollback", response_model=EndpointDetail)
+def rollback_endpoint(
+    ref: str,
+    request: Request,
+    access: Writer,
+    platform: PlatformDep,
+    body: EndpointRollback | None = None,
+) -> EndpointDetail:
+    """Back to the previous version: the newest ends rolled back, the one before serves."""
+    reason = (body or EndpointRollback()).reason
+    with platform.db.write() as session:
+        endpoint = EndpointRepo(session).get(access.project.id, ref)
+        deploys.rollback(session, endpoint, f"{reason} ({access.user.username})")
+    _changed(request, platform, endpoint.slug)
+    return _detail(platform, access.project.id, ref)
+
+
+@router.delete("/endpoints/{ref}", status_code=204)
+def delete_endpoint(ref: str, request: Request, access: Writer, platform: PlatformDep) -> Response:
+    """Stop the endpoint's replicas, then delete it with its versions, log and stats."""
+    with platform.db.write() as session:
+        repo = EndpointRepo(session)
+        endpoint = repo.get(access.project.id, ref)
+        replicas = repo.replicas(endpoint.id)
+        repo.update(endpoint.id, desired="stopped")
+    for replica in replicas:
+        with platform.db.read() as session:
+            experiment = ExperimentRepo(session).get(replica.experiment_id)
+        if not experiment.state.terminal:
+            platform.engine.stop(experiment)
+    with platform.db.write() as session:
+        EndpointRepo(session).delete(endpoint.id)
+    _changed(request, platform, endpoint.slug)
+    return Response(status_code=204)
+
+
+@router.post("/endpoints/{ref}/key/rotate", response_model=EndpointKey)
+def rotate_endpoint_key(
+    ref: str, request: Request, access: Writer, platform: PlatformDep
+) -> EndpointKey:
+    """A new key, shown once; the old one stops working at once."""
+    with platform.db.write() as session:
+        endpoint = EndpointRepo(session).get(access.project.id, ref)
+        key = deploys.rotate_key(session, endpoint)
+    # the project's single key is every one of its endpoints' key
+    _changed(request, platform, None if key.shared else endpoint.slug)
+    out = _key_out(key)
+    assert out is not None
+    return out
+
+
+@router.get("/endpoints/{ref}/logs", response_model=EndpointLogsOut)
+def endpoint_logs(
+    ref: str,
+    access: Reader,
+    platform: PlatformDep,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> EndpointLogsOut:
+    """The replicas' logs (their tasks' logs) in time order, after ``since``."""
+    with platform.db.read() as session:
+        endpoint = EndpointRepo(session).get(access.project.id, ref)
+        replicas = EndpointRepo(session).replicas(endpoint.id, live_only=False)[-LOG_REPLICAS:]
+        experiments = ExperimentRepo(session)
+        numbers = {r.experiment_id: experiments.get(r.experiment_id).number for r in replicas}
+        rows = experiments.logs_of(list(numbers), since=since, limit=limit)
+    chunks = [
+        EndpointLogChunk(
+            experiment=numbers[r.experiment_id], seq=r.seq, stream=r.stream, text=r.text, at=r.at
+        )
+        for r in rows
+    ]
+    return EndpointLogsOut(chunks=chunks, next_since=chunks[-1].at if chunks else since)
+
+
+@router.post("/experiments/{ref}/serving", status_code=204)
+def report_serving(
+    ref: str, request: Request, body: ServingAddress, access: OwnTask, platform: PlatformDep
+) -> Response:
+    """A replica's task says where it listens, once its function has loaded (task token)."""
+    with platform.db.write() as session:
+        experiment = ExperimentRepo(session).find(access.project.id, ref)
+        repo = EndpointRepo(session)
+        replica = repo.replica_of_task(experiment.id)
+        if replica is None:
+            raise Conflict(
+                f"experiment {experiment.number} is not an endpoint replica",
+                where="experiment",
+                hint="Only a replica's task reports a serving address.",
+            )
+        given = str(experiment.runner.get("workdir") or "")
+        workdir = os.path.realpath(given) if given else ""
+        address = check_address(body.address, workdir)
+        if not can_move(ReplicaState(replica.state), ReplicaState.READY):
+            return Response(status_code=204)  # stopping or gone meanwhile: not routed to
+        repo.update_replica(
+            replica.id, state=ReplicaState.READY.value, address=address, ready_at=datetime.now(UTC)
+        )
+        slug = repo.get(access.project.id, replica.endpoint_id).slug
+    _changed(request, platform, slug)  # routed to at once, from this server process
+    return Response(status_code=204)
+
+
+def check_address(address: str, workdir: str) -> str:
+    """A Unix socket inside the task's own folder, and a socket, not a link: a task must not
+    point the gateway at another process's socket (the worker's, another replica's)."""
+    scheme, _, path = address.partition(":")
+    pure = PurePosixPath(path)
+    inside = bool(workdir) and pure.is_absolute() and ".." not in pure.parts
+    inside = inside and pure.is_relative_to(PurePosixPath(workdir))
+    if scheme != "unix" or not inside:
+        raise InvalidInput(
+            f"address {address!r} is not a Unix socket in the task's folder",
+            where="address",
+            hint=f"Listen on unix:{workdir or '<the task folder>'}/<name>.sock.",
+        )
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        mode = 0
+    if not stat.S_ISSOCK(mode):
+        raise InvalidInput(
+            f"{path} is not a listening Unix socket",
+            where="address",
+            hint="Report the address once the replica listens on it.",
+        )
+    return address
