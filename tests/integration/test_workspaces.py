@@ -75,6 +75,7 @@ class Site:
         return name, str(made.json()["token"])
 
     def start(self, **body: Any) -> dict[str, Any]:
+        body.setdefault("compute", "tiny")
         made = self.api("POST", "/workspaces", json=body)
         assert made.status_code == 201, made.text
         started: dict[str, Any] = made.json()
@@ -139,6 +140,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         made = http.post("/api/v1/projects", json={"name": "notebooks"}, headers=admin)
         assert made.status_code == 201, made.text
         built = Site(server, http, made.json()["id"])
+        # workspaces take their compute's share of the machine, like any task: small ones here
+        tiny = {"name": "tiny", "cpus": 0.1, "memory_mb": 64}
+        assert http.post("/api/v1/compute", json=tiny, headers=admin).status_code == 201
         built.sync({"README.md": "# notebooks\n"})
         yield built
 
@@ -351,19 +355,18 @@ def test_a_save_merges_what_others_synced_meanwhile_and_refuses_a_conflict(
 def test_the_culler_keeps_a_workspace_with_a_busy_kernel_and_culls_an_idle_one(
     site: Site,
 ) -> None:
-    busy = site.start(name="busy", idle_seconds=2)
-    idle = site.start(name="idle", idle_seconds=2)
-    busy = site.state_is(busy["id"], "running")
-    idle = site.state_is(idle["id"], "running")
+    busy = site.state_is(site.start(name="busy", idle_seconds=4)["id"], "running")
     kernel = new_kernel(site, busy)
-    execute(site, busy, kernel, "import time; time.sleep(12)", wait=False)
+    execute(site, busy, kernel, "import time; time.sleep(600)", wait=False)
+    idle = site.state_is(site.start(name="idle", idle_seconds=4)["id"], "running")
     site.lab(idle, "api/contents/note.txt", method="PUT",
              json={"type": "file", "format": "text", "content": "idle\n"})
     culled = site.state_is(idle["id"], "stopped", timeout=60)
     assert culled["reason"].startswith("culled: idle"), culled
     assert site.file_at(culled["saved_commit"], "note.txt") == "idle\n"
     # the busy one outlived the idle time several times over
-    assert site.show(busy["id"])["state"] == "running"
+    still = site.show(busy["id"])
+    assert still["state"] == "running", still
     task = site.api("GET", f"/experiments/{culled['experiment_id']}").json()
     assert task["state"] == "aborted"  # its compute is freed
     site.api("POST", f"/workspaces/{busy['id']}/stop", json={"discard": True})
