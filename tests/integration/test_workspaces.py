@@ -21,8 +21,13 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
+from websockets.typing import Origin
 
+from headwater.db.cipher import SecretBox
+from headwater.db.database import Database, sqlite_url
+from headwater.db.repos.workspaces import WorkspaceRepo
 from tests.support.liveserver import RunningServer, running_server
 from tests.support.waiting import wait_until
 
@@ -43,7 +48,9 @@ class Site:
     def admin(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.server.admin_token}"}
 
-    def api(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> httpx.Response:
+    def api(
+        self, method: str, path: str, *, token: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else self.admin
         return self.http.request(
             method, f"/api/v1/projects/{self.project}{path}", headers=headers, **kwargs
@@ -97,7 +104,8 @@ class Site:
     def explain(self, workspace_id: str) -> str:
         shown = self.show(workspace_id)
         logs = self.api("GET", f"/experiments/{shown['experiment_id']}/logs").text
-        return f"{shown}\n--- task ---\n{logs[-4000:]}\n--- server ---\n{self.server.log_text()[-3000:]}"
+        server = self.server.log_text()[-3000:]
+        return f"{shown}\n--- task ---\n{logs[-4000:]}\n--- server ---\n{server}"
 
     def lab(self, workspace: dict[str, Any], path: str, **kwargs: Any) -> httpx.Response:
         """A request through the proxy, as the admin (bearer token) unless headers say."""
@@ -162,15 +170,8 @@ def test_a_workspace_opens_through_the_proxy_with_a_session_cookie_or_a_bearer_t
     shown = site.lab(lab, "lab")
     assert shown.status_code == 200, shown.text[:500]
     assert "JupyterLab" in shown.text
-    # the workspace's own token never reaches the browser
     task = site.api("GET", f"/experiments/{lab['experiment_id']}").json()
     assert task["title"] == "workspace:main"
-    with httpx.Client(base_url=site.server.url) as browser:
-        login = browser.post(
-            "/api/v1/auth/login",
-            json={"username": "admin", "password": "x"},
-        )
-        assert login.status_code in (401, 400, 429)  # admin has no password: use a member's
     name, _ = site.user("all", "all")
     with httpx.Client(base_url=site.server.url) as browser:
         login = browser.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
@@ -180,7 +181,27 @@ def test_a_workspace_opens_through_the_proxy_with_a_session_cookie_or_a_bearer_t
         assert page.status_code == 200, page.text[:500]
         api = browser.get(f"/workspaces/{lab['id']}/api/status")
         assert api.status_code == 200, api.text
-        assert "token" not in api.text.lower() or site.server.admin_token not in api.text
+    # the workspace's own token never reaches the browser: not in a page, a header or a cookie
+    token = jupyter_token(site, lab)
+    for answer in (shown, page, api):
+        assert token not in answer.text
+        assert all(token not in value for value in answer.headers.values())
+    # JupyterLab itself refuses a request without it (the proxy adds it)
+    direct = _address_of(site, lab).removeprefix("unix:")
+    with httpx.Client(transport=httpx.HTTPTransport(uds=direct)) as bare:
+        assert bare.get(f"http://x/workspaces/{lab['id']}/api/kernels").status_code == 403
+
+
+def jupyter_token(site: Site, workspace: dict[str, Any]) -> str:
+    """The token the server generated for the workspace (sealed in its database)."""
+    home = site.server.home
+    box = SecretBox((home / "secret.key").read_text().strip())
+    db = Database(sqlite_url(home))
+    try:
+        with db.read() as session:
+            return box.open(WorkspaceRepo(session).sealed_token(workspace["id"]))
+    finally:
+        db.dispose()
 
 
 def test_without_a_login_a_browser_is_sent_to_the_login_and_an_api_call_gets_401(
@@ -215,9 +236,7 @@ def test_a_non_member_a_read_only_member_and_a_files_only_member_are_refused(
     assert site.api("GET", "/workspaces", token=reader).status_code == 200
 
 
-def test_a_removed_member_loses_access_at_the_next_request(
-    site: Site, lab: dict[str, Any]
-) -> None:
+def test_a_removed_member_loses_access_at_the_next_request(site: Site, lab: dict[str, Any]) -> None:
     name, token = site.user("all", "all")
     member = {"Authorization": f"Bearer {token}"}
     assert site.lab(lab, "api/status", headers=member).status_code == 200
@@ -245,8 +264,14 @@ def execute(site: Site, lab: dict[str, Any], kernel: str, code: str, *, wait: bo
         },
         "parent_header": {},
         "metadata": {},
-        "content": {"code": code, "silent": False, "store_history": False,
-                    "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
+        "content": {
+            "code": code,
+            "silent": False,
+            "store_history": False,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        },
         "channel": "shell",
         "buffers": [],
     }
@@ -278,9 +303,23 @@ def test_a_cell_runs_over_the_kernel_websocket_through_the_proxy(
 ) -> None:
     kernel = new_kernel(site, lab)
     assert execute(site, lab, kernel, "print(6 * 7)") == "42\n"
+    channels = _ws_url(site, f"/workspaces/{lab['id']}/api/kernels/{kernel}/channels")
     # the websocket is checked like a request: no login, no socket
-    with pytest.raises(Exception):
-        connect(_ws_url(site, f"/workspaces/{lab['id']}/api/kernels/{kernel}/channels"))
+    with pytest.raises(InvalidStatus) as refused:
+        connect(channels)
+    assert refused.value.response.status_code == 403
+    # a session cookie from another origin (another port of this host is the same site):
+    # refused; from the server's own pages: let through
+    name, _ = site.user("all", "all")
+    with httpx.Client(base_url=site.server.url) as browser:
+        login = browser.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        cookie = {"Cookie": f"hw_session={browser.cookies['hw_session']}"}
+    with pytest.raises(InvalidStatus):
+        connect(channels, additional_headers=cookie, origin=Origin("http://127.0.0.1:1"))
+    own = Origin(site.server.url)
+    with connect(channels, additional_headers=cookie, origin=own, open_timeout=30) as ws:
+        ws.ping().wait(timeout=30)
 
 
 def test_a_file_written_through_the_contents_api_is_saved_as_a_new_version(
@@ -289,9 +328,18 @@ def test_a_file_written_through_the_contents_api_is_saved_as_a_new_version(
     notebook = {
         "type": "notebook",
         "content": {
-            "cells": [{"cell_type": "code", "source": "print(1)", "metadata": {},
-                       "outputs": [], "execution_count": None}],
-            "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "source": "print(1)",
+                    "metadata": {},
+                    "outputs": [],
+                    "execution_count": None,
+                }
+            ],
+            "metadata": {},
+            "nbformat": 4,
+            "nbformat_minor": 5,
         },
     }
     wrote = site.lab(lab, "api/contents/analysis.ipynb", method="PUT", json=notebook)
@@ -300,11 +348,13 @@ def test_a_file_written_through_the_contents_api_is_saved_as_a_new_version(
     saved = site.api("POST", f"/workspaces/{lab['id']}/save", json={"message": "from lab"})
     assert saved.status_code == 200, saved.text
     commit = saved.json()["commit"]
-    assert commit not in before and not saved.json()["unchanged"]
+    assert commit not in before
+    assert not saved.json()["unchanged"]
     assert site.versions()[0]["id"] == commit
     assert site.versions()[0]["message"] == "from lab"
     text = site.file_at(commit, "analysis.ipynb")
-    assert text is not None and "print(1)" in text
+    assert text is not None
+    assert "print(1)" in text
     assert site.file_at(commit, "README.md") == "# notebooks\n"
     # nothing the runtime or Jupyter put in the folder is saved as the project's files
     tree = site.api("GET", "/files/tree", params={"commit": commit}).json()
@@ -312,20 +362,28 @@ def test_a_file_written_through_the_contents_api_is_saved_as_a_new_version(
     assert paths == {"README.md", "analysis.ipynb"}, paths
     # saving again with no change makes no version
     again = site.api("POST", f"/workspaces/{lab['id']}/save", json={"message": "same"})
-    assert again.status_code == 200 and again.json()["unchanged"], again.text
+    assert again.status_code == 200, again.text
+    assert again.json()["unchanged"]
 
 
 def test_a_save_merges_what_others_synced_meanwhile_and_refuses_a_conflict(
     site: Site, lab: dict[str, Any]
 ) -> None:
     wrote = site.lab(
-        lab, "api/contents/mine.txt", method="PUT",
+        lab,
+        "api/contents/mine.txt",
+        method="PUT",
         json={"type": "file", "format": "text", "content": "lab\n"},
     )
     assert wrote.status_code in (200, 201), wrote.text
     site.head = site.versions()[0]["id"]
-    site.sync({"README.md": "# notebooks\n", "analysis.ipynb": site.file_at(site.head, "analysis.ipynb") or "",
-               "theirs.txt": "synced\n"})
+    site.sync(
+        {
+            "README.md": "# notebooks\n",
+            "analysis.ipynb": site.file_at(site.head, "analysis.ipynb") or "",
+            "theirs.txt": "synced\n",
+        }
+    )
     saved = site.api("POST", f"/workspaces/{lab['id']}/save", json={"message": "merge"})
     assert saved.status_code == 200, saved.text
     assert saved.json()["merged"]
@@ -334,22 +392,37 @@ def test_a_save_merges_what_others_synced_meanwhile_and_refuses_a_conflict(
     assert site.file_at(commit, "mine.txt") == "lab\n"
     # their file came into the workspace, as a sync brings it in
     seen = site.lab(lab, "api/contents/theirs.txt")
-    assert seen.status_code == 200 and seen.json()["content"] == "synced\n"
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["content"] == "synced\n"
     # both sides change README.md: refused, nothing committed, the workspace still runs
     site.head = commit
-    site.sync({"README.md": "server side\n", "analysis.ipynb": site.file_at(commit, "analysis.ipynb") or "",
-               "theirs.txt": "synced\n", "mine.txt": "lab\n"})
+    site.sync(
+        {
+            "README.md": "server side\n",
+            "analysis.ipynb": site.file_at(commit, "analysis.ipynb") or "",
+            "theirs.txt": "synced\n",
+            "mine.txt": "lab\n",
+        }
+    )
     head = site.versions()[0]["id"]
-    site.lab(lab, "api/contents/README.md", method="PUT",
-             json={"type": "file", "format": "text", "content": "lab side\n"})
+    site.lab(
+        lab,
+        "api/contents/README.md",
+        method="PUT",
+        json={"type": "file", "format": "text", "content": "lab side\n"},
+    )
     refused = site.api("POST", f"/workspaces/{lab['id']}/stop", json={})
     assert refused.status_code == 409, refused.text
     assert "README.md" in refused.json()["detail"]
     assert site.versions()[0]["id"] == head
     assert site.show(lab["id"])["state"] == "running"
     # put it back as the server has it, for the tests after this one
-    site.lab(lab, "api/contents/README.md", method="PUT",
-             json={"type": "file", "format": "text", "content": "server side\n"})
+    site.lab(
+        lab,
+        "api/contents/README.md",
+        method="PUT",
+        json={"type": "file", "format": "text", "content": "server side\n"},
+    )
 
 
 def test_the_culler_keeps_a_workspace_with_a_busy_kernel_and_culls_an_idle_one(
@@ -359,8 +432,12 @@ def test_the_culler_keeps_a_workspace_with_a_busy_kernel_and_culls_an_idle_one(
     kernel = new_kernel(site, busy)
     execute(site, busy, kernel, "import time; time.sleep(600)", wait=False)
     idle = site.state_is(site.start(name="idle", idle_seconds=4)["id"], "running")
-    site.lab(idle, "api/contents/note.txt", method="PUT",
-             json={"type": "file", "format": "text", "content": "idle\n"})
+    site.lab(
+        idle,
+        "api/contents/note.txt",
+        method="PUT",
+        json={"type": "file", "format": "text", "content": "idle\n"},
+    )
     culled = site.state_is(idle["id"], "stopped", timeout=60)
     assert culled["reason"].startswith("culled: idle"), culled
     assert site.file_at(culled["saved_commit"], "note.txt") == "idle\n"
@@ -390,8 +467,12 @@ def _pid_listening_on(address: str) -> int:
 def test_a_workspace_killed_with_sigkill_ends_failed_with_nothing_committed(site: Site) -> None:
     started = site.start(name="doomed", idle_seconds=3600)
     running = site.state_is(started["id"], "running")
-    site.lab(running, "api/contents/half.txt", method="PUT",
-             json={"type": "file", "format": "text", "content": "half\n"})
+    site.lab(
+        running,
+        "api/contents/half.txt",
+        method="PUT",
+        json={"type": "file", "format": "text", "content": "half\n"},
+    )
     before = [v["id"] for v in site.versions()]
     # the address the server knows is internal; find the process by its socket
     address = _address_of(site, running)

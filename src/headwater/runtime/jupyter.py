@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 POLL = 0.02
 
@@ -51,6 +52,19 @@ def lab_arguments(sock: str, root: str, base_url: str) -> list[str]:
     ]
 
 
+def keep_token_out_of_pages(lab: Any) -> None:
+    """JupyterLab writes its token into every page's config for the browser to send back
+    (as JupyterHub's single-user servers avoid, labapp.py): ours must never reach a browser,
+    whose requests the proxy signs instead. Blank it once the handlers are set up."""
+    original = lab.initialize_handlers
+
+    def initialize_handlers(self: Any) -> None:
+        original(self)
+        self.serverapp.web_app.settings["page_config_data"]["token"] = ""
+
+    lab.initialize_handlers = initialize_handlers
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m headwater.runtime.jupyter")
     parser.add_argument("--base-url", required=True)
@@ -64,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     threading.Thread(target=_announce, args=(sock, ready), daemon=True).start()
     from jupyterlab.labapp import LabApp  # type: ignore[import-untyped]  # [workspaces]
 
+    keep_token_out_of_pages(LabApp)
     LabApp.launch_instance(argv=lab_arguments(sock, root, args.base_url))
 
 

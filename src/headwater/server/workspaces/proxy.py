@@ -118,6 +118,20 @@ def _caller_token(headers: dict[bytes, bytes]) -> str | None:
     return morsel.value if morsel else None
 
 
+def _cross_origin(scope: Scope, headers: dict[bytes, bytes]) -> bool:
+    """A cookie-borne request that another origin made the browser send: a WebSocket or a
+    state-changing method whose ``Origin`` is not this server. SameSite keeps other sites'
+    out, but another port of this host (a task's web app) is the same site."""
+    if b"authorization" in headers:
+        return False  # a bearer token is never sent by a browser on its own
+    origin = headers.get(b"origin")
+    if origin is None:
+        return False
+    unsafe = scope["type"] == "websocket" or scope["method"] not in ("GET", "HEAD", "OPTIONS")
+    host = origin.split(b"://", 1)[-1]
+    return unsafe and host != headers.get(b"host", b"")
+
+
 def _cookies_without_session(headers: dict[bytes, bytes]) -> bytes | None:
     """The browser's cookies for JupyterLab (its ``_xsrf``), without Headwater's session."""
     raw = headers.get(b"cookie")
@@ -192,6 +206,12 @@ class WorkspaceProxy:
         workspace_id = workspace_of(scope["path"]) or ""
         headers = _headers(scope)
         try:
+            if _cross_origin(scope, headers):
+                raise PermissionDenied(
+                    "a request from another origin cannot use your session here",
+                    where="Origin",
+                    hint="Open the workspace from Headwater's own pages.",
+                )
             target = await run_in_threadpool(self.authorize, workspace_id, _caller_token(headers))
         except HeadwaterError as exc:
             await self._refuse(scope, send, headers, exc)
