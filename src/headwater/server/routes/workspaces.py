@@ -4,6 +4,7 @@ proxy in ``server/workspaces/``). Starting, saving and stopping one need ``files
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -13,7 +14,7 @@ from headwater.db.repos.settings import SettingsRepo
 from headwater.db.repos.versions import VersionRepo
 from headwater.db.repos.workspaces import WorkspaceRepo
 from headwater.domain.access import Permission
-from headwater.domain.errors import PermissionDenied
+from headwater.domain.errors import Conflict, PermissionDenied
 from headwater.domain.gitsource import GitRefused, git_source
 from headwater.domain.workspaces import Workspace, check_name, check_unused
 from headwater.schemas.workspaces import (
@@ -92,6 +93,12 @@ def start_workspace(
     """Start JupyterLab on the project's files (and datasets under data/), as a job."""
     project = access.project
     name = check_name(body.name)
+    if importlib.util.find_spec("jupyterlab") is None:  # tasks run on this interpreter
+        raise Conflict(
+            "JupyterLab is not installed on this server",
+            where="workspace",
+            hint="Install the workspaces extra: pip install 'headwater[workspaces]'.",
+        )
     policy = service.policy_for(project.id, body.idle_seconds, body.max_age_seconds)
     token = service.new_token()
     workspace_id = service.new_id()
