@@ -24,14 +24,14 @@ from http.cookies import SimpleCookie
 from urllib.parse import quote
 
 import httpx
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy import bindparam, select
 from starlette.types import Message, Receive, Scope, Send
 from websockets.asyncio.client import ClientConnection, unix_connect
 from websockets.exceptions import ConnectionClosed
 
 from headwater.db.repos.projects import project_for
 from headwater.db.repos.users import user_by_token
-from headwater.db.repos.workspaces import WorkspaceRepo
+from headwater.db.workspace_tables import WorkspaceRow
 from headwater.domain.access import Permission, allows
 from headwater.domain.errors import (
     Conflict,
@@ -70,6 +70,15 @@ _WS_DROP = _HOP | {
     b"sec-websocket-extensions",
     b"sec-websocket-protocol",
 }
+
+
+_WORKSPACE = select(
+    WorkspaceRow.project_id,
+    WorkspaceRow.name,
+    WorkspaceRow.state,
+    WorkspaceRow.address,
+    WorkspaceRow.token_sealed,
+).where(WorkspaceRow.id == bindparam("id"))
 
 
 def workspace_of(path: str) -> str | None:
@@ -152,6 +161,7 @@ class WorkspaceProxy:
         self._platform = platform
         self.activity = activity
         self._clients: dict[str, httpx.AsyncClient] = {}
+        self._tokens: dict[str, str] = {}  # sealed: opened
 
     # -- who may pass --------------------------------------------------------------------
 
@@ -164,41 +174,39 @@ class WorkspaceProxy:
                 hint="Log in to the UI, or send 'Authorization: Bearer <token>'.",
             )
         platform = self._platform()
-        with platform.db.read() as session:
-            user = user_by_token(session, token)
+        with platform.db.connect() as conn:  # a bare connection: this runs per request
+            user = user_by_token(conn, token)
             if user.task is not None:
                 raise PermissionDenied(
                     "a task's token cannot open a workspace",
                     where="Authorization",
                     hint="Open it as a user.",
                 )
-            repo = WorkspaceRepo(session)
-            try:
-                workspace = repo.get(None, workspace_id)
-            except NotFound:
-                workspace = None
-            if workspace is not None:
-                project, caller = project_for(session, workspace.project_id, user)
-            if workspace is None or not allows(caller, Permission.VIEW):
+            found = conn.execute(_WORKSPACE, {"id": workspace_id}).first()
+            if found is not None:
+                project, caller = project_for(conn, found.project_id, user)
+            if found is None or not allows(caller, Permission.VIEW):
                 raise NotFound(
                     f"no workspace {workspace_id!r}",
                     where="workspace",
                     hint="List a project's workspaces with `hw workspace list`.",
                 )
-            if not all(allows(caller, p) for p in OPEN_NEEDS):
-                raise PermissionDenied(
-                    "opening a workspace needs 'all' access to files and to jobs",
-                    where=f"project {project.name} ({project.id})",
-                    hint="Ask the project's owner for that access.",
-                )
-            sealed = repo.sealed_token(workspace_id)
-        if workspace.state is not WorkspaceState.RUNNING or not workspace.address:
+        if not all(allows(caller, p) for p in OPEN_NEEDS):
+            raise PermissionDenied(
+                "opening a workspace needs 'all' access to files and to jobs",
+                where=f"project {project.name} ({project.id})",
+                hint="Ask the project's owner for that access.",
+            )
+        if found.state != WorkspaceState.RUNNING.value or not found.address:
             raise Conflict(
-                f"workspace {workspace.name} is {workspace.state.value}",
+                f"workspace {found.name} is {found.state}",
                 where="workspace",
                 hint="Wait until it is running (GET .../workspaces/<id>), or start another.",
             )
-        return Target(socket=workspace.address.partition(":")[2], token=platform.box.open(sealed))
+        opened = self._tokens.get(found.token_sealed)
+        if opened is None:  # a workspace's token never changes: decrypted once
+            opened = self._tokens[found.token_sealed] = platform.box.open(found.token_sealed)
+        return Target(socket=str(found.address).partition(":")[2], token=opened)
 
     # -- ASGI ------------------------------------------------------------------------------
 
@@ -212,7 +220,8 @@ class WorkspaceProxy:
                     where="Origin",
                     hint="Open the workspace from Headwater's own pages.",
                 )
-            target = await run_in_threadpool(self.authorize, workspace_id, _caller_token(headers))
+            # inline, as deps.current_user does: two indexed reads cost less than a thread hop
+            target = self.authorize(workspace_id, _caller_token(headers))
         except HeadwaterError as exc:
             await self._refuse(scope, send, headers, exc)
             return
