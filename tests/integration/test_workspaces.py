@@ -56,18 +56,21 @@ class Site:
             method, f"/api/v1/projects/{self.project}{path}", headers=headers, **kwargs
         )
 
-    def sync(self, files: dict[str, str]) -> str:
+    def sync(self, files: dict[str, str], repo: str = "files") -> str:
+        """Commit ``files`` to the project's files (or ``datasets/NAME``), as `hw sync` does."""
         entries = []
         for path, text in files.items():
             blob = text.encode()
             digest = hashlib.sha256(blob).hexdigest()
-            put = self.api("PUT", f"/files/objects/{digest}", content=blob)
+            put = self.api("PUT", f"/{repo}/objects/{digest}", content=blob)
             assert put.status_code in (200, 201), put.text
             entries.append({"path": path, "hash": digest, "size": len(blob)})
-        made = self.api("POST", "/files/commits", json={"entries": entries, "base": self.head})
+        base = self.head if repo == "files" else None
+        made = self.api("POST", f"/{repo}/commits", json={"entries": entries, "base": base})
         assert made.status_code == 201, made.text
-        self.head = str(made.json()["id"])
-        return self.head
+        if repo == "files":
+            self.head = str(made.json()["id"])
+        return str(made.json()["id"])
 
     def user(self, files: str | None, jobs: str | None) -> tuple[str, str]:
         """A new user (a member with this access, unless None): (username, API token)."""
@@ -152,13 +155,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         tiny = {"name": "tiny", "cpus": 0.1, "memory_mb": 64}
         assert http.post("/api/v1/compute", json=tiny, headers=admin).status_code == 201
         built.sync({"README.md": "# notebooks\n"})
+        assert built.api("POST", "/datasets", json={"name": "images"}).status_code == 201
+        built.sync({"labels.csv": "cat,1\n"}, repo="datasets/images")
         yield built
 
 
 @pytest.fixture(scope="module")
 def lab(site: Site) -> dict[str, Any]:
     """One workspace, running (long idle settings: the culler leaves it alone)."""
-    started = site.start(name="main", idle_seconds=3600)
+    started = site.start(name="main", idle_seconds=3600, datasets=["images"])
     assert started["state"] == "starting"
     assert started["url"] == f"/workspaces/{started['id']}/lab"
     return site.state_is(started["id"], "running")
@@ -172,6 +177,13 @@ def test_a_workspace_opens_through_the_proxy_with_a_session_cookie_or_a_bearer_t
     assert "JupyterLab" in shown.text
     task = site.api("GET", f"/experiments/{lab['experiment_id']}").json()
     assert task["title"] == "workspace:main"
+    # the project's files at the version it started from, its dataset under data/
+    assert lab["base_commit"] == site.head
+    readme = site.lab(lab, "api/contents/README.md").json()
+    assert readme["content"] == "# notebooks\n"
+    labels = site.lab(lab, "api/contents/data/images/labels.csv")
+    assert labels.status_code == 200, labels.text
+    assert labels.json()["content"] == "cat,1\n"
     name, _ = site.user("all", "all")
     with httpx.Client(base_url=site.server.url) as browser:
         login = browser.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
