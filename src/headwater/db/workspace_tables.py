@@ -35,5 +35,6 @@ class WorkspaceRow(Base):
     max_age_seconds: Mapped[int] = mapped_column(Integer)
     base_commit: Mapped[str | None] = mapped_column(String(64))  # what it started from
     saved_commit: Mapped[str | None] = mapped_column(String(64))  # its latest save
+    saved_at: Mapped[datetime | None] = mapped_column()
     ended_at: Mapped[datetime | None] = mapped_column()
     reason: Mapped[str | None] = mapped_column(Text)

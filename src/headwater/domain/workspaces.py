@@ -118,6 +118,12 @@ def cull_reason(
     return None
 
 
+def autosync_due(*, now: datetime, since: datetime, minutes: int | None) -> bool:
+    """Whether a running workspace's folder is due for its periodic save: the project's
+    autosync is on (``minutes``) and that long passed since it started or last saved."""
+    return minutes is not None and now - since >= timedelta(minutes=minutes)
+
+
 @dataclass(frozen=True)
 class Workspace:
     """A workspace as the API shows it (its token stays sealed in the database)."""
@@ -135,6 +141,7 @@ class Workspace:
     policy: CullPolicy
     base_commit: str | None
     saved_commit: str | None
+    saved_at: datetime | None
     ended_at: datetime | None
     reason: str | None
 

@@ -55,6 +55,7 @@ class WorkspaceOut(BaseModel):
     max_age_seconds: int
     base_commit: str | None
     saved_commit: str | None
+    saved_at: datetime | None
     ended_at: datetime | None
     reason: str | None
 

@@ -10,6 +10,7 @@ from headwater.domain.errors import Conflict, InvalidInput
 from headwater.domain.workspaces import (
     CullPolicy,
     WorkspaceState,
+    autosync_due,
     can_move,
     check_name,
     check_unused,
@@ -73,3 +74,9 @@ def test_names_are_short_words_unique_among_the_running() -> None:
 def test_a_policy_needs_positive_times() -> None:
     with pytest.raises(InvalidInput):
         CullPolicy(idle_seconds=0)
+
+
+def test_autosync_saves_every_n_minutes_only_when_the_project_has_it_on() -> None:
+    assert not autosync_due(now=T0 + timedelta(hours=5), since=T0, minutes=None)
+    assert not autosync_due(now=T0 + timedelta(minutes=9), since=T0, minutes=10)
+    assert autosync_due(now=T0 + timedelta(minutes=10), since=T0, minutes=10)

@@ -4039,6 +4039,8 @@ export interface components {
             ready_at: string | null;
             /** Reason */
             reason: string | null;
+            /** Saved At */
+            saved_at: string | null;
             /** Saved Commit */
             saved_commit: string | null;
             state: components["schemas"]["WorkspaceState"];

@@ -32,6 +32,7 @@ def to_workspace(row: WorkspaceRow) -> Workspace:
         policy=CullPolicy(idle_seconds=row.idle_seconds, max_age_seconds=row.max_age_seconds),
         base_commit=row.base_commit,
         saved_commit=row.saved_commit,
+        saved_at=row.saved_at,
         ended_at=row.ended_at,
         reason=row.reason,
     )

@@ -75,6 +75,7 @@ def workspace_out(workspace: Workspace, number: int) -> WorkspaceOut:
         max_age_seconds=workspace.policy.max_age_seconds,
         base_commit=workspace.base_commit,
         saved_commit=workspace.saved_commit,
+        saved_at=workspace.saved_at,
         ended_at=workspace.ended_at,
         reason=workspace.reason,
     )

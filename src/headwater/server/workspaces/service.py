@@ -34,6 +34,7 @@ from headwater.domain.workspaces import (
     CullPolicy,
     Workspace,
     WorkspaceState,
+    autosync_due,
     cull_reason,
 )
 from headwater.server.platform import Platform
@@ -129,7 +130,9 @@ class Workspaces:
         )
         outcome = save(self.platform.versioning, request, record)
         with self.platform.db.write() as session:
-            WorkspaceRepo(session).update(workspace.id, saved_commit=outcome.commit.id)
+            WorkspaceRepo(session).update(
+                workspace.id, saved_commit=outcome.commit.id, saved_at=datetime.now(UTC)
+            )
             if not outcome.unchanged:
                 ActivityRepo(session).record(
                     workspace.project_id,
@@ -225,12 +228,13 @@ class Workspaces:
             experiments = ExperimentRepo(session)
             states = {w.id: experiments.get(w.experiment_id) for w in workspaces}
         now = datetime.now(UTC)
+        autosync: dict[str, int | None] = {}
         for workspace in workspaces:
             experiment = states[workspace.id]
             if experiment.state.terminal:
                 self._ended(workspace, experiment.state, experiment.reason)
-            elif workspace.state is WorkspaceState.RUNNING:
-                self._maybe_cull(workspace, now)
+            elif workspace.state is WorkspaceState.RUNNING and not self._maybe_cull(workspace, now):
+                self._maybe_autosync(workspace, now, autosync)
 
     def _ended(self, workspace: Workspace, state: JobState, reason: str | None) -> None:
         """Its task ended by itself (crashed, killed) or was stopped outside of ``stop``:
@@ -244,7 +248,29 @@ class Workspaces:
             with self.platform.db.write() as session:
                 WorkspaceRepo(session).move(workspace.id, end, reason=why, address=None)
 
-    def _maybe_cull(self, workspace: Workspace, now: datetime) -> None:
+    def _maybe_autosync(
+        self, workspace: Workspace, now: datetime, minutes: dict[str, int | None]
+    ) -> None:
+        """Save a running workspace every ``sync_minutes`` while the project's autosync is on
+        (``minutes`` caches each project's setting for this pass)."""
+        if workspace.project_id not in minutes:
+            with self.platform.db.read() as session:
+                settings = SettingsRepo(session).get(workspace.project_id)
+            minutes[workspace.project_id] = settings.sync_minutes if settings.autosync else None
+        since = workspace.saved_at or workspace.ready_at or workspace.created_at
+        if not autosync_due(now=now, since=since, minutes=minutes[workspace.project_id]):
+            return
+        try:
+            with self._one_at_a_time(workspace.id):
+                fresh = self._get(workspace.id)
+                if fresh.state is WorkspaceState.RUNNING:
+                    self._save(fresh, "headwater", f"autosync of workspace {fresh.name}")
+        except HeadwaterError as exc:  # a conflict: said in the log, tried again next time
+            log.warning("workspace %s not autosynced: %s", workspace.id, exc)
+            with self.platform.db.write() as session:
+                WorkspaceRepo(session).update(workspace.id, saved_at=now)
+
+    def _maybe_cull(self, workspace: Workspace, now: datetime) -> bool:
         busy, kernel_last = self.kernels(workspace)
         started = workspace.ready_at or workspace.created_at
         reason = cull_reason(
@@ -256,7 +282,7 @@ class Workspaces:
             kernel_activity=kernel_last,
         )
         if reason is None:
-            return
+            return False
         log.info("culling workspace %s: %s", workspace.id, reason)
         try:
             self.stop(
@@ -264,6 +290,7 @@ class Workspaces:
             )
         except HeadwaterError as exc:  # a conflicting save: left running, said in the log
             log.warning("workspace %s not culled: %s", workspace.id, exc)
+        return True
 
     def kernels(self, workspace: Workspace) -> tuple[bool, datetime | None]:
         """Whether any kernel is busy, and the latest kernel activity, asked of JupyterLab

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("max_age_seconds", sa.Integer(), nullable=False),
         sa.Column("base_commit", sa.String(length=64), nullable=True),
         sa.Column("saved_commit", sa.String(length=64), nullable=True),
+        sa.Column("saved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
