@@ -27,7 +27,7 @@ import httpx
 from sqlalchemy import bindparam, select
 from starlette.types import Message, Receive, Scope, Send
 from websockets.asyncio.client import ClientConnection, unix_connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from headwater.db.repos.projects import project_for
 from headwater.db.repos.users import user_by_token
@@ -286,11 +286,15 @@ class WorkspaceProxy:
         query = scope.get("query_string", b"")
         url = "http://workspace" + raw.decode("latin-1") + ("?" + query.decode() if query else "")
         client = self._client(target.socket)
-        request = client.build_request(scope["method"], url, headers=forward, content=body())
+        has_body = b"content-length" in headers or b"transfer-encoding" in headers
+        request = client.build_request(
+            scope["method"], url, headers=forward, content=body() if has_body else None
+        )
         try:
             upstream = await client.send(request, stream=True)
         except httpx.TransportError as exc:
             log.info("workspace at %s did not answer: %s", target.socket, exc)
+            self._clients.pop(target.socket, None)  # gone, most likely: its pool with it
             await _answer(send, 502, b"the workspace did not answer", [])
             return
         try:
@@ -342,7 +346,7 @@ class WorkspaceProxy:
                 compression=None,
                 ping_interval=None,
             )
-        except (OSError, ConnectionClosed, Exception) as exc:  # handshake refused or no socket
+        except (OSError, InvalidHandshake, TimeoutError) as exc:  # refused, or no socket
             log.info("workspace websocket to %s refused: %s", target.socket, exc)
             await send({"type": "websocket.close", "code": 1011})
             return
