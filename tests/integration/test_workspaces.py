@@ -238,7 +238,16 @@ def test_a_non_member_a_read_only_member_and_a_files_only_member_are_refused(
     _, reader = site.user("read", "read")
     _, files_only = site.user("all", "read")
     denied = {"Authorization": f"Bearer {outsider}"}
-    assert site.lab(lab, "lab", headers=denied).status_code == 404  # not even its existence
+    # a private project's non-member learns nothing, as from every API route (404);
+    # a public project's is refused (403): seeing a project is not editing its files
+    assert site.lab(lab, "lab", headers=denied).status_code == 404
+    project = f"/api/v1/projects/{site.project}"
+    assert site.http.patch(project, json={"public": True}, headers=site.admin).is_success
+    try:
+        refused = site.lab(lab, "lab", headers=denied)
+        assert refused.status_code == 403, refused.text
+    finally:
+        assert site.http.patch(project, json={"public": False}, headers=site.admin).is_success
     for token in (reader, files_only):
         refused = site.lab(lab, "lab", headers={"Authorization": f"Bearer {token}"})
         assert refused.status_code == 403, refused.text
