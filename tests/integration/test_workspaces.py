@@ -516,3 +516,26 @@ def _workdir_from_logs(site: Site, workspace: dict[str, Any]) -> str:
         if "serving on unix:" in chunk["text"]:
             return chunk["text"].split("serving on unix:")[1].split()[0].rsplit("/", 1)[0]
     raise AssertionError(logs)
+
+
+def test_a_terminal_runs_through_the_proxy_inside_the_sandbox(
+    site: Site, lab: dict[str, Any]
+) -> None:
+    made = site.lab(lab, "api/terminals", method="POST", json={})
+    assert made.status_code == 200, made.text
+    name = made.json()["name"]
+    url = _ws_url(site, f"/workspaces/{lab['id']}/terminals/websocket/{name}")
+    home = site.server.home
+    seen = ""
+    with connect(url, additional_headers=site.admin, open_timeout=30) as ws:
+        ws.send(json.dumps(["stdin", f"ls -A {home} | wc -l; echo done-$((6*7))\r"]))
+        deadline = time.monotonic() + 30
+        while "done-42" not in seen and time.monotonic() < deadline:
+            kind, *rest = json.loads(ws.recv(timeout=30))
+            if kind == "stdout":
+                seen += rest[0]
+    assert "done-42" in seen, seen
+    # the server home (database, secret key, admin token) is an empty folder in there
+    lines = [ln.strip() for ln in seen.splitlines()]
+    assert "0" in lines, seen
+    site.lab(lab, f"api/terminals/{name}", method="DELETE")
