@@ -31,11 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 from harness.machine import machine_info, percentile  # noqa: E402
+from tests.support.liveserver import running_server  # noqa: E402
 
 from headwater.db.cipher import SecretBox  # noqa: E402
 from headwater.db.database import Database, sqlite_url  # noqa: E402
 from headwater.db.repos.workspaces import WorkspaceRepo  # noqa: E402
-from tests.support.liveserver import running_server  # noqa: E402
 
 
 def wait_running(http: httpx.Client, base: str, workspace_id: str) -> dict[str, Any]:
@@ -87,7 +87,9 @@ def main() -> None:
             pid = http.post("/api/v1/projects", json={"name": "bench"}).json()["id"]
             tiny = {"name": "tiny", "cpus": 0.1, "memory_mb": 64}
             http.post("/api/v1/compute", json=tiny).raise_for_status()
-            http.patch(f"/api/v1/projects/{pid}/settings", json={"compute": ["tiny"]}).raise_for_status()
+            http.patch(
+                f"/api/v1/projects/{pid}/settings", json={"compute": ["tiny"]}
+            ).raise_for_status()
             base = f"/api/v1/projects/{pid}"
             starts = []
             workspace: dict[str, Any] = {}
