@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import time
 import uuid
@@ -137,6 +138,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     # a short home: the workspace's socket path must fit a Unix socket's 108 bytes
     tmp = Path(f"/tmp/hw-ws-{uuid.uuid4().hex[:6]}")
     tmp.mkdir()
+    try:
+        yield from _site(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _site(tmp: Path) -> Iterator[Site]:
     with (
         running_server(
             tmp / "home",
