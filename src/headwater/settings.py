@@ -123,6 +123,9 @@ class ServerSettings(BaseSettings):
     engine: bool = Field(True, description="Run the scheduler here (off: serve the API only)")
     executor: str = Field("local", description="Where tasks run: local, ray, kubernetes")
     worker_idle_exit: float = Field(300.0, gt=0, description="Seconds an idle worker stays")
+    workspace_check_seconds: float = Field(
+        10.0, gt=0, description="How often idle workspaces are looked for (and culled)"
+    )
     smtp_host: str | None = Field(None, description="Mail server for notifications")
     smtp_port: int = 25
     smtp_starttls: bool = False

@@ -433,6 +433,21 @@ def tried_endpoint(w: World, role: Role, pid: str) -> Call:
     return Call(endpoint_at("/predict")(w, role, pid).path, {"input_params": [1]})
 
 
+def workspace_at(suffix: str, *, fresh: bool = False) -> Build:
+    """A route of the project's workspace ``mws`` (queued: the engine is off here), or of one
+    started for this call when ``fresh`` (a stop ends it)."""
+
+    def build(w: World, role: Role, pid: str) -> Call:
+        listed = w.ensure("GET", f"/projects/{pid}/workspaces?active=true")
+        found = [ws for ws in listed if ws["name"] == "mws"]
+        if fresh or not found:
+            name = unique("ws-") if fresh else "mws"
+            found = [w.ensure("POST", f"/projects/{pid}/workspaces", {"name": name})]
+        return Call(f"/projects/{pid}/workspaces/{found[0]['id']}{suffix}", {})
+
+    return build
+
+
 def experiment_outputs(w: World, role: Role, pid: str) -> Call:
     """An experiment of its own whose outputs (``output/a.txt``) are committed on its branch,
     as the runtime leaves them; the call registers them as a model version."""
@@ -618,6 +633,21 @@ ENTRIES: dict[str, Entry] = {
         JOBS_WRITERS, plain("/projects/{pid}/flows/mflow/runs", {}), ok=201
     ),
     f"GET {P}/flow-runs": Entry(VIEWERS, plain("/projects/{pid}/flow-runs")),
+    # workspaces: opening, saving and stopping one edits files and runs a job (both 'all')
+    f"GET {P}/workspaces": Entry(VIEWERS, plain("/projects/{pid}/workspaces")),
+    f"POST {P}/workspaces": Entry(
+        JOBS_WRITERS,
+        lambda w, r, p: Call(f"/projects/{p}/workspaces", {"name": unique("ws-")}),
+        ok=201,
+    ),
+    f"GET {P}/workspaces/{{workspace_id}}": Entry(VIEWERS, workspace_at("")),
+    # a queued workspace has no folder to save yet: the domain answers 409
+    f"POST {P}/workspaces/{{workspace_id}}/save": Entry(
+        JOBS_WRITERS, workspace_at("/save"), domain=dict.fromkeys(JOBS_WRITERS, 409)
+    ),
+    f"POST {P}/workspaces/{{workspace_id}}/stop": Entry(
+        JOBS_WRITERS, workspace_at("/stop", fresh=True)
+    ),
     f"GET {P}/endpoints": Entry(VIEWERS, plain("/projects/{pid}/endpoints")),
     f"POST {P}/endpoints": Entry(
         JOBS_WRITERS,

@@ -522,3 +522,4 @@ class FlowTriggerRow(Base):
 # The serving tables live in a module of their own (this one is past its size); importing it here
 # keeps Base.metadata whole wherever the tables are used (the ORM, Alembic, the migration tests).
 from headwater.db import serving_tables as serving_tables  # noqa: E402
+from headwater.db import workspace_tables as workspace_tables  # noqa: E402

@@ -87,6 +87,15 @@ class ProjectSettings(BaseModel):
     autosync: bool = Field(False, description="Commit outputs periodically while running")
     sync_minutes: int = Field(10, ge=1, le=1440, description="Minutes between autosyncs")
     on_spot_termination: bool = Field(False, description="Sync and restart on spot loss")
+    workspace_idle_minutes: int = Field(
+        60,
+        ge=1,
+        le=43200,
+        description="A workspace with no traffic and no busy kernel this long is saved and stopped",
+    )
+    workspace_max_age_hours: int = Field(
+        168, ge=1, le=8760, description="A workspace is saved and stopped this long after start"
+    )
     single_deploy_api_key: bool = Field(False, description="One key for all endpoints")
     request_log: str = Field(
         "",

@@ -40,7 +40,10 @@ from headwater.server.routes import (
     settings,
     users,
     webhooks,
+    workspaces,
 )
+from headwater.server.workspaces.proxy import Activity, WorkspaceProxy, workspace_of
+from headwater.server.workspaces.service import Workspaces
 from headwater.settings import ServerSettings, get_settings
 
 API_PREFIX = "/api/v1"
@@ -69,6 +72,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     endpoints.router,
     endpoint_traffic.router,  # the request log and traffic of one endpoint (server/gateway)
     endpoint_try.router,  # a member's predict without a key, through the gateway
+    workspaces.router,
     admin.router,
 )
 
@@ -83,6 +87,7 @@ class HeadwaterApp(FastAPI):
     path is the serving hot path, and the gateway adds the headers it needs itself."""
 
     gateway: Gateway | None = None
+    workspace_proxy: WorkspaceProxy | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         gateway = self.gateway
@@ -91,6 +96,11 @@ class HeadwaterApp(FastAPI):
             if slug is not None:
                 await gateway.serve(slug, scope, receive, send)
                 return
+        proxy = self.workspace_proxy
+        # JupyterLab's own pages, kernels and terminals, behind the login: server/workspaces
+        if proxy is not None and scope["type"] != "lifespan" and workspace_of(scope["path"]):
+            await proxy(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
 
 
@@ -115,6 +125,9 @@ def create_app(server_settings: ServerSettings | None = None) -> HeadwaterApp:
         try:
             yield
         finally:
+            workspaces_service = getattr(app.state, "workspaces", None)
+            if workspaces_service is not None:
+                workspaces_service.close()
             gateway = getattr(app.state, "gateway", None)
             if gateway is not None:
                 gateway.close()  # its last counts and samples, while the database is open
@@ -144,6 +157,10 @@ def create_app(server_settings: ServerSettings | None = None) -> HeadwaterApp:
         source=f"{socket.gethostname()[:28]}:{os.getpid()}",
         metrics=GatewayMetrics(metrics.registry),
     )
+    activity = Activity()
+    app.workspace_proxy = WorkspaceProxy(lambda: app.state.platform, activity)
+    app.state.workspaces = Workspaces(app.state.platform, activity)
+    app.state.workspaces.start_checking(config.workspace_check_seconds)
     # The last added runs first: headers go on every answer (a 413 too), bodies are checked
     # before any route reads one.
     limits = BodyLimits(

@@ -17,6 +17,7 @@ from headwater.db.repos.secrets import SecretRepo
 from headwater.db.repos.settings import SettingsRepo
 from headwater.db.repos.users import UserRepo
 from headwater.db.repos.versions import VersionRepo
+from headwater.db.repos.workspaces import WorkspaceRepo
 from headwater.domain.entities import Project, ThirdPartyKey
 from headwater.domain.errors import NotFound
 from headwater.domain.flowspec.names import cnvrg_aliases
@@ -62,6 +63,8 @@ def task_spec(
                 datasets.append(DatasetMount(name=dataset, commit=head.id))
         flow = experiment.options.get("flow") or {}
         inputs = flow_inputs(ExperimentRepo(session), flow)
+        workspace = experiment.options.get("workspace")
+        sealed = WorkspaceRepo(session).sealed_token(workspace) if workspace else None
     datasets += [DatasetMount(**d) for d in experiment.options.get("dataset_mounts", [])]
     datasets += [DatasetMount(**d) for d in flow.get("datasets", [])]
     env: dict[str, Any] = {**settings.env, **secrets}
@@ -76,6 +79,9 @@ def task_spec(
         HW_EXPERIMENT_ID=experiment.id,
         HW_EXPERIMENT_NUMBER=str(experiment.number),
     )
+    if sealed is not None:  # the token its JupyterLab checks: only the server's proxy sends it
+        env["JUPYTER_TOKEN"] = box.open(sealed)
+        secrets = {**secrets, "JUPYTER_TOKEN": ""}
     periodic = experiment.options.get("periodic_sync")
     sync_on = settings.autosync if periodic is None else bool(periodic)
     return TaskSpec(

@@ -1819,6 +1819,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/workspaces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Workspaces
+         * @description The project's workspaces, newest first (``active``: only starting or running ones).
+         */
+        get: operations["list_workspaces"];
+        put?: never;
+        /**
+         * Start Workspace
+         * @description Start JupyterLab on the project's files (and datasets under data/), as a job.
+         */
+        post: operations["start_workspace"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/workspaces/{workspace_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Show Workspace
+         * @description One workspace: its state, its address through the proxy, when it will be culled.
+         */
+        get: operations["show_workspace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/workspaces/{workspace_id}/save": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Save Workspace
+         * @description Commit the workspace's changes as a new version of the files (three-way merge).
+         */
+        post: operations["save_workspace"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/workspaces/{workspace_id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop Workspace
+         * @description Save (unless ``discard``) and stop; a conflicting save stops nothing.
+         */
+        post: operations["stop_workspace"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -3351,6 +3435,18 @@ export interface components {
              * @default
              */
             working_dir?: string;
+            /**
+             * Workspace Idle Minutes
+             * @description A workspace with no traffic and no busy kernel this long is saved and stopped
+             * @default 60
+             */
+            workspace_idle_minutes?: number;
+            /**
+             * Workspace Max Age Hours
+             * @description A workspace is saved and stopped this long after start
+             * @default 168
+             */
+            workspace_max_age_hours?: number;
         };
         /**
          * ProjectUpdate
@@ -3967,6 +4063,136 @@ export interface components {
             id: string;
             /** Url */
             url: string;
+        };
+        /** WorkspaceOut */
+        WorkspaceOut: {
+            /** Base Commit */
+            base_commit: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /**
+             * Culls At
+             * @description When the culler stops it if left alone
+             */
+            culls_at: string | null;
+            /** Ended At */
+            ended_at: string | null;
+            /** Experiment Id */
+            experiment_id: string;
+            /** Experiment Number */
+            experiment_number: number;
+            /** Id */
+            id: string;
+            /** Idle Seconds */
+            idle_seconds: number;
+            /**
+             * Last Activity
+             * Format: date-time
+             */
+            last_activity: string;
+            /** Max Age Seconds */
+            max_age_seconds: number;
+            /** Name */
+            name: string;
+            /** Project Id */
+            project_id: string;
+            /** Ready At */
+            ready_at: string | null;
+            /** Reason */
+            reason: string | null;
+            /** Saved At */
+            saved_at: string | null;
+            /** Saved Commit */
+            saved_commit: string | null;
+            state: components["schemas"]["WorkspaceState"];
+            /**
+             * Url
+             * @description Where it opens, through the server's proxy
+             */
+            url: string;
+        };
+        /** WorkspaceSave */
+        WorkspaceSave: {
+            /**
+             * Message
+             * @default
+             */
+            message?: string;
+        };
+        /** WorkspaceSaved */
+        WorkspaceSaved: {
+            /**
+             * Commit
+             * @description The new version (or the head, when unchanged)
+             */
+            commit: string | null;
+            /** Merged */
+            merged: boolean;
+            /** Unchanged */
+            unchanged: boolean;
+            workspace: components["schemas"]["WorkspaceOut"];
+        };
+        /** WorkspaceStart */
+        WorkspaceStart: {
+            /**
+             * Commit
+             * @description Files version; default: head
+             */
+            commit?: string | null;
+            /**
+             * Compute
+             * @description A compute template's name
+             */
+            compute?: string | null;
+            /**
+             * Datasets
+             * @description Mounted in data/NAME/: NAME, NAME@COMMIT or NAME:QUERY
+             */
+            datasets?: string[];
+            /** Git Branch */
+            git_branch?: string | null;
+            /** Git Commit */
+            git_commit?: string | null;
+            /**
+             * Idle Seconds
+             * @description Culled after this long idle
+             */
+            idle_seconds?: number | null;
+            /**
+             * Max Age Seconds
+             * @description Culled this long after it started
+             */
+            max_age_seconds?: number | null;
+            /**
+             * Name
+             * @description Unique among running ones
+             * @default lab
+             */
+            name?: string;
+        };
+        /**
+         * WorkspaceState
+         * @enum {string}
+         */
+        WorkspaceState: "starting" | "running" | "stopping" | "stopped" | "failed";
+        /** WorkspaceStop */
+        WorkspaceStop: {
+            /**
+             * Discard
+             * @description Stop without saving the folder's changes
+             * @default false
+             */
+            discard?: boolean;
+            /**
+             * Message
+             * @default
+             */
+            message?: string;
         };
     };
     responses: never;
@@ -9996,6 +10222,248 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_workspaces: {
+        parameters: {
+            query?: {
+                active?: boolean;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceOut"][];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_workspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkspaceStart"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceOut"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    show_workspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceOut"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    save_workspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkspaceSave"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceSaved"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    stop_workspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkspaceStop"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceSaved"];
+                };
             };
             /** @description Invalid input */
             400: {

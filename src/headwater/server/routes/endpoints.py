@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from headwater.db.repos.endpoints import EndpointRepo
 from headwater.db.repos.experiments import ExperimentRepo
 from headwater.db.repos.versions import VersionRepo
+from headwater.db.repos.workspaces import WorkspaceRepo
 from headwater.domain.access import Permission
 from headwater.domain.endpoint_records import Endpoint, EndpointVersion, Replica
 from headwater.domain.endpoints import (
@@ -384,6 +385,11 @@ def report_serving(
         experiment = ExperimentRepo(session).find(access.project.id, ref)
         repo = EndpointRepo(session)
         replica = repo.replica_of_task(experiment.id)
+        if replica is None and experiment.options.get("workspace"):
+            given = str(experiment.runner.get("workdir") or "")
+            address = check_address(body.address, os.path.realpath(given) if given else "")
+            WorkspaceRepo(session).ready(experiment.id, address)  # a workspace's JupyterLab
+            return Response(status_code=204)
         if replica is None:
             raise Conflict(
                 f"experiment {experiment.number} is not an endpoint replica",
