@@ -31,6 +31,7 @@ import secrets
 import shutil
 import stat
 from collections.abc import Callable, Iterable
+from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO
 
@@ -60,10 +61,14 @@ class ObjectCache:
         self._base = str(root)
         self._tmp = root / ".tmp"
         self._tmp.mkdir(parents=True, exist_ok=True)
-        self._tmp_base = str(self._tmp)
         self._token = secrets.token_hex(4)  # with the pid and a count: unique temp names
         self._names = itertools.count()
-        self.stamps = _stamps_work(self._tmp_base)
+
+    @cached_property
+    def stamps(self) -> bool:
+        """Whether blobs carry stamps here; probed on first use, so a command that never
+        touches the cache (a sync with nothing to bring in) writes no file to it."""
+        return _stamps_work(str(self._tmp))
 
     def path(self, digest: str) -> Path:
         return Path(self.blob(digest))

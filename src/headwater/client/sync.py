@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from headwater.client.linked import write_project_file
@@ -56,20 +56,34 @@ def sync_folder(
     progress = progress or NoProgress()
     workspace = Workspace(root)
     state = SyncState.load(root)
-    known = state.known_hashes()
-    last = state.last_entries()
-    cached = dict(state.files)
-    scanned, paths = workspace.scan(state)
+    before = replace(state)  # the last sync's view: the scan replaces ``files``
+    found = workspace.survey(state)
+    head: CommitOut | None = None
+    asked = False
+    if found.unchanged and state.local and all(map(workspace.excluded, state.kept)):
+        # Every file as the last sync left it: the folder is the tree it agreed on, so one
+        # request says whether anything is to do, and no tree is built unless it is.
+        head, asked = repo.head(), True
+        if head is not None and head.tree == state.local:
+            if head.id != state.commit:
+                state.moved_to(head.id)
+                state.save(root)
+            return SyncReport(head, unchanged=True)
+    scanned, paths = found.tree, found.paths
+    last = before.last_entries()
     carried = [e for e in last if e.path not in paths and workspace.excluded(e.path)]
     tree = Tree.of([*scanned.entries, *carried]) if carried else scanned
     digest = tree.digest
-    head = repo.head()
+    if not asked:
+        head = repo.head()
     if (head is None and not tree.entries) or (head is not None and head.tree == digest):
-        if head is not None and (head.id != state.commit or state.files != cached):
+        if head is not None and (
+            head.id != state.commit or not found.unchanged or state.local != digest
+        ):
             state.agree(head.id, tree, digest)
             state.save(root)  # only when the server or the stat cache moved: saving costs
         return SyncReport(head, unchanged=True)
-    uploaded = repo.transfer.push(scanned, paths, progress, known=known)
+    uploaded = repo.transfer.push(scanned, paths, progress, known=before.known_hashes())
     result = _commit(repo, tree, scanned, paths, state.commit, message, progress)
     report = SyncReport(result, uploaded, merged=result.merged, unchanged=result.unchanged)
     if result.merged:
