@@ -222,7 +222,8 @@ def test_a_sync_with_nothing_changed_is_one_request_and_builds_no_tree(
     sync_here(client, start=other)
     sent.clear()
     _, report = sync_here(client, start=folder)
-    assert report.merged and report.applied == 1
+    assert report.merged
+    assert report.applied == 1
     assert (folder / "c.txt").read_text() == "c\n"
 
 
