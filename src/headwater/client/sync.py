@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from headwater.client.linked import write_project_file
 from headwater.client.objectcache import ObjectCache, checkout
 from headwater.client.repos import RepoClient, tree_of
-from headwater.client.transfer import NoProgress, Progress, PushResult
+from headwater.client.transfer import WORKERS, NoProgress, Progress, PushResult
 from headwater.client.workspace import SyncState, Workspace
 from headwater.domain.errors import Conflict, InvalidInput
 from headwater.domain.paths import parents
@@ -265,15 +266,29 @@ def _fetch_and_checkout(
     placed: dict[str, os.stat_result] = {}
     checked: set[str] = set()
 
-    def place(digest: str) -> None:
-        for entry in by_hash.get(digest, ()):
+    def lend(digest: str) -> str | None:
+        return cache.lend_target(by_hash[digest][0], staging, checked)
+
+    def place(digest: str, lent: os.stat_result | None) -> None:
+        entries = by_hash.get(digest, [])
+        if lent is not None:  # the first path borrowed the blob as it was written
+            placed[entries[0].path] = lent
+            entries = entries[1:]
+        for entry in entries:
             placed[entry.path] = cache.materialise(
                 entry, staging, link=False, lend=True, fresh=True, checked=checked
             )
 
-    repo.transfer.fetch(tree.entries, cache, progress, stored=place)
+    repo.transfer.fetch(tree.entries, cache, progress, stored=place, lend=lend)
     rest = [e for e in tree.entries if e.path not in placed]
-    placed.update(checkout(rest, staging, cache, link=False, lend=True, fresh=True))
+    # Blobs the cache held: copied (or lent) a few at a time, the copies run in the kernel.
+    shares = [rest[i::WORKERS] for i in range(WORKERS)]
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for done in pool.map(
+            lambda share: checkout(share, staging, cache, link=False, lend=True, fresh=True),
+            shares,
+        ):
+            placed.update(done)
     return placed
 
 

@@ -206,6 +206,8 @@ class Workspace:
         self._named: Container[str] = ()  # paths whose names were checked by an earlier scan
 
     def ignored(self, rel: str, *, is_dir: bool) -> bool:
+        if self._only_meta:  # `.headwater/`: a folder of that name anywhere, and all in it
+            return f"/{META_DIR}/" in (f"/{rel}/" if is_dir else f"/{rel}")
         return self.ignore.match_file(rel + "/" if is_dir else rel)
 
     def excluded(self, rel: str) -> bool:
