@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,8 @@ import pytest
 from rich.console import Console
 from rich.progress import Progress as RichProgress
 
-from headwater.cli.progress import Bars, transfer_progress
+from headwater.cli import progress
+from headwater.cli.progress import Bars, LateBars, transfer_progress
 from headwater.client import Client, InvalidInput, resolve_config, save_config, workspace
 from headwater.client.config import ClientConfig
 from headwater.client.datacache import DataCache
@@ -26,6 +29,7 @@ from headwater.client.transfer import NoProgress
 from headwater.client.workspace import SyncState, Workspace
 from headwater.domain.trees import Entry, Tree
 from tests.e2e.conftest import LiveServer, unique
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -349,3 +353,36 @@ def test_progress_bars_count_files_and_bytes_and_stay_quiet_off_a_terminal() -> 
         assert (files.completed, files.total, size.completed, size.total) == (2, 3, 2000, 3000)
         bars.start("Downloading", 0, 0)
         assert rich.tasks == []  # nothing to move: no bars
+
+
+def test_bars_appear_only_once_a_transfer_is_long_and_rich_loads_only_then(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    quick = LateBars(after=60)
+    quick.start("Uploading", 1, 4096)
+    quick.advance(1, 4096)
+    quick.close()
+    assert not quick.shown
+
+    shown: list[RichProgress] = []
+
+    def quiet_bars() -> RichProgress:
+        rich = RichProgress(console=Console(file=io.StringIO(), force_terminal=True, width=100))
+        shown.append(rich)
+        return rich
+
+    monkeypatch.setattr(progress, "rich_progress", quiet_bars)
+    slow = LateBars(after=0.05)
+    slow.start("Downloading", 3, 3000)
+    slow.advance(1, 1000)  # before the bars: counted, then drawn with them
+    wait_until(lambda: slow.shown, timeout=10)
+    slow.advance(1, 1000)
+    files, size = shown[0].tasks
+    assert (files.completed, files.total, size.completed, size.total) == (2, 3, 2000, 3000)
+    slow.close()
+    assert shown[0].live.is_started is False
+
+    # `hw sync` imports the bars' module; Rich itself comes only with a long transfer. (The
+    # probe hides Rich, as if not installed: httpx imports it when it can, for its own CLI.)
+    probe = "import sys; sys.modules['rich'] = None; import headwater.cli.progress"
+    subprocess.run([sys.executable, "-c", probe], check=True)
