@@ -17,7 +17,7 @@ from typing import Annotated, BinaryIO
 import anyio.from_thread
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
 from headwater.db.repos.activity import ActivityRepo
 from headwater.db.repos.model_sources import ModelSourceRepo
@@ -330,13 +330,21 @@ def repo_router(kind: RepoKind, prefix: str) -> APIRouter:
         platform: PlatformDep,
         commit: Annotated[str | None, Query(max_length=255)] = None,
         prefix: Annotated[str | None, Query(max_length=4096)] = None,
-    ) -> TreeOut:
+    ) -> Response:
+        """A version's files (``TreeOut``), encoded here: a tree was checked when committed,
+        and 10,000 entry models built and checked twice over took most of a clone's start."""
         found, tree = tree_at(platform, ctx.repo, commit)
         entries = tree.entries
         if prefix:
             folder = check_path(prefix, where="prefix") + "/"
             entries = tuple(e for e in entries if e.path.startswith(folder))
-        return TreeOut(commit=commit_out(found), entries=[entry_model(e) for e in entries])
+        body = {
+            "commit": commit_out(found).model_dump(mode="json"),
+            "entries": [
+                {"path": e.path, "hash": e.hash, "size": e.size, "mode": e.mode} for e in entries
+            ],
+        }
+        return JSONResponse(body)
 
     @router.get("/content/{path:path}", name=f"{op}_get_content")
     def get_content(
