@@ -18,14 +18,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import NamedTuple
-
-import pathspec
+from typing import TYPE_CHECKING, NamedTuple
 
 from headwater.client.linked import META_DIR
 from headwater.domain.errors import InvalidInput
 from headwater.domain.paths import MAX_DEPTH, check_name, too_deep
 from headwater.domain.trees import EXEC_MODE, FILE_MODE, Entry, Tree
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 STATE_FILE = "state.json"
 IGNORE_FILE = ".hwignore"
@@ -198,15 +199,20 @@ class Workspace:
         ignore_file = self.root / IGNORE_FILE
         if ignore_file.is_file():
             patterns += ignore_file.read_text().splitlines()
-        self.ignore = pathspec.GitIgnoreSpec.from_lines(patterns)
-        # With no rules but the folder's own state, the walk matches a name instead: the
-        # pattern costs a microsecond or two per file, most of a scan of unchanged files.
+        # With no rules but the folder's own state, a name is matched instead of the pattern,
+        # which costs a microsecond or two per file (most of a scan of unchanged files), and
+        # pathspec is not even imported (tens of milliseconds of every `hw sync`).
         self._only_meta = patterns == list(ALWAYS_IGNORED)
+        self.ignore: GitIgnoreSpec | None = None
+        if not self._only_meta:
+            import pathspec
+
+            self.ignore = pathspec.GitIgnoreSpec.from_lines(patterns)
         self._folders: dict[str, bool] = {}  # folder -> whether it or one above is ignored
         self._named: Container[str] = ()  # paths whose names were checked by an earlier scan
 
     def ignored(self, rel: str, *, is_dir: bool) -> bool:
-        if self._only_meta:  # `.headwater/`: a folder of that name anywhere, and all in it
+        if self.ignore is None:  # `.headwater/`: a folder of that name anywhere, and all in it
             return f"/{META_DIR}/" in (f"/{rel}/" if is_dir else f"/{rel}")
         return self.ignore.match_file(rel + "/" if is_dir else rel)
 

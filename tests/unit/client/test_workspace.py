@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,22 @@ def test_the_state_says_when_its_files_are_the_tree_it_agreed_on(tmp_path: Path)
     state.files["a.txt"][4] = 0o755
     state.agree("c3", whole)
     assert state.local is None
+
+
+def test_a_folder_without_ignore_rules_scans_without_pathspec(tmp_path: Path) -> None:
+    """A `.hwignore`-free folder matches `.headwater/` by name: pathspec (tens of milliseconds
+    to import) is loaded only for a folder that has rules."""
+    root = _folder(tmp_path)
+    (root / ".headwater").mkdir()
+    (root / ".headwater" / "state.json").write_text("{}")
+    probe = (
+        "import sys; sys.modules['pathspec'] = None\n"
+        "from pathlib import Path\n"
+        "from headwater.client.workspace import SyncState, Workspace\n"
+        f"tree, _ = Workspace(Path({str(root)!r})).scan(SyncState())\n"
+        "print(sorted(e.path for e in tree.entries))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['a.txt', 'sub/b.txt']"
+    (root / ".hwignore").write_text("sub/\n")
+    assert [e.path for e in Workspace(root).scan(SyncState())[0].entries] == [".hwignore", "a.txt"]
