@@ -302,7 +302,7 @@ def bench_headwater(r: Runner, base: Path, work: Path, repeat: int) -> dict[str,
 def _project_id(folder: Path) -> str:
     for line in (folder / ".headwater" / "project.yml").read_text().splitlines():
         if line.startswith("id:"):
-            return line.split(":", 1)[1].strip().strip('"')
+            return line.split(":", 1)[1].strip().strip("\"'")  # an all-digit id is quoted
     raise RuntimeError("no id in project.yml")
 
 
