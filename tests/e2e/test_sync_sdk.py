@@ -9,6 +9,7 @@ import io
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -23,7 +24,7 @@ from headwater.client.linked import write_project_file
 from headwater.client.objectcache import ObjectCache
 from headwater.client.transfer import NoProgress
 from headwater.client.workspace import SyncState, Workspace
-from headwater.domain.trees import Entry
+from headwater.domain.trees import Entry, Tree
 from tests.e2e.conftest import LiveServer, unique
 
 
@@ -173,6 +174,100 @@ def test_a_file_edited_during_a_sync_is_never_overwritten(client: Client, tmp_pa
     assert report.merged
     assert report.kept_local == ["notes.txt"]
     assert (b / "notes.txt").read_text() == "edited during the sync\n"
+
+
+def _requests(client: Client, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every request ``client`` sends from now on, as ``METHOD path``."""
+    sent: list[str] = []
+    http = client.http
+    request, stream = http.request, http.stream
+
+    def counted_request(method: str, path: str, **kwargs: Any) -> Any:
+        sent.append(f"{method} {path}")
+        return request(method, path, **kwargs)
+
+    def counted_stream(method: str, path: str, **kwargs: Any) -> Any:
+        sent.append(f"{method} {path}")
+        return stream(method, path, **kwargs)
+
+    monkeypatch.setattr(http, "request", counted_request)
+    monkeypatch.setattr(http, "stream", counted_stream)
+    return sent
+
+
+def test_a_sync_with_nothing_changed_is_one_request_and_builds_no_tree(
+    client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "f"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("a\n")
+    (folder / "sub" / "b.txt").write_text("b\n")
+    project = link_folder(client, folder, title=unique("quiet"))
+    sync_here(client, start=folder)
+    sent = _requests(client, monkeypatch)
+
+    def no_tree(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a sync with nothing to do built a tree")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Tree, "of", no_tree)
+        _, report = sync_here(client, start=folder)
+    assert report.unchanged
+    assert sent == [f"GET /projects/{project.id}/files/commits"]
+
+    # Another folder synced meanwhile: the one request says so, and the sync brings it in.
+    other = tmp_path / "other"
+    clone_project(client, project.id, other)
+    (other / "c.txt").write_text("c\n")
+    sync_here(client, start=other)
+    sent.clear()
+    _, report = sync_here(client, start=folder)
+    assert report.merged
+    assert report.applied == 1
+    assert (folder / "c.txt").read_text() == "c\n"
+
+
+def test_the_shortcut_for_an_unchanged_folder_never_hides_a_change(
+    client: Client, tmp_path: Path
+) -> None:
+    """What a folder's stat cache cannot see: a mode change, a rule no longer ignoring a
+    file the server holds, and a local edit a merge kept (the folder differs from the
+    commit it agreed on, though no file changed since)."""
+    a = tmp_path / "a"
+    a.mkdir()
+    (a / "run.sh").write_text("echo hi\n")
+    (a / "notes.txt").write_text("v0\n")
+    (a / "big.log").write_text("server keeps me\n")
+    project = link_folder(client, a, title=unique("shortcut"))
+    sync_here(client, start=a)
+    repo = client.files.repo(project=project.id)
+
+    (a / "run.sh").chmod(0o755)  # the same size, mtime and inode
+    _, report = sync_here(client, start=a)
+    assert not report.unchanged
+    assert {e.path: e.mode for e in repo.tree().entries}["run.sh"] == 0o755
+
+    (a / ".hwignore").write_text("*.log\n.hwignore\n")  # the rules are not synced either
+    (a / "big.log").unlink()  # ignored, so the server's copy is carried over
+    sync_here(client, start=a)
+    assert "big.log" in {e.path for e in repo.tree().entries}
+    (a / ".hwignore").write_text(".hwignore\n")  # not ignored, and absent here: removed
+    _, report = sync_here(client, start=a)  # though no synced file changed
+    assert not report.unchanged
+    assert "big.log" not in {e.path for e in repo.tree().entries}
+
+    b = tmp_path / "b"
+    clone_project(client, project.id, b)
+    (a / "notes.txt").write_text("v1 from a\n")
+    sync_here(client, start=a)
+    (b / "other.txt").write_text("b's own change\n")
+    _, report = sync_here(client, start=b, progress=EditDuringDownload(b / "notes.txt"))
+    assert report.kept_local == ["notes.txt"]
+    _, report = sync_here(client, start=b)  # nothing touched since: b's edit is still to send
+    assert not report.unchanged
+    assert repo.content("notes.txt") == b"edited during the sync\n"
+    _, report = sync_here(client, start=b)
+    assert report.unchanged
 
 
 def test_a_cloned_file_edited_in_place_never_reaches_the_next_clone(

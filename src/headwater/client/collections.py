@@ -7,7 +7,7 @@ against a version when a task or a pull asks for them.
 
 from __future__ import annotations
 
-from headwater.client.http import payload
+from headwater.client.http import payload, segment
 from headwater.client.repos import RepoClient
 from headwater.client.scope import ProjectScoped
 from headwater.schemas.versions import (
@@ -31,6 +31,11 @@ class FilesClient(ProjectScoped):
 
     def repo(self, *, project: str | None = None) -> RepoClient:
         return RepoClient(self._http, self._path(project))
+
+    def repo_unchecked(self, project: str) -> RepoClient:
+        """The files of ``project`` as named, without asking first whether it exists: one
+        request fewer, for a caller that explains a ``NotFound`` itself (``sync_here``)."""
+        return RepoClient(self._http, f"/projects/{segment(project)}/{self.resource}")
 
 
 class CollectionClient(ProjectScoped):

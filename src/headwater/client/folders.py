@@ -137,6 +137,10 @@ def sync_here(
     ``project.yml`` names, whatever project the command would otherwise act on."""
     root = here(start)
     project_id = read_project_file(root)["id"]
-    repo = client.files.repo(project=project_id)
-    report = sync_folder(repo, root, client.cache().objects, message=message, progress=progress)
+    repo = client.files.repo_unchecked(project_id)  # a no-change sync is one request
+    try:
+        report = sync_folder(repo, root, client.cache().objects, message=message, progress=progress)
+    except NotFound:
+        client.scope.project(project_id)  # gone, or not yours: the error lists yours
+        raise
     return root, report

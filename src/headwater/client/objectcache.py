@@ -31,6 +31,7 @@ import secrets
 import shutil
 import stat
 from collections.abc import Callable, Iterable
+from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO
 
@@ -60,10 +61,14 @@ class ObjectCache:
         self._base = str(root)
         self._tmp = root / ".tmp"
         self._tmp.mkdir(parents=True, exist_ok=True)
-        self._tmp_base = str(self._tmp)
         self._token = secrets.token_hex(4)  # with the pid and a count: unique temp names
         self._names = itertools.count()
-        self.stamps = _stamps_work(self._tmp_base)
+
+    @cached_property
+    def stamps(self) -> bool:
+        """Whether blobs carry stamps here; probed on first use, so a command that never
+        touches the cache (a sync with nothing to bring in) writes no file to it."""
+        return _stamps_work(str(self._tmp))
 
     def path(self, digest: str) -> Path:
         return Path(self.blob(digest))
@@ -88,35 +93,66 @@ class ObjectCache:
         except OSError:
             return False  # no stamp: written before stamps, or copied in by hand
 
-    def add(self, digest: str, data: bytes) -> None:
+    def add(self, digest: str, data: bytes, *, lend_to: str | None = None) -> os.stat_result | None:
+        """Store verified bytes. ``lend_to`` (from ``lend_target``): a path in a fresh folder
+        that borrows the blob if this call creates it, linked before the stamp is set, so no
+        one else can have linked it first; returns the blob's stat when it was lent there."""
         if hashlib.sha256(data).hexdigest() != digest:
             raise _corrupt(digest)
-        if not (self.stamps and self._add_in_place(digest, data)):
-            self._store(digest, lambda fd: _write_all(fd, data))
+        if self.stamps:
+            added, lent = self._add_in_place(digest, data, lend_to)
+            if added:
+                return lent
+        self._store(digest, lambda fd: _write_all(fd, data))
+        return None
 
-    def _add_in_place(self, digest: str, data: bytes) -> bool:
+    def _add_in_place(
+        self, digest: str, data: bytes, lend_to: str | None
+    ) -> tuple[bool, os.stat_result | None]:
         """Write verified bytes straight under the blob's name, no temp file and rename: the
-        stamp, set last, is what makes a blob count (``has`` ignores one without it). False
-        when the name is taken (a stale or edited blob): ``_store`` replaces it atomically."""
+        stamp, set last, is what makes a blob count (``has`` ignores one without it). Not
+        added when the name is taken (a stale or edited blob): ``_store`` replaces it
+        atomically. Lent to ``lend_to`` when given, before the stamp."""
         folder = os.path.join(self._base, digest[:2])
         target = f"{folder}/{digest[2:]}"
         try:
             fd = _create(target, folder)
         except FileExistsError:  # here already, or another fetch of it won meanwhile
-            return False
+            return False, None
+        lent = False
         try:
             _write_all(fd, data)
-            os.setxattr(fd, STAMP, _stamp(os.fstat(fd)))
+            if lend_to is not None:
+                try:
+                    os.link(target, lend_to)
+                    lent = True
+                except OSError:
+                    pass  # another filesystem, or no hardlinks: the checkout copies it
+            st = os.fstat(fd)
+            os.setxattr(fd, STAMP, _stamp(st))
         except BaseException:
             # unstamped, so never vouched for: remove it all the same, unless another fetch
             # has put a whole blob in its place meanwhile
             with contextlib.suppress(OSError):
                 if os.stat(target).st_ino == os.fstat(fd).st_ino:
                     os.unlink(target)
+            if lent:
+                with contextlib.suppress(OSError):
+                    os.unlink(lend_to)  # type: ignore[arg-type]
             raise
         finally:
             os.close(fd)
-        return True
+        return True, st if lent else None
+
+    def lend_target(self, entry: Entry, root: Path, checked: set[str] | None = None) -> str | None:
+        """Where ``add(..., lend_to=)`` may lend ``entry``'s blob in the fresh folder ``root``
+        (its folder checked and made), or None when it may not be lent: an executable (a copy:
+        one inode has one mode), or no stamps here to notice an edit through the link."""
+        if entry.mode != FILE_MODE or not self.stamps:
+            return None
+        target = os.path.join(root, check_path(entry.path))
+        _check_folder(entry.path, os.path.dirname(target), root, checked)
+        return target
 
     def add_stream(self, digest: str, chunks: Iterable[bytes]) -> int:
         """Store a blob as it arrives, verifying its hash before it becomes visible."""

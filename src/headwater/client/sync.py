@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from headwater.client.linked import write_project_file
 from headwater.client.objectcache import ObjectCache, checkout
 from headwater.client.repos import RepoClient, tree_of
-from headwater.client.transfer import NoProgress, Progress, PushResult
+from headwater.client.transfer import WORKERS, NoProgress, Progress, PushResult
 from headwater.client.workspace import SyncState, Workspace
 from headwater.domain.errors import Conflict, InvalidInput
 from headwater.domain.paths import parents
@@ -56,20 +57,34 @@ def sync_folder(
     progress = progress or NoProgress()
     workspace = Workspace(root)
     state = SyncState.load(root)
-    known = state.known_hashes()
-    last = state.last_entries()
-    cached = dict(state.files)
-    scanned, paths = workspace.scan(state)
+    before = replace(state)  # the last sync's view: the scan replaces ``files``
+    found = workspace.survey(state)
+    head: CommitOut | None = None
+    asked = False
+    if found.unchanged and state.local and all(map(workspace.excluded, state.kept)):
+        # Every file as the last sync left it: the folder is the tree it agreed on, so one
+        # request says whether anything is to do, and no tree is built unless it is.
+        head, asked = repo.head(), True
+        if head is not None and head.tree == state.local:
+            if head.id != state.commit:
+                state.moved_to(head.id)
+                state.save(root)
+            return SyncReport(head, unchanged=True)
+    scanned, paths = found.tree, found.paths
+    last = before.last_entries()
     carried = [e for e in last if e.path not in paths and workspace.excluded(e.path)]
     tree = Tree.of([*scanned.entries, *carried]) if carried else scanned
     digest = tree.digest
-    head = repo.head()
+    if not asked:
+        head = repo.head()
     if (head is None and not tree.entries) or (head is not None and head.tree == digest):
-        if head is not None and (head.id != state.commit or state.files != cached):
+        if head is not None and (
+            head.id != state.commit or not found.unchanged or state.local != digest
+        ):
             state.agree(head.id, tree, digest)
             state.save(root)  # only when the server or the stat cache moved: saving costs
         return SyncReport(head, unchanged=True)
-    uploaded = repo.transfer.push(scanned, paths, progress, known=known)
+    uploaded = repo.transfer.push(scanned, paths, progress, known=before.known_hashes())
     result = _commit(repo, tree, scanned, paths, state.commit, message, progress)
     report = SyncReport(result, uploaded, merged=result.merged, unchanged=result.unchanged)
     if result.merged:
@@ -251,15 +266,29 @@ def _fetch_and_checkout(
     placed: dict[str, os.stat_result] = {}
     checked: set[str] = set()
 
-    def place(digest: str) -> None:
-        for entry in by_hash.get(digest, ()):
+    def lend(digest: str) -> str | None:
+        return cache.lend_target(by_hash[digest][0], staging, checked)
+
+    def place(digest: str, lent: os.stat_result | None) -> None:
+        entries = by_hash.get(digest, [])
+        if lent is not None:  # the first path borrowed the blob as it was written
+            placed[entries[0].path] = lent
+            entries = entries[1:]
+        for entry in entries:
             placed[entry.path] = cache.materialise(
                 entry, staging, link=False, lend=True, fresh=True, checked=checked
             )
 
-    repo.transfer.fetch(tree.entries, cache, progress, stored=place)
+    repo.transfer.fetch(tree.entries, cache, progress, stored=place, lend=lend)
     rest = [e for e in tree.entries if e.path not in placed]
-    placed.update(checkout(rest, staging, cache, link=False, lend=True, fresh=True))
+    # Blobs the cache held: copied (or lent) a few at a time, the copies run in the kernel.
+    shares = [rest[i::WORKERS] for i in range(WORKERS)]
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for done in pool.map(
+            lambda share: checkout(share, staging, cache, link=False, lend=True, fresh=True),
+            shares,
+        ):
+            placed.update(done)
     return placed
 
 

@@ -8,6 +8,7 @@ to a response, large ones streamed to disk, never held in memory whole.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,7 +33,10 @@ _CHUNK = 1 << 20
 # sizes makes it join and split them, a copy of every byte while holding the GIL.
 
 
-Stored = Callable[[str], object]  # told each blob's hash once the cache holds it
+# Told each blob's hash once the cache holds it, with the stat of the file it was lent to
+# (see ``fetch``'s ``lend``), if it was.
+Stored = Callable[[str, os.stat_result | None], object]
+Lend = Callable[[str], str | None]
 
 
 class Progress(Protocol):
@@ -134,11 +138,14 @@ class RepoTransfer:
         progress: Progress,
         *,
         stored: Stored | None = None,
+        lend: Lend | None = None,
     ) -> int:
         """Bring every blob of ``entries`` into ``cache``; those already there cost nothing.
         ``stored`` is called with each blob's hash once it is in the cache, from the thread
-        that fetched it, so a checkout can proceed while other blobs still travel. Returns how
-        many blobs came over the network."""
+        that fetched it, so a checkout can proceed while other blobs still travel. ``lend``
+        names, per hash, a path in a fresh folder that borrows a small blob as it is written
+        (``ObjectCache.add``'s ``lend_to``): the checkout costs one link, no stat. Returns
+        how many blobs came over the network."""
         todo: dict[str, int] = {}
         for entry in entries:
             if entry.hash not in todo and not cache.has(entry.hash):
@@ -148,21 +155,26 @@ class RepoTransfer:
         large = sorted(h for h, size in todo.items() if size >= SMALL)
         batches = [small[i : i + DOWNLOAD_BATCH] for i in range(0, len(small), DOWNLOAD_BATCH)]
         done = stored or _nothing
-        jobs = [partial(self._fetch_batch, b, cache, progress, done) for b in batches]
+        jobs = [partial(self._fetch_batch, b, cache, progress, done, lend) for b in batches]
         jobs += [partial(self._fetch_one, h, cache, progress, done) for h in large]
         _run_all(jobs)
         return len(todo)
 
     def _fetch_batch(
-        self, hashes: list[str], cache: ObjectCache, progress: Progress, stored: Stored
+        self,
+        hashes: list[str],
+        cache: ObjectCache,
+        progress: Progress,
+        stored: Stored,
+        lend: Lend | None,
     ) -> None:
         reader = FrameReader()
         body = HashList(hashes=hashes).model_dump()
         with self.http.stream("POST", f"{self.base}/objects/download", json=body) as response:
             for chunk in response.iter_bytes():  # as they arrive: re-chunking costs a copy
                 for digest, data in reader.feed(chunk):
-                    cache.add(digest, data)
-                    stored(digest)
+                    lent = cache.add(digest, data, lend_to=lend(digest) if lend else None)
+                    stored(digest, lent)
                     progress.advance(1, len(data))
         reader.close()
 
@@ -171,11 +183,11 @@ class RepoTransfer:
     ) -> None:
         with self.http.stream("GET", f"{self.base}/objects/{digest}") as response:
             size = cache.add_stream(digest, response.iter_bytes())
-        stored(digest)
+        stored(digest, None)
         progress.advance(1, size)
 
 
-def _nothing(digest: str) -> None:
+def _nothing(digest: str, lent: os.stat_result | None) -> None:
     pass
 
 

@@ -13,17 +13,20 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING, NamedTuple
 
 from headwater.client.linked import META_DIR
 from headwater.domain.errors import InvalidInput
 from headwater.domain.paths import MAX_DEPTH, check_name, too_deep
 from headwater.domain.trees import EXEC_MODE, FILE_MODE, Entry, Tree
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 STATE_FILE = "state.json"
 IGNORE_FILE = ".hwignore"
@@ -52,13 +55,17 @@ class SyncState:
 
     ``files`` maps each synced path to ``[size, mtime_ns, inode, hash, mode]``; ``kept`` maps
     each path of the last commit that the folder does not sync to ``[hash, size, mode]``. As
-    loaded, the two together are the tree of ``commit`` as this folder knows it.
+    loaded, the two together are the tree of ``commit`` as this folder knows it, and ``local``
+    says so: it is that tree's digest when ``files`` and ``kept`` form exactly that tree (not
+    after a merge kept a local edit), else None. A scan that finds every file as the stat
+    cache knew it then knows the folder's digest without building a tree.
     """
 
     commit: str | None = None
     tree: str | None = None
     files: dict[str, list[int | str]] = field(default_factory=dict)
     kept: dict[str, list[int | str]] = field(default_factory=dict)
+    local: str | None = None
 
     @classmethod
     def load(cls, root: Path) -> SyncState:
@@ -69,6 +76,7 @@ class SyncState:
                 tree=data.get("tree"),
                 files=dict(data.get("files", {})),
                 kept=dict(data.get("kept", {})),
+                local=data.get("local"),
             )
         except (OSError, ValueError, AttributeError, TypeError):
             return cls()  # a missing or damaged cache only costs re-hashing
@@ -78,7 +86,13 @@ class SyncState:
         path = root / META_DIR / STATE_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        body = {"commit": self.commit, "tree": self.tree, "files": self.files, "kept": self.kept}
+        body = {
+            "commit": self.commit,
+            "tree": self.tree,
+            "local": self.local,
+            "files": self.files,
+            "kept": self.kept,
+        }
         tmp.write_text(json.dumps(body, separators=(",", ":")))
         os.replace(tmp, path)
 
@@ -115,16 +129,57 @@ class SyncState:
         self.kept = {
             e.path: [e.hash, e.size, e.mode] for e in tree.entries if e.path not in self.files
         }
+        self.local = self.tree if self._describes(tree) else None
+
+    def _describes(self, tree: Tree) -> bool:
+        """Whether ``files`` and ``kept`` are exactly ``tree`` (a merge may keep local edits)."""
+        if len(self.files) + len(self.kept) != len(tree.entries):
+            return False
+        files = self.files
+        for e in tree.entries:
+            cached = files.get(e.path)
+            if cached is not None and (
+                cached[3] != e.hash or (cached[4] if len(cached) > 4 else FILE_MODE) != e.mode
+            ):
+                return False
+        return True  # each entry is in files (same content) or in kept (made from it)
+
+    def moved_to(self, commit: str) -> None:
+        """The server's latest commit ``commit`` holds exactly the tree this folder agreed on."""
+        self.commit = commit
 
 
-@dataclass(frozen=True)
-class LocalFile:
+class LocalFile(NamedTuple):
+    """One file a scan found. A tuple, and strings rather than Paths: a scan makes one per
+    file, and a frozen dataclass costs several times more to build."""
+
     path: str  # relative, POSIX
-    absolute: str  # a string, not a Path: a scan makes one per file, and Paths cost
+    absolute: str
     size: int
     mtime_ns: int
     inode: int
     mode: int
+
+
+class Scan:
+    """What a scan found: the files, each one's hash, and whether the stat cache knew every
+    one of them as it is (``unchanged``). The tree is built on first use: a sync that finds
+    nothing changed never needs it."""
+
+    def __init__(self, local: list[LocalFile], hashes: dict[str, str], unchanged: bool) -> None:
+        self.local = local
+        self.hashes = hashes
+        self.unchanged = unchanged  # same paths as the stat cache, each with the same stat
+
+    @cached_property
+    def tree(self) -> Tree:
+        hashes = self.hashes
+        return Tree.of(Entry(f.path, hashes[f.path], f.size, f.mode) for f in self.local)
+
+    @cached_property
+    def paths(self) -> dict[str, str]:
+        """Where each file is on disk."""
+        return {f.path: f.absolute for f in self.local}
 
 
 def _loop(rel: str, why: str | None) -> InvalidInput:
@@ -144,10 +199,21 @@ class Workspace:
         ignore_file = self.root / IGNORE_FILE
         if ignore_file.is_file():
             patterns += ignore_file.read_text().splitlines()
-        self.ignore = pathspec.GitIgnoreSpec.from_lines(patterns)
+        # With no rules but the folder's own state, a name is matched instead of the pattern,
+        # which costs a microsecond or two per file (most of a scan of unchanged files), and
+        # pathspec is not even imported (tens of milliseconds of every `hw sync`).
+        self._only_meta = patterns == list(ALWAYS_IGNORED)
+        self.ignore: GitIgnoreSpec | None = None
+        if not self._only_meta:
+            import pathspec
+
+            self.ignore = pathspec.GitIgnoreSpec.from_lines(patterns)
         self._folders: dict[str, bool] = {}  # folder -> whether it or one above is ignored
+        self._named: Container[str] = ()  # paths whose names were checked by an earlier scan
 
     def ignored(self, rel: str, *, is_dir: bool) -> bool:
+        if self.ignore is None:  # `.headwater/`: a folder of that name anywhere, and all in it
+            return f"/{META_DIR}/" in (f"/{rel}/" if is_dir else f"/{rel}")
         return self.ignore.match_file(rel + "/" if is_dir else rel)
 
     def excluded(self, rel: str) -> bool:
@@ -169,13 +235,20 @@ class Workspace:
     def files(self) -> Iterator[LocalFile]:
         """Every file to sync. Refused, naming the path: a link that leads outside the folder
         or round in a loop, and a path a commit may not hold (``domain.paths.check_name``)."""
-        yield from self._walk(self.root, "", 1)
+        found: list[LocalFile] = []
+        self._walk(self.root, "", 1, found)
+        return iter(found)
 
-    def _walk(self, folder: Path, prefix: str, depth: int) -> Iterator[LocalFile]:
+    def _walk(self, folder: Path | str, prefix: str, depth: int, found: list[LocalFile]) -> None:
+        """Append the files under ``folder`` to ``found``: a list, not nested generators, whose
+        every file would pass through one ``yield`` per level."""
+        add = found.append
         with os.scandir(folder) as it:
             entries = list(it)  # in no order: the tree sorts itself
+        only_meta, named = self._only_meta, self._named
         for entry in entries:
-            rel = f"{prefix}{entry.name}"
+            name = entry.name
+            rel = prefix + name
             try:
                 is_dir = entry.is_dir()  # follows links, as the ignore rules should
             except OSError as exc:  # a link in a loop (ELOOP), or one we may not follow
@@ -188,7 +261,10 @@ class Workspace:
                         hint=f"Fix its permissions, or add {rel} to {IGNORE_FILE}.",
                     ) from None
                 raise _loop(rel, exc.strerror) from None
-            if self.ignored(rel, is_dir=is_dir):
+            if only_meta:
+                if is_dir and name == META_DIR:
+                    continue  # what `.headwater/` matches; the walk never enters such a folder
+            elif self.ignored(rel, is_dir=is_dir):
                 continue  # an ignored link may point anywhere: it is never read
             if entry.is_symlink():
                 try:
@@ -206,34 +282,60 @@ class Workspace:
             if is_dir:
                 if depth >= MAX_DEPTH:  # checked going down, so a deep folder never recurses
                     raise too_deep(f"{rel}/…", depth + 1)
-                yield from self._walk(Path(entry.path), rel + "/", depth + 1)
+                self._walk(entry.path, rel + "/", depth + 1, found)
                 continue
             st = entry.stat()
             if not stat.S_ISREG(st.st_mode):
                 continue  # sockets, fifos, devices
-            check_name(rel)  # the server would refuse it: say so before uploading anything
+            if rel not in named:
+                check_name(rel)  # the server would refuse it: say so before uploading anything
             mode = EXEC_MODE if st.st_mode & 0o111 else FILE_MODE
-            yield LocalFile(rel, entry.path, st.st_size, st.st_mtime_ns, st.st_ino, mode)
+            add(LocalFile(rel, entry.path, st.st_size, st.st_mtime_ns, st.st_ino, mode))
 
     def scan(self, state: SyncState, *, workers: int = 4) -> tuple[Tree, dict[str, str]]:
-        """The folder as a tree, hashing only files the stat cache does not vouch for.
+        """The folder as a tree, hashing only files the stat cache does not vouch for, and
+        where each file is on disk. ``state.files`` becomes the cache of this scan."""
+        found = self.survey(state, workers=workers)
+        return found.tree, found.paths
 
-        ``state.files`` becomes the cache of this scan (saved by the caller when it wants).
-        """
-        local = list(self.files())
-        cached: dict[str, str] = {}
+    def survey(self, state: SyncState, *, workers: int = 4) -> Scan:
+        """The folder's files with their hashes, hashing only files the stat cache does not
+        vouch for (a path it holds was named by an earlier scan: its name is not checked
+        again). ``state.files`` becomes the cache of this scan (saved by the caller when it
+        wants); it is left as it was when it knew every file as it is."""
+        files = state.files
+        self._named = files
+        try:
+            local = list(self.files())
+        finally:
+            self._named = ()
+        hashes: dict[str, str] = {}
         todo: list[LocalFile] = []
+        same = len(local) == len(files)
         for f in local:
-            hit = state.files.get(f.path)
-            if hit is not None and hit[:3] == [f.size, f.mtime_ns, f.inode]:
-                cached[f.path] = str(hit[3])
+            hit = files.get(f.path)
+            if (
+                hit is not None
+                and hit[0] == f.size
+                and hit[1] == f.mtime_ns
+                and hit[2] == f.inode
+                and (hit[4] if len(hit) > 4 else FILE_MODE) == f.mode
+            ):
+                hashes[f.path] = str(hit[3])
+            elif hit is not None and hit[:3] == [f.size, f.mtime_ns, f.inode]:
+                hashes[f.path] = str(hit[3])  # only its mode changed: its bytes did not
+                same = False
             else:
                 todo.append(f)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for f, digest in zip(
-                todo, pool.map(lambda f: hash_path(f.absolute), todo), strict=True
-            ):
-                cached[f.path] = digest
-        state.files = {f.path: [f.size, f.mtime_ns, f.inode, cached[f.path], f.mode] for f in local}
-        tree = Tree.of(Entry(f.path, cached[f.path], f.size, f.mode) for f in local)
-        return tree, {f.path: f.absolute for f in local}  # where each file is on disk
+        if todo:
+            same = False
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for f, digest in zip(
+                    todo, pool.map(lambda f: hash_path(f.absolute), todo), strict=True
+                ):
+                    hashes[f.path] = digest
+        if not same:
+            state.files = {
+                f.path: [f.size, f.mtime_ns, f.inode, hashes[f.path], f.mode] for f in local
+            }
+        return Scan(local, hashes, same)

@@ -49,16 +49,21 @@ class Tree:
                 entry = Entry(
                     path, entry.hash, entry.size, EXEC_MODE if entry.mode & 0o111 else FILE_MODE
                 )
-            by_path[path] = Entry(path, entry.hash, entry.size, entry.mode)
-        for path in by_path:
-            for folder in parents(path):
-                if folder in by_path:
-                    raise InvalidInput(
-                        f"{folder!r} is a file and also the folder of {path!r}",
-                        where=folder,
-                        hint="Rename one of them.",
-                    )
-        return cls(tuple(sorted(by_path.values())))
+            elif path != entry.path or type(entry) is not Entry:
+                entry = Entry(path, entry.hash, entry.size, entry.mode)
+            by_path[path] = entry
+        if not _folders(by_path).isdisjoint(by_path):
+            for path in by_path:
+                for folder in parents(path):
+                    if folder in by_path:
+                        raise InvalidInput(
+                            f"{folder!r} is a file and also the folder of {path!r}",
+                            where=folder,
+                            hint="Rename one of them.",
+                        )
+        # Sorted by path (unique), compared as strings: an Entry's own ordering compares
+        # in Python, several times slower on 10,000 entries.
+        return cls(tuple(by_path[path] for path in sorted(by_path)))
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -92,6 +97,20 @@ class Tree:
     def select(self, paths: Iterable[str]) -> Tree:
         wanted = set(paths)
         return Tree(tuple(e for e in self.entries if e.path in wanted))
+
+
+def _folders(paths: Iterable[str]) -> set[str]:
+    """Every folder above any of ``paths``; each folder is walked up from once."""
+    folders: set[str] = set()
+    for path in paths:
+        end = path.rfind("/")
+        while end > 0:
+            folder = path[:end]
+            if folder in folders:
+                break  # and the folders above it too
+            folders.add(folder)
+            end = path.rfind("/", 0, end)
+    return folders
 
 
 class ChangeKind(StrEnum):

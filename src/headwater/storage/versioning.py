@@ -56,7 +56,12 @@ class CommitLog(Protocol):
         size: int,
         expected_head: str | None,
         hashes: Iterable[str],
-    ) -> Commit: ...
+    ) -> Commit:
+        """Write the commit and move ``branch`` to it (compare-and-swap on
+        ``expected_head``), and add ``hashes`` to the repository's index. The index holds
+        every blob of every commit of the repository, so ``hashes`` need not repeat those of
+        the commits the new one was made from."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -141,20 +146,28 @@ class Versioning:
         for entry in tree.entries:
             if entry.path not in carried:
                 check_name(entry.path)
+        # ``base`` is a commit of this repository, and every blob a commit of it names is in
+        # its index (``add_commit`` records them all): only the rest need looking up.
+        indexed = {e.hash for e in base_tree.entries}
         with self.transaction() as log:
-            visible = log.visible_objects(repo_id, scope, (e.hash for e in tree.entries))
-        self.check_blobs(tree, visible=visible, previous=base_tree)
-        self.store_tree(tree)
+            visible = log.visible_objects(
+                repo_id, scope, {e.hash for e in tree.entries if e.hash not in indexed}
+            )
+        self.check_blobs(tree, visible=visible | indexed, previous=base_tree)
+        stored = self.store_tree(tree)
         for _ in range(ATTEMPTS):
             try:
                 # StaleHead must leave this block so the transaction rolls back.
                 with self.transaction() as log:
                     head = log.head(repo_id, branch)
-                    final, merged = tree, False
+                    final, merged, digest = tree, False, stored
+                    recorded = indexed
                     if head is not None and head.id != base:
-                        final = merge(base_tree, tree, self.load_tree(head.tree))
+                        theirs = self.load_tree(head.tree)
+                        final = merge(base_tree, tree, theirs)
                         merged = True
-                    digest = self.store_tree(final)
+                        digest = self.store_tree(final)
+                        recorded = indexed | {e.hash for e in theirs.entries}
                     if head is not None and head.tree == digest:
                         return CommitOutcome(head, merged=merged, unchanged=True)
                     commit = log.add_commit(
@@ -168,7 +181,7 @@ class Versioning:
                         files=len(final),
                         size=final.size,
                         expected_head=head.id if head else None,
-                        hashes=[e.hash for e in final.entries],
+                        hashes=[e.hash for e in final.entries if e.hash not in recorded],
                     )
             except StaleHead:
                 continue  # another sync landed first: merge onto it and try again

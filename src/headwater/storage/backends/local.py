@@ -96,7 +96,7 @@ class LocalBackend:
         return folder
 
     def open(self, key: str) -> BinaryIO:
-        return self._path(key).open("rb")
+        return open(f"{self._base}/{key}", "rb")  # a string path: a download opens thousands
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
