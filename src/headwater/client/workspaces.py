@@ -111,7 +111,7 @@ class WorkspacesClient(ProjectScoped):
         ref: str,
         *,
         timeout: float = START_TIMEOUT,
-        poll: float = 0.5,
+        poll: float = 0.25,
         project: str | None = None,
     ) -> WorkspaceOut:
         """Look until the workspace is running; an error when it ended first, or when
