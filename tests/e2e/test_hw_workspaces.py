@@ -142,6 +142,24 @@ def test_start_wait_list_and_open_a_url_that_answers_with_the_login(
     assert httpx.get(opened["url"], timeout=60).status_code == 401
 
 
+def test_open_hands_the_url_to_the_browser_when_there_is_a_display(
+    site: Site, lab: dict[str, Any], tmp_path: Path
+) -> None:
+    seen = tmp_path / "opened"
+    browser = tmp_path / "browser"
+    browser.write_text(f'#!/bin/sh\necho "$1" > {seen}\n')
+    browser.chmod(0o755)
+    # webbrowser runs $BROWSER (with %s for the URL) before any browser it finds itself
+    opened = site.admin.json("workspace", "open", NAME, DISPLAY=":99", BROWSER=f"{browser} %s")
+    assert opened["opened"] is True
+    assert seen.read_text().strip() == opened["url"]
+    seen.unlink()
+    site.admin.json(
+        "workspace", "open", NAME, "--no-browser", DISPLAY=":99", BROWSER=f"{browser} %s"
+    )
+    assert not seen.exists()
+
+
 def test_a_file_written_in_the_workspace_and_saved_shows_in_hw_files_versions(
     site: Site, lab: dict[str, Any]
 ) -> None:
