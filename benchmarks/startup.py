@@ -67,6 +67,7 @@ REAL_CALLS: dict[str, str] = {
     "bakes": "bakes --json",
     "inspect": "inspect 1 --json",
     "endpoints": "endpoints --json",
+    "workspace": "workspace list --json",
     "experiments": "experiments list --json",
     "flow": "flow list --json",
     "live": "live ps --json",

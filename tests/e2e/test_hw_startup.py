@@ -98,6 +98,8 @@ CASES = [
     case("bakes --json", 212, schemas="flows"),
     case("inspect 1 --json", 212, schemas="flows"),
     case("endpoints --json", 212, schemas="flows"),
+    case("workspace list --json", 208, schemas="workspaces"),
+    case("workspace --help", 205),
     case("experiments list --json", 212, schemas="experiments"),
     case("experiments --help", 205),
     case("flow list --json", 212, schemas="flows"),

@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "inspect": _C + "bakes:inspect",
     "endpoint": _C + "endpoints:app",
     "endpoints": _C + "endpoints:endpoints",
+    "workspace": _C + "workspaces:app",
     "experiments": _C + "experiments:app",
     "flow": _C + "flows:app",
     "live": _C + "live:app",

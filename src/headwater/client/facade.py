@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from headwater.client.settings import SettingsClient
     from headwater.client.users import UsersClient
     from headwater.client.webhooks import WebhooksClient
+    from headwater.client.workspaces import WorkspacesClient
     from headwater.schemas.projects import ProjectOut
 
 Health = dict[str, Any]
@@ -158,6 +159,12 @@ class Client:
         from headwater.client.endpoints import EndpointsClient
 
         return EndpointsClient(self.http, self.scope)
+
+    @cached_property
+    def workspaces(self) -> WorkspacesClient:
+        from headwater.client.workspaces import WorkspacesClient
+
+        return WorkspacesClient(self.http, self.scope)
 
     @cached_property
     def live(self) -> LiveClient:
