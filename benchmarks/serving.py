@@ -70,6 +70,7 @@ from harness.machine import (
     Meter,
     free_port,
     machine_info,
+    proc_cpu_s,
     process_tree,
     wait_quiet,
 )
@@ -80,7 +81,7 @@ HW = Path(sys.executable).parent / "hw"  # the platform's CLI, from the venv run
 SKLEARN = "scikit-learn==1.9.*"
 ROW = [5.1, 3.5, 1.4, 0.2]  # the first iris sample: every request asks about it
 X, DASH = "\u00d7", "\u2013"  # the multiplication sign and a dash, for the tables
-TARGETS = ("floor", "headwater", "mlflow", "litserve", "bentoml")
+TARGETS = ("floor", "proxy", "headwater", "mlflow", "litserve", "bentoml")
 TARGET = {"p50_added_ms_max": 1.0, "share_of_floor_rps_min": 0.8, "x_mlflow_rps_min": 2.0}
 
 
@@ -102,6 +103,9 @@ VENVS = {
     "litserve": VenvSpec("serving-litserve", ("litserve==0.2.*", SKLEARN), "litserve", "0.2."),
     "bentoml": VenvSpec("serving-bentoml", ("bentoml==1.4.*", SKLEARN), "bentoml", "1.4."),
 }
+
+
+VENV_OF = {"proxy": "floor"}  # the reference proxy runs in the floor's venv
 
 
 @dataclass(frozen=True)
@@ -196,6 +200,57 @@ async def app(scope, receive, send):
     else:
         status, out = 200, json.dumps({"prediction": call(x)}).encode()
     headers = [*JSON, (b"content-length", str(len(out)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": out})
+"""
+
+# The least the design's gateway can cost: one process, a key check, a keep-alive pool of Unix
+# socket connections to the floor's workers, the answer passed through. Not Headwater: a bound.
+PROXY_APP = """\
+\"\"\"A bare reverse proxy: bearer key check, then the body over a pooled Unix socket.\"\"\"
+import asyncio, hashlib, hmac, os
+
+UPSTREAM = os.environ["BENCH_UPSTREAM"]
+KEY_HASH = hashlib.sha256(os.environ["BENCH_KEY"].encode()).hexdigest()
+pool = []  # idle (reader, writer) pairs to the upstream
+DENIED = b'{"error": "unauthorized"}'
+
+
+async def upstream_call(body):
+    try:
+        return await exchange(body, pool.pop() if pool else None)
+    except (OSError, asyncio.IncompleteReadError):  # an idle pooled connection was closed
+        return await exchange(body, None)
+
+
+async def exchange(body, conn):
+    reader, writer = conn or await asyncio.open_unix_connection(UPSTREAM)
+    writer.write(b"POST /predict HTTP/1.1\\r\\nhost: replica\\r\\ncontent-type: application/json"
+                 b"\\r\\ncontent-length: %d\\r\\n\\r\\n%s" % (len(body), body))
+    head = await reader.readuntil(b"\\r\\n\\r\\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\\r\\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    out = await reader.readexactly(length)
+    pool.append((reader, writer))
+    return status, out
+
+
+async def app(scope, receive, send):
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    auth = dict(scope["headers"]).get(b"authorization", b"")
+    given = hashlib.sha256(auth.removeprefix(b"Bearer ")).hexdigest()
+    if hmac.compare_digest(given, KEY_HASH):
+        status, out = await upstream_call(body)
+    else:
+        status, out = 401, DENIED
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(out))]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": out})
 """
@@ -348,6 +403,24 @@ def first_answer(ready: Ready, timeout: float, alive: Callable[[], bool]) -> tup
 # ----------------------------------------------------------------------------- process targets
 
 
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process group we started (SIGKILL after 20 s); then any process of its
+    tree that left the group goes by its pid."""
+    pids = process_tree([proc.pid])
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    for pid in pids[1:]:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if Path(f"/proc/{pid}").exists():
+                os.kill(pid, signal.SIGKILL)
+
+
 class ProcessTarget:
     """A peer server started as one command in a session of its own; stopped as a group."""
 
@@ -392,6 +465,10 @@ class ProcessTarget:
     def roots(self) -> list[int]:
         return [self.proc.pid] if self.proc else []
 
+    def groups(self) -> dict[str, list[int]]:
+        """The target's processes by role, for the CPU split."""
+        return {"all": process_tree(self.roots())}
+
     def log_tail(self) -> str:
         with contextlib.suppress(OSError):
             return tail(self.log_path.read_bytes())
@@ -399,20 +476,7 @@ class ProcessTarget:
 
     def stop(self) -> None:
         if self.proc is not None:
-            pids = process_tree([self.proc.pid])
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-            # helpers that left the group (a worker's own session) go by their pid
-            for pid in pids[1:]:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    if Path(f"/proc/{pid}").exists():
-                        os.kill(pid, signal.SIGKILL)
+            _stop_group(self.proc)
             self.proc = None
         if self.log is not None:
             self.log.close()
@@ -460,6 +524,97 @@ class Floor(ProcessTarget):
         return Ready(
             f"http://{HOST}:{port}/predict", body, _json_headers(), lambda a: a["prediction"]
         )
+
+
+class Proxy(Floor):
+    """The floor's workers on a Unix socket behind a bare one-process Python proxy: the shape
+    of Headwater's design (gateway + replicas) with nothing else in it, so its distance from
+    the floor is the least the gateway hop can cost here. A reference row, not a product."""
+
+    name = "proxy"
+    KEY = "hwe_bench-proxy-key"
+
+    def __init__(self, work: Path, venv: Venv, workers: int) -> None:
+        super().__init__(work, venv, workers)
+        self.upstream: subprocess.Popen[bytes] | None = None
+        self.upstream_sock = work / "proxy-upstream.sock"
+
+    def start(self, workload: Workload, timeout: float) -> Ready:
+        sock = self.work / f"proxy-upstream-{workload.name}.sock"
+        env = self.env(workload, 0)
+        cmd = [
+            str(self.venv.python),
+            "-m",
+            "uvicorn",
+            "floor_app:app",
+            "--uds",
+            str(sock),
+            "--workers",
+            str(self.workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--lifespan",
+            "off",
+        ]
+        self.log = self.log_path.open("ab")
+        self.upstream = subprocess.Popen(
+            cmd,
+            cwd=self.work / "apps",
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while not sock.exists():
+            if self.upstream.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the upstream did not listen on {sock}\n{self.log_tail()}")
+            time.sleep(0.1)
+        self.upstream_sock = sock
+        self.log.close()
+        return super().start(workload, timeout)
+
+    def command(self, workload: Workload, port: int) -> tuple[list[str], Path, dict[str, str]]:
+        cmd = [
+            str(self.venv.python),
+            "-m",
+            "uvicorn",
+            "proxy_app:app",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--lifespan",
+            "off",
+        ]
+        env = dict(
+            self.env(workload, port), BENCH_UPSTREAM=str(self.upstream_sock), BENCH_KEY=self.KEY
+        )
+        return cmd, self.work / "apps", env
+
+    def ready(self, workload: Workload, port: int) -> Ready:
+        ready = super().ready(workload, port)
+        ready.headers["Authorization"] = f"Bearer {self.KEY}"
+        return ready
+
+    def roots(self) -> list[int]:
+        return super().roots() + ([self.upstream.pid] if self.upstream else [])
+
+    def groups(self) -> dict[str, list[int]]:
+        return {
+            "gateway": process_tree(super().roots()),
+            "workers": process_tree([self.upstream.pid] if self.upstream else []),
+        }
+
+    def stop(self) -> None:
+        super().stop()
+        if self.upstream is not None:
+            _stop_group(self.upstream)
+            self.upstream = None
 
 
 class MLflow(ProcessTarget):
@@ -648,6 +803,16 @@ class Headwater:
         """The gateway (the server) and the worker, whose children are the replicas."""
         return ([self.server.pid] if self.server else []) + self.worker_pids()
 
+    def groups(self) -> dict[str, list[int]]:
+        """The server ("gateway": also the engine and the controller), the local worker, and
+        the replicas (every process under the worker: sandbox and replica)."""
+        workers = self.worker_pids()
+        return {
+            "gateway": [self.server.pid] if self.server else [],
+            "worker": workers,
+            "replicas": [p for p in process_tree(workers) if p not in workers],
+        }
+
     # -- one endpoint per workload ---------------------------------------------------------------
 
     def start(self, workload: Workload, timeout: float) -> Ready:
@@ -766,6 +931,7 @@ def prepare(work: Path, venvs: dict[str, Venv], verbose: bool) -> dict[str, Any]
     for name, text in (
         ("bench_loader.py", LOADER_PY),
         ("floor_app.py", FLOOR_APP),
+        ("proxy_app.py", PROXY_APP),
         ("litserve_app.py", LITSERVE_APP),
         ("bento_service.py", BENTO_SERVICE),
         ("mlflow_save.py", MLFLOW_SAVE_PY),
@@ -808,6 +974,30 @@ def prepare(work: Path, venvs: dict[str, Venv], verbose: bool) -> dict[str, Any]
     return facts
 
 
+class GroupMeter(Meter):
+    """``Meter`` over all of the target's processes, plus the CPU of each role (gateway,
+    workers, replicas) per request."""
+
+    def __init__(self, groups: dict[str, list[int]]) -> None:
+        super().__init__(server_pids=sorted({p for ps in groups.values() for p in ps}))
+        self.groups = groups
+        self.group_marks: list[dict[str, float]] = []
+
+    def mark(self) -> None:
+        super().mark()
+        self.group_marks.append(
+            {g: sum(proc_cpu_s(p) for p in ps) for g, ps in self.groups.items()}
+        )
+
+    def summary(self, requests: int) -> dict[str, float]:
+        out = super().summary(requests)
+        first, last = self.group_marks[0], self.group_marks[-1]
+        for g in self.groups:
+            used = last[g] - first[g]
+            out[f"{g}_cpu_ms_per_request"] = round(1000 * used / requests, 3) if requests else 0.0
+        return out
+
+
 # ----------------------------------------------------------------------------- report
 
 
@@ -817,7 +1007,11 @@ def median(values: list[float]) -> float:
 
 def summarize(runs: list[Measurement]) -> dict[str, Any]:
     cpu = [r.notes.get("server_cpu_ms_per_request", 0.0) for r in runs]
+    total = ("server_cpu_ms_per_request", "all_cpu_ms_per_request")  # Meter's, and one group's
+    roles = [k for k in runs[0].notes if k.endswith("_cpu_ms_per_request") and k not in total]
+    split = {k: median([r.notes.get(k, 0.0) for r in runs]) for k in roles}
     return {
+        **split,
         "rps": median([r.rps for r in runs]),
         "p50_ms": median([r.p50_ms for r in runs]),
         "p99_ms": median([r.p99_ms for r in runs]),
@@ -832,6 +1026,7 @@ def summarize(runs: list[Measurement]) -> dict[str, Any]:
 
 LABELS = {
     "floor": "floor: bare ASGI app under uvicorn",
+    "proxy": "floor behind a bare Python proxy (reference)",
     "headwater": "Headwater (gateway + replicas)",
     "mlflow": "MLflow `models serve`",
     "litserve": "LitServe",
@@ -955,11 +1150,17 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="hw-serving-bench-"))
     hw = Headwater(work, args.workers, sandbox=not args.no_sandbox)
-    classes = {"floor": Floor, "mlflow": MLflow, "litserve": LitServe, "bentoml": BentoML}
+    classes = {
+        "floor": Floor,
+        "proxy": Proxy,
+        "mlflow": MLflow,
+        "litserve": LitServe,
+        "bentoml": BentoML,
+    }
     targets: dict[str, Any] = {
-        n: hw if n == "headwater" else classes[n](work, venvs[n], args.workers)
+        n: hw if n == "headwater" else classes[n](work, venvs[VENV_OF.get(n, n)], args.workers)
         for n in names
-        if n == "headwater" or n in venvs
+        if n == "headwater" or VENV_OF.get(n, n) in venvs
     }
     res["loadavg_at_start"] = loadavg()
     log(f"work dir {work}; load {res['loadavg_at_start']}; {args.workers} worker(s) per target")
@@ -988,7 +1189,7 @@ def main() -> int:
                     runs: list[Measurement] = []
                     for rnd in range(args.repeat):
                         busy = wait_quiet(args.quiet_wait) if args.quiet_wait > 0 else None
-                        meter = Meter(server_pids=process_tree(target.roots()))
+                        meter = GroupMeter(target.groups())
                         m = run_wrk_post(
                             ready.url,
                             ready.body,
