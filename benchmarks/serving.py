@@ -757,6 +757,7 @@ class Headwater:
         # The predict route first: until the server side lands it does not exist.
         probe = self.api.post("/api/v1/endpoints/hw-bench-probe/predict", json={"input_params": 1})
         if probe.status_code == 405 or (probe.status_code == 404 and "error" not in _json(probe)):
+            self.shutdown()  # not idling beside the other targets' runs
             raise Skip(
                 f"POST /api/v1/endpoints/<slug>/predict answered {probe.status_code} "
                 f"{probe.text[:80]!r}: the server side of serving has not landed in this tree"
@@ -833,23 +834,31 @@ class Headwater:
             raise Skip(f"POST {base} answered {made.status_code}: no deploy route in this tree")
         if made.status_code >= 400:
             raise RuntimeError(f"deploy answered {made.status_code}: {made.text[:1000]}")
+        # EndpointDeployed: {"endpoint": EndpointDetail, "version": N, "key": EndpointKey}
         answer = made.json()
-        key = answer.get("key")
+        endpoint, key = answer.get("endpoint") or {}, (answer.get("key") or {}).get("key")
         if not key:
-            raise RuntimeError(f"the deploy answer carries no key: {sorted(answer)}")
-        slug = answer.get("slug") or title.lower()
+            raise RuntimeError(f"the deploy answer carries no key: {made.text[:500]}")
+        slug = endpoint.get("slug") or title.lower()
         self.deployed.append(title)
-        status = ""
+        status, ready_replicas = "", 0
         while time.monotonic() - t0 < timeout:
             shown = self.api.get(f"{base}/{title}")
-            status = shown.json().get("status", "") if shown.status_code == 200 else ""
-            if status == "running":
+            detail = _json(shown) if shown.status_code == 200 else {}
+            status = detail.get("status", "")
+            replicas = detail.get("replicas", [])
+            ready_replicas = sum(r.get("state") == "ready" for r in replicas)
+            # "running" once one replica is ready; the load waits for all of them
+            if status == "running" and ready_replicas >= self.workers:
                 break
             if status in ("failed", "stopped"):
                 raise RuntimeError(f"endpoint {title} is {status}:\n{shown.text[:2000]}")
             time.sleep(0.5)
         else:
-            raise RuntimeError(f"endpoint {title} still {status!r} after {timeout:.0f} s")
+            raise RuntimeError(
+                f"endpoint {title} still {status!r} with {ready_replicas} ready replica(s) "
+                f"after {timeout:.0f} s"
+            )
         running_s = time.monotonic() - t0
         ready = Ready(
             f"{self.url}/api/v1/endpoints/{slug}/predict",
@@ -1169,10 +1178,25 @@ def main() -> int:
         res["model"] = prepare(work, venvs, verbose)
         expected = {"trivial": ROW, "sklearn": res["model"]["expected"]}
         for wl in workloads:
-            res["workloads"][wl.name] = {}
             log(f"\n== {wl.label}")
+            entries: dict[str, dict[str, Any]] = {}
+            res["workloads"][wl.name] = entries
+
+            def failed(
+                name: str, exc: Exception, entries: dict[str, Any] = entries, wl: Workload = wl
+            ) -> None:
+                msg = f"{type(exc).__name__}: {exc}"
+                if name == "headwater":
+                    msg += f"\n--- server log tail ---\n{hw.log_tail()}"
+                entries[name]["error"] = msg
+                res["errors"].setdefault(f"{wl.name} {name}", []).append(msg)
+                log(f"  {name:9} FAILED: {msg[:3000]}")
+
+            # Every target up at once, then the runs interleaved (round 1 of each, round 2 of
+            # each...), so a neighbour's burst on this shared machine hits all targets alike.
+            serving: dict[str, Ready] = {}
             for name, target in targets.items():
-                entry: dict[str, Any] = res["workloads"][wl.name].setdefault(name, {})
+                entry = entries[name] = {}
                 if name in skipped:
                     entry["skipped"] = skipped[name]
                     continue
@@ -1186,40 +1210,48 @@ def main() -> int:
                     if not close_to(ready.prediction(answer), expected[wl.name]):
                         raise RuntimeError(f"wrong answer {str(answer)[:300]}")
                     entry.update(url=ready.url, body=ready.body.decode(), **ready.notes)
-                    runs: list[Measurement] = []
-                    for rnd in range(args.repeat):
-                        busy = wait_quiet(args.quiet_wait) if args.quiet_wait > 0 else None
-                        meter = GroupMeter(target.groups())
-                        m = run_wrk_post(
-                            ready.url,
-                            ready.body,
-                            ready.headers,
-                            args.clients,
-                            args.warmup,
-                            args.duration,
-                            work,
-                            meter,
-                        )
-                        m.notes["busy_cores_before"] = busy
-                        runs.append(m)
-                        log(
-                            f"  {name:9} run {rnd + 1}: {m.rps:8,.0f} req/s  p50 {m.p50_ms:7.2f} "
-                            f"ms  p99 {m.p99_ms:7.2f} ms  errors {m.errors}  {m.notes}"
-                        )
-                    entry["runs"] = [asdict(r) for r in runs]
-                    entry["summary"] = summarize(runs)
+                    serving[name] = ready
+                    log(f"  {name:9} serving at {ready.url} {ready.notes}")
                 except Skip as why:
                     skipped[name] = entry["skipped"] = str(why)
                     log(f"  {name:9} SKIPPED: {why}")
-                except Exception as exc:  # recorded; the other targets still run
-                    msg = f"{type(exc).__name__}: {exc}"
-                    if name == "headwater":
-                        msg += f"\n--- server log tail ---\n{hw.log_tail()}"
-                    entry["error"] = msg
-                    res["errors"].setdefault(f"{wl.name} {name}", []).append(msg)
-                    log(f"  {name:9} FAILED: {msg[:3000]}")
-                finally:
                     target.stop()
+                except Exception as exc:  # recorded; the other targets still run
+                    failed(name, exc)
+                    target.stop()
+            for name in serving:  # what each costs while the others are measured
+                idle = GroupMeter(targets[name].groups())
+                idle.mark()
+                time.sleep(2)
+                idle.mark()
+                entries[name]["idle_cores"] = idle.summary(1)["server_cores"]
+            runs: dict[str, list[Measurement]] = {name: [] for name in serving}
+            for rnd in range(args.repeat):
+                for name, ready in serving.items():
+                    if "error" in entries[name]:
+                        continue
+                    try:
+                        busy = wait_quiet(args.quiet_wait) if args.quiet_wait > 0 else None
+                        meter = GroupMeter(targets[name].groups())
+                        m = run_wrk_post(
+                            ready.url, ready.body, ready.headers, args.clients, args.warmup,
+                            args.duration, work, meter,
+                        )  # fmt: skip
+                    except Exception as exc:
+                        failed(name, exc)
+                        continue
+                    m.notes["busy_cores_before"] = busy
+                    runs[name].append(m)
+                    log(
+                        f"  {name:9} run {rnd + 1}: {m.rps:8,.0f} req/s  p50 {m.p50_ms:7.2f} "
+                        f"ms  p99 {m.p99_ms:7.2f} ms  errors {m.errors}  {m.notes}"
+                    )
+            for name, measured in runs.items():
+                if measured:
+                    entries[name]["runs"] = [asdict(r) for r in measured]
+                    entries[name]["summary"] = summarize(measured)
+            for target in targets.values():
+                target.stop()
     finally:
         for target in targets.values():
             with contextlib.suppress(Exception):
