@@ -754,9 +754,11 @@ class Headwater:
         self.api = httpx.Client(
             base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=120
         )
-        # The predict route first: until the server side lands it does not exist.
+        # The predict route first: until the server side lands it does not exist, and the
+        # answer is the framework's own (an unknown slug gets the gateway's 404 or a 401).
         probe = self.api.post("/api/v1/endpoints/hw-bench-probe/predict", json={"input_params": 1})
-        if probe.status_code == 405 or (probe.status_code == 404 and "error" not in _json(probe)):
+        no_route = _json(probe) == {"detail": "Not Found"}
+        if probe.status_code == 405 or (probe.status_code == 404 and no_route):
             self.shutdown()  # not idling beside the other targets' runs
             raise Skip(
                 f"POST /api/v1/endpoints/<slug>/predict answered {probe.status_code} "
