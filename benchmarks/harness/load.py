@@ -8,6 +8,8 @@ then for the measured window; every loop ends by itself when its time is up.
   Realistic for Python callers, but the client is expensive and shares the machine's cores.
 * ``run_wrk``: wrk (C) with a generated Lua script; costs little, so it shows what the server
   can do. Its percentiles come from wrk's own latency histogram.
+* ``run_wrk_post``: wrk sending one fixed POST (body and headers) on every connection: the
+  serving benchmark's load, the same for every target.
 """
 
 from __future__ import annotations
