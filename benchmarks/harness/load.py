@@ -8,6 +8,8 @@ then for the measured window; every loop ends by itself when its time is up.
   Realistic for Python callers, but the client is expensive and shares the machine's cores.
 * ``run_wrk``: wrk (C) with a generated Lua script; costs little, so it shows what the server
   can do. Its percentiles come from wrk's own latency histogram.
+* ``run_wrk_post``: wrk sending one fixed POST (body and headers) on every connection: the
+  serving benchmark's load, the same for every target.
 """
 
 from __future__ import annotations
@@ -262,3 +264,96 @@ def profile_run(server: Server, out: Path, drive: Callable[[], object], seconds:
             proc.kill()
             proc.wait()
     return out.exists()
+
+
+# -- wrk with one fixed POST: the serving benchmark's load --------------------------------------
+
+WRK_POST_LUA = r"""
+wrk.method = "POST"
+wrk.body = %(body)s
+%(headers)s
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "WRKJSON {\"requests\": %%d, \"duration_us\": %%d, \"p50_us\": %%d, \"p90_us\": %%d, " ..
+    "\"p99_us\": %%d, \"mean_us\": %%f, \"max_us\": %%d, \"connect\": %%d, \"read\": %%d, " ..
+    "\"write\": %%d, \"status\": %%d, \"timeout\": %%d}\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.mean, latency.max, e.connect, e.read, e.write, e.status,
+    e.timeout))
+end
+"""
+
+
+def _lua_string(text: str) -> str:
+    """A Lua long string holding ``text`` exactly (no escapes to get wrong)."""
+    level = 0
+    while f"]{'=' * level}]" in text:
+        level += 1
+    eq = "=" * level
+    return f"[{eq}[{text}]{eq}]"
+
+
+def run_wrk_post(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    clients: int,
+    warmup: float,
+    duration: float,
+    scratch: Path,
+    meter: Meter | None = None,
+) -> Measurement:
+    """``clients`` keep-alive connections on one wrk thread, each POSTing ``body`` to ``url``
+    again as soon as its answer is in; a separate warm-up run first.
+
+    No per-request Lua (wrk builds the request once), so the generator costs as little as it
+    can. Every answer of 400 or more counts as an error (wrk's ``status`` errors), as do socket
+    errors and timeouts. Percentiles are wrk's own (microsecond histogram of every request).
+    """
+    script = scratch / "wrk-post.lua"
+    lines = "\n".join(
+        f"wrk.headers[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in headers.items()
+    )
+    script.write_text(WRK_POST_LUA % {"body": _lua_string(body.decode()), "headers": lines})
+    common = ["wrk", "-t", "1", "-c", str(clients), "--timeout", "10s", "-s", str(script)]
+
+    def wrk(seconds: float) -> dict[str, Any]:
+        out = subprocess.run(
+            [*common, "-d", f"{max(1, round(seconds))}s", url],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+        )
+        line = next((x for x in out.stdout.splitlines() if x.startswith("WRKJSON ")), None)
+        if line is None:
+            raise RuntimeError(f"wrk printed no summary: {out.stdout[-500:]} {out.stderr[-500:]}")
+        return dict(json.loads(line.removeprefix("WRKJSON ")))
+
+    if warmup > 0:
+        wrk(warmup)
+    if meter is not None:
+        meter.mark()
+    s = wrk(duration)
+    if meter is not None:
+        meter.mark()
+    window = s["duration_us"] / 1e6
+    errors = s["status"] + s["connect"] + s["read"] + s["write"] + s["timeout"]
+    return Measurement(
+        loadgen="wrk",
+        clients=clients,
+        duration_s=round(window, 2),
+        requests=s["requests"],
+        errors=errors,
+        rps=round(s["requests"] / window, 1),
+        p50_ms=round(s["p50_us"] / 1000, 3),
+        p99_ms=round(s["p99_us"] / 1000, 3),
+        mean_ms=round(s["mean_us"] / 1000, 3),
+        max_ms=round(s["max_us"] / 1000, 2),
+        notes={
+            "p90_ms": round(s["p90_us"] / 1000, 3),
+            "error_kinds": {k: s[k] for k in ("status", "connect", "read", "write", "timeout")},
+            **(meter.summary(s["requests"]) if meter else {}),
+        },
+    )

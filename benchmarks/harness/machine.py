@@ -110,6 +110,22 @@ def children_of(parent: int) -> list[int]:
     return pids
 
 
+def process_tree(roots: list[int]) -> list[int]:
+    """``roots`` and every live process below them (a server's workers and their helpers)."""
+    kids: dict[int, list[int]] = {}
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError), open(stat) as fh:
+            ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            kids.setdefault(ppid, []).append(int(stat.split("/")[2]))
+    found, todo = [], list(roots)
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.append(pid)
+            todo += kids.get(pid, [])
+    return found
+
+
 @dataclass
 class Meter:
     """CPU used between two marks by the server, this process (the load generator and its
