@@ -103,6 +103,7 @@ def test_a_workspace_started_opened_saved_and_stopped_from_the_ui(
 
         workspace = wait_until(running, timeout=READY_S, message=server.log_text)
         expect(row).to_have_attribute("data-state", "running", timeout=TIMEOUT_MS)
+        expect(row).to_contain_text(owner.username)  # who started it, by name
         # the culler's time from the API's idle figure (an hour by default)
         expect(row.get_by_test_id("culls")).to_have_text(re.compile(r"^in \d+m.*\(idle 1h\)$"))
         shot(tab, "ui-workspaces")

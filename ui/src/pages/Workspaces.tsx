@@ -14,12 +14,16 @@ import { canUseWorkspaces, cullText, isActive, startBody, type Workspace } from 
 export function Workspaces({ project }: { project: Project }) {
   const pid = project.id;
   const list = useData(() => api("list_workspaces", { path: { project_id: pid } }), [pid], { pollMs: 3000 });
-  const members = useData(
-    () => api("list_members", { path: { project_id: pid } }).catch(() => []),
-    [pid],
-  );
+  // the API names the starter by user id: the members and the caller give most of them a name
+  const people = useData(async () => {
+    const [me, members] = await Promise.all([
+      api("whoami"),
+      api("list_members", { path: { project_id: pid } }).catch(() => []),
+    ]);
+    return new Map([...members.map((m): [string, string] => [m.user_id, m.username]), [me.id, me.username]]);
+  }, [pid]);
   const may = canUseWorkspaces(project);
-  const who = (id: string) => members.data?.find((m) => m.user_id === id)?.username ?? id.slice(0, 8);
+  const who = (id: string) => people.data?.get(id) ?? id.slice(0, 8);
   return (
     <section className="workspaces" aria-labelledby="ws-title">
       <h2 id="ws-title">Workspaces</h2>
