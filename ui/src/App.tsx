@@ -3,6 +3,7 @@ import { api, ApiError, setUnauthenticatedHandler, tokenStore, type Schemas } fr
 import { Header } from "./components/Header";
 import { ErrorNote, Loading } from "./components/common";
 import { match, navigate, useLocation } from "./lib/router";
+import { safeNext } from "./lib/workspaces";
 import { Login } from "./pages/Login";
 import { Monitoring } from "./pages/Monitoring";
 import { ProjectPages } from "./pages/ProjectPages";
@@ -13,7 +14,9 @@ export type User = Schemas["UserOut"];
 export function App() {
   const [user, setUser] = useState<User | null | undefined>(undefined);
   const [error, setError] = useState<unknown>();
-  const { path } = useLocation();
+  const { path, query } = useLocation();
+  // the workspace proxy sends a logged-out browser to /login?next=/workspaces/<id>/...
+  const next = path === "/login" ? safeNext(query.get("next")) : null;
 
   useEffect(() => {
     setUnauthenticatedHandler(() => setUser(null));
@@ -28,12 +31,21 @@ export function App() {
   if (user === null) {
     return (
       <Login
+        next={next}
         onLogin={(u) => {
+          if (next && followsNext()) {
+            window.location.assign(next); // a page outside this app (a workspace): a full load
+            return;
+          }
           setUser(u);
           if (path === "/login") navigate("/", { replace: true });
         }}
       />
     );
+  }
+  if (next && followsNext()) {
+    window.location.replace(next); // already logged in: straight on
+    return <Loading what={next} />;
   }
   const logout = async () => {
     try {
@@ -53,6 +65,14 @@ export function App() {
       </main>
     </>
   );
+}
+
+/**
+ * `?next=` is followed only with the session cookie: the workspace proxy reads that cookie, not
+ * an API token kept in this browser, so following it then would land back on the login page.
+ */
+function followsNext(): boolean {
+  return tokenStore.get() === null;
 }
 
 /** `{pid}` of any /projects/:pid/... path. */

@@ -2,8 +2,8 @@ import { useState, type FormEvent } from "react";
 import { api, tokenStore, type Schemas } from "../api/client";
 import { ErrorNote } from "../components/common";
 
-/** Password login (the server sets a session cookie) or an API token (kept in this browser). */
-export function Login({ onLogin }: { onLogin: (user: Schemas["UserOut"]) => void }) {
+/** Password login (the server sets a session cookie) or an API token (kept in this browser); `next`: where a password login goes on to. */
+export function Login({ onLogin, next }: { onLogin: (user: Schemas["UserOut"]) => void; next?: string | null }) {
   const [mode, setMode] = useState<"password" | "token">("password");
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
@@ -35,6 +35,11 @@ export function Login({ onLogin }: { onLogin: (user: Schemas["UserOut"]) => void
   return (
     <main id="main" className="login">
       <h1>Headwater</h1>
+      {next ? (
+        <p className="muted">
+          Log in to go on to <code>{next}</code>.
+        </p>
+      ) : null}
       <form onSubmit={submit} aria-label="Log in">
         <fieldset className="choice">
           <legend>Log in with</legend>

@@ -14,6 +14,7 @@ import { Experiments } from "./Experiments";
 import { Files, FilesDiff } from "./Files";
 import { LiveJobs } from "./LiveJobs";
 import { Settings } from "./Settings";
+import { Workspaces } from "./Workspaces";
 
 // The flows pages carry React Flow: loaded when first opened.
 const FlowPages = lazy(() => import("./flows"));
@@ -25,6 +26,7 @@ const SECTIONS = [
   { id: "datasets", label: "Datasets" },
   { id: "models", label: "Models" },
   { id: "live", label: "Live jobs" },
+  { id: "workspaces", label: "Workspaces" },
   { id: "endpoints", label: "Endpoints" },
   { id: "flows", label: "Flows" },
   { id: "bakes", label: "Bakes" },
@@ -67,6 +69,7 @@ function Section({ project, path, base }: { project: Project; path: string; base
   if (rest === "/datasets") return <Datasets project={project} />;
   if (rest === "/models") return <Models project={project} />;
   if (rest === "/live") return <LiveJobs project={project} />;
+  if (rest === "/workspaces") return <Workspaces project={project} />;
   if (rest === "/endpoints") return <Endpoints project={project} />;
   const endpoint = match("/endpoints/:ref", rest);
   if (endpoint) return <EndpointPage project={project} refName={endpoint.ref} />;
