@@ -209,8 +209,8 @@ def test_scale_stop_start_and_a_canary_rolled_back(served: Served) -> None:
     def ended() -> bool:  # the replicas drain, then their tasks stop
         return not hw.json("endpoint", "show", served.title, *args)["replicas"]
 
-    # (a start within the drain period leaves the old replica 'stopping' for good, holding
-    # its CPU: serve-control's controller; see the serve-cli report)
+    # a real check of stop: the tasks end (a start within the drain is
+    # tests/integration/test_serving_controller.py's)
     wait_until(ended, timeout=60, message="the stopped endpoint kept replicas")
     started = hw.json("endpoint", "start", served.title, *args)
     assert started["desired"] == "running"

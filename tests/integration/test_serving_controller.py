@@ -188,3 +188,25 @@ def test_a_replica_scaled_down_while_its_version_serves_is_stopped_after_the_dra
     [left] = rig.replicas(endpoint)
     assert left.state == "ready"
     assert left.id != draining[0].id
+
+
+def test_a_start_within_the_drain_still_stops_the_old_replicas_task(rig: Rig) -> None:
+    made = rig.deploy("restarted")
+    endpoint = made["endpoint"]["id"]
+    clock = Clock()
+    controller = rig.controller(clock)
+    controller.tick()
+    [old] = rig.replicas(endpoint)
+    rig.serve(old.id, old.experiment_id)
+    assert rig.owner.post(f"/projects/{rig.project}/endpoints/restarted/stop").is_success
+    controller.tick()  # it listened: it drains before its task stops
+    assert rig.stopped == []
+    assert rig.owner.post(f"/projects/{rig.project}/endpoints/restarted/start").is_success
+    assert controller.tick() == 1  # a new replica; the old one is still 'stopping'
+    clock.advance(DRAIN_SECONDS + 0.5)
+    controller.tick()
+    assert rig.stopped == [(old.experiment_id, "the endpoint was stopped")]
+    controller.tick()
+    [new] = rig.replicas(endpoint)
+    assert new.id != old.id
+    assert new.state == "starting"
