@@ -66,6 +66,7 @@ REAL_CALLS: dict[str, str] = {
     "status": "status --json",
     "bakes": "bakes --json",
     "inspect": "inspect 1 --json",
+    "endpoint": "endpoint show my-model --json",
     "endpoints": "endpoints --json",
     "workspace": "workspace list --json",
     "experiments": "experiments list --json",

@@ -209,8 +209,8 @@ def test_scale_stop_start_and_a_canary_rolled_back(served: Served) -> None:
     def ended() -> bool:  # the replicas drain, then their tasks stop
         return not hw.json("endpoint", "show", served.title, *args)["replicas"]
 
-    # (a start within the drain period leaves the old replica 'stopping' for good, holding
-    # its CPU: serve-control's controller; see the serve-cli report)
+    # a real check of stop: the tasks end (a start within the drain is
+    # tests/integration/test_serving_controller.py's)
     wait_until(ended, timeout=60, message="the stopped endpoint kept replicas")
     started = hw.json("endpoint", "start", served.title, *args)
     assert started["desired"] == "running"
@@ -238,6 +238,33 @@ def test_scale_stop_start_and_a_canary_rolled_back(served: Served) -> None:
     said = hw("endpoint", "show", served.title, *args).stdout
     assert "rolled_back" in said
     assert "not yet" in said
+
+
+def test_a_scale_down_ends_the_extra_replicas_task(served: Served) -> None:
+    """The replica scaled away drains, then its task ends and it is gone: it held its CPU
+    for ever while its version served on. (The module's endpoint: the machine of the tests
+    may have two CPUs, one per replica.)"""
+    hw, args = served.hw, ("-p", served.project)
+    hw.json("endpoint", "start", served.title, *args)  # whatever the tests before it did
+    hw.json("endpoint", "scale", served.title, "--min", "2", "--max", "2", *args)
+
+    def replicas(count: int, state: str) -> list[dict[str, Any]] | None:
+        found: list[dict[str, Any]] = hw.json("endpoint", "show", served.title, *args)["replicas"]
+        return found if [r["state"] for r in found] == [state] * count else None
+
+    both = wait_until(
+        lambda: replicas(2, "ready"), timeout=float(WAIT), message="no second replica"
+    )
+    hw.json("endpoint", "scale", served.title, "--min", "1", "--max", "1", *args)
+    [left] = wait_until(
+        lambda: replicas(1, "ready"), timeout=60, message="the scaled-away replica never ended"
+    )
+    [gone] = [r for r in both if r["id"] != left["id"]]
+    ended = hw.json("experiments", "show", str(gone["experiment"]), *args)
+    assert ended["state"] == "aborted", ended
+    assert "scaled down to 1 replica" in (ended["reason"] or ""), ended
+    answer = hw.json("endpoint", "predict", served.slug, "--data", "[3, 4]", *args)
+    assert answer["prediction"]["sum"] == 7
 
 
 def test_unknown_endpoint_says_where_to_look(served: Served) -> None:

@@ -97,7 +97,11 @@ CASES = [
     case("status --json", 205, schemas="experiments"),
     case("bakes --json", 212, schemas="flows"),
     case("inspect 1 --json", 212, schemas="flows"),
-    case("endpoints --json", 212, schemas="flows"),
+    case("endpoints --json", 212, schemas="endpoints"),
+    case("endpoint --help", 205),
+    case("endpoint list --json", 212, schemas="endpoints"),
+    case("endpoint show my-model --json", 212, schemas="endpoints"),
+    case("endpoint predict my-model --data [1,2] --json", 212, schemas="endpoints"),
     case("workspace list --json", 208, schemas="workspaces"),
     case("workspace --help", 205),
     case("experiments list --json", 212, schemas="experiments"),
@@ -234,3 +238,6 @@ def test_a_json_answer_never_imports_rich(live_server: LiveServer, folder: Path)
     shown = probe(folder.parent, ["project", "list"], env, through=True)
     assert shown["code"] == 0, shown["stderr"]
     assert "rich.table" in shown["modules"]  # the table view does load it
+    listed = probe(folder.parent, ["endpoint", "list", "--json"], env, through=True)
+    assert listed["code"] == 0, listed["stderr"]
+    assert under(listed["modules"], "rich") == []

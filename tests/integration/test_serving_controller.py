@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,11 +14,24 @@ import pytest
 from headwater.db.repos.endpoints import EndpointRepo
 from headwater.db.repos.experiments import ExperimentRepo
 from headwater.domain.jobs import Experiment, JobState
-from headwater.engine.serving import ServingController
+from headwater.engine.serving import DRAIN_SECONDS, ServingController
 from headwater.server.platform import Platform
 from tests.support.api import Api, Server
 
 BLOB = b"def predict(x):\n    return x\n"
+
+
+@dataclass
+class Clock:
+    """The controller's time, moved by hand (the drain is counted in it)."""
+
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
 
 
 @dataclass
@@ -32,14 +46,16 @@ class Rig:
         platform: Platform = self.server.app.state.platform
         return platform
 
-    def controller(self) -> ServingController:
+    def controller(self, clock: Clock | None = None) -> ServingController:
         def stop(experiment: Experiment, why: str) -> bool:
             self.stopped.append((experiment.id, why))
             with self.platform.db.write() as session:
                 ExperimentRepo(session).move(experiment.id, JobState.ABORTED, reason=why)
             return True
 
-        return ServingController(self.platform.db, stop=stop)
+        if clock is None:
+            return ServingController(self.platform.db, stop=stop)
+        return ServingController(self.platform.db, stop=stop, clock=clock)
 
     def deploy(self, title: str, **more: Any) -> dict[str, Any]:
         body = {"title": title, "file_name": "predict.py", "function_name": "predict", **more}
@@ -50,6 +66,16 @@ class Rig:
     def replicas(self, endpoint_id: str) -> list[Any]:
         with self.platform.db.read() as session:
             return EndpointRepo(session).replicas(endpoint_id)
+
+    def serve(self, replica_id: str, experiment_id: str) -> None:
+        """What the engine records when a replica's task runs and listens."""
+        with self.platform.db.write() as session:
+            repo = ExperimentRepo(session)
+            repo.move(experiment_id, JobState.INITIALIZING)
+            repo.move(experiment_id, JobState.RUNNING)
+            EndpointRepo(session).update_replica(
+                replica_id, state="ready", address="127.0.0.1:9", ready_at=datetime.now(UTC)
+            )
 
     def end(self, experiment_id: str, state: JobState, reason: str) -> None:
         """What the engine records when a replica's task ends."""
@@ -134,3 +160,53 @@ def test_a_stopped_endpoint_stops_its_replicas_saying_why(rig: Rig) -> None:
     assert rig.stopped == [(replica.experiment_id, "the endpoint was stopped")]
     controller.tick()
     assert rig.replicas(made["endpoint"]["id"]) == []
+
+
+def test_a_replica_scaled_down_while_its_version_serves_is_stopped_after_the_drain(
+    rig: Rig,
+) -> None:
+    made = rig.deploy("shrinking", min_replica=2, max_replica=2)
+    endpoint = made["endpoint"]["id"]
+    clock = Clock()
+    controller = rig.controller(clock)
+    assert controller.tick() == 2
+    for replica in rig.replicas(endpoint):
+        rig.serve(replica.id, replica.experiment_id)
+    scaled = rig.owner.post(
+        f"/projects/{rig.project}/endpoints/shrinking/scale",
+        json={"min_replica": 1, "max_replica": 1},
+    )
+    assert scaled.status_code == 200, scaled.text
+    controller.tick()  # marked stopping: the gateways stop sending it requests first
+    draining = [r for r in rig.replicas(endpoint) if r.state == "stopping"]
+    assert len(draining) == 1
+    assert rig.stopped == []
+    clock.advance(DRAIN_SECONDS + 0.5)
+    controller.tick()  # its version still serves: the drain is over all the same
+    assert rig.stopped == [(draining[0].experiment_id, "scaled down to 1 replica")]
+    controller.tick()  # its task ended: it is gone, the other one serves on
+    [left] = rig.replicas(endpoint)
+    assert left.state == "ready"
+    assert left.id != draining[0].id
+
+
+def test_a_start_within_the_drain_still_stops_the_old_replicas_task(rig: Rig) -> None:
+    made = rig.deploy("restarted")
+    endpoint = made["endpoint"]["id"]
+    clock = Clock()
+    controller = rig.controller(clock)
+    controller.tick()
+    [old] = rig.replicas(endpoint)
+    rig.serve(old.id, old.experiment_id)
+    assert rig.owner.post(f"/projects/{rig.project}/endpoints/restarted/stop").is_success
+    controller.tick()  # it listened: it drains before its task stops
+    assert rig.stopped == []
+    assert rig.owner.post(f"/projects/{rig.project}/endpoints/restarted/start").is_success
+    assert controller.tick() == 1  # a new replica; the old one is still 'stopping'
+    clock.advance(DRAIN_SECONDS + 0.5)
+    controller.tick()
+    assert rig.stopped == [(old.experiment_id, "the endpoint was stopped")]
+    controller.tick()
+    [new] = rig.replicas(endpoint)
+    assert new.id != old.id
+    assert new.state == "starting"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from headwater.cli.commands.endpoints import default_title, read_data
+from headwater.cli.endpointinputs import default_title, read_data
 from headwater.domain.errors import InvalidInput
 
 

@@ -13,7 +13,8 @@ transaction:
 4. the live version's replica count comes from ``domain/autoscale.py`` (in-flight peaks of the
    buckets the gateway writes), a canary keeps ``min_replicas``; missing replicas are created
    as queued tasks (the scheduler starts them with the endpoint's compute, like any task),
-   extra ones and those of versions that stopped serving are stopped;
+   extra ones and those of versions that stopped serving are stopped, and every replica
+   marked stopping has its task stopped once its drain is over, whatever its version;
 5. the endpoint's status follows (``domain/replicas.endpoint_status``).
 
 It keeps no state of its own: a restart, or another server taking the lead, picks up from the
@@ -85,7 +86,8 @@ class ServingController:
         self.autoscale = autoscale or AutoscalePolicy()
         self.rollout = rollout or RolloutPolicy()
         self.clock = clock
-        self.draining: dict[str, datetime] = {}  # replica id: when it was first seen stopping
+        # replica id: when it was first seen stopping, and why it stops
+        self.draining: dict[str, tuple[datetime, str]] = {}
 
     def tick(self) -> int:
         """One pass over every endpoint; returns how many replica tasks it queued."""
@@ -284,6 +286,10 @@ class EndpointPass:
         for replica in replicas:
             if replica.version_id not in serving:
                 self.stop_replica(replica, "its version no longer serves")
+            elif replica.state == ReplicaState.STOPPING.value:
+                # marked in an earlier tick (a scale-down, a stop the endpoint's start undid):
+                # its version serves on, yet its task stops once the drain is over
+                self.stop_replica(replica, "")
         for version in serving.values():
             canary = version.state == VersionState.CANARY.value
             wanted = self.e.min_replicas if canary else self.wanted(version)
@@ -369,10 +375,14 @@ class EndpointPass:
 
     def stop_replica(self, replica: Replica, why: str) -> None:
         """No new requests (the gateway routes to ready ones only), then, once every gateway
-        has seen that (``DRAIN_SECONDS``), its task stops."""
+        has seen that (``DRAIN_SECONDS``), its task stops. Called again each tick until its
+        task has ended (``end_gone``); the reason is the first call's (``why`` empty: the one
+        recorded then, or, after a restart, a generic one)."""
         if replica.state != ReplicaState.STOPPING.value:
             self.repo.update_replica(replica.id, state=ReplicaState.STOPPING.value)
-        since = self.c.draining.setdefault(replica.id, self.now)
+        since, why = self.c.draining.setdefault(
+            replica.id, (self.now, why or "the replica was stopping")
+        )
         if replica.address is not None and (self.now - since).total_seconds() < DRAIN_SECONDS:
             return
         experiment = self.experiments.get(replica.experiment_id)

@@ -6,29 +6,16 @@ An endpoint is named by its title, its id, or its URL slug (``SLUG`` below)."""
 from __future__ import annotations
 
 import json
-import re
 import sys
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Group, RenderableType
-from rich.text import Text
 
 from headwater.cli.context import ProjectOption, connect
+from headwater.cli.endpointinputs import KEY_ENV, default_title, no_key, read_data, sent_files
 from headwater.cli.inputs import confirm_or_yes
-from headwater.cli.output import (
-    JsonOption,
-    cell,
-    emit,
-    fields,
-    paged,
-    print_json,
-    say,
-    stderr,
-    table,
-)
+from headwater.cli.output import JsonOption, emit, print_json, say
 from headwater.domain.errors import (
     HeadwaterError,
     InvalidInput,
@@ -36,17 +23,6 @@ from headwater.domain.errors import (
     PermissionDenied,
     Unauthenticated,
 )
-
-if TYPE_CHECKING:  # annotations only: the schemas load with the SDK, when a command runs
-    from headwater.client.endpoints import DeployProgress
-    from headwater.schemas.common import Page
-    from headwater.schemas.endpoints import (
-        EndpointDeployed,
-        EndpointDetail,
-        EndpointKey,
-        EndpointOut,
-        RequestOut,
-    )
 
 app = typer.Typer(
     help="Endpoints: serve a predict function over HTTP (deploy, predict, scale, logs, keys).",
@@ -58,9 +34,7 @@ app.add_typer(key_app, name="key", no_args_is_help=True)
 Slug = Annotated[str, typer.Argument(metavar="SLUG", help="The endpoint's title, id or URL slug.")]
 Limit = Annotated[int, typer.Option(min=1, max=500, help="How many to show.")]
 Offset = Annotated[int, typer.Option(min=0, help="Where the page starts.")]
-KEY_ENV = "HEADWATER_ENDPOINT_KEY"
 WAIT_TIMEOUT = 600.0
-_NOT_TITLE = re.compile(r"[^A-Za-z0-9-]+")
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -76,7 +50,9 @@ def list_endpoints(
     """The project's endpoints: status, replicas, URL slug."""
     with connect(project) as client:
         page = client.endpoints.list(offset=offset, limit=limit)
-    emit(page, as_json, _list_view)
+    from headwater.cli.endpointviews import list_view  # the views after the answer
+
+    emit(page, as_json, list_view)
 
 
 def endpoints(
@@ -89,92 +65,14 @@ def endpoints(
     list_endpoints(limit=limit, offset=offset, project=project, as_json=as_json)
 
 
-def _list_view(page: Page[EndpointOut]) -> RenderableType:
-    if not page.items:
-        return Text(
-            "No endpoints yet: `hw endpoint deploy --file predict.py --function predict` "
-            "serves one, and so does a flow's deploy task."
-        )
-    rows = [
-        (
-            e.title,
-            e.slug,
-            e.status,
-            f"{e.replicas_wanted} ({e.min_replicas}-{e.max_replicas})",
-            _function(e),
-            e.flow_run or "",
-            e.updated_at,
-        )
-        for e in page.items
-    ]
-    headers = ["TITLE", "SLUG", "STATUS", "REPLICAS", "PREDICT", "BAKE", "UPDATED"]
-    return paged(page, table(headers, rows))
-
-
-def _function(e: EndpointOut) -> str:
-    """``file.py:function``, the deploy's ``file_name`` and ``function_name``."""
-    file, function = e.definition.get("file_name"), e.definition.get("function_name")
-    return f"{file}:{function}" if file and function else str(file or function or "")
-
-
 @app.command()
 def show(slug: Slug, project: ProjectOption = None, as_json: JsonOption = False) -> None:
     """An endpoint: its URL, versions with their traffic split, and replicas."""
     with connect(project) as client:
         found = client.endpoints.show(slug)
-    emit(found, as_json, _detail_view)
+    from headwater.cli.endpointviews import detail_view  # the views after the answer
 
-
-def _detail_view(e: EndpointDetail) -> RenderableType:
-    head = fields(
-        [
-            ("Title", e.title),
-            ("Status", _status(e)),
-            ("URL", e.url),
-            ("Function", _function(e)),
-            (
-                "Replicas",
-                f"{e.replicas_wanted} wanted, between {e.min_replicas} and {e.max_replicas}",
-            ),
-            ("Key", f"{e.key_prefix}..." if e.key_prefix else ""),
-            ("Bake", e.flow_run or ""),
-            ("Updated", e.updated_at),
-        ]
-    )
-    versions = table(
-        ["VERSION", "STATE", "TRAFFIC", "SOURCE", "CREATED", "REASON"],
-        [
-            (v.number, v.state, f"{v.traffic}%", _source(v.source), v.created_at, v.reason or "")
-            for v in e.versions
-        ],
-    )
-    replicas = table(
-        ["REPLICA", "VERSION", "STATE", "EXPERIMENT", "STARTED", "READY"],
-        [
-            (r.id[:12], r.version, r.state, r.experiment, r.created_at, r.ready_at or "")
-            for r in e.replicas
-        ],
-    )
-    shown: list[RenderableType] = [head, Text(""), Text("Versions", style="bold"), versions]
-    if e.replicas:
-        shown += [Text("Replicas", style="bold"), replicas]
-    else:
-        shown.append(Text("No replicas.", style="dim"))
-    return Group(*shown)
-
-
-def _status(e: EndpointOut) -> str:
-    """The status, and what its owner asked for when it is not that yet."""
-    if e.desired == "stopped" and e.status != "stopped":
-        return f"{e.status} (stopping)"
-    return e.status
-
-
-def _source(source: dict[str, object]) -> str:
-    commit = source.get("commit")
-    model = source.get("model")
-    parts = [f"files {str(commit)[:12]}" if commit else "", f"model {model}" if model else ""]
-    return ", ".join(p for p in parts if p)
+    emit(found, as_json, detail_view)
 
 
 @app.command()
@@ -204,7 +102,9 @@ def logs(
     with connect(project) as client:
         if requests:
             page = client.endpoints.requests(slug, offset=offset, limit=limit)
-            emit(page, as_json, _requests_view)
+            from headwater.cli.endpointviews import requests_view
+
+            emit(page, as_json, requests_view)
             return
         if follow:
             for chunk in client.endpoints.follow(slug):
@@ -217,6 +117,8 @@ def logs(
     for chunk in out.chunks:
         _write(chunk.stream, chunk.text)
     if not out.chunks:
+        from headwater.cli.output import stderr
+
         stderr().print("No output from this endpoint's replicas yet.", markup=False)
 
 
@@ -224,20 +126,6 @@ def _write(stream: str, text: str) -> None:
     sink = sys.stderr if stream == "stderr" else sys.stdout
     sink.write(text)
     sink.flush()
-
-
-def _requests_view(page: Page[RequestOut]) -> RenderableType:
-    if not page.items:
-        return Text(
-            "No requests logged: the endpoint has answered none yet, or its request_log "
-            "setting samples none."
-        )
-    rows = [
-        (r.id, r.at, r.version or "", r.status, f"{r.latency_ms:.1f}", r.input, r.output)
-        for r in page.items
-    ]
-    headers = ["ID", "AT", "VERSION", "STATUS", "MS", "INPUT", "OUTPUT"]
-    return paged(page, table(headers, rows))
 
 
 # -- deploying -------------------------------------------------------------------------------
@@ -306,13 +194,15 @@ def deploy(
             model=model,
             computes=compute or [],
         )
+        from headwater.cli.endpointviews import deployed, status_line, wait_for_deploy
+
         if not as_json:
-            say(_deployed(done))
+            say(deployed(done))
         if not wait:
             if as_json:
                 print_json(done)
             return
-        progress = _wait(client, done, timeout, quiet=as_json)
+        progress = wait_for_deploy(client, done, timeout, quiet=as_json)
     final = done.model_copy(update={"endpoint": progress.endpoint})
     if as_json:
         print_json(final)
@@ -330,71 +220,7 @@ def deploy(
             f"`hw endpoint logs {done.endpoint.title}`.",
         )
     if not as_json:
-        say(f"Serving: {_status_line(progress)}.")
-
-
-def default_title(file: str) -> str:
-    """The file's name without its suffix, as a title (``predict.py`` -> ``predict``)."""
-    stem = Path(file).stem
-    title = _NOT_TITLE.sub("-", stem).strip("-")
-    if not title:
-        raise InvalidInput(
-            f"cannot make a title from {file!r}",
-            where="--title",
-            hint="Name the endpoint with --title (letters, digits and hyphens).",
-        )
-    return title
-
-
-def _deployed(done: EndpointDeployed) -> str:
-    e = done.endpoint
-    lines = [
-        f"Deployed version {done.version} of endpoint {e.title} ({e.status}).",
-        f"URL: {e.url}",
-    ]
-    if done.key is not None:
-        shared = " (the project's single deploy key)" if done.key.shared else ""
-        lines.append(f"Key{shared}: {done.key.key}")
-        lines.append(
-            "The key is shown only now: keep it (`hw endpoint key rotate` makes a new one)."
-        )
-    if done.version > 1:
-        lines.append("It takes traffic as a canary; `hw endpoint rollback` goes back.")
-    return "\n".join(lines)
-
-
-def _status_line(p: DeployProgress) -> str:
-    e = p.endpoint
-    wanted = max(e.replicas_wanted, e.min_replicas)
-    return f"endpoint {e.title} {e.status}, version {p.version}: {p.ready}/{wanted} replicas ready"
-
-
-def _wait(client: Any, done: EndpointDeployed, timeout: float, *, quiet: bool) -> DeployProgress:
-    """Watch the new version until it serves, fails or ``timeout`` passes: a live line on a
-    terminal, a line per change elsewhere (stderr: stdout keeps the answer)."""
-    deadline = time.monotonic() + timeout
-    last: DeployProgress | None = None
-    live = stderr().is_terminal and not quiet
-    printed = ""
-    status = stderr().status("deploying") if live else None
-    try:
-        if status is not None:
-            status.start()
-        for progress in client.endpoints.watch(done.endpoint.id, done.version):
-            last = progress
-            line = _status_line(progress)
-            if status is not None:
-                status.update(line)
-            elif line != printed and not quiet:
-                stderr().print(line, markup=False, soft_wrap=True)
-            printed = line
-            if progress.done or time.monotonic() > deadline:
-                break
-    finally:
-        if status is not None:
-            status.stop()
-    assert last is not None
-    return last
+        say(f"Serving: {status_line(progress)}.")
 
 
 # -- calling ---------------------------------------------------------------------------------
@@ -439,13 +265,12 @@ def predict(
             param_hint="--data",
         )
     value = read_data(data) if data is not None else None
-    # one --file: the function gets a path; several: a list of paths
-    files: Path | list[Path] | None = (file[0] if len(file) == 1 else file) if file else None
+    files = sent_files(file)
     with connect(project) as client:
         try:
             answer = client.endpoints.predict(slug, value, key=key, files=files)
         except (Unauthenticated, PermissionDenied) as exc:
-            raise _no_key(slug, exc, key is not None) from exc
+            raise no_key(slug, exc, key is not None) from exc
         except NotFound as exc:
             if key is not None:
                 raise
@@ -459,52 +284,6 @@ def predict(
         print_json({"prediction": answer.prediction, "request_id": answer.request_id})
         return
     say(json.dumps(answer.prediction, indent=2, ensure_ascii=False))
-
-
-def read_data(data: str) -> Any:
-    """``--data``: JSON text, ``@FILE`` or ``-`` (stdin); a JSON error names its position."""
-    where = "--data"
-    text = data
-    if data == "-":
-        where, text = "stdin", sys.stdin.read()
-    elif data.startswith("@"):
-        where = data[1:]
-        try:
-            text = Path(where).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InvalidInput(
-                f"cannot read {where}: {exc.strerror or exc}",
-                where="--data",
-                hint="@FILE names a JSON file; check the path.",
-            ) from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(
-            f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno} "
-            f"(character {exc.pos + 1})",
-            where=where,
-            hint='input_params must be JSON: quote strings ("text"), and quote the whole '
-            "value for the shell, e.g. --data '{\"x\": [1, 2]}'; or pass @file.json.",
-        ) from exc
-
-
-def _no_key(slug: str, exc: HeadwaterError, had_key: bool) -> HeadwaterError:
-    if had_key:
-        return Unauthenticated(
-            f"the key was refused by endpoint {slug!r}",
-            where="--key",
-            hint=f"Use the key printed at deploy time; `hw endpoint key rotate {slug}` makes a "
-            f"new one (the old one stops working). Without --key (and {KEY_ENV}), your own "
-            "login is used.",
-        )
-    return type(exc)(
-        f"no key for endpoint {slug!r}, and your login may not call it ({exc.detail})",
-        where="--key",
-        hint=f"Pass the key deploy printed with --key KEY or {KEY_ENV}; a member with jobs all "
-        f"makes a new one with `hw endpoint key rotate {slug}`. Or log in (`hw login`) as a "
-        "member with jobs read on its project.",
-    )
 
 
 @app.command()
@@ -573,12 +352,9 @@ def rollback(
     """Back to the previous version: the newest ends rolled back, the one before serves."""
     with connect(project) as client:
         found = client.endpoints.rollback(slug, reason=reason)
-    emit(found, as_json, _rolled_back)
+    from headwater.cli.endpointviews import rolled_back  # the views after the answer
 
-
-def _rolled_back(e: EndpointDetail) -> str:
-    serving = [f"version {v.number} ({v.traffic}%)" for v in e.versions if v.traffic]
-    return f"Endpoint {e.title} rolled back; serving: {', '.join(serving) or 'nothing yet'}."
+    emit(found, as_json, rolled_back)
 
 
 @app.command()
@@ -599,15 +375,6 @@ def rotate(slug: Slug, project: ProjectOption = None, as_json: JsonOption = Fals
     """A new key, printed once; the old one stops working at once."""
     with connect(project) as client:
         made = client.endpoints.rotate_key(slug)
-    emit(made, as_json, _key_view)
+    from headwater.cli.endpointviews import key_view  # the views after the answer
 
-
-def _key_view(k: EndpointKey) -> RenderableType:
-    shared = " (the project's single deploy key: every endpoint of the project takes it)"
-    return Group(
-        cell(k.key),
-        Text(
-            "Shown only now; the old key no longer works" + (shared if k.shared else "") + ".",
-            style="dim",
-        ),
-    )
+    emit(made, as_json, key_view)
