@@ -28,6 +28,7 @@ from headwater.db.database import Database, sqlite_url
 from headwater.db.repos.endpoints import EndpointRepo
 from headwater.db.repos.users import UserRepo
 from headwater.domain.endpoint_records import TrafficBucket
+from headwater.settings import ServingSettings
 from tests.support.liveserver import RunningServer, running_server
 from tests.support.waiting import wait_until
 
@@ -187,6 +188,8 @@ def test_a_deployed_function_serves_through_the_gateway_from_a_sandboxed_replica
     task = site.api("GET", f"/experiments/{replica['experiment']}").json()
     assert task["title"] == "endpoint:echo"
     assert task["state"] == "running"
+    limit = ServingSettings.model_fields["body_limit_bytes"].default
+    assert f"--max-body {limit}" in task["command"]  # the gateway's limit, not the replica's own
     assert echo["url"].endswith(f"/api/v1/endpoints/{echo['slug']}/predict")
     [version] = echo["versions"]
     assert (version["state"], version["traffic"]) == ("live", 100)

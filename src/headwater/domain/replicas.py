@@ -26,8 +26,11 @@ def replica_title(endpoint_title: str) -> str:
     return TITLE_PREFIX + endpoint_title
 
 
-def replica_command(definition: Mapping[str, Any], file: str) -> str:
-    """The shell command of a replica serving ``definition``'s function from ``file``."""
+def replica_command(
+    definition: Mapping[str, Any], file: str, *, max_body: int | None = None
+) -> str:
+    """The shell command of a replica serving ``definition``'s function from ``file``;
+    ``max_body``: the gateway's body limit, so both ends refuse the same bodies."""
     argv = [
         "python",
         "-m",
@@ -39,6 +42,8 @@ def replica_command(definition: Mapping[str, Any], file: str) -> str:
     ]
     if definition.get("accept_files"):
         argv.append("--accept-files")
+    if max_body is not None:
+        argv += ["--max-body", str(max_body)]
     line = shlex.join(argv) + ' --socket "$HW_REPLICA_SOCKET" --ready-file "$HW_REPLICA_READY"'
     env = parse_config_vars(definition.get("config_vars", []))
     if not env:

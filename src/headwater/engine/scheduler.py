@@ -62,6 +62,7 @@ class Engine:
         autoscale: AutoscalePolicy | None = None,
         rollout: RolloutPolicy | None = None,
         serving: bool = True,
+        replica_max_body: int | None = None,
     ) -> None:
         self.db = db
         self.task_spec = task_spec
@@ -91,7 +92,11 @@ class Engine:
         self.triggers = Triggers(db, tz=datetime.now().astimezone().tzinfo or UTC)
         self.serving_on = serving
         self.serving = ServingController(
-            db, stop=self.stop_replica, autoscale=autoscale, rollout=rollout
+            db,
+            stop=self.stop_replica,
+            autoscale=autoscale,
+            rollout=rollout,
+            max_body=replica_max_body,
         )
 
     # -- life ------------------------------------------------------------------------------

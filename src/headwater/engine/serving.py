@@ -79,12 +79,14 @@ class ServingController:
         stop: Callable[[Experiment, str], bool],
         autoscale: AutoscalePolicy | None = None,
         rollout: RolloutPolicy | None = None,
+        max_body: int | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.db = db
         self.stop = stop
         self.autoscale = autoscale or AutoscalePolicy()
         self.rollout = rollout or RolloutPolicy()
+        self.max_body = max_body  # the gateway's body limit, given to each replica
         self.clock = clock
         # replica id: when it was first seen stopping, and why it stops
         self.draining: dict[str, tuple[datetime, str]] = {}
@@ -356,7 +358,11 @@ class EndpointPass:
         [made] = self.experiments.create_many(
             self.e.project_id,
             version.created_by or self.e.created_by or "",
-            command=replica_command(definition, str(source.get("file") or definition["file_name"])),
+            command=replica_command(
+                definition,
+                str(source.get("file") or definition["file_name"]),
+                max_body=self.c.max_body,
+            ),
             runs=[{}],
             title=replica_title(self.e.title),
             computes=list(definition.get("computes", [])),

@@ -119,6 +119,7 @@ def _engine(settings: ServerSettings, db: Database, box: SecretBox, objects: Obj
         autoscale=settings.serving.autoscale_policy(),
         rollout=settings.serving.rollout_policy(),
         serving=settings.serving.controller,
+        replica_max_body=settings.serving.body_limit_bytes,
     )
 
 

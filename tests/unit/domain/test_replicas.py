@@ -78,3 +78,9 @@ def test_the_status_follows_the_ready_replicas(
 def test_a_stopped_endpoint_is_stopped_whatever_its_replicas_do() -> None:
     got = endpoint_status("running", desired="stopped", serving=[view(1)], failed=False)
     assert got is S.STOPPED
+
+
+def test_a_replica_is_given_the_gateways_body_limit() -> None:
+    command = replica_command({"function_name": "f"}, "p.py", max_body=1234)
+    assert "--max-body 1234" in command
+    assert "--max-body" not in replica_command({"function_name": "f"}, "p.py")
