@@ -6,6 +6,11 @@ goes up when the load stayed above ``target`` in-flight requests per replica for
 ``up_after`` seconds, to what the lowest load in that window needs; it goes down only when the
 load stayed low for all of ``down_after``, to what the highest load in that window needs.
 
+The samples are the gateway's traffic buckets, and the gateway writes a bucket only when a
+request starts or ends in it (or is still in flight when it flushes): a bucket it never wrote
+was quiet. ``with_quiet_buckets`` puts those zeros back, or traffic that simply stops would
+leave its last busy bucket as the latest word and the replicas would never come down.
+
 Both directions size to ``ceil(load / target)``, so a constant load is a fixed point: after
 one step up to ``ceil(L / target)`` replicas, the load is no longer above target, and the
 down rule asks for the same number. No flapping.
@@ -16,7 +21,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+
+BUCKET_SECONDS = 5  # the gateway's traffic buckets start at multiples of this (epoch seconds)
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,27 @@ class Decision:
 def needed(load: float, target: float) -> int:
     """Replicas that keep ``load`` at or under ``target`` each."""
     return math.ceil(load / target - 1e-9)
+
+
+def with_quiet_buckets(
+    samples: Sequence[LoadSample],
+    *,
+    since: datetime,
+    until: datetime,
+    bucket_seconds: int = BUCKET_SECONDS,
+) -> list[LoadSample]:
+    """``samples`` with a zero load for each bucket between ``since`` and ``until`` that has
+    none, oldest first. Only buckets that ended by ``until`` are filled: one still filling may
+    simply not be written yet (the caller leaves the gateway's flush delay before ``until``)."""
+    seen = {s.at for s in samples}
+    first = int(since.timestamp()) // bucket_seconds * bucket_seconds
+    last = int(until.timestamp()) - bucket_seconds  # the newest start of an ended bucket
+    quiet = [
+        LoadSample(at, 0.0)
+        for start in range(first, last + 1, bucket_seconds)
+        if (at := datetime.fromtimestamp(start, UTC)) not in seen
+    ]
+    return sorted([*samples, *quiet], key=lambda s: s.at)
 
 
 def window(samples: Sequence[LoadSample], now: datetime, seconds: float) -> list[float] | None:

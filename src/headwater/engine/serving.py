@@ -35,7 +35,7 @@ from headwater.db.database import Database
 from headwater.db.repos.endpoints import EndpointRepo
 from headwater.db.repos.experiments import ExperimentRepo
 from headwater.db.repos.settings import SettingsRepo
-from headwater.domain.autoscale import AutoscalePolicy, LoadSample, decide
+from headwater.domain.autoscale import AutoscalePolicy, LoadSample, decide, with_quiet_buckets
 from headwater.domain.endpoint_records import Endpoint, EndpointVersion, Replica, TrafficBucket
 from headwater.domain.endpoints import (
     EndpointStatus,
@@ -61,6 +61,9 @@ SERVING = (VersionState.LIVE.value, VersionState.CANARY.value)
 # process's gateway rereads its routes within a second (``route_ttl``), so none sends it a
 # request after it has stopped listening. A rollout that succeeds fails no request.
 DRAIN_SECONDS = 2.5
+# A traffic bucket's last counts reach the database within a gateway flush (1 s) after it
+# ends; only then does a bucket that is not there count as quiet for the autoscaler.
+SETTLE_SECONDS = 2.0
 
 
 @dataclass
@@ -326,11 +329,18 @@ class EndpointPass:
         policy = self.c.autoscale
         reach = max(policy.up_after, policy.down_after) + 10.0
         buckets = self.repo.traffic(self.e.id, self.now - timedelta(seconds=reach))
-        samples = [
+        written = [
             LoadSample(_aware(b.bucket), float(b.inflight_peak))
             for b in buckets
             if b.version_id == version.id
         ]
+        # the buckets no request touched since the version began serving were quiet ones
+        serving_since = _aware(version.stepped_at or version.created_at)
+        samples = with_quiet_buckets(
+            written,
+            since=max(serving_since, self.now - timedelta(seconds=reach)),
+            until=self.now - timedelta(seconds=SETTLE_SECONDS),
+        )
         scaled = _aware(self.e.scaled_at) if self.e.scaled_at else None
         decision = decide(
             self.e.replicas_wanted,

@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from headwater.domain.autoscale import AutoscalePolicy, Decision, LoadSample, decide, needed
+from headwater.domain.autoscale import (
+    AutoscalePolicy,
+    Decision,
+    LoadSample,
+    decide,
+    needed,
+    with_quiet_buckets,
+)
 
 T0 = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 POLICY = AutoscalePolicy(target=4, up_after=30, down_after=300, cooldown=60)
@@ -66,6 +73,30 @@ def test_a_quiet_period_removes_replicas_down_to_what_the_peak_needs() -> None:
 def test_a_short_quiet_spell_removes_nothing() -> None:
     samples = steady(20, until=at(-200), seconds=200) + steady(0, until=T0, seconds=150)
     assert run(5, 1, 8, samples).replicas == 5
+
+
+def test_traffic_that_stops_brings_the_replicas_down_once_its_silence_counts() -> None:
+    """The gateway writes no bucket for a quiet period: the last busy one (12 in flight, five
+    minutes ago) must not stay the latest word."""
+    busy = steady(12, until=at(-310), seconds=60)
+    assert run(3, 1, 3, busy).replicas == 3  # what the autoscaler did with the gaps
+    filled = with_quiet_buckets(busy, since=at(-400), until=T0)
+    decision = run(3, 1, 3, filled)
+    assert decision.replicas == 1
+    assert "under 0 for 300 s" in decision.reason
+
+
+def test_quiet_buckets_fill_only_the_gaps_of_ended_buckets_since_the_start() -> None:
+    written = [LoadSample(at(-20), 7.0), LoadSample(at(-10), 3.0)]
+    filled = with_quiet_buckets(written, since=at(-27), until=at(-3))
+    assert [(s.at, s.in_flight) for s in filled] == [
+        (at(-30), 0.0),  # the bucket the start fell in
+        (at(-25), 0.0),
+        (at(-20), 7.0),
+        (at(-15), 0.0),
+        (at(-10), 3.0),
+    ]  # the bucket from -5 has not ended by -3: it may not be written yet
+    assert with_quiet_buckets(written, since=at(-20), until=at(-20)) == written
 
 
 def test_no_change_during_the_cooldown() -> None:

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import UTC, datetime
+from typing import cast
 
 import pytest
 
+from headwater.db.database import Database
 from headwater.domain.endpoints import key_hash
 from headwater.domain.sampling import ALL
 from headwater.domain.traffic import VersionPicker
 from headwater.server.gateway.hotpath import PARSE_LIMIT, _check_body, _read_headers, slug_of
+from headwater.server.gateway.stats import GatewayStats, bucket_start
 from headwater.server.gateway.table import EndpointRoute, RouteTable, Target
 
 
@@ -145,3 +149,22 @@ def test_the_table_loads_a_slug_once_per_period_and_invalidate_drops_it() -> Non
         assert fresh.picker is first[0].picker  # same split: same place in the round
 
     asyncio.run(scenario())
+
+
+def test_a_request_in_flight_through_a_whole_bucket_still_writes_that_bucket() -> None:
+    """The autoscaler reads a bucket never written as a quiet one: a request that neither
+    starts nor ends in a bucket must still show there, with its peak."""
+    stats = GatewayStats(cast(Database, None), source="test", logged_bytes=64)
+    stats._stop.set()  # no writer thread: the test takes the buckets itself
+
+    def take(at: float) -> list[tuple[datetime, int]]:
+        traffic, _ = stats._take(datetime.fromtimestamp(at, UTC))
+        return [(b.bucket, b.inflight_peak) for b in traffic]
+
+    t0 = 1_000_000_000.0  # a bucket starts here
+    stats.started("e", "v", t0 + 1)
+    assert take(t0 + 2) == [(bucket_start(t0), 1)]
+    assert take(t0 + 12) == [(bucket_start(t0 + 10), 1)]  # nothing started nor ended in it
+    stats.finished("e", "v", t0 + 13, latency_ms=12_000, status=200)
+    assert take(t0 + 14) == [(bucket_start(t0 + 10), 1)]
+    assert take(t0 + 17) == []  # nothing in flight any more: a quiet bucket stays unwritten

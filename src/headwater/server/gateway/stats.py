@@ -1,12 +1,15 @@
 """What the gateway counts and samples, kept in memory and written by a background thread.
 
 Per (endpoint, version) and 5-second bucket: requests, 5xx answers, a latency histogram
-(``domain/latency.py``) and the peak of requests in flight. The hot path only adds to these
-under a lock; a thread writes the buckets that changed (``EndpointRepo.add_traffic``, which
-replaces a bucket this process wrote before, so a bucket still filling is written again) and
-the sampled requests (``EndpointRepo.log_requests``) every ``flush_seconds``. The database
-never sits on the hot path, and a slow database only delays the writes: what waits is bounded
-(``MAX_PENDING_LOG_BYTES``), past that samples are dropped and counted.
+(``domain/latency.py``) and the peak of requests in flight. A bucket exists when a request
+started or ended in it, or was in flight when the thread flushed: one never written was quiet,
+which the autoscaler relies on (``domain/autoscale.with_quiet_buckets``). The hot path only
+adds to these under a lock; a thread writes the buckets that changed
+(``EndpointRepo.add_traffic``, which replaces a bucket this process wrote before, so a bucket
+still filling is written again) and the sampled requests (``EndpointRepo.log_requests``) every
+``flush_seconds``. The database never sits on the hot path, and a slow database only delays
+the writes: what waits is bounded (``MAX_PENDING_LOG_BYTES``), past that samples are dropped
+and counted.
 """
 
 from __future__ import annotations
@@ -20,11 +23,11 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from headwater.db.database import Database
 from headwater.db.repos.endpoints import EndpointRepo, NewRequest
+from headwater.domain.autoscale import BUCKET_SECONDS as BUCKET_SECONDS  # the routes read it here
 from headwater.domain.endpoint_records import TrafficBucket
 from headwater.domain.latency import LatencyHistogram
 from headwater.domain.sampling import truncate
 
-BUCKET_SECONDS = 5
 MAX_PENDING_LOG_BYTES = 32 << 20
 IDLE_FLUSHES = 60  # flushes with nothing to write before the thread ends
 KEEP_BUCKETS = 3  # a bucket this old is final: written once more, then forgotten
@@ -254,6 +257,7 @@ class GatewayStats:
         oldest = int(now.timestamp()) // BUCKET_SECONDS - KEEP_BUCKETS
         traffic: list[TrafficBucket] = []
         with self._lock:
+            self._mark_long_requests(now.timestamp())
             for key, bucket in list(self._buckets.items()):
                 endpoint_id, version_id, number = key
                 if bucket.dirty:
@@ -275,6 +279,15 @@ class GatewayStats:
             samples, self._samples = self._samples, []
             self._pending_bytes = 0
         return traffic, samples
+
+    def _mark_long_requests(self, now: float) -> None:
+        """A request in flight through a whole bucket starts and ends in none: the bucket is
+        made here, with its peak, so that a bucket missing from the database means a quiet
+        one (what the autoscaler reads it as)."""
+        number = int(now) // BUCKET_SECONDS
+        for (endpoint_id, version_id), count in self._in_flight.items():
+            if count > 0 and (endpoint_id, version_id, number) not in self._buckets:
+                self._bucket(endpoint_id, version_id, now)
 
     def close(self) -> None:
         """Stop the thread and write what is left."""
