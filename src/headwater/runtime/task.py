@@ -100,6 +100,7 @@ class Task:
         self.outputs: Outputs | None = None
         self.groups: list[int] = []  # process groups started: none outlives the task
         self.readers: list[threading.Thread] = []
+        self.shown: list[str] = []  # other tasks' folders it may read (a TensorBoard's logs)
         self.where = {"host": socket.gethostname(), "workdir": str(self.root)}
         self._started: float | None = None  # when the command started (monotonic)
         self._said_running = False
@@ -133,6 +134,12 @@ class Task:
         if spec.replica:
             env["HW_REPLICA_SOCKET"] = str(self.root.resolve() / REPLICA_SOCKET)
             env["HW_REPLICA_READY"] = str(self.root.resolve() / REPLICA_READY)
+        # A TensorBoard's running experiments: their output folders, where they exist on this
+        # machine, read-only in its sandbox (see ``sandboxed``)
+        live = {n: f for n, f in spec.live_logs.items() if Path(f).is_dir()}
+        if live:
+            env["HW_TENSORBOARD_LIVE"] = ",".join(f"{n}={f}" for n, f in live.items())
+            self.shown = list(live.values())
         return env
 
     def setup(self, spec: TaskSpec) -> dict[str, str]:
@@ -220,6 +227,7 @@ class Task:
             hand_over(root, sandbox.uid, sandbox.gid)
         venv = env.get("VIRTUAL_ENV")
         readable = [venv] if venv else []
+        readable += self.shown
         return sandbox.wrap(argv, workdir=str(root), cwd=str(cwd), readable=readable)
 
     def confined_install(self, argv: list[str], venv: Path) -> list[str]:
