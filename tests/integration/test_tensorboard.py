@@ -31,8 +31,8 @@ WRITE_EVENTS = (
     "w = EventFileWriter(os.path.join(os.environ['HW_OUTPUT_DIR'], 'tensorboard'))\n"
     "for step in range(3):\n"
     "    v = summary_pb2.Summary.Value(tag='loss', simple_value=1.0 / (step + 1))\n"
-    "    e = event_pb2.Event(wall_time=time.time(), step=step, summary=summary_pb2.Summary(value=[v]))\n"
-    "    w.add_event(e)\n"
+    "    s = summary_pb2.Summary(value=[v])\n"
+    "    w.add_event(event_pb2.Event(wall_time=time.time(), step=step, summary=s))\n"
     "w.close()\n"
     "print('wrote events', flush=True)\n"
     "while len(sys.argv) > 1: time.sleep(1)\n"
@@ -162,7 +162,8 @@ def test_the_project_setting_gives_a_running_experiment_a_tensorboard_that_ends_
         assert ended["reason"] == "its experiment ended"
         # one per experiment: not started again
         again = board_of()
-        assert again is not None and again["id"] == board["id"]
+        assert again is not None
+        assert again["id"] == board["id"]
     finally:
         assert site.api("PATCH", "/settings", json={"tensorboard": False}).is_success
 

@@ -61,7 +61,9 @@ class WorkspaceOut(BaseModel):
     id: str
     project_id: str
     name: str
-    kind: WorkspaceKind = Field(description="jupyter, or tensorboard (nothing to save)")
+    kind: WorkspaceKind = Field(
+        WorkspaceKind.JUPYTER, description="jupyter, or tensorboard (nothing to save)"
+    )
     follows: str | None = Field(
         None, description="An automatic TensorBoard: the experiment whose run it shows"
     )
