@@ -8,7 +8,11 @@ read-only member) and the scalars API lists the run's tag; with the project sett
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,3 +178,43 @@ def test_without_experiments_or_a_flow_run_a_start_is_refused(site: Site) -> Non
     assert refused.json()["where"] == "experiments"
     missing = site.api("GET", "/experiments/9999/tensorboard")
     assert missing.status_code == 404
+
+
+def hw(site: Site, tmp: Path, *args: str) -> Any:
+    """``hw ... --json`` in a subprocess against the site, as the admin; its JSON answer."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    env.update(
+        HEADWATER_URL=site.server.url,
+        HEADWATER_TOKEN=site.server.admin_token,
+        HEADWATER_PROJECT=site.project,
+        HEADWATER_CONFIG_DIR=str(tmp),
+    )
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "hw"), *args, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_hw_tensorboard_starts_lists_opens_and_stops_one(site: Site, tmp_path: Path) -> None:
+    experiment = run_experiment(site)
+    experiment_in(site, experiment["id"], "success")
+    number = str(experiment["number"])
+    started = hw(
+        site, tmp_path, "tensorboard", "start", "--experiments", number, "--name", "cli", "--wait"
+    )
+    assert started["state"] == "running"
+    assert started["kind"] == "tensorboard"
+    listed = hw(site, tmp_path, "tensorboard", "list", "--active")
+    assert [b["name"] for b in listed] == ["cli"]
+    opened = hw(site, tmp_path, "tensorboard", "open", "cli", "--no-browser")
+    assert opened["url"] == f"{site.server.url}/workspaces/{started['id']}/"
+    tags = wait_until(lambda: tags_of(site, started) or None, timeout=WAIT)
+    assert list(tags) == [f"{number}/tensorboard"]
+    stopped = hw(site, tmp_path, "tensorboard", "stop", "cli")
+    assert stopped["state"] == "stopped"
