@@ -218,3 +218,42 @@ def test_hw_tensorboard_starts_lists_opens_and_stops_one(site: Site, tmp_path: P
     assert list(tags) == [f"{number}/tensorboard"]
     stopped = hw(site, tmp_path, "tensorboard", "stop", "cli")
     assert stopped["state"] == "stopped"
+
+
+def test_a_flow_runs_experiments_are_one_tensorboard_each_run_named_by_its_number(
+    site: Site,
+) -> None:
+    site.sync({"write_events.py": WRITE_EVENTS})
+    task = "    type: exec\n    input: python write_events.py\n    computes: [tiny]\n"
+    flow = f"flow: curves\ntasks:\n  - title: A\n{task}  - title: B\n{task}relations: []\n"
+    assert site.api("POST", "/flows", json={"yaml": flow}).status_code in (200, 201)
+    listed = site.api("GET", "/experiments", params={"limit": 100}).json()["items"]
+    before = max((e["number"] for e in listed), default=0)
+    made = site.api("POST", "/flows/curves/runs", json={})
+    assert made.status_code == 201, made.text
+    run = made.json()
+
+    def ended() -> dict[str, Any] | None:
+        shown = site.api("GET", f"/flow-runs/{run['id']}").json()
+        return shown if shown["status"] in ("success", "failed", "aborted") else None
+
+    assert wait_until(ended, timeout=WAIT)["status"] == "success"
+    started = site.api(
+        "POST", "/tensorboards", json={"flow_run": str(run["number"]), "name": "curves"}
+    )
+    assert started.status_code == 201, started.text
+    board = site.state_is(started.json()["id"], "running")
+    numbers = sorted(
+        e["number"]
+        for e in site.api("GET", "/experiments", params={"limit": 100}).json()["items"]
+        if e["number"] > before and e["command"] == "python write_events.py"
+    )
+    assert len(numbers) == 2
+    expected = {f"{n}/tensorboard" for n in numbers}
+    tags = wait_until(
+        lambda: (found := tags_of(site, board)) and set(found) == expected and found,
+        timeout=WAIT,
+        message=lambda: f"{tags_of(site, board)} != {expected}",
+    )
+    assert all("loss" in tags[name] for name in expected)
+    assert site.api("POST", f"/workspaces/{board['id']}/stop", json={}).status_code == 200
