@@ -136,11 +136,23 @@ class Task:
             env["HW_REPLICA_READY"] = str(self.root.resolve() / REPLICA_READY)
         # A TensorBoard's running experiments: their output folders, where they exist on this
         # machine, read-only in its sandbox (see ``sandboxed``)
-        live = {n: f for n, f in spec.live_logs.items() if Path(f).is_dir()}
+        live = {n: str(f) for n, f in self.live_folders(spec).items() if f.is_dir()}
         if live:
             env["HW_TENSORBOARD_LIVE"] = ",".join(f"{n}={f}" for n, f in live.items())
             self.shown = list(live.values())
         return env
+
+    def live_folders(self, spec: TaskSpec) -> dict[str, Path]:
+        """``spec.live_logs`` as folders of this worker's own tasks (``<work root>/<id>/<output
+        dir>``): an id that is not one, or an output folder leaving its task's, is refused."""
+        found = {}
+        for name, where in spec.live_logs.items():
+            experiment_id, _, output_dir = where.partition("/")
+            if not experiment_id.isalnum():
+                raise SetupFailed(f"{experiment_id!r} is not an experiment id")
+            task = self.root.parent / experiment_id
+            found[name] = inside(task, output_dir, "live log folder")
+        return found
 
     def setup(self, spec: TaskSpec) -> dict[str, str]:
         # secrets, and the task's own token, never reach the stored log

@@ -214,7 +214,8 @@ class TaskSpec(BaseModel):
     working_dir: str
     live_logs: dict[str, str] = Field(
         default_factory=dict,
-        description="A TensorBoard's running experiments: number to output folder (read-only)",
+        description="A TensorBoard's running experiments: number to '<experiment id>/<output "
+        "dir>', found among this worker's task folders (bound read-only)",
     )
     passed_condition: list[str] = Field(
         default_factory=list, description="Input folders of the parents that passed a condition"

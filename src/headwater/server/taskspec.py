@@ -161,16 +161,17 @@ def tensorboard_logs(
     repo: ExperimentRepo, options: dict[str, Any]
 ) -> tuple[list[InputMount], dict[str, str]]:
     """A TensorBoard's logs: each chosen experiment's committed ``tensorboard/`` artifacts in
-    ``input/<number>/tensorboard`` (read-only hardlinks), or, while it runs and has committed
-    none yet, its output folder on the worker (bound read-only), named by its number."""
+    ``input/<number>/tensorboard`` (read-only hardlinks), or, while it runs, its output folder
+    on the worker (bound read-only), named by its number. A live one is named by its id and
+    output folder, never by the ``runner.workdir`` its task reported (a task could report any
+    path): the worker finds it among its own task folders."""
     mounts: list[InputMount] = []
     live: dict[str, str] = {}
     for experiment_id in (options.get("tensorboard") or {}).get("experiments", []):
         watched = repo.get(experiment_id)
         name = str(watched.number)
-        workdir = watched.runner.get("workdir")
-        if not watched.state.terminal and workdir:
-            live[name] = f"{workdir}/{watched.output_dir}"
+        if not watched.state.terminal and watched.runner.get("workdir"):
+            live[name] = f"{watched.id}/{watched.output_dir}"
         else:
             mounts.append(
                 InputMount(
