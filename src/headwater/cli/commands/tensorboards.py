@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from headwater.cli.commands.workspaces import WAIT_TIMEOUT, _open, _status, has_display
+from headwater.cli.browser import has_display, open_in_browser
 from headwater.cli.context import ProjectOption, connect
 from headwater.cli.output import JsonOption, emit, print_json, say
 
@@ -25,6 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+WAIT_TIMEOUT = 300.0
 Name = Annotated[str, typer.Argument(metavar="NAME", help="The TensorBoard's name or id.")]
 
 
@@ -157,7 +158,7 @@ def open_tensorboard(
             where=f"tensorboard {shown.name}",
             hint="Start another: `hw tensorboard start --experiments N`.",
         )
-    opened = browser and has_display() and _open(url)
+    opened = browser and has_display() and open_in_browser(url)
     if as_json:
         print_json(
             {"name": shown.name, "id": shown.id, "state": shown.state, "url": url, "opened": opened}
@@ -174,3 +175,9 @@ def stop(name: Name, project: ProjectOption = None, as_json: JsonOption = False)
     with connect(project) as client:
         stopped = client.tensorboards.stop(name)
     emit(stopped, as_json, lambda b: f"TensorBoard {b.name} is {b.state.value}.")
+
+
+def _status(line: str) -> None:
+    from headwater.cli.output import stderr
+
+    stderr().print(line, markup=False, soft_wrap=True)
