@@ -104,6 +104,8 @@ CASES = [
     case("endpoint predict my-model --data [1,2] --json", 212, schemas="endpoints"),
     case("workspace list --json", 208, schemas="workspaces"),
     case("workspace --help", 205),
+    case("tensorboard list --json", 208, schemas="workspaces"),
+    case("tensorboard --help", 205),
     case("experiments list --json", 212, schemas="experiments"),
     case("experiments --help", 205),
     case("flow list --json", 212, schemas="flows"),

@@ -648,6 +648,21 @@ ENTRIES: dict[str, Entry] = {
     f"POST {P}/workspaces/{{workspace_id}}/stop": Entry(
         JOBS_WRITERS, workspace_at("/stop", fresh=True)
     ),
+    # TensorBoards are workspaces of their own kind: the same access as starting one
+    f"GET {P}/tensorboards": Entry(VIEWERS, plain("/projects/{pid}/tensorboards")),
+    f"POST {P}/tensorboards": Entry(
+        JOBS_WRITERS,
+        lambda w, r, p: Call(
+            f"/projects/{p}/tensorboards", {"name": unique("tb-"), "experiments": [1]}
+        ),
+        ok=201,
+    ),
+    # experiment 1 runs with the setting off: it has no TensorBoard (the domain's 404)
+    f"GET {P}/experiments/{{ref}}/tensorboard": Entry(
+        VIEWERS,
+        plain("/projects/{pid}/experiments/1/tensorboard"),
+        domain=dict.fromkeys(VIEWERS, 404),
+    ),
     f"GET {P}/endpoints": Entry(VIEWERS, plain("/projects/{pid}/endpoints")),
     f"POST {P}/endpoints": Entry(
         JOBS_WRITERS,

@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "endpoint": _C + "endpoints:app",
     "endpoints": _C + "endpoints:endpoints",
     "workspace": _C + "workspaces:app",
+    "tensorboard": _C + "tensorboards:app",
     "experiments": _C + "experiments:app",
     "flow": _C + "flows:app",
     "live": _C + "live:app",

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from headwater.client.scope import ProjectScope
     from headwater.client.secrets import SecretsClient
     from headwater.client.settings import SettingsClient
+    from headwater.client.tensorboards import TensorBoardsClient
     from headwater.client.users import UsersClient
     from headwater.client.webhooks import WebhooksClient
     from headwater.client.workspaces import WorkspacesClient
@@ -165,6 +166,12 @@ class Client:
         from headwater.client.workspaces import WorkspacesClient
 
         return WorkspacesClient(self.http, self.scope)
+
+    @cached_property
+    def tensorboards(self) -> TensorBoardsClient:
+        from headwater.client.tensorboards import TensorBoardsClient
+
+        return TensorBoardsClient(self.http, self.scope)
 
     @cached_property
     def live(self) -> LiveClient:

@@ -38,3 +38,7 @@ class WorkspaceRow(Base):
     saved_at: Mapped[datetime | None] = mapped_column()
     ended_at: Mapped[datetime | None] = mapped_column()
     reason: Mapped[str | None] = mapped_column(Text)
+    # "jupyter" or "tensorboard" (domain.workspaces.WorkspaceKind); ``follows``: the experiment
+    # an automatic TensorBoard serves while it runs (the project setting ``tensorboard``)
+    kind: Mapped[str] = mapped_column(String(16), default="jupyter", server_default="jupyter")
+    follows: Mapped[str | None] = mapped_column(String(16), index=True)

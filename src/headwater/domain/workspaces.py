@@ -24,6 +24,14 @@ DEFAULT_MAX_AGE_SECONDS = 7 * 24 * 3600
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
+class WorkspaceKind(StrEnum):
+    """What a workspace serves: JupyterLab on the project's files (saved back), or TensorBoard
+    over experiments' logs (read-only: nothing to save, no kernels)."""
+
+    JUPYTER = "jupyter"
+    TENSORBOARD = "tensorboard"
+
+
 class WorkspaceState(StrEnum):
     STARTING = "starting"  # queued or booting: JupyterLab does not answer yet
     RUNNING = "running"  # answering through the proxy
@@ -144,9 +152,30 @@ class Workspace:
     saved_at: datetime | None
     ended_at: datetime | None
     reason: str | None
+    kind: WorkspaceKind = WorkspaceKind.JUPYTER
+    follows: str | None = None  # an automatic TensorBoard: the experiment it serves
+
+    @property
+    def saves(self) -> bool:
+        """Whether its folder is committed on save, stop and autosync (a TensorBoard's not)."""
+        return self.kind is WorkspaceKind.JUPYTER
 
     def culls_at(self) -> datetime:
         """When the culler stops it if nothing happens meanwhile (the UI shows it)."""
         idle = self.last_activity + timedelta(seconds=self.policy.idle_seconds)
         started = self.ready_at or self.created_at
         return min(idle, started + timedelta(seconds=self.policy.max_age_seconds))
+
+
+def automatic_name(number: int) -> str:
+    """The name of the TensorBoard the project setting starts for experiment ``number``."""
+    return f"tensorboard-{number}"
+
+
+def tensorboards_due(
+    running: Iterable[tuple[str, str]], *, enabled: set[str], followed: set[str]
+) -> list[str]:
+    """The running experiments (``(id, project id)``) that get an automatic TensorBoard now:
+    their project has the setting ``tensorboard`` on and none followed them yet (one per
+    experiment: a TensorBoard stopped by hand is not started again)."""
+    return [e for e, project in running if project in enabled and e not in followed]

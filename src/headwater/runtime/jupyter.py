@@ -22,7 +22,7 @@ from typing import Any
 POLL = 0.02
 
 
-def _announce(sock: str, ready: str) -> None:
+def announce(sock: str, ready: str) -> None:
     """Write ``unix:<sock>`` to the ready file once a connection to the socket succeeds."""
     while True:
         try:
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     # Jupyter's runtime files (kernel connection files) in the private /tmp, not the project
     os.environ.setdefault("JUPYTER_RUNTIME_DIR", tempfile.mkdtemp(prefix="jupyter-"))
     os.environ.setdefault("JUPYTER_CONFIG_DIR", tempfile.mkdtemp(prefix="jupyter-config-"))
-    threading.Thread(target=_announce, args=(sock, ready), daemon=True).start()
+    threading.Thread(target=announce, args=(sock, ready), daemon=True).start()
     from jupyterlab.labapp import LabApp  # type: ignore[import-untyped]  # [workspaces]
 
     keep_token_out_of_pages(LabApp)

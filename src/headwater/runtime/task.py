@@ -100,6 +100,7 @@ class Task:
         self.outputs: Outputs | None = None
         self.groups: list[int] = []  # process groups started: none outlives the task
         self.readers: list[threading.Thread] = []
+        self.shown: list[str] = []  # other tasks' folders it may read (a TensorBoard's logs)
         self.where = {"host": socket.gethostname(), "workdir": str(self.root)}
         self._started: float | None = None  # when the command started (monotonic)
         self._said_running = False
@@ -133,7 +134,25 @@ class Task:
         if spec.replica:
             env["HW_REPLICA_SOCKET"] = str(self.root.resolve() / REPLICA_SOCKET)
             env["HW_REPLICA_READY"] = str(self.root.resolve() / REPLICA_READY)
+        # A TensorBoard's running experiments: their output folders, where they exist on this
+        # machine, read-only in its sandbox (see ``sandboxed``)
+        live = {n: str(f) for n, f in self.live_folders(spec).items() if f.is_dir()}
+        if live:
+            env["HW_TENSORBOARD_LIVE"] = ",".join(f"{n}={f}" for n, f in live.items())
+            self.shown = list(live.values())
         return env
+
+    def live_folders(self, spec: TaskSpec) -> dict[str, Path]:
+        """``spec.live_logs`` as folders of this worker's own tasks (``<work root>/<id>/<output
+        dir>``): an id that is not one, or an output folder leaving its task's, is refused."""
+        found = {}
+        for name, where in spec.live_logs.items():
+            experiment_id, _, output_dir = where.partition("/")
+            if not experiment_id.isalnum():
+                raise SetupFailed(f"{experiment_id!r} is not an experiment id")
+            task = self.root.parent / experiment_id
+            found[name] = inside(task, output_dir, "live log folder")
+        return found
 
     def setup(self, spec: TaskSpec) -> dict[str, str]:
         # secrets, and the task's own token, never reach the stored log
@@ -220,6 +239,7 @@ class Task:
             hand_over(root, sandbox.uid, sandbox.gid)
         venv = env.get("VIRTUAL_ENV")
         readable = [venv] if venv else []
+        readable += self.shown
         return sandbox.wrap(argv, workdir=str(root), cwd=str(cwd), readable=readable)
 
     def confined_install(self, argv: list[str], venv: Path) -> list[str]:

@@ -212,6 +212,11 @@ class TaskSpec(BaseModel):
     output_dir: str
     sync_seconds: float | None
     working_dir: str
+    live_logs: dict[str, str] = Field(
+        default_factory=dict,
+        description="A TensorBoard's running experiments: number to '<experiment id>/<output "
+        "dir>', found among this worker's task folders (bound read-only)",
+    )
     passed_condition: list[str] = Field(
         default_factory=list, description="Input folders of the parents that passed a condition"
     )

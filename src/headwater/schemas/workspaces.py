@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from headwater.domain.workspaces import WorkspaceState
+from headwater.domain.workspaces import WorkspaceKind, WorkspaceState
 from headwater.schemas.common import Model
 
 
@@ -38,10 +38,35 @@ class WorkspaceStop(Model):
     message: str = Field("", max_length=2000)
 
 
+class TensorBoardStart(Model):
+    name: str = Field(
+        "tensorboard", min_length=1, max_length=63, description="Unique among running ones"
+    )
+    experiments: list[int] = Field(
+        default_factory=list, max_length=100, description="Experiment numbers whose logs it shows"
+    )
+    flow_run: str | None = Field(
+        None, max_length=64, description="A flow run (id or number): all its experiments"
+    )
+    compute: str | None = Field(None, max_length=100, description="A compute template's name")
+    idle_seconds: int | None = Field(
+        None, ge=1, le=30 * 24 * 3600, description="Culled after this long idle"
+    )
+    max_age_seconds: int | None = Field(
+        None, ge=1, le=365 * 24 * 3600, description="Culled this long after it started"
+    )
+
+
 class WorkspaceOut(BaseModel):
     id: str
     project_id: str
     name: str
+    kind: WorkspaceKind = Field(
+        WorkspaceKind.JUPYTER, description="jupyter, or tensorboard (nothing to save)"
+    )
+    follows: str | None = Field(
+        None, description="An automatic TensorBoard: the experiment whose run it shows"
+    )
     state: WorkspaceState
     experiment_id: str
     experiment_number: int

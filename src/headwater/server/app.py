@@ -38,6 +38,7 @@ from headwater.server.routes import (
     repos,
     secrets,
     settings,
+    tensorboards,
     users,
     webhooks,
     workspaces,
@@ -73,6 +74,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     endpoint_traffic.router,  # the request log and traffic of one endpoint (server/gateway)
     endpoint_try.router,  # a member's predict without a key, through the gateway
     workspaces.router,
+    tensorboards.router,  # a workspace of kind tensorboard; an experiment's own TensorBoard
     admin.router,
 )
 

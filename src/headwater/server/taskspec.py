@@ -63,6 +63,8 @@ def task_spec(
                 datasets.append(DatasetMount(name=dataset, commit=head.id))
         flow = experiment.options.get("flow") or {}
         inputs = flow_inputs(ExperimentRepo(session), flow)
+        board, live = tensorboard_logs(ExperimentRepo(session), experiment.options)
+        inputs += board
         workspace = experiment.options.get("workspace")
         sealed = WorkspaceRepo(session).sealed_token(workspace) if workspace else None
     datasets += [DatasetMount(**d) for d in experiment.options.get("dataset_mounts", [])]
@@ -92,6 +94,7 @@ def task_spec(
         files_commit=experiment.start_commit,
         datasets=datasets,
         inputs=inputs,
+        live_logs=live,
         passed_condition=list(flow.get("passed", [])),
         cnvrg_env=settings.cnvrg_env,
         requirements=bool(experiment.options.get("requirements", True)),
@@ -152,3 +155,30 @@ def flow_inputs(repo: ExperimentRepo, flow: dict[str, Any]) -> list[InputMount]:
             )
         )
     return out
+
+
+def tensorboard_logs(
+    repo: ExperimentRepo, options: dict[str, Any]
+) -> tuple[list[InputMount], dict[str, str]]:
+    """A TensorBoard's logs: each chosen experiment's committed ``tensorboard/`` artifacts in
+    ``input/<number>/tensorboard`` (read-only hardlinks), or, while it runs, its output folder
+    on the worker (bound read-only), named by its number. A live one is named by its id and
+    output folder, never by the ``runner.workdir`` its task reported (a task could report any
+    path): the worker finds it among its own task folders."""
+    mounts: list[InputMount] = []
+    live: dict[str, str] = {}
+    for experiment_id in (options.get("tensorboard") or {}).get("experiments", []):
+        watched = repo.get(experiment_id)
+        name = str(watched.number)
+        if not watched.state.terminal and watched.runner.get("workdir"):
+            live[name] = f"{watched.id}/{watched.output_dir}"
+        else:
+            mounts.append(
+                InputMount(
+                    name=f"{name}/tensorboard",
+                    repo="files",
+                    commit=watched.output_commit,
+                    output_dir=f"{watched.output_dir.rstrip('/')}/tensorboard",
+                )
+            )
+    return mounts, live

@@ -6,12 +6,11 @@ of the project's files, as `hw sync` does."""
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from headwater.cli.browser import has_display, open_in_browser
 from headwater.cli.context import ProjectOption, connect
 from headwater.cli.output import JsonOption, emit, print_json, say
 
@@ -147,7 +146,7 @@ def open_workspace(
             where=f"workspace {shown.name}",
             hint=f"Start it again: `hw workspace start {shown.name}`.",
         )
-    opened = browser and has_display() and _open(url)
+    opened = browser and has_display() and open_in_browser(url)
     if as_json:
         print_json(
             {"name": shown.name, "id": shown.id, "state": shown.state, "url": url, "opened": opened}
@@ -156,23 +155,6 @@ def open_workspace(
     say(url)
     if shown.state.value != "running":
         _status(f"Workspace {shown.name} is {shown.state.value}: the page answers once it runs.")
-
-
-def has_display() -> bool:
-    """Whether a browser can show a window here: macOS and Windows have one; elsewhere an X
-    or Wayland display must be named (over SSH there is none, and the URL is enough)."""
-    if sys.platform in ("darwin", "win32"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def _open(url: str) -> bool:
-    import webbrowser
-
-    try:
-        return webbrowser.open_new_tab(url)
-    except webbrowser.Error:
-        return False
 
 
 @app.command()

@@ -12,7 +12,13 @@ from sqlalchemy.orm import Session
 
 from headwater.db.workspace_tables import WorkspaceRow
 from headwater.domain.errors import NotFound
-from headwater.domain.workspaces import CullPolicy, Workspace, WorkspaceState, can_move
+from headwater.domain.workspaces import (
+    CullPolicy,
+    Workspace,
+    WorkspaceKind,
+    WorkspaceState,
+    can_move,
+)
 
 _ACTIVE = (WorkspaceState.STARTING.value, WorkspaceState.RUNNING.value)
 
@@ -35,6 +41,8 @@ def to_workspace(row: WorkspaceRow) -> Workspace:
         saved_at=row.saved_at,
         ended_at=row.ended_at,
         reason=row.reason,
+        kind=WorkspaceKind(row.kind),
+        follows=row.follows,
     )
 
 
@@ -53,6 +61,8 @@ class WorkspaceRepo:
         created_by: str,
         policy: CullPolicy,
         base_commit: str | None,
+        kind: WorkspaceKind = WorkspaceKind.JUPYTER,
+        follows: str | None = None,
     ) -> Workspace:
         row = WorkspaceRow(
             id=workspace_id,
@@ -65,6 +75,8 @@ class WorkspaceRepo:
             idle_seconds=policy.idle_seconds,
             max_age_seconds=policy.max_age_seconds,
             base_commit=base_commit,
+            kind=kind.value,
+            follows=follows,
             created_at=datetime.now(UTC),
             last_activity=datetime.now(UTC),
         )
@@ -92,8 +104,32 @@ class WorkspaceRepo:
         row = self.s.scalar(select(WorkspaceRow).where(WorkspaceRow.experiment_id == experiment_id))
         return to_workspace(row) if row else None
 
-    def of_project(self, project_id: str, *, active_only: bool = False) -> list[Workspace]:
+    def following(self, experiment_id: str) -> Workspace | None:
+        """The newest TensorBoard that follows ``experiment_id`` (started with it), if any."""
+        row = self.s.scalar(
+            select(WorkspaceRow)
+            .where(WorkspaceRow.follows == experiment_id)
+            .order_by(WorkspaceRow.created_at.desc())
+            .limit(1)
+        )
+        return to_workspace(row) if row else None
+
+    def followed(self) -> set[str]:
+        """Every experiment some TensorBoard follows or followed (one per experiment)."""
+        return set(
+            self.s.scalars(select(WorkspaceRow.follows).where(WorkspaceRow.follows.is_not(None)))
+        )
+
+    def of_project(
+        self,
+        project_id: str,
+        *,
+        active_only: bool = False,
+        kind: WorkspaceKind | None = None,
+    ) -> list[Workspace]:
         query = select(WorkspaceRow).where(WorkspaceRow.project_id == project_id)
+        if kind is not None:
+            query = query.where(WorkspaceRow.kind == kind.value)
         if active_only:
             query = query.where(WorkspaceRow.state.in_(_ACTIVE))
         rows = self.s.scalars(query.order_by(WorkspaceRow.created_at.desc())).all()

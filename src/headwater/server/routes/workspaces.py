@@ -16,7 +16,7 @@ from headwater.db.repos.workspaces import WorkspaceRepo
 from headwater.domain.access import Permission
 from headwater.domain.errors import Conflict, PermissionDenied
 from headwater.domain.gitsource import GitRefused, git_source
-from headwater.domain.workspaces import Workspace, check_name, check_unused
+from headwater.domain.workspaces import Workspace, WorkspaceKind, check_name, check_unused
 from headwater.schemas.workspaces import (
     WorkspaceOut,
     WorkspaceSave,
@@ -62,10 +62,12 @@ def workspace_out(workspace: Workspace, number: int) -> WorkspaceOut:
         id=workspace.id,
         project_id=workspace.project_id,
         name=workspace.name,
+        kind=workspace.kind,
+        follows=workspace.follows,
         state=workspace.state,
         experiment_id=workspace.experiment_id,
         experiment_number=number,
-        url=f"{PREFIX}{workspace.id}/lab",
+        url=f"{PREFIX}{workspace.id}/" + ("lab" if workspace.kind is WorkspaceKind.JUPYTER else ""),
         created_by=workspace.created_by,
         created_at=workspace.created_at,
         ready_at=workspace.ready_at,
@@ -161,11 +163,14 @@ def start_workspace(
 
 @router.get("", response_model=list[WorkspaceOut])
 def list_workspaces(
-    access: Reader, platform: PlatformDep, active: bool = False
+    access: Reader,
+    platform: PlatformDep,
+    active: bool = False,
+    kind: WorkspaceKind = WorkspaceKind.JUPYTER,
 ) -> list[WorkspaceOut]:
-    """The project's workspaces, newest first (``active``: only starting or running ones)."""
+    """The project's workspaces of ``kind``, newest first (``active``: starting or running)."""
     with platform.db.read() as session:
-        found = WorkspaceRepo(session).of_project(access.project.id, active_only=active)
+        found = WorkspaceRepo(session).of_project(access.project.id, active_only=active, kind=kind)
         experiments = ExperimentRepo(session)
         numbers = {w.id: experiments.get(w.experiment_id).number for w in found}
     return [workspace_out(w, numbers[w.id]) for w in found]

@@ -33,11 +33,13 @@ from headwater.domain.workspaces import (
     TITLE_PREFIX,
     CullPolicy,
     Workspace,
+    WorkspaceKind,
     WorkspaceState,
     autosync_due,
     cull_reason,
 )
 from headwater.server.platform import Platform
+from headwater.server.workspaces import tensorboards
 from headwater.server.workspaces.proxy import PREFIX, Activity
 from headwater.server.workspaces.saving import SaveRequest, save
 from headwater.storage.versioning import CommitOutcome
@@ -147,6 +149,12 @@ class Workspaces:
         """Commit the folder's changes now (the workspace must be running)."""
         with self._one_at_a_time(workspace_id):
             workspace = self._get(workspace_id)
+            if not workspace.saves:
+                raise Conflict(
+                    f"{workspace.name} is a TensorBoard: it has no files to save",
+                    where="workspace",
+                    hint="Only a JupyterLab workspace is saved; stop this one when done.",
+                )
             if workspace.state is not WorkspaceState.RUNNING:
                 raise Conflict(
                     f"workspace {workspace.name} is {workspace.state.value}",
@@ -170,7 +178,7 @@ class Workspaces:
             with self.platform.db.write() as session:
                 WorkspaceRepo(session).move(workspace_id, WorkspaceState.STOPPING)
             outcome = None
-            if not discard and was is WorkspaceState.RUNNING:
+            if not discard and was is WorkspaceState.RUNNING and workspace.saves:
                 try:
                     outcome = self._save(workspace, author, message or f"stopped: {reason}")
                 except HeadwaterError:
@@ -235,6 +243,33 @@ class Workspaces:
                 self._ended(workspace, experiment.state, experiment.reason)
             elif workspace.state is WorkspaceState.RUNNING and not self._maybe_cull(workspace, now):
                 self._maybe_autosync(workspace, now, autosync)
+        self.sync_tensorboards()
+
+    def sync_tensorboards(self) -> None:
+        """The project setting ``tensorboard``: a TensorBoard for each running experiment,
+        stopped once the experiment ended (nothing to save)."""
+        to_start, to_stop = tensorboards.due(self.platform)
+        for target in to_start:
+            with self.platform.db.read() as session:
+                settings = SettingsRepo(session).get(target[0])
+            request = tensorboards.automatic_request(
+                target,
+                token_sealed=self.platform.box.seal(self.new_token()),
+                workspace_id=self.new_id(),
+                max_age=settings.workspace_max_age_hours * 3600,
+            )
+            try:
+                tensorboards.create(self.platform, request)
+            except HeadwaterError as exc:  # its name is taken by a running one: said, skipped
+                log.warning("no TensorBoard for experiment %s: %s", target[3], exc)
+        for workspace in to_stop:
+            self.stop(
+                workspace.id,
+                "headwater",
+                discard=True,
+                message="",
+                reason="its experiment ended",
+            )
 
     def _ended(self, workspace: Workspace, state: JobState, reason: str | None) -> None:
         """Its task ended by itself (crashed, killed) or was stopped outside of ``stop``:
@@ -253,6 +288,8 @@ class Workspaces:
     ) -> None:
         """Save a running workspace every ``sync_minutes`` while the project's autosync is on
         (``minutes`` caches each project's setting for this pass)."""
+        if not workspace.saves:
+            return
         if workspace.project_id not in minutes:
             with self.platform.db.read() as session:
                 settings = SettingsRepo(session).get(workspace.project_id)
@@ -295,7 +332,7 @@ class Workspaces:
     def kernels(self, workspace: Workspace) -> tuple[bool, datetime | None]:
         """Whether any kernel is busy, and the latest kernel activity, asked of JupyterLab
         itself (``/api/kernels``): a long computation is not idle. Unanswered: not busy."""
-        if not workspace.address:
+        if not workspace.address or workspace.kind is not WorkspaceKind.JUPYTER:
             return False, None
         with self.platform.db.read() as session:
             sealed = WorkspaceRepo(session).sealed_token(workspace.id)
