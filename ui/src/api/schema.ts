@@ -528,7 +528,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Dataset Get Tree */
+        /**
+         * Dataset Get Tree
+         * @description A version's files (``TreeOut``), encoded here: a tree was checked when committed,
+         *     and 10,000 entry models built and checked twice over took most of a clone's start.
+         */
         get: operations["dataset_get_tree"];
         put?: never;
         post?: never;
@@ -980,6 +984,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/experiments/{ref}/tensorboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tensorboard Of Experiment
+         * @description The TensorBoard started with this experiment (the project setting ``tensorboard``).
+         */
+        get: operations["tensorboard_of_experiment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/experiments/{ref}/values": {
         parameters: {
             query?: never;
@@ -1156,7 +1180,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Files Get Tree */
+        /**
+         * Files Get Tree
+         * @description A version's files (``TreeOut``), encoded here: a tree was checked when committed,
+         *     and 10,000 entry models built and checked twice over took most of a clone's start.
+         */
         get: operations["files_get_tree"];
         put?: never;
         post?: never;
@@ -1685,7 +1713,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Model Get Tree */
+        /**
+         * Model Get Tree
+         * @description A version's files (``TreeOut``), encoded here: a tree was checked when committed,
+         *     and 10,000 entry models built and checked twice over took most of a clone's start.
+         */
         get: operations["model_get_tree"];
         put?: never;
         post?: never;
@@ -1781,6 +1813,30 @@ export interface paths {
         patch: operations["update_settings"];
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/tensorboards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Tensorboards
+         * @description The project's TensorBoards, newest first (``active``: only starting or running ones).
+         */
+        get: operations["list_tensorboards"];
+        put?: never;
+        /**
+         * Start Tensorboard
+         * @description Start TensorBoard over experiments' tensorboard/ logs, as a job behind the proxy.
+         */
+        post: operations["start_tensorboard"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/webhooks": {
         parameters: {
             query?: never;
@@ -1828,7 +1884,7 @@ export interface paths {
         };
         /**
          * List Workspaces
-         * @description The project's workspaces, newest first (``active``: only starting or running ones).
+         * @description The project's workspaces of ``kind``, newest first (``active``: starting or running).
          */
         get: operations["list_workspaces"];
         put?: never;
@@ -3742,6 +3798,13 @@ export interface components {
             git?: components["schemas"]["GitCheckout"] | null;
             /** Inputs */
             inputs: components["schemas"]["InputMount"][];
+            /**
+             * Live Logs
+             * @description A TensorBoard's running experiments: number to '<experiment id>/<output dir>', found among this worker's task folders (bound read-only)
+             */
+            live_logs?: {
+                [key: string]: string;
+            };
             /** @description A model version to put at model/ */
             model?: components["schemas"]["ModelMount"] | null;
             /** Output Dir */
@@ -3778,6 +3841,40 @@ export interface components {
          * @enum {string}
          */
         TaskState: "waiting" | "pending_approval" | "running" | "success" | "failed" | "skipped" | "aborted";
+        /** TensorBoardStart */
+        TensorBoardStart: {
+            /**
+             * Compute
+             * @description A compute template's name
+             */
+            compute?: string | null;
+            /**
+             * Experiments
+             * @description Experiment numbers whose logs it shows
+             */
+            experiments?: number[];
+            /**
+             * Flow Run
+             * @description A flow run (id or number): all its experiments
+             */
+            flow_run?: string | null;
+            /**
+             * Idle Seconds
+             * @description Culled after this long idle
+             */
+            idle_seconds?: number | null;
+            /**
+             * Max Age Seconds
+             * @description Culled this long after it started
+             */
+            max_age_seconds?: number | null;
+            /**
+             * Name
+             * @description Unique among running ones
+             * @default tensorboard
+             */
+            name?: string;
+        };
         /**
          * TokenInfoOut
          * @description One of the caller's tokens; its secret is never shown again.
@@ -4064,6 +4161,13 @@ export interface components {
             /** Url */
             url: string;
         };
+        /**
+         * WorkspaceKind
+         * @description What a workspace serves: JupyterLab on the project's files (saved back), or TensorBoard
+         *     over experiments' logs (read-only: nothing to save, no kernels).
+         * @enum {string}
+         */
+        WorkspaceKind: "jupyter" | "tensorboard";
         /** WorkspaceOut */
         WorkspaceOut: {
             /** Base Commit */
@@ -4086,10 +4190,20 @@ export interface components {
             experiment_id: string;
             /** Experiment Number */
             experiment_number: number;
+            /**
+             * Follows
+             * @description An automatic TensorBoard: the experiment whose run it shows
+             */
+            follows?: string | null;
             /** Id */
             id: string;
             /** Idle Seconds */
             idle_seconds: number;
+            /**
+             * @description jupyter, or tensorboard (nothing to save)
+             * @default jupyter
+             */
+            kind?: components["schemas"]["WorkspaceKind"];
             /**
              * Last Activity
              * Format: date-time
@@ -7375,6 +7489,52 @@ export interface operations {
             };
         };
     };
+    tensorboard_of_experiment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceOut"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     log_values: {
         parameters: {
             query?: never;
@@ -10110,6 +10270,102 @@ export interface operations {
             };
         };
     };
+    list_tensorboards: {
+        parameters: {
+            query?: {
+                active?: boolean;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceOut"][];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_tensorboard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TensorBoardStart"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceOut"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_webhooks: {
         parameters: {
             query?: never;
@@ -10252,6 +10508,7 @@ export interface operations {
         parameters: {
             query?: {
                 active?: boolean;
+                kind?: components["schemas"]["WorkspaceKind"];
             };
             header?: never;
             path: {
