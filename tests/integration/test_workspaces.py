@@ -395,6 +395,32 @@ def test_a_file_written_through_the_contents_api_is_saved_as_a_new_version(
     assert again.json()["unchanged"]
 
 
+def test_a_save_reads_the_workspaces_own_folder_whatever_its_task_reports(
+    site: Site, lab: dict[str, Any], tmp_path: Path
+) -> None:
+    """A workspace's code holds its task token, and a task may report its own ``runner``: one
+    that names another folder (another task's, say) as its workdir must not get that folder's
+    files saved into this project."""
+    decoy = tmp_path / "elsewhere"
+    decoy.mkdir()
+    (decoy / "stolen.txt").write_text("another task's file\n")
+    kernel = new_kernel(site, lab)
+    code = (
+        "import os, httpx\n"
+        "url = f\"{os.environ['HEADWATER_URL']}/api/v1/projects/"
+        "{os.environ['HEADWATER_PROJECT']}/experiments/{os.environ['HW_EXPERIMENT_ID']}/state\"\n"
+        "r = httpx.post(url, headers={'Authorization': 'Bearer ' + os.environ['HEADWATER_TOKEN']},"
+        f" json={{'state': 'running', 'runner': {{'workdir': {str(decoy)!r}}}}})\n"
+        "print(r.status_code)\n"
+    )
+    assert execute(site, lab, kernel, code).strip() == "200"  # the report itself is allowed
+    saved = site.api("POST", f"/workspaces/{lab['id']}/save", json={"message": "mine"})
+    assert saved.status_code == 200, saved.text
+    if not saved.json()["unchanged"]:
+        commit = saved.json()["commit"]
+        assert site.file_at(commit, "stolen.txt") is None
+
+
 def test_a_save_merges_what_others_synced_meanwhile_and_refuses_a_conflict(
     site: Site, lab: dict[str, Any]
 ) -> None:

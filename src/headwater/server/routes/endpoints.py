@@ -33,7 +33,6 @@ from headwater.domain.trees import Tree
 from headwater.domain.versions import RepoKind
 from headwater.engine import endpoints as deploys
 from headwater.engine.endpoints import IssuedKey, VersionSource
-from headwater.executors.local import task_folder
 from headwater.schemas.common import Page
 from headwater.schemas.endpoints import (
     EndpointDeploy,
@@ -54,6 +53,7 @@ from headwater.schemas.endpoints import (
 from headwater.server.deps import PlatformDep, ProjectAccess, own_task, require
 from headwater.server.gateway import gateway_of
 from headwater.server.platform import Platform
+from headwater.server.taskfolder import known_task_folder
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["endpoints"])
 Reader = Annotated[ProjectAccess, Depends(require(Permission.JOBS_READ))]
@@ -386,8 +386,7 @@ def report_serving(
         repo = EndpointRepo(session)
         replica = repo.replica_of_task(experiment.id)
         if replica is None and experiment.options.get("workspace"):
-            given = str(experiment.runner.get("workdir") or "")
-            address = check_address(body.address, os.path.realpath(given) if given else "")
+            address = check_address(body.address, known_task_folder(platform, experiment.id))
             WorkspaceRepo(session).ready(experiment.id, address)  # a workspace's JupyterLab
             return Response(status_code=204)
         if replica is None:
@@ -396,7 +395,7 @@ def report_serving(
                 where="experiment",
                 hint="Only a replica's task reports a serving address.",
             )
-        workdir = _task_folder(platform, experiment.id)
+        workdir = known_task_folder(platform, experiment.id)
         address = check_address(body.address, workdir)
         if not can_move(ReplicaState(replica.state), ReplicaState.READY):
             return Response(status_code=204)  # stopping or gone meanwhile: not routed to
@@ -406,14 +405,6 @@ def report_serving(
         slug = repo.get(access.project.id, replica.endpoint_id).slug
     _changed(request, platform, slug)  # routed to at once, from this server process
     return Response(status_code=204)
-
-
-def _task_folder(platform: Platform, experiment_id: str) -> str:
-    """The task's folder as the server knows it (never as the task says: a task could name
-    another's), resolved as the sandbox mounts it; "" where tasks run elsewhere."""
-    if platform.settings.executor != "local":
-        return ""
-    return os.path.realpath(task_folder(platform.settings.home, experiment_id))
 
 
 def check_address(address: str, workdir: str) -> str:

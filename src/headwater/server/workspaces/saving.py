@@ -6,8 +6,9 @@ A save that had to merge others' changes brings those changes into the folder (a
 does), so the next save's base is again exactly what the folder holds. A path changed both
 here and on the server refuses the whole save (``MergeConflict``): nothing is half-committed.
 
-The folder is read where the local worker made it (``runner.workdir``): the server and the
-worker share a machine. Folders the runtime fills (``data/``, ``input/``, the output folder),
+The folder is read where the local worker made it (``server/taskfolder.py``; never the
+``runner.workdir`` a task reports, which it could forge): the server and the worker share a
+machine. Folders the runtime fills (``data/``, ``input/``, the output folder),
 Jupyter's checkpoints, the replica socket and anything ``.hwignore`` names are not the
 project's files: what the base holds there is carried over untouched.
 """

@@ -39,6 +39,7 @@ from headwater.domain.workspaces import (
     cull_reason,
 )
 from headwater.server.platform import Platform
+from headwater.server.taskfolder import known_task_folder
 from headwater.server.workspaces import tensorboards
 from headwater.server.workspaces.proxy import PREFIX, Activity
 from headwater.server.workspaces.saving import SaveRequest, save
@@ -103,7 +104,8 @@ class Workspaces:
     def _folder(self, workspace: Workspace) -> tuple[Path, str]:
         with self.platform.db.read() as session:
             experiment = ExperimentRepo(session).get(workspace.experiment_id)
-        workdir = str(experiment.runner.get("workdir") or "")
+        # where the worker made it, never the workdir the task reported (it could name any)
+        workdir = known_task_folder(self.platform, experiment.id)
         if not workdir or not Path(workdir).is_dir():
             raise Conflict(
                 f"workspace {workspace.name} has no folder to save yet",
