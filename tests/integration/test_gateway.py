@@ -382,3 +382,21 @@ def test_a_logged_input_cut_to_the_limit_is_not_replayed(
     replay = site.api("POST", f"/endpoints/Churn/requests/{entry['id']}/replay")
     assert replay.status_code == 409
     assert replay.json()["where"] == "request"
+
+
+def test_predict_calls_stay_out_of_uvicorns_access_log(tmp_path: Path) -> None:
+    """At ``info`` (``hw server``'s default) uvicorn logs a line per answer: the API's stay,
+    predict calls do not (they cost 15 us each on the hot path; the request log has them)."""
+    with (
+        running_server(tmp_path / "home", tmp_path / "server.log") as server,
+        httpx.Client(base_url=server.url, timeout=30) as http,
+    ):
+        for path in ("/api/v1/endpoints/nothing-here/predict", "/e/nothing-here/predict"):
+            answer = http.post(path, json={"input_params": 1}, headers={"Cnvrg-Api-Key": "x"})
+            assert answer.status_code == 401, answer.text
+        assert http.get("/api/v1/projects").status_code == 401
+        wait_until(
+            lambda: '"GET /api/v1/projects HTTP/1.1" 401' in server.log_text(),
+            message=server.log_text,
+        )
+        assert "/predict" not in server.log_text()

@@ -10,7 +10,7 @@ the fewest in-flight requests takes it (ties in turn), so a slow replica gets fe
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from headwater.domain.errors import InvalidInput
 
@@ -47,6 +47,9 @@ class VersionPicker:
     def __init__(self, split: Mapping[str, int]) -> None:
         self.split = check_split(split)
         self._score = dict.fromkeys(self.split, 0)
+        # one version with all the traffic (most endpoints, most of the time): its score
+        # would gain 100 and lose 100 on every pick, so the pick is the version itself
+        self._only = next(iter(self.split)) if len(self.split) == 1 else None
 
     def pick(self, among: frozenset[str] | None = None) -> str | None:
         """The next version; only one in ``among`` when given (those with a ready replica).
@@ -54,6 +57,9 @@ class VersionPicker:
         Versions left out keep their score, so when one comes back its share catches up
         within a round rather than being lost.
         """
+        only = self._only
+        if only is not None:
+            return only if among is None or only in among else None
         candidates = [v for v, w in self.split.items() if w > 0 and (among is None or v in among)]
         if not candidates:
             return None
@@ -65,9 +71,8 @@ class VersionPicker:
         return chosen
 
 
-@dataclass(frozen=True)
-class ReplicaLoad:
-    """A ready replica as the gateway sees it."""
+class ReplicaLoad(NamedTuple):
+    """A ready replica as the gateway sees it (a tuple: the gateway makes some per request)."""
 
     replica_id: str
     in_flight: int
@@ -83,8 +88,9 @@ def least_loaded(replicas: Sequence[ReplicaLoad], *, turn: int = 0) -> str | Non
     return idle[turn % len(idle)]
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(NamedTuple):
+    """Where one request goes."""
+
     version_id: str
     replica_id: str
 

@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 from headwater import __version__
 from headwater.server import docs, errors, ui
 from headwater.server.gateway import Gateway, GatewayConfig, slug_of
+from headwater.server.gateway.accesslog import skip_predict_calls
 from headwater.server.gateway.stats import GatewayMetrics
 from headwater.server.guards import BodyLimitMiddleware, BodyLimits, SecurityHeadersMiddleware
 from headwater.server.metrics import Metrics, MetricsMiddleware
@@ -159,6 +160,7 @@ def create_app(server_settings: ServerSettings | None = None) -> HeadwaterApp:
         source=f"{socket.gethostname()[:28]}:{os.getpid()}",
         metrics=GatewayMetrics(metrics.registry),
     )
+    skip_predict_calls()  # uvicorn's access log: predict calls have the request log instead
     activity = Activity()
     app.workspace_proxy = WorkspaceProxy(lambda: app.state.platform, activity)
     app.state.workspaces = Workspaces(app.state.platform, activity)

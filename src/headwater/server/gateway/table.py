@@ -72,11 +72,18 @@ class EndpointRoute:
         if self.picker is None:
             return None
         ready: dict[str, list[ReplicaLoad]] = {}
+        dead, in_flight = self.dead, self.in_flight
         for replica_id, target in self.targets.items():
-            broke = self.dead.get(replica_id)
-            if broke is None or now - broke >= dead_for:
-                load = ReplicaLoad(replica_id, self.in_flight.get(replica_id, 0))
-                ready.setdefault(target.version_id, []).append(load)
+            if dead:
+                broke = dead.get(replica_id)
+                if broke is not None and now - broke < dead_for:
+                    continue
+            load = ReplicaLoad(replica_id, in_flight.get(replica_id, 0))
+            versions = ready.get(target.version_id)
+            if versions is None:
+                ready[target.version_id] = [load]
+            else:
+                versions.append(load)
         self.turn += 1
         return choose(self.picker, ready, turn=self.turn)
 
