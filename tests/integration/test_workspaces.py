@@ -581,7 +581,7 @@ def _workdir_from_logs(site: Site, workspace: dict[str, Any]) -> str:
     logs = site.api("GET", f"/experiments/{workspace['experiment_id']}/logs").json()
     for chunk in logs["chunks"]:
         if "serving on unix:" in chunk["text"]:
-            return chunk["text"].split("serving on unix:")[1].split()[0].rsplit("/", 1)[0]
+            return str(chunk["text"].split("serving on unix:")[1].split()[0].rsplit("/", 1)[0])
     raise AssertionError(logs)
 
 
