@@ -3,7 +3,9 @@ runs tasks in the sandbox: started as a job, opened only through the server's pr
 cookie or bearer token; no login, a non-member, a read-only member and a removed member are
 refused), a cell executed over the kernel WebSocket through the proxy, a file written through
 the contents API and saved back as a version of the project's files, culled when idle (but not
-while a kernel is busy), and a workspace killed with ``kill -9`` failing with nothing committed.
+while a kernel is busy), one started on the project's linked Git repository at a branch or a
+commit holding that branch's or commit's files, and a workspace killed with ``kill -9``
+failing with nothing committed.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from websockets.typing import Origin
 from headwater.db.cipher import SecretBox
 from headwater.db.database import Database, sqlite_url
 from headwater.db.repos.workspaces import WorkspaceRepo
+from tests.integration.test_git import make_origin
 from tests.support.liveserver import RunningServer, running_server
 from tests.support.waiting import wait_until
 
@@ -519,6 +522,36 @@ def _pid_listening_on(address: str) -> int:
     raise AssertionError(f"no process serves {path}")
 
 
+def test_a_workspace_on_the_linked_git_repo_holds_the_branch_or_commit_asked_for(
+    site: Site,
+) -> None:
+    origin = make_origin(site.server.home.parent / "origin")
+    made = site.http.post("/api/v1/projects", json={"name": "gitlab"}, headers=site.admin)
+    assert made.status_code == 201, made.text
+    linked = Site(site.server, site.http, made.json()["id"])
+    git = {"git": {"repo": f"file://{origin.bare}"}}
+    assert linked.api("PATCH", "/settings", json=git).status_code == 200
+
+    def read(workspace: dict[str, Any], path: str) -> str | None:
+        got = linked.lab(workspace, f"api/contents/{path}")
+        return str(got.json()["content"]) if got.status_code == 200 else None
+
+    on_dev = linked.state_is(linked.start(name="dev", git_branch="dev")["id"], "running")
+    try:
+        assert on_dev["base_commit"] is None  # from the clone, not a version of synced files
+        assert read(on_dev, "dev.txt") == "only on dev\n"
+        assert read(on_dev, "VERSION") == "1\n"  # dev branched from the first commit
+    finally:
+        linked.api("POST", f"/workspaces/{on_dev['id']}/stop", json={"discard": True})
+    at_first = linked.state_is(linked.start(name="first", git_commit=origin.first)["id"], "running")
+    try:
+        assert read(at_first, "VERSION") == "1\n"  # master's head says 2
+        assert read(at_first, "dev.txt") is None
+        assert read(at_first, "train.py") == "print('training')\n"
+    finally:
+        linked.api("POST", f"/workspaces/{at_first['id']}/stop", json={"discard": True})
+
+
 def test_a_workspace_killed_with_sigkill_ends_failed_with_nothing_committed(site: Site) -> None:
     started = site.start(name="doomed", idle_seconds=3600)
     running = site.state_is(started["id"], "running")
@@ -548,7 +581,7 @@ def _workdir_from_logs(site: Site, workspace: dict[str, Any]) -> str:
     logs = site.api("GET", f"/experiments/{workspace['experiment_id']}/logs").json()
     for chunk in logs["chunks"]:
         if "serving on unix:" in chunk["text"]:
-            return chunk["text"].split("serving on unix:")[1].split()[0].rsplit("/", 1)[0]
+            return str(chunk["text"].split("serving on unix:")[1].split()[0].rsplit("/", 1)[0])
     raise AssertionError(logs)
 
 

@@ -1,7 +1,8 @@
 """The Workspaces page against a real JupyterLab: started from the UI, opened in a new tab
 through the server's proxy (the launcher renders, a notebook cell runs and prints 42), saved
 from Headwater's UI as a new version of the files, stopped; the dashboard offers the running
-one; a logged-out browser sent to the login page by the proxy goes on to the workspace.
+one; a logged-out browser sent to the login page by the proxy goes on to the workspace; an
+experiment run with the project setting tensorboard links its running TensorBoard (new tab).
 
 Its own server on a short home under /tmp: a workspace's Unix socket path must fit 108 bytes,
 which the session server's pytest folder does not promise.
@@ -221,4 +222,38 @@ def test_the_login_page_goes_on_to_the_workspace_the_proxy_sent_a_browser_from(
         finally:
             context.close()
     finally:
+        stop_all(owner, pid)
+
+
+def test_an_experiment_page_links_its_running_tensorboard_in_a_new_tab(
+    tab: Page, owner: User, server: RunningServer
+) -> None:
+    from playwright.sync_api import expect
+
+    pid = owner.project("tb")["id"]
+    owner.call("PATCH", f"/projects/{pid}/settings", json={"tensorboard": True})
+    sleeper = "python -c 'import time; time.sleep(120)'"
+    [exp] = owner.call("POST", f"/projects/{pid}/experiments", json={"command": sleeper})
+    try:
+        log_in(tab, owner)
+        tab.goto(f"/projects/{pid}/experiments/{exp['number']}")
+        tab.get_by_role("heading", name=re.compile(f"Experiment {exp['number']}")).wait_for()
+
+        def board() -> dict[str, Any] | None:
+            path = f"/projects/{pid}/experiments/{exp['number']}/tensorboard"
+            answer = httpx.get(
+                f"{server.url}/api/v1{path}",
+                headers={"Authorization": f"Bearer {owner.token}"},
+                timeout=30,
+            )
+            found: dict[str, Any] | None = answer.json() if answer.status_code == 200 else None
+            return found if found and found["state"] == "running" else None
+
+        running = wait_until(board, timeout=READY_S, message=server.log_text)
+        link = tab.get_by_role("link", name="Open TensorBoard")
+        expect(link).to_have_attribute("href", running["url"], timeout=TIMEOUT_MS)
+        expect(link).to_have_attribute("target", "_blank")
+        shot(tab, "experiment-tensorboard-link")
+    finally:
+        owner.call("POST", f"/projects/{pid}/experiments/{exp['number']}/stop", json={})
         stop_all(owner, pid)

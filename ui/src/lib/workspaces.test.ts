@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canUseWorkspaces, cullText, safeNext, span, startBody, type Workspace } from "./workspaces";
+import { canUseWorkspaces, cullText, safeNext, span, startBody, tensorboardUrl, type Workspace } from "./workspaces";
 import type { Project } from "./access";
 
 const workspace = (over: Partial<Workspace>): Workspace =>
@@ -70,5 +70,23 @@ describe("canUseWorkspaces", () => {
     expect(canUseWorkspaces(project("all", "all"))).toBe(true);
     expect(canUseWorkspaces(project("all", "read"))).toBe(false);
     expect(canUseWorkspaces(project("read", "all"))).toBe(false);
+  });
+});
+
+describe("tensorboardUrl", () => {
+  const project = (jobs: string, files: string) => ({ access: { jobs, files } }) as unknown as Project;
+  const board = (over: Partial<Workspace>) => workspace({ kind: "tensorboard", url: "/workspaces/w1/", ...over });
+  it("links a running TensorBoard for a member the proxy lets in", () => {
+    expect(tensorboardUrl(project("all", "all"), board({}))).toBe("/workspaces/w1/");
+  });
+  it("links nothing while it starts, once it ended, or when there is none", () => {
+    expect(tensorboardUrl(project("all", "all"), board({ state: "starting" }))).toBeNull();
+    expect(tensorboardUrl(project("all", "all"), board({ state: "stopped" }))).toBeNull();
+    expect(tensorboardUrl(project("all", "all"), null)).toBeNull();
+  });
+  it("links nothing for a member the proxy refuses, nor for a JupyterLab", () => {
+    expect(tensorboardUrl(project("read", "all"), board({}))).toBeNull();
+    expect(tensorboardUrl(project("all", "read"), board({}))).toBeNull();
+    expect(tensorboardUrl(project("all", "all"), board({ kind: "jupyter" }))).toBeNull();
   });
 });

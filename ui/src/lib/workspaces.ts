@@ -1,5 +1,6 @@
 // The Workspaces page's rules without React: who may open one, when the culler will stop it
-// (and why then), the start form's body, and the login page's safe `?next=`.
+// (and why then), the start form's body, the login page's safe `?next=`, and an experiment's
+// TensorBoard link.
 import type { Schemas } from "../api/client";
 import type { Project } from "./access";
 
@@ -10,6 +11,15 @@ export type WorkspaceStart = Schemas["WorkspaceStart"];
 export const canUseWorkspaces = (p: Project): boolean => p.access.jobs === "all" && p.access.files === "all";
 
 export const isActive = (w: Workspace): boolean => w.state === "starting" || w.state === "running";
+
+/**
+ * Where an experiment page's "Open TensorBoard" goes: the board's proxy url once it runs, and
+ * only for a member the proxy lets in (all access to files and jobs); else null (no link).
+ */
+export function tensorboardUrl(p: Project, board: Workspace | null | undefined): string | null {
+  if (!board || board.kind !== "tensorboard" || board.state !== "running") return null;
+  return canUseWorkspaces(p) ? board.url : null;
+}
 
 /**
  * "in 58m (idle 1h)" or "in 6d 23h (max age 7d)": when the culler stops it if left alone, and

@@ -1,11 +1,12 @@
 import { useEffect, useRef, useState } from "react";
-import { api, type Schemas } from "../api/client";
+import { ApiError, api, type Schemas } from "../api/client";
 import { LineChart } from "../components/LineChart";
 import { ErrorNote, KeyValues, Link, Loading, StateBadge } from "../components/common";
 import { canRunJobs, type Project } from "../lib/access";
 import { downsample, toPoints } from "../lib/chart";
 import { duration, formatTime } from "../lib/format";
 import { useData } from "../lib/useData";
+import { tensorboardUrl } from "../lib/workspaces";
 
 const POLL_MS = 1500;
 const MAX_LOG_CHARS = 2_000_000; // keep the tail: a chatty job must not eat the tab's memory
@@ -25,6 +26,16 @@ export function ExperimentPage({ project, number }: { project: Project; number: 
     pollMs: POLL_MS,
     poll: live,
   });
+  // The TensorBoard the project setting started with it (404: none), asked again while the job
+  // runs or the board is still starting, so the link shows up once it can be opened.
+  const [boardStarting, setBoardStarting] = useState(false);
+  const board = useData(() => api("tensorboard_of_experiment", { path }).catch(noneOn404), [project.id, number], {
+    pollMs: POLL_MS,
+    poll: live || boardStarting,
+  });
+  const starting = board.data?.state === "starting";
+  useEffect(() => setBoardStarting(starting), [starting]);
+  const boardUrl = tensorboardUrl(project, board.data);
   const [stopError, setStopError] = useState<unknown>();
 
   if (exp.error) return <ErrorNote error={exp.error} />;
@@ -52,6 +63,13 @@ export function ExperimentPage({ project, number }: { project: Project; number: 
         <button type="button" onClick={stop}>
           Stop
         </button>
+      ) : null}
+      {boardUrl ? (
+        <p>
+          <a href={boardUrl} target="_blank" rel="noopener noreferrer">
+            Open TensorBoard
+          </a>
+        </p>
       ) : null}
       <ErrorNote error={stopError} />
       <div className="grid2">
@@ -86,6 +104,12 @@ export function ExperimentPage({ project, number }: { project: Project; number: 
     </section>
   );
 }
+
+/** No TensorBoard for this experiment is an answer (null), not an error to show. */
+const noneOn404 = (err: unknown): null => {
+  if (err instanceof ApiError && err.status === 404) return null;
+  throw err;
+};
 
 export const isEnded = (state: string) => state === "success" || state === "failed" || state === "aborted";
 
