@@ -19,6 +19,7 @@ from headwater.domain.traffic import VersionPicker
 from headwater.server.gateway.hotpath import PARSE_LIMIT, _check_body, _read_headers, slug_of
 from headwater.server.gateway.stats import GatewayStats, bucket_start
 from headwater.server.gateway.table import EndpointRoute, RouteTable, Target
+from tests.support.aio import run as run_async
 
 
 @pytest.mark.parametrize(
@@ -148,7 +149,7 @@ def test_the_table_loads_a_slug_once_per_period_and_invalidate_drops_it() -> Non
         assert fresh.counter == 41
         assert fresh.picker is first[0].picker  # same split: same place in the round
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_a_request_in_flight_through_a_whole_bucket_still_writes_that_bucket() -> None:

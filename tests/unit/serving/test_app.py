@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from headwater.serving import ReplicaApp, app
+from tests.support.aio import run as run_async
 
 
 def call(replica: ReplicaApp, *requests: tuple[str, str, Any]) -> list[httpx.Response]:
@@ -24,7 +25,7 @@ def call(replica: ReplicaApp, *requests: tuple[str, str, Any]) -> list[httpx.Res
                 for method, path, content in requests
             ]
 
-    return asyncio.run(go())
+    return run_async(go())
 
 
 def predict(replica: ReplicaApp, body: Any, **headers: str) -> httpx.Response:
@@ -35,7 +36,7 @@ def predict(replica: ReplicaApp, body: Any, **headers: str) -> httpx.Response:
             json = None if isinstance(body, bytes) else body
             return await client.post("/predict", content=content, json=json, headers=headers)
 
-    return asyncio.run(go())
+    return run_async(go())
 
 
 def echo(x: Any) -> Any:
@@ -177,7 +178,7 @@ def test_healthz_answers_while_a_sync_call_runs() -> None:
             assert stats == {"in_flight": 1, "requests": 1, "errors": 0, "rejected": 0}
             assert (await pending).json() == {"prediction": "done"}
 
-    asyncio.run(go())
+    run_async(go())
     assert order == ["healthz", "predict"]
 
 
@@ -217,7 +218,7 @@ def test_a_streamed_body_without_a_length_is_cut_at_the_limit() -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://replica") as client:
             return await client.post("/predict", content=chunks())
 
-    answer = asyncio.run(go())
+    answer = run_async(go())
     assert answer.status_code == 413
     assert "content-length" not in answer.request.headers
 
