@@ -5,11 +5,13 @@ are tests/integration/test_endpoints.py's."""
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from headwater.db.repos.endpoints import EndpointRepo
 from headwater.db.repos.experiments import ExperimentRepo
@@ -17,6 +19,7 @@ from headwater.domain.jobs import Experiment, JobState
 from headwater.engine.serving import DRAIN_SECONDS, ServingController
 from headwater.server.platform import Platform
 from tests.support.api import Api, Server
+from tests.support.waiting import wait_until
 
 BLOB = b"def predict(x):\n    return x\n"
 
@@ -210,3 +213,44 @@ def test_a_start_within_the_drain_still_stops_the_old_replicas_task(rig: Rig) ->
     [new] = rig.replicas(endpoint)
     assert new.id != old.id
     assert new.state == "starting"
+
+
+def test_a_delete_meeting_a_change_to_a_replica_waits_for_it_instead_of_deadlocking(
+    rig: Rig,
+) -> None:
+    """A controller pass changes a replica, then its endpoint's status; a delete takes the
+    endpoint, then its replicas by cascade. On PostgreSQL the two deadlocked (a 500 on the
+    delete) until every change to an endpoint's rows locks the endpoint's row first."""
+    db = rig.platform.db
+    if db.is_sqlite:
+        pytest.skip("SQLite has one writer at a time: there is no row lock to take out of turn")
+    made = rig.deploy("contested")
+    endpoint = made["endpoint"]["id"]
+    rig.controller().tick()
+    [replica] = rig.replicas(endpoint)
+    deleted: list[BaseException | None] = []
+
+    def delete() -> None:
+        try:
+            with db.write() as session:
+                EndpointRepo(session).delete(endpoint)
+            deleted.append(None)
+        except BaseException as error:  # handed to the test's thread
+            deleted.append(error)
+
+    def someone_waits_for_a_lock() -> bool:
+        with db.connect() as conn:
+            return bool(conn.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")))
+
+    with db.write() as session:  # the controller's pass, held open mid-way
+        repo = EndpointRepo(session)
+        repo.update_replica(replica.id, state="stopping")
+        session.flush()
+        deleting = threading.Thread(target=delete)
+        deleting.start()
+        wait_until(someone_waits_for_a_lock, message="the delete never met the pass's lock")
+        repo.update(endpoint, status="stopped")
+    deleting.join(timeout=60)
+    assert deleted == [None]
+    with db.read() as session:
+        assert EndpointRepo(session).replicas(endpoint, live_only=False) == []

@@ -43,6 +43,7 @@ from headwater.domain.endpoints import (
     VersionState,
     can_move,
 )
+from headwater.domain.errors import NotFound
 from headwater.domain.jobs import Experiment, JobState
 from headwater.domain.latency import LatencyHistogram
 from headwater.domain.replicas import (
@@ -103,6 +104,8 @@ class ServingController:
             try:
                 with self.db.write() as session:
                     done = EndpointPass(session, endpoint, self).run()
+            except NotFound:
+                continue  # deleted since the list was read
             except Exception:  # one endpoint's trouble must not stop the others
                 log.exception("serving: endpoint %s", endpoint.slug)
                 continue
@@ -125,6 +128,7 @@ class EndpointPass:
         self.out = Tick()
 
     def run(self) -> Tick:
+        self.repo.lock(self.e.id)  # before any of its rows: see EndpointRepo.lock
         replicas = self.end_gone(self.repo.replicas(self.e.id))
         versions = self.repo.versions(self.e.id)
         failed = self.fail_versions(versions)

@@ -265,6 +265,24 @@ class EndpointRepo:
     def delete(self, endpoint_id: str) -> None:
         self.s.delete(self._row(endpoint_id))
 
+    def lock(self, endpoint_id: str) -> None:
+        """Lock the endpoint's row for the rest of the transaction. Every change to its
+        versions or replicas takes this lock first, so writers meet in one order: a delete
+        (the endpoint row, then its rows by cascade) and a controller pass (replicas, then the
+        endpoint's status) deadlocked on PostgreSQL when each took them its own way round.
+        ``FOR NO KEY UPDATE`` leaves the gateway free to add traffic rows meanwhile."""
+        found = self.s.scalar(
+            select(EndpointRow.id)
+            .where(EndpointRow.id == endpoint_id)
+            .with_for_update(key_share=True)
+        )
+        if found is None:
+            raise NotFound(
+                f"no endpoint {endpoint_id!r}",
+                where="endpoint",
+                hint="It was deleted meanwhile; `hw endpoint list` shows what is there.",
+            )
+
     def key_hash(self, endpoint_id: str) -> str | None:
         """The endpoint's own key, hashed (never part of the ``Endpoint`` record)."""
         return self._row(endpoint_id).key_hash
@@ -314,6 +332,7 @@ class EndpointRepo:
     ) -> EndpointVersion:
         """A new version (numbered after the last), pending, with no traffic yet: the
         controller starts its replicas and moves traffic to it."""
+        self.lock(endpoint_id)
         last = self.s.scalar(
             select(func.max(EndpointVersionRow.number)).where(
                 EndpointVersionRow.endpoint_id == endpoint_id
@@ -349,6 +368,7 @@ class EndpointRepo:
         row = self.s.get(EndpointVersionRow, version_id)
         if row is None:
             raise NotFound(f"no endpoint version {version_id!r}", where="version")
+        self.lock(row.endpoint_id)
         for name, value in changes.items():
             if not hasattr(EndpointVersionRow, name):
                 raise AttributeError(name)
@@ -357,6 +377,7 @@ class EndpointRepo:
     # -- replicas ------------------------------------------------------------------------------
 
     def add_replica(self, endpoint_id: str, version_id: str, experiment_id: str) -> Replica:
+        self.lock(endpoint_id)
         row = EndpointReplicaRow(
             id=new_id(),
             endpoint_id=endpoint_id,
@@ -388,6 +409,7 @@ class EndpointRepo:
         row = self.s.get(EndpointReplicaRow, replica_id)
         if row is None:
             raise NotFound(f"no replica {replica_id!r}", where="replica")
+        self.lock(row.endpoint_id)
         for name, value in changes.items():
             if not hasattr(EndpointReplicaRow, name):
                 raise AttributeError(name)
