@@ -52,7 +52,8 @@ def test_jobs_say_who_what_since_when_and_on_which_compute(server: Server) -> No
     )
     assert first["created_by_name"] == alice.username
     assert first["project_name"].startswith("mon")
-    assert (second["state"], second["compute"]) == ("queued", "large")  # its first choice
+    assert (second["id"], second["state"]) == (waiting["id"], "queued")
+    assert second["compute"] == "large"  # its first choice
     assert len(second["command"]) == 200  # cut
     assert view["computes"]["default"]["active_jobs"] == 1
     assert view["computes"]["default"]["assigned"] == {"cpus": 1.5, "memory_mb": 256, "gpus": 1}
