@@ -121,3 +121,34 @@ def test_people_names_the_users_of_a_project_only(server: Server) -> None:
     assert sorted(p["username"] for p in people) == sorted([alice.username, bob.username])
     too_many = bob.get(f"/projects/{pid}/people", params={"id": [str(i) for i in range(101)]})
     assert too_many.status_code == 422
+
+
+def test_a_tasks_output_commit_reads_as_outputs_of_its_experiment(server: Server) -> None:
+    from headwater.db.repos.users import UserRepo
+    from tests.integration.test_versions import entry, upload
+
+    alice = server.create_user(unique("alice"))
+    pid = _project(alice)
+    made = _run(alice, pid, "python train.py")
+    with server.app.state.platform.db.write() as session:
+        ExperimentRepo(session).move(made["id"], JobState.INITIALIZING)
+        token = UserRepo(session).issue_task_token(alice.user["id"], made["id"])
+    task = server.client(token)
+    base = f"/projects/{pid}/files"
+    upload(task, base, b"0.93\n")
+    body = {
+        "branch": f"experiments/{made['number']}",
+        "message": "outputs",
+        "entries": [entry("output/score.txt", b"0.93\n")],
+    }
+    assert task.post(f"{base}/commits", json=body).status_code == 201
+    upload(alice, base, b"hello\n")
+    by_hand_body = {"message": "by hand", "entries": [entry("a.txt", b"hello\n")]}
+    people = alice.post(f"{base}/commits", json=by_hand_body)
+    assert people.status_code == 201, people.text
+
+    by_hand, machine = alice.activity(pid)[:2]
+    assert machine["message"] == f"outputs of experiment {made['number']}: 1 file(s)"
+    assert machine["data"]["experiment"] == made["number"]
+    assert by_hand["message"] == "committed 1 file(s) to the project's files: by hand"
+    assert "experiment" not in by_hand["data"]
