@@ -1796,8 +1796,7 @@ export interface paths {
         };
         /**
          * List People
-         * @description Usernames of the given user ids that belong to the project (its owner, members, and
-         *     whoever created its experiments, flows or runs); other ids are left out.
+         * @description Usernames of those ids that belong to the project (owner, members, creators of its jobs).
          */
         get: operations["list_people"];
         put?: never;

@@ -22,8 +22,7 @@ def list_people(
     platform: PlatformDep,
     id: Annotated[list[str], Query(max_length=MAX_IDS)],
 ) -> list[PersonOut]:
-    """Usernames of the given user ids that belong to the project (its owner, members, and
-    whoever created its experiments, flows or runs); other ids are left out."""
+    """Usernames of those ids that belong to the project (owner, members, creators of its jobs)."""
     pid = access.project.id
     ids = {i for i in id if len(i) <= 64}
     if not ids:
