@@ -205,7 +205,9 @@ def test_notebook_cells_with_outputs_summarised() -> None:
 def test_notebook_outputs_keep_tables_images_and_tracebacks_but_no_html() -> None:
     """Issue 16: a DataFrame's HTML arrives as its table's text, never as HTML to put in a page;
     JPEG and SVG pictures and the traceback (its colours removed) are kept."""
-    html = "<table><thead><tr><th>a</th></tr></thead><tr><td>1</td></tr></table><script>x()</script>"
+    html = (
+        "<table><thead><tr><th>a</th></tr></thead><tr><td>1</td></tr></table><script>x()</script>"
+    )
     data = notebook(
         {
             "cell_type": "code",
@@ -245,7 +247,12 @@ def test_notebook_outputs_keep_tables_images_and_tracebacks_but_no_html() -> Non
             "output_type": "display_data",
             "data": {"image/jpeg": "/9j/4AAQ", "image/svg+xml": "<svg></svg>"},
         },
-        {"output_type": "error", "ename": "ValueError", "evalue": "bad", "traceback": "ValueError: bad"},
+        {
+            "output_type": "error",
+            "ename": "ValueError",
+            "evalue": "bad",
+            "traceback": "ValueError: bad",
+        },
     ]
 
 
