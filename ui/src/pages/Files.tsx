@@ -20,7 +20,8 @@ export function Files({ project }: { project: Project }) {
   const { query } = useLocation();
   const base = `/projects/${project.id}/files`;
   const { commits, branches } = useVersions(project.id);
-  const version = query.get("v") ?? commits.data?.[0]?.id ?? "";
+  // nothing on master yet (only experiments' outputs): show the newest branch
+  const version = query.get("v") ?? commits.data?.[0]?.id ?? branches[0]?.name ?? "";
   const folder = query.get("dir") ?? "";
   const file = query.get("file");
   const tree = useData(
