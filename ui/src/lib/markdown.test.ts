@@ -55,6 +55,8 @@ describe("safeUrl", () => {
     expect(safeUrl("img/plot.png", true)).toBe("img/plot.png");
     expect(safeUrl("javascript:alert(1)", false)).toBeNull();
     expect(safeUrl("vbscript:x", false)).toBeNull();
+    expect(safeUrl("java\tscript:alert(1)", false)).toBeNull(); // a browser drops the tab
+    expect(safeUrl("\\\\evil.example/x", false)).toBeNull(); // read as //evil.example
     expect(safeUrl("data:text/html;base64,PHNjcmlwdD4=", false)).toBeNull();
     expect(safeUrl("data:image/svg+xml;base64,PHN2Zz4=", true)).toBeNull();
     expect(safeUrl("data:image/png;base64,AAAA", false)).toBeNull();

@@ -140,7 +140,7 @@ export function safeUrl(url: string, image: boolean): string | null {
   const trimmed = url.trim();
   if (!trimmed) return null;
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(trimmed);
-  if (!scheme) return /[\u0000-\u001f\\]/.test(trimmed) ? null : trimmed; // relative
+  if (!scheme) return hasControlOrBackslash(trimmed) ? null : trimmed; // relative
   const name = scheme[1].toLowerCase();
   if (name === "http" || name === "https") return trimmed;
   if (name === "mailto" && !image) return trimmed;
@@ -148,4 +148,14 @@ export function safeUrl(url: string, image: boolean): string | null {
     return trimmed;
   }
   return null;
+}
+
+/** A browser drops tabs and newlines from an address and reads `\\` as `/`: either could
+ * hide a scheme, so a relative address with them is refused. */
+function hasControlOrBackslash(url: string): boolean {
+  for (let i = 0; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f || c === 0x5c) return true;
+  }
+  return false;
 }
