@@ -62,21 +62,26 @@ export function Files({ project }: { project: Project }) {
       )}
     </>
   );
-  return (
-    <section className="files">
-      {canWriteFiles(project) ? (
-        <UploadZone projectId={project.id} folder={folder} onDone={uploaded}>
-          {browser}
-        </UploadZone>
-      ) : (
-        browser
-      )}
+  const content = (
+    <>
+      {browser}
       {file && version ? (
         <>
           <DiffBar project={project} version={version} path={file} commits={commits.data} branches={branches} />
           <Viewer projectId={project.id} commit={version} path={file} />
         </>
       ) : null}
+    </>
+  );
+  return (
+    <section className="files">
+      {canWriteFiles(project) ? (
+        <UploadZone projectId={project.id} folder={folder} onDone={uploaded}>
+          {content}
+        </UploadZone>
+      ) : (
+        content
+      )}
     </section>
   );
 }
