@@ -3665,6 +3665,11 @@ export interface components {
             /** Approvers */
             approvers?: string[];
             /**
+             * Comment
+             * @description What the approver said with their decision
+             */
+            comment?: string | null;
+            /**
              * Counts
              * @description Its instances by status, e.g. {success: 3}
              */

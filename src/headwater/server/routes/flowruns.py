@@ -99,6 +99,7 @@ def inspect_out(platform: Platform, run: FlowRun, *, with_instances: bool = True
             reason=tasks[t.title].reason,
             approvers=list(t.approvers) if isinstance(t, GatedTask) else [],
             decided_by=tasks[t.title].decided_by,
+            comment=tasks[t.title].comment,
             counts=counts.get(t.title, {}),
             instances=by_task.get(t.title, []),
         )
@@ -232,7 +233,9 @@ def approve_flow_task(
 ) -> FlowRunOut:
     run = _run(platform, access, ref)
     _may_decide(platform, access, run, title)
-    decided = platform.engine.flows.decide(run, title, approve=True, user=access.user.username)
+    decided = platform.engine.flows.decide(
+        run, title, approve=True, user=access.user.username, comment=body.comment
+    )
     platform.engine.wake()
     return inspect_out(platform, decided)
 
@@ -243,5 +246,7 @@ def reject_flow_task(
 ) -> FlowRunOut:
     run = _run(platform, access, ref)
     _may_decide(platform, access, run, title)
-    decided = platform.engine.flows.decide(run, title, approve=False, user=access.user.username)
+    decided = platform.engine.flows.decide(
+        run, title, approve=False, user=access.user.username, comment=body.comment
+    )
     return inspect_out(platform, decided)
