@@ -243,6 +243,7 @@ def test_approval_continues_and_rejection_aborts(client: Client) -> None:
     assert done.status == "success"
     assert task(done, "Ship").decided_by == "admin"
     assert task(done, "Ship").comment == "metrics look right"
+    assert task(done, "Ship").decision == "approved"
 
     second = client.flows.run(flow.name)
     wait_for(lambda: client.flows.inspect(second.number).status == "pending_approval")
@@ -251,7 +252,10 @@ def test_approval_continues_and_rejection_aborts(client: Client) -> None:
     assert task(rejected, "Ship").status == "aborted"
     assert "rejected by admin" in (task(rejected, "Ship").reason or "")
     # the comment is stored: a later inspect still shows it
-    assert task(client.flows.inspect(second.number), "Ship").comment == "accuracy dropped on fold 3"
+    again = client.flows.inspect(second.number)
+    assert task(again, "Ship").comment == "accuracy dropped on fold 3"
+    assert task(again, "Ship").decision == "rejected"
+    assert task(again, "Build").decision is None  # no one decided it
     with pytest.raises(InvalidInput, match="not pending approval"):
         client.flows.approve(second.number, "Ship")
 

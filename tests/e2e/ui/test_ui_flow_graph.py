@@ -129,8 +129,10 @@ def test_a_reject_comment_is_stored_and_shown(page: Page, make_user: Any) -> Non
     owner.call("POST", f"/projects/{pid}/flows", json={"yaml": gated_flow(owner.username)})
     run = owner.call("POST", f"/projects/{pid}/flows/Gated/runs", json={})
     wait_until(
-        lambda: owner.call("GET", f"/projects/{pid}/flow-runs/{run['number']}")["status"]
-        == "pending_approval",
+        lambda: (
+            owner.call("GET", f"/projects/{pid}/flow-runs/{run['number']}")["status"]
+            == "pending_approval"
+        ),
         timeout=RUN_TIMEOUT_MS / 1000,
     )
     log_in(page, owner)
@@ -145,9 +147,11 @@ def test_a_reject_comment_is_stored_and_shown(page: Page, make_user: Any) -> Non
     assert ship["comment"] == "accuracy fell on the holdout"
     # shown on the run's page, after a reload too, and in the task's panel
     page.reload()
-    decision = page.locator(".notice.decided").get_by_test_id("decision-Ship")
-    expect(decision).to_contain_text(f"Rejected by {owner.username}")
+    decision = page.get_by_test_id("decided-Ship")
+    expect(decision).to_contain_text(f"Task Ship was rejected by {owner.username}")
     expect(decision).to_contain_text("accuracy fell on the holdout")
     page.get_by_role("button", name="Open task Ship").click()
-    expect(page.get_by_test_id("task-panel")).to_contain_text("accuracy fell on the holdout")
+    expect(page.get_by_test_id("decision-Ship")).to_have_text(
+        f"Rejected by {owner.username}: accuracy fell on the holdout"
+    )
     shot(page, "flow-run-rejected")

@@ -3679,6 +3679,11 @@ export interface components {
             /** Decided By */
             decided_by?: string | null;
             /**
+             * Decision
+             * @description How the approver decided; none while undecided or not gated
+             */
+            decision?: ("approved" | "rejected") | null;
+            /**
              * Instances
              * @description Empty when inspected with instances=false
              */

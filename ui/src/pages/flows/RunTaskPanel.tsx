@@ -15,12 +15,27 @@ const pairs = (o: Record<string, string>) =>
     .map(([k, v]) => `${k}=${v}`)
     .join(", ");
 
-/** Who decided an approval, and what they said: "rejected by ana: “too risky”". */
-export function Decision({ task }: { task: RunTask }) {
+/**
+ * Who decided an approval, and what they said: "Rejected by ana: “too risky”"; with `notice`,
+ * the run page's line for it: "Task Ship was rejected by ana: “too risky”".
+ */
+export function Decision({ task, notice = false }: { task: RunTask; notice?: boolean }) {
   if (!task.decided_by) return null;
+  const rejected = task.decision === "rejected";
+  const verb = rejected ? "rejected" : "approved";
   return (
-    <p className="small decision" data-testid={`decision-${task.title}`}>
-      {task.status === "aborted" ? "Rejected" : "Approved"} by <strong>{task.decided_by}</strong>
+    <p
+      className={notice ? `notice decided ${verb}` : "small decision"}
+      data-testid={notice ? `decided-${task.title}` : `decision-${task.title}`}
+    >
+      {notice ? (
+        <>
+          Task <strong>{task.title}</strong> was {verb} by{" "}
+        </>
+      ) : (
+        `${rejected ? "Rejected" : "Approved"} by `
+      )}
+      <strong>{task.decided_by}</strong>
       {task.comment ? (
         <>
           : <q className="comment">{task.comment}</q>

@@ -127,9 +127,7 @@ export function RunView({ project, runRef }: { project: Project; runRef: string 
         </div>
       ))}
       {decided.map((t) => (
-        <div className="notice decided" key={t.title}>
-          Task <strong>{t.title}</strong>: <Decision task={t} />
-        </div>
+        <Decision key={t.title} task={t} notice />
       ))}
       <Tabs
         tabs={[
