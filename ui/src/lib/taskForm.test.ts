@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { dumpTask, type FlowTask } from "./flowYaml";
-import { configVarsFromText, configVarsText, endpointChoice, pickDataset, pickEndpoint, pickQuery, pickVersion, predictFiles, setText } from "./taskForm";
+import { commitMatching, configVarsFromText, configVarsText, endpointChoice, pickDataset, pickEndpoint, pickQuery, pickVersion, predictFiles, setText } from "./taskForm";
 
 const data: FlowTask = { title: "Data", type: "data", dataset: "iris", data_commit: "4f2a", top: 10 };
 const deploy: FlowTask = { title: "Deploy", type: "deploy", endpoint_title: "iris-api", computes: ["default"], file_name: "predict.py", function_name: "predict", min_replica: 1, max_replica: 1 };
@@ -65,5 +65,14 @@ describe("setText", () => {
 describe("predictFiles", () => {
   it("offers code files, shallow ones first", () => {
     expect(predictFiles(["src/deep/x.py", "data.csv", "predict.py", "serve.R"])).toEqual(["predict.py", "serve.R", "src/deep/x.py"]);
+  });
+});
+
+describe("commitMatching", () => {
+  it("lets a file's short commit id select its full commit in the version menu", () => {
+    expect(commitMatching("4f2a9c1e77b0aa", "4f2a9c1")).toBe("4f2a9c1");
+    expect(commitMatching("4f2a9c1e77b0aa", "4f2a")).toBe("4f2a9c1e77b0aa"); // too short to trust
+    expect(commitMatching("4f2a9c1e77b0aa", "9b1c2d3")).toBe("4f2a9c1e77b0aa");
+    expect(commitMatching("4f2a9c1e77b0aa", "")).toBe("4f2a9c1e77b0aa");
   });
 });

@@ -78,3 +78,8 @@ export function predictFiles(paths: string[], limit = 200): string[] {
   const code = paths.filter((p) => /\.(py|r|R)$/.test(p));
   return code.sort((a, b) => a.split("/").length - b.split("/").length || a.localeCompare(b)).slice(0, limit);
 }
+
+/** A commit's id, or `held` when the file names this commit by a prefix of its id (7 or more). */
+export function commitMatching(id: string, held: string): string {
+  return held.length >= 7 && held !== id && id.startsWith(held) ? held : id;
+}

@@ -9,6 +9,7 @@ import { Logs } from "../Experiment";
 import type { Run, RunTask } from "./RunGraph";
 
 const ENDED = new Set(["success", "failed", "aborted", "skipped"]);
+const PER_ROUTE = 100; // a grid of thousands: the Instances tab pages them all
 
 const pairs = (o: Record<string, string>) =>
   Object.entries(o)
@@ -87,7 +88,7 @@ export function RunTaskPanel(props: { project: Project; run: Run; task: RunTask;
             </span>
           </h4>
           <ul className="instances">
-            {g.instances.map(({ instance: i, n }) => (
+            {g.instances.slice(0, PER_ROUTE).map(({ instance: i, n }) => (
               <li key={i.id} data-testid={`instance-${i.id}`}>
                 <div className="instance-row">
                   <StateBadge state={i.status} />
@@ -113,6 +114,7 @@ export function RunTaskPanel(props: { project: Project; run: Run; task: RunTask;
               </li>
             ))}
           </ul>
+          {g.instances.length > PER_ROUTE ? <p className="muted small">…and {g.instances.length - PER_ROUTE} more on this route: see the Instances tab.</p> : null}
         </div>
       ))}
     </section>

@@ -7,6 +7,7 @@ import { formatTime } from "../../lib/format";
 import type { FlowTask, Json } from "../../lib/flowYaml";
 import {
   configVarsFromText,
+  commitMatching,
   configVarsText,
   endpointChoice,
   pickDataset,
@@ -77,7 +78,11 @@ export function DataPickers({ projectId, task, set }: { projectId: string; task:
         label="Version (data_commit)"
         value={str(task.data_commit)}
         none="latest"
-        options={(versions.data ?? []).map((c) => ({ value: c.id, label: `${c.id.slice(0, 12)} · ${c.message || "no message"} · ${formatTime(c.created_at)}` }))}
+        options={(versions.data ?? []).map((c) => ({
+          // a file may name a commit by a prefix: the menu shows it as that commit
+          value: commitMatching(c.id, str(task.data_commit)),
+          label: `${c.id.slice(0, 12)} · ${c.message || "no message"} · ${formatTime(c.created_at)}`,
+        }))}
         onChange={(v) => set(pickVersion(task, v))}
       />
       <Picker
