@@ -3734,6 +3734,11 @@ export interface components {
             /** Approvers */
             approvers?: string[];
             /**
+             * Comment
+             * @description What the approver said with their decision
+             */
+            comment?: string | null;
+            /**
              * Counts
              * @description Its instances by status, e.g. {success: 3}
              */
@@ -3742,6 +3747,11 @@ export interface components {
             };
             /** Decided By */
             decided_by?: string | null;
+            /**
+             * Decision
+             * @description How the approver decided; none while undecided or not gated
+             */
+            decision?: ("approved" | "rejected") | null;
             /**
              * Instances
              * @description Empty when inspected with instances=false

@@ -128,7 +128,7 @@ function Charts({ series }: { series: Schemas["MetricSeries"][] | undefined }) {
 }
 
 /** Follows the log by asking for chunks after the last one seen, every POLL_MS while it runs. */
-function Logs({ project, number, live }: { project: Project; number: string; live: boolean }) {
+export function Logs({ project, number, live }: { project: Project; number: string; live: boolean }) {
   const [text, setText] = useState("");
   const [error, setError] = useState<unknown>();
   const next = useRef(0);
