@@ -126,6 +126,12 @@ class ServerSettings(BaseSettings):
     workspace_check_seconds: float = Field(
         10.0, gt=0, description="How often idle workspaces are looked for (and culled)"
     )
+    monitor_sample_seconds: float = Field(
+        5.0, ge=1, le=600, description="How often compute usage is sampled for Monitoring"
+    )
+    monitor_history_minutes: int = Field(
+        60, ge=1, le=1440, description="How much usage history Monitoring keeps (in memory)"
+    )
     smtp_host: str | None = Field(None, description="Mail server for notifications")
     smtp_port: int = 25
     smtp_starttls: bool = False

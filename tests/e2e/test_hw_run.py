@@ -167,3 +167,35 @@ def test_run_mounts_a_datasets_version_by_commit(admin: Hw, tmp_path: Path) -> N
     bad = admin("run", "--dataset", "rows:", "--no-sync", "--", "true", cwd=folder, code=1)
     one_paragraph_error(bad, "options.datasets[0]")
     assert "NAME@COMMIT or NAME:QUERY" in bad.stderr
+
+
+def test_status_jobs_lists_who_what_and_on_which_compute(admin: Hw, tmp_path: Path) -> None:
+    folder, project = linked_folder(admin, tmp_path, {"a.py": "print(1)\n"})
+    made = admin(
+        "run",
+        "--json",
+        "--no-sync",
+        "--title",
+        "sleeper",
+        "--",
+        sys.executable,
+        "-c",
+        "import time; time.sleep(60)",
+        cwd=folder,
+    ).json()[0]
+    try:
+        listed = admin.json("status", "--jobs", "--limit", "500")
+        job = next(j for j in listed["items"] if j["id"] == made["id"])
+        assert job["created_by_name"] == "admin"
+        assert job["title"] == "sleeper"
+        assert job["compute"] == "default"
+        assert (
+            listed["computes"]["default"]["active_jobs"]
+            + listed["computes"]["default"]["pending_jobs"]
+            >= 1
+        )
+        table = admin("status", "--jobs", "--limit", "500").stdout
+        assert "sleeper" in table
+        assert "COMPUTE" in table
+    finally:
+        admin("experiments", "stop", str(made["number"]), "-p", project)

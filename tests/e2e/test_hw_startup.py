@@ -95,6 +95,7 @@ CASES = [
     case("run -- python -c pass", 258, schemas="experiments " + TRANSFERS),
     case("run --help", 205),
     case("status --json", 205, schemas="experiments"),
+    case("status --jobs --json", 205, schemas="experiments monitoring"),
     case("bakes --json", 212, schemas="flows"),
     case("inspect 1 --json", 212, schemas="flows"),
     case("endpoints --json", 212, schemas="endpoints"),

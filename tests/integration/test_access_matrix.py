@@ -516,6 +516,7 @@ ENTRIES: dict[str, Entry] = {
         fresh_project=True,
     ),
     f"GET {P}/members": Entry(VIEWERS, plain("/projects/{pid}/members")),
+    f"GET {P}/people": Entry(VIEWERS, plain("/projects/{pid}/people?id=nobody")),
     # A manager (read on every resource) may not grant 'all': the domain refuses it.
     f"POST {P}/members": Entry(MANAGERS, add_member, ok=201, domain={R.MANAGER: 403}),
     f"PATCH {P}/members/{{member}}": Entry(
@@ -734,6 +735,8 @@ ENTRIES: dict[str, Entry] = {
     ),
     f"DELETE {API}/compute/{{name}}": Entry(OWNERS, own_compute, ok=204),
     f"GET {API}/monitor": Entry(USERS, plain("/monitor")),
+    f"GET {API}/monitor/jobs": Entry(USERS, plain("/monitor/jobs")),
+    f"GET {API}/monitor/history": Entry(USERS, plain("/monitor/history")),
     f"POST {API}/admin/fsck": Entry(ADMINS, plain("/admin/fsck")),
     f"POST {API}/admin/gc": Entry(ADMINS, plain("/admin/gc", {"dry_run": True})),
     "GET /healthz": Entry(EVERYBODY, plain("/healthz")),

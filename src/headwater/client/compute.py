@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from headwater.client.http import HttpClient, payload, segment
 from headwater.schemas.experiments import ComputeTemplateIn, ComputeTemplateOut, MonitorOut
+
+if TYPE_CHECKING:
+    from headwater.schemas.monitoring import MonitorJobsOut
 
 TemplateList = list[ComputeTemplateOut]
 
@@ -29,3 +34,9 @@ class ComputeClient:
     def monitor(self) -> MonitorOut:
         """Active and pending jobs, compute and storage assigned and total (seed 004)."""
         return self._http.call("GET", "/monitor", MonitorOut)
+
+    def jobs(self, *, limit: int = 100) -> MonitorJobsOut:
+        """Unfinished jobs (who, what, since when, compute) and usage per compute template."""
+        from headwater.schemas.monitoring import MonitorJobsOut  # only `hw status --jobs`
+
+        return self._http.call("GET", "/monitor/jobs", MonitorJobsOut, params={"limit": limit})

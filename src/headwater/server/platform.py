@@ -7,6 +7,7 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,13 @@ from headwater.db.repos.versions import VersionRepo
 from headwater.domain.jobs import Experiment
 from headwater.domain.throttle import LoginThrottle
 from headwater.domain.trees import Tree
+from headwater.domain.usage import UsageHistory
 from headwater.engine.notifications import Notifications
 from headwater.engine.scheduler import Engine
 from headwater.executors import registry
 from headwater.server.notifiers import ProjectNotifiers
 from headwater.server.taskspec import task_spec
+from headwater.server.usage import UsageSampler
 from headwater.settings import ServerSettings
 from headwater.storage.backends.local import LocalBackend
 from headwater.storage.objects import ObjectStore
@@ -40,6 +43,10 @@ class Platform:
     objects: ObjectStore
     engine: Engine
     logins: LoginThrottle = field(default_factory=LoginThrottle)  # failed logins, in memory
+    usage: UsageHistory = field(
+        default_factory=lambda: UsageHistory(timedelta(seconds=5), timedelta(hours=1))
+    )
+    sampler: UsageSampler | None = None
 
     def public_url(self) -> str:
         return self.settings.resolved_public_url()
@@ -73,11 +80,17 @@ class Platform:
             box=box,
             objects=objects,
             engine=_engine(settings, db, box, objects),
+            usage=UsageHistory(
+                interval=timedelta(seconds=settings.monitor_sample_seconds),
+                retention=timedelta(minutes=settings.monitor_history_minutes),
+            ),
         )
         platform.ensure_admin()
         platform.engine.prepare()
         if settings.engine:
             platform.engine.start()
+            platform.sampler = UsageSampler(db, platform.usage)
+            platform.sampler.start()
         return platform
 
     def ensure_admin(self) -> None:
@@ -90,6 +103,8 @@ class Platform:
         write_private(self.settings.home / ADMIN_TOKEN_FILE, token + "\n")
 
     def close(self) -> None:
+        if self.sampler is not None:
+            self.sampler.close()
         self.engine.close()
         self.db.dispose()
 

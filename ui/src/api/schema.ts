@@ -240,6 +240,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/monitor/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Monitor History
+         * @description Compute held per template over the last ``minutes``, sampled every few seconds.
+         */
+        get: operations["monitor_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/monitor/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Monitor Jobs
+         * @description Unfinished jobs the caller may see (running first) and usage per compute template.
+         */
+        get: operations["monitor_jobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects": {
         parameters: {
             query?: never;
@@ -1807,6 +1847,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/people": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List People
+         * @description Usernames of those ids that belong to the project (owner, members, creators of its jobs).
+         */
+        get: operations["list_people"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/secrets": {
         parameters: {
             query?: never;
@@ -2242,6 +2302,19 @@ export interface components {
             name: string;
             /** Owner */
             owner: string | null;
+        };
+        /**
+         * ComputeUsageOut
+         * @description What the jobs on one compute template hold now, and the template's own size.
+         */
+        ComputeUsageOut: {
+            /** Active Jobs */
+            active_jobs: number;
+            assigned: components["schemas"]["ResourcesOut"];
+            /** Pending Jobs */
+            pending_jobs: number;
+            /** @description None: no template of that name is known */
+            template: components["schemas"]["ResourcesOut"] | null;
         };
         /** DatasetMount */
         DatasetMount: {
@@ -3254,6 +3327,60 @@ export interface components {
             path: string;
         };
         /**
+         * MonitorJobOut
+         * @description One unfinished job: who, what, since when, on which compute template.
+         */
+        MonitorJobOut: {
+            /**
+             * Command
+             * @description Cut to 200 characters
+             */
+            command: string;
+            /**
+             * Compute
+             * @description The template it runs on, or (waiting) its first choice
+             */
+            compute: string;
+            /** Created By */
+            created_by: string;
+            /** Created By Name */
+            created_by_name: string;
+            /** Id */
+            id: string;
+            /** Number */
+            number: number;
+            /** Project Id */
+            project_id: string;
+            /** Project Name */
+            project_name: string;
+            /**
+             * Since
+             * Format: date-time
+             * @description Started (running) or created (waiting)
+             */
+            since: string;
+            state: components["schemas"]["JobState"];
+            /** Title */
+            title: string;
+        };
+        /** MonitorJobsOut */
+        MonitorJobsOut: {
+            /** Computes */
+            computes: {
+                [key: string]: components["schemas"]["ComputeUsageOut"];
+            };
+            /**
+             * Items
+             * @description Running first, then waiting; oldest first
+             */
+            items: components["schemas"]["MonitorJobOut"][];
+            /**
+             * Total
+             * @description Unfinished jobs the caller may see (items stop at limit)
+             */
+            total: number;
+        };
+        /**
          * MonitorOut
          * @description Seed 004's dashboard: jobs, and compute and storage assigned against the total.
          */
@@ -3362,6 +3489,13 @@ export interface components {
         PasswordLogin: {
             /** Password */
             password: string;
+            /** Username */
+            username: string;
+        };
+        /** PersonOut */
+        PersonOut: {
+            /** Id */
+            id: string;
             /** Username */
             username: string;
         };
@@ -4084,6 +4218,35 @@ export interface components {
              * @description webhook: POST here to start a run
              */
             url?: string | null;
+        };
+        /**
+         * UsageHistoryOut
+         * @description Assigned compute over time, in memory: a restart starts the history again.
+         */
+        UsageHistoryOut: {
+            /** Interval Seconds */
+            interval_seconds: number;
+            /** Retention Minutes */
+            retention_minutes: number;
+            /** Samples */
+            samples: components["schemas"]["UsageSampleOut"][];
+            /** @description What the executor can run at once */
+            total: components["schemas"]["ResourcesOut"];
+        };
+        /** UsageSampleOut */
+        UsageSampleOut: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Computes
+             * @description Held per compute template
+             */
+            computes: {
+                [key: string]: components["schemas"]["ResourcesOut"];
+            };
         };
         /** UserCreate */
         UserCreate: {
@@ -4950,6 +5113,96 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    monitor_history: {
+        parameters: {
+            query?: {
+                minutes?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageHistoryOut"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    monitor_jobs: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonitorJobsOut"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
             };
         };
     };
@@ -10236,6 +10489,53 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CommitResult"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_people: {
+        parameters: {
+            query: {
+                id: string[];
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonOut"][];
                 };
             };
             /** @description Invalid input */

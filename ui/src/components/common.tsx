@@ -1,6 +1,8 @@
-import type { ReactNode } from "react";
+import { type ReactNode, useEffect, useState } from "react";
 import { ApiError } from "../api/client";
+import { nameOf } from "../lib/people";
 import { navigate } from "../lib/router";
+import { uiHint } from "../lib/uiHint";
 
 export function Link(props: { to: string; children: ReactNode; className?: string; ariaCurrent?: boolean }) {
   return (
@@ -23,11 +25,12 @@ export function ErrorNote({ error }: { error: unknown }) {
   if (!error) return null;
   const api = error instanceof ApiError ? error : null;
   const message = error instanceof Error ? error.message : String(error);
+  const hint = uiHint(api?.hint); // the API's hints name CLI commands; say the UI's way instead
   return (
     <div role="alert" className="error">
       <strong>{message}</strong>
       {api?.where ? <span> ({api.where})</span> : null}
-      {api?.hint ? <div className="hint">{api.hint}</div> : null}
+      {hint ? <div className="hint">{hint}</div> : null}
     </div>
   );
 }
@@ -44,7 +47,7 @@ export function StateBadge({ state }: { state: string }) {
   return <span className={`badge state-${state}`}>{state.replace("_", " ")}</span>;
 }
 
-export function KeyValues({ values, empty }: { values: Record<string, string | number>; empty: string }) {
+export function KeyValues({ values, empty }: { values: Record<string, ReactNode>; empty: string }) {
   const keys = Object.keys(values).sort();
   if (keys.length === 0) return <p className="muted">{empty}</p>;
   return (
@@ -53,7 +56,7 @@ export function KeyValues({ values, empty }: { values: Record<string, string | n
         {keys.map((k) => (
           <tr key={k}>
             <th scope="row">{k}</th>
-            <td>{String(values[k])}</td>
+            <td>{typeof values[k] === "object" ? values[k] : String(values[k])}</td>
           </tr>
         ))}
       </tbody>
@@ -84,5 +87,24 @@ export function Pager(props: {
         {next}
       </button>
     </div>
+  );
+}
+
+/** A user's name where the API gives their id ("created by"); the id's start until it is known. */
+export function UserName({ project, id }: { project: string; id: string }) {
+  const [name, setName] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    void nameOf(project, id).then((n) => {
+      if (live) setName(n);
+    });
+    return () => {
+      live = false;
+    };
+  }, [project, id]);
+  return (
+    <span className="user-name" title={id}>
+      {name ?? id.slice(0, 8)}
+    </span>
   );
 }

@@ -2,12 +2,14 @@ import { useState } from "react";
 import { api } from "../api/client";
 import { ErrorNote, Link, Loading } from "../components/common";
 import { canRunJobs, type Project } from "../lib/access";
+import { type FeedLine, groupFeed, numberRanges } from "../lib/feed";
 import { formatTime } from "../lib/format";
 import { useData } from "../lib/useData";
 import { canUseWorkspaces, type Workspace } from "../lib/workspaces";
 import { LIVE } from "./LiveJobs";
 
 // serving or about to: what the seed's project screen calls active endpoints
+const FEED_LINES = 30;
 const ACTIVE_ENDPOINTS: ("running" | "degraded" | "deploying")[] = ["running", "degraded", "deploying"];
 
 /** Counts (experiments, live jobs, workspaces, endpoints, flows), the running workspace, the activity feed. */
@@ -37,7 +39,8 @@ export function Dashboard({ project }: { project: Project }) {
     { pollMs: 5000 },
   );
   const activity = useData(
-    () => api("list_activity", { path: { project_id: pid }, query: { limit: 30 } }),
+    // more than is shown: a flood of output commits folds into one line (lib/feed.ts)
+    () => api("list_activity", { path: { project_id: pid }, query: { limit: 200 } }),
     [pid],
     { pollMs: 5000 },
   );
@@ -69,11 +72,16 @@ export function Dashboard({ project }: { project: Project }) {
       {activity.data ? (
         activity.data.length ? (
           <ol className="feed">
-            {activity.data.map((a) => (
-              <li key={a.id}>
-                <time dateTime={a.at}>{formatTime(a.at)}</time> <strong>{a.actor}</strong> {a.message}
-              </li>
-            ))}
+            {groupFeed(activity.data).slice(0, FEED_LINES).map((line) =>
+              line.kind === "one" ? (
+                <li key={line.item.id}>
+                  <time dateTime={line.item.at}>{formatTime(line.item.at)}</time> <strong>{line.item.actor}</strong>{" "}
+                  {line.item.message}
+                </li>
+              ) : (
+                <OutputsLine key={line.items[0].id} pid={pid} line={line} />
+              ),
+            )}
           </ol>
         ) : (
           <p className="muted">Nothing has happened here yet.</p>
@@ -134,5 +142,29 @@ function RunningWorkspace(props: { project: Project; active: Workspace[]; onStar
       <Link to={page}>All workspaces</Link>
       <ErrorNote error={error} />
     </div>
+  );
+}
+
+/** Output commits of several experiments in a row: one line, opened for the list. */
+function OutputsLine({ pid, line }: { pid: string; line: Extract<FeedLine, { kind: "outputs" }> }) {
+  const newest = line.items[0];
+  const one = line.experiments.length === 1;
+  return (
+    <li className="feed-group" data-testid="feed-outputs">
+      <details>
+        <summary>
+          <time dateTime={newest.at}>{formatTime(newest.at)}</time> outputs of experiment{one ? "" : "s"}{" "}
+          {numberRanges(line.experiments)} ({line.items.length} commits)
+        </summary>
+        <ul>
+          {line.items.map((a) => (
+            <li key={a.id}>
+              <time dateTime={a.at}>{formatTime(a.at)}</time> <strong>{a.actor}</strong>{" "}
+              <Link to={`/projects/${pid}/experiments/${String(a.data?.experiment)}`}>{a.message}</Link>
+            </li>
+          ))}
+        </ul>
+      </details>
+    </li>
   );
 }

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import { ApiError, api, type Schemas } from "../api/client";
 import { LineChart } from "../components/LineChart";
-import { ErrorNote, KeyValues, Link, Loading, StateBadge } from "../components/common";
+import { ErrorNote, KeyValues, Link, Loading, StateBadge, UserName } from "../components/common";
 import { canRunJobs, type Project } from "../lib/access";
 import { downsample, toPoints } from "../lib/chart";
 import { duration, formatTime } from "../lib/format";
@@ -82,7 +82,7 @@ export function ExperimentPage({ project, number }: { project: Project; number: 
               command: e.command,
               compute: e.compute ?? "—",
               created: formatTime(e.created_at),
-              "created by": e.created_by,
+              "created by": <UserName project={project.id} id={e.created_by} />,
               duration: duration(e.started_at, e.ended_at),
               "exit code": e.exit_code ?? "—",
               branch: e.branch,

@@ -1,11 +1,21 @@
-import { api } from "../api/client";
-import { ErrorNote, Loading } from "../components/common";
-import { formatBytes, percent } from "../lib/format";
+import { useMemo } from "react";
+import { api, type Schemas } from "../api/client";
+import { ErrorNote, Link, Loading, StateBadge } from "../components/common";
+import { type TimeSeries, UsageChart } from "../components/UsageChart";
+import { formatBytes, formatTime, percent } from "../lib/format";
 import { useData } from "../lib/useData";
 
-/** Seed 004: active and pending jobs, and compute and storage assigned against the total. */
+type History = Schemas["UsageHistoryOut"];
+type Resources = Schemas["ResourcesOut"];
+
+/**
+ * Seed 004: active and pending jobs (who, what, since when, on which compute template), usage per
+ * compute template with its history, and compute and storage assigned against the total.
+ */
 export function Monitoring() {
   const m = useData(() => api("monitor"), [], { pollMs: 3000 });
+  const jobs = useData(() => api("monitor_jobs", { query: { limit: 100 } }), [], { pollMs: 3000 });
+  const history = useData(() => api("monitor_history", { query: { minutes: 60 } }), [], { pollMs: 5000 });
   if (m.error) return <ErrorNote error={m.error} />;
   if (!m.data) return <Loading what="monitoring" />;
   const { overall, total } = m.data;
@@ -36,9 +46,140 @@ export function Monitoring() {
         unit={(v) => formatBytes(v * 1024 * 1024)}
       />
       <Bar label="Storage" used={m.data.storage_used_bytes} total={m.data.storage_total_bytes} unit={formatBytes} />
+
+      <h2>Usage over time</h2>
+      <ErrorNote error={history.error} />
+      {history.data ? <UsageCharts history={history.data} /> : <Loading what="the usage history" />}
+
+      <h2>Per compute template</h2>
+      <ErrorNote error={jobs.error} />
+      {jobs.data ? <ComputeTable computes={jobs.data.computes} /> : null}
+
+      <h2>Active and pending jobs</h2>
+      {jobs.data ? <JobsTable jobs={jobs.data} /> : jobs.error ? null : <Loading what="the jobs" />}
     </section>
   );
 }
+
+/** CPU, memory and GPU held per compute template, one chart each, over the last hour. */
+function UsageCharts({ history }: { history: History }) {
+  const { times, cpu, memory, gpu } = useMemo(() => {
+    const names = [...new Set(history.samples.flatMap((s) => Object.keys(s.computes)))].sort();
+    const series = (pick: (r: Resources) => number): TimeSeries[] =>
+      names.map((name) => ({
+        label: name,
+        values: history.samples.map((s) => (s.computes[name] ? pick(s.computes[name]) : 0)),
+      }));
+    return {
+      times: history.samples.map((s) => new Date(s.at).getTime() / 1000),
+      cpu: series((r) => r.cpus),
+      memory: series((r) => r.memory_mb / 1024),
+      gpu: series((r) => r.gpus),
+    };
+  }, [history]);
+  return (
+    <>
+      <p className="muted small">
+        What jobs hold per compute template, sampled every {history.interval_seconds} s; the server keeps the last{" "}
+        {history.retention_minutes} minutes in memory (a restart starts again). This server runs at most{" "}
+        {+history.total.cpus.toFixed(2)} cores, {formatBytes(history.total.memory_mb * 1024 * 1024)} and{" "}
+        {history.total.gpus} GPUs at once.
+      </p>
+      <div className="usage-charts">
+        <UsageChart title="CPU" unit="cores" times={times} series={cpu} />
+        <UsageChart title="Memory" unit="GiB" times={times} series={memory} />
+        <UsageChart title="GPU" unit="GPUs" times={times} series={gpu} />
+      </div>
+    </>
+  );
+}
+
+function ComputeTable({ computes }: { computes: Schemas["MonitorJobsOut"]["computes"] }) {
+  const names = Object.keys(computes);
+  if (names.length === 0) return <p className="muted">No job holds or waits for compute now.</p>;
+  return (
+    <table className="table" aria-label="Usage per compute template">
+      <thead>
+        <tr>
+          <th>Template</th>
+          <th>Size</th>
+          <th>Active</th>
+          <th>Pending</th>
+          <th>CPU</th>
+          <th>Memory</th>
+          <th>GPU</th>
+        </tr>
+      </thead>
+      <tbody>
+        {names.map((name) => {
+          const c = computes[name];
+          return (
+            <tr key={name}>
+              <td>{name}</td>
+              <td>{c.template ? size(c.template) : "unknown template"}</td>
+              <td>{c.active_jobs}</td>
+              <td>{c.pending_jobs}</td>
+              <td>{+c.assigned.cpus.toFixed(2)} cores</td>
+              <td>{formatBytes(c.assigned.memory_mb * 1024 * 1024)}</td>
+              <td>{c.assigned.gpus}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+function JobsTable({ jobs }: { jobs: Schemas["MonitorJobsOut"] }) {
+  if (jobs.items.length === 0) return <p className="muted">No job is running or waiting.</p>;
+  return (
+    <>
+      <table className="table" aria-label="Active and pending jobs">
+        <thead>
+          <tr>
+            <th>Job</th>
+            <th>State</th>
+            <th>Who</th>
+            <th>What</th>
+            <th>Since</th>
+            <th>Compute</th>
+          </tr>
+        </thead>
+        <tbody>
+          {jobs.items.map((j) => (
+            <tr key={j.id}>
+              <td>
+                <Link to={`/projects/${j.project_id}/experiments/${j.number}`}>
+                  {j.project_name} #{j.number}
+                </Link>
+              </td>
+              <td>
+                <StateBadge state={j.state} />
+              </td>
+              <td>{j.created_by_name}</td>
+              <td>
+                {j.title ? <strong>{j.title} </strong> : null}
+                <code>{j.command}</code>
+              </td>
+              <td>
+                <time dateTime={j.since}>{formatTime(j.since)}</time>
+              </td>
+              <td>{j.compute}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {jobs.total > jobs.items.length ? (
+        <p className="muted">
+          The first {jobs.items.length} of {jobs.total} jobs.
+        </p>
+      ) : null}
+    </>
+  );
+}
+
+const size = (r: Resources) =>
+  `${+r.cpus.toFixed(2)} CPU, ${formatBytes(r.memory_mb * 1024 * 1024)}${r.gpus ? `, ${r.gpus} GPU` : ""}`;
 
 function Bar(props: { label: string; used: number; total: number; unit: (v: number) => string }) {
   const pct = percent(props.used, props.total);

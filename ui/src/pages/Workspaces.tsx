@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { api } from "../api/client";
-import { ErrorNote, Loading, StateBadge } from "../components/common";
+import { ErrorNote, Loading, StateBadge, UserName } from "../components/common";
 import type { Project } from "../lib/access";
 import { formatTime } from "../lib/format";
 import { useData } from "../lib/useData";
@@ -14,16 +14,7 @@ import { canUseWorkspaces, cullText, isActive, startBody, type Workspace } from 
 export function Workspaces({ project }: { project: Project }) {
   const pid = project.id;
   const list = useData(() => api("list_workspaces", { path: { project_id: pid } }), [pid], { pollMs: 3000 });
-  // the API names the starter by user id: the members and the caller give most of them a name
-  const people = useData(async () => {
-    const [me, members] = await Promise.all([
-      api("whoami"),
-      api("list_members", { path: { project_id: pid } }).catch(() => []),
-    ]);
-    return new Map([...members.map((m): [string, string] => [m.user_id, m.username]), [me.id, me.username]]);
-  }, [pid]);
   const may = canUseWorkspaces(project);
-  const who = (id: string) => people.data?.get(id) ?? id.slice(0, 8);
   return (
     <section className="workspaces" aria-labelledby="ws-title">
       <h2 id="ws-title">Workspaces</h2>
@@ -53,7 +44,7 @@ export function Workspaces({ project }: { project: Project }) {
           </thead>
           <tbody>
             {list.data.map((w) => (
-              <Row key={w.id} pid={pid} workspace={w} who={who(w.created_by)} may={may} onChange={list.reload} />
+              <Row key={w.id} pid={pid} workspace={w} may={may} onChange={list.reload} />
             ))}
           </tbody>
         </table>
@@ -62,7 +53,7 @@ export function Workspaces({ project }: { project: Project }) {
   );
 }
 
-function Row(props: { pid: string; workspace: Workspace; who: string; may: boolean; onChange: () => void }) {
+function Row(props: { pid: string; workspace: Workspace; may: boolean; onChange: () => void }) {
   const { pid, workspace: w, may } = props;
   const culls = w.culls_at ? new Date(w.culls_at).toLocaleString() : undefined;
   return (
@@ -74,7 +65,9 @@ function Row(props: { pid: string; workspace: Workspace; who: string; may: boole
         <StateBadge state={w.state} />
         {w.reason && !isActive(w) ? <div className="muted small">{w.reason}</div> : null}
       </td>
-      <td>{props.who}</td>
+      <td>
+        <UserName project={props.pid} id={props.workspace.created_by} />
+      </td>
       <td>{formatTime(w.created_at)}</td>
       <td>{formatTime(w.last_activity)}</td>
       <td title={culls} data-testid="culls">

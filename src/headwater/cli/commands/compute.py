@@ -7,21 +7,76 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from headwater.cli.context import connect
-from headwater.cli.output import JsonOption, emit, size, table
+from headwater.cli.output import JsonOption, emit, size, table, when
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from headwater.schemas.experiments import ComputeTemplateOut, MonitorOut
+    from headwater.schemas.monitoring import MonitorJobsOut
 
 app = typer.Typer(help="Compute templates: name, CPUs, memory, GPUs.", no_args_is_help=True)
 
 
-def status(as_json: JsonOption = False) -> None:
+def status(
+    jobs: Annotated[
+        bool,
+        typer.Option(
+            "--jobs", help="List the jobs (who, what, since when, compute) and usage per template."
+        ),
+    ] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=500, help="With --jobs.")] = 100,
+    as_json: JsonOption = False,
+) -> None:
     """Active and pending jobs, and CPU, GPU, memory and storage assigned and total."""
     with connect() as client:
-        found = client.compute.monitor()
-    emit(found, as_json, status_view)
+        if jobs:
+            listed = client.compute.jobs(limit=limit)
+        else:
+            found = client.compute.monitor()
+    if jobs:
+        emit(listed, as_json, jobs_view)
+    else:
+        emit(found, as_json, status_view)
+
+
+def jobs_view(m: MonitorJobsOut) -> RenderableType:
+    from rich.console import Group
+
+    per_compute = table(
+        ["COMPUTE", "ACTIVE", "PENDING", "CPUS", "GPUS", "MEMORY"],
+        [
+            (
+                name,
+                c.active_jobs,
+                c.pending_jobs,
+                f"{c.assigned.cpus:g}",
+                c.assigned.gpus,
+                size(c.assigned.memory_mb * 1024 * 1024),
+            )
+            for name, c in m.computes.items()
+        ],
+    )
+    listed = table(
+        ["JOB", "STATE", "WHO", "WHAT", "SINCE", "COMPUTE"],
+        [
+            (
+                f"{j.project_name} #{j.number}",
+                j.state.value,
+                j.created_by_name,
+                j.title or j.command,
+                when(j.since),
+                j.compute,
+            )
+            for j in m.items
+        ],
+    )
+    more = (
+        f"The first {len(m.items)} of {m.total} jobs (--limit shows more)."
+        if m.total > len(m.items)
+        else f"{m.total} job(s)."
+    )
+    return Group(per_compute, listed, more)
 
 
 def status_view(m: MonitorOut) -> RenderableType:

@@ -290,18 +290,29 @@ def repo_router(kind: RepoKind, prefix: str) -> APIRouter:
             branch=body.branch,
         )
         if not outcome.unchanged:
+            task = ctx.access.user.task
+            data: dict[str, object] = {
+                "repo": ctx.repo.name,
+                "kind": ctx.repo.kind.value,
+                "commit": outcome.commit.id,
+            }
+            if task is not None:  # a machine commit: the feed groups these (see the UI)
+                data["experiment"] = task.experiment_number
+                message = (
+                    f"outputs of experiment {task.experiment_number}: "
+                    f"{outcome.commit.files} file(s)"
+                )
+            else:
+                message = f"committed {outcome.commit.files} file(s) to {_label(ctx.repo)}" + (
+                    f": {body.message}" if body.message else ""
+                )
             with platform.db.write() as session:
                 ActivityRepo(session).record(
                     ctx.access.project.id,
                     ctx.access.user.username,
                     ActivityKind.VERSION_COMMITTED,
-                    f"committed {outcome.commit.files} file(s) to {_label(ctx.repo)}"
-                    + (f": {body.message}" if body.message else ""),
-                    {
-                        "repo": ctx.repo.name,
-                        "kind": ctx.repo.kind.value,
-                        "commit": outcome.commit.id,
-                    },
+                    message,
+                    data,
                 )
         return CommitResult(
             **commit_out(outcome.commit).model_dump(),

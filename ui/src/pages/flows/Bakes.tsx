@@ -1,6 +1,6 @@
 // Bakes: the project's flow runs (list_flow_runs), newest first, each linking to its run view.
 import { api } from "../../api/client";
-import { ErrorNote, Link, Loading, Pager, StateBadge } from "../../components/common";
+import { ErrorNote, Link, Loading, Pager, StateBadge, UserName } from "../../components/common";
 import type { Project } from "../../lib/access";
 import { duration, formatTime } from "../../lib/format";
 import { navigate, useLocation } from "../../lib/router";
@@ -69,7 +69,9 @@ export function Bakes({ project }: { project: Project }) {
                     <StateBadge state={r.status} />
                   </td>
                   <td>{r.only ? `${r.trigger} (only ${r.only})` : r.trigger}</td>
-                  <td>{r.created_by}</td>
+                  <td>
+                    <UserName project={pid} id={r.created_by} />
+                  </td>
                   <td>{formatTime(r.created_at)}</td>
                   <td>{formatTime(r.ended_at)}</td>
                   <td>{duration(r.started_at ?? r.created_at, r.ended_at)}</td>

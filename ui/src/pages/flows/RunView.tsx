@@ -4,7 +4,7 @@
 import { ReactFlowProvider } from "@xyflow/react";
 import { useEffect, useRef, useState } from "react";
 import { api, type Schemas } from "../../api/client";
-import { ErrorNote, Link, Loading, StateBadge } from "../../components/common";
+import { ErrorNote, Link, Loading, StateBadge, UserName } from "../../components/common";
 import { Tabs } from "../../components/Tabs";
 import { canRunJobs, type Project } from "../../lib/access";
 import { duration, formatTime } from "../../lib/format";
@@ -90,7 +90,7 @@ export function RunView({ project, runRef }: { project: Project; runRef: string 
           </h2>
           <p className="muted small">
             <Link to={`/projects/${pid}/flows/edit/${encodeURIComponent(r.flow)}`}>{r.flow}</Link> version {r.version} · {r.trigger}
-            {r.only ? ` (only ${r.only})` : ""} · by {r.created_by} · created {formatTime(r.created_at)}
+            {r.only ? ` (only ${r.only})` : ""} · by <UserName project={pid} id={r.created_by} /> · created {formatTime(r.created_at)}
             {r.ended_at ? ` · ended ${formatTime(r.ended_at)} (${duration(r.started_at ?? r.created_at, r.ended_at)})` : ""}
             {r.restart_of ? (
               <>
