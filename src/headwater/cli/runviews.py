@@ -18,7 +18,7 @@ from headwater.cli.output import fields, stderr, table
 from headwater.client import Client
 from headwater.domain.flowruns import RunState, TaskState
 from headwater.domain.jobs import JobState
-from headwater.schemas.flows import FlowRunOut, RunTaskOut
+from headwater.schemas.flows import FlowRunOut, InstanceOut, RunTaskOut
 
 STATE_STYLES: dict[str, str] = {
     TaskState.WAITING.value: "dim",
@@ -28,6 +28,7 @@ STATE_STYLES: dict[str, str] = {
     TaskState.FAILED.value: "red",
     TaskState.SKIPPED.value: "dim",
     TaskState.ABORTED.value: "magenta",
+    "cached": "cyan",  # an instance the step cache served: a success that ran nothing
 }
 
 
@@ -64,12 +65,12 @@ def instances_table(run: FlowRunOut) -> RenderableType:
         (
             task.title,
             i.experiment_number if i.experiment_number is not None else i.id,
-            state(i.status.value),
+            state(i.shown_status),
             " ".join(f"{k}={v}" for k, v in i.params.items()),
             " ".join(f"{k}={v}" for k, v in i.tags.items()),
             i.started_at,
             i.finished_at,
-            i.reason or "",
+            instance_reason(i),
         )
         for task in run.tasks
         for i in task.instances
@@ -78,6 +79,20 @@ def instances_table(run: FlowRunOut) -> RenderableType:
         return Text("No instances yet.", style="dim")
     headers = ["TASK", "INSTANCE", "STATUS", "PARAMS", "TAGS", "STARTED", "FINISHED", "REASON"]
     return table(headers, rows)
+
+
+def instance_reason(i: InstanceOut) -> str:
+    """Its reason, and the step cache's word: where a hit came from, why a miss ran."""
+    note = i.cache
+    said = i.reason or ""
+    if note is None:
+        return said
+    if note.hit:
+        how = "kept" if note.kept else "cached"
+        return f"{how} from run {note.from_run} (experiment {note.experiment_number})"
+    if note.why:
+        return "; ".join(filter(None, [said, f"not cached: {note.why}"]))
+    return said
 
 
 def headline(run: FlowRunOut) -> str:
