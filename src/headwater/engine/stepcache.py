@@ -35,6 +35,7 @@ from headwater.domain.flowruns import FlowRun, RunInstance
 from headwater.domain.flowspec.instances import Planned
 from headwater.domain.flowspec.model import ExecTask
 from headwater.domain.gitsource import git_source
+from headwater.domain.grid import tag_env
 from headwater.domain.ids import new_id
 from headwater.domain.jobs import JobState
 from headwater.domain.project_settings import ProjectSettings
@@ -255,10 +256,16 @@ class _Inputs:
                 image=self.spec.image,
                 datasets=datasets,
                 inputs=inputs,
-                tags=dict(plan.env),
+                tags=_read_tags(plan),
                 options={**self.options, "passed": sorted(plan.passed_condition)},
             )
         )
+
+
+def _read_tags(plan: Planned) -> dict[str, str]:
+    """The earlier tasks' tags it sees (its own params' ``HW_TAG_`` copies are ``params``)."""
+    own = tag_env(plan.params)
+    return {k: v for k, v in plan.env.items() if own.get(k) != v}
 
 
 # -- hits ------------------------------------------------------------------------------------
