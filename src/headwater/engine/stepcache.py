@@ -206,6 +206,7 @@ class _Inputs:
         git = git_source(settings.git, spec.git_branch, spec.git_commit, where=where, who=who)
         self.files: dict[str, Any]
         self.requirements: dict[str, Any] = {"use": spec.requirements, "prerun": spec.prerun}
+        self.requirements.update(dict.fromkeys(_ROOT_FILES))  # absent until a tree has them
         if git is not None:
             self.files = {"git": {"repo": git.repo, "commit": git.commit}}
             if git.commit is None:
