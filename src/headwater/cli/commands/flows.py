@@ -123,9 +123,12 @@ def _finish(
             ),
         )
         return
-    if not as_json:
-        say(f"Started run {run.number} of flow {run.flow!r}; waiting for it to end.")
-    ended = wait_for(client, run, quiet=as_json, timeout=timeout, project=project)
+    if run.status.terminal:  # it ended as it started (every task cached): nothing to wait for
+        ended = run
+    else:
+        if not as_json:
+            say(f"Started run {run.number} of flow {run.flow!r}; waiting for it to end.")
+        ended = wait_for(client, run, quiet=as_json, timeout=timeout, project=project)
     emit(ended, as_json, run_view)
     if not succeeded(ended):
         raise typer.Exit(1)
