@@ -120,11 +120,12 @@ def consult(
         out.why.update(dict.fromkeys(looking, "--refresh"))
         return out
     stored = cache.with_keys(run.flow_id, spec.title, [out.keys[i].key for i in looking])
+    outputs = _Outputs(cache, stores, stored)
     recent: list[CachedResult] | None = None
     for i in looking:
         key = out.keys[i]
         same = [r for r in stored if r.key == key.key]
-        hit, gone = _first_present(cache, stores, serving(same, spec.cache.life_span, now))
+        hit, gone = outputs.first(serving(same, spec.cache.life_span, now))
         if hit is not None:
             out.hits[i] = _hit(run, planned[i], hit, key, now)
             continue
@@ -272,31 +273,47 @@ def _read_tags(plan: Planned) -> dict[str, str]:
 # -- hits ------------------------------------------------------------------------------------
 
 
-def _first_present(
-    cache: StepCacheRepo, stores: Stores, candidates: Sequence[CachedResult]
-) -> tuple[CachedResult | None, CachedResult | None]:
-    """The newest candidate whose outputs are all still stored, and the newest that was not."""
-    gone = None
-    for candidate in candidates:
-        if _outputs_present(cache, stores, candidate):
-            return candidate, gone
-        gone = gone or candidate
-    return None, gone
+class _Outputs:
+    """Whether a stored result's outputs are all still there: its commit's tree and every
+    blob in it. Trees are read once per task start (a fan-out's hits often share one), and
+    the commits' trees come in one query."""
 
+    def __init__(self, cache: StepCacheRepo, stores: Stores, results: Sequence[CachedResult]):
+        self.stores = stores
+        commits = sorted({r.output_commit for r in results if r.output_commit})
+        self.trees = cache.trees_of(commits)
+        self.seen: dict[str, bool] = {}
 
-def _outputs_present(cache: StepCacheRepo, stores: Stores, result: CachedResult) -> bool:
-    if result.output_commit is None:
-        return True  # it left no outputs: nothing to lose
-    tree = cache.tree_of(result.output_commit)
-    if tree is None:
-        return False
-    if stores.trees is None or stores.missing is None:
-        return True
-    try:
-        entries = stores.trees(tree).entries
-    except Exception:  # the tree object itself is gone (or unreadable): not a hit
-        return False
-    return not stores.missing([tree, *(e.hash for e in entries)])
+    def present(self, result: CachedResult) -> bool:
+        if result.output_commit is None:
+            return True  # it left no outputs: nothing to lose
+        tree = self.trees.get(result.output_commit)
+        if tree is None:
+            return False
+        if tree not in self.seen:
+            self.seen[tree] = self._stored(tree)
+        return self.seen[tree]
+
+    def _stored(self, tree: str) -> bool:
+        trees, missing = self.stores.trees, self.stores.missing
+        if trees is None or missing is None:
+            return True
+        try:
+            entries = trees(tree).entries
+        except Exception:  # the tree object itself is gone (or unreadable): not a hit
+            return False
+        return not missing([tree, *(e.hash for e in entries)])
+
+    def first(
+        self, candidates: Sequence[CachedResult]
+    ) -> tuple[CachedResult | None, CachedResult | None]:
+        """The newest candidate whose outputs are all stored, and the newest that was not."""
+        gone = None
+        for candidate in candidates:
+            if self.present(candidate):
+                return candidate, gone
+            gone = gone or candidate
+        return None, gone
 
 
 def _hit(

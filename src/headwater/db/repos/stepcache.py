@@ -123,8 +123,14 @@ class StepCacheRepo:
         ).all()
         return dict(rows)
 
-    def tree_of(self, commit_id: str) -> str | None:
-        return self.s.scalar(select(CommitRow.tree).where(CommitRow.id == commit_id))
+    def trees_of(self, commit_ids: Sequence[str]) -> dict[str, str]:
+        """Each known commit's tree, in one query (a commit that is gone is absent)."""
+        if not commit_ids:
+            return {}
+        rows = self.s.execute(
+            select(CommitRow.id, CommitRow.tree).where(CommitRow.id.in_(list(commit_ids)))
+        ).all()
+        return {str(row[0]): str(row[1]) for row in rows}
 
     def clear(self, flow_id: str, task: str | None = None) -> int:
         """Forget the flow's results (one task's with ``task``); returns how many."""
