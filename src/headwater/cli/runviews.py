@@ -39,6 +39,10 @@ def state(value: str) -> Text:
 def counts(task: RunTaskOut) -> str:
     """``2 success, 1 running`` for the task's instances; ``-`` before it has any."""
     found = instance_counts([i.status for i in task.instances])
+    cached = sum(i.shown_status == "cached" for i in task.instances)
+    if cached:  # the step cache's hits: successes that ran nothing, shown apart
+        found["success"] -= cached
+        found = {"cached": cached, **{s: n for s, n in found.items() if n}}
     if task.counts:  # a poll without instances: the server counted them
         found = {s.value: task.counts[s.value] for s in JobState if s.value in task.counts}
     return ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in found.items()) or "-"
