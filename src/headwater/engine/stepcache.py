@@ -121,10 +121,13 @@ def consult(
         return out
     stored = cache.with_keys(run.flow_id, spec.title, [out.keys[i].key for i in looking])
     outputs = _Outputs(cache, stores, stored)
+    by_key: dict[str, list[CachedResult]] = {}
+    for result in stored:  # grouped once: a fan-out of thousands looks each key up
+        by_key.setdefault(result.key, []).append(result)
     recent: list[CachedResult] | None = None
     for i in looking:
         key = out.keys[i]
-        same = [r for r in stored if r.key == key.key]
+        same = by_key.get(key.key, [])
         hit, gone = outputs.first(serving(same, spec.cache.life_span, now))
         if hit is not None:
             out.hits[i] = _hit(run, planned[i], hit, key, now)

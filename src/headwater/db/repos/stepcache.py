@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from headwater.db.tables import CommitRow, ExperimentRow, FlowRunRow, StepCacheRow
@@ -43,22 +43,23 @@ class StepCacheRepo:
     ) -> None:
         """One result per launched instance: (instance id, experiment id, key)."""
         now = datetime.now(UTC)
-        self.s.add_all(
-            StepCacheRow(
-                id=new_id(),
-                project_id=project_id,
-                flow_id=flow_id,
-                task=task,
-                key=key.key,
-                parts=dict(key.parts),
-                run_id=run_id,
-                instance_id=instance_id,
-                experiment_id=experiment_id,
-                created_at=now,
-            )
+        rows = [
+            {
+                "id": new_id(),
+                "project_id": project_id,
+                "flow_id": flow_id,
+                "task": task,
+                "key": key.key,
+                "parts": dict(key.parts),
+                "run_id": run_id,
+                "instance_id": instance_id,
+                "experiment_id": experiment_id,
+                "created_at": now,
+            }
             for instance_id, experiment_id, key in launched
-        )
-        self.s.flush()
+        ]
+        if rows:  # one executemany for a whole fan-out, no ORM objects on the launch path
+            self.s.execute(insert(StepCacheRow), rows)
 
     def _results(self, *where: object, limit: int | None = None) -> list[CachedResult]:
         query = (
