@@ -337,7 +337,15 @@ def test_restart_from_failed_reuses_every_success_whatever_changed(
     restarted = client.flows.restart(failed.number, from_failed=True)
     done = client.flows.wait(restarted.number, timeout=120)
     assert done.status == "success", done.model_dump_json(indent=1)
-    assert only(done, "Prep").experiment_id == only(failed, "Prep").experiment_id
+    kept = only(done, "Prep")
+    assert kept.experiment_id == only(failed, "Prep").experiment_id
+    assert kept.shown_status == "cached"
+    assert kept.cache is not None
+    assert kept.cache.kept
+    assert (
+        instance_reason(kept)
+        == f"kept from run {failed.number} (experiment {kept.experiment_number})"
+    )
     after = {i.params["i"]: i for i in task(done, "Grid").instances}
     for kept in ("1", "3"):
         assert after[kept].experiment_id == before[kept].experiment_id

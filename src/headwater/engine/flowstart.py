@@ -18,7 +18,7 @@ from headwater.db.repos.flowruns import RunRepo
 from headwater.db.repos.flows import FlowRepo
 from headwater.domain.entities import ActivityKind
 from headwater.domain.errors import InvalidInput
-from headwater.domain.flowruns import FlowRecord, FlowRun, FlowVersion, TaskState
+from headwater.domain.flowruns import FlowRecord, FlowRun, FlowVersion, RunInstance, TaskState
 from headwater.domain.flowspec import find_refs, parse_flow, to_yaml
 from headwater.domain.flowspec.model import ExecTask, Flow
 from headwater.domain.grid import ParamAxis
@@ -166,12 +166,29 @@ def _copy(runs: RunRepo, run: FlowRun, source: FlowRun, titles: set[str]) -> Non
                 id=renamed[i.id],
                 run_id=run.id,
                 parents=tuple(renamed.get(p, p) for p in i.parents),
+                data=_kept_note(i, source),
             )
             for i in copies
         ],
     )
     for title in titles:
         runs.move_task(run.id, title, TaskState.SUCCESS, reason=f"kept from run {source.number}")
+
+
+def _kept_note(instance: RunInstance, source: FlowRun) -> dict[str, Any]:
+    """A kept exec instance says where it came from, as a step-cache hit does (not the
+    source's own cache note, which spoke of the source run)."""
+    if not instance.experiment_id:
+        return dict(instance.data)
+    note = {
+        "hit": True,
+        "kept": True,
+        "from_run": source.number,
+        "from_instance": instance.id,
+        "experiment_id": instance.experiment_id,
+        "experiment_number": instance.number,
+    }
+    return {**instance.data, "cache": note}
 
 
 def _needs_inputs(spec: Flow, only: str) -> None:
