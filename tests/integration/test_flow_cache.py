@@ -367,3 +367,6 @@ def test_refresh_is_limited_and_names_known_tasks(client: Client, live: Live) ->
     unknown = httpx.post(url, json={"refresh": ["Nope"]}, headers=headers)
     assert unknown.status_code == 400
     assert "no task 'Nope' to refresh" in unknown.json()["detail"]
+    cache = f"{live.url}/api/v1/projects/{client.config.project}/flows/{name}/cache"
+    long_task = httpx.delete(cache, params={"task": "x" * 201}, headers=headers)
+    assert long_task.status_code == 422
