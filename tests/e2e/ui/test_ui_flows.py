@@ -192,6 +192,7 @@ def test_a_cached_instance_shows_its_badge_and_source(page: Page, make_user: Any
     wait_run(owner, pid, second["number"], "success")
     log_in(page, owner)
     page.goto(f"/projects/{pid}/bakes/{second['number']}")
+    expect(page.get_by_test_id("counts-A")).to_have_text("1 instance: 1 cached")  # the graph
     page.get_by_role("tab", name="Instances").click()
     table = page.get_by_role("table", name="Instances")
     expect(table.locator(".badge.state-cached")).to_have_text("cached")
