@@ -25,7 +25,10 @@ Everything runs on this machine, in one run, over loopback:
   Every task runs the same interpreter (``.venv/bin/python``, what ``python`` is in a ``hw``
   task). Each tool does one untimed warm-up of 2 items first; then ``--repeat`` rounds; medians.
   Target: the per-task overhead of a flow task, (wall - floor) / 200, within 2x of a plain
-  experiment's, both against the median floor.
+  experiment's, both against the median floor. The flow's rounds run with ``--no-cache``.
+* **cached re-run** (issue 17): after the rounds, the same ``hw flow run --file ... --wait
+  --json`` with the step cache on, ``--repeat`` times: every instance a hit, nothing launched.
+  Target: under 1 s from ``hw flow run`` to ``success``.
 
 The server, the peers' installs (own venvs under ``~/.cache/headwater-bench``) and the helpers
 come from ``engine.py``, whose harness this reuses. ``--profile-dir DIR`` (needs py-spy) runs one
