@@ -421,3 +421,36 @@ def test_restart_help_says_it_reuses_the_runs_version(tmp_path: Path) -> None:
     words = " ".join(shown.replace("│", " ").split())
     assert "default: latest" not in words
     assert "default: the version the run used" in words
+
+
+def test_a_rerun_is_cached_and_no_cache_refresh_and_clear_cache_run_it_again(
+    admin: Hw, tmp_path: Path, scripts: Path
+) -> None:
+    pid = project(admin)
+    name = unique("Cached flow")
+    path = write_flow(tmp_path, grid_flow(scripts, name))
+    first = admin.json("flow", "run", "--file", str(path), "--wait", "-p", pid)
+    assert first["status"] == "success"
+
+    again = admin.json("flow", "run", name, "--wait", "-p", pid)
+    assert again["status"] == "success"
+    for t in again["tasks"]:
+        assert all(i["cache"]["hit"] for i in t["instances"]), t
+    table = admin("inspect", str(again["number"]), "-p", pid).stdout
+    assert "cached" in table
+    assert f"cached from run {first['number']}" in " ".join(table.replace("│", " ").split())
+
+    fresh = admin.json("flow", "run", name, "--no-cache", "--wait", "-p", pid)
+    assert not any(i["cache"]["hit"] for t in fresh["tasks"] for i in t["instances"])
+    refreshed = admin.json("flow", "run", name, "--refresh", "Load data", "--wait", "-p", pid)
+    assert task(refreshed, "Load data")["instances"][0]["cache"]["why"] == "--refresh"
+    assert task(refreshed, "Pick best")["instances"][0]["cache"]["hit"]  # same outputs
+
+    cleared = admin.json("flow", "clear-cache", name, "Pick best", "-p", pid)
+    assert cleared["cleared"] >= 1
+    said = admin("flow", "clear-cache", name, "-p", pid).stdout
+    assert "Cleared" in said
+    assert f"flow {name!r}" in said
+    after = admin.json("flow", "run", name, "--wait", "-p", pid)
+    assert not any(i["cache"]["hit"] for t in after["tasks"] for i in t["instances"])
+    assert "--from-failed" in admin("flow", "restart", "--help").stdout

@@ -625,6 +625,9 @@ ENTRIES: dict[str, Entry] = {
     f"GET {P}/flows": Entry(VIEWERS, plain("/projects/{pid}/flows")),
     f"GET {P}/flows/{{name}}": Entry(VIEWERS, plain("/projects/{pid}/flows/mflow")),
     f"DELETE {P}/flows/{{name}}": Entry(JOBS_WRITERS, fresh_flow, ok=204),
+    f"DELETE {P}/flows/{{name}}/cache": Entry(
+        JOBS_WRITERS, plain("/projects/{pid}/flows/mflow/cache")
+    ),
     f"GET {P}/flows/{{name}}/versions": Entry(
         VIEWERS, plain("/projects/{pid}/flows/mflow/versions")
     ),

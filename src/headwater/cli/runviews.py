@@ -18,7 +18,7 @@ from headwater.cli.output import fields, stderr, table
 from headwater.client import Client
 from headwater.domain.flowruns import RunState, TaskState
 from headwater.domain.jobs import JobState
-from headwater.schemas.flows import FlowRunOut, RunTaskOut
+from headwater.schemas.flows import FlowRunOut, InstanceOut, RunTaskOut
 
 STATE_STYLES: dict[str, str] = {
     TaskState.WAITING.value: "dim",
@@ -28,6 +28,7 @@ STATE_STYLES: dict[str, str] = {
     TaskState.FAILED.value: "red",
     TaskState.SKIPPED.value: "dim",
     TaskState.ABORTED.value: "magenta",
+    "cached": "cyan",  # an instance the step cache served: a success that ran nothing
 }
 
 
@@ -38,6 +39,10 @@ def state(value: str) -> Text:
 def counts(task: RunTaskOut) -> str:
     """``2 success, 1 running`` for the task's instances; ``-`` before it has any."""
     found = instance_counts([i.status for i in task.instances])
+    cached = sum(i.shown_status == "cached" for i in task.instances)
+    if cached:  # the step cache's hits: successes that ran nothing, shown apart
+        found["success"] -= cached
+        found = {"cached": cached, **{s: n for s, n in found.items() if n}}
     if task.counts:  # a poll without instances: the server counted them
         found = {s.value: task.counts[s.value] for s in JobState if s.value in task.counts}
     return ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in found.items()) or "-"
@@ -64,12 +69,12 @@ def instances_table(run: FlowRunOut) -> RenderableType:
         (
             task.title,
             i.experiment_number if i.experiment_number is not None else i.id,
-            state(i.status.value),
+            state(i.shown_status),
             " ".join(f"{k}={v}" for k, v in i.params.items()),
             " ".join(f"{k}={v}" for k, v in i.tags.items()),
             i.started_at,
             i.finished_at,
-            i.reason or "",
+            instance_reason(i),
         )
         for task in run.tasks
         for i in task.instances
@@ -78,6 +83,20 @@ def instances_table(run: FlowRunOut) -> RenderableType:
         return Text("No instances yet.", style="dim")
     headers = ["TASK", "INSTANCE", "STATUS", "PARAMS", "TAGS", "STARTED", "FINISHED", "REASON"]
     return table(headers, rows)
+
+
+def instance_reason(i: InstanceOut) -> str:
+    """Its reason, and the step cache's word: where a hit came from, why a miss ran."""
+    note = i.cache
+    said = i.reason or ""
+    if note is None:
+        return said
+    if note.hit:
+        how = "kept" if note.kept else "cached"
+        return f"{how} from run {note.from_run} (experiment {note.experiment_number})"
+    if note.why:
+        return "; ".join(filter(None, [said, f"not cached: {note.why}"]))
+    return said
 
 
 def headline(run: FlowRunOut) -> str:

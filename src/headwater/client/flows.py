@@ -8,7 +8,7 @@ segment, so a title can never reach another route.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,7 @@ from headwater.client.scope import ProjectScoped
 from headwater.domain.errors import HeadwaterError
 from headwater.schemas.common import Page
 from headwater.schemas.flows import (
+    CacheCleared,
     Decision,
     FlowImport,
     FlowOut,
@@ -115,11 +116,18 @@ class FlowsClient(ProjectScoped):
         only: str | None = None,
         inputs_from: RunRef | None = None,
         params: ParamOverrides | None = None,
+        no_cache: bool = False,
+        refresh: Sequence[str] = (),
         project: str | None = None,
     ) -> FlowRunOut:
         """Start a run. ``only`` runs one task (its parents' instances ``inputs_from`` an
-        earlier run); ``params`` replaces task params, saved as a new version first."""
+        earlier run); ``params`` replaces task params, saved as a new version first.
+        ``no_cache`` runs every task whatever the step cache holds; ``refresh`` those tasks."""
         fields: dict[str, object] = {}
+        if no_cache:
+            fields["no_cache"] = True
+        if refresh:
+            fields["refresh"] = list(refresh)
         if version is not None:
             fields["version"] = version
         if only is not None:
@@ -165,10 +173,14 @@ class FlowsClient(ProjectScoped):
         *,
         version: int | None = None,
         params: ParamOverrides | None = None,
+        from_failed: bool = False,
         project: str | None = None,
     ) -> FlowRunOut:
-        """A new run that keeps the tasks which succeeded and did not change."""
+        """A new run that keeps the tasks which succeeded and did not change; with
+        ``from_failed`` every success of the run (tasks and instances), whatever changed."""
         fields: dict[str, object] = {}
+        if from_failed:
+            fields["from_failed"] = True
         if version is not None:
             fields["version"] = version
         if params:
@@ -176,6 +188,14 @@ class FlowsClient(ProjectScoped):
         body = payload(FlowRestart, **fields)
         path = self._runs(project, run_ref(run), "restart")
         return self._http.call("POST", path, FlowRunOut, json=body)
+
+    def clear_cache(
+        self, name: str, task: str | None = None, *, project: str | None = None
+    ) -> CacheCleared:
+        """Forget the flow's step-cache results (only ``task``'s when given)."""
+        params: dict[str, str | int | bool | None] = {"task": task}
+        path = self._path(project, name, "cache")
+        return self._http.call("DELETE", path, CacheCleared, params=params)
 
     def approve(
         self, run: RunRef, task: str, *, comment: str = "", project: str | None = None

@@ -469,6 +469,8 @@ class FlowRunRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
     ended_at: Mapped[datetime | None] = mapped_column()
+    # the run's step-cache choices: {"off": true, "refresh": [titles], "reuse_run": run id}
+    cache: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class FlowTaskRow(Base):
@@ -504,6 +506,28 @@ class FlowInstanceRow(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column()
+
+
+class StepCacheRow(Base):
+    """A result the step cache may serve: an exec instance launched under ``key`` (its
+    experiment's state and end say whether and until when it serves; ``parts`` say what a
+    later miss compares against)."""
+
+    __tablename__ = "step_cache"
+    __table_args__ = (Index("ix_step_cache_lookup", "flow_id", "task", "key"),)
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    flow_id: Mapped[str] = mapped_column(ForeignKey("flows.id", ondelete="CASCADE"))
+    task: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(64))
+    parts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    run_id: Mapped[str] = mapped_column(ForeignKey("flow_runs.id", ondelete="CASCADE"), index=True)
+    instance_id: Mapped[str] = mapped_column(String(16))
+    experiment_id: Mapped[str] = mapped_column(
+        ForeignKey("experiments.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class FlowTriggerRow(Base):

@@ -162,6 +162,9 @@ class FlowRun:
     started_at: datetime | None
     ended_at: datetime | None
     creator_id: str = ""  # the user id: its experiments are created as this user
+    # the step cache for this run: {"off": true} (--no-cache), {"refresh": [titles]},
+    # {"reuse_run": id} (a restart --from-failed: that run's successes whatever the cache says)
+    cache: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from headwater.domain.flowspec import parse_flow
 from headwater.domain.flowspec.model import Flow, GatedTask
 from headwater.domain.jobs import Experiment, JobState
 from headwater.engine.flowtasks import start_task
-from headwater.engine.ports import TreeSource
+from headwater.engine.ports import ObjectsSource, TreeSource
 
 log = logging.getLogger("headwater.engine.flows")
 
@@ -84,9 +84,11 @@ class FlowDriver:
         approval_needed: Callable[[Approval], None],
         run_ended: Callable[[FlowRun], None],
         trees: TreeSource | None = None,
+        missing: ObjectsSource | None = None,
     ) -> None:
         self.db = db
         self._trees = trees
+        self._missing = missing
         self._stop = stop
         self._wake = wake
         self._approval_needed = approval_needed
@@ -181,7 +183,14 @@ class FlowDriver:
                     approvals.append(Approval(run.project_id, run, title, spec.approvers))
                     continue
                 tasks[title] = start_task(
-                    session, run, flow, spec, by_task, parents, trees=self._trees
+                    session,
+                    run,
+                    flow,
+                    spec,
+                    by_task,
+                    parents,
+                    trees=self._trees,
+                    missing=self._missing,
                 )
                 created = created or tasks[title].state is TaskState.RUNNING
             outcome = run_outcome(t.state for t in tasks.values())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -17,7 +18,7 @@ from headwater.db.repos.flowruns import RunRepo
 from headwater.db.repos.flows import FlowRepo
 from headwater.domain.entities import ActivityKind
 from headwater.domain.errors import InvalidInput
-from headwater.domain.flowruns import FlowRecord, FlowRun, FlowVersion, TaskState
+from headwater.domain.flowruns import FlowRecord, FlowRun, FlowVersion, RunInstance, TaskState
 from headwater.domain.flowspec import find_refs, parse_flow, to_yaml
 from headwater.domain.flowspec.model import ExecTask, Flow
 from headwater.domain.grid import ParamAxis
@@ -98,8 +99,13 @@ def start_run(
     inputs_from: FlowRun | None = None,
     keep_from: FlowRun | None = None,
     params: Overrides | None = None,
+    no_cache: bool = False,
+    refresh: Sequence[str] = (),
+    from_failed: bool = False,
 ) -> FlowRun:
-    """A new run. ``params`` first saves the changed flow as a new version and runs that."""
+    """A new run. ``params`` first saves the changed flow as a new version and runs that.
+    ``no_cache`` and ``refresh`` (task titles) turn the step cache off for the run or for
+    those tasks; ``from_failed`` (with ``keep_from``) reuses every success of that run."""
     repo = FlowRepo(session)
     runs = RunRepo(session)
     number = version or (keep_from.version if keep_from is not None else flow.latest_version)
@@ -123,6 +129,7 @@ def start_run(
             where="only",
             hint=f"Its tasks: {', '.join(titles)}.",
         )
+    cache = _cache_choices(flow, titles, no_cache, refresh, keep_from if from_failed else None)
     run = runs.create_run(
         flow,
         number,
@@ -131,11 +138,12 @@ def start_run(
         trigger=trigger,
         only=only,
         restart_of=keep_from.number if keep_from is not None else None,
+        cache=cache,
     )
     if only is not None:
         _only(runs, run, spec, only, inputs_from)
     elif keep_from is not None:
-        _keep(session, run, spec, keep_from)
+        _keep(session, run, spec, keep_from, every_success=from_failed)
     ActivityRepo(session).record(
         flow.project_id,
         username,
@@ -158,12 +166,29 @@ def _copy(runs: RunRepo, run: FlowRun, source: FlowRun, titles: set[str]) -> Non
                 id=renamed[i.id],
                 run_id=run.id,
                 parents=tuple(renamed.get(p, p) for p in i.parents),
+                data=_kept_note(i, source),
             )
             for i in copies
         ],
     )
     for title in titles:
         runs.move_task(run.id, title, TaskState.SUCCESS, reason=f"kept from run {source.number}")
+
+
+def _kept_note(instance: RunInstance, source: FlowRun) -> dict[str, Any]:
+    """A kept exec instance says where it came from, as a step-cache hit does (not the
+    source's own cache note, which spoke of the source run)."""
+    if not instance.experiment_id:
+        return dict(instance.data)
+    note = {
+        "hit": True,
+        "kept": True,
+        "from_run": source.number,
+        "from_instance": instance.id,
+        "experiment_id": instance.experiment_id,
+        "experiment_number": instance.number,
+    }
+    return {**instance.data, "cache": note}
 
 
 def _needs_inputs(spec: Flow, only: str) -> None:
@@ -217,8 +242,36 @@ def _only(runs: RunRepo, run: FlowRun, spec: Flow, only: str, inputs_from: FlowR
         )
 
 
-def _keep(session: Session, run: FlowRun, spec: Flow, source: FlowRun) -> None:
-    """A restart keeps each task that succeeded before, unchanged with all its ancestors."""
+def _cache_choices(
+    flow: FlowRecord,
+    titles: Sequence[str],
+    no_cache: bool,
+    refresh: Sequence[str],
+    reuse: FlowRun | None,
+) -> dict[str, Any]:
+    """The run's step-cache choices as the run stores them; an unknown task is refused."""
+    unknown = [t for t in refresh if t not in titles]
+    if unknown:
+        raise InvalidInput(
+            f"flow {flow.name!r} has no task {unknown[0]!r} to refresh",
+            where="refresh",
+            hint=f"Its tasks: {', '.join(titles)}.",
+        )
+    out: dict[str, Any] = {}
+    if no_cache:
+        out["off"] = True
+    if refresh:
+        out["refresh"] = sorted(set(refresh))
+    if reuse is not None:
+        out["reuse_run"] = reuse.id
+    return out
+
+
+def _keep(
+    session: Session, run: FlowRun, spec: Flow, source: FlowRun, *, every_success: bool = False
+) -> None:
+    """A restart keeps each task that succeeded before, unchanged with all its ancestors;
+    ``every_success`` (``--from-failed``) keeps it even if its definition changed since."""
     if not source.state.terminal:
         raise InvalidInput(
             f"run {source.number} is still {source.state.value}",
@@ -234,7 +287,8 @@ def _keep(session: Session, run: FlowRun, spec: Flow, source: FlowRun) -> None:
         same = (
             title in old_titles
             and states.get(title) is TaskState.SUCCESS
-            and old.task(title) == spec.task(title)
+            and old.task(title).type == spec.task(title).type
+            and (every_success or old.task(title) == spec.task(title))
             and set(old.graph.parents(title)) == set(spec.graph.parents(title))
             and all(p in kept for p in spec.graph.parents(title))
         )

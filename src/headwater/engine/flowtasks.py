@@ -30,8 +30,9 @@ from headwater.domain.jobs import JobState
 from headwater.domain.model_sources import MODEL_VALUES
 from headwater.domain.versions import RepoKind
 from headwater.engine import endpoints as deploys
+from headwater.engine import stepcache
 from headwater.engine.endpoints import VersionSource
-from headwater.engine.ports import TreeSource
+from headwater.engine.ports import ObjectsSource, TreeSource
 
 
 def unsupported(task: GatedTask) -> str | None:
@@ -61,9 +62,11 @@ def start_task(
     parents: Sequence[str],
     *,
     trees: TreeSource | None = None,
+    missing: ObjectsSource | None = None,
 ) -> RunTask:
     runs = RunRepo(session)
     title = spec.title
+    reason = None
     if isinstance(spec, GatedTask):
         refusal = unsupported(spec)
         if refusal is not None:
@@ -77,7 +80,19 @@ def start_task(
             if expansion.skipped is not None:
                 return runs.move_task(run.id, title, TaskState.SKIPPED, reason=expansion.skipped)
             if isinstance(spec, ExecTask):
-                made = exec_instances(session, run, spec, expansion.instances, by_task)
+                stores = stepcache.Stores(trees=trees, missing=missing)
+                known = {i.id: i for group in by_task.values() for i in group}
+                consulted = stepcache.consult(
+                    session, run, spec, expansion.instances, known, stores=stores
+                )
+                if consulted.waits_for is not None:  # identical work runs: hit once it ends
+                    return runs.move_task(
+                        run.id, title, TaskState.WAITING, reason=consulted.waits_for
+                    )
+                made = _cached_or_launched(
+                    session, run, spec, expansion.instances, by_task, consulted
+                )
+                reason = consulted.summary(len(made))
             else:
                 made = [deploy_instance(session, run, spec, by_task, expansion.instances, trees)]
     except HeadwaterError as exc:
@@ -87,7 +102,24 @@ def start_task(
     if not made:
         return runs.move_task(run.id, title, TaskState.SKIPPED, reason="no instances")
     done = all(i.state.terminal for i in made)
-    return runs.move_task(run.id, title, TaskState.SUCCESS if done else TaskState.RUNNING)
+    target = TaskState.SUCCESS if done else TaskState.RUNNING
+    return runs.move_task(run.id, title, target, reason=reason)
+
+
+def _cached_or_launched(
+    session: Session,
+    run: FlowRun,
+    spec: ExecTask,
+    planned: Sequence[Planned],
+    by_task: Mapping[str, Sequence[RunInstance]],
+    consulted: stepcache.Consulted,
+) -> list[RunInstance]:
+    """The hits as the cache made them, the rest launched; in plan order, keys recorded."""
+    misses = [i for i in range(len(planned)) if i not in consulted.hits]
+    launched = exec_instances(session, run, spec, [planned[i] for i in misses], by_task)
+    by_index = {**consulted.hits, **dict(zip(misses, launched, strict=True))}
+    made = [by_index[i] for i in range(len(planned))]
+    return stepcache.record(session, run, spec, consulted, made)
 
 
 def finished(
@@ -194,6 +226,8 @@ def exec_instances(
         own.append({"flow": flow})
     output_dir = spec.output_dir or settings.output_dir
     model = _model_value(spec, output_dir) if spec.model else None
+    if not planned:  # every instance came from the step cache
+        return []
     experiments = ExperimentRepo(session)
     made = experiments.create_many(  # one insert for a whole fan-out
         run.project_id,

@@ -18,6 +18,7 @@ __all__ = [
     "Liveness",
     "Notifier",
     "NotifierSource",
+    "ObjectsSource",
     "PeopleSource",
     "Runner",
     "TaskSpecSource",
@@ -51,3 +52,10 @@ class TreeSource(Protocol):
     task's file is there without reaching the object store itself."""
 
     def __call__(self, digest: str) -> Tree: ...
+
+
+class ObjectsSource(Protocol):
+    """Which of ``digests`` the object store lacks: a cached result whose outputs are gone
+    is a miss, never a run whose inputs cannot be fetched."""
+
+    def __call__(self, digests: Sequence[str]) -> list[str]: ...

@@ -32,7 +32,14 @@ from headwater.domain.rollout import RolloutPolicy
 from headwater.engine.flows import Approval, FlowDriver, approver_emails
 from headwater.engine.leader import Leadership
 from headwater.engine.notifications import FlowNews, Notifications
-from headwater.engine.ports import Executor, Launch, Liveness, TaskSpecSource, TreeSource
+from headwater.engine.ports import (
+    Executor,
+    Launch,
+    Liveness,
+    ObjectsSource,
+    TaskSpecSource,
+    TreeSource,
+)
 from headwater.engine.serving import ServingController
 from headwater.engine.triggers import Triggers
 
@@ -59,6 +66,7 @@ class Engine:
         watch_seconds: float = 5.0,
         task_spec: TaskSpecSource | None = None,
         trees: TreeSource | None = None,
+        missing_objects: ObjectsSource | None = None,
         autoscale: AutoscalePolicy | None = None,
         rollout: RolloutPolicy | None = None,
         serving: bool = True,
@@ -88,6 +96,7 @@ class Engine:
             approval_needed=self._approval_needed,
             run_ended=self._run_ended,
             trees=trees,
+            missing=missing_objects,
         )
         self.triggers = Triggers(db, tz=datetime.now().astimezone().tzinfo or UTC)
         self.serving_on = serving

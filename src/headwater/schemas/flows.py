@@ -9,7 +9,7 @@ experiments API's).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -19,6 +19,7 @@ from headwater.domain.jobs import JobState
 from headwater.schemas.common import Model
 
 MAX_FLOW_BYTES = 1024 * 1024
+MAX_REFRESH = 200  # --refresh TASK...: a flow has fewer tasks than this in practice
 
 
 class FlowImport(Model):
@@ -65,6 +66,12 @@ class FlowRunCreate(Model):
         default_factory=dict,
         description="Replace task params; the changed flow is saved as a new version first",
     )
+    no_cache: bool = Field(False, description="Run every task; reuse no earlier result")
+    refresh: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list,
+        max_length=MAX_REFRESH,
+        description="Run these tasks again whatever the step cache holds",
+    )
 
 
 class FlowRestart(Model):
@@ -75,6 +82,30 @@ class FlowRestart(Model):
         None, ge=1, le=MAX_NUMBER, description="Default: the run's own version"
     )
     params: ParamOverrides = Field(default_factory=dict)
+    from_failed: bool = Field(
+        False,
+        description="Reuse every success of the run (tasks and instances), whatever changed "
+        "and whatever the step cache says; run only what failed or never ran",
+    )
+
+
+class CacheCleared(BaseModel):
+    flow: str
+    task: str | None = None
+    cleared: int = Field(description="How many stored results were forgotten")
+
+
+class CacheNote(BaseModel):
+    """The step cache's word on one instance: where a hit came from, or why it missed."""
+
+    hit: bool
+    kept: bool = Field(False, description="Reused by a restart --from-failed")
+    why: str | None = Field(None, description="A miss: why it was not cached")
+    key: str | None = None
+    parts: dict[str, str] = Field(default_factory=dict, description="Part -> digest")
+    from_run: int | None = Field(None, description="A hit: the run that computed it")
+    experiment_id: str | None = None
+    experiment_number: int | None = None
 
 
 class Decision(Model):
@@ -93,6 +124,12 @@ class InstanceOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    cache: CacheNote | None = Field(None, description="Exec tasks: hit (state cached) or miss")
+
+    @property
+    def shown_status(self) -> str:
+        """``cached`` for a hit (a success that ran nothing), else the status."""
+        return "cached" if self.cache is not None and self.cache.hit else str(self.status)
 
 
 class RunTaskOut(BaseModel):

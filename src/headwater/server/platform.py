@@ -131,6 +131,7 @@ def _engine(settings: ServerSettings, db: Database, box: SecretBox, objects: Obj
         lock_file=settings.home / "engine.lock",
         task_spec=spec,
         trees=lambda digest: Tree.decode(objects.read(digest)),
+        missing_objects=objects.missing,
         autoscale=settings.serving.autoscale_policy(),
         rollout=settings.serving.rollout_policy(),
         serving=settings.serving.controller,

@@ -180,6 +180,29 @@ def test_approve_a_pending_task_in_the_dialog(page: Page, make_user: Any) -> Non
     shot(page, "flow-approved")
 
 
+def test_a_cached_instance_shows_its_badge_and_source(page: Page, make_user: Any) -> None:
+    owner: User = make_user("cacher")
+    pid = owner.project("cached")["id"]
+    text = "flow: Again\ntasks:\n  - title: A\n    type: exec\n    input: echo a\n" \
+        "    computes: [default]\nrelations: []\n"  # fmt: skip
+    owner.call("POST", f"/projects/{pid}/flows", json={"yaml": text})
+    first = owner.call("POST", f"/projects/{pid}/flows/Again/runs", json={})
+    done = wait_run(owner, pid, first["number"], "success")
+    second = owner.call("POST", f"/projects/{pid}/flows/Again/runs", json={})
+    wait_run(owner, pid, second["number"], "success")
+    log_in(page, owner)
+    page.goto(f"/projects/{pid}/bakes/{second['number']}")
+    expect(page.get_by_test_id("counts-A")).to_have_text("1 instance: 1 cached")  # the graph
+    page.get_by_role("tab", name="Instances").click()
+    table = page.get_by_role("table", name="Instances")
+    expect(table.locator(".badge.state-cached")).to_have_text("cached")
+    number = done["tasks"][0]["instances"][0]["experiment_number"]
+    note = table.get_by_test_id("cache-note")
+    expect(note).to_contain_text(f"cached from run {first['number']}")
+    expect(note.get_by_role("link", name=f"experiment {number}")).to_be_visible()
+    shot(page, "flow-cached-instance")
+
+
 def test_a_read_only_member_sees_no_save_play_stop_or_approve(page: Page, make_user: Any) -> None:
     owner: User = make_user("fowner")
     member: User = make_user("freader")

@@ -4,6 +4,7 @@ export const OPERATIONS = {
   append_logs: ["POST", "/api/v1/projects/{project_id}/experiments/{ref}/logs"],
   approve_flow_task: ["POST", "/api/v1/projects/{project_id}/flow-runs/{ref}/tasks/{title}/approve"],
   change_password: ["PUT", "/api/v1/auth/password"],
+  clear_flow_cache: ["DELETE", "/api/v1/projects/{project_id}/flows/{name}/cache"],
   create_compute: ["POST", "/api/v1/compute"],
   create_dataset: ["POST", "/api/v1/projects/{project_id}/datasets"],
   create_experiments: ["POST", "/api/v1/projects/{project_id}/experiments"],

@@ -1412,6 +1412,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/flows/{name}/cache": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Clear Flow Cache
+         * @description Forget the flow's step-cache results (one task's with ``task``): the next run runs them.
+         */
+        delete: operations["clear_flow_cache"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/flows/{name}/runs": {
         parameters: {
             query?: never;
@@ -2165,6 +2185,55 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** CacheCleared */
+        CacheCleared: {
+            /**
+             * Cleared
+             * @description How many stored results were forgotten
+             */
+            cleared: number;
+            /** Flow */
+            flow: string;
+            /** Task */
+            task?: string | null;
+        };
+        /**
+         * CacheNote
+         * @description The step cache's word on one instance: where a hit came from, or why it missed.
+         */
+        CacheNote: {
+            /** Experiment Id */
+            experiment_id?: string | null;
+            /** Experiment Number */
+            experiment_number?: number | null;
+            /**
+             * From Run
+             * @description A hit: the run that computed it
+             */
+            from_run?: number | null;
+            /** Hit */
+            hit: boolean;
+            /**
+             * Kept
+             * @description Reused by a restart --from-failed
+             * @default false
+             */
+            kept?: boolean;
+            /** Key */
+            key?: string | null;
+            /**
+             * Parts
+             * @description Part -> digest
+             */
+            parts?: {
+                [key: string]: string;
+            };
+            /**
+             * Why
+             * @description A miss: why it was not cached
+             */
+            why?: string | null;
+        };
         /** CellDiff */
         CellDiff: {
             /** Cell Type */
@@ -2851,6 +2920,12 @@ export interface components {
          *     whose definition (and every ancestor's) is unchanged.
          */
         FlowRestart: {
+            /**
+             * From Failed
+             * @description Reuse every success of the run (tasks and instances), whatever changed and whatever the step cache says; run only what failed or never ran
+             * @default false
+             */
+            from_failed?: boolean;
             /** Params */
             params?: {
                 [key: string]: {
@@ -2871,6 +2946,12 @@ export interface components {
              */
             inputs_from?: string | null;
             /**
+             * No Cache
+             * @description Run every task; reuse no earlier result
+             * @default false
+             */
+            no_cache?: boolean;
+            /**
              * Only
              * @description Run just this task, for debugging
              */
@@ -2884,6 +2965,11 @@ export interface components {
                     [key: string]: string[];
                 };
             };
+            /**
+             * Refresh
+             * @description Run these tasks again whatever the step cache holds
+             */
+            refresh?: string[];
             /**
              * Version
              * @description Default: the latest
@@ -3100,6 +3186,8 @@ export interface components {
         };
         /** InstanceOut */
         InstanceOut: {
+            /** @description Exec tasks: hit (state cached) or miss */
+            cache?: components["schemas"]["CacheNote"] | null;
             /**
              * Created At
              * Format: date-time
@@ -9006,6 +9094,55 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    clear_flow_cache: {
+        parameters: {
+            query?: {
+                /** @description Only this task's */
+                task?: string | null;
+            };
+            header?: never;
+            path: {
+                name: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CacheCleared"];
+                };
             };
             /** @description Invalid input */
             400: {

@@ -123,9 +123,12 @@ def _finish(
             ),
         )
         return
-    if not as_json:
-        say(f"Started run {run.number} of flow {run.flow!r}; waiting for it to end.")
-    ended = wait_for(client, run, quiet=as_json, timeout=timeout, project=project)
+    if run.status.terminal:  # it ended as it started (every task cached): nothing to wait for
+        ended = run
+    else:
+        if not as_json:
+            say(f"Started run {run.number} of flow {run.flow!r}; waiting for it to end.")
+        ended = wait_for(client, run, quiet=as_json, timeout=timeout, project=project)
     emit(ended, as_json, run_view)
     if not succeeded(ended):
         raise typer.Exit(1)
@@ -166,12 +169,24 @@ def run(
         ),
     ] = None,
     param: ParamsOption = [],  # noqa: B006 - Typer reads the default
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Run every task; reuse no cached result.")
+    ] = False,
+    refresh: Annotated[
+        list[str],
+        typer.Option(
+            "--refresh", metavar="TASK", help="Run this task again whatever is cached; repeat."
+        ),
+    ] = [],  # noqa: B006 - Typer reads the default
     wait: WaitOption = False,
     timeout: TimeoutOption = None,
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Run a flow: NAME, or --file (imported first, then run)."""
+    """Run a flow: NAME, or --file (imported first, then run).
+
+    Tasks whose inputs are unchanged reuse their earlier result (the step cache: `cache:` on
+    a task); --no-cache or --refresh TASK run them again."""
     if (name is None) == (file is None):
         raise typer.BadParameter("give a flow NAME or --file FILE, not both", param_hint="NAME")
     if inputs_from is not None and only is None:
@@ -190,6 +205,8 @@ def run(
             only=only,
             inputs_from=inputs_from,
             params=overrides,
+            no_cache=no_cache,
+            refresh=refresh,
             project=project,
         )
         _finish(client, started, wait=wait, timeout=timeout, as_json=as_json, project=project)
@@ -326,6 +343,13 @@ def restart(
     run_ref: RunArg,
     version: RestartVersionOption = None,
     param: ParamsOption = [],  # noqa: B006 - Typer reads the default
+    from_failed: Annotated[
+        bool,
+        typer.Option(
+            "--from-failed",
+            help="Reuse every success of RUN (tasks and instances), whatever changed since.",
+        ),
+    ] = False,
     wait: WaitOption = False,
     timeout: TimeoutOption = None,
     project: ProjectOption = None,
@@ -334,15 +358,34 @@ def restart(
     """A new run of an ended one that keeps every task that succeeded and did not change.
 
     It runs the version the old run used, not the latest: give --version N to run a fix you
-    imported since."""
+    imported since. --from-failed goes on from where RUN failed: every task and instance that
+    succeeded is reused even if its files changed; only what failed or never ran runs."""
     with connect(project) as client:
         overrides: ParamOverrides = {}
         if param:
             old = client.flows.inspect(run_ref, project=project)
             titles = _titles(client, old.flow, version or old.version, project)
             overrides = parse_overrides(param, titles)
-        started = client.flows.restart(run_ref, version=version, params=overrides, project=project)
+        started = client.flows.restart(
+            run_ref, version=version, params=overrides, from_failed=from_failed, project=project
+        )
         _finish(client, started, wait=wait, timeout=timeout, as_json=as_json, project=project)
+
+
+@app.command("clear-cache")
+def clear_cache(
+    name: Name,
+    task: Annotated[
+        str | None, typer.Argument(metavar="[TASK]", help="Only this task's results.")
+    ] = None,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Forget the step cache's results of a flow (or one task): the next run runs them."""
+    with connect(project) as client:
+        done = client.flows.clear_cache(name, task, project=project)
+    what = f"task {task!r} of flow {name!r}" if task else f"flow {name!r}"
+    emit(done, as_json, lambda d: f"Cleared {d.cleared} cached result(s) of {what}.")
 
 
 def triggers_table(triggers: list[TriggerOut]) -> RenderableType:

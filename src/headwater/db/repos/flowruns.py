@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
@@ -56,6 +57,7 @@ def _run(row: FlowRunRow, flow: str, username: str) -> FlowRun:
         started_at=row.started_at,
         ended_at=row.ended_at,
         creator_id=row.created_by,
+        cache=dict(row.cache or {}),
     )
 
 
@@ -95,6 +97,7 @@ class RunRepo:
         trigger: str,
         only: str | None = None,
         restart_of: int | None = None,
+        cache: Mapping[str, Any] | None = None,
     ) -> FlowRun:
         last = self.s.scalar(
             select(func.max(FlowRunRow.number)).where(FlowRunRow.project_id == flow.project_id)
@@ -110,6 +113,7 @@ class RunRepo:
             trigger=trigger,
             only=only,
             restart_of=restart_of,
+            cache=dict(cache) if cache else None,
             created_by=created_by,
             created_at=now,
             started_at=now,

@@ -46,6 +46,8 @@ def task_dict(task: DataTask | ExecTask | DeployTask) -> dict[str, Any]:
         value = dumped[key]
         if key == "params" and isinstance(task, ExecTask):
             out[key] = [_param(axis) for axis in task.params]
+        elif key == "cache" and isinstance(task, ExecTask):
+            out[key] = task.cache.to_yaml()
         elif key == "conditions" and isinstance(task, GatedTask):
             out[key] = [c.model_dump(exclude_defaults=True, mode="json") for c in task.conditions]
         else:

@@ -15,10 +15,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from headwater.domain.flowspec.params import param_axis
+from headwater.domain.flowspec.params import fail, param_axis
 from headwater.domain.graph import Dag
 from headwater.domain.grid import ParamAxis
 from headwater.domain.schedule import Recurring, parse_recurring, parse_schedule
+from headwater.domain.stepcache import CachePolicy, CacheSpecError, parse_cache
 
 
 def _blank(value: Any) -> Any:
@@ -50,11 +51,20 @@ def _whole(value: Any) -> Any:
     return round(value) if isinstance(value, float) and math.isfinite(value) else value
 
 
+def _cache(value: Any) -> CachePolicy:
+    """``cache: none | default | {life_span: 14d}``, errors pointing at the sub-key."""
+    try:
+        return parse_cache(value)
+    except CacheSpecError as exc:
+        raise fail(exc.detail, exc.hint, exc.key) from None
+
+
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str | None, BeforeValidator(_blank)]
 Names = Annotated[tuple[str, ...], BeforeValidator(_listish)]
 Position = Annotated[int | None, BeforeValidator(_whole)]
 Param = Annotated[ParamAxis, BeforeValidator(param_axis)]
+Cache = Annotated[CachePolicy, BeforeValidator(_cache)]
 TaskType = Literal["data", "exec", "deploy"]
 
 
@@ -172,6 +182,7 @@ class ExecTask(GatedTask):
     notify_on_error: bool | None = None
     notify_on_success: bool | None = None
     emails: Names = ()
+    cache: Cache = CachePolicy()  # the step cache (neuro-flow's key): on, 14 days, by default
 
     @property
     def command(self) -> str:
@@ -216,6 +227,7 @@ _ORDER = {
         "output_dir",
         "model",
         "model_path",
+        "cache",
     ),
     "deploy": (
         *_GENERAL,

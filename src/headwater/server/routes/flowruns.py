@@ -21,6 +21,7 @@ from headwater.engine.flows import run_flow_spec
 from headwater.engine.flowstart import start_run
 from headwater.schemas.common import Page
 from headwater.schemas.flows import (
+    CacheNote,
     Decision,
     FlowRestart,
     FlowRunCreate,
@@ -71,7 +72,14 @@ def _instance_out(i: RunInstance, tags: dict[str, str]) -> InstanceOut:
         created_at=i.created_at or datetime.now(UTC),
         started_at=i.started_at,
         finished_at=i.ended_at if i.state.terminal else None,
+        cache=_cache_note(i),
     )
+
+
+def _cache_note(i: RunInstance) -> CacheNote | None:
+    """The step cache's note on an exec instance (none on older runs, data and deploy)."""
+    note = i.data.get("cache")
+    return CacheNote.model_validate(note) if isinstance(note, dict) else None
 
 
 def _decision(task: RunTask) -> Literal["approved", "rejected"] | None:
@@ -141,6 +149,8 @@ def run_flow(name: str, body: FlowRunCreate, access: Writer, platform: PlatformD
             only=body.only,
             inputs_from=earlier,
             params=body.params,
+            no_cache=body.no_cache,
+            refresh=body.refresh,
         )
     platform.engine.flows.advance_one(run.id)
     platform.engine.wake()
@@ -203,6 +213,7 @@ def restart_flow_run(
             version=body.version,
             keep_from=old,
             params=body.params,
+            from_failed=body.from_failed,
         )
     platform.engine.flows.advance_one(run.id)
     platform.engine.wake()

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from headwater.db.repos.flowruns import RunRepo
 from headwater.db.repos.flows import FlowRepo
+from headwater.db.repos.stepcache import StepCacheRepo
 from headwater.db.repos.users import UserRepo
 from headwater.db.repos.versions import VersionRepo
 from headwater.domain.access import Permission
@@ -27,6 +28,7 @@ from headwater.engine.flows import load_flow
 from headwater.engine.flowstart import save_flow, start_run
 from headwater.schemas.common import Page
 from headwater.schemas.flows import (
+    CacheCleared,
     FlowImport,
     FlowOut,
     FlowRunOut,
@@ -129,6 +131,20 @@ def delete_flow(name: str, access: Writer, platform: PlatformDep) -> Response:
             )
         repo.delete(flow)
     return Response(status_code=204)
+
+
+@router.delete("/flows/{name}/cache", response_model=CacheCleared)
+def clear_flow_cache(
+    name: str,
+    access: Writer,
+    platform: PlatformDep,
+    task: Annotated[str | None, Query(max_length=200, description="Only this task's")] = None,
+) -> CacheCleared:
+    """Forget the flow's step-cache results (one task's with ``task``): the next run runs them."""
+    with platform.db.write() as session:
+        flow = FlowRepo(session).get(access.project.id, name)
+        cleared = StepCacheRepo(session).clear(flow.id, task)
+    return CacheCleared(flow=flow.name, task=task, cleared=cleared)
 
 
 @router.get("/flows/{name}/versions", response_model=list[FlowVersionOut])

@@ -32,10 +32,13 @@ type Instance = Schemas["InstanceOut"];
 export type RunTask = Omit<Schemas["RunTaskOut"], "instances" | "approvers"> & { instances: Instance[]; approvers: string[] };
 export type Run = Omit<Schemas["FlowRunOut"], "tasks" | "relations"> & { tasks: RunTask[]; relations: { from: string; to: string }[] };
 
-/** "2 success · 1 running" */
+/** "2 success · 1 running"; the step cache's hits count as "cached" */
 export function counts(task: RunTask): string {
   const by = new Map<string, number>();
-  for (const i of task.instances) by.set(i.status, (by.get(i.status) ?? 0) + 1);
+  for (const i of task.instances) {
+    const shown = i.cache?.hit ? "cached" : i.status;
+    by.set(shown, (by.get(shown) ?? 0) + 1);
+  }
   return [...by.entries()].map(([s, n]) => `${n} ${s.replace("_", " ")}`).join(" · ");
 }
 

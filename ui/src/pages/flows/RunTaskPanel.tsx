@@ -91,7 +91,7 @@ export function RunTaskPanel(props: { project: Project; run: Run; task: RunTask;
             {g.instances.slice(0, PER_ROUTE).map(({ instance: i, n }) => (
               <li key={i.id} data-testid={`instance-${i.id}`}>
                 <div className="instance-row">
-                  <StateBadge state={i.status} />
+                  <StateBadge state={i.cache?.hit ? "cached" : i.status} />
                   <span>{instanceLabel(task.title, n, total, i.params)}</span>
                   {Object.keys(i.tags).length ? <code className="small">{pairs(i.tags)}</code> : null}
                   {i.started_at ? <span className="muted small">{duration(i.started_at, i.finished_at)}</span> : null}

@@ -177,6 +177,25 @@ const pairs = (o: Record<string, string>) =>
     .map(([k, v]) => `${k}=${v}`)
     .join(", ");
 
+// The step cache's word on an instance: where a cached one came from, or why it ran.
+function CacheNote({ note, pid }: { note: Schemas["InstanceOut"]["cache"]; pid: string }) {
+  if (!note) return null;
+  if (note.hit) {
+    return (
+      <div className="muted small" data-testid="cache-note">
+        {note.kept ? "kept" : "cached"} from run {note.from_run}
+        {note.experiment_number ? (
+          <>
+            {" "}
+            (<Link to={`/projects/${pid}/experiments/${note.experiment_number}`}>experiment {note.experiment_number}</Link>)
+          </>
+        ) : null}
+      </div>
+    );
+  }
+  return note.why ? <div className="muted small">not cached: {note.why}</div> : null;
+}
+
 function Instances({ run, pid }: { run: Run; pid: string }) {
   const rows = run.tasks.flatMap((t) => t.instances.map((i, n) => ({ task: t, i, n })));
   if (rows.length === 0) return <p className="muted">No instances yet.</p>;
@@ -202,8 +221,9 @@ function Instances({ run, pid }: { run: Run; pid: string }) {
               {i.experiment_number ? <Link to={`/projects/${pid}/experiments/${i.experiment_number}`}>experiment {i.experiment_number}</Link> : `#${n + 1}`}
             </td>
             <td>
-              <StateBadge state={i.status} />
+              <StateBadge state={i.cache?.hit ? "cached" : i.status} />
               {i.reason ? <div className="muted small">{i.reason}</div> : null}
+              <CacheNote note={i.cache} pid={pid} />
             </td>
             <td>
               <code>{pairs(i.params)}</code>

@@ -1,7 +1,7 @@
 """flow tasks: the comment an approver gave with their decision (seed 002, human validation)
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-07 07:10:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"  # the merger points this at 0013 once that migration is on main
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
