@@ -9,6 +9,7 @@ import { useData } from "../lib/useData";
 import { tensorboardUrl } from "../lib/workspaces";
 
 const POLL_MS = 1500;
+const MAX_POINTS = 4000; // per chart: uPlot draws that many quickly; a spike survives the cut
 const MAX_LOG_CHARS = 2_000_000; // keep the tail: a chatty job must not eat the tab's memory
 
 /** One experiment: state, parameters, tags, metric charts and logs, live while it runs. */
@@ -114,7 +115,13 @@ function Charts({ series }: { series: Schemas["MetricSeries"][] | undefined }) {
   return (
     <div className="charts">
       {series.map((s) => (
-        <LineChart key={s.key} title={s.key} lines={[{ label: s.key, points: downsample(toPoints(s), 800) }]} />
+        <LineChart
+          key={s.key}
+          title={s.key}
+          lines={[{ label: s.key, points: downsample(toPoints(s), MAX_POINTS) }]}
+          xLabel="step"
+          yLabel={s.key}
+        />
       ))}
     </div>
   );
