@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 # loss = lr / (i + 1) and acc = 1 - lr / (i + 2) over 8 steps; the params come as HW_TAG_*.
 TRAIN = (
-    f'{sys.executable} -u -c "import os; lr = float(os.environ[\'HW_TAG_LR\']); '
+    f"{sys.executable} -u -c \"import os; lr = float(os.environ['HW_TAG_LR']); "
     "[(print('hw_linechart_loss value:', lr / (i + 1)), "
     "print('hw_linechart_acc value:', 1 - lr / (i + 2))) for i in range(8)]\""
 )
@@ -43,13 +43,12 @@ def drawn(page: Page, title: str) -> dict[str, list[tuple[float, float]]]:
 
 def ended(owner: User, pid: str, numbers: list[int]) -> bool:
     states = [owner.call("GET", f"/projects/{pid}/experiments/{n}")["state"] for n in numbers]
-    assert "failed" not in states and "aborted" not in states, states
+    assert "failed" not in states, states
+    assert "aborted" not in states, states
     return all(s == "success" for s in states)
 
 
-def test_compare_curves_scatter_parallel_coordinates_and_diff(
-    page: Page, make_user: Any
-) -> None:
+def test_compare_curves_scatter_parallel_coordinates_and_diff(page: Page, make_user: Any) -> None:
     owner: User = make_user("cmp")
     pid = owner.project("cmp")["id"]
     made = owner.call("POST", f"/projects/{pid}/experiments", json={"command": TRAIN, "runs": RUNS})
@@ -66,7 +65,8 @@ def test_compare_curves_scatter_parallel_coordinates_and_diff(
     expect(curves).to_have_attribute("data-points", "24")
     lines = drawn(page, "loss")
     assert sorted(lines) == ["#1", "#2", "#3"], lines
-    assert lines["#2"][0][1] == 0.5 and lines["#2"][-1][1] == 0.5 / 8, lines["#2"]
+    assert lines["#2"][0][1] == 0.5, lines["#2"]
+    assert lines["#2"][-1][1] == 0.5 / 8, lines["#2"]
     expect(curves.locator(".axis-title")).to_have_text(["step", "loss"])
     over = curves.locator(".u-over")
     box = over.bounding_box()
@@ -93,7 +93,11 @@ def test_compare_curves_scatter_parallel_coordinates_and_diff(
     page.get_by_label("X", exact=True).select_option(label="lr")
     page.get_by_label("Y", exact=True).select_option(label="acc (max)")
     points = drawn(page, "acc (max) vs lr")
-    assert points == {"#1": [(0.1, 1 - 0.1 / 9)], "#2": [(0.5, 1 - 0.5 / 9)], "#3": [(0.9, 1 - 0.9 / 9)]}
+    assert points == {
+        "#1": [(0.1, 1 - 0.1 / 9)],
+        "#2": [(0.5, 1 - 0.5 / 9)],
+        "#3": [(0.9, 1 - 0.9 / 9)],
+    }
     page.get_by_label("X", exact=True).select_option(label="opt")
     scatter = page.locator("figure[data-metric='acc (max) vs opt']")
     assert {label: p[0][0] for label, p in drawn(page, "acc (max) vs opt").items()} == {
