@@ -77,7 +77,7 @@ def test_compare_curves_scatter_parallel_coordinates_and_diff(page: Page, make_u
     expect(hover).to_contain_text("#1: 0.1")
     expect(hover).to_contain_text("#2: 0.5")
     expect(hover).to_contain_text("#3: 0.9")
-    shot(page, "compare")
+    shot(page, "compare-curves")
 
     # params -> the metric's last value, one line per run
     plot = page.get_by_test_id("parcoords")
