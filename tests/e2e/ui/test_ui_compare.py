@@ -124,3 +124,12 @@ def test_compare_curves_scatter_parallel_coordinates_and_diff(page: Page, make_u
     page.get_by_label("Only differences").check()
     expect(diff.get_by_role("row", name="seed")).to_have_count(0)
     expect(diff.get_by_role("row", name="opt")).to_have_count(1)
+
+    # 800 pixels wide: the plots shrink to fit, the page does not scroll sideways
+    page.set_viewport_size({"width": 800, "height": 800})
+    wait_until(
+        lambda: page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"),
+        message="the compare view scrolls sideways at 800 px",
+    )
+    canvas = page.locator("figure[data-metric='loss'] canvas")
+    wait_until(lambda: (canvas.bounding_box() or {"width": 9999})["width"] < 800)
