@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { alignLines, downsample, formatTick, fromZero, overlay, timeTicks, toPoints, valueNear } from "./chart";
+import { alignLines, downsample, formatTick, fromZero, timeTicks, toPoints, valueNear } from "./chart";
 
 describe("toPoints", () => {
   it("uses steps, drops non-finite values and sorts by x", () => {
@@ -30,24 +30,6 @@ describe("downsample", () => {
     expect(out.some((p) => p.y === 100 && p.x === 4321)).toBe(true);
     const xs = out.map((p) => p.x);
     expect([...xs].sort((a, b) => a - b)).toEqual(xs);
-  });
-});
-
-describe("overlay", () => {
-  it("makes one chart per key, one line per run that logged it", () => {
-    const charts = overlay([
-      { label: "#1", series: [{ key: "loss", steps: [0, 1], values: [1, 0.5] }] },
-      {
-        label: "#2",
-        series: [
-          { key: "loss", steps: [0], values: [2] },
-          { key: "acc", steps: [0], values: [0.9] },
-        ],
-      },
-    ]);
-    expect(charts.map((c) => c.key)).toEqual(["acc", "loss"]);
-    expect(charts[1].lines.map((l) => l.label)).toEqual(["#1", "#2"]);
-    expect(charts[0].lines).toHaveLength(1);
   });
 });
 

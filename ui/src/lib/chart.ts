@@ -58,25 +58,6 @@ export interface Extent {
   max: number;
 }
 
-/**
- * Charts for a compare view: one chart per metric key, one line per experiment that logged it.
- * Keys sorted; experiments kept in the order given.
- */
-export function overlay(
-  runs: { label: string; series: Series[] }[],
-  maxPoints = 600,
-): { key: string; lines: Line[] }[] {
-  const byKey = new Map<string, Line[]>();
-  for (const run of runs) {
-    for (const s of run.series) {
-      const lines = byKey.get(s.key) ?? [];
-      lines.push({ label: run.label, points: downsample(toPoints(s), maxPoints) });
-      byKey.set(s.key, lines);
-    }
-  }
-  return [...byKey.keys()].sort().map((key) => ({ key, lines: byKey.get(key) ?? [] }));
-}
-
 /** A short label for an axis value: 0.000123 → "1.23e-4", 12500 → "12.5k". */
 export function formatTick(v: number): string {
   const a = Math.abs(v);
