@@ -335,11 +335,16 @@ def test_reject_aborts_the_run(admin: Hw, tmp_path: Path, scripts: Path) -> None
     path = write_flow(tmp_path, approval_flow(scripts, unique("Reject flow")))
     started = admin.json("flow", "run", "--file", str(path), "-p", pid)
     inspect_until(admin, pid, started["number"], {"pending_approval"})
-    rejected = admin.json("flow", "reject", str(started["number"]), "Ship it", "-p", pid)
+    rejected = admin.json(
+        "flow", "reject", str(started["number"]), "Ship it", "-p", pid, "--comment", "too slow"
+    )
     assert rejected["number"] == started["number"]
     done = inspect_until(admin, pid, started["number"], {"success", "failed", "aborted"})
     assert done["status"] == "aborted"
     assert task(done, "Ship it")["status"] == "aborted"
+    assert task(done, "Ship it")["comment"] == "too slow"
+    # the table says why, too
+    assert "too slow" in admin("inspect", str(started["number"]), "-p", pid).stdout
 
 
 def test_param_overrides_make_a_bigger_grid_and_wait_exits_1_on_failure(

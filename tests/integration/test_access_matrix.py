@@ -324,6 +324,7 @@ def repo_entries(
         f"GET {template}/objects/{{digest}}": Entry(readers, at(f"/objects/{DIGEST}")),
         f"POST {template}/commits": Entry(writers, commit, ok=201),
         f"GET {template}/commits": Entry(readers, at("/commits")),
+        f"GET {template}/branches": Entry(readers, at("/branches")),
         f"GET {template}/tree": Entry(readers, at("/tree")),
         f"GET {template}/content/{{path:path}}": Entry(readers, at("/content/a.txt")),
         f"GET {template}/diff": Entry(readers, diff),

@@ -238,17 +238,24 @@ def test_approval_continues_and_rejection_aborts(client: Client) -> None:
     waiting = client.flows.inspect(first.number)
     assert task(waiting, "Ship").status == "pending_approval"
     assert task(waiting, "Ship").approvers == ["admin"]
-    client.flows.approve(first.number, "Ship")
+    client.flows.approve(first.number, "Ship", comment="  metrics look right ")
     done = client.flows.wait(first.number, timeout=60)
     assert done.status == "success"
     assert task(done, "Ship").decided_by == "admin"
+    assert task(done, "Ship").comment == "metrics look right"
+    assert task(done, "Ship").decision == "approved"
 
     second = client.flows.run(flow.name)
     wait_for(lambda: client.flows.inspect(second.number).status == "pending_approval")
-    rejected = client.flows.reject(second.number, "Ship")
+    rejected = client.flows.reject(second.number, "Ship", comment="accuracy dropped on fold 3")
     assert rejected.status == "aborted"
     assert task(rejected, "Ship").status == "aborted"
     assert "rejected by admin" in (task(rejected, "Ship").reason or "")
+    # the comment is stored: a later inspect still shows it
+    again = client.flows.inspect(second.number)
+    assert task(again, "Ship").comment == "accuracy dropped on fold 3"
+    assert task(again, "Ship").decision == "rejected"
+    assert task(again, "Build").decision is None  # no one decided it
     with pytest.raises(InvalidInput, match="not pending approval"):
         client.flows.approve(second.number, "Ship")
 

@@ -244,3 +244,31 @@ def test_fsck_and_gc(server: Server, owner: Api, files_base: str) -> None:
     broken = server.admin.post("/admin/fsck").json()
     assert broken["ok"] is False
     assert broken["corrupt"] == [kept]
+
+
+def test_branches_list_experiment_branches_newest_first_within_the_limit(
+    owner: Api, files_base: str
+) -> None:
+    """The Files page's version menu offers experiment branches from this listing (issue 16)."""
+    first = commit(owner, files_base, {"a.txt": b"one\n"}, None, "first").json()["id"]
+    for number in (1, 2, 3):
+        body = {
+            "base": first,
+            "branch": f"experiments/{number}",
+            "message": f"outputs of {number}",
+            "entries": [entry("a.txt", b"one\n"), entry(f"output/{number}.txt", b"%d\n" % number)],
+        }
+        upload(owner, files_base, b"%d\n" % number)
+        assert owner.post(f"{files_base}/commits", json=body).status_code == 201
+    found = owner.get(f"{files_base}/branches", params={"prefix": "experiments/"}).json()
+    assert [b["name"] for b in found] == ["experiments/3", "experiments/2", "experiments/1"]
+    assert found[0]["head"]["message"] == "outputs of 3"
+    assert found[0]["head"]["parents"] == [first]
+    everything = owner.get(f"{files_base}/branches").json()
+    assert {b["name"] for b in everything} == {"master", *(b["name"] for b in found)}
+    limited = owner.get(f"{files_base}/branches", params={"limit": 2}).json()
+    assert [b["name"] for b in limited] == ["experiments/3", "experiments/2"]
+    too_many = owner.get(f"{files_base}/branches", params={"limit": 1001})
+    assert too_many.status_code == 422
+    # a prefix is text, not a pattern: "%" matches no branch
+    assert owner.get(f"{files_base}/branches", params={"prefix": "%"}).json() == []

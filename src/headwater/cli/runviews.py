@@ -46,7 +46,7 @@ def counts(task: RunTaskOut) -> str:
 def task_reason(task: RunTaskOut) -> str:
     """Why a task is as it is: its reason, who may approve it, or who decided."""
     if task.reason:
-        return task.reason
+        return f"{task.reason}: {task.comment}" if task.comment else task.reason
     if task.status is TaskState.PENDING_APPROVAL and task.approvers:
         return "approvers: " + ", ".join(task.approvers)
     if task.decided_by:

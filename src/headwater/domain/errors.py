@@ -87,6 +87,13 @@ class ServerUnreachable(HeadwaterError):
     code = "server_unreachable"
 
 
+class ServerBusy(HeadwaterError):
+    """The server answered, but could not do it now; the same request may succeed later."""
+
+    status_code = 503
+    code = "server_busy"
+
+
 ERRORS_BY_CODE: dict[str, type[HeadwaterError]] = {
     cls.code: cls
     for cls in (
@@ -98,5 +105,6 @@ ERRORS_BY_CODE: dict[str, type[HeadwaterError]] = {
         Conflict,
         TooManyAttempts,
         ServerUnreachable,
+        ServerBusy,
     )
 }

@@ -172,6 +172,7 @@ class RunTask:
     reason: str | None
     approved: bool
     decided_by: str | None
+    comment: str | None = None  # what the approver said when approving or rejecting
 
 
 @dataclass(frozen=True)

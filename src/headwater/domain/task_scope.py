@@ -37,6 +37,7 @@ _FILE_READS = (
     "get_object",
     "download_objects",
     "list_commits",
+    "list_branches",
     "get_tree",
     "get_content",
     "diff",

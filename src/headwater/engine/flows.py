@@ -211,8 +211,12 @@ class FlowDriver:
 
     # -- people and endings ----------------------------------------------------------------
 
-    def decide(self, run: FlowRun, title: str, *, approve: bool, user: str) -> FlowRun:
-        """Approve (the task starts on the next pass) or reject (the run is aborted)."""
+    def decide(
+        self, run: FlowRun, title: str, *, approve: bool, user: str, comment: str = ""
+    ) -> FlowRun:
+        """Approve (the task starts on the next pass) or reject (the run is aborted); the
+        comment is kept with the task, for the record."""
+        said = comment.strip() or None
         with self.db.write() as session:
             runs = RunRepo(session)
             runs.lock_run(run.id)
@@ -232,10 +236,16 @@ class FlowDriver:
                     reason=f"approved by {user}",
                     approved=True,
                     decided_by=user,
+                    comment=said,
                 )
             else:
                 runs.move_task(
-                    run.id, title, TaskState.ABORTED, reason=f"rejected by {user}", decided_by=user
+                    run.id,
+                    title,
+                    TaskState.ABORTED,
+                    reason=f"rejected by {user}",
+                    decided_by=user,
+                    comment=said,
                 )
         if not approve:
             return self.stop(run, reason=f"task {title!r} was rejected by {user}")

@@ -102,6 +102,10 @@ class RunTaskOut(BaseModel):
     reason: str | None = None
     approvers: list[str] = Field(default_factory=list)
     decided_by: str | None = None
+    decision: Literal["approved", "rejected"] | None = Field(
+        None, description="How the approver decided; none while undecided or not gated"
+    )
+    comment: str | None = Field(None, description="What the approver said with their decision")
     counts: dict[str, int] = Field(
         default_factory=dict, description="Its instances by status, e.g. {success: 3}"
     )

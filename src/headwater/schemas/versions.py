@@ -100,6 +100,13 @@ class CommitResult(CommitOut):
     unchanged: bool = Field(description="Nothing differed: no new version was written")
 
 
+class BranchOut(BaseModel):
+    """A branch and the version at its head (an experiment's branch: its outputs)."""
+
+    name: str
+    head: CommitOut
+
+
 class TreeOut(BaseModel):
     commit: CommitOut
     entries: list[EntryModel]

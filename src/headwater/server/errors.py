@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError, OperationalError
 
-from headwater.domain.errors import HeadwaterError, InvalidInput
+from headwater.domain.errors import HeadwaterError, InvalidInput, ServerBusy
 
 log = logging.getLogger("headwater.server")
 
@@ -68,6 +68,7 @@ class InsufficientStorage(HeadwaterError):
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 # SQLite says "database or disk is full"; PostgreSQL's disk_full is SQLSTATE 53100.
 _DB_FULL_STATE = "53100"
+_DB_RETRY_STATES = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
 
 
 def _storage_full(where: str) -> InsufficientStorage:
@@ -90,7 +91,18 @@ async def _os_error(_: Request, exc: Exception) -> JSONResponse:
 async def _db_operational(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OperationalError)
     orig = exc.orig
-    full = "disk is full" in str(orig) or getattr(orig, "sqlstate", None) == _DB_FULL_STATE
+    state = getattr(orig, "sqlstate", None)
+    if state in _DB_RETRY_STATES:
+        # PostgreSQL rolled this transaction back to let another go on: a clash, not a fault
+        log.warning("a write was rolled back by the database (%s): %s", state, orig)
+        error = ServerBusy(
+            "the database rolled this change back because another change needed the same "
+            "rows at the same moment; nothing was changed",
+            where="database",
+            hint="Send the same request again: it is safe to repeat.",
+        )
+        return _AsciiJSON(error.to_dict(), status_code=503, headers={"Retry-After": "1"})
+    full = "disk is full" in str(orig) or state == _DB_FULL_STATE
     if not full:
         raise exc
     log.error("a database write failed, the disk is full: %s", orig)

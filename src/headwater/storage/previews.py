@@ -12,11 +12,13 @@ import csv
 import io
 import json
 import mimetypes
+import re
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO
 
 from headwater.domain.diffs import PreviewOut
+from headwater.storage.html_tables import html_tables
 
 # Built-in tables only (not the machine's /etc/mime.types), so every server answers the same.
 _MIME = mimetypes.MimeTypes()
@@ -49,7 +51,11 @@ _MAGIC = (
 )
 CSV_SNIFF = 64 << 10  # bytes of a CSV its delimiter and encoding are judged by
 NOTEBOOK_MAX = 16 << 20  # notebooks embed images; past this size they are shown as text
-OUTPUT_MIMES = ("text/plain", "image/png")  # kept from rich outputs; HTML and JS are not rendered
+# Kept from rich outputs. HTML and JavaScript never reach the page: an HTML output's tables are
+# passed on as text (see html_tables), and an SVG is shown only as an <img>, where it runs nothing.
+OUTPUT_MIMES = ("text/plain", "text/markdown", "image/png", "image/jpeg", "image/svg+xml")
+HTML_MAX = 2 << 20  # characters of an HTML output read for its tables
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # the colours of an IPython traceback
 
 
 def extension(path: str) -> str:
@@ -221,14 +227,25 @@ def _output(raw: Mapping[str, Any], max_text: int) -> tuple[dict[str, object], b
         for mime in OUTPUT_MIMES:
             if mime in bundle:
                 value = joined(bundle[mime])
+                if mime == "image/svg+xml" and len(value) > max_text:
+                    cut = True  # half a picture is no picture
+                    continue
                 if mime.startswith("text/"):
                     cut |= len(value) > max_text
                     value = value[:max_text]
                 data[mime] = value
         summary["data"] = data
+        html = joined(bundle.get("text/html", ""))
+        if html and len(html) <= HTML_MAX and (tables := html_tables(html)):
+            summary["tables"] = tables
         if kind == "execute_result":
             count = raw.get("execution_count")
             summary["execution_count"] = count if isinstance(count, int) else None
     elif kind == "error":
         summary.update(ename=str(raw.get("ename", "")), evalue=str(raw.get("evalue", "")))
+        lines = raw.get("traceback")
+        if isinstance(lines, list) and lines:
+            text = _ANSI.sub("", "\n".join(str(line) for line in lines))
+            cut |= len(text) > max_text
+            summary["traceback"] = text[:max_text]
     return summary, cut

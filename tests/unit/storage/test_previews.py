@@ -202,6 +202,60 @@ def test_notebook_cells_with_outputs_summarised() -> None:
     assert not result.truncated
 
 
+def test_notebook_outputs_keep_tables_images_and_tracebacks_but_no_html() -> None:
+    """Issue 16: a DataFrame's HTML arrives as its table's text, never as HTML to put in a page;
+    JPEG and SVG pictures and the traceback (its colours removed) are kept."""
+    html = (
+        "<table><thead><tr><th>a</th></tr></thead><tr><td>1</td></tr></table><script>x()</script>"
+    )
+    data = notebook(
+        {
+            "cell_type": "code",
+            "execution_count": 1,
+            "metadata": {},
+            "source": "df",
+            "outputs": [
+                {
+                    "output_type": "execute_result",
+                    "execution_count": 1,
+                    "metadata": {},
+                    "data": {"text/plain": "   a\n0  1", "text/html": html},
+                },
+                {
+                    "output_type": "display_data",
+                    "metadata": {},
+                    "data": {"image/jpeg": "/9j/4AAQ", "image/svg+xml": ["<svg>", "</svg>"]},
+                },
+                {
+                    "output_type": "error",
+                    "ename": "ValueError",
+                    "evalue": "bad",
+                    "traceback": ["\x1b[0;31mValueError\x1b[0m: bad"],
+                },
+            ],
+        }
+    )
+    outputs = preview("df.ipynb", data).cells[0]["outputs"]
+    assert outputs == [
+        {
+            "output_type": "execute_result",
+            "data": {"text/plain": "   a\n0  1"},
+            "tables": [{"head": [["a"]], "body": [["1"]], "truncated": False}],
+            "execution_count": 1,
+        },
+        {
+            "output_type": "display_data",
+            "data": {"image/jpeg": "/9j/4AAQ", "image/svg+xml": "<svg></svg>"},
+        },
+        {
+            "output_type": "error",
+            "ename": "ValueError",
+            "evalue": "bad",
+            "traceback": "ValueError: bad",
+        },
+    ]
+
+
 def test_long_notebook_outputs_are_cut() -> None:
     data = notebook(
         {

@@ -183,3 +183,20 @@ export async function send(url: string, body: string): Promise<Sent> {
     ms: performance.now() - started,
   };
 }
+
+/** PUT a file's bytes to `url` as the caller is logged in, streamed from the Blob (never held
+ * as a string); an error answer becomes an ApiError, as from api(). */
+export async function putBlob(url: string, blob: Blob): Promise<void> {
+  const headers = { ...baseHeaders("application/json"), "Content-Type": "application/octet-stream" };
+  const response = await fetch(url, { method: "PUT", headers, body: blob, credentials: "same-origin" });
+  if (response.ok) return;
+  if (response.status === 401 && onUnauthenticated) onUnauthenticated();
+  let data: { detail?: unknown; where?: string; hint?: string } = {};
+  try {
+    data = (await response.json()) as typeof data;
+  } catch {
+    // not JSON: the status text says it
+  }
+  const detail = typeof data.detail === "string" ? data.detail : response.statusText || `HTTP ${response.status}`;
+  throw new ApiError(response.status, detail, data.where ?? null, data.hint ?? null);
+}

@@ -330,6 +330,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/datasets/{name}/branches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dataset List Branches
+         * @description The branches and their heads, the most recently moved first (at most ``limit``).
+         */
+        get: operations["dataset_list_branches"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/datasets/{name}/commits": {
         parameters: {
             query?: never;
@@ -1021,6 +1041,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/files/branches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Files List Branches
+         * @description The branches and their heads, the most recently moved first (at most ``limit``).
+         */
+        get: operations["files_list_branches"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/files/commits": {
         parameters: {
             query?: never;
@@ -1554,6 +1594,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/models/{name}/branches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Model List Branches
+         * @description The branches and their heads, the most recently moved first (at most ``limit``).
+         */
+        get: operations["model_list_branches"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/models/{name}/commits": {
         parameters: {
             query?: never;
@@ -2035,6 +2095,15 @@ export interface components {
             kind: components["schemas"]["ActivityKind"];
             /** Message */
             message: string;
+        };
+        /**
+         * BranchOut
+         * @description A branch and the version at its head (an experiment's branch: its outputs).
+         */
+        BranchOut: {
+            head: components["schemas"]["CommitOut"];
+            /** Name */
+            name: string;
         };
         /** CellDiff */
         CellDiff: {
@@ -3665,6 +3734,11 @@ export interface components {
             /** Approvers */
             approvers?: string[];
             /**
+             * Comment
+             * @description What the approver said with their decision
+             */
+            comment?: string | null;
+            /**
              * Counts
              * @description Its instances by status, e.g. {success: 3}
              */
@@ -3673,6 +3747,11 @@ export interface components {
             };
             /** Decided By */
             decided_by?: string | null;
+            /**
+             * Decision
+             * @description How the approver decided; none while undecided or not gated
+             */
+            decision?: ("approved" | "rejected") | null;
             /**
              * Instances
              * @description Empty when inspected with instances=false
@@ -5311,6 +5390,56 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    dataset_list_branches: {
+        parameters: {
+            query?: {
+                /** @description e.g. experiments/ */
+                prefix?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BranchOut"][];
+                };
             };
             /** @description Invalid input */
             400: {
@@ -7583,6 +7712,55 @@ export interface operations {
             };
         };
     };
+    files_list_branches: {
+        parameters: {
+            query?: {
+                /** @description e.g. experiments/ */
+                prefix?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BranchOut"][];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     files_list_commits: {
         parameters: {
             query?: {
@@ -9413,6 +9591,56 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    model_list_branches: {
+        parameters: {
+            query?: {
+                /** @description e.g. experiments/ */
+                prefix?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BranchOut"][];
+                };
             };
             /** @description Invalid input */
             400: {

@@ -8,3 +8,5 @@ export type Project = Schemas["ProjectOut"];
 export const isOwner = (p: Project): boolean => p.role === "owner" || p.role === "admin";
 export const canRunJobs = (p: Project): boolean => p.access.jobs === "all";
 export const canManageMembers = (p: Project): boolean => isOwner(p) || p.access.manage;
+export const canWriteFiles = (p: Project): boolean => p.access.files === "all";
+export const canWriteModels = (p: Project): boolean => p.access.models === "all";

@@ -8,12 +8,50 @@ function notify(): void {
   for (const listener of listeners) listener();
 }
 
-window.addEventListener("popstate", notify);
+// A page with unsaved work registers a guard: each in-app navigation (a link, the header's
+// menu, Back) asks it first, and the browser asks before the tab closes or reloads.
+type Guard = () => boolean;
+const guards = new Set<Guard>();
+let shown = location.pathname + location.search;
 
-export function navigate(to: string, options: { replace?: boolean } = {}): void {
+/** While `isDirty()` holds, leaving asks `question` first. Returns the function that removes it. */
+export function guardLeaving(isDirty: () => boolean, question: string): () => void {
+  const guard: Guard = () => !isDirty() || window.confirm(question);
+  const onUnload = (e: BeforeUnloadEvent) => {
+    if (!isDirty()) return;
+    e.preventDefault();
+    e.returnValue = ""; // older browsers ask only when this is set
+  };
+  guards.add(guard);
+  window.addEventListener("beforeunload", onUnload);
+  return () => {
+    guards.delete(guard);
+    window.removeEventListener("beforeunload", onUnload);
+  };
+}
+
+/** Whether every guard lets the page go. */
+function mayLeave(): boolean {
+  for (const guard of guards) if (!guard()) return false;
+  return true;
+}
+
+window.addEventListener("popstate", () => {
+  // Back or Forward already moved the address: a refusal puts it back
+  if (!mayLeave()) {
+    history.pushState(null, "", shown);
+    return;
+  }
+  shown = location.pathname + location.search;
+  notify();
+});
+
+export function navigate(to: string, options: { replace?: boolean; force?: boolean } = {}): void {
   if (to === location.pathname + location.search) return;
+  if (!options.force && !mayLeave()) return;
   if (options.replace) history.replaceState(null, "", to);
   else history.pushState(null, "", to);
+  shown = location.pathname + location.search;
   notify();
   window.scrollTo(0, 0);
 }

@@ -7,6 +7,7 @@ import { downsample, toPoints } from "../lib/chart";
 import { duration, formatTime } from "../lib/format";
 import { useData } from "../lib/useData";
 import { tensorboardUrl } from "../lib/workspaces";
+import { Artifacts } from "./experiment/Artifacts";
 
 const POLL_MS = 1500;
 const MAX_POINTS = 4000; // per chart: uPlot draws that many quickly; a spike survives the cut
@@ -92,6 +93,7 @@ export function ExperimentPage({ project, number }: { project: Project; number: 
           <KeyValues values={e.tags ?? {}} empty="No tags." />
         </div>
       </div>
+      <Artifacts project={project} experiment={e} />
       <h3>Metrics</h3>
       <ErrorNote error={metrics.error} />
       <Charts series={metrics.data} />
@@ -128,8 +130,8 @@ function Charts({ series }: { series: Schemas["MetricSeries"][] | undefined }) {
 }
 
 /** Follows the log by asking for chunks after the last one seen, every POLL_MS while it runs.
- * Keyed by experiment: another experiment starts a fresh log. */
-function Logs({ project, number, live }: { project: Project; number: string; live: boolean }) {
+ * One experiment's log per mount: a caller that switches experiments keys it by experiment. */
+export function Logs({ project, number, live }: { project: Project; number: string; live: boolean }) {
   const [text, setText] = useState("");
   const [error, setError] = useState<unknown>();
   const next = useRef(0);

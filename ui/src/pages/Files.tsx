@@ -2,28 +2,26 @@ import { useEffect, useState } from "react";
 import { api, buildUrl, fetchBlob, type Schemas } from "../api/client";
 import { OPERATIONS } from "../api/operations";
 import { ErrorNote, Link, Loading } from "../components/common";
-import type { Project } from "../lib/access";
+import { canWriteFiles, type Project } from "../lib/access";
 import { navigate, useLocation } from "../lib/router";
 import { highlightLines } from "../lib/highlight";
 import { useData } from "../lib/useData";
+import { DiffFiles } from "./files/DiffViews";
+import { Tokens } from "./files/Highlighted";
+import { Notebook } from "./files/Notebook";
+import { UploadZone } from "./files/Upload";
+import { useVersions, VersionSelect } from "./files/Versions";
 
-type Commit = Schemas["CommitOut"];
 const PAGE = 50;
 
-function short(id: string): string {
-  return id.slice(0, 10);
-}
-
-function commitLabel(c: Commit): string {
-  return `${short(c.id)} ${c.message || "(no message)"} — ${new Date(c.created_at).toLocaleString()}`;
-}
-
-/** The files repo's versions, the tree at one as a folder browser, and a viewer for one file. */
+/** The files repo's versions (master's and the experiments' branches), the tree at one as a
+ * folder browser, a viewer for one file with its Diff button, and uploads by drag and drop. */
 export function Files({ project }: { project: Project }) {
   const { query } = useLocation();
   const base = `/projects/${project.id}/files`;
-  const commits = useData(() => api("files_list_commits", { path: { project_id: project.id } }), [project.id]);
-  const version = query.get("v") ?? commits.data?.[0]?.id ?? "";
+  const { commits, branches } = useVersions(project.id);
+  // nothing on master yet (only experiments' outputs): show the newest branch
+  const version = query.get("v") ?? commits.data?.[0]?.id ?? branches[0]?.name ?? "";
   const folder = query.get("dir") ?? "";
   const file = query.get("file");
   const tree = useData(
@@ -39,22 +37,21 @@ export function Files({ project }: { project: Project }) {
     if (f) q.set("file", f);
     navigate(`${base}?${q.toString()}`);
   };
+  const uploaded = (commit: string) => {
+    commits.reload();
+    go(commit, folder);
+  };
   if (commits.error) return <ErrorNote error={commits.error} />;
   if (!commits.data) return <Loading what="the versions" />;
-  if (commits.data.length === 0) return <p>No files yet: <code>hw sync</code> in a linked folder uploads them.</p>;
-  return (
-    <section className="files">
+  const empty = commits.data.length === 0 && branches.length === 0;
+  const browser = empty ? (
+    <p>
+      No files yet: <code>hw sync</code> in a linked folder uploads them{canWriteFiles(project) ? ", or drop them here" : ""}.
+    </p>
+  ) : (
+    <>
       <div className="toolbar">
-        <label>
-          Version{" "}
-          <select aria-label="Version" value={version} onChange={(e) => go(e.target.value, folder)}>
-            {commits.data.map((c) => (
-              <option key={c.id} value={c.id}>
-                {commitLabel(c)}
-              </option>
-            ))}
-          </select>
-        </label>{" "}
+        <VersionSelect label="Version" value={version} commits={commits.data} branches={branches} onChange={(v) => go(v, folder)} />{" "}
         <Link to={`${base}/diff`}>Compare versions</Link>
       </div>
       {tree.error ? <ErrorNote error={tree.error} /> : null}
@@ -63,8 +60,64 @@ export function Files({ project }: { project: Project }) {
       ) : (
         <Loading what="the tree" />
       )}
-      {file ? <Viewer projectId={project.id} commit={version} path={file} /> : null}
+    </>
+  );
+  const content = (
+    <>
+      {browser}
+      {file && version ? (
+        <>
+          <DiffBar project={project} version={version} path={file} commits={commits.data} branches={branches} />
+          <Viewer projectId={project.id} commit={version} path={file} />
+        </>
+      ) : null}
+    </>
+  );
+  return (
+    <section className="files">
+      {canWriteFiles(project) ? (
+        <UploadZone projectId={project.id} folder={folder} onDone={uploaded}>
+          {content}
+        </UploadZone>
+      ) : (
+        content
+      )}
     </section>
+  );
+}
+
+/** The seed's Diff button: this file at this version against the version chosen here. */
+function DiffBar({
+  project,
+  version,
+  path,
+  commits,
+  branches,
+}: {
+  project: Project;
+  version: string;
+  path: string;
+  commits: Schemas["CommitOut"][];
+  branches: Schemas["BranchOut"][];
+}) {
+  const others = [...commits.map((c) => c.id), ...branches.map((b) => b.name)].filter((v) => v !== version);
+  const [other, setOther] = useState(others[0] ?? "");
+  const chosen = others.includes(other) ? other : (others[0] ?? "");
+  if (!chosen) return null;
+  const href = `/projects/${project.id}/files/diff?${new URLSearchParams({ a: chosen, b: version, path }).toString()}`;
+  return (
+    <div className="toolbar diff-bar">
+      <VersionSelect
+        label="Compare with"
+        value={chosen}
+        commits={commits.filter((c) => c.id !== version)}
+        branches={branches.filter((b) => b.name !== version)}
+        onChange={setOther}
+      />{" "}
+      <button type="button" onClick={() => navigate(href)}>
+        Diff
+      </button>
+    </div>
   );
 }
 
@@ -230,18 +283,7 @@ export function Viewer({
   } else if (p.kind === "image") {
     body = <AuthorizedImage url={contentUrl(projectId, commit, path, collection)} alt={path} />;
   } else if (p.kind === "notebook") {
-    body = (p.cells ?? []).map((cell, i) => {
-      const src = cell.source;
-      const text = Array.isArray(src) ? src.join("") : String(src ?? "");
-      return (
-        <div key={i} className={`cell cell-${String(cell.cell_type)}`}>
-          <div className="muted">
-            [{i + 1}] {String(cell.cell_type)}
-          </div>
-          <pre>{text}</pre>
-        </div>
-      );
-    });
+    body = <Notebook cells={p.cells ?? []} />;
   } else if (p.text != null) {
     body = <NumberedText text={p.text} path={path} />;
   } else {
@@ -275,156 +317,63 @@ function AuthorizedImage({ url, alt }: { url: string; alt: string }) {
   return <img src={objectUrl} alt={alt} style={{ maxWidth: "100%" }} />;
 }
 
-/** Text with line numbers, highlighted by the file's language (see lib/highlight). */
+/** Text with line numbers in a gutter as wide as the largest, highlighted by the file's
+ * language (see lib/highlight); long lines wrap rather than scroll sideways. */
 function NumberedText({ text, path }: { text: string; path: string }) {
   const lines = highlightLines(text, path);
+  const width = `${String(lines.length).length + 1}ch`;
   return (
     <pre className="numbered" data-testid="source">
       {lines.map((tokens, i) => (
-        <div key={i}>
-          <span className="ln">{String(i + 1).padStart(4)} </span>
-          {tokens.map((t, j) =>
-            t.kind ? (
-              <span key={j} className={`tok-${t.kind}`}>
-                {t.text}
-              </span>
-            ) : (
-              t.text
-            ),
-          )}
+        <div key={i} className="line">
+          <span className="ln" style={{ width }}>
+            {i + 1}
+          </span>
+          <span className="code">
+            <Tokens tokens={tokens} />
+          </span>
         </div>
       ))}
     </pre>
   );
 }
 
-/** Two versions, the files that changed between them, and their hunks side by side. */
+/** Two versions, the files that changed between them (or one file's changes, from a file's
+ * Diff button), their hunks side by side. */
 export function FilesDiff({ project }: { project: Project }) {
   const { query } = useLocation();
   const base = `/projects/${project.id}/files/diff`;
-  const commits = useData(() => api("files_list_commits", { path: { project_id: project.id } }), [project.id]);
+  const { commits, branches } = useVersions(project.id);
   const list = commits.data ?? [];
   const a = query.get("a") ?? list[1]?.id ?? list[0]?.id ?? "";
   const b = query.get("b") ?? list[0]?.id ?? "";
+  const path = query.get("path") ?? "";
   const diff = useData(
     () =>
       a && b
-        ? api("files_diff", { path: { project_id: project.id }, query: { a, b } })
+        ? api("files_diff", { path: { project_id: project.id }, query: { a, b, path: path || undefined } })
         : Promise.resolve(undefined),
-    [project.id, a, b],
+    [project.id, a, b, path],
   );
   if (commits.error) return <ErrorNote error={commits.error} />;
   if (!commits.data) return <Loading what="the versions" />;
-  const pick = (na: string, nb: string) => navigate(`${base}?a=${encodeURIComponent(na)}&b=${encodeURIComponent(nb)}`);
-  const menu = (label: string, value: string, on: (v: string) => void) => (
-    <label>
-      {label}{" "}
-      <select aria-label={label} value={value} onChange={(e) => on(e.target.value)}>
-        {list.map((c) => (
-          <option key={c.id} value={c.id}>
-            {commitLabel(c)}
-          </option>
-        ))}
-      </select>
-    </label>
-  );
+  const pick = (na: string, nb: string) => {
+    const q = new URLSearchParams({ a: na, b: nb });
+    if (path) q.set("path", path);
+    navigate(`${base}?${q.toString()}`);
+  };
+  const fileHref = `/projects/${project.id}/files?${new URLSearchParams({ v: b, file: path }).toString()}`;
   return (
     <section className="files-diff">
-      <h2>Compare versions</h2>
+      <h2>{path ? `Changes to ${path}` : "Compare versions"}</h2>
       <div className="toolbar">
-        {menu("Older", a, (v) => pick(v, b))} {menu("Newer", b, (v) => pick(a, v))}{" "}
+        <VersionSelect label="Older" value={a} commits={list} branches={branches} onChange={(v) => pick(v, b)} />{" "}
+        <VersionSelect label="Newer" value={b} commits={list} branches={branches} onChange={(v) => pick(a, v)} />{" "}
+        {path ? <Link to={fileHref}>Back to the file</Link> : null}{" "}
         <Link to={`/projects/${project.id}/files`}>Browse files</Link>
       </div>
       {diff.error ? <ErrorNote error={diff.error} /> : null}
       {diff.data ? <DiffFiles files={diff.data.files} /> : a && b ? <Loading what="the diff" /> : null}
     </section>
-  );
-}
-
-export function DiffFiles({ files }: { files: Schemas["FileDiff"][] }) {
-  if (files.length === 0) return <p>No changes between these versions.</p>;
-  return (
-    <>
-      <ul aria-label="Changed files">
-        {files.map((f) => (
-          <li key={f.path}>
-            <span className={`change change-${f.kind}`}>{f.kind}</span> <a href={`#diff-${f.path}`}>{f.path}</a>
-          </li>
-        ))}
-      </ul>
-      {files.map((f) => (
-        <div key={f.path} id={`diff-${f.path}`} className="file-diff">
-          <h3>
-            {f.path} <span className="muted">({f.kind})</span>
-          </h3>
-          {f.hunks && f.hunks.length ? <Hunks hunks={f.hunks} /> : null}
-          {f.cells && f.cells.length ? <Cells cells={f.cells} /> : null}
-          {!f.hunks?.length && !f.cells?.length ? (
-            <p className="muted">
-              {f.format} file: {f.old_size ?? "–"} → {f.new_size ?? "–"} bytes
-            </p>
-          ) : null}
-        </div>
-      ))}
-    </>
-  );
-}
-
-function Hunks({ hunks }: { hunks: Schemas["Hunk"][] }) {
-  return (
-    <table className="diff table">
-      <tbody>
-        {hunks.map((h, hi) => {
-          let o = h.old_start;
-          let n = h.new_start;
-          return [
-            <tr key={`h${hi}`} className="hunk-head">
-              <td colSpan={4} className="muted">
-                @@ -{h.old_start} +{h.new_start} @@
-              </td>
-            </tr>,
-            ...h.rows.map(([left, right, tag], ri) => {
-              const ol = left != null ? o++ : null;
-              const nl = right != null ? n++ : null;
-              return (
-                <tr key={`${hi}-${ri}`} className={`row-${tag}`}>
-                  <td className="ln">{ol ?? ""}</td>
-                  <td className={left != null && tag !== "equal" ? "del" : ""}>
-                    <pre>{left != null ? (tag === "equal" ? "  " : "- ") + left : ""}</pre>
-                  </td>
-                  <td className="ln">{nl ?? ""}</td>
-                  <td className={right != null && tag !== "equal" ? "add" : ""}>
-                    <pre>{right != null ? (tag === "equal" ? "  " : "+ ") + right : ""}</pre>
-                  </td>
-                </tr>
-              );
-            }),
-          ];
-        })}
-      </tbody>
-    </table>
-  );
-}
-
-function Cells({ cells }: { cells: Schemas["CellDiff"][] }) {
-  return (
-    <table className="diff table">
-      <tbody>
-        {cells.map((c) => (
-          <tr key={c.index} className={`row-${c.status}`}>
-            <td className="ln">
-              {c.index + 1} {c.cell_type} ({c.status}
-              {c.outputs_changed ? ", outputs changed" : ""})
-            </td>
-            <td className={c.old_source != null && c.status !== "equal" ? "del" : ""}>
-              <pre>{c.old_source ?? ""}</pre>
-            </td>
-            <td className={c.new_source != null && c.status !== "equal" ? "add" : ""}>
-              <pre>{c.new_source ?? ""}</pre>
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
   );
 }

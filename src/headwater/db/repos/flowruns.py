@@ -60,7 +60,15 @@ def _run(row: FlowRunRow, flow: str, username: str) -> FlowRun:
 
 
 def _task(row: FlowTaskRow) -> RunTask:
-    return RunTask(row.run_id, row.title, row.state, row.reason, row.approved, row.decided_by)
+    return RunTask(
+        run_id=row.run_id,
+        title=row.title,
+        state=row.state,
+        reason=row.reason,
+        approved=row.approved,
+        decided_by=row.decided_by,
+        comment=row.decision_comment,
+    )
 
 
 class RunRepo:
@@ -209,6 +217,7 @@ class RunRepo:
         reason: str | None = None,
         approved: bool | None = None,
         decided_by: str | None = None,
+        comment: str | None = None,
     ) -> RunTask:
         row = self.s.get(FlowTaskRow, (run_id, title))
         if row is None:
@@ -226,6 +235,8 @@ class RunRepo:
             row.approved = approved
         if decided_by is not None:
             row.decided_by = decided_by
+        if comment is not None:
+            row.decision_comment = comment
         row.updated_at = datetime.now(UTC)
         return _task(row)
 

@@ -177,6 +177,22 @@ class VersionRepo:
         rows = self.s.scalars(select(BranchRow).where(BranchRow.repo_id == repo_id)).all()
         return {r.name: r.commit_id for r in rows}
 
+    def recent_branches(
+        self, repo_id: str, prefix: str = "", limit: int = 100
+    ) -> list[tuple[str, Commit]]:
+        """Branches (whose names start with ``prefix``) and their heads, the most recently
+        moved first: what a version menu offers besides master, at most ``limit``."""
+        query = (
+            select(BranchRow.name, CommitRow)
+            .join(CommitRow, CommitRow.id == BranchRow.commit_id)
+            .where(BranchRow.repo_id == repo_id)
+            .order_by(BranchRow.updated_at.desc(), BranchRow.name)
+            .limit(limit)
+        )
+        if prefix:
+            query = query.where(BranchRow.name.startswith(prefix, autoescape=True))
+        return [(name, to_commit(row)) for name, row in self.s.execute(query).all()]
+
     def add_commit(
         self,
         repo_id: str,

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -54,6 +55,9 @@ from headwater.server.deps import PlatformDep, ProjectAccess, own_task, require
 from headwater.server.gateway import gateway_of
 from headwater.server.platform import Platform
 from headwater.server.taskfolder import known_task_folder
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["endpoints"])
 Reader = Annotated[ProjectAccess, Depends(require(Permission.JOBS_READ))]
@@ -270,9 +274,25 @@ def scale_endpoint(
     ref: str, request: Request, body: EndpointScale, access: Writer, platform: PlatformDep
 ) -> EndpointDetail:
     """New replica bounds; the autoscaler chooses within them."""
+    return _change(
+        request, platform, access, ref,
+        lambda session, endpoint: deploys.scale(
+            session, endpoint, body.min_replica, body.max_replica
+        ),
+    )  # fmt: skip
+
+
+def _change(
+    request: Request,
+    platform: Platform,
+    access: ProjectAccess,
+    ref: str,
+    change: Callable[[Session, Endpoint], object],
+) -> EndpointDetail:
+    """Change the endpoint in one write, tell the gateway, and show it as it is now."""
     with platform.db.write() as session:
         endpoint = EndpointRepo(session).get(access.project.id, ref)
-        deploys.scale(session, endpoint, body.min_replica, body.max_replica)
+        change(session, endpoint)
     _changed(request, platform, endpoint.slug)
     return _detail(platform, access.project.id, ref)
 
@@ -282,11 +302,10 @@ def stop_endpoint(
     ref: str, request: Request, access: Writer, platform: PlatformDep
 ) -> EndpointDetail:
     """Stop serving: its replicas stop; predict answers 503 until a start."""
-    with platform.db.write() as session:
-        endpoint = EndpointRepo(session).get(access.project.id, ref)
-        deploys.set_desired(session, endpoint, "stopped")
-    _changed(request, platform, endpoint.slug)
-    return _detail(platform, access.project.id, ref)
+    return _change(
+        request, platform, access, ref,
+        lambda session, endpoint: deploys.set_desired(session, endpoint, "stopped"),
+    )  # fmt: skip
 
 
 @router.post("/endpoints/{ref}/start", response_model=EndpointDetail)
@@ -294,11 +313,10 @@ def start_endpoint(
     ref: str, request: Request, access: Writer, platform: PlatformDep
 ) -> EndpointDetail:
     """Serve again after a stop (or a failure): its replicas start."""
-    with platform.db.write() as session:
-        endpoint = EndpointRepo(session).get(access.project.id, ref)
-        deploys.set_desired(session, endpoint, "running")
-    _changed(request, platform, endpoint.slug)
-    return _detail(platform, access.project.id, ref)
+    return _change(
+        request, platform, access, ref,
+        lambda session, endpoint: deploys.set_desired(session, endpoint, "running"),
+    )  # fmt: skip
 
 
 @router.post("/endpoints/{ref}/rollback", response_model=EndpointDetail)
@@ -310,12 +328,11 @@ def rollback_endpoint(
     body: EndpointRollback | None = None,
 ) -> EndpointDetail:
     """Back to the previous version: the newest ends rolled back, the one before serves."""
-    reason = (body or EndpointRollback()).reason
-    with platform.db.write() as session:
-        endpoint = EndpointRepo(session).get(access.project.id, ref)
-        deploys.rollback(session, endpoint, f"{reason} ({access.user.username})")
-    _changed(request, platform, endpoint.slug)
-    return _detail(platform, access.project.id, ref)
+    why = f"{(body or EndpointRollback()).reason} ({access.user.username})"
+    return _change(
+        request, platform, access, ref,
+        lambda session, endpoint: deploys.rollback(session, endpoint, why),
+    )  # fmt: skip
 
 
 @router.delete("/endpoints/{ref}", status_code=204)

@@ -5,7 +5,7 @@ starting or stopping them takes all; deciding takes a listed approver, the owner
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
@@ -14,7 +14,7 @@ from headwater.db.repos.flowruns import RunRepo
 from headwater.db.repos.flows import FlowRepo
 from headwater.domain.access import Permission
 from headwater.domain.errors import InvalidInput, NotFound, PermissionDenied
-from headwater.domain.flowruns import FlowRun, RunInstance
+from headwater.domain.flowruns import FlowRun, RunInstance, RunTask
 from headwater.domain.flowspec.model import GatedTask
 from headwater.domain.ids import MAX_NUMBER
 from headwater.engine.flows import run_flow_spec
@@ -74,6 +74,13 @@ def _instance_out(i: RunInstance, tags: dict[str, str]) -> InstanceOut:
     )
 
 
+def _decision(task: RunTask) -> Literal["approved", "rejected"] | None:
+    """How a person decided a gated task: an approval sets ``approved``; a rejection does not."""
+    if task.decided_by is None:
+        return None
+    return "approved" if task.approved else "rejected"
+
+
 def inspect_out(platform: Platform, run: FlowRun, *, with_instances: bool = True) -> FlowRunOut:
     """The run with every task and its instances' counts by state; with their parameters and
     tags too unless ``with_instances`` is False (a client polling a wide run)."""
@@ -99,6 +106,8 @@ def inspect_out(platform: Platform, run: FlowRun, *, with_instances: bool = True
             reason=tasks[t.title].reason,
             approvers=list(t.approvers) if isinstance(t, GatedTask) else [],
             decided_by=tasks[t.title].decided_by,
+            decision=_decision(tasks[t.title]),
+            comment=tasks[t.title].comment,
             counts=counts.get(t.title, {}),
             instances=by_task.get(t.title, []),
         )
@@ -232,7 +241,9 @@ def approve_flow_task(
 ) -> FlowRunOut:
     run = _run(platform, access, ref)
     _may_decide(platform, access, run, title)
-    decided = platform.engine.flows.decide(run, title, approve=True, user=access.user.username)
+    decided = platform.engine.flows.decide(
+        run, title, approve=True, user=access.user.username, comment=body.comment
+    )
     platform.engine.wake()
     return inspect_out(platform, decided)
 
@@ -243,5 +254,7 @@ def reject_flow_task(
 ) -> FlowRunOut:
     run = _run(platform, access, ref)
     _may_decide(platform, access, run, title)
-    decided = platform.engine.flows.decide(run, title, approve=False, user=access.user.username)
+    decided = platform.engine.flows.decide(
+        run, title, approve=False, user=access.user.username, comment=body.comment
+    )
     return inspect_out(platform, decided)

@@ -33,6 +33,7 @@ from headwater.domain.trees import Entry, Tree
 from headwater.domain.versions import BlobScope, Commit, Repo, RepoKind
 from headwater.schemas.frames import FrameReader, frame_header
 from headwater.schemas.versions import (
+    BranchOut,
     CommitCreate,
     CommitOut,
     CommitResult,
@@ -323,6 +324,18 @@ def repo_router(kind: RepoKind, prefix: str) -> APIRouter:
                 else {}
             )
         return [commit_out(c, sources.get(c.id)) for c in commits]
+
+    @router.get("/branches", response_model=list[BranchOut], name=f"{op}_list_branches")
+    def list_branches(
+        ctx: Annotated[RepoContext, Depends(reader)],
+        platform: PlatformDep,
+        prefix: Annotated[str, Query(max_length=255, description="e.g. experiments/")] = "",
+        limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
+    ) -> list[BranchOut]:
+        """The branches and their heads, the most recently moved first (at most ``limit``)."""
+        with platform.db.read() as session:
+            found = VersionRepo(session).recent_branches(ctx.repo.id, prefix, limit)
+        return [BranchOut(name=name, head=commit_out(head)) for name, head in found]
 
     @router.get("/tree", response_model=TreeOut, name=f"{op}_get_tree")
     def get_tree(

@@ -16,7 +16,7 @@ import {
   type NodeChange,
   type NodeProps,
 } from "@xyflow/react";
-import { createContext, useContext, useEffect, useMemo, useState, type DragEvent } from "react";
+import { createContext, useContext, useEffect, useMemo, useRef, useState, type DragEvent } from "react";
 import { api, type Schemas } from "../../api/client";
 import { ErrorNote, Loading } from "../../components/common";
 import { canRunJobs, type Project } from "../../lib/access";
@@ -36,7 +36,7 @@ import {
   type TaskType,
 } from "../../lib/flowYaml";
 import { formatTime } from "../../lib/format";
-import { navigate } from "../../lib/router";
+import { guardLeaving, navigate } from "../../lib/router";
 import { useData } from "../../lib/useData";
 import { ScheduleDialog, TriggersDialog, YamlDialog } from "./FlowDialogs";
 import { TaskDialog } from "./TaskDialog";
@@ -117,7 +117,14 @@ function Editor({ project, name }: { project: Project; name: string | null }) {
   const [version, setVersion] = useState<number | null>(null);
   const loaded = useData(() => (name ? loadVersion(pid, name, version) : Promise.resolve(null)), [pid, name, version]);
   const [doc, setDoc] = useState<FlowDoc | null>(name ? null : emptyFlow(""));
-  const [dirty, setDirty] = useState(false);
+  const [dirty, setDirtyState] = useState(false);
+  // read by the leave guard, which must see a save at once (before the next render)
+  const dirtyNow = useRef(false);
+  const setDirty = (value: boolean) => {
+    dirtyNow.current = value;
+    setDirtyState(value);
+  };
+  useEffect(() => guardLeaving(() => dirtyNow.current, "This flow has unsaved changes. Leave and lose them?"), []);
   const [error, setError] = useState<unknown>();
   const [notice, setNotice] = useState<string | null>(() => {
     const said = flash;
@@ -272,6 +279,7 @@ function Editor({ project, name }: { project: Project; name: string | null }) {
       </div>
       {task ? (
         <TaskDialog
+          projectId={pid}
           task={task}
           titles={doc.tasks.map((t) => t.title)}
           readOnly={!writer}

@@ -1,23 +1,19 @@
 // One run (bake): polled every 1.5 s until it ends. The graph coloured by status with instance
 // counts, the instances with their parameters and tags, the timeline (Gantt), the approval
 // dialog for a task pending approval, and Stop / Restart.
-import { Background, Controls, Handle, Position, ReactFlow, ReactFlowProvider, type Edge, type Node, type NodeProps } from "@xyflow/react";
-import { useEffect, useMemo, useRef, useState } from "react";
+import { ReactFlowProvider } from "@xyflow/react";
+import { useEffect, useRef, useState } from "react";
 import { api, type Schemas } from "../../api/client";
 import { ErrorNote, Link, Loading, StateBadge } from "../../components/common";
 import { Tabs } from "../../components/Tabs";
 import { canRunJobs, type Project } from "../../lib/access";
-import { layered, parseFlow, position, type Point } from "../../lib/flowYaml";
 import { duration, formatTime } from "../../lib/format";
 import { elapsed, ganttLayout } from "../../lib/gantt";
 import { navigate } from "../../lib/router";
 import { useData } from "../../lib/useData";
 import { Modal } from "./Modal";
-
-type Instance = Schemas["InstanceOut"];
-// the schema marks fields with defaults optional; an inspected run has them all
-type RunTask = Omit<Schemas["RunTaskOut"], "instances" | "approvers"> & { instances: Instance[]; approvers: string[] };
-type Run = Omit<Schemas["FlowRunOut"], "tasks" | "relations"> & { tasks: RunTask[]; relations: { from: string; to: string }[] };
+import { counts, RunGraph, type Run, type RunTask } from "./RunGraph";
+import { Decision, RunTaskPanel } from "./RunTaskPanel";
 
 function complete(run: Schemas["FlowRunOut"]): Run {
   return {
@@ -42,6 +38,7 @@ export function RunView({ project, runRef }: { project: Project; runRef: string 
     [pid, flow, version],
   );
   const [tab, setTab] = useState("graph");
+  const [chosen, setChosen] = useState<string | null>(null);
   const [deciding, setDeciding] = useState<string | null>(null);
   const offered = useRef(new Set<string>());
   const [error, setError] = useState<unknown>();
@@ -76,7 +73,10 @@ export function RunView({ project, runRef }: { project: Project; runRef: string 
       setError(err);
     }
   };
-  const positions = placesOf(r, file.data?.yaml ?? null);
+  // the graph waits for the version's file: drawn before it, the boxes would jump once it came
+  const placesKnown = file.error !== undefined || (file.data?.flow === r.flow && file.data.number === r.version);
+  const chosenTask = chosen ? r.tasks.find((t) => t.title === chosen) : undefined;
+  const decided = r.tasks.filter((t) => t.decided_by);
   const decidingTask = deciding ? r.tasks.find((t) => t.title === deciding) : undefined;
   return (
     <section aria-labelledby="run-title">
@@ -123,6 +123,9 @@ export function RunView({ project, runRef }: { project: Project; runRef: string 
           ) : null}
         </div>
       ))}
+      {decided.map((t) => (
+        <Decision key={t.title} task={t} notice />
+      ))}
       <Tabs
         tabs={[
           { id: "graph", label: "Graph" },
@@ -135,9 +138,16 @@ export function RunView({ project, runRef }: { project: Project; runRef: string 
       />
       <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} className="tabpanel">
         {tab === "graph" ? (
-          <ReactFlowProvider>
-            <RunGraph run={r} places={positions} />
-          </ReactFlowProvider>
+          <>
+            {placesKnown ? (
+              <ReactFlowProvider>
+                <RunGraph run={r} yaml={file.data?.yaml ?? null} selected={chosenTask ? chosenTask.title : null} onSelect={setChosen} />
+              </ReactFlowProvider>
+            ) : (
+              <Loading what="the graph" />
+            )}
+            {chosenTask ? <RunTaskPanel project={project} run={r} task={chosenTask} onClose={() => setChosen(null)} /> : null}
+          </>
         ) : null}
         {tab === "instances" ? <Instances run={r} pid={pid} /> : null}
         {tab === "timeline" ? <Timeline run={r} /> : null}
@@ -155,83 +165,6 @@ export function RunView({ project, runRef }: { project: Project; runRef: string 
         />
       ) : null}
     </section>
-  );
-}
-
-function placesOf(run: Run, yaml: string | null): Map<string, Point> {
-  const auto = layered(
-    run.tasks.map((t) => t.title),
-    run.relations,
-  );
-  if (!yaml) return auto;
-  try {
-    const doc = parseFlow(yaml);
-    const out = new Map<string, Point>();
-    for (const t of run.tasks) {
-      const spec = doc.tasks.find((d) => d.title === t.title);
-      const fallback = auto.get(t.title) ?? { x: 0, y: 0 };
-      out.set(t.title, spec ? position(spec, fallback) : fallback);
-    }
-    return out;
-  } catch {
-    return auto;
-  }
-}
-
-/** "2 success · 1 running" */
-export function counts(task: RunTask): string {
-  const by = new Map<string, number>();
-  for (const i of task.instances) by.set(i.status, (by.get(i.status) ?? 0) + 1);
-  return [...by.entries()].map(([s, n]) => `${n} ${s.replace("_", " ")}`).join(" · ");
-}
-
-type RunNodeData = { task: RunTask };
-
-function RunNode({ data }: NodeProps<Node<RunNodeData>>) {
-  const t = data.task;
-  return (
-    <div className={`flow-node run-node status-${t.status}`} data-testid={`run-task-${t.title}`} data-status={t.status}>
-      <Handle type="target" position={Position.Top} isConnectable={false} />
-      <span className="node-type">{t.type === "exec" ? "custom" : t.type}</span>
-      <strong className="node-title">{t.title}</strong>
-      <span className="node-status">{t.status.replace("_", " ")}</span>
-      <span className="node-summary" data-testid={`counts-${t.title}`}>
-        {t.instances.length ? `${t.instances.length} instance${t.instances.length === 1 ? "" : "s"}: ${counts(t)}` : "no instances yet"}
-      </span>
-      <Handle type="source" position={Position.Bottom} isConnectable={false} />
-    </div>
-  );
-}
-
-const RUN_NODES = { run: RunNode };
-
-function RunGraph({ run, places }: { run: Run; places: Map<string, Point> }) {
-  const nodes: Node<RunNodeData>[] = useMemo(
-    () => run.tasks.map((t) => ({ id: t.title, type: "run", position: places.get(t.title) ?? { x: 0, y: 0 }, data: { task: t } })),
-    [run, places],
-  );
-  const edges: Edge[] = useMemo(
-    () =>
-      run.relations.map((r) => {
-        const from = run.tasks.find((t) => t.title === r.from);
-        return { id: `${r.from}\u2192${r.to}`, source: r.from, target: r.to, animated: from?.status === "running" };
-      }),
-    [run],
-  );
-  return (
-    <div className="canvas run-canvas" data-testid="run-graph">
-      <ReactFlow nodes={nodes} edges={edges} nodeTypes={RUN_NODES} nodesDraggable={false} nodesConnectable={false} fitView fitViewOptions={{ maxZoom: 1 }}>
-        <Background />
-        <Controls showInteractive={false} />
-      </ReactFlow>
-      <p className="legend small">
-        {["waiting", "pending_approval", "running", "success", "failed", "skipped", "aborted"].map((s) => (
-          <span key={s}>
-            <span className={`swatch status-${s}`} /> {s.replace("_", " ")}
-          </span>
-        ))}
-      </p>
-    </div>
   );
 }
 

@@ -15,26 +15,18 @@ import {
   type Json,
   type Obj,
 } from "../../lib/flowYaml";
+import { setText } from "../../lib/taskForm";
 import { Modal, TextField } from "./Modal";
+import { DataPickers, SetupTab } from "./TaskSetup";
 
 const OBJECTIVES = ["gt", "lt", "eq", "min", "max"];
 
 type Setter = (next: FlowTask) => void;
 
-/** Set `key` from text: empty text removes the key. */
-function setText(task: FlowTask, key: string, text: string, as: "text" | "number" | "list" = "text"): FlowTask {
-  const next: FlowTask = { ...task };
-  const t = text.trim();
-  if (t === "") delete next[key];
-  else if (as === "number") next[key] = Number.isFinite(Number(t)) ? Number(t) : t;
-  else if (as === "list") next[key] = t.split(",").map((s) => s.trim()).filter(Boolean);
-  else next[key] = text;
-  return next;
-}
-
-const str = (v: Json | undefined): string => (v === undefined || v === null ? "" : Array.isArray(v) ? v.join(",") : String(v));
+export const str = (v: Json | undefined): string => (v === undefined || v === null ? "" : Array.isArray(v) ? v.join(",") : String(v));
 
 export function TaskDialog(props: {
+  projectId: string;
   task: FlowTask;
   titles: string[];
   readOnly: boolean;
@@ -43,11 +35,14 @@ export function TaskDialog(props: {
   onClose: () => void;
 }) {
   const [draft, setDraft] = useState<FlowTask>(props.task);
-  const [tab, setTab] = useState("params");
+  const [tab, setTab] = useState(props.task.type === "deploy" ? "setup" : "params");
   const [yamlText, setYamlText] = useState("");
   const [yamlError, setYamlError] = useState<string | null>(null);
+  const [fieldError, setFieldError] = useState<string | null>(null);
   const taken = props.titles.filter((t) => t !== props.task.title);
   const titleError = draft.title.trim() === "" ? "A task needs a title." : taken.includes(draft.title) ? "Another task has this title." : null;
+  // seed 002: a data task has Params; a custom task Params, Conditions, Advanced; a deploy
+  // task Setup (its endpoint) in place of Params
   const tabs =
     draft.type === "data"
       ? [
@@ -55,11 +50,12 @@ export function TaskDialog(props: {
           { id: "yaml", label: "YAML" },
         ]
       : [
-          { id: "params", label: "Params" },
+          draft.type === "deploy" ? { id: "setup", label: "Setup" } : { id: "params", label: "Params" },
           { id: "conditions", label: "Conditions" },
           { id: "advanced", label: "Advanced" },
           { id: "yaml", label: "YAML" },
         ];
+  const blocked = Boolean(titleError || yamlError || fieldError);
   const select = (id: string) => {
     if (id === "yaml") {
       setYamlText(dumpTask(draft));
@@ -75,12 +71,15 @@ export function TaskDialog(props: {
         aria-label="Task"
         onSubmit={(e) => {
           e.preventDefault();
-          if (!titleError && !yamlError && !props.readOnly) props.onApply(draft);
+          if (!blocked && !props.readOnly) props.onApply(draft);
         }}
       >
         <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} className="tabpanel">
           <fieldset disabled={props.readOnly} className="plain">
-            {tab === "params" ? <ParamsTab task={draft} set={setDraft} titleError={titleError} /> : null}
+            {tab === "params" ? <ParamsTab projectId={props.projectId} task={draft} set={setDraft} titleError={titleError} /> : null}
+            {tab === "setup" ? (
+              <SetupTab projectId={props.projectId} task={draft} set={setDraft} titleField={<TitleField task={draft} set={setDraft} titleError={titleError} />} onError={setFieldError} />
+            ) : null}
             {tab === "conditions" ? <ConditionsTab task={draft} set={setDraft} titles={taken} /> : null}
             {tab === "advanced" ? <AdvancedTab task={draft} set={setDraft} /> : null}
             {tab === "yaml" ? (
@@ -113,7 +112,7 @@ export function TaskDialog(props: {
         <div className="actions">
           {props.readOnly ? null : (
             <>
-              <button type="submit" disabled={Boolean(titleError || yamlError)}>
+              <button type="submit" disabled={blocked}>
                 Apply
               </button>
               <button type="button" className="danger" onClick={props.onDelete}>
@@ -130,36 +129,32 @@ export function TaskDialog(props: {
   );
 }
 
-function ParamsTab({ task, set, titleError }: { task: FlowTask; set: Setter; titleError: string | null }) {
+function TitleField({ task, set, titleError }: { task: FlowTask; set: Setter; titleError: string | null }) {
+  return (
+    <label>
+      Title
+      <input value={task.title} aria-invalid={Boolean(titleError)} onChange={(e) => set({ ...task, title: e.target.value })} />
+      {titleError ? <span className="error small">{titleError}</span> : null}
+    </label>
+  );
+}
+
+function ParamsTab({ projectId, task, set, titleError }: { projectId: string; task: FlowTask; set: Setter; titleError: string | null }) {
   return (
     <>
-      <label>
-        Title
-        <input value={task.title} aria-invalid={Boolean(titleError)} onChange={(e) => set({ ...task, title: e.target.value })} />
-        {titleError ? <span className="error small">{titleError}</span> : null}
-      </label>
+      <TitleField task={task} set={set} titleError={titleError} />
       {task.type === "data" ? (
         <>
-          <TextField label="Dataset" value={str(task.dataset)} onChange={(v) => set(setText(task, "dataset", v))} />
-          <TextField label="Version (data_commit)" value={str(task.data_commit)} placeholder="latest" onChange={(v) => set(setText(task, "data_commit", v))} />
-          <TextField label="Query (data_query)" value={str(task.data_query)} onChange={(v) => set(setText(task, "data_query", v))} />
+          <DataPickers projectId={projectId} task={task} set={set} />
           <Check task={task} set={set} name="use_cached" label="Use the cached copy" fallback={false} />
         </>
       ) : null}
       {task.type === "exec" ? (
-        <TextField label="Script" value={str(task.input)} placeholder="python3 train.py" onChange={(v) => set(setText(task, "input", v))} />
+        <>
+          <TextField label="Script" value={str(task.input)} placeholder="python3 train.py" onChange={(v) => set(setText(task, "input", v))} />
+          <ParamRows task={task} set={set} />
+        </>
       ) : null}
-      {task.type === "deploy" ? (
-        <div className="grid2">
-          <TextField label="New endpoint (endpoint_title)" value={str(task.endpoint_title)} onChange={(v) => set(setText(task, "endpoint_title", v))} />
-          <TextField label="Or update endpoint (endpoint_id)" value={str(task.endpoint_id)} onChange={(v) => set(setText(task, "endpoint_id", v))} />
-          <TextField label="File (file_name)" value={str(task.file_name)} onChange={(v) => set(setText(task, "file_name", v))} />
-          <TextField label="Function (function_name)" value={str(task.function_name)} onChange={(v) => set(setText(task, "function_name", v))} />
-          <TextField label="Min replicas" value={str(task.min_replica)} onChange={(v) => set(setText(task, "min_replica", v, "number"))} />
-          <TextField label="Max replicas" value={str(task.max_replica)} onChange={(v) => set(setText(task, "max_replica", v, "number"))} />
-        </div>
-      ) : null}
-      {task.type !== "data" ? <ParamRows task={task} set={set} /> : null}
     </>
   );
 }
@@ -283,7 +278,7 @@ function withoutKey(o: Obj, key: string): Obj {
   return copy;
 }
 
-function Check(props: { task: FlowTask; set: Setter; name: string; label: string; fallback: boolean }) {
+export function Check(props: { task: FlowTask; set: Setter; name: string; label: string; fallback: boolean }) {
   const v = props.task[props.name];
   return (
     <label className="inline">
@@ -308,7 +303,9 @@ function AdvancedTab({ task, set }: { task: FlowTask; set: Setter }) {
         {task.type === "exec" ? (
           <TextField label="Model file or folder (model_path)" value={str(task.model_path)} placeholder="the whole output folder" onChange={(v) => set(setText(task, "model_path", v))} />
         ) : null}
-        <TextField label="Emails" value={str(task.emails)} onChange={(v) => set(setText(task, "emails", v, "list"))} />
+        <TextField label="Git branch (git_branch)" value={str(task.git_branch)} placeholder="master" hint="When the project is linked to Git" onChange={(v) => set(setText(task, "git_branch", v))} />
+        <TextField label="Git commit (git_commit)" value={str(task.git_commit)} placeholder="the branch's latest" onChange={(v) => set(setText(task, "git_commit", v))} />
+        {task.type === "exec" ? <TextField label="Emails" value={str(task.emails)} onChange={(v) => set(setText(task, "emails", v, "list"))} /> : null}
         <TextField label="Description" value={str(task.description)} onChange={(v) => set(setText(task, "description", v))} />
       </div>
       {task.type === "exec" ? (
@@ -321,11 +318,7 @@ function AdvancedTab({ task, set }: { task: FlowTask; set: Setter }) {
           <Check task={task} set={set} name="restart_if_stuck" label="Restart if stuck" fallback={false} />
           <Check task={task} set={set} name="periodic_sync" label="Periodic sync" fallback={false} />
         </div>
-      ) : (
-        <div className="checks">
-          <Check task={task} set={set} name="accept_files" label="Accept files" fallback={false} />
-        </div>
-      )}
+      ) : null}
     </>
   );
 }
