@@ -155,7 +155,7 @@ def test_a_running_endpoint_its_live_requests_chart_and_try_it(
         assert latency["v1 p99"], latency
         titles = page.locator("figure[data-metric='Requests/s'] .axis-title")
         expect(titles).to_have_text(["time (per 5 s bucket)", "requests/s"])
-        page.locator("figure[data-metric='Requests/s'] svg").hover()
+        page.locator("figure[data-metric='Requests/s'] .u-over").hover()  # the plot area
         expect(page.get_by_test_id("chart-hover")).to_contain_text(":")  # a time of day
         shot(page, "endpoint-live")
     assert statuses

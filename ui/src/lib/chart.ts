@@ -1,5 +1,6 @@
-// Metric series shaped for a hand-drawn SVG line chart: points, shared scales, nice ticks,
-// and downsampling that keeps each bucket's extremes so a spike never disappears.
+// Metric series shaped for the charts (components/LineChart.tsx draws them with uPlot): points,
+// downsampling that keeps each bucket's extremes so a spike never disappears, lines aligned on
+// one x array (uPlot's data shape), axis ranges and labels.
 
 export interface Series {
   key: string;
@@ -57,72 +58,6 @@ export interface Extent {
   max: number;
 }
 
-/** The range of every line's points, widened when flat so a constant line sits mid-chart. */
-export function extent(lines: Line[], axis: "x" | "y"): Extent | null {
-  let min = Infinity;
-  let max = -Infinity;
-  for (const line of lines) {
-    for (const p of line.points) {
-      min = Math.min(min, p[axis]);
-      max = Math.max(max, p[axis]);
-    }
-  }
-  if (min === Infinity) return null;
-  if (min === max) {
-    const pad = min === 0 ? 1 : Math.abs(min) * 0.1;
-    return { min: min - pad, max: max + pad };
-  }
-  return { min, max };
-}
-
-/** About `count` round tick values (1, 2 or 5 times a power of ten) covering `ext`. */
-export function niceTicks(ext: Extent, count = 5): number[] {
-  const span = ext.max - ext.min;
-  if (!(span > 0) || !Number.isFinite(span)) return [ext.min];
-  const raw = span / Math.max(1, count);
-  const power = 10 ** Math.floor(Math.log10(raw));
-  // the first round step at least three quarters of the even split: close to `count` ticks
-  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw * 0.75) ?? 10 * power;
-  const ticks: number[] = [];
-  const start = Math.ceil(ext.min / step) * step;
-  for (let t = start; t <= ext.max + step * 1e-9; t += step) {
-    ticks.push(Number(t.toPrecision(12)));
-  }
-  return ticks;
-}
-
-/** A linear map from `ext` onto [from, to] (to < from for a y axis that grows upwards). */
-export function scale(ext: Extent, from: number, to: number): (v: number) => number {
-  const k = (to - from) / (ext.max - ext.min);
-  return (v) => from + (v - ext.min) * k;
-}
-
-/** The SVG path of `points` under the two scales. */
-export function pathOf(points: Point[], sx: (v: number) => number, sy: (v: number) => number) {
-  return points
-    .map((p, i) => `${i === 0 ? "M" : "L"}${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`)
-    .join("");
-}
-
-/**
- * Charts for a compare view: one chart per metric key, one line per experiment that logged it.
- * Keys sorted; experiments kept in the order given.
- */
-export function overlay(
-  runs: { label: string; series: Series[] }[],
-  maxPoints = 600,
-): { key: string; lines: Line[] }[] {
-  const byKey = new Map<string, Line[]>();
-  for (const run of runs) {
-    for (const s of run.series) {
-      const lines = byKey.get(s.key) ?? [];
-      lines.push({ label: run.label, points: downsample(toPoints(s), maxPoints) });
-      byKey.set(s.key, lines);
-    }
-  }
-  return [...byKey.keys()].sort().map((key) => ({ key, lines: byKey.get(key) ?? [] }));
-}
-
 /** A short label for an axis value: 0.000123 → "1.23e-4", 12500 → "12.5k". */
 export function formatTick(v: number): string {
   const a = Math.abs(v);
@@ -131,20 +66,6 @@ export function formatTick(v: number): string {
   if (a >= 1e4) return `${+(v / 1e3).toPrecision(3)}k`;
   if (a < 1e-3) return v.toExponential(2).replace(/\.?0+e/, "e").replace("e-0", "e-");
   return String(+v.toPrecision(4));
-}
-
-/** The point of `points` (sorted by x) whose x is closest to `x`; undefined when empty. */
-export function nearest(points: Point[], x: number): Point | undefined {
-  let lo = 0;
-  let hi = points.length - 1;
-  if (hi < 0) return undefined;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (points[mid].x < x) lo = mid + 1;
-    else hi = mid;
-  }
-  const before = points[lo - 1];
-  return before && x - before.x <= points[lo].x - x ? before : points[lo];
 }
 
 const TIME_STEPS = [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600];
@@ -161,11 +82,38 @@ export function timeTicks(ext: Extent, count = 4): number[] {
   return ticks;
 }
 
-/** The x range of `lines`, at least `span` wide: a short one keeps its right edge (the newest
- * point, on a live chart) and reaches back. */
-export function spanAtLeast(lines: Line[], span: number): Extent | null {
-  const xs = lines.flatMap((l) => l.points.map((p) => p.x));
-  if (xs.length === 0) return null;
-  const max = Math.max(...xs);
-  return { min: Math.min(Math.min(...xs), max - span), max };
+/** uPlot's data: one sorted x array shared by every line, then each line's y at those x (null
+ * where the line has no point, bridged by the drawn line). */
+export type Aligned = [number[], ...(number | null)[][]];
+
+/** The lines on the union of their x values, for one uPlot chart. A repeated x in a line keeps
+ * its last point. */
+export function alignLines(lines: Line[]): Aligned {
+  const xs = [...new Set(lines.flatMap((l) => l.points.map((p) => p.x)))].sort((a, b) => a - b);
+  const at = new Map(xs.map((x, i) => [x, i]));
+  const ys = lines.map((l) => {
+    const y: (number | null)[] = new Array<number | null>(xs.length).fill(null);
+    for (const p of l.points) y[at.get(p.x) ?? 0] = p.y;
+    return y;
+  });
+  return [xs, ...ys];
+}
+
+/** The value of `ys` at `idx`, or the nearest one logged (a line with other steps than the
+ * hovered one still reads a value); the earlier wins a tie, null when the line is empty. */
+export function valueNear(ys: (number | null)[], idx: number): number | null {
+  for (let d = 0; d < ys.length; d++) {
+    const before = ys[idx - d];
+    if (before !== undefined && before !== null) return before;
+    const after = ys[idx + d];
+    if (after !== undefined && after !== null) return after;
+  }
+  return null;
+}
+
+/** The y range from 0 (or below, for a negative value) to the highest value, at least 1: a
+ * count or rate that idles lies on the floor, not mid-chart. */
+export function fromZero(min: number | null, max: number | null): [number, number] {
+  const hi = max !== null && max > 0 ? max : 1;
+  return [Math.min(0, min ?? 0), hi * 1.05];
 }

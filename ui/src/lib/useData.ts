@@ -9,12 +9,14 @@ export interface Data<T> {
 
 /**
  * Load `fetcher` when `deps` change; with `pollMs`, again every `pollMs` while `poll` is true
- * (polling pauses while the tab is hidden). A late answer for old `deps` is dropped.
+ * (polling pauses while the tab is hidden). `poll` may be a function of the latest answer
+ * (poll while a job runs), which spares the caller a state mirrored by an effect. A late answer
+ * for old `deps` is dropped.
  */
 export function useData<T>(
   fetcher: () => Promise<T>,
   deps: unknown[],
-  options: { pollMs?: number; poll?: boolean } = {},
+  options: { pollMs?: number; poll?: boolean | ((data: T | undefined) => boolean) } = {},
 ): Data<T> {
   const [data, setData] = useState<T>();
   const [error, setError] = useState<Error>();
@@ -25,6 +27,7 @@ export function useData<T>(
 
   useEffect(() => {
     const mine = ++generation.current;
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- a (re)load starts: shown at once
     setLoading(true);
     fetcher().then(
       (value) => {
@@ -39,9 +42,12 @@ export function useData<T>(
         setLoading(false);
       },
     );
+    // the caller's `deps` say when `fetcher` changes (it is a new closure every render)
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick]);
 
-  const { pollMs, poll = true } = options;
+  const { pollMs } = options;
+  const poll = typeof options.poll === "function" ? options.poll(data) : (options.poll ?? true);
   useEffect(() => {
     if (!pollMs || !poll) return;
     const id = window.setInterval(() => {

@@ -74,6 +74,7 @@ export function startBody(form: { name: string; compute: string; datasets: strin
  */
 export function safeNext(next: string | null | undefined): string | null {
   if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return null;
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
   if (/[\u0000-\u001f\\]/.test(next)) return null;
   try {
     const base = "http://headwater.invalid";

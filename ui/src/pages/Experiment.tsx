@@ -10,18 +10,17 @@ import { tensorboardUrl } from "../lib/workspaces";
 import { Artifacts } from "./experiment/Artifacts";
 
 const POLL_MS = 1500;
+const MAX_POINTS = 4000; // per chart: uPlot draws that many quickly; a spike survives the cut
 const MAX_LOG_CHARS = 2_000_000; // keep the tail: a chatty job must not eat the tab's memory
 
 /** One experiment: state, parameters, tags, metric charts and logs, live while it runs. */
 export function ExperimentPage({ project, number }: { project: Project; number: string }) {
   const path = { project_id: project.id, ref: number };
-  const [ended, setEnded] = useState(false);
   const exp = useData(() => api("show_experiment", { path }), [project.id, number], {
     pollMs: POLL_MS,
-    poll: !ended,
+    poll: (e) => !e || !isEnded(e.state),
   });
   const live = exp.data ? !isEnded(exp.data.state) : true;
-  useEffect(() => setEnded(!live), [live]);
   // `live` in the keys: one more read once it ends, so the last points are never missed
   const metrics = useData(() => api("get_metrics", { path }), [project.id, number, live], {
     pollMs: POLL_MS,
@@ -29,13 +28,10 @@ export function ExperimentPage({ project, number }: { project: Project; number: 
   });
   // The TensorBoard the project setting started with it (404: none), asked again while the job
   // runs or the board is still starting, so the link shows up once it can be opened.
-  const [boardStarting, setBoardStarting] = useState(false);
   const board = useData(() => api("tensorboard_of_experiment", { path }).catch(noneOn404), [project.id, number], {
     pollMs: POLL_MS,
-    poll: live || boardStarting,
+    poll: (b) => live || b?.state === "starting",
   });
-  const starting = board.data?.state === "starting";
-  useEffect(() => setBoardStarting(starting), [starting]);
   const boardUrl = tensorboardUrl(project, board.data);
   const [stopError, setStopError] = useState<unknown>();
 
@@ -102,7 +98,7 @@ export function ExperimentPage({ project, number }: { project: Project; number: 
       <ErrorNote error={metrics.error} />
       <Charts series={metrics.data} />
       <h3>Logs</h3>
-      <Logs project={project} number={number} live={live} />
+      <Logs key={`${project.id}/${number}`} project={project} number={number} live={live} />
     </section>
   );
 }
@@ -121,23 +117,25 @@ function Charts({ series }: { series: Schemas["MetricSeries"][] | undefined }) {
   return (
     <div className="charts">
       {series.map((s) => (
-        <LineChart key={s.key} title={s.key} lines={[{ label: s.key, points: downsample(toPoints(s), 800) }]} />
+        <LineChart
+          key={s.key}
+          title={s.key}
+          lines={[{ label: s.key, points: downsample(toPoints(s), MAX_POINTS) }]}
+          xLabel="step"
+          yLabel={s.key}
+        />
       ))}
     </div>
   );
 }
 
-/** Follows the log by asking for chunks after the last one seen, every POLL_MS while it runs. */
+/** Follows the log by asking for chunks after the last one seen, every POLL_MS while it runs.
+ * One experiment's log per mount: a caller that switches experiments keys it by experiment. */
 export function Logs({ project, number, live }: { project: Project; number: string; live: boolean }) {
   const [text, setText] = useState("");
   const [error, setError] = useState<unknown>();
   const next = useRef(0);
   const box = useRef<HTMLPreElement>(null);
-
-  useEffect(() => {
-    next.current = 0;
-    setText("");
-  }, [project.id, number]);
 
   // Runs again when the job ends, to read what it printed last.
   useEffect(() => {

@@ -307,6 +307,8 @@ function AuthorizedImage({ url, alt }: { url: string; alt: string }) {
   useEffect(() => {
     if (!blob.data) return;
     const made = URL.createObjectURL(blob.data);
+    // an object URL is an external resource: made and revoked with the blob, as an effect
+    // eslint-disable-next-line react-hooks/set-state-in-effect
     setObjectUrl(made);
     return () => URL.revokeObjectURL(made);
   }, [blob.data]);

@@ -10,14 +10,19 @@ const POLL_MS = 2500; // half a bucket: a new bucket shows within 2.5 s of being
 
 /** Requests/s, p50/p99 latency and errors/s per version over the last 15 minutes, live. */
 export function Traffic({ project, refName }: { project: Project; refName: string }) {
+  // the time of the answer decides which buckets are whole (a render reads no clock)
   const traffic = useData(
-    () => api("endpoint_traffic", { path: { project_id: project.id, ref: refName } }),
+    () =>
+      api("endpoint_traffic", { path: { project_id: project.id, ref: refName } }).then((t) => ({
+        ...t,
+        nowS: Date.now() / 1000,
+      })),
     [project.id, refName],
     { pollMs: POLL_MS },
   );
   if (traffic.error) return <ErrorNote error={traffic.error} />;
   if (!traffic.data) return <Loading what="the traffic" />;
-  const charts = trafficCharts(traffic.data.points, traffic.data.bucket_seconds, Date.now() / 1000);
+  const charts = trafficCharts(traffic.data.points, traffic.data.bucket_seconds, traffic.data.nowS);
   const time = { formatX: clockLabel, xTicks: timeTicks, xMinSpan: 60, fromZero: true };
   const per = `per ${traffic.data.bucket_seconds} s bucket`;
   return (

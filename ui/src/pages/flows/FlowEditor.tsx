@@ -139,6 +139,8 @@ function Editor({ project, name }: { project: Project; name: string | null }) {
   useEffect(() => {
     if (!loaded.data) return;
     try {
+      // a loaded version replaces the edited copy (an external answer, once per load)
+      // eslint-disable-next-line react-hooks/set-state-in-effect
       setDoc(parseFlow(loaded.data.shown.yaml ?? ""));
       setDirty(false);
     } catch (err) {
@@ -362,6 +364,8 @@ function Canvas({ doc, writer, onChange }: { doc: FlowDoc; writer: boolean; onCh
   const flow = useReactFlow();
   const fromDoc = useMemo(() => toNodes(doc), [doc]);
   const [nodes, setNodes] = useState(fromDoc);
+  // the document is the truth: a change to it resets React Flow's working copy of the nodes
+  // eslint-disable-next-line react-hooks/set-state-in-effect
   useEffect(() => setNodes(fromDoc), [fromDoc]);
   const edges = useMemo(() => toEdges(doc), [doc]);
   // fit a loaded flow into view once; an empty canvas keeps its viewport while tasks are dropped

@@ -26,15 +26,10 @@ const ENDED = new Set(["success", "failed", "aborted"]);
 
 export function RunView({ project, runRef }: { project: Project; runRef: string }) {
   const pid = project.id;
-  const [polling, setPolling] = useState(true);
   const run = useData(() => api("inspect_flow_run", { path: { project_id: pid, ref: runRef } }).then(complete), [pid, runRef], {
     pollMs: 1500,
-    poll: polling,
+    poll: (r) => !r || !ENDED.has(r.status),
   });
-  const status = run.data?.status;
-  useEffect(() => {
-    if (status) setPolling(!ENDED.has(status));
-  }, [status]);
   // the version's file, for the tasks' places on the canvas
   const flow = run.data?.flow;
   const version = run.data?.version;
@@ -57,6 +52,8 @@ export function RunView({ project, runRef }: { project: Project; runRef: string 
       offered.current.add(first.title);
       setDeciding(first.title);
     }
+    // once per task that starts waiting: `pending` and `deciding` are read as they are then
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [pending.map((t) => t.title).join("\n"), writer]);
 
   if (run.error && !run.data) return <ErrorNote error={run.error} />;
@@ -163,7 +160,6 @@ export function RunView({ project, runRef }: { project: Project; runRef: string 
           onClose={() => setDeciding(null)}
           onDone={() => {
             setDeciding(null);
-            setPolling(true);
             run.reload();
           }}
         />
@@ -256,6 +252,8 @@ function Timeline({ run }: { run: Run }) {
       finished_at: i.finished_at,
     })),
   );
+  // a running instance's bar reaches the time of this render (renders follow each poll)
+  // eslint-disable-next-line react-hooks/purity
   const g = ganttLayout(spans, { width: CHART_W, rowHeight: ROW_H, now: run.ended_at ? Date.parse(run.ended_at) : Date.now() });
   if (g.rows.length === 0) return <p className="muted">No instances yet.</p>;
   const top = 22;
