@@ -15,8 +15,8 @@ from headwater.domain.runquery import (
     MAX_DEPTH,
     MAX_LENGTH,
     Agg,
-    All,
-    Any_,
+    AllOf,
+    AnyOf,
     Catalog,
     Column,
     Compare,
@@ -45,7 +45,7 @@ def cond(source: Source, key: str, op: Op, operand: object, agg: Agg = Agg.LATES
 
 
 def test_the_examples_of_the_issue() -> None:
-    assert filter_of("lr > 0.1 and accuracy >= 0.9", CATALOG) == All(
+    assert filter_of("lr > 0.1 and accuracy >= 0.9", CATALOG) == AllOf(
         (
             cond(Source.PARAM, "lr", Op.GT, 0.1),
             cond(Source.METRIC, "accuracy", Op.GE, 0.9),
@@ -64,10 +64,10 @@ def test_the_examples_of_the_issue() -> None:
 
 def test_and_binds_tighter_than_or_and_not_applies_to_one_condition() -> None:
     tree = filter_of("lr > 1 or lr < 0 and not loss.max > 2", CATALOG)
-    assert tree == Any_(
+    assert tree == AnyOf(
         (
             cond(Source.PARAM, "lr", Op.GT, 1.0),
-            All(
+            AllOf(
                 (
                     cond(Source.PARAM, "lr", Op.LT, 0.0),
                     Not(cond(Source.METRIC, "loss", Op.GT, 2.0, Agg.MAX)),
@@ -199,8 +199,8 @@ _compares = st.builds(Compare, _names, st.sampled_from(list(Op)), _values)
 def _tree(children: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
     return st.one_of(
         st.builds(Not, children),
-        st.lists(children, min_size=2, max_size=3).map(lambda xs: All(tuple(xs))),
-        st.lists(children, min_size=2, max_size=3).map(lambda xs: Any_(tuple(xs))),
+        st.lists(children, min_size=2, max_size=3).map(lambda xs: AllOf(tuple(xs))),
+        st.lists(children, min_size=2, max_size=3).map(lambda xs: AnyOf(tuple(xs))),
     )
 
 
@@ -211,7 +211,7 @@ def _flat(node: Node) -> Node:
     """The tree as parsing builds it: and/or chains of one kind merge, no single-item ones."""
     if isinstance(node, Not):
         return Not(_flat(node.item))
-    if isinstance(node, All | Any_):
+    if isinstance(node, AllOf | AnyOf):
         return type(node)(tuple(_flat(i) for i in node.items))
     return node
 
@@ -223,10 +223,14 @@ def test_render_then_parse_gives_the_same_tree(tree: Node) -> None:
 
 @given(st.text(max_size=200))
 def test_any_text_parses_or_fails_with_a_placed_error(text: str) -> None:
+    caught: InvalidInput | None = None
     try:
         filter_of(text, CATALOG)
     except InvalidInput as err:
-        assert err.where is not None and err.where.startswith("filter, column ")
-        column = int(err.where.rsplit(" ", 1)[1])
+        caught = err
+    if caught is not None:
+        assert caught.hint
+        assert caught.where is not None
+        assert caught.where.startswith("filter, column ")
+        column = int(caught.where.rsplit(" ", 1)[1])
         assert 1 <= column <= len(text) + 1
-        assert err.hint

@@ -16,26 +16,22 @@ from sqlalchemy import Row, Table, bindparam, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from headwater.db.repos.runquery import sort_keys, where_of
 from headwater.db.tables import (
     ExperimentRow,
     ExperimentValueRow,
     LogChunkRow,
     MetricChunkRow,
+    MetricSummaryRow,
     TokenRow,
 )
 from headwater.domain.errors import InvalidInput, NotFound
 from headwater.domain.ids import as_number, new_id
 from headwater.domain.jobs import TERMINAL, Experiment, JobState, check_move
+from headwater.domain.runquery import Builtin, Catalog, Column, Node, Source, number_in
 
-# what a listing may be sorted by (the UI's table columns)
-SORTS: dict[str, Any] = {
-    "number": ExperimentRow.number,
-    "title": ExperimentRow.title,
-    "state": ExperimentRow.state,
-    "created_at": ExperimentRow.created_at,
-    "started_at": ExperimentRow.started_at,
-    "ended_at": ExperimentRow.ended_at,
-}
+BY_NUMBER = Column(Source.BUILTIN, Builtin.NUMBER.value)
+CATALOG_LIMIT = 500  # keys of each kind a project's column chooser lists
 
 
 def _pack(code: str, items: Sequence[float] | Sequence[int]) -> bytes:
@@ -170,6 +166,20 @@ class ExperimentRepo:
             )
         self.s.add_all(rows)
         self.s.flush()
+        values = [
+            {
+                "experiment_id": r.id,
+                "kind": "run",
+                "key": k,
+                "value": v,
+                "number": number_in(v),
+                "at": now,
+            }
+            for r in rows
+            for k, v in r.params.items()
+        ]
+        if values:  # the start parameters as values: the table's param columns read one table
+            self.s.execute(insert(ExperimentValueRow), values)
         return [to_experiment(r) for r in rows]
 
     def get(self, experiment_id: str, project_id: str | None = None) -> Experiment:
@@ -211,31 +221,61 @@ class ExperimentRepo:
         numbers: tuple[int, int] | None = None,
         title: str | None = None,
         title_prefix: str | None = None,
-        sort: str = "number",
+        order: Column = BY_NUMBER,
         descending: bool = True,
+        where: Node | None = None,
     ) -> tuple[list[Experiment], int]:
-        """One page; ``sort`` is one of ``SORTS``, ties broken by number so pages never overlap."""
-        where = [ExperimentRow.project_id == project_id]
+        """One page sorted by ``order`` (those without a value last either way), ties broken
+        by number so pages never overlap; ``where`` is a resolved filter (``domain.runquery``)."""
+        conditions = [ExperimentRow.project_id == project_id]
         if title is not None:  # exact: live jobs are found by their ``live:<job>`` title
-            where.append(ExperimentRow.title == title)
+            conditions.append(ExperimentRow.title == title)
         if title_prefix:  # every live job is ``live:…``. Not LIKE: SQLite's ignores case
-            where.append(func.substr(ExperimentRow.title, 1, len(title_prefix)) == title_prefix)
+            prefix = func.substr(ExperimentRow.title, 1, len(title_prefix)) == title_prefix
+            conditions.append(prefix)
         if state is not None:
-            where.append(ExperimentRow.state == state)
+            conditions.append(ExperimentRow.state == state)
         if ended is not None:
             done = ExperimentRow.state.in_(sorted(TERMINAL))
-            where.append(done if ended else ~done)
+            conditions.append(done if ended else ~done)
         if numbers is not None:
-            where.append(ExperimentRow.number.between(*numbers))
-        total = self.s.scalar(select(func.count()).select_from(ExperimentRow).where(*where))
-        column = SORTS[sort]
-        order = [column.desc() if descending else column.asc()]
-        if column is not ExperimentRow.number:
-            order.append(ExperimentRow.number.desc() if descending else ExperimentRow.number.asc())
+            conditions.append(ExperimentRow.number.between(*numbers))
+        dialect = self.s.get_bind().dialect.name
+        if where is not None:
+            conditions.append(where_of(where, dialect))
+        total = self.s.scalar(select(func.count()).select_from(ExperimentRow).where(*conditions))
+        tie = ExperimentRow.number.desc() if descending else ExperimentRow.number.asc()
+        keys = [] if order == BY_NUMBER else sort_keys(order, dialect)
+        sorts = [(k.desc() if descending else k.asc()).nulls_last() for k in keys]
         rows = self.s.scalars(
-            select(ExperimentRow).where(*where).order_by(*order).offset(offset).limit(limit)
+            select(ExperimentRow)
+            .where(*conditions)
+            .order_by(*sorts, tie)
+            .offset(offset)
+            .limit(limit)
         ).all()
         return [to_experiment(r) for r in rows], total or 0
+
+    def catalog(self, project_id: str) -> Catalog:
+        """The param, tag and metric keys the project's experiments have (what a filter or a
+        sort may name, and what the table's column chooser lists)."""
+        ids = select(ExperimentRow.id).where(ExperimentRow.project_id == project_id)
+        pairs = self.s.execute(
+            select(ExperimentValueRow.kind, ExperimentValueRow.key)
+            .where(
+                ExperimentValueRow.experiment_id.in_(ids),
+                ExperimentValueRow.kind.in_(["param", "run", "tag"]),
+            )
+            .distinct()
+        ).all()
+        metrics = self.s.scalars(
+            select(MetricSummaryRow.key).where(MetricSummaryRow.experiment_id.in_(ids)).distinct()
+        ).all()
+        return Catalog(
+            params=frozenset(k for kind, k in pairs if kind != "tag"),
+            tags=frozenset(k for kind, k in pairs if kind == "tag"),
+            metrics=frozenset(metrics),
+        )
 
     def waiting(self) -> list[Waiting]:
         """Queued experiments, oldest first: only what scheduling reads (it runs often)."""
@@ -440,7 +480,57 @@ class ExperimentRepo:
                 }
             )
         self.s.execute(insert(MetricChunkRow), rows)
+        self._summarise(experiment_id, by_key)
         return len(points)
+
+    def _summarise(
+        self,
+        experiment_id: str,
+        by_key: dict[str, tuple[list[int | None], list[float], list[float]]],
+    ) -> None:
+        """Fold a batch into each key's latest, lowest and highest value (one upsert)."""
+        stmt = self._insert(MetricSummaryRow)
+        postgres = self.s.get_bind().dialect.name == "postgresql"
+        lowest, highest = (func.least, func.greatest) if postgres else (func.min, func.max)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["experiment_id", "key"],
+            set_={
+                "latest": stmt.excluded.latest,
+                "min": lowest(MetricSummaryRow.min, stmt.excluded.min),
+                "max": highest(MetricSummaryRow.max, stmt.excluded.max),
+            },
+        )
+        self.s.execute(
+            stmt,
+            [
+                {
+                    "experiment_id": experiment_id,
+                    "key": key,
+                    "latest": values[-1],
+                    "min": min(values),
+                    "max": max(values),
+                }
+                for key, (_, values, _) in by_key.items()
+            ],
+        )
+
+    def summaries_of(self, ids: Sequence[str]) -> dict[str, dict[str, tuple[float, float, float]]]:
+        """Each metric's (latest, min, max) for many experiments (a page of a listing)."""
+        out: dict[str, dict[str, tuple[float, float, float]]] = {}
+        if not ids:
+            return out
+        rows = self.s.execute(
+            select(
+                MetricSummaryRow.experiment_id,
+                MetricSummaryRow.key,
+                MetricSummaryRow.latest,
+                MetricSummaryRow.min,
+                MetricSummaryRow.max,
+            ).where(MetricSummaryRow.experiment_id.in_(list(ids)))
+        ).all()
+        for eid, key, latest, low, high in rows:
+            out.setdefault(eid, {})[key] = (latest, low, high)
+        return out
 
     def _max_step(self, experiment_id: str, key: str) -> int:
         last = self.s.scalar(
@@ -518,12 +608,23 @@ class ExperimentRepo:
         stmt = self._insert(ExperimentValueRow)
         stmt = stmt.on_conflict_do_update(
             index_elements=["experiment_id", "kind", "key"],
-            set_={"value": stmt.excluded.value, "at": stmt.excluded.at},
+            set_={
+                "value": stmt.excluded.value,
+                "number": stmt.excluded.number,
+                "at": stmt.excluded.at,
+            },
         )
         self.s.execute(
             stmt,
             [
-                {"experiment_id": experiment_id, "kind": kind, "key": k, "value": v, "at": now}
+                {
+                    "experiment_id": experiment_id,
+                    "kind": kind,
+                    "key": k,
+                    "value": v,
+                    "number": number_in(v),
+                    "at": now,
+                }
                 for k, v in values.items()
             ],
         )

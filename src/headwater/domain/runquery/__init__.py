@@ -6,8 +6,8 @@ side (``db/repos/runquery.py``) turns the resolved tree into SQL."""
 from headwater.domain.runquery.columns import Catalog, column_of, filter_of, resolve, sort_of
 from headwater.domain.runquery.nodes import (
     Agg,
-    All,
-    Any_,
+    AllOf,
+    AnyOf,
     Builtin,
     Column,
     Compare,
@@ -18,6 +18,7 @@ from headwater.domain.runquery.nodes import (
     Op,
     Source,
     Value,
+    number_in,
 )
 from headwater.domain.runquery.syntax import (
     MAX_COMPARISONS,
@@ -33,8 +34,8 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_LENGTH",
     "Agg",
-    "All",
-    "Any_",
+    "AllOf",
+    "AnyOf",
     "Builtin",
     "Catalog",
     "Column",
@@ -48,6 +49,7 @@ __all__ = [
     "Value",
     "column_of",
     "filter_of",
+    "number_in",
     "parse_filter",
     "parse_name",
     "render",

@@ -22,8 +22,8 @@ from headwater.domain.errors import InvalidInput
 from headwater.domain.jobs import JobState
 from headwater.domain.runquery.nodes import (
     Agg,
-    All,
-    Any_,
+    AllOf,
+    AnyOf,
     Builtin,
     Column,
     Compare,
@@ -88,10 +88,10 @@ def resolve(node: Node, catalog: Catalog) -> Node:
         return Condition(column, node.op, operand_of(column, node.op, node.value))
     if isinstance(node, Not):
         return Not(resolve(node.item, catalog))
-    if isinstance(node, All):
-        return All(tuple(resolve(i, catalog) for i in node.items))
-    if isinstance(node, Any_):
-        return Any_(tuple(resolve(i, catalog) for i in node.items))
+    if isinstance(node, AllOf):
+        return AllOf(tuple(resolve(i, catalog) for i in node.items))
+    if isinstance(node, AnyOf):
+        return AnyOf(tuple(resolve(i, catalog) for i in node.items))
     return node
 
 

@@ -1,5 +1,6 @@
 """The nodes of a filter: as written (``Compare`` of a ``Name``) and as resolved against a
-project's experiments (``Condition`` on a ``Column``), joined by ``All``, ``Any_`` and ``Not``."""
+project's experiments (``Condition`` on a ``Column``), joined by
+``AllOf``, ``AnyOf`` and ``Not``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,14 @@ from enum import StrEnum
 from headwater.domain.jobs import JobState
 
 NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def number_in(text: str) -> float | None:
+    """The finite number a param's or tag's text reads as, if it reads as one."""
+    if not NUMBER.fullmatch(text.strip()):
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
 
 
 class Op(StrEnum):
@@ -64,7 +73,9 @@ class Column:
         if self.source is Source.BUILTIN:
             return self.key
         quoted = self.key if re.fullmatch(r"[A-Za-z0-9_\-/]+", self.key) else f"`{self.key}`"
-        tail = f".{self.agg.value}" if self.source is Source.METRIC and self.agg != Agg.LATEST else ""
+        tail = (
+            f".{self.agg.value}" if self.source is Source.METRIC and self.agg != Agg.LATEST else ""
+        )
         return f"{self.source.value}.{quoted}{tail}"
 
 
@@ -86,10 +97,7 @@ class Value:
 
     @property
     def number(self) -> float | None:
-        if self.quoted or not NUMBER.fullmatch(self.text):
-            return None
-        value = float(self.text)
-        return value if math.isfinite(value) else None
+        return None if self.quoted or self.text != self.text.strip() else number_in(self.text)
 
 
 @dataclass(frozen=True)
@@ -114,12 +122,12 @@ class Condition:
 
 
 @dataclass(frozen=True)
-class All:
+class AllOf:
     items: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
-class Any_:
+class AnyOf:
     items: tuple[Node, ...]
 
 
@@ -128,4 +136,4 @@ class Not:
     item: Node
 
 
-Node = Compare | Condition | All | Any_ | Not
+Node = Compare | Condition | AllOf | AnyOf | Not

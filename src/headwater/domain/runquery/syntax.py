@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from headwater.domain.errors import InvalidInput
 from headwater.domain.jobs import JobState
 from headwater.domain.runquery.nodes import (
-    All,
-    Any_,
+    AllOf,
+    AnyOf,
     Compare,
     Condition,
     Name,
@@ -176,14 +176,14 @@ class _Parser:
         while _is_keyword(self.peek(), "or"):
             self.take()
             items.append(self.term(depth))
-        return items[0] if len(items) == 1 else Any_(tuple(items))
+        return items[0] if len(items) == 1 else AnyOf(tuple(items))
 
     def term(self, depth: int) -> Node:
         items = [self.factor(depth)]
         while _is_keyword(self.peek(), "and"):
             self.take()
             items.append(self.factor(depth))
-        return items[0] if len(items) == 1 else All(tuple(items))
+        return items[0] if len(items) == 1 else AllOf(tuple(items))
 
     def factor(self, depth: int) -> Node:
         token = self.peek()
@@ -253,9 +253,7 @@ class _Parser:
             )
         pieces: list[tuple[Token, list[str]]] = []
         end = first.at
-        while self.peek().kind in ("word", "quoted_name") and (
-            not pieces or self.peek().at == end
-        ):
+        while self.peek().kind in ("word", "quoted_name") and (not pieces or self.peek().at == end):
             token = self.take()
             split = [token.text] if token.kind == "quoted_name" else token.text.split(".")
             pieces.append((token, split))
@@ -302,7 +300,7 @@ def render(expr: Node) -> str:
         return f"{expr.column.spelled} {expr.op.value} {_render_value(value)}"
     if isinstance(expr, Not):
         return f"not ({render(expr.item)})"
-    joiner = " and " if isinstance(expr, All) else " or "
+    joiner = " and " if isinstance(expr, AllOf) else " or "
     return joiner.join(f"({render(item)})" for item in expr.items)
 
 
