@@ -85,7 +85,7 @@ def upgrade() -> None:
 
 def _fill_numbers(conn: sa.Connection, values: Any) -> None:
     found = [
-        {"e": r.experiment_id, "k": r.kind, "key": r.key, "n": _number(r.value)}
+        {"e": r.experiment_id, "k": r.kind, "b_key": r.key, "b_number": _number(r.value)}
         for r in _rows(
             conn, sa.select(values.c.experiment_id, values.c.kind, values.c.key, values.c.value)
         )
@@ -95,11 +95,11 @@ def _fill_numbers(conn: sa.Connection, values: Any) -> None:
         .where(
             values.c.experiment_id == sa.bindparam("e"),
             values.c.kind == sa.bindparam("k"),
-            values.c.key == sa.bindparam("key"),
+            values.c.key == sa.bindparam("b_key"),
         )
-        .values(number=sa.bindparam("n"))
+        .values(number=sa.bindparam("b_number"))
     )
-    numbered = [f for f in found if f["n"] is not None]
+    numbered = [f for f in found if f["b_number"] is not None]
     for i in range(0, len(numbered), _BATCH):
         conn.execute(update, numbered[i : i + _BATCH])
 
