@@ -16,9 +16,9 @@ Then Debian's Chromium, headless, through Playwright, with the flags of ``tests/
 in with the admin's API token (in ``localStorage``, as the login form's token mode keeps it),
 opens ``/projects/{pid}/experiments``:
 
-* the page opens sorted by a metric (``?sort=metrics.accuracy.max``) with six metric columns
-  chosen (each metric's latest value and accuracy's max, in ``localStorage`` as the column
-  chooser keeps them);
+* the page opens sorted by a metric (``?sort=metrics.accuracy.max``) with seven metric columns
+  chosen (each metric's latest value, accuracy's max and loss's min, in ``localStorage`` as the
+  column chooser keeps them);
 * interactive = from navigation start (``performance.timeOrigin``) to the first row of the
   experiments table visible with its ``metrics.accuracy.max`` cell filled *and* the "From #"
   filter input enabled, checked every animation frame in the page;
@@ -74,7 +74,8 @@ TIMEOUT_MS = 30_000
 # Resolves with performance.now() (ms since navigation start) once the page is interactive.
 METRICS = ("accuracy", "loss", "f1", "precision", "recall")
 COLUMNS = [{"kind": "metrics", "key": k} for k in METRICS] + [
-    {"kind": "metrics", "key": "accuracy", "agg": "max"}
+    {"kind": "metrics", "key": "accuracy", "agg": "max"},
+    {"kind": "metrics", "key": "loss", "agg": "min"},
 ]
 SORT = "metrics.accuracy.max"
 READY_JS = """

@@ -1,6 +1,7 @@
 """Migration 0017 on a database with experiments: values get their numbers, the start params
-become values of kind ``run``, and each metric's latest, lowest and highest value is summarised
-from its packed chunks (non-finite points, stored before they were refused, left out)."""
+become values of kind ``run``, each metric's latest, lowest and highest value is summarised from
+its packed chunks (non-finite points, stored before they were refused, left out), and the
+project's keys are listed."""
 
 from __future__ import annotations
 
@@ -70,6 +71,7 @@ def test_values_numbers_run_params_and_metric_summaries(tmp_path: Path) -> None:
                 text("SELECT kind, key, value, number FROM experiment_values ORDER BY kind, key")
             ).all()
             summary = conn.execute(text("SELECT key, latest, min, max FROM metric_summaries")).all()
+            keys = conn.execute(text("SELECT kind, key FROM experiment_keys ORDER BY kind, key"))
         assert [tuple(v) for v in values] == [
             ("param", "batch", "64", 64.0),
             ("param", "name", "resnet", None),
@@ -77,6 +79,13 @@ def test_values_numbers_run_params_and_metric_summaries(tmp_path: Path) -> None:
             ("run", "opt", "adam", None),
         ]
         assert [tuple(s) for s in summary] == [("acc", 0.2, 0.2, 0.9)]
+        assert [tuple(k) for k in keys] == [
+            ("metric", "acc"),
+            ("param", "batch"),
+            ("param", "lr"),
+            ("param", "name"),
+            ("param", "opt"),
+        ]
 
         command.downgrade(alembic_config(db.url), "0012")
         with db.engine.connect() as conn:

@@ -386,6 +386,21 @@ class ExperimentValueRow(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ExperimentKeyRow(Base):
+    """Every param, tag and metric key a project's experiments have had (``param``, ``tag``,
+    ``metric``), added as they are written: the filter's names and the table's column chooser
+    read this small table, not the values of every run. A key outlives the experiments that
+    had it (a filter on it then matches nothing)."""
+
+    __tablename__ = "experiment_keys"
+
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
 class MetricSummaryRow(Base):
     """Each metric's latest, lowest and highest value per experiment, kept as points arrive:
     the experiments table sorts and filters thousands of runs on them in SQL, which the packed

@@ -16,22 +16,19 @@ from sqlalchemy import Row, Table, bindparam, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from headwater.db.repos.runquery import sort_keys, where_of
+from headwater.db.repos.runquery import remember_keys, summarise
 from headwater.db.tables import (
+    ExperimentKeyRow,
     ExperimentRow,
     ExperimentValueRow,
     LogChunkRow,
     MetricChunkRow,
-    MetricSummaryRow,
     TokenRow,
 )
 from headwater.domain.errors import InvalidInput, NotFound
 from headwater.domain.ids import as_number, new_id
-from headwater.domain.jobs import TERMINAL, Experiment, JobState, check_move
-from headwater.domain.runquery import Builtin, Catalog, Column, Node, Source, number_in
-
-BY_NUMBER = Column(Source.BUILTIN, Builtin.NUMBER.value)
-CATALOG_LIMIT = 500  # keys of each kind a project's column chooser lists
+from headwater.domain.jobs import Experiment, JobState, check_move
+from headwater.domain.runquery import number_in
 
 
 def _pack(code: str, items: Sequence[float] | Sequence[int]) -> bytes:
@@ -180,6 +177,10 @@ class ExperimentRepo:
         ]
         if values:  # the start parameters as values: the table's param columns read one table
             self.s.execute(insert(ExperimentValueRow), values)
+            keys = sorted({v["key"] for v in values})
+            stmt = self._insert(ExperimentKeyRow).on_conflict_do_nothing()
+            rows_of_keys = [{"project_id": project_id, "kind": "param", "key": k} for k in keys]
+            self.s.execute(stmt, rows_of_keys)
         return [to_experiment(r) for r in rows]
 
     def get(self, experiment_id: str, project_id: str | None = None) -> Experiment:
@@ -209,73 +210,6 @@ class ExperimentRepo:
             if row is not None:
                 return to_experiment(row)
         return self.get(ref, project_id)
-
-    def page(
-        self,
-        project_id: str,
-        *,
-        offset: int,
-        limit: int,
-        state: JobState | None = None,
-        ended: bool | None = None,
-        numbers: tuple[int, int] | None = None,
-        title: str | None = None,
-        title_prefix: str | None = None,
-        order: Column = BY_NUMBER,
-        descending: bool = True,
-        where: Node | None = None,
-    ) -> tuple[list[Experiment], int]:
-        """One page sorted by ``order`` (those without a value last either way), ties broken
-        by number so pages never overlap; ``where`` is a resolved filter (``domain.runquery``)."""
-        conditions = [ExperimentRow.project_id == project_id]
-        if title is not None:  # exact: live jobs are found by their ``live:<job>`` title
-            conditions.append(ExperimentRow.title == title)
-        if title_prefix:  # every live job is ``live:…``. Not LIKE: SQLite's ignores case
-            prefix = func.substr(ExperimentRow.title, 1, len(title_prefix)) == title_prefix
-            conditions.append(prefix)
-        if state is not None:
-            conditions.append(ExperimentRow.state == state)
-        if ended is not None:
-            done = ExperimentRow.state.in_(sorted(TERMINAL))
-            conditions.append(done if ended else ~done)
-        if numbers is not None:
-            conditions.append(ExperimentRow.number.between(*numbers))
-        dialect = self.s.get_bind().dialect.name
-        if where is not None:
-            conditions.append(where_of(where, dialect))
-        total = self.s.scalar(select(func.count()).select_from(ExperimentRow).where(*conditions))
-        tie = ExperimentRow.number.desc() if descending else ExperimentRow.number.asc()
-        keys = [] if order == BY_NUMBER else sort_keys(order, dialect)
-        sorts = [(k.desc() if descending else k.asc()).nulls_last() for k in keys]
-        rows = self.s.scalars(
-            select(ExperimentRow)
-            .where(*conditions)
-            .order_by(*sorts, tie)
-            .offset(offset)
-            .limit(limit)
-        ).all()
-        return [to_experiment(r) for r in rows], total or 0
-
-    def catalog(self, project_id: str) -> Catalog:
-        """The param, tag and metric keys the project's experiments have (what a filter or a
-        sort may name, and what the table's column chooser lists)."""
-        ids = select(ExperimentRow.id).where(ExperimentRow.project_id == project_id)
-        pairs = self.s.execute(
-            select(ExperimentValueRow.kind, ExperimentValueRow.key)
-            .where(
-                ExperimentValueRow.experiment_id.in_(ids),
-                ExperimentValueRow.kind.in_(["param", "run", "tag"]),
-            )
-            .distinct()
-        ).all()
-        metrics = self.s.scalars(
-            select(MetricSummaryRow.key).where(MetricSummaryRow.experiment_id.in_(ids)).distinct()
-        ).all()
-        return Catalog(
-            params=frozenset(k for kind, k in pairs if kind != "tag"),
-            tags=frozenset(k for kind, k in pairs if kind == "tag"),
-            metrics=frozenset(metrics),
-        )
 
     def waiting(self) -> list[Waiting]:
         """Queued experiments, oldest first: only what scheduling reads (it runs often)."""
@@ -480,57 +414,9 @@ class ExperimentRepo:
                 }
             )
         self.s.execute(insert(MetricChunkRow), rows)
-        self._summarise(experiment_id, by_key)
+        summarise(self.s, experiment_id, by_key)
+        remember_keys(self.s, experiment_id, "metric", by_key)
         return len(points)
-
-    def _summarise(
-        self,
-        experiment_id: str,
-        by_key: dict[str, tuple[list[int | None], list[float], list[float]]],
-    ) -> None:
-        """Fold a batch into each key's latest, lowest and highest value (one upsert)."""
-        stmt = self._insert(MetricSummaryRow)
-        postgres = self.s.get_bind().dialect.name == "postgresql"
-        lowest, highest = (func.least, func.greatest) if postgres else (func.min, func.max)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["experiment_id", "key"],
-            set_={
-                "latest": stmt.excluded.latest,
-                "min": lowest(MetricSummaryRow.min, stmt.excluded.min),
-                "max": highest(MetricSummaryRow.max, stmt.excluded.max),
-            },
-        )
-        self.s.execute(
-            stmt,
-            [
-                {
-                    "experiment_id": experiment_id,
-                    "key": key,
-                    "latest": values[-1],
-                    "min": min(values),
-                    "max": max(values),
-                }
-                for key, (_, values, _) in by_key.items()
-            ],
-        )
-
-    def summaries_of(self, ids: Sequence[str]) -> dict[str, dict[str, tuple[float, float, float]]]:
-        """Each metric's (latest, min, max) for many experiments (a page of a listing)."""
-        out: dict[str, dict[str, tuple[float, float, float]]] = {}
-        if not ids:
-            return out
-        rows = self.s.execute(
-            select(
-                MetricSummaryRow.experiment_id,
-                MetricSummaryRow.key,
-                MetricSummaryRow.latest,
-                MetricSummaryRow.min,
-                MetricSummaryRow.max,
-            ).where(MetricSummaryRow.experiment_id.in_(list(ids)))
-        ).all()
-        for eid, key, latest, low, high in rows:
-            out.setdefault(eid, {})[key] = (latest, low, high)
-        return out
 
     def _max_step(self, experiment_id: str, key: str) -> int:
         last = self.s.scalar(
@@ -604,6 +490,8 @@ class ExperimentRepo:
     def set_values(self, experiment_id: str, kind: str, values: dict[str, str]) -> None:
         if not values:
             return
+        if kind in ("param", "tag"):
+            remember_keys(self.s, experiment_id, kind, values)
         now = datetime.now(UTC)
         stmt = self._insert(ExperimentValueRow)
         stmt = stmt.on_conflict_do_update(

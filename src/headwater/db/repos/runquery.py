@@ -6,16 +6,39 @@ Both look up a primary key, so sorting 10,000 experiments by a metric is 10,000 
 not a read of their points. A comparison on a value the experiment lacks is false (SQL's NULL
 is turned into false), so ``not`` of it is true: ``not (params.optimizer == adam)`` includes the
 runs without an optimizer.
+
+The writes that keep what it reads: ``summarise`` folds each metric batch into its summary,
+``remember_keys`` adds a project's new keys (``ExperimentRepo`` calls both as values arrive).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, extract, false, func, literal, not_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    extract,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
-from headwater.db.tables import ExperimentRow, ExperimentValueRow, MetricSummaryRow, UTCDateTime
+from headwater.db.tables import (
+    ExperimentKeyRow,
+    ExperimentRow,
+    ExperimentValueRow,
+    MetricSummaryRow,
+    UTCDateTime,
+)
 from headwater.domain.runquery import (
     Agg,
     AllOf,
@@ -127,3 +150,59 @@ _OPERATORS: dict[Op, Any] = {
     Op.GT: lambda a, b: a > b,
     Op.GE: lambda a, b: a >= b,
 }
+
+
+# -- the writes that keep the summaries and the keys ------------------------------------------
+
+
+def _insert(session: Session, table: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+def remember_keys(session: Session, experiment_id: str, kind: str, keys: Iterable[str]) -> None:
+    """Add keys to the project's list (``catalog``); those it has already are left."""
+    chosen: Any = select(ExperimentRow.project_id, bindparam("k_kind"), bindparam("k_key")).where(
+        ExperimentRow.id == bindparam("k_experiment")
+    )
+    stmt = (
+        _insert(session, ExperimentKeyRow)
+        .from_select(["project_id", "kind", "key"], chosen)
+        .on_conflict_do_nothing()
+    )
+    params = [{"k_experiment": experiment_id, "k_kind": kind, "k_key": k} for k in keys]
+    if params:  # Core: the ORM's bulk insert takes no INSERT ... SELECT
+        session.flush()
+        session.connection().execute(stmt, params)
+
+
+def summarise(
+    session: Session,
+    experiment_id: str,
+    by_key: dict[str, tuple[list[int | None], list[float], list[float]]],
+) -> None:
+    """Fold a batch into each key's latest, lowest and highest value (one upsert)."""
+    stmt = _insert(session, MetricSummaryRow)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    lowest, highest = (func.least, func.greatest) if postgres else (func.min, func.max)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["experiment_id", "key"],
+        set_={
+            "latest": stmt.excluded.latest,
+            "min": lowest(MetricSummaryRow.min, stmt.excluded.min),
+            "max": highest(MetricSummaryRow.max, stmt.excluded.max),
+        },
+    )
+    session.execute(
+        stmt,
+        [
+            {
+                "experiment_id": experiment_id,
+                "key": key,
+                "latest": values[-1],
+                "min": min(values),
+                "max": max(values),
+            }
+            for key, (_, values, _) in by_key.items()
+        ],
+    )

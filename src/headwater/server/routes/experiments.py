@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from headwater.db.repos.experiment_table import ExperimentTable
 from headwater.db.repos.experiments import ExperimentRepo
 from headwater.db.repos.settings import SettingsRepo
 from headwater.db.repos.versions import QueryRepo, VersionRepo
@@ -172,8 +173,9 @@ def list_experiments(
         numbers = (first or 1, last or MAX_NUMBER)
     with platform.db.read() as session:
         repo = ExperimentRepo(session)
-        where, order = _query(repo, access.project.id, filter, sort)
-        items, total = repo.page(
+        table = ExperimentTable(session)
+        where, order = _query(table, access.project.id, filter, sort)
+        items, total = table.page(
             access.project.id,
             offset=offset,
             limit=limit,
@@ -188,7 +190,7 @@ def list_experiments(
         )
         ids = [e.id for e in items]
         values = repo.values_of(ids)
-        summaries = repo.summaries_of(ids)
+        summaries = table.summaries_of(ids)
     return Page(
         items=[experiment_out(e, values.get(e.id), summaries=summaries.get(e.id)) for e in items],
         total=total,
@@ -198,17 +200,17 @@ def list_experiments(
 
 
 def _query(
-    repo: ExperimentRepo, project_id: str, text: str | None, sort: str
+    table: ExperimentTable, project_id: str, text: str | None, sort: str
 ) -> tuple[Node | None, Column]:
     """The filter and sort resolved; the project's keys are read only when a name needs them."""
     catalog = Catalog()
     if text and text.strip():
-        catalog = repo.catalog(project_id)
+        catalog = table.catalog(project_id)
     else:
         try:
             return None, sort_of(sort, catalog)  # a built-in column
         except InvalidInput:
-            catalog = repo.catalog(project_id)
+            catalog = table.catalog(project_id)
     return filter_of(text, catalog), sort_of(sort, catalog)
 
 
@@ -216,7 +218,7 @@ def _query(
 def experiment_columns(access: Reader, platform: PlatformDep) -> ExperimentColumnsOut:
     """The param, tag and metric keys of the project's experiments (the table's columns)."""
     with platform.db.read() as session:
-        catalog = ExperimentRepo(session).catalog(access.project.id)
+        catalog = ExperimentTable(session).catalog(access.project.id)
     return ExperimentColumnsOut(
         params=sorted(catalog.params)[:COLUMNS_LIMIT],
         tags=sorted(catalog.tags)[:COLUMNS_LIMIT],

@@ -1,9 +1,11 @@
-"""experiments table columns: a value's number, the start parameters as values, metric summaries
+"""experiments table columns: a value's number, the start parameters as values, metric
+summaries, the keys of each project
 
 The experiments table filters and sorts thousands of runs by any param, tag or metric in SQL:
 ``experiment_values.number`` holds a value that reads as a number; the parameters each
 experiment was started with are repeated there as kind ``run``; ``metric_summaries`` keeps each
-metric's latest, lowest and highest value. All three are filled from what is stored.
+metric's latest, lowest and highest value; ``experiment_keys`` the keys a project's experiments
+have. All are filled from what is stored.
 
 Revision ID: 0017
 Revises: 0012
@@ -68,6 +70,19 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("experiment_id", "key", name=op.f("pk_metric_summaries")),
     )
+    op.create_table(
+        "experiment_keys",
+        sa.Column("project_id", sa.String(length=16), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["project_id"],
+            ["projects.id"],
+            name=op.f("fk_experiment_keys_project_id_projects"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("project_id", "kind", "key", name=op.f("pk_experiment_keys")),
+    )
     conn = op.get_bind()
     values = sa.table(
         "experiment_values",
@@ -81,6 +96,21 @@ def upgrade() -> None:
     _fill_numbers(conn, values)
     _copy_run_params(conn, values)
     _summarise_metrics(conn)
+    _list_keys()
+
+
+def _list_keys() -> None:
+    op.execute(
+        "INSERT INTO experiment_keys (project_id, kind, key)"
+        " SELECT DISTINCT e.project_id, CASE WHEN v.kind = 'tag' THEN 'tag' ELSE 'param' END,"
+        " v.key FROM experiment_values v JOIN experiments e ON e.id = v.experiment_id"
+        " WHERE v.kind IN ('param', 'run', 'tag')"
+    )
+    op.execute(
+        "INSERT INTO experiment_keys (project_id, kind, key)"
+        " SELECT DISTINCT e.project_id, 'metric', m.key FROM metric_summaries m"
+        " JOIN experiments e ON e.id = m.experiment_id"
+    )
 
 
 def _fill_numbers(conn: sa.Connection, values: Any) -> None:
@@ -168,6 +198,7 @@ def _summarise_metrics(conn: sa.Connection) -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("experiment_keys")
     op.drop_table("metric_summaries")
     op.execute("DELETE FROM experiment_values WHERE kind = 'run'")
     with op.batch_alter_table("experiment_values") as batch:
