@@ -135,6 +135,8 @@ def test_errors_say_where_in_the_filter(project: tuple[Api, str, Any]) -> None:
     assert "Did you mean accuracy?" in body["hint"]
     body = assert_error(owner.get(path, params={"filter": "(lr > 0.1"}), 400)
     assert body["where"] == "filter, column 10"
+    body = assert_error(owner.get(path, params={"filter": 'title == "a\x00"'}), 400)
+    assert "control character" in body["detail"]  # PostgreSQL would refuse the NUL: never a 500
     body = assert_error(owner.get(path, params={"sort": "metrics.nope"}), 400)
     assert body["where"] == "sort"
     assert "metrics.accuracy" in body["hint"]

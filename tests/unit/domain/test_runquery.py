@@ -139,6 +139,8 @@ def error(text: str) -> InvalidInput:
         ("created > yesterday", 11, "not a date", "2026-01-31"),
         ("duration > 5w", 12, "not a duration", "5m"),
         ("metrics..loss > 1", 1, "not a well-formed column name", "single dots"),
+        ('title == "a\x00b"', 12, "control character", "plain text"),
+        ("created > 0001-01-01T00:00+05:00", 11, "not a date", "UTC"),
     ],
 )
 def test_errors_say_what_where_and_how_to_fix(text: str, column: int, says: str, hint: str) -> None:
@@ -191,7 +193,7 @@ _names = st.lists(_keys, min_size=1, max_size=3).map(lambda parts: Name(tuple(pa
 _values = st.one_of(
     st.builds(Value, st.from_regex(r"-?[0-9]{1,4}(\.[0-9]{1,3})?", fullmatch=True), st.just(False)),
     st.builds(Value, st.from_regex(r"[a-z][a-z0-9_\-]{0,6}", fullmatch=True), st.just(False)),
-    st.builds(Value, st.text(max_size=10), st.just(True)),
+    st.builds(Value, st.text(st.characters(min_codepoint=32), max_size=10), st.just(True)),
 )
 _compares = st.builds(Compare, _names, st.sampled_from(list(Op)), _values)
 

@@ -233,11 +233,12 @@ def _duration(value: Value) -> float:
 def _time(column: Column, value: Value) -> datetime:
     try:
         when = datetime.fromisoformat(value.text.strip())
-    except ValueError:
+        when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         raise syntax_error(
             f"{value.text!r} is not a date or time",
             value.at,
             f"Write an ISO date or time in UTC: `{column.key} > 2026-01-31` or "
             f'`{column.key} >= "2026-01-31 12:00"`.',
         ) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return when

@@ -63,6 +63,13 @@ def tokenize(text: str) -> list[Token]:
             MAX_LENGTH + 1,
             "Shorten it: filter on fewer columns, or narrow the list another way.",
         )
+    bad = next((i for i, c in enumerate(text) if ord(c) < 32 and c not in "\t\r\n"), None)
+    if bad is not None:  # NUL and the like: no column or value holds them (PostgreSQL refuses NUL)
+        raise syntax_error(
+            f"the filter holds a control character ({ord(text[bad]):#04x})",
+            bad + 1,
+            "Remove it; write the expression as plain text.",
+        )
     tokens: list[Token] = []
     i = 0
     while i < len(text):
