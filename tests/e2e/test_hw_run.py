@@ -54,6 +54,18 @@ def test_a_grid_from_a_linked_folder_runs_waits_and_reports(admin: Hw, tmp_path:
     assert "loss" in chart
     assert "█" in chart  # the sparkline
 
+    # --filter and --sort on any param, tag or metric, evaluated by the server
+    found = admin.json("experiments", "list", "-p", project, "--filter", "score > 2")
+    assert [e["params"] for e in found["items"]] == [{"lr": "0.5"}]
+    best = admin.json("experiments", "list", "-p", project, "--sort", "tags.score", "--desc")
+    assert [e["params"]["lr"] for e in best["items"]] == ["0.5", "0.1"]
+    low = admin.json("experiments", "list", "-p", project, "--sort", "lr", "--limit", "1")
+    assert [e["params"]["lr"] for e in low["items"]] == ["0.1"]  # lowest first without --desc
+    assert low["items"][0]["metrics"]["loss"] == {"latest": 0.2, "min": 0.2, "max": 1.0}
+    bad = admin("experiments", "list", "-p", project, "--filter", "los.min < 1", code=1)
+    one_paragraph_error(bad, "filter, column 1")
+    assert "loss" in bad.stderr  # did you mean
+
 
 def test_run_exits_1_when_an_experiment_fails_and_status_shows_the_machine(
     admin: Hw, tmp_path: Path

@@ -592,6 +592,7 @@ ENTRIES: dict[str, Entry] = {
     f"POST {P}/experiments": Entry(
         JOBS_WRITERS, plain("/projects/{pid}/experiments", {"command": "echo hi"}), ok=201
     ),
+    f"GET {P}/experiments/columns": Entry(VIEWERS, plain("/projects/{pid}/experiments/columns")),
     f"GET {P}/experiments/{{ref}}": Entry(TASK_READERS, plain("/projects/{pid}/experiments/1")),
     f"POST {P}/experiments/{{ref}}/stop": Entry(JOBS_WRITERS, fresh_experiment("/stop")),
     f"GET {P}/experiments/{{ref}}/logs": Entry(

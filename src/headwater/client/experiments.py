@@ -13,6 +13,7 @@ from headwater.domain.errors import InvalidInput
 from headwater.domain.jobs import JobState
 from headwater.schemas.common import Page
 from headwater.schemas.experiments import (
+    ExperimentColumnsOut,
     ExperimentCreate,
     ExperimentOut,
     LogsOut,
@@ -68,20 +69,26 @@ class ExperimentsClient(ProjectScoped):
         numbers: tuple[int, int] | None = None,
         title: str | None = None,
         title_prefix: str | None = None,
+        filter: str | None = None,
         sort: str = "number",
         desc: bool = True,
         offset: int = 0,
         limit: int = 100,
         project: str | None = None,
     ) -> Page[ExperimentOut]:
-        """A page, newest first unless ``sort`` (number, title, state, created_at, started_at,
-        ended_at) and ``desc`` say otherwise; ``numbers`` is an inclusive range of experiment
-        numbers, ``title`` an exact title, ``title_prefix`` the start of one (``live:``)."""
+        """A page, newest first unless ``sort`` and ``desc`` say otherwise. ``sort`` is a
+        built-in column (number, title, status, created, started, ended, duration) or any
+        param, tag or metric (``params.lr``, ``metrics.loss.min``, ``accuracy``); ``filter`` an
+        expression such as ``lr > 0.1 and accuracy >= 0.9`` (docs/experiments.md). Both run in
+        the server's database: the best of many thousands of runs is one call
+        (``list(sort="metrics.accuracy.max", limit=1)``). ``numbers`` is an inclusive range of
+        experiment numbers, ``title`` an exact title, ``title_prefix`` the start of one."""
         params: dict[str, str | int | bool | None] = {
             "offset": offset,
             "limit": limit,
             "sort": sort,
             "desc": desc,
+            "filter": filter or None,
             "state": state.value if state else None,
             "ended": ended,
             "first": numbers[0] if numbers else None,
@@ -90,6 +97,11 @@ class ExperimentsClient(ProjectScoped):
             "title_prefix": title_prefix,
         }
         return self._http.call("GET", self._path(project), Page[ExperimentOut], params=params)
+
+    def columns(self, *, project: str | None = None) -> ExperimentColumnsOut:
+        """The param, tag and metric keys of the project's experiments (what ``filter`` and
+        ``sort`` may name)."""
+        return self._http.call("GET", self._path(project, "columns"), ExperimentColumnsOut)
 
     def get(self, ref: str, *, project: str | None = None) -> ExperimentOut:
         """By id or by number."""

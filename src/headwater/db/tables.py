@@ -368,7 +368,9 @@ class MetricChunkRow(Base):
 
 
 class ExperimentValueRow(Base):
-    """Parameters (``log_param``) and tags (``hw_tag_`` lines): the last value wins."""
+    """Parameters (``log_param``), tags (``hw_tag_`` lines) and models to register: the last
+    value wins. Kind ``run`` repeats the parameters the experiment was started with
+    (``experiments.params``), so one table answers the experiments table's param columns."""
 
     __tablename__ = "experiment_values"
 
@@ -378,7 +380,41 @@ class ExperimentValueRow(Base):
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+    # the value as a number when it reads as one: the experiments table filters and sorts on
+    # it in SQL (``lr > 0.1``) without a cast that PostgreSQL would refuse for "adam"
+    number: Mapped[float | None] = mapped_column(Float)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ExperimentKeyRow(Base):
+    """Every param, tag and metric key a project's experiments have had (``param``, ``tag``,
+    ``metric``), added as they are written: the filter's names and the table's column chooser
+    read this small table, not the values of every run. A key outlives the experiments that
+    had it (a filter on it then matches nothing)."""
+
+    __tablename__ = "experiment_keys"
+
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class MetricSummaryRow(Base):
+    """Each metric's latest, lowest and highest value per experiment, kept as points arrive:
+    the experiments table sorts and filters thousands of runs on them in SQL, which the packed
+    chunks cannot answer."""
+
+    __tablename__ = "metric_summaries"
+
+    experiment_id: Mapped[str] = mapped_column(
+        ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    latest: Mapped[float] = mapped_column(Float)
+    min: Mapped[float] = mapped_column(Float)
+    max: Mapped[float] = mapped_column(Float)
 
 
 class ComputeTemplateRow(Base):

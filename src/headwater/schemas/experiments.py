@@ -60,6 +60,23 @@ class ExperimentCreate(Model):
     options: ExperimentOptions = Field(default_factory=ExperimentOptions)
 
 
+class MetricSummaryOut(BaseModel):
+    """A metric's last logged, lowest and highest value."""
+
+    latest: float
+    min: float
+    max: float
+
+
+class ExperimentColumnsOut(BaseModel):
+    """The keys a project's experiments have: what the experiments table can show, filter and
+    sort by (``params.KEY``, ``tags.KEY``, ``metrics.KEY[.min|.max]``)."""
+
+    params: list[str]
+    tags: list[str]
+    metrics: list[str]
+
+
 class ExperimentOut(BaseModel):
     id: str
     project_id: str
@@ -84,6 +101,8 @@ class ExperimentOut(BaseModel):
     tags: dict[str, str] = Field(default_factory=dict)
     logged_params: dict[str, str] = Field(default_factory=dict)
     latest_metrics: dict[str, float] = Field(default_factory=dict)
+    # in listings: each metric's latest, lowest and highest value (the table's metric columns)
+    metrics: dict[str, MetricSummaryOut] = Field(default_factory=dict)
 
 
 class LogChunk(Model):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from headwater.domain.access import AccessLevel, Caller, Grant, Permission, ResourceType, allows
 from headwater.domain.entities import Activity, Member, Project, User
 from headwater.domain.jobs import Experiment
-from headwater.schemas.experiments import ExperimentOut
+from headwater.schemas.experiments import ExperimentOut, MetricSummaryOut
 from headwater.schemas.projects import AccessOut, ActivityOut, MemberOut, ProjectOut
 from headwater.schemas.users import UserOut
 
@@ -100,8 +100,13 @@ def activity_out(item: Activity) -> ActivityOut:
 
 
 def experiment_out(e: Experiment, values: dict[str, dict[str, str]] | None = None,
-                   latest: dict[str, float] | None = None) -> ExperimentOut:  # fmt: skip
+                   latest: dict[str, float] | None = None,
+                   summaries: dict[str, tuple[float, float, float]] | None = None,
+                   ) -> ExperimentOut:  # fmt: skip
     values = values or {}
+    summaries = summaries or {}
+    if latest is None and summaries:
+        latest = {k: s[0] for k, s in summaries.items()}
     return ExperimentOut(
         id=e.id,
         project_id=e.project_id,
@@ -126,4 +131,7 @@ def experiment_out(e: Experiment, values: dict[str, dict[str, str]] | None = Non
         tags=values.get("tag", {}),
         logged_params=values.get("param", {}),
         latest_metrics=latest or {},
+        metrics={
+            k: MetricSummaryOut(latest=s[0], min=s[1], max=s[2]) for k, s in summaries.items()
+        },
     )

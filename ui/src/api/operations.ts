@@ -40,6 +40,7 @@ export const OPERATIONS = {
   deploy_endpoint: ["POST", "/api/v1/projects/{project_id}/endpoints"],
   endpoint_logs: ["GET", "/api/v1/projects/{project_id}/endpoints/{ref}/logs"],
   endpoint_traffic: ["GET", "/api/v1/projects/{project_id}/endpoints/{ref}/traffic"],
+  experiment_columns: ["GET", "/api/v1/projects/{project_id}/experiments/columns"],
   files_commit: ["POST", "/api/v1/projects/{project_id}/files/commits"],
   files_diff: ["GET", "/api/v1/projects/{project_id}/files/diff"],
   files_download_objects: ["POST", "/api/v1/projects/{project_id}/files/objects/download"],

@@ -892,11 +892,34 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Experiments */
+        /**
+         * List Experiments
+         * @description One page of the project's experiments, filtered and sorted by any column in SQL.
+         */
         get: operations["list_experiments"];
         put?: never;
         /** Create Experiments */
         post: operations["create_experiments"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/experiments/columns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Experiment Columns
+         * @description The param, tag and metric keys of the project's experiments (the table's columns).
+         */
+        get: operations["experiment_columns"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2697,6 +2720,19 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /**
+         * ExperimentColumnsOut
+         * @description The keys a project's experiments have: what the experiments table can show, filter and
+         *     sort by (``params.KEY``, ``tags.KEY``, ``metrics.KEY[.min|.max]``).
+         */
+        ExperimentColumnsOut: {
+            /** Metrics */
+            metrics: string[];
+            /** Params */
+            params: string[];
+            /** Tags */
+            tags: string[];
+        };
         /** ExperimentCreate */
         ExperimentCreate: {
             /** Command */
@@ -2809,6 +2845,10 @@ export interface components {
             /** Logged Params */
             logged_params?: {
                 [key: string]: string;
+            };
+            /** Metrics */
+            metrics?: {
+                [key: string]: components["schemas"]["MetricSummaryOut"];
             };
             /** Number */
             number: number;
@@ -3348,6 +3388,18 @@ export interface components {
             times: number[];
             /** Values */
             values: number[];
+        };
+        /**
+         * MetricSummaryOut
+         * @description A metric's last logged, lowest and highest value.
+         */
+        MetricSummaryOut: {
+            /** Latest */
+            latest: number;
+            /** Max */
+            max: number;
+            /** Min */
+            min: number;
         };
         /** MissingOut */
         MissingOut: {
@@ -7366,8 +7418,10 @@ export interface operations {
                 title?: string | null;
                 /** @description Titles that start with this */
                 title_prefix?: string | null;
-                /** @description Order by this column */
-                sort?: "number" | "title" | "state" | "created_at" | "started_at" | "ended_at";
+                /** @description Only those that match, e.g. `lr > 0.1 and accuracy >= 0.9`, `status == failed`, `metrics.loss.min < 0.2` (docs/experiments.md) */
+                filter?: string | null;
+                /** @description Order by this column: number, title, status, created, started, ended, duration, or any param, tag or metric (`params.lr`, `metrics.loss.min`, `accuracy`) */
+                sort?: string;
                 /** @description Highest first */
                 desc?: boolean;
                 offset?: number;
@@ -7437,6 +7491,51 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExperimentOut"][];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    experiment_columns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentColumnsOut"];
                 };
             };
             /** @description Invalid input */

@@ -21,19 +21,30 @@ describe("URL round trip", () => {
       ...DEFAULT_STATE,
       page: 2,
       size: 50,
-      sort: "title" as const,
+      sort: "metrics.`val acc`.min",
       order: "asc" as const,
       state: "running",
       ended: "false" as const,
       first: 3,
       last: 40,
       title: "x",
+      filter: 'lr > 0.1 and params.opt == "a&b"',
     };
     expect(fromQuery(new URLSearchParams(toQuery(state)))).toEqual(state);
   });
   it("ignores nonsense", () => {
-    const s = fromQuery(new URLSearchParams("page=-3&size=7&order=up&sort=password&first=abc&ended=maybe"));
+    const long = "x".repeat(301);
+    const s = fromQuery(new URLSearchParams(`page=-3&size=7&order=up&sort=${long}&first=abc&ended=maybe`));
     expect(s).toEqual(DEFAULT_STATE);
+  });
+});
+
+describe("columns and filters", () => {
+  it("sends any column's sort and the filter to the server", () => {
+    const q = serverQuery({ ...DEFAULT_STATE, sort: "metrics.accuracy.max", filter: "lr > 0.1" });
+    expect(q.sort).toBe("metrics.accuracy.max");
+    expect(q.filter).toBe("lr > 0.1");
+    expect(filterQuery({ ...DEFAULT_STATE, filter: "  " }).filter).toBeUndefined();
   });
 });
 

@@ -2,8 +2,10 @@
 // The server pages, sorts and filters (ties by number, so pages never overlap).
 
 export type SortOrder = "desc" | "asc";
-export const SORTS = ["number", "title", "state", "created_at"] as const;
-export type SortKey = (typeof SORTS)[number];
+// A built-in column or any param, tag or metric column (`metrics.loss.min`): the server reads it.
+export type SortKey = string;
+const MAX_SORT = 300;
+const MAX_FILTER = 1000;
 
 export interface TableState {
   page: number; // from 0
@@ -15,6 +17,7 @@ export interface TableState {
   first: number | null;
   last: number | null;
   title: string;
+  filter: string; // the filter expression, e.g. `lr > 0.1 and accuracy >= 0.9`
 }
 
 export const PAGE_SIZES = [25, 50, 100] as const;
@@ -29,6 +32,7 @@ export const DEFAULT_STATE: TableState = {
   first: null,
   last: null,
   title: "",
+  filter: "",
 };
 
 function positiveInt(value: string | null): number | null {
@@ -44,13 +48,14 @@ export function fromQuery(query: URLSearchParams): TableState {
   return {
     page: Math.max(0, (positiveInt(query.get("page")) ?? 1) - 1),
     size: (PAGE_SIZES as readonly number[]).includes(size) ? size : DEFAULT_STATE.size,
-    sort: (SORTS as readonly string[]).includes(sort ?? "") ? (sort as SortKey) : DEFAULT_STATE.sort,
+    sort: sort && sort.length <= MAX_SORT ? sort : DEFAULT_STATE.sort,
     order: query.get("order") === "asc" ? "asc" : "desc",
     state: query.get("state") ?? "",
     ended: ended === "true" || ended === "false" ? ended : "",
     first: positiveInt(query.get("first")),
     last: positiveInt(query.get("last")),
     title: query.get("title") ?? "",
+    filter: (query.get("filter") ?? "").slice(0, MAX_FILTER),
   };
 }
 
@@ -66,6 +71,7 @@ export function toQuery(state: TableState): string {
   if (state.first !== null) q.set("first", String(state.first));
   if (state.last !== null) q.set("last", String(state.last));
   if (state.title) q.set("title", state.title);
+  if (state.filter) q.set("filter", state.filter);
   return q.toString();
 }
 
@@ -103,6 +109,7 @@ export function filterQuery(state: TableState): Record<string, string | number |
   if (state.first !== null) q.first = state.first;
   if (state.last !== null) q.last = state.last;
   if (state.title) q.title = state.title;
+  if (state.filter.trim()) q.filter = state.filter;
   return q;
 }
 

@@ -1,4 +1,6 @@
 import { useState, type FormEvent } from "react";
+import { cellValue, columnLabel, columnName, loadColumns, saveColumns, type ColumnChoice } from "../lib/columns";
+import { ColumnPicker } from "./experiments/ColumnPicker";
 import { api, type Schemas } from "../api/client";
 import { ErrorNote, Link, Loading, StateBadge } from "../components/common";
 import { canRunJobs, type Project } from "../lib/access";
@@ -12,7 +14,6 @@ import {
   sortedBy,
   toQuery,
   withFilter,
-  type SortKey,
   type TableState,
 } from "../lib/paging";
 import { navigate, useLocation } from "../lib/router";
@@ -33,6 +34,20 @@ export function Experiments({ project }: { project: Project }) {
     { pollMs: 4000 },
   );
   const [selected, setSelected] = useState<number[]>([]);
+  const [columnsOf, setColumnsOf] = useState<{ pid: string; columns: ColumnChoice[] }>(() => ({
+    pid,
+    columns: loadColumns(pid),
+  }));
+  let columns = columnsOf.columns;
+  if (columnsOf.pid !== pid) {
+    // another project: its own remembered columns
+    columns = loadColumns(pid);
+    setColumnsOf({ pid, columns });
+  }
+  const chooseColumns = (next: ColumnChoice[]) => {
+    saveColumns(pid, next);
+    setColumnsOf({ pid, columns: next });
+  };
   const base = `/projects/${pid}/experiments`;
   const go = (next: TableState) => {
     const q = toQuery(next);
@@ -82,6 +97,8 @@ export function Experiments({ project }: { project: Project }) {
           </select>
         </label>
       </form>
+      <FilterBox value={state.filter} onApply={(filter) => go(withFilter(state, { filter }))} />
+      <ColumnPicker projectId={pid} columns={columns} onChange={chooseColumns} />
       <div className="toolbar">
         <span role="status" aria-live="polite">
           {data.data ? rangeLabel(state, total) : ""}
@@ -106,13 +123,23 @@ export function Experiments({ project }: { project: Project }) {
               <SortHeader label="Title" column="title" state={state} go={go} />
               <SortHeader label="State" column="state" state={state} go={go} />
               <th scope="col">Parameters</th>
+              {columns.map((c) => (
+                <SortHeader key={columnName(c)} label={columnLabel(c)} column={columnName(c)} state={state} go={go} />
+              ))}
               <SortHeader label="Created" column="created_at" state={state} go={go} />
-              <th scope="col">Duration</th>
+              <SortHeader label="Duration" column="duration" state={state} go={go} />
             </tr>
           </thead>
           <tbody>
             {data.data.items.map((e) => (
-              <Row key={e.id} e={e} base={base} checked={selected.includes(e.number)} onToggle={toggle} />
+              <Row
+                key={e.id}
+                e={e}
+                base={base}
+                columns={columns}
+                checked={selected.includes(e.number)}
+                onToggle={toggle}
+              />
             ))}
           </tbody>
         </table>
@@ -139,7 +166,7 @@ export function Experiments({ project }: { project: Project }) {
 }
 
 /** A column header that sorts the table on the server; its state is in `aria-sort`. */
-function SortHeader(props: { label: string; column: SortKey; state: TableState; go: (s: TableState) => void }) {
+function SortHeader(props: { label: string; column: string; state: TableState; go: (s: TableState) => void }) {
   const { label, column, state, go } = props;
   const active = state.sort === column;
   const ariaSort = active ? (state.order === "asc" ? "ascending" : "descending") : "none";
@@ -153,7 +180,14 @@ function SortHeader(props: { label: string; column: SortKey; state: TableState; 
   );
 }
 
-function Row({ e, base, checked, onToggle }: { e: Exp; base: string; checked: boolean; onToggle: (n: number) => void }) {
+function Row(props: {
+  e: Exp;
+  base: string;
+  columns: ColumnChoice[];
+  checked: boolean;
+  onToggle: (n: number) => void;
+}) {
+  const { e, base, columns, checked, onToggle } = props;
   const params = { ...e.params, ...e.logged_params };
   return (
     <tr>
@@ -171,15 +205,70 @@ function Row({ e, base, checked, onToggle }: { e: Exp; base: string; checked: bo
       <td>{e.title || <code>{e.command.slice(0, 60)}</code>}</td>
       <td>
         <StateBadge state={e.state} />
+        {e.reason && (e.state === "failed" || e.state === "aborted") ? (
+          <div className="reason small" title={e.reason}>
+            {e.reason.length > 120 ? `${e.reason.slice(0, 120)}…` : e.reason}
+          </div>
+        ) : null}
       </td>
       <td className="small">
         {Object.entries(params)
           .map(([k, v]) => `${k}=${v}`)
           .join(", ")}
       </td>
+      {columns.map((c) => (
+        <td key={columnName(c)} className={c.kind === "metrics" ? "num" : undefined} data-column={columnName(c)}>
+          {cellValue(e, c)}
+        </td>
+      ))}
       <td>{formatTime(e.created_at)}</td>
       <td>{duration(e.started_at, e.ended_at)}</td>
     </tr>
+  );
+}
+
+/** The filter expression, sent to the server when applied; its errors show below the form. */
+function FilterBox({ value, onApply }: { value: string; onApply: (v: string) => void }) {
+  const [text, setText] = useState(value);
+  const [seen, setSeen] = useState(value);
+  if (seen !== value) {
+    // the address changed (back, a link): show what it filters by
+    setSeen(value);
+    setText(value);
+  }
+  return (
+    <form
+      className="filters filter-expression"
+      aria-label="Filter expression"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onApply(text.trim());
+      }}
+    >
+      <label className="grow">
+        Filter
+        <input
+          type="search"
+          value={text}
+          maxLength={1000}
+          spellCheck={false}
+          placeholder="lr > 0.1 and accuracy >= 0.9"
+          onChange={(e) => setText(e.target.value)}
+        />
+      </label>
+      <button type="submit">Apply</button>
+      {value ? (
+        <button
+          type="button"
+          onClick={() => {
+            setText("");
+            onApply("");
+          }}
+        >
+          Clear
+        </button>
+      ) : null}
+    </form>
   );
 }
 

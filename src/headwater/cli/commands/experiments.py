@@ -50,18 +50,25 @@ def experiments_table(items: list[ExperimentOut]) -> RenderableType:
     if not items:
         return Text("No experiments yet. Start one: hw run -- python train.py")
     keys = sorted({k for e in items for k in e.tags})[:6]
+    metrics = sorted({k for e in items for k in e.latest_metrics})[:5]
     rows = [
         (
             e.number,
             e.state.value,
-            " ".join(f"{k}={v}" for k, v in e.params.items()),
+            " ".join(f"{k}={v}" for k, v in {**e.params, **e.logged_params}.items()),
             *(e.tags.get(k, "") for k in keys),
+            *(_metric(e.latest_metrics.get(k)) for k in metrics),
             e.compute or "",
             e.reason or "",
         )
         for e in items
     ]
-    return table(["#", "STATE", "PARAMS", *keys, "COMPUTE", "REASON"], rows)
+    heads = ["#", "STATE", "PARAMS", *keys, *metrics, "COMPUTE", "REASON"]
+    return table(heads, rows)
+
+
+def _metric(value: float | None) -> str:
+    return "" if value is None else f"{value:.6g}"
 
 
 def command_line(argv: list[str]) -> str:
@@ -151,14 +158,46 @@ def run(
 @app.command("list")
 def list_experiments(
     state: Annotated[JobState | None, typer.Option(help="Only those in this state.")] = None,
+    filter: Annotated[
+        str | None,
+        typer.Option(
+            "--filter",
+            metavar="EXPR",
+            help="Only those that match, e.g. 'lr > 0.1 and accuracy >= 0.9', "
+            "'status == failed', 'metrics.loss.min < 0.2'.",
+        ),
+    ] = None,
+    sort: Annotated[
+        str | None,
+        typer.Option(
+            "--sort",
+            metavar="COL",
+            help="Order by a column: number, title, status, created, duration, or any param, "
+            "tag or metric (params.lr, metrics.loss.min, accuracy). Lowest first unless --desc.",
+        ),
+    ] = None,
+    desc: Annotated[
+        bool | None,
+        typer.Option("--desc/--asc", help="Highest first (the default without --sort)."),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     offset: Annotated[int, typer.Option(min=0)] = 0,
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The project's experiments, newest first (one page; --offset for more)."""
+    """The project's experiments, newest first (one page; --offset for more); --filter and
+    --sort run on the server, so the best of thousands of runs is one call."""
+    descending = desc if desc is not None else sort is None
     with connect(project) as client:
-        page = client.experiments.list(state=state, offset=offset, limit=limit, project=project)
+        page = client.experiments.list(
+            state=state,
+            filter=filter,
+            sort=sort or "number",
+            desc=descending,
+            offset=offset,
+            limit=limit,
+            project=project,
+        )
     emit(page, as_json, lambda p: paged(p, experiments_table(p.items)))
 
 

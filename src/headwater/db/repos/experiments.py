@@ -16,7 +16,9 @@ from sqlalchemy import Row, Table, bindparam, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from headwater.db.repos.runquery import remember_keys, summarise
 from headwater.db.tables import (
+    ExperimentKeyRow,
     ExperimentRow,
     ExperimentValueRow,
     LogChunkRow,
@@ -25,17 +27,8 @@ from headwater.db.tables import (
 )
 from headwater.domain.errors import InvalidInput, NotFound
 from headwater.domain.ids import as_number, new_id
-from headwater.domain.jobs import TERMINAL, Experiment, JobState, check_move
-
-# what a listing may be sorted by (the UI's table columns)
-SORTS: dict[str, Any] = {
-    "number": ExperimentRow.number,
-    "title": ExperimentRow.title,
-    "state": ExperimentRow.state,
-    "created_at": ExperimentRow.created_at,
-    "started_at": ExperimentRow.started_at,
-    "ended_at": ExperimentRow.ended_at,
-}
+from headwater.domain.jobs import Experiment, JobState, check_move
+from headwater.domain.runquery import number_in
 
 
 def _pack(code: str, items: Sequence[float] | Sequence[int]) -> bytes:
@@ -170,6 +163,24 @@ class ExperimentRepo:
             )
         self.s.add_all(rows)
         self.s.flush()
+        values = [
+            {
+                "experiment_id": r.id,
+                "kind": "run",
+                "key": k,
+                "value": v,
+                "number": number_in(v),
+                "at": now,
+            }
+            for r in rows
+            for k, v in r.params.items()
+        ]
+        if values:  # the start parameters as values: the table's param columns read one table
+            self.s.execute(insert(ExperimentValueRow), values)
+            keys = sorted({v["key"] for v in values})
+            stmt = self._insert(ExperimentKeyRow).on_conflict_do_nothing()
+            rows_of_keys = [{"project_id": project_id, "kind": "param", "key": k} for k in keys]
+            self.s.execute(stmt, rows_of_keys)
         return [to_experiment(r) for r in rows]
 
     def get(self, experiment_id: str, project_id: str | None = None) -> Experiment:
@@ -199,43 +210,6 @@ class ExperimentRepo:
             if row is not None:
                 return to_experiment(row)
         return self.get(ref, project_id)
-
-    def page(
-        self,
-        project_id: str,
-        *,
-        offset: int,
-        limit: int,
-        state: JobState | None = None,
-        ended: bool | None = None,
-        numbers: tuple[int, int] | None = None,
-        title: str | None = None,
-        title_prefix: str | None = None,
-        sort: str = "number",
-        descending: bool = True,
-    ) -> tuple[list[Experiment], int]:
-        """One page; ``sort`` is one of ``SORTS``, ties broken by number so pages never overlap."""
-        where = [ExperimentRow.project_id == project_id]
-        if title is not None:  # exact: live jobs are found by their ``live:<job>`` title
-            where.append(ExperimentRow.title == title)
-        if title_prefix:  # every live job is ``live:…``. Not LIKE: SQLite's ignores case
-            where.append(func.substr(ExperimentRow.title, 1, len(title_prefix)) == title_prefix)
-        if state is not None:
-            where.append(ExperimentRow.state == state)
-        if ended is not None:
-            done = ExperimentRow.state.in_(sorted(TERMINAL))
-            where.append(done if ended else ~done)
-        if numbers is not None:
-            where.append(ExperimentRow.number.between(*numbers))
-        total = self.s.scalar(select(func.count()).select_from(ExperimentRow).where(*where))
-        column = SORTS[sort]
-        order = [column.desc() if descending else column.asc()]
-        if column is not ExperimentRow.number:
-            order.append(ExperimentRow.number.desc() if descending else ExperimentRow.number.asc())
-        rows = self.s.scalars(
-            select(ExperimentRow).where(*where).order_by(*order).offset(offset).limit(limit)
-        ).all()
-        return [to_experiment(r) for r in rows], total or 0
 
     def waiting(self) -> list[Waiting]:
         """Queued experiments, oldest first: only what scheduling reads (it runs often)."""
@@ -440,6 +414,8 @@ class ExperimentRepo:
                 }
             )
         self.s.execute(insert(MetricChunkRow), rows)
+        summarise(self.s, experiment_id, by_key)
+        remember_keys(self.s, experiment_id, "metric", by_key)
         return len(points)
 
     def _max_step(self, experiment_id: str, key: str) -> int:
@@ -514,16 +490,29 @@ class ExperimentRepo:
     def set_values(self, experiment_id: str, kind: str, values: dict[str, str]) -> None:
         if not values:
             return
+        if kind in ("param", "tag"):
+            remember_keys(self.s, experiment_id, kind, values)
         now = datetime.now(UTC)
         stmt = self._insert(ExperimentValueRow)
         stmt = stmt.on_conflict_do_update(
             index_elements=["experiment_id", "kind", "key"],
-            set_={"value": stmt.excluded.value, "at": stmt.excluded.at},
+            set_={
+                "value": stmt.excluded.value,
+                "number": stmt.excluded.number,
+                "at": stmt.excluded.at,
+            },
         )
         self.s.execute(
             stmt,
             [
-                {"experiment_id": experiment_id, "kind": kind, "key": k, "value": v, "at": now}
+                {
+                    "experiment_id": experiment_id,
+                    "kind": kind,
+                    "key": k,
+                    "value": v,
+                    "number": number_in(v),
+                    "at": now,
+                }
                 for k, v in values.items()
             ],
         )

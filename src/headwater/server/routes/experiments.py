@@ -4,7 +4,7 @@ logs, tags, metrics and values it reports (nobody else writes them: ``deps.own_t
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -12,19 +12,22 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from headwater.db.repos.experiment_table import ExperimentTable
 from headwater.db.repos.experiments import ExperimentRepo
 from headwater.db.repos.settings import SettingsRepo
 from headwater.db.repos.versions import QueryRepo, VersionRepo
 from headwater.domain.access import Permission
 from headwater.domain.datasetref import parse_dataset_ref
-from headwater.domain.errors import Conflict
+from headwater.domain.errors import Conflict, InvalidInput
 from headwater.domain.gitsource import GitRefused, git_source
 from headwater.domain.ids import MAX_NUMBER
 from headwater.domain.jobs import Experiment, JobState
 from headwater.domain.paths import check_path
+from headwater.domain.runquery import MAX_LENGTH, Catalog, Column, Node, filter_of, sort_of
 from headwater.domain.versions import RepoKind
 from headwater.schemas.common import Page
 from headwater.schemas.experiments import (
+    ExperimentColumnsOut,
     ExperimentCreate,
     ExperimentOut,
     LogBatch,
@@ -46,6 +49,7 @@ from headwater.server.views import experiment_out
 router = APIRouter(prefix="/projects/{project_id}/experiments", tags=["experiments"])
 Reader = Annotated[ProjectAccess, Depends(require(Permission.JOBS_READ))]
 Writer = Annotated[ProjectAccess, Depends(require(Permission.JOBS_WRITE))]
+COLUMNS_LIMIT = 500  # keys of each kind the column chooser lists
 # What the task reports is the task's alone: its own token, never a user's (deps.own_task).
 OwnTask = Annotated[ProjectAccess, Depends(own_task(Permission.JOBS_WRITE))]
 
@@ -143,20 +147,35 @@ def list_experiments(
     title_prefix: Annotated[
         str | None, Query(max_length=200, description="Titles that start with this")
     ] = None,
+    filter: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_LENGTH,
+            description="Only those that match, e.g. `lr > 0.1 and accuracy >= 0.9`, "
+            "`status == failed`, `metrics.loss.min < 0.2` (docs/experiments.md)",
+        ),
+    ] = None,
     sort: Annotated[
-        Literal["number", "title", "state", "created_at", "started_at", "ended_at"],
-        Query(description="Order by this column"),
+        str,
+        Query(
+            max_length=300,
+            description="Order by this column: number, title, status, created, started, ended, "
+            "duration, or any param, tag or metric (`params.lr`, `metrics.loss.min`, `accuracy`)",
+        ),
     ] = "number",
     desc: Annotated[bool, Query(description="Highest first")] = True,
     offset: Annotated[int, Query(ge=0, le=MAX_NUMBER)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Page[ExperimentOut]:
+    """One page of the project's experiments, filtered and sorted by any column in SQL."""
     numbers = None
     if first is not None or last is not None:
         numbers = (first or 1, last or MAX_NUMBER)
     with platform.db.read() as session:
         repo = ExperimentRepo(session)
-        items, total = repo.page(
+        table = ExperimentTable(session)
+        where, order = _query(table, access.project.id, filter, sort)
+        items, total = table.page(
             access.project.id,
             offset=offset,
             limit=limit,
@@ -165,15 +184,45 @@ def list_experiments(
             numbers=numbers,
             title=title,
             title_prefix=title_prefix,
-            sort=sort,
+            order=order,
             descending=desc,
+            where=where,
         )
-        values = repo.values_of([e.id for e in items])
+        ids = [e.id for e in items]
+        values = repo.values_of(ids)
+        summaries = table.summaries_of(ids)
     return Page(
-        items=[experiment_out(e, values.get(e.id)) for e in items],
+        items=[experiment_out(e, values.get(e.id), summaries=summaries.get(e.id)) for e in items],
         total=total,
         offset=offset,
         limit=limit,
+    )
+
+
+def _query(
+    table: ExperimentTable, project_id: str, text: str | None, sort: str
+) -> tuple[Node | None, Column]:
+    """The filter and sort resolved; the project's keys are read only when a name needs them."""
+    catalog = Catalog()
+    if text and text.strip():
+        catalog = table.catalog(project_id)
+    else:
+        try:
+            return None, sort_of(sort, catalog)  # a built-in column
+        except InvalidInput:
+            catalog = table.catalog(project_id)
+    return filter_of(text, catalog), sort_of(sort, catalog)
+
+
+@router.get("/columns", response_model=ExperimentColumnsOut)
+def experiment_columns(access: Reader, platform: PlatformDep) -> ExperimentColumnsOut:
+    """The param, tag and metric keys of the project's experiments (the table's columns)."""
+    with platform.db.read() as session:
+        catalog = ExperimentTable(session).catalog(access.project.id)
+    return ExperimentColumnsOut(
+        params=sorted(catalog.params)[:COLUMNS_LIMIT],
+        tags=sorted(catalog.tags)[:COLUMNS_LIMIT],
+        metrics=sorted(catalog.metrics)[:COLUMNS_LIMIT],
     )
 
 
