@@ -122,6 +122,14 @@ class ServerSettings(BaseSettings):
     )
     engine: bool = Field(True, description="Run the scheduler here (off: serve the API only)")
     executor: str = Field("local", description="Where tasks run: local, ray, kubernetes")
+    ray_address: str | None = Field(
+        None,
+        description="The Ray cluster of the ray executor: auto, ray://host:10001 or "
+        "http://host:8265 (unset: a head on this machine, started by the server)",
+    )
+    ray_python: str | None = Field(
+        None, description="The interpreter on the Ray nodes (default: python; this one locally)"
+    )
     worker_idle_exit: float = Field(300.0, gt=0, description="Seconds an idle worker stays")
     workspace_check_seconds: float = Field(
         10.0, gt=0, description="How often idle workspaces are looked for (and culled)"

@@ -205,12 +205,14 @@ RAY_CPUS = 2
 @dataclass
 class RayHead:
     dashboard: str
-    process: subprocess.Popen[bytes]
-    log: Path
+    process: subprocess.Popen[bytes] | None
+    log: Path | None
 
 
 @pytest.fixture(scope="session")
 def ray_head() -> Iterator[RayHead]:
+    """A head of two CPUs for this session; ``HEADWATER_TEST_RAY_DASHBOARD`` names one that
+    runs already (``http://127.0.0.1:8265``, with two CPUs) and saves the start."""
     ray_cli = Path(sys.executable).with_name("ray")
     try:
         import ray  # noqa: F401
@@ -218,6 +220,10 @@ def ray_head() -> Iterator[RayHead]:
         if os.environ.get("HEADWATER_REQUIRE_RAY") == "1":
             pytest.fail("HEADWATER_REQUIRE_RAY=1 but Ray is not installed")
         pytest.skip("Ray is not installed (pip install 'headwater[ray]')")
+    given = os.environ.get("HEADWATER_TEST_RAY_DASHBOARD")
+    if given:
+        yield RayHead(given, None, None)
+        return
     # Ray's sockets live under its temp folder: a short path (sun_path is 107 bytes)
     temp = Path(tempfile.mkdtemp(prefix="hwray", dir="/tmp"))
     dashboard_port = free_port()

@@ -102,6 +102,13 @@ def _engine(settings: ServerSettings, db: Database, box: SecretBox, objects: Obj
             "idle_exit": settings.worker_idle_exit,
             "sandbox": settings.sandbox_options(),
         }
+    elif settings.executor == "ray":
+        options = {
+            "address": settings.ray_address,
+            "home": settings.home,
+            "python": settings.ray_python,
+            "sandbox": settings.sandbox_options(),
+        }
     notifiers = ProjectNotifiers(db, box, settings)
 
     def spec(experiment: Experiment, token: str) -> dict[str, Any]:

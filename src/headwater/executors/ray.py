@@ -1,0 +1,364 @@
+"""The Ray backend: each task is a Ray Job whose entrypoint is ``python -m headwater.runtime``.
+
+Why Ray Jobs and not tasks or actors: a job is named by the id we give it (the submission id
+is the experiment's id), so a resubmission after a server restart finds the one job there is
+and never starts a second; its status, stop and logs live in the cluster (GCS), reached over the
+dashboard's HTTP API, so the server holds no Ray driver and no connection that dies with it.
+The entrypoint's resources (``entrypoint_num_cpus`` and so on) place it on a node that has the
+compute template's CPUs, memory and GPUs.
+
+What a job carries: the runtime's command line and two environment variables, the server's URL
+and the task's own token (scoped to this task, ended with it). The runtime fetches its spec,
+files, inputs and datasets over HTTP, as it does locally; nothing is shipped in a
+``working_dir`` (Ray caps it at 100 MB, ray-project/ray#22043, and a runtime env that must be
+built can stay PENDING for ever, #31008: ours has environment variables only, which need no
+setup). Ray's dashboard shows a job's environment to whoever reaches it: that port must be
+private to the server (reaching it is running code on the cluster in any case).
+
+``stop_job`` on a job that waits for room answers True and does nothing (#58353): such a job is
+stopped again on every later call until Ray says it ended, and its task token dies with the
+stop, so a job that starts late finds nothing to run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from headwater.domain.compute import Resources
+from headwater.domain.errors import HeadwaterError, InvalidInput
+from headwater.executors.base import Launch, Liveness, Runner
+
+log = logging.getLogger(__name__)
+
+# Ray's grace between its SIGTERM to a stopped job's processes and its SIGKILL: the runtime's
+# own (runtime/stopping.py) is 10 s, and it must report "stopped" before the SIGKILL.
+STOP_WAIT_SECONDS = 15
+HEAD_START_TIMEOUT = 90.0
+MIB = 1024 * 1024
+_ACTIVE = ("PENDING", "RUNNING")
+
+
+class RayUnavailable(HeadwaterError):
+    code = "ray_unavailable"
+    status_code = 503
+
+
+def _import_ray() -> Any:
+    try:
+        from ray.job_submission import JobSubmissionClient
+    except ImportError as exc:
+        raise RayUnavailable(
+            "the ray executor needs Ray, and it is not installed",
+            where="HEADWATER_EXECUTOR",
+            hint="pip install 'headwater[ray]' on the server (and Headwater on every Ray node).",
+        ) from exc
+    return JobSubmissionClient
+
+
+def entrypoint(launch: Launch, *, python: str, workroot: str | None, sandbox: Any) -> str:
+    """The job's command line: the runtime and the task's ids, nothing secret."""
+    argv = [python, "-m", "headwater.runtime", launch.experiment_id]
+    argv += ["--project", launch.project_id]
+    if workroot:
+        argv += ["--workroot", workroot]
+    if sandbox is not None:
+        argv += ["--sandbox", json.dumps(sandbox, sort_keys=True)]
+    return shlex.join(argv)
+
+
+def entrypoint_resources(resources: Resources) -> dict[str, Any]:
+    """A compute template's resources as a Ray Job's entrypoint resources."""
+    asked: dict[str, Any] = {"entrypoint_num_cpus": resources.cpus}
+    if resources.gpus:
+        asked["entrypoint_num_gpus"] = resources.gpus
+    if resources.memory_mb > 0:
+        asked["entrypoint_memory"] = int(resources.memory_mb) * MIB
+    return asked
+
+
+def cluster_resources(nodes: list[dict[str, Any]]) -> Resources:
+    """The sum of the alive nodes' resources (Ray counts memory in bytes)."""
+    cpus, memory, gpus = 0.0, 0.0, 0.0
+    for node in nodes:
+        if str(node.get("state", "ALIVE")) != "ALIVE":
+            continue
+        total = node.get("resources_total") or {}
+        cpus += float(total.get("CPU", 0))
+        memory += float(total.get("memory", 0))
+        gpus += float(total.get("GPU", 0))
+    return Resources(cpus=cpus, memory_mb=int(memory // MIB), gpus=int(gpus))
+
+
+class LocalHead:
+    """A Ray head on this machine for a laptop trial (``HEADWATER_RAY_ADDRESS`` unset), started
+    by the server in a session of its own so that tasks outlive a server crash; the next server
+    finds it through ``HOME/ray/head.json`` and adopts its jobs."""
+
+    def __init__(self, home: Path, ray: str | None = None) -> None:
+        self.folder = home / "ray"
+        self.record = self.folder / "head.json"
+        self.ray = ray or str(Path(sys.executable).with_name("ray"))
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def address(self) -> str | None:
+        try:
+            found = json.loads(self.record.read_text())
+        except (OSError, ValueError):
+            return None
+        pid = int(found.get("pid", 0))
+        if pid <= 0 or not _alive(pid):
+            return None
+        return str(found["dashboard"])
+
+    def start(self) -> str:
+        """The head's dashboard address, starting it first when none runs."""
+        address = self.address()
+        if address is not None:
+            return address
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Ray's sockets live under its temp folder: a short path (sun_path is 107 bytes)
+        digest = hashlib.sha256(str(self.folder.resolve()).encode()).hexdigest()[:10]
+        temp = Path("/tmp") / f"hw-ray-{digest}"
+        gcs, dashboard, client = free_port(), free_port(), free_port()
+        argv = [self.ray, "start", "--head", "--block", "--disable-usage-stats"]
+        argv += [f"--temp-dir={temp}", f"--port={gcs}", "--include-dashboard=true"]
+        argv += ["--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard}"]
+        argv += [f"--ray-client-server-port={client}"]
+        with open(self.folder / "head.log", "ab") as out:
+            process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # outlives a server crash, like the local worker
+                close_fds=True,
+            )
+        self._process = process
+        address = f"http://127.0.0.1:{dashboard}"
+        self.record.write_text(json.dumps({"pid": process.pid, "dashboard": address}))
+        deadline = time.monotonic() + HEAD_START_TIMEOUT
+        client_type = _import_ray()
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                break
+            try:
+                client_type(address)
+                return address
+            except (OSError, ConnectionError, RuntimeError, ValueError):
+                time.sleep(0.5)
+        self.stop()
+        raise RayUnavailable(
+            "the local Ray head did not start",
+            where=str(self.folder / "head.log"),
+            hint="Read its log; or run a cluster yourself and set HEADWATER_RAY_ADDRESS.",
+        )
+
+    def stop(self) -> None:
+        """End the head (``ray start --block`` takes its processes down with it)."""
+        try:
+            found = json.loads(self.record.read_text())
+        except (OSError, ValueError):
+            return
+        pid = int(found.get("pid", 0))
+        if self._process is not None and self._process.pid == pid:
+            self._process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(30)
+        elif pid > 0 and _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 30
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+        with contextlib.suppress(FileNotFoundError):
+            self.record.unlink()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RayExecutor:
+    name = "ray"
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        home: Path | None = None,
+        python: str | None = None,
+        workroot: str | None = None,
+        sandbox: dict[str, Any] | None = None,
+    ) -> None:
+        """``address``: ``auto`` (the cluster of this machine), ``ray://host:10001``,
+        ``http://host:8265`` (its dashboard), or None: a head on this machine that the server
+        starts (``home`` holds its record) and stops when it leaves with nothing running.
+        ``python``: the interpreter on the nodes (Headwater installed in it).
+        ``sandbox``: the server's sandbox settings, for the runtime on the node (bubblewrap
+        there, as in the local worker); None runs tasks unsandboxed."""
+        self.python = python or ("python" if address not in (None, "auto") else sys.executable)
+        self.workroot = workroot
+        self.sandbox = sandbox
+        self.head: LocalHead | None = None
+        if address is None:
+            if home is None:
+                raise InvalidInput(
+                    "a Ray head on this machine needs the server's home",
+                    where="HEADWATER_RAY_ADDRESS",
+                    hint="Set HEADWATER_RAY_ADDRESS to your cluster (auto, ray://host:10001).",
+                )
+            self.head = LocalHead(home)
+            address = self.head.start()
+        self.address = address
+        self._client: Any = None
+        self._lock = threading.Lock()
+        self._stopping: set[str] = set()  # stopped while pending: stop again until ended
+        self._connect()
+
+    # -- the cluster -----------------------------------------------------------------------
+
+    def _connect(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                client_type = _import_ray()
+                try:
+                    self._client = client_type(self.address)
+                except (OSError, ConnectionError, RuntimeError, ValueError) as exc:
+                    raise RayUnavailable(
+                        f"cannot reach the Ray cluster at {self.address}: {exc}",
+                        where="HEADWATER_RAY_ADDRESS",
+                        hint="Start it (ray start --head) or point HEADWATER_RAY_ADDRESS at it.",
+                    ) from exc
+            return self._client
+
+    def _dashboard(self) -> str:
+        client = self._connect()
+        return str(client.get_address())
+
+    def capacity(self) -> Resources:
+        from ray.util.state import list_nodes
+
+        nodes = list_nodes(address=self._dashboard(), detail=True, raise_on_missing_output=False)
+        return cluster_resources([dict(_as_dict(node)) for node in nodes])
+
+    def _status(self, experiment_id: str) -> str | None:
+        """The job's status name; None when Ray has no such job. Raises OSError when the
+        cluster cannot be reached."""
+        client = self._connect()
+        try:
+            return str(client.get_job_status(experiment_id).value)
+        except RuntimeError as exc:
+            if "does not exist" in str(exc):
+                return None
+            raise OSError(str(exc)) from exc
+
+    # -- the protocol ------------------------------------------------------------------------
+
+    def launch(self, launch: Launch) -> Runner:
+        self._stop_again()
+        client = self._connect()
+        command = entrypoint(
+            launch, python=self.python, workroot=self.workroot, sandbox=self.sandbox
+        )
+        env = {
+            "HEADWATER_URL": launch.server_url,
+            "HEADWATER_TOKEN": launch.token,
+            "PYTHONUNBUFFERED": "1",
+            "RAY_JOB_STOP_WAIT_TIME_S": str(STOP_WAIT_SECONDS),  # read by Ray's supervisor
+        }
+        try:
+            client.submit_job(
+                entrypoint=command,
+                submission_id=launch.experiment_id,
+                runtime_env={"env_vars": env},
+                metadata={"headwater_project": launch.project_id},
+                **entrypoint_resources(launch.resources),
+            )
+        except RuntimeError as exc:
+            if "already exists" not in str(exc):
+                raise
+            log.info("experiment %s: its Ray job was already submitted", launch.experiment_id)
+        return {"executor": self.name, "submission_id": launch.experiment_id}
+
+    def poll(self, experiment_id: str, runner: Runner) -> Liveness:
+        self._stop_again()
+        try:
+            status = self._status(str(runner.get("submission_id", experiment_id)))
+        except (OSError, RayUnavailable):
+            return Liveness.UNKNOWN
+        if status in _ACTIVE:
+            return Liveness.ALIVE
+        return Liveness.GONE  # ended, stopped, failed (its node lost), or never there
+
+    def cancel(self, experiment_id: str, runner: Runner) -> None:
+        job = str(runner.get("submission_id", experiment_id))
+        try:
+            self._connect().stop_job(job)
+            if self._status(job) == "PENDING":
+                with self._lock:
+                    self._stopping.add(job)
+        except (OSError, RuntimeError, RayUnavailable) as exc:
+            log.warning("experiment %s: could not stop its Ray job: %s", experiment_id, exc)
+            with self._lock:
+                self._stopping.add(job)
+
+    def _stop_again(self) -> None:
+        """Stop once more each job stopped while it waited for room (#58353), until Ray says
+        it ended: the stop that counts is the one after its supervisor started."""
+        with self._lock:
+            pending = list(self._stopping)
+        for job in pending:
+            try:
+                status = self._status(job)
+                if status in _ACTIVE:
+                    self._connect().stop_job(job)
+                    continue
+            except (OSError, RuntimeError, RayUnavailable):
+                continue
+            with self._lock:
+                self._stopping.discard(job)
+
+    def close(self) -> None:
+        """Running jobs go on; a head this server started stops when none runs."""
+        if self.head is None:
+            return
+        try:
+            jobs = self._connect().list_jobs()
+        except (OSError, RuntimeError, RayUnavailable):
+            return
+        if any(str(job.status.value) in _ACTIVE for job in jobs):
+            log.info("the local Ray head keeps running: it has jobs")
+            return
+        self.head.stop()
+
+
+def _as_dict(node: Any) -> dict[str, Any]:
+    """A node of Ray's state API (a dataclass) as a dict."""
+    if isinstance(node, dict):
+        return node
+    return {"state": node.state, "resources_total": node.resources_total}
