@@ -24,6 +24,7 @@ class RestartableServer:
     port: int
     args: tuple[str, ...]
     current: RunningServer | None = None
+    env: dict[str, str] | None = None  # more HEADWATER_* settings
 
     @property
     def url(self) -> str:
@@ -38,7 +39,7 @@ class RestartableServer:
         with self.log.open("ab") as sink:
             process = subprocess.Popen(
                 [PY, "-m", "headwater.cli.main", "server", "--port", str(self.port), *self.args],
-                env=server_env(self.home, self.port),
+                env=server_env(self.home, self.port, **(self.env or {})),
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -68,9 +69,12 @@ class RestartableServer:
 
 
 @contextlib.contextmanager
-def restartable_server(home: Path, log: Path, *args: str) -> Iterator[RestartableServer]:
-    """``hw server ARGS`` on ``home``; the server and its worker end with the block."""
-    server = RestartableServer(home=home, log=log, port=free_port(), args=args)
+def restartable_server(
+    home: Path, log: Path, *args: str, **env: str
+) -> Iterator[RestartableServer]:
+    """``hw server ARGS`` on ``home`` (``env``: more settings); the server and its worker end
+    with the block."""
+    server = RestartableServer(home=home, log=log, port=free_port(), args=args, env=env)
     server.start()
     try:
         yield server

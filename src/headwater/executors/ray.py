@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 # own (runtime/stopping.py) is 10 s, and it must report "stopped" before the SIGKILL.
 STOP_WAIT_SECONDS = 15
 HEAD_START_TIMEOUT = 90.0
+CAPACITY_SECONDS = 5.0
 MIB = 1024 * 1024
 _ACTIVE = ("PENDING", "RUNNING")
 
@@ -224,6 +225,9 @@ class RayExecutor:
         self.python = python or ("python" if address not in (None, "auto") else sys.executable)
         self.workroot = workroot
         self.sandbox = sandbox
+        if sandbox is not None and home is not None:  # hidden where the node is this machine
+            self.sandbox = {**sandbox, "server_home": str(home.resolve())}
+        self._total: tuple[float, Resources] | None = None  # when read, and what
         self.head: LocalHead | None = None
         if address is None:
             if home is None:
@@ -261,10 +265,28 @@ class RayExecutor:
         return str(client.get_address())
 
     def capacity(self) -> Resources:
+        """The alive nodes' resources, read at most every ``CAPACITY_SECONDS`` (the engine
+        asks on every pass); the last answer while the cluster cannot be reached."""
+        if self._total is not None and time.monotonic() - self._total[0] < CAPACITY_SECONDS:
+            return self._total[1]
         from ray.util.state import list_nodes
 
-        nodes = list_nodes(address=self._dashboard(), detail=True, raise_on_missing_output=False)
-        return cluster_resources([dict(_as_dict(node)) for node in nodes])
+        try:
+            nodes = list_nodes(
+                address=self._dashboard(), detail=True, raise_on_missing_output=False
+            )
+        except Exception as exc:  # the state API raises its own kinds for an outage
+            if self._total is None:
+                raise RayUnavailable(
+                    f"cannot read the Ray cluster's resources at {self.address}: {exc}",
+                    where="HEADWATER_RAY_ADDRESS",
+                    hint="Check that the cluster's head and its dashboard run.",
+                ) from exc
+            log.warning("the Ray cluster's resources: kept the last reading (%s)", exc)
+            return self._total[1]
+        total = cluster_resources([_as_dict(node) for node in nodes])
+        self._total = (time.monotonic(), total)
+        return total
 
     def _status(self, experiment_id: str) -> str | None:
         """The job's status name; None when Ray has no such job. Raises OSError when the

@@ -15,6 +15,7 @@ import signal
 import sys
 import tempfile
 import threading
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
@@ -36,8 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     if not url or not token:
         print("HEADWATER_URL and HEADWATER_TOKEN must be set", file=sys.stderr)
         return 2
-    # Other tasks' folders (siblings under the workroot) are hidden from this one.
-    sandbox = for_worker(json.loads(args.sandbox), args.workroot) if args.sandbox else None
+    sandbox = None
+    if args.sandbox:
+        # Other tasks' folders (under the workroot) are hidden from this one, and so is the
+        # server's home where it is on this machine (a Ray head on the server's own).
+        options = json.loads(args.sandbox)
+        sandbox = for_worker(options, args.workroot)
+        home = options.get("server_home")
+        if home and os.path.exists(home):
+            sandbox = replace(sandbox, hidden=(*sandbox.hidden, os.path.realpath(home)))
     cancel = threading.Event()
     groups: list[int] = []
 
