@@ -5,6 +5,7 @@ under a task ends it ``failed`` ("lost")."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -120,3 +121,43 @@ def test_a_node_lost_under_a_task_ends_it_failed_lost(
     ended = client.experiments.get(exp.id)
     assert ended.state is JobState.FAILED
     assert (ended.reason or "").startswith("lost"), ended.reason
+
+
+def test_without_an_address_hw_server_starts_a_head_of_its_own_and_stops_it(
+    tmp_path: Path, ray_head: RayHead
+) -> None:
+    """The laptop trial: HEADWATER_RAY_ADDRESS unset. (``ray_head``: only so that this runs
+    where Ray is installed; its own head is another one.)"""
+    home = tmp_path / "home"
+    with restartable_server(
+        home,
+        tmp_path / "server.log",
+        start_timeout=180,  # the server starts its head first
+        HEADWATER_EXECUTOR="ray",
+        HEADWATER_SANDBOX="false",
+    ) as srv:
+        record = json.loads((home / "ray" / "head.json").read_text())
+        assert record["dashboard"] != ray_head.dashboard
+        admin = Client(srv.url, srv.admin_token, config_dir=tmp_path / "cfg")
+        project = admin.projects.create("laptop")
+        client = Client(srv.url, srv.admin_token, project.id, config_dir=tmp_path / "cfg")
+        exp = client.experiments.create("echo on my laptop")[0]
+        wait_until(lambda: client.experiments.get(exp.id).state.terminal, timeout=120)
+        assert client.experiments.get(exp.id).state is JobState.SUCCESS, _log(client, exp.id)
+        assert "on my laptop" in _log(client, exp.id)
+        client.close()
+        admin.close()
+        assert srv.current is not None
+        srv.current.process.terminate()  # a clean stop, nothing running: the head goes too
+        srv.current.process.wait(60)
+    wait_until(lambda: not _alive(int(record["pid"])), timeout=60, message="the head runs on")
+    assert not (home / "ray" / "head.json").exists()
+    assert not Path(record["temp"]).exists()  # nor its sessions' files in /tmp
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -1,8 +1,9 @@
 """A real Ray head for the tests marked ``ray``, started once per session and stopped after.
 
-``ray start --head --block`` in a short temporary folder, two CPUs, its dashboard on a free
-loopback port; ``HEADWATER_TEST_RAY_DASHBOARD`` names one that runs already (two CPUs, started
-with this tree on its PYTHONPATH) and saves the start. Where Ray is not installed the tests
+``ray start --head --block`` as ``hw server`` starts it without ``HEADWATER_RAY_ADDRESS``
+(``executors.ray.LocalHead``), two CPUs, its ports free ones. ``HEADWATER_TEST_RAY_DASHBOARD``
+names one that runs already (two CPUs, started with this tree on its PYTHONPATH) and saves the
+start. Where Ray is not installed the tests
 skip with the reason, unless ``HEADWATER_REQUIRE_RAY=1``. The head's nodes run the tasks with
 this interpreter, so they see the code under test.
 """
@@ -12,9 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.liveserver import free_port
 from tests.support.waiting import wait_until
 
 RAY_CPUS = 2
@@ -31,7 +28,6 @@ RAY_CPUS = 2
 @dataclass
 class RayHead:
     dashboard: str
-    process: subprocess.Popen[bytes] | None
     log: Path | None
 
 
@@ -39,7 +35,6 @@ class RayHead:
 def ray_head() -> Iterator[RayHead]:
     """A head of two CPUs for this session; ``HEADWATER_TEST_RAY_DASHBOARD`` names one that
     runs already (``http://127.0.0.1:8265``, with two CPUs) and saves the start."""
-    ray_cli = Path(sys.executable).with_name("ray")
     try:
         import ray  # noqa: F401
     except ImportError:
@@ -48,42 +43,17 @@ def ray_head() -> Iterator[RayHead]:
         pytest.skip("Ray is not installed (pip install 'headwater[ray]')")
     given = os.environ.get("HEADWATER_TEST_RAY_DASHBOARD")
     if given:
-        yield RayHead(given, None, None)
+        yield RayHead(given, None)
         return
-    # Ray's sockets live under its temp folder: a short path (sun_path is 107 bytes)
-    temp = Path(tempfile.mkdtemp(prefix="hwray", dir="/tmp"))
-    dashboard_port = free_port()
-    argv = [str(ray_cli), "start", "--head", "--block", "--disable-usage-stats"]
-    argv += [f"--temp-dir={temp}", f"--port={free_port()}", f"--num-cpus={RAY_CPUS}"]
-    argv += ["--include-dashboard=true", "--dashboard-host=127.0.0.1"]
-    argv += [f"--dashboard-port={dashboard_port}", f"--ray-client-server-port={free_port()}"]
-    log = temp / "head.log"
-    with open(log, "ab") as out:
-        process = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    head = RayHead(f"http://127.0.0.1:{dashboard_port}", process, log)
+    from headwater.executors.ray import LocalHead
+
+    home = Path(tempfile.mkdtemp(prefix="hwray-home-"))
+    head = LocalHead(home, cpus=RAY_CPUS)  # what `hw server` starts without an address
     try:
-        from ray.job_submission import JobSubmissionClient
-
-        def up() -> bool:
-            assert process.poll() is None, log.read_text()[-3000:]
-            try:
-                JobSubmissionClient(head.dashboard)
-            except (OSError, ConnectionError, RuntimeError, ValueError):
-                return False
-            return True
-
-        wait_until(up, timeout=120, interval=0.5, message=lambda: log.read_text()[-3000:])
-        yield head
+        yield RayHead(head.start(), head.log)
     finally:
-        process.terminate()  # `ray start --block` takes the head's processes down with it
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
-        shutil.rmtree(temp, ignore_errors=True)
+        head.stop()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def lose_node(dashboard: str, experiment_id: str) -> None:

@@ -25,6 +25,7 @@ class RestartableServer:
     args: tuple[str, ...]
     current: RunningServer | None = None
     env: dict[str, str] | None = None  # more HEADWATER_* settings
+    start_timeout: float = 30.0
 
     @property
     def url(self) -> str:
@@ -45,7 +46,11 @@ class RestartableServer:
                 start_new_session=True,
             )
         self.current = RunningServer(home=self.home, url=self.url, process=process, log=self.log)
-        wait_until(self._healthy, message=lambda: self.log.read_text(errors="replace"))
+        wait_until(
+            self._healthy,
+            timeout=self.start_timeout,
+            message=lambda: self.log.read_text(errors="replace"),
+        )
 
     def kill(self) -> None:
         """Take the server away at once (SIGKILL: answers in flight are lost), leaving its
@@ -70,11 +75,13 @@ class RestartableServer:
 
 @contextlib.contextmanager
 def restartable_server(
-    home: Path, log: Path, *args: str, **env: str
+    home: Path, log: Path, *args: str, start_timeout: float = 30.0, **env: str
 ) -> Iterator[RestartableServer]:
     """``hw server ARGS`` on ``home`` (``env``: more settings); the server and its worker end
     with the block."""
-    server = RestartableServer(home=home, log=log, port=free_port(), args=args, env=env)
+    server = RestartableServer(
+        home=home, log=log, port=free_port(), args=args, env=env, start_timeout=start_timeout
+    )
     server.start()
     try:
         yield server

@@ -16,8 +16,8 @@ setup). Ray's dashboard shows a job's environment to whoever reaches it: that po
 private to the server (reaching it is running code on the cluster in any case).
 
 ``stop_job`` on a job that waits for room answers True and does nothing (#58353): such a job is
-stopped again on every later call until Ray says it ended, and its task token dies with the
-stop, so a job that starts late finds nothing to run.
+stopped again on every later call until Ray says it ended, and its task token stops working
+two minutes after the stop, so a job that starts later finds nothing to run.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -46,8 +47,9 @@ log = logging.getLogger(__name__)
 # Ray's grace between its SIGTERM to a stopped job's processes and its SIGKILL: the runtime's
 # own (runtime/stopping.py) is 10 s, and it must report "stopped" before the SIGKILL.
 STOP_WAIT_SECONDS = 15
-HEAD_START_TIMEOUT = 90.0
+HEAD_START_TIMEOUT = 150.0
 CAPACITY_SECONDS = 5.0
+CLOSE_GRACE = 10.0
 MIB = 1024 * 1024
 _ACTIVE = ("PENDING", "RUNNING")
 
@@ -108,10 +110,13 @@ class LocalHead:
     by the server in a session of its own so that tasks outlive a server crash; the next server
     finds it through ``HOME/ray/head.json`` and adopts its jobs."""
 
-    def __init__(self, home: Path, ray: str | None = None) -> None:
+    def __init__(self, home: Path, *, ray: str | None = None, cpus: int | None = None) -> None:
+        """``cpus``: what the head offers (None: Ray counts this machine's)."""
         self.folder = home / "ray"
         self.record = self.folder / "head.json"
+        self.log = self.folder / "head.log"
         self.ray = ray or str(Path(sys.executable).with_name("ray"))
+        self.cpus = cpus
         self._process: subprocess.Popen[bytes] | None = None
 
     def address(self) -> str | None:
@@ -125,21 +130,46 @@ class LocalHead:
         return str(found["dashboard"])
 
     def start(self) -> str:
-        """The head's dashboard address, starting it first when none runs."""
+        """The head's dashboard address, starting it first when none runs. Ray gives its
+        node 30 s to register and gives up past that (a loaded machine): one more try then."""
         address = self.address()
         if address is not None:
             return address
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        deadline = time.monotonic() + HEAD_START_TIMEOUT
+        for _attempt in range(2):
+            address = self._launch()
+            if self._wait_up(address, deadline):
+                return address
+            self.stop()
+        raise RayUnavailable(
+            "the local Ray head did not start",
+            where=str(self.log),
+            hint="Read its log; or run a cluster yourself and set HEADWATER_RAY_ADDRESS.",
+        )
+
+    def _launch(self) -> str:
         # Ray's sockets live under its temp folder: a short path (sun_path is 107 bytes)
         digest = hashlib.sha256(str(self.folder.resolve()).encode()).hexdigest()[:10]
         temp = Path("/tmp") / f"hw-ray-{digest}"
-        gcs, dashboard, client = free_port(), free_port(), free_port()
+        dashboard = free_port()
         argv = [self.ray, "start", "--head", "--block", "--disable-usage-stats"]
-        argv += [f"--temp-dir={temp}", f"--port={gcs}", "--include-dashboard=true"]
-        argv += ["--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard}"]
-        argv += [f"--ray-client-server-port={client}"]
-        with open(self.folder / "head.log", "ab") as out:
-            process = subprocess.Popen(
+        argv += [f"--temp-dir={temp}", "--include-dashboard=true", "--dashboard-host=127.0.0.1"]
+        argv += [f"--dashboard-port={dashboard}"]
+        # Free ports all: Ray's defaults (6379, 10001, 52365...) meet any other head here.
+        for option in (
+            "port",
+            "ray-client-server-port",
+            "dashboard-agent-listen-port",
+            "dashboard-agent-grpc-port",
+            "runtime-env-agent-port",
+            "metrics-export-port",
+        ):
+            argv.append(f"--{option}={free_port()}")
+        if self.cpus is not None:
+            argv.append(f"--num-cpus={self.cpus}")
+        with open(self.log, "ab") as out:
+            self._process = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -147,25 +177,26 @@ class LocalHead:
                 start_new_session=True,  # outlives a server crash, like the local worker
                 close_fds=True,
             )
-        self._process = process
         address = f"http://127.0.0.1:{dashboard}"
-        self.record.write_text(json.dumps({"pid": process.pid, "dashboard": address}))
-        deadline = time.monotonic() + HEAD_START_TIMEOUT
+        record = {"pid": self._process.pid, "dashboard": address, "temp": str(temp)}
+        self.record.write_text(json.dumps(record))
+        return address
+
+    def _wait_up(self, address: str, deadline: float) -> bool:
+        """Whether the head answers with its node counted before ``deadline`` (False as
+        soon as ``ray start`` has given up)."""
         client_type = _import_ray()
         while time.monotonic() < deadline:
-            if process.poll() is not None:
-                break
+            if self._process is None or self._process.poll() is not None:
+                return False
             try:
                 client_type(address)
-                return address
-            except (OSError, ConnectionError, RuntimeError, ValueError):
-                time.sleep(0.5)
-        self.stop()
-        raise RayUnavailable(
-            "the local Ray head did not start",
-            where=str(self.folder / "head.log"),
-            hint="Read its log; or run a cluster yourself and set HEADWATER_RAY_ADDRESS.",
-        )
+                if _nodes(address):  # the dashboard answers before the head's node counts
+                    return True
+            except Exception:  # Ray raises its own kinds while it starts
+                pass
+            time.sleep(0.5)
+        return False
 
     def stop(self) -> None:
         """End the head (``ray start --block`` takes its processes down with it)."""
@@ -184,6 +215,8 @@ class LocalHead:
             deadline = time.monotonic() + 30
             while _alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.2)
+        if found.get("temp") and not _alive(pid):  # its sessions' logs and sockets
+            shutil.rmtree(str(found["temp"]), ignore_errors=True)
         with contextlib.suppress(FileNotFoundError):
             self.record.unlink()
 
@@ -267,14 +300,11 @@ class RayExecutor:
     def capacity(self) -> Resources:
         """The alive nodes' resources, read at most every ``CAPACITY_SECONDS`` (the engine
         asks on every pass); the last answer while the cluster cannot be reached."""
+        self._stop_again()
         if self._total is not None and time.monotonic() - self._total[0] < CAPACITY_SECONDS:
             return self._total[1]
-        from ray.util.state import list_nodes
-
         try:
-            nodes = list_nodes(
-                address=self._dashboard(), detail=True, raise_on_missing_output=False
-            )
+            nodes = _nodes(self._dashboard())
         except Exception as exc:  # the state API raises its own kinds for an outage
             if self._total is None:
                 raise RayUnavailable(
@@ -284,8 +314,9 @@ class RayExecutor:
                 ) from exc
             log.warning("the Ray cluster's resources: kept the last reading (%s)", exc)
             return self._total[1]
-        total = cluster_resources([_as_dict(node) for node in nodes])
-        self._total = (time.monotonic(), total)
+        total = cluster_resources(nodes)
+        if total.cpus > 0:  # a cluster between its nodes is not one to remember
+            self._total = (time.monotonic(), total)
         return total
 
     def _status(self, experiment_id: str) -> str | None:
@@ -366,21 +397,29 @@ class RayExecutor:
                 self._stopping.discard(job)
 
     def close(self) -> None:
-        """Running jobs go on; a head this server started stops when none runs."""
+        """Running jobs go on; a head this server started stops when none runs. A job whose
+        runtime has just reported its end still shows RUNNING for a moment: it is given
+        ``CLOSE_GRACE`` seconds to show its end."""
         if self.head is None:
             return
-        try:
-            jobs = self._connect().list_jobs()
-        except (OSError, RuntimeError, RayUnavailable):
-            return
-        if any(str(job.status.value) in _ACTIVE for job in jobs):
-            log.info("the local Ray head keeps running: it has jobs")
-            return
-        self.head.stop()
+        deadline = time.monotonic() + CLOSE_GRACE
+        while True:
+            try:
+                jobs = self._connect().list_jobs()
+            except (OSError, RuntimeError, RayUnavailable):
+                return
+            if not any(str(job.status.value) in _ACTIVE for job in jobs):
+                self.head.stop()
+                return
+            if time.monotonic() > deadline:
+                log.info("the local Ray head keeps running: it has jobs")
+                return
+            time.sleep(0.5)
 
 
-def _as_dict(node: Any) -> dict[str, Any]:
-    """A node of Ray's state API (a dataclass) as a dict."""
-    if isinstance(node, dict):
-        return node
-    return {"state": node.state, "resources_total": node.resources_total}
+def _nodes(dashboard: str) -> list[dict[str, Any]]:
+    """The cluster's nodes, as Ray's state API lists them."""
+    from ray.util.state import list_nodes
+
+    found = list_nodes(address=dashboard, detail=True, raise_on_missing_output=False)
+    return [{"state": node.state, "resources_total": node.resources_total} for node in found]
