@@ -121,6 +121,13 @@ class ServerSettings(BaseSettings):
         None, description="How tasks and links reach this server; default http://host:port"
     )
     engine: bool = Field(True, description="Run the scheduler here (off: serve the API only)")
+    leader_retry_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=10,
+        description="How often a server that does not lead the engine tries to (servers on one "
+        "PostgreSQL): a failover waits at most this long after the leader's connection ends",
+    )
     executor: str = Field("local", description="Where tasks run: local, ray, kubernetes")
     ray_address: str | None = Field(
         None,

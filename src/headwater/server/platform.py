@@ -121,6 +121,7 @@ def _engine(settings: ServerSettings, db: Database, box: SecretBox, objects: Obj
         server_url=settings.resolved_public_url,
         notifications=Notifications(db, notifiers, settings.resolved_public_url(), notifiers),
         lock_file=settings.home / "engine.lock",
+        standby_seconds=settings.leader_retry_seconds,
         task_spec=spec,
         trees=lambda digest: Tree.decode(objects.read(digest)),
         autoscale=settings.serving.autoscale_policy(),
