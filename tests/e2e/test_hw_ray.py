@@ -15,6 +15,8 @@ import pytest
 
 from headwater.client import Client
 from headwater.domain.jobs import JobState
+from tests.e2e.conftest import make_hw, unique
+from tests.e2e.test_hw_flows import grid_flow, task, write_flow
 from tests.security.test_sandbox import probe
 from tests.support.rayhead import RayHead, lose_node
 from tests.support.restarts import RestartableServer, restartable_server
@@ -24,8 +26,16 @@ pytestmark = [pytest.mark.slow, pytest.mark.ray]
 
 
 @pytest.fixture(scope="module")
+def scripts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Files the tasks run, which their sandbox mounts read-only."""
+    folder = tmp_path_factory.mktemp("ray-scripts")
+    folder.chmod(0o755)  # tasks run as another uid when the tests run as root
+    return folder
+
+
+@pytest.fixture(scope="module")
 def server(
-    ray_head: RayHead, tmp_path_factory: pytest.TempPathFactory
+    ray_head: RayHead, tmp_path_factory: pytest.TempPathFactory, scripts: Path
 ) -> Iterator[RestartableServer]:
     tmp = tmp_path_factory.mktemp("hw-ray")
     with restartable_server(
@@ -34,6 +44,7 @@ def server(
         HEADWATER_EXECUTOR="ray",
         HEADWATER_RAY_ADDRESS=ray_head.dashboard,
         HEADWATER_RAY_PYTHON=sys.executable,
+        HEADWATER_SANDBOX_READ_ONLY=str(scripts),
     ) as srv:
         yield srv
 
@@ -102,6 +113,26 @@ def test_a_server_killed_while_its_task_runs_on_ray_adopts_it_and_never_runs_it_
     client.experiments.stop(exp.id)
     wait_until(lambda: _finished(ray_head, exp.id), timeout=60, message="its Ray job runs on")
     assert client.experiments.get(exp.id).state is JobState.ABORTED
+
+
+def test_a_flow_with_a_grid_runs_on_ray_as_it_does_locally(
+    server: RestartableServer, scripts: Path, tmp_path: Path, ray_head: RayHead
+) -> None:
+    """tests/e2e/test_hw_flows.py's grid flow, through `hw flow run --wait`, on Ray."""
+    hw = make_hw(tmp_path, "admin")
+    hw("login", "--url", server.url, "--token", server.admin_token)
+    pid = str(hw.json("project", "create", unique("ray-flows"))["id"])
+    folder = scripts / tmp_path.name
+    folder.mkdir(mode=0o755)
+    path = write_flow(tmp_path, grid_flow(folder, unique("Grid on Ray")))
+    ended = hw.json("flow", "run", "--file", str(path), "--wait", "--timeout", "180", "-p", pid)
+    assert ended["status"] == "success", ended
+    seen = hw.json("inspect", str(ended["number"]), "-p", pid)
+    assert [len(t["instances"]) for t in seen["tasks"]] == [1, 2, 1]
+    train = task(seen, 'Train "fast" model')
+    assert sorted(i["tags"]["score"] for i in train["instances"]) == ["1.0", "5.0"]
+    ids = [i["experiment_id"] for t in seen["tasks"] for i in t["instances"]]
+    assert all(_jobs(ray_head, eid) == 1 for eid in ids)  # each a Ray job, once
 
 
 def _finished(head: RayHead, experiment_id: str) -> bool:
