@@ -55,12 +55,7 @@ class Live:
     def task(self, command: str, resources: Resources | None = None) -> Launch:
         """A new experiment's launch (its token, its server), as the engine built it."""
         exp = self.client.experiments.create(command)[0]
-        launch = wait_until(
-            lambda: next(
-                (x for x in self.engine_executor.launched if x.experiment_id == exp.id), None
-            ),
-            message="the engine never launched it",
-        )
+        launch = self.launched(exp.id, 1)
         if resources is not None:
             launch = Launch(
                 experiment_id=launch.experiment_id,
@@ -71,6 +66,15 @@ class Live:
                 spec=launch.spec,
             )
         return launch
+
+    def launched(self, experiment_id: str, times: int) -> Launch:
+        """The engine's ``times``-th launch of the experiment."""
+
+        def found() -> Launch | None:
+            mine = [x for x in self.engine_executor.launched if x.experiment_id == experiment_id]
+            return mine[times - 1] if len(mine) >= times else None
+
+        return wait_until(found, message="the engine never launched it")
 
     def state(self, experiment_id: str) -> JobState:
         return self.client.experiments.get(experiment_id).state
@@ -328,6 +332,33 @@ def test_a_restarted_server_adopts_a_running_task(backend: Backend, live: Live) 
     if backend.runs_tasks:
         ended = live.ended(launch.experiment_id)
         assert (ended.state, ended.reason) == (JobState.ABORTED, "stopped")
+
+
+@pytest.mark.ray
+def test_ray_a_relaunch_after_its_job_ended_is_a_new_run(
+    ray_head: RayHead, live: Live, tmp_path: Path
+) -> None:
+    """A restarted task (the watchdog's) is launched again under the same id: the ended job
+    is cleared away and a new one runs, where a job that still runs would be adopted."""
+    from ray.job_submission import JobSubmissionClient
+
+    backend = _ray(ray_head, tmp_path / "work")
+    jobs = JobSubmissionClient(ray_head.dashboard)
+    try:
+        launch = live.task("echo once")
+        runner = backend.executor.launch(launch)
+        _gone(backend, backend.executor, launch.experiment_id, runner)
+        ended = jobs.get_job_info(launch.experiment_id).end_time
+        assert backend.executor.launch(launch) == runner
+        again = jobs.get_job_info(launch.experiment_id)
+        assert again.start_time is not None
+        assert ended is not None
+        assert again.start_time >= ended  # a new job, not the old one's record
+        listed = [j.submission_id for j in jobs.list_jobs()]
+        assert listed.count(launch.experiment_id) == 1
+        _gone(backend, backend.executor, launch.experiment_id, runner)
+    finally:
+        backend.close()
 
 
 @pytest.mark.ray

@@ -275,6 +275,7 @@ class RayExecutor:
         self._client: Any = None
         self._lock = threading.Lock()
         self._stopping: set[str] = set()  # stopped while pending: stop again until ended
+        self._cancelled: set[str] = set()  # stopped by this server: a relaunch is a new run
         self._connect()
 
     # -- the cluster -----------------------------------------------------------------------
@@ -344,19 +345,46 @@ class RayExecutor:
             "PYTHONUNBUFFERED": "1",
             "RAY_JOB_STOP_WAIT_TIME_S": str(STOP_WAIT_SECONDS),  # read by Ray's supervisor
         }
-        try:
+        job = launch.experiment_id
+
+        def submit() -> None:
             client.submit_job(
                 entrypoint=command,
-                submission_id=launch.experiment_id,
+                submission_id=job,
                 runtime_env={"env_vars": env},
                 metadata={"headwater_project": launch.project_id},
                 **entrypoint_resources(launch.resources),
             )
+
+        try:
+            submit()
         except RuntimeError as exc:
             if "already exists" not in str(exc):
                 raise
-            log.info("experiment %s: its Ray job was already submitted", launch.experiment_id)
-        return {"executor": self.name, "submission_id": launch.experiment_id}
+            if self._replace(job):  # a restart (stuck, idle): the old run ended, run anew
+                submit()
+            else:  # submitted before a server restart: the same run, adopted
+                log.info("experiment %s: its Ray job was already submitted", job)
+        return {"executor": self.name, "submission_id": job}
+
+    def _replace(self, job: str) -> bool:
+        """Whether the job of this id is an earlier run to clear away (then it is deleted):
+        one that ended, or one this server stopped, once it ends. A job that runs and was not
+        stopped is this very launch, submitted before a restart: it stays."""
+        with self._lock:
+            stopped = job in self._cancelled
+        deadline = time.monotonic() + STOP_WAIT_SECONDS + 15
+        status = self._status(job)
+        while stopped and status in _ACTIVE and time.monotonic() < deadline:
+            time.sleep(0.2)
+            status = self._status(job)
+        if status in _ACTIVE:
+            return False
+        if status is not None:
+            self._connect().delete_job(job)
+        with self._lock:
+            self._cancelled.discard(job)
+        return True
 
     def poll(self, experiment_id: str, runner: Runner) -> Liveness:
         self._stop_again()
@@ -370,6 +398,8 @@ class RayExecutor:
 
     def cancel(self, experiment_id: str, runner: Runner) -> None:
         job = str(runner.get("submission_id", experiment_id))
+        with self._lock:
+            self._cancelled.add(job)
         try:
             self._connect().stop_job(job)
             if self._status(job) == "PENDING":
