@@ -216,9 +216,19 @@ class LocalHead:
             while _alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.2)
         if found.get("temp") and not _alive(pid):  # its sessions' logs and sockets
-            shutil.rmtree(str(found["temp"]), ignore_errors=True)
+            _remove(Path(str(found["temp"])))
         with contextlib.suppress(FileNotFoundError):
             self.record.unlink()
+
+
+def _remove(folder: Path) -> None:
+    """Remove the head's temp folder; the last of its processes (the dashboard's) may still
+    write there for a moment after ``ray start`` has left."""
+    for _attempt in range(20):
+        shutil.rmtree(folder, ignore_errors=True)
+        time.sleep(0.25)
+        if not folder.exists():
+            return
 
 
 def free_port() -> int:
