@@ -187,8 +187,7 @@ def create_app(server_settings: ServerSettings | None = None) -> HeadwaterApp:
 
     @app.get("/healthz", tags=["health"], include_in_schema=True)
     def healthz() -> JSONResponse:
-        """Whether the server and its database answer, and whether this server leads the
-        engine ("leading"), waits to ("standby") or runs none ("off": --no-engine)."""
+        """Whether the server and its database answer, and its engine: leading, standby or off."""
         platform = app.state.platform
         with platform.db.read() as session:
             session.execute(text("SELECT 1"))
