@@ -121,7 +121,22 @@ class ServerSettings(BaseSettings):
         None, description="How tasks and links reach this server; default http://host:port"
     )
     engine: bool = Field(True, description="Run the scheduler here (off: serve the API only)")
+    leader_retry_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=10,
+        description="How often a server that does not lead the engine tries to (servers on one "
+        "PostgreSQL): a failover waits at most this long after the leader's connection ends",
+    )
     executor: str = Field("local", description="Where tasks run: local, ray, kubernetes")
+    ray_address: str | None = Field(
+        None,
+        description="The Ray cluster of the ray executor: auto, ray://host:10001 or "
+        "http://host:8265 (unset: a head on this machine, started by the server)",
+    )
+    ray_python: str | None = Field(
+        None, description="The interpreter on the Ray nodes (default: python; this one locally)"
+    )
     worker_idle_exit: float = Field(300.0, gt=0, description="Seconds an idle worker stays")
     workspace_check_seconds: float = Field(
         10.0, gt=0, description="How often idle workspaces are looked for (and culled)"

@@ -24,6 +24,8 @@ class RestartableServer:
     port: int
     args: tuple[str, ...]
     current: RunningServer | None = None
+    env: dict[str, str] | None = None  # more HEADWATER_* settings
+    start_timeout: float = 30.0
 
     @property
     def url(self) -> str:
@@ -38,13 +40,17 @@ class RestartableServer:
         with self.log.open("ab") as sink:
             process = subprocess.Popen(
                 [PY, "-m", "headwater.cli.main", "server", "--port", str(self.port), *self.args],
-                env=server_env(self.home, self.port),
+                env=server_env(self.home, self.port, **(self.env or {})),
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         self.current = RunningServer(home=self.home, url=self.url, process=process, log=self.log)
-        wait_until(self._healthy, message=lambda: self.log.read_text(errors="replace"))
+        wait_until(
+            self._healthy,
+            timeout=self.start_timeout,
+            message=lambda: self.log.read_text(errors="replace"),
+        )
 
     def kill(self) -> None:
         """Take the server away at once (SIGKILL: answers in flight are lost), leaving its
@@ -68,9 +74,14 @@ class RestartableServer:
 
 
 @contextlib.contextmanager
-def restartable_server(home: Path, log: Path, *args: str) -> Iterator[RestartableServer]:
-    """``hw server ARGS`` on ``home``; the server and its worker end with the block."""
-    server = RestartableServer(home=home, log=log, port=free_port(), args=args)
+def restartable_server(
+    home: Path, log: Path, *args: str, start_timeout: float = 30.0, **env: str
+) -> Iterator[RestartableServer]:
+    """``hw server ARGS`` on ``home`` (``env``: more settings); the server and its worker end
+    with the block."""
+    server = RestartableServer(
+        home=home, log=log, port=free_port(), args=args, env=env, start_timeout=start_timeout
+    )
     server.start()
     try:
         yield server

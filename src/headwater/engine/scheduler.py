@@ -64,6 +64,7 @@ class Engine:
         notifications: Notifications,
         lock_file: Path,
         watch_seconds: float = 5.0,
+        standby_seconds: float = 5.0,
         task_spec: TaskSpecSource | None = None,
         trees: TreeSource | None = None,
         missing_objects: ObjectsSource | None = None,
@@ -79,6 +80,9 @@ class Engine:
         self.notifications = notifications
         self.leadership = Leadership(db, lock_file)
         self.watch_seconds = watch_seconds
+        # How often a server that does not lead tries to: the bound on a failover's wait
+        # (a leader killed drops its connection, and with it the lock, at once).
+        self.standby_seconds = standby_seconds
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -155,7 +159,7 @@ class Engine:
                         self.watch()
             except Exception:  # the loop must outlive any one bad pass
                 log.exception("engine pass failed")
-            self._wake.wait(timeout=1.0 if self.leading else 5.0)
+            self._wake.wait(timeout=1.0 if self.leading else self.standby_seconds)
             self._wake.clear()
 
     # -- scheduling ------------------------------------------------------------------------

@@ -1,17 +1,27 @@
 """``python -m headwater.runtime TASK_ID --project PID``: one task, as remote executors start it.
 
 The server's address and the task's token come from ``HEADWATER_URL`` and ``HEADWATER_TOKEN``.
+``--sandbox JSON`` (the server's sandbox settings) runs the task's commands in bubblewrap, as the
+local worker does. A SIGTERM (Ray's ``stop_job``) is a stop: the command's group is asked to end
+and the runtime reports the task ``aborted`` ("stopped") before it leaves.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import signal
 import sys
 import tempfile
+import threading
+from dataclasses import replace
 from pathlib import Path
+from types import FrameType
 
 from headwater.domain.jobs import JobState
+from headwater.runtime.sandbox import for_worker
+from headwater.runtime.stopping import signal_group
 from headwater.runtime.task import run_task
 
 
@@ -21,11 +31,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project", required=True)
     parser.add_argument("--workroot", type=Path, default=Path(tempfile.gettempdir()) / "hw-work")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".headwater" / "task-cache")
+    parser.add_argument("--sandbox", help="the sandbox settings, as JSON (none: no sandbox)")
     args = parser.parse_args(argv)
     url, token = os.environ.get("HEADWATER_URL"), os.environ.get("HEADWATER_TOKEN")
     if not url or not token:
         print("HEADWATER_URL and HEADWATER_TOKEN must be set", file=sys.stderr)
         return 2
+    sandbox = None
+    if args.sandbox:
+        # Other tasks' folders (under the workroot) are hidden from this one, and so is the
+        # server's home where it is on this machine (a Ray head on the server's own).
+        options = json.loads(args.sandbox)
+        sandbox = for_worker(options, args.workroot)
+        home = options.get("server_home")
+        if home and os.path.exists(home):
+            sandbox = replace(sandbox, hidden=(*sandbox.hidden, os.path.realpath(home)))
+    cancel = threading.Event()
+    groups: list[int] = []
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        cancel.set()
+        for pgid in list(groups):
+            signal_group(pgid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
     outcome = run_task(
         args.task_id,
         args.project,
@@ -33,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         token=token,
         workroot=args.workroot,
         cache_root=args.cache,
+        cancel=cancel,
+        on_process=groups.append,
+        sandbox=sandbox,
     )
     return 0 if outcome.state is JobState.SUCCESS else 1
 

@@ -191,9 +191,14 @@ def create_app(server_settings: ServerSettings | None = None) -> HeadwaterApp:
 
     @app.get("/healthz", tags=["health"], include_in_schema=True)
     def healthz() -> JSONResponse:
-        with app.state.platform.db.read() as session:
+        """Whether the server and its database answer, and its engine: leading, standby or off."""
+        platform = app.state.platform
+        with platform.db.read() as session:
             session.execute(text("SELECT 1"))
-        return JSONResponse({"status": "ok", "version": __version__})
+        engine = "off"
+        if platform.settings.engine:
+            engine = "leading" if platform.engine.leading else "standby"
+        return JSONResponse({"status": "ok", "version": __version__, "engine": engine})
 
     @app.get(
         "/metrics", tags=["health"], include_in_schema=False, dependencies=docs.login_unless(public)

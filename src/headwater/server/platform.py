@@ -117,6 +117,13 @@ def _engine(settings: ServerSettings, db: Database, box: SecretBox, objects: Obj
             "idle_exit": settings.worker_idle_exit,
             "sandbox": settings.sandbox_options(),
         }
+    elif settings.executor == "ray":
+        options = {
+            "address": settings.ray_address,
+            "home": settings.home,
+            "python": settings.ray_python,
+            "sandbox": settings.sandbox_options(),
+        }
     notifiers = ProjectNotifiers(db, box, settings)
 
     def spec(experiment: Experiment, token: str) -> dict[str, Any]:
@@ -129,6 +136,7 @@ def _engine(settings: ServerSettings, db: Database, box: SecretBox, objects: Obj
         server_url=settings.resolved_public_url,
         notifications=Notifications(db, notifiers, settings.resolved_public_url(), notifiers),
         lock_file=settings.home / "engine.lock",
+        standby_seconds=settings.leader_retry_seconds,
         task_spec=spec,
         trees=lambda digest: Tree.decode(objects.read(digest)),
         missing_objects=objects.missing,

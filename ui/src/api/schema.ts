@@ -2147,7 +2147,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Healthz */
+        /**
+         * Healthz
+         * @description Whether the server and its database answer, and its engine: leading, standby or off.
+         */
         get: operations["healthz"];
         put?: never;
         post?: never;

@@ -1,0 +1,77 @@
+"""A real Ray head for the tests marked ``ray``, started once per session and stopped after.
+
+``ray start --head --block`` as ``hw server`` starts it without ``HEADWATER_RAY_ADDRESS``
+(``executors.ray.LocalHead``), two CPUs, its ports free ones. ``HEADWATER_TEST_RAY_DASHBOARD``
+names one that runs already (two CPUs, started with this tree on its PYTHONPATH) and saves the
+start. Where Ray is not installed the tests
+skip with the reason, unless ``HEADWATER_REQUIRE_RAY=1``. The head's nodes run the tasks with
+this interpreter, so they see the code under test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.waiting import wait_until
+
+RAY_CPUS = 2
+
+
+@dataclass
+class RayHead:
+    dashboard: str
+    log: Path | None
+
+
+@pytest.fixture(scope="session")
+def ray_head() -> Iterator[RayHead]:
+    """A head of two CPUs for this session; ``HEADWATER_TEST_RAY_DASHBOARD`` names one that
+    runs already (``http://127.0.0.1:8265``, with two CPUs) and saves the start."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        if os.environ.get("HEADWATER_REQUIRE_RAY") == "1":
+            pytest.fail("HEADWATER_REQUIRE_RAY=1 but Ray is not installed")
+        pytest.skip("Ray is not installed (pip install 'headwater[ray]')")
+    given = os.environ.get("HEADWATER_TEST_RAY_DASHBOARD")
+    if given:
+        yield RayHead(given, None)
+        return
+    from headwater.executors.ray import LocalHead
+
+    home = Path(tempfile.mkdtemp(prefix="hwray-home-"))
+    head = LocalHead(home, cpus=RAY_CPUS)  # what `hw server` starts without an address
+    try:
+        yield RayHead(head.start(), head.log)
+    finally:
+        head.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def lose_node(dashboard: str, experiment_id: str) -> None:
+    """What a node's loss does to a task's job: its supervisor and every process under it die
+    at once (SIGKILL), with no word to anyone."""
+    import psutil
+    from ray.util.state import list_actors
+
+    name = f"_ray_internal_job_actor_{experiment_id}"
+    actors = wait_until(
+        lambda: [
+            a
+            for a in list_actors(address=dashboard, filters=[("name", "=", name)])
+            if a.state == "ALIVE" and a.pid
+        ],
+        message="the job's supervisor never ran",
+    )
+    supervisor = psutil.Process(actors[0].pid)
+    for process in [*supervisor.children(recursive=True), supervisor]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()

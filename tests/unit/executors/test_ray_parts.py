@@ -1,0 +1,70 @@
+"""The Ray executor's pure parts: the job's command line, its resources, the cluster's total.
+(The backend itself runs against a real Ray head in tests/contracts/test_executor.py.)"""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import pytest
+
+from headwater.domain.compute import Resources
+from headwater.domain.errors import InvalidInput
+from headwater.executors import registry
+from headwater.executors.base import Launch
+from headwater.executors.ray import (
+    MIB,
+    RayExecutor,
+    cluster_resources,
+    entrypoint,
+    entrypoint_resources,
+)
+
+LAUNCH = Launch(
+    experiment_id="e1",
+    project_id="p1",
+    server_url="http://hw:8100",
+    token="hw_task_SECRET",
+    resources=Resources(cpus=2.0, memory_mb=512, gpus=1),
+    spec={"secrets": "SECRET VALUE"},
+)
+
+
+def test_the_command_line_names_the_task_and_carries_no_secret() -> None:
+    line = entrypoint(LAUNCH, python="python", workroot="/scratch/hw", sandbox={"network": True})
+    argv = shlex.split(line)
+    assert argv[:4] == ["python", "-m", "headwater.runtime", "e1"]
+    assert argv[argv.index("--project") + 1] == "p1"
+    assert argv[argv.index("--workroot") + 1] == "/scratch/hw"
+    assert json.loads(argv[argv.index("--sandbox") + 1]) == {"network": True}
+    assert "SECRET" not in line  # the token travels in the job's environment, the spec not at all
+    assert "--sandbox" not in entrypoint(LAUNCH, python="python", workroot=None, sandbox=None)
+
+
+def test_a_template_becomes_entrypoint_resources() -> None:
+    assert entrypoint_resources(LAUNCH.resources) == {
+        "entrypoint_num_cpus": 2.0,
+        "entrypoint_num_gpus": 1,
+        "entrypoint_memory": 512 * MIB,
+    }
+    assert entrypoint_resources(Resources(cpus=0.5, memory_mb=0, gpus=0)) == {
+        "entrypoint_num_cpus": 0.5
+    }
+
+
+def test_the_capacity_is_the_alive_nodes_sum() -> None:
+    nodes = [
+        {"state": "ALIVE", "resources_total": {"CPU": 8.0, "memory": 16 * 1024 * MIB, "GPU": 2.0}},
+        {"state": "ALIVE", "resources_total": {"CPU": 4.0, "memory": 8 * 1024 * MIB}},
+        {"state": "DEAD", "resources_total": {"CPU": 64.0, "memory": 1024 * MIB, "GPU": 8.0}},
+    ]
+    assert cluster_resources(nodes) == Resources(cpus=12.0, memory_mb=24 * 1024, gpus=2)
+
+
+def test_the_registry_knows_ray_by_name() -> None:
+    assert registry.available()["ray"] == "headwater.executors.ray:RayExecutor"
+
+
+def test_a_head_of_its_own_needs_the_server_home() -> None:
+    with pytest.raises(InvalidInput, match="home"):
+        RayExecutor(None, home=None)
