@@ -43,6 +43,7 @@ from headwater.engine.ports import TreeSource
 
 log = logging.getLogger("headwater.engine.flows")
 
+ACTIVE = (JobState.INITIALIZING, JobState.RUNNING)
 BROKEN_PARENT = (TaskState.FAILED, TaskState.ABORTED, TaskState.SKIPPED)
 NOT_IN_RUN = "not part of this run"
 
@@ -80,6 +81,7 @@ class FlowDriver:
         db: Database,
         *,
         stop: Callable[[Experiment], bool],
+        told: Callable[[Sequence[str]], None],
         wake: Callable[[], None],
         approval_needed: Callable[[Approval], None],
         run_ended: Callable[[FlowRun], None],
@@ -88,6 +90,7 @@ class FlowDriver:
         self.db = db
         self._trees = trees
         self._stop = stop
+        self._told = told  # experiments ended here in bulk, for the notifiers
         self._wake = wake
         self._approval_needed = approval_needed
         self._run_ended = run_ended
@@ -114,16 +117,17 @@ class FlowDriver:
     def _has_work(self, run: FlowRun) -> bool:
         """A cheap look before the locked pass: a running task whose instances all ended, a
         waiting task whose parents all ended, or a run whose state lags its tasks'. The engine
-        wakes on every ending; without this each wake would load every instance of every run."""
+        wakes on every ending; without this each wake would load every instance of every run.
+        A running task costs one probe that stops at its first instance still going (not a
+        count of all of them: that made a 10,000-instance run quadratic)."""
         with self.db.read() as session:
             runs = RunRepo(session)
             tasks = {t.title: t.state for t in runs.tasks(run.id)}
-            counts = runs.state_counts(run.id)
             flow = run_flow_spec(session, run)
+            for title, state in tasks.items():
+                if state is TaskState.RUNNING and not runs.any_going(run.id, title):
+                    return True
         for title, state in tasks.items():
-            going = counts.get(title, {})
-            if state is TaskState.RUNNING and all(JobState(s).terminal for s in going):
-                return True
             if state is TaskState.WAITING and all(
                 tasks[p].terminal for p in flow.graph.parents(title)
             ):
@@ -243,20 +247,24 @@ class FlowDriver:
         return self._reload(run.id)
 
     def stop(self, run: FlowRun, *, reason: str) -> FlowRun:
-        """Abort the run: waiting tasks end aborted, running instances are stopped."""
+        """Abort the run: its tasks not ended end aborted, then its queued instances (all at
+        once, however many), then its running ones are stopped one by one (their processes
+        signalled). Each step goes through the transition tables, so a launch that races the
+        stop finds its experiment aborted and starts nothing."""
         with self.db.write() as session:
             runs = RunRepo(session)
             current = runs.lock_run(run.id)
             if current.state.terminal:
                 return current
-            experiments = ExperimentRepo(session)
-            live = []
-            for inst in runs.instances(run.id):
-                if inst.experiment_id and not inst.state.terminal:
-                    live.append(experiments.get(inst.experiment_id))
             for task in runs.tasks(run.id):
                 if not task.state.terminal:
                     runs.move_task(run.id, task.title, TaskState.ABORTED, reason=reason)
+        with self.db.write() as session:
+            ids = RunRepo(session).experiment_ids(run.id)
+            experiments = ExperimentRepo(session)
+            aborted = experiments.move_queued(ids, JobState.ABORTED, reason="stopped by a user")
+            live = experiments.in_states(ACTIVE, among=ids)
+        self._told(aborted)
         for experiment in live:
             self._stop(experiment)
         with self.db.write() as session:

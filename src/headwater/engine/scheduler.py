@@ -19,7 +19,7 @@ from typing import Any
 
 from headwater.db.database import Database
 from headwater.db.repos.compute import ComputeRepo
-from headwater.db.repos.experiments import ExperimentRepo, Waiting
+from headwater.db.repos.experiments import ExperimentRepo, QueueKey, Waiting
 from headwater.db.repos.settings import SettingsRepo
 from headwater.db.repos.users import UserRepo
 from headwater.domain.autoscale import AutoscalePolicy
@@ -40,6 +40,7 @@ log = logging.getLogger("headwater.engine")
 
 ACTIVE = (JobState.INITIALIZING, JobState.RUNNING)
 DEFAULT_COMPUTE = "default"
+QUEUE_PAGE = 64  # queued experiments read at a time: more than one pass starts
 TRIGGER_SECONDS = 2.0  # schedules tick by the minute; datasets are watched this often
 
 
@@ -77,13 +78,14 @@ class Engine:
         self._recovered = False
         self._last_watch = 0.0
         self._last_triggers = 0.0
-        # Queued experiments whose computes were checked (they exist and fit the machine) and
-        # that wait for room: a pass skips them while nothing at all fits (a grid of thousands
-        # costs a busy pass nothing per experiment).
-        self._vetted: set[str] = set()
+        # The queue's place up to which queued experiments had their computes checked (they
+        # exist and fit the machine): later ones are new and are checked at once; earlier
+        # ones wait their turn while nothing fits (None after a start: all are checked once).
+        self._checked: QueueKey | None = None
         self.flows = FlowDriver(
             db,
             stop=self.stop,
+            told=self._told,
             wake=self.wake,
             approval_needed=self._approval_needed,
             run_ended=self._run_ended,
@@ -152,12 +154,14 @@ class Engine:
     # -- scheduling ------------------------------------------------------------------------
 
     def schedule(self) -> int:
-        """Start every queued experiment that fits now, oldest first. Returns how many."""
+        """Start every queued experiment that fits now, oldest first. Returns how many.
+
+        The queue is read a page at a time from its head, and only while something still
+        fits: a grid of 10,000 queued experiments costs a pass one page, not 10,000 rows.
+        Work queued since the last pass is checked at once even on a full machine (a compute
+        that does not exist fails now, not when room frees)."""
         with self.db.read() as session:
             repo = ExperimentRepo(session)
-            queued = repo.waiting()
-            if not queued:
-                return 0
             held = repo.held_resources()
             templates = ComputeRepo(session).all()
         total = self.executor.capacity()
@@ -166,19 +170,33 @@ class Engine:
             free = free - as_resources(resources)
         started = 0
         owned: dict[str, bool] = {}
-        self._vetted &= {e.id for e in queued}
-        for experiment in queued:
-            if experiment.id in self._vetted and not any(
-                t.resources.fits_in(free) for t in templates.values()
-            ):
-                continue  # checked on an earlier pass, and nothing at all fits now
-            template = self._pick(experiment, templates, free, total, owned)
-            if template is None:
-                continue
-            free = free - template.resources
-            if self._launch(experiment, template):
-                started += 1
+        after: QueueKey | None = None
+        while any(t.resources.fits_in(free) for t in templates.values()):
+            page = self._queue_page(after)
+            for experiment in page:
+                if not any(t.resources.fits_in(free) for t in templates.values()):
+                    break  # full: the rest waits, as checked on an earlier pass
+                template = self._pick(experiment, templates, free, total, owned)
+                if template is None:
+                    continue
+                free = free - template.resources
+                if self._launch(experiment, template):
+                    started += 1
+            if len(page) < QUEUE_PAGE:
+                break
+            after = page[-1].key
+        while page := self._queue_page(self._checked):  # new since the last pass
+            for experiment in page:
+                template = self._pick(experiment, templates, free, total, owned)
+                if template is not None:
+                    free = free - template.resources
+                    started += self._launch(experiment, template)
+            self._checked = page[-1].key
         return started
+
+    def _queue_page(self, after: QueueKey | None) -> list[Waiting]:
+        with self.db.read() as session:
+            return ExperimentRepo(session).queue_page(after, QUEUE_PAGE)
 
     def _pick(
         self,
@@ -206,8 +224,6 @@ class Engine:
                 experiment.id,
                 f"no compute in {', '.join(requested)} fits this machine ({total})",
             )
-        elif template is None:
-            self._vetted.add(experiment.id)  # it waits its turn; its names are good
         return template
 
     def _launch(self, experiment: Waiting, template: ComputeTemplate) -> bool:
@@ -243,7 +259,9 @@ class Engine:
             return False
         if runner != after.runner:  # what the backend adds to find it again
             with self.db.write() as session:
-                ExperimentRepo(session).add_runner(experiment.id, runner)
+                now = ExperimentRepo(session).add_runner(experiment.id, runner)
+            if now.state.terminal:  # stopped while it launched: the stop's cancel came early
+                self.executor.cancel(experiment.id, now.runner)
         return True
 
     def _spec(self, experiment: Experiment, token: str) -> dict[str, Any] | None:
@@ -341,6 +359,12 @@ class Engine:
         if experiment.state.active:
             self.executor.cancel(experiment.id, experiment.runner)
         return True
+
+    def _told(self, ended: Sequence[str]) -> None:
+        """Experiments ended in bulk (a stopped run's queued instances), for the notifiers."""
+        if ended:
+            self.notifications.ended_in_bulk(ended)
+            self.wake()
 
     def stop_replica(self, experiment: Experiment, why: str) -> bool:
         """Stop an endpoint replica's task for the serving controller, saying why."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from headwater.db.tables import (
@@ -28,8 +28,20 @@ from headwater.domain.flowruns import (
     check_task_move,
 )
 from headwater.domain.ids import as_number, new_id
+from headwater.domain.jobs import JobState
 
 ACTIVE_RUNS = (RunState.RUNNING, RunState.PENDING_APPROVAL)
+GOING = [s for s in JobState if not s.terminal]  # an instance in these has not ended
+_ANY_GOING = (  # built once: the flow pass asks on every engine pass
+    select(FlowInstanceRow.id)
+    .outerjoin(ExperimentRow, ExperimentRow.id == FlowInstanceRow.experiment_id)
+    .where(
+        FlowInstanceRow.run_id == bindparam("run_id"),
+        FlowInstanceRow.task == bindparam("task"),
+        func.coalesce(ExperimentRow.state, FlowInstanceRow.state).in_(GOING),
+    )
+    .limit(1)
+)
 _ANY_ACTIVE_RUN = select(FlowRunRow.id).where(FlowRunRow.state.in_(ACTIVE_RUNS)).limit(1)
 
 
@@ -262,6 +274,21 @@ class RunRepo:
         for task, value, count in rows:
             out.setdefault(task, {})[str(getattr(value, "value", value))] = int(count)
         return out
+
+    def any_going(self, run_id: str, task: str) -> bool:
+        """Whether an instance of the task has not ended: one probe that stops at the first,
+        where counting a 10,000-instance task by state on every pass would read it whole.
+        (``ix_flow_instances_run_task`` walks the task's instances by id, in no relation to
+        the queue's order, so one still going is found within a few rows.)"""
+        args = {"run_id": run_id, "task": task}
+        found = self.s.execute(_ANY_GOING, args).first()
+        return found is not None
+
+    def experiment_ids(self, run_id: str) -> Select[tuple[str | None]]:
+        """The run's experiments, as a subquery for statements over all of them at once."""
+        return select(FlowInstanceRow.experiment_id).where(
+            FlowInstanceRow.run_id == run_id, FlowInstanceRow.experiment_id.is_not(None)
+        )
 
     def instances(self, run_id: str) -> list[RunInstance]:
         """Every instance of a run; exec instances carry their experiment's state and times."""
