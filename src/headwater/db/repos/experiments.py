@@ -295,7 +295,7 @@ class ExperimentRepo:
         return list(self.s.connection().scalars(HELD).all())
 
     def in_states(
-        self, states: Iterable[JobState], *, among: Select[tuple[str | None]] | None = None
+        self, states: Iterable[JobState], *, among: Select[str | None] | None = None
     ) -> list[Experiment]:
         """Experiments in ``states``, oldest first; only those ``among`` gives, when given."""
         where = [ExperimentRow.state.in_(list(states))]
@@ -359,9 +359,7 @@ class ExperimentRepo:
         self._update(experiment_id, **changes)
         return before, replace(before, **changes)
 
-    def move_queued(
-        self, ids: Select[tuple[str | None]], target: JobState, *, reason: str
-    ) -> list[str]:
+    def move_queued(self, ids: Select[str | None], target: JobState, *, reason: str) -> list[str]:
         """Every queued experiment among ``ids`` moved at once (a stopped run's thousands):
         the transition table's rule for queued work, one UPDATE; returns the ids it moved
         (ones that left the queue meanwhile are not touched). Reads no row: the notifiers

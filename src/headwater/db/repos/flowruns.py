@@ -284,7 +284,7 @@ class RunRepo:
         found = self.s.execute(_ANY_GOING, args).first()
         return found is not None
 
-    def experiment_ids(self, run_id: str) -> Select[tuple[str | None]]:
+    def experiment_ids(self, run_id: str) -> Select[str | None]:
         """The run's experiments, as a subquery for statements over all of them at once."""
         return select(FlowInstanceRow.experiment_id).where(
             FlowInstanceRow.run_id == run_id, FlowInstanceRow.experiment_id.is_not(None)
