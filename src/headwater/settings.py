@@ -123,6 +123,13 @@ class ServerSettings(BaseSettings):
     engine: bool = Field(True, description="Run the scheduler here (off: serve the API only)")
     executor: str = Field("local", description="Where tasks run: local, ray, kubernetes")
     worker_idle_exit: float = Field(300.0, gt=0, description="Seconds an idle worker stays")
+    flow_max_instances: int = Field(
+        10_000,
+        ge=1,
+        le=1_000_000,
+        description="Most instances one task of a flow run may have (checked at import where "
+        "the grids make the count certain, else as the task starts)",
+    )
     workspace_check_seconds: float = Field(
         10.0, gt=0, description="How often idle workspaces are looked for (and culled)"
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -35,7 +36,7 @@ from headwater.domain.flowruns import (
     run_outcome,
     task_outcome,
 )
-from headwater.domain.flowspec import parse_flow
+from headwater.domain.flowspec import MAX_INSTANCES, parse_flow
 from headwater.domain.flowspec.model import Flow, GatedTask
 from headwater.domain.jobs import Experiment, JobState
 from headwater.engine.flowtasks import start_task
@@ -60,8 +61,9 @@ class Approval:
 
 @functools.lru_cache(maxsize=256)
 def flow_of(flow_id: str, version: int, text: str) -> Flow:
-    """A stored version, parsed once (the text was checked when it was saved)."""
-    return parse_flow(text, source=f"flow version {version}")
+    """A stored version, parsed once (the text was checked when it was saved; its instance
+    counts under the limit of that day: a run meets today's as it expands)."""
+    return parse_flow(text, source=f"flow version {version}", max_instances=sys.maxsize)
 
 
 def load_flow(repo: FlowRepo, flow: FlowRecord, version: int) -> Flow:
@@ -86,9 +88,11 @@ class FlowDriver:
         approval_needed: Callable[[Approval], None],
         run_ended: Callable[[FlowRun], None],
         trees: TreeSource | None = None,
+        max_instances: int = MAX_INSTANCES,
     ) -> None:
         self.db = db
         self._trees = trees
+        self.max_instances = max_instances  # of one task (the server's setting)
         self._stop = stop
         self._told = told  # experiments ended here in bulk, for the notifiers
         self._wake = wake
@@ -185,7 +189,14 @@ class FlowDriver:
                     approvals.append(Approval(run.project_id, run, title, spec.approvers))
                     continue
                 tasks[title] = start_task(
-                    session, run, flow, spec, by_task, parents, trees=self._trees
+                    session,
+                    run,
+                    flow,
+                    spec,
+                    by_task,
+                    parents,
+                    trees=self._trees,
+                    max_instances=self.max_instances,
                 )
                 created = created or tasks[title].state is TaskState.RUNNING
             outcome = run_outcome(t.state for t in tasks.values())

@@ -27,6 +27,7 @@ from headwater.domain.compute import ComputeTemplate, Resources, choose_compute,
 from headwater.domain.credentials import token_hash
 from headwater.domain.errors import Conflict, HeadwaterError, NotFound
 from headwater.domain.flowruns import FlowRun, RunState
+from headwater.domain.flowspec import MAX_INSTANCES
 from headwater.domain.jobs import Experiment, JobState
 from headwater.domain.rollout import RolloutPolicy
 from headwater.engine.flows import Approval, FlowDriver, approver_emails
@@ -64,6 +65,7 @@ class Engine:
         rollout: RolloutPolicy | None = None,
         serving: bool = True,
         replica_max_body: int | None = None,
+        max_instances: int = MAX_INSTANCES,
     ) -> None:
         self.db = db
         self.task_spec = task_spec
@@ -90,6 +92,7 @@ class Engine:
             approval_needed=self._approval_needed,
             run_ended=self._run_ended,
             trees=trees,
+            max_instances=max_instances,
         )
         self.triggers = Triggers(db, tz=datetime.now().astimezone().tzinfo or UTC)
         self.serving_on = serving

@@ -71,6 +71,42 @@ def _run(row: FlowRunRow, flow: str, username: str) -> FlowRun:
     )
 
 
+_INSTANCES = select(
+    FlowInstanceRow,
+    ExperimentRow.state,
+    ExperimentRow.started_at,
+    ExperimentRow.ended_at,
+    ExperimentRow.number,
+    ExperimentRow.reason,
+).outerjoin(ExperimentRow, ExperimentRow.id == FlowInstanceRow.experiment_id)
+
+
+def _instance(
+    row: FlowInstanceRow,
+    state: JobState | None,
+    started: datetime | None,
+    ended: datetime | None,
+    number: int | None,
+    reason: str | None,
+) -> RunInstance:
+    """An instance as its experiment (if it has one) says it is now."""
+    return RunInstance(
+        id=row.id,
+        run_id=row.run_id,
+        task=row.task,
+        experiment_id=row.experiment_id,
+        state=state if state is not None else row.state,
+        params=dict(row.params),
+        parents=tuple(row.parents),
+        data=dict(row.data),
+        created_at=row.created_at,
+        ended_at=ended if row.experiment_id else row.ended_at,
+        number=number,
+        reason=reason,
+        started_at=started if row.experiment_id else row.created_at,
+    )
+
+
 def _task(row: FlowTaskRow) -> RunTask:
     return RunTask(row.run_id, row.title, row.state, row.reason, row.approved, row.decided_by)
 
@@ -291,40 +327,44 @@ class RunRepo:
         )
 
     def instances(self, run_id: str) -> list[RunInstance]:
-        """Every instance of a run; exec instances carry their experiment's state and times."""
+        """Every instance of a run; exec instances carry their experiment's state and times.
+        The engine reads them whole as a task starts or ends; readers page them."""
         rows = self.s.execute(
-            select(
-                FlowInstanceRow,
-                ExperimentRow.state,
-                ExperimentRow.started_at,
-                ExperimentRow.ended_at,
-                ExperimentRow.number,
-                ExperimentRow.reason,
+            _INSTANCES.where(FlowInstanceRow.run_id == run_id).order_by(
+                FlowInstanceRow.created_at, FlowInstanceRow.id
             )
-            .outerjoin(ExperimentRow, ExperimentRow.id == FlowInstanceRow.experiment_id)
-            .where(FlowInstanceRow.run_id == run_id)
-            .order_by(FlowInstanceRow.created_at, FlowInstanceRow.id)
         ).all()
-        out = []
-        for row, state, started, ended, number, reason in rows:
-            out.append(
-                RunInstance(
-                    id=row.id,
-                    run_id=row.run_id,
-                    task=row.task,
-                    experiment_id=row.experiment_id,
-                    state=state if state is not None else row.state,
-                    params=dict(row.params),
-                    parents=tuple(row.parents),
-                    data=dict(row.data),
-                    created_at=row.created_at,
-                    ended_at=ended if row.experiment_id else row.ended_at,
-                    number=number,
-                    reason=reason,
-                    started_at=started if row.experiment_id else row.created_at,
-                )
-            )
-        return out
+        return [_instance(*r) for r in rows]
+
+    def instances_page(
+        self,
+        run_id: str,
+        *,
+        task: str | None = None,
+        state: JobState | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> tuple[list[RunInstance], int]:
+        """One page of a run's instances (one task's, in one state, when given), in the
+        order they were made (experiment numbers within a fan-out), and how many match."""
+        where = [FlowInstanceRow.run_id == run_id]
+        if task is not None:
+            where.append(FlowInstanceRow.task == task)
+        if state is not None:
+            where.append(func.coalesce(ExperimentRow.state, FlowInstanceRow.state) == state)
+        total = self.s.scalar(
+            select(func.count())
+            .select_from(FlowInstanceRow)
+            .outerjoin(ExperimentRow, ExperimentRow.id == FlowInstanceRow.experiment_id)
+            .where(*where)
+        )
+        rows = self.s.execute(
+            _INSTANCES.where(*where)
+            .order_by(FlowInstanceRow.created_at, ExperimentRow.number, FlowInstanceRow.id)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        return [_instance(*r) for r in rows], total or 0
 
     def run_counts(self, flow_ids: Sequence[str]) -> dict[str, int]:
         rows = self.s.execute(
