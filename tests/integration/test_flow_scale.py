@@ -92,7 +92,8 @@ def test_a_wide_grid_runs_to_the_end_two_at_a_time(fake_server: Server) -> None:
     seen = api.get(f"/projects/{pid}/flow-runs/{run['number']}?instances=false").json()
     assert seen["status"] == "success", (ended, seen["tasks"])
     fan = next(t for t in seen["tasks"] if t["title"] == "Fan")
-    assert fan["counts"] == {"success": WIDE} and fan["total"] == WIDE
+    assert fan["counts"] == {"success": WIDE}
+    assert fan["total"] == WIDE
     assert ended == WIDE + 1
     assert len(executor.launched) == WIDE + 1  # each once
 
@@ -141,7 +142,8 @@ def test_a_runs_instances_are_paged_with_counts_per_task(fake_server: Server) ->
     run = start(api, pid, grid_flow("Paged", WIDE))
     base = f"/projects/{pid}/flow-runs/{run['number']}"
     [fan] = api.get(base).json()["tasks"]
-    assert fan["total"] == WIDE and fan["counts"] == {"queued": WIDE}
+    assert fan["total"] == WIDE
+    assert fan["counts"] == {"queued": WIDE}
     assert len(fan["instances"]) == 100  # the first 100 unless asked
     [few] = api.get(base, params={"instance_limit": 5}).json()["tasks"]
     assert [i["params"]["i"] for i in few["instances"]] == ["0", "1", "2", "3", "4"]
@@ -155,7 +157,8 @@ def test_a_runs_instances_are_paged_with_counts_per_task(fake_server: Server) ->
         seen += [i["params"]["i"] for i in body["items"]]
     assert seen == [str(i) for i in range(WIDE)]  # in the order made, none twice
     none = api.get(f"{base}/instances", params={"task": "Nope"}).json()
-    assert none["total"] == 0 and none["items"] == []
+    assert none["total"] == 0
+    assert none["items"] == []
     assert_error(api.get(f"{base}/instances", params={"limit": 501}), 422)
     assert_error(api.get(base, params={"instance_limit": 501}), 422)
 

@@ -19,7 +19,8 @@ WIDE = 300
 def wide_flow() -> str:
     values = ", ".join(str(i) for i in range(WIDE))
     return (
-        "flow: Wide\ntasks:\n  - title: Fan\n    type: exec\n    input: python -c 'import time; time.sleep(60)'\n"
+        "flow: Wide\ntasks:\n  - title: Fan\n    type: exec\n"
+        "    input: python -c 'import time; time.sleep(60)'\n"
         f"    computes: [default]\n    params:\n      - key: i\n        value: [{values}]\n"
         "relations: []\n"
     )
@@ -48,9 +49,9 @@ def test_a_wide_run_shows_counts_pages_its_instances_and_stops_whole(
         table = page.get_by_role("table", name="Instances")
         expect(table.locator("tbody tr")).to_have_count(50)
         pager = page.get_by_test_id("instances").locator(".pager")
-        expect(pager).to_contain_text("1–50 of 300")
+        expect(pager).to_contain_text("1\u201350 of 300")
         pager.get_by_role("button", name="Next").click()
-        expect(pager).to_contain_text("51–100 of 300")
+        expect(pager).to_contain_text("51\u2013100 of 300")
         expect(table).to_contain_text("i=50")
         shot(page, "flow-wide-instances")
         page.get_by_role("button", name="Stop").click()

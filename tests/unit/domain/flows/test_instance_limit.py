@@ -45,7 +45,7 @@ def test_a_raised_limit_takes_more_than_the_default_and_expansion_meets_the_same
     text = "flow: Big\ntasks:\n" + _grid("A", 101) + _grid("B", 100)
     text += "relations:\n  - from: A\n    to: B\n"
     flow = parse_flow(text, source="f.yaml", max_instances=20_000)  # 10,100 > the default
-    assert 101 * 100 > MAX_INSTANCES
+    assert MAX_INSTANCES < 101 * 100
     assert len(expand_all(flow, limit=20_000)["B"].instances) == 10_100
     with pytest.raises(InvalidInput) as caught:
         expand_all(flow, limit=10_000)
