@@ -17,6 +17,13 @@ a fresh home, SQLite, the local executor and its worker, a logged-in CLI in a li
   third run. Then every instance must be terminal (none queued or running), and none may have
   started after the stop answered.
 
+* **engine** (`--only engine`): the engine's own cost, no process at all: the app in this
+  process on a fresh SQLite home with the fake executor, the same flow started through the API,
+  and the engine's passes driven by hand, every launched task reporting success at once (a
+  short task's one report). Per instance: the passes, launches and reports; then a second run
+  of N stopped while queued (the stop alone, and the size of its answer), and the size of an
+  inspected run. Run it against another tree with `PYTHONPATH` to compare.
+
 Targets: wall ≤ 2x the floor, server RSS ≤ 500 MB throughout, stop within 2 s. The JSON
 (machine facts, load before and after, every sample) goes to
 `benchmarks/results/flows-scale-<date>.json`; the table is printed in markdown.
@@ -28,6 +35,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -217,6 +225,72 @@ def bench_stop(hw: Headwater, n: int, window: Window) -> dict[str, Any]:
     return {"api": api, "cli": cli}
 
 
+def bench_engine(n: int) -> dict[str, Any]:
+    """The engine alone, in this process, with the fake executor (see the module docstring)."""
+    from fastapi.testclient import TestClient
+
+    from headwater.domain.jobs import JobState
+    from headwater.server import create_app
+    from headwater.settings import ServerSettings
+
+    home = Path(tempfile.mkdtemp(prefix="hw-engine-scale-"))
+    settings = ServerSettings(home=home, engine=False, executor="fake")
+    app = create_app(settings)
+    token = (home / "admin.token").read_text().strip()
+    http = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    try:
+        pid = http.post("/api/v1/projects", json={"name": "scale"}).json()["id"]
+        base = f"/api/v1/projects/{pid}"
+        text = FLOW.format(n=n, values=", ".join(str(i) for i in range(n)))
+        http.post(f"{base}/flows", json={"yaml": text, "file_name": "f.yaml"}).raise_for_status()
+        engine = app.state.platform.engine
+        fake = engine.executor
+        out: dict[str, Any] = {}
+        for what in ("run", "stop"):
+            t0 = time.perf_counter()
+            started = http.post(f"{base}/flows/Scale {n}/runs", json={})
+            started.raise_for_status()
+            out[f"{what}_start_s"] = round(time.perf_counter() - t0, 3)
+            number = started.json()["number"]
+            if what == "stop":
+                engine.schedule()
+                t0 = time.perf_counter()
+                stopped = http.post(f"{base}/flow-runs/{number}/stop")
+                out["stop_s"] = round(time.perf_counter() - t0, 3)
+                out["stop_answer_bytes"] = len(stopped.content)
+                continue
+            passes, t0 = 0, time.perf_counter()
+            while True:
+                passes += 1
+                engine.schedule()
+                engine.flows.advance()
+                launched = sorted(fake.alive)
+                for eid in launched:
+                    engine.report(
+                        eid, JobState.SUCCESS, reason=None, exit_code=0, runner=None,
+                        output_commit=None, running_for=0.01,
+                    )  # fmt: skip
+                    fake.alive.discard(eid)
+                if not launched:
+                    seen = http.get(f"{base}/flow-runs/{number}", params={"instances": False})
+                    if seen.json()["status"] != "running":
+                        break
+            wall = time.perf_counter() - t0
+            out |= {
+                "passes": passes,
+                "run_s": round(wall, 2),
+                "ms_per_instance": round(wall / n * 1000, 2),
+                "server_rss_mb": rss_mb(os.getpid()),
+                "status": seen.json()["status"],
+                "inspect_answer_bytes": len(http.get(f"{base}/flow-runs/{number}").content),
+            }
+        return out
+    finally:
+        http.close()
+        app.state.platform.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def table(res: dict[str, Any]) -> str:
     run, stop, floor = res.get("run", {}), res.get("stop", {}), res.get("floor_s")
     ratio = run["seconds"] / floor if run and floor else None
@@ -249,13 +323,20 @@ def table(res: dict[str, Any]) -> str:
                 f" | {s:.2f} s; {got['counts']}; started after: {got['started_after_stop']} |"
                 f" ≤ 2 s, all ended | {'pass' if s <= 2 and got['ok'] else 'miss'} |"
             )
+    got = res.get("engine")
+    if got:
+        rows.append(
+            f"| engine alone (fake executor, in process), {res['instances']:,} instances | "
+            f"{got['ms_per_instance']} ms an instance ({got['passes']} passes); stop while "
+            f"queued {got['stop_s']} s, answer {got['stop_answer_bytes']:,} B | - | - |"
+        )
     return "\n".join(rows)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--instances", type=int, default=10_000, help="the task's grid (10,000)")
-    ap.add_argument("--only", default="run,stop", help="run,stop")
+    ap.add_argument("--only", default="run,stop", help="run,stop,engine")
     ap.add_argument("--skip-floor", action="store_true", help="no floor (it takes N processes)")
     ap.add_argument("--no-sandbox", action="store_true", help="`hw server --no-sandbox`")
     ap.add_argument("--quiet-wait", type=float, default=5, help="wait up to s for an idle machine")
@@ -278,7 +359,8 @@ def main() -> int:
                 res["floor_s"] = round(floor_once(n, eng.TASK_PYTHON), 2)
             res["floor_window"] = facts
             log(f"  {res['floor_s']} s")
-        hw.start()
+        if only & {"run", "stop"}:
+            hw.start()
         if "run" in only:
             log(f"run: a flow of {n:,} instances, --wait")
             try:
@@ -286,6 +368,10 @@ def main() -> int:
                 log(f"  {res['run']['seconds']} s, server RSS max {res['run']['rss']}")
             except Exception as exc:  # report what was measured, then the failure
                 res["errors"]["run"] = f"{exc}\n{hw.server_log_tail()}"
+        if "engine" in only:
+            log(f"engine: {n:,} instances in process, fake executor")
+            res["engine"] = bench_engine(n)
+            log(f"  {res['engine']}")
         if "stop" in only:
             log(f"stop: two runs of {n:,}, stopped once 20 ended")
             try:
