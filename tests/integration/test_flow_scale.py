@@ -183,3 +183,28 @@ def test_the_instance_limit_is_the_servers_setting_checked_at_import(
         json={"params": {"Fan": {"i": [str(i) for i in range(1_001)]}}},
     )
     assert_error(changed, 400)  # --param TASK.KEY=... is checked the same way
+
+
+def test_a_long_queue_starts_in_order_and_new_bad_work_fails_at_once(fake_server: Server) -> None:
+    """Past the first page of the queue: the machine full, work queued since the last pass
+    is still checked at once, and the queue keeps its order when room frees."""
+    api = fake_server.admin
+    pid = api.create_project()["id"]
+    engine, executor = engine_of(fake_server)
+    runs = [{"i": str(i)} for i in range(3 * QUEUE_PAGE)]
+    made = api.post(f"/projects/{pid}/experiments", json={"command": "true", "runs": runs})
+    assert made.status_code == 201, made.text
+    ids = [e["id"] for e in made.json()]
+    assert engine.schedule() == 2
+    assert [launch.experiment_id for launch in executor.launched] == ids[:2]
+    bad = api.post(
+        f"/projects/{pid}/experiments",
+        json={"command": "true", "runs": [{}], "computes": ["no-such"]},
+    ).json()[0]
+    assert engine.schedule() == 0  # full
+    failed = api.get(f"/projects/{pid}/experiments/{bad['number']}").json()
+    assert failed["state"] == "failed"
+    assert "no compute template named 'no-such'" in failed["reason"]
+    engine.transition(ids[0], JobState.SUCCESS)
+    assert engine.schedule() == 1
+    assert executor.launched[-1].experiment_id == ids[2]  # the oldest waiting, in order

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -165,6 +165,9 @@ class Engine:
         that does not exist fails now, not when room frees)."""
         with self.db.read() as session:
             repo = ExperimentRepo(session)
+            head = repo.queue_page(None, QUEUE_PAGE)
+            if not head:
+                return 0  # nothing queued at all (most passes of an idle server)
             held = repo.held_resources()
             templates = ComputeRepo(session).all()
         total = self.executor.capacity()
@@ -173,21 +176,15 @@ class Engine:
             free = free - as_resources(resources)
         started = 0
         owned: dict[str, bool] = {}
-        after: QueueKey | None = None
-        while any(t.resources.fits_in(free) for t in templates.values()):
-            page = self._queue_page(after)
-            for experiment in page:
-                if not any(t.resources.fits_in(free) for t in templates.values()):
-                    break  # full: the rest waits, as checked on an earlier pass
-                template = self._pick(experiment, templates, free, total, owned)
-                if template is None:
-                    continue
-                free = free - template.resources
-                if self._launch(experiment, template):
-                    started += 1
-            if len(page) < QUEUE_PAGE:
-                break
-            after = page[-1].key
+        for experiment in self._queue_from(head):
+            if not any(t.resources.fits_in(free) for t in templates.values()):
+                break  # full: the rest waits, as checked on an earlier pass
+            template = self._pick(experiment, templates, free, total, owned)
+            if template is None:
+                continue
+            free = free - template.resources
+            if self._launch(experiment, template):
+                started += 1
         while page := self._queue_page(self._checked):  # new since the last pass
             for experiment in page:
                 template = self._pick(experiment, templates, free, total, owned)
@@ -196,6 +193,16 @@ class Engine:
                     started += self._launch(experiment, template)
             self._checked = page[-1].key
         return started
+
+    def _queue_from(self, head: list[Waiting]) -> Iterator[Waiting]:
+        """The queue in order from ``head`` (its first page), the next page read only when
+        the last is used up."""
+        page = head
+        while page:
+            yield from page
+            if len(page) < QUEUE_PAGE:
+                return
+            page = self._queue_page(page[-1].key)
 
     def _queue_page(self, after: QueueKey | None) -> list[Waiting]:
         with self.db.read() as session:
