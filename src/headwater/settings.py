@@ -138,6 +138,13 @@ class ServerSettings(BaseSettings):
         None, description="The interpreter on the Ray nodes (default: python; this one locally)"
     )
     worker_idle_exit: float = Field(300.0, gt=0, description="Seconds an idle worker stays")
+    flow_max_instances: int = Field(
+        10_000,
+        ge=1,
+        le=1_000_000,
+        description="Most instances one task of a flow run may have (checked at import where "
+        "the grids make the count certain, else as the task starts)",
+    )
     workspace_check_seconds: float = Field(
         10.0, gt=0, description="How often idle workspaces are looked for (and culled)"
     )

@@ -237,6 +237,45 @@ def test_run_wait_a_grid_then_inspect_bakes_and_graphs(
     assert (tmp_path / "b.dot").read_text() == graph
 
 
+def test_inspect_pages_a_wide_task_and_hw_flow_inspect_is_the_same(
+    admin: Hw, tmp_path: Path, scripts: Path
+) -> None:
+    """Thirty instances: `hw inspect` shows each task's counts and its first --limit
+    instances with the command for the next page; --task/--offset/--status page them
+    (--json: one page); `hw flow inspect` reads the same."""
+    pid = project(admin)
+    name = unique("Wide flow")
+    values = ", ".join(str(i) for i in range(30))
+    text = (
+        f"flow: {name}\ntasks:\n  - title: Fan\n    type: exec\n"
+        f"    input: {script(scripts, 'pass.py', 'pass')}\n    computes: [default]\n"
+        f"    params:\n      - key: i\n        value: [{values}]\nrelations: []\n"
+    )
+    path = write_flow(tmp_path, text)
+    ended = admin.json("flow", "run", "--file", str(path), "--wait", "--timeout", "120", "-p", pid)
+    assert ended["status"] == "success", ended
+    number = str(ended["number"])
+
+    seen = admin.json("inspect", number, "--limit", "5", "-p", pid)
+    [fan] = seen["tasks"]
+    assert fan["counts"] == {"success": 30}
+    assert fan["total"] == 30
+    assert [i["params"]["i"] for i in fan["instances"]] == ["0", "1", "2", "3", "4"]
+    shown = admin("inspect", number, "--limit", "5", "-p", pid).stdout
+    assert "30 success" in shown
+    assert f"5 of 30 instances shown; more: hw inspect {number} --task Fan --offset 5" in shown
+
+    page = admin.json("flow", "inspect", number, "--task", "Fan", "--offset", "25", "-p", pid)
+    assert page["total"] == 30
+    assert page["offset"] == 25
+    assert [i["params"]["i"] for i in page["items"]] == ["25", "26", "27", "28", "29"]
+    assert all(i["task"] == "Fan" for i in page["items"])
+    assert admin.json("inspect", number, "--status", "failed", "-p", pid)["total"] == 0
+    table = admin("flow", "inspect", number, "--task", "Fan", "--limit", "10", "-p", pid).stdout
+    assert "i=9" in table
+    assert "10 of 30 shown; next: --offset 10" in table
+
+
 def test_endpoints_list_what_deploy_tasks_defined_and_page(admin: Hw, tmp_path: Path) -> None:
     # a deploy task's file_name must exist: with no parent experiment, in the project's files
     folder = tmp_path / unique("serving")

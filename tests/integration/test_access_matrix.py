@@ -707,6 +707,9 @@ ENTRIES: dict[str, Entry] = {
     # replica, so the call reaches the gateway and answers 503
     f"POST {P}/endpoints/{{ref}}/predict": Entry(VIEWERS, tried_endpoint, ok=503),
     f"GET {P}/flow-runs/{{ref}}": Entry(VIEWERS, plain("/projects/{pid}/flow-runs/1")),
+    f"GET {P}/flow-runs/{{ref}}/instances": Entry(
+        VIEWERS, plain("/projects/{pid}/flow-runs/1/instances")
+    ),
     f"POST {P}/flow-runs/{{ref}}/stop": Entry(JOBS_WRITERS, fresh_run("/stop")),
     f"POST {P}/flow-runs/{{ref}}/restart": Entry(
         JOBS_WRITERS, fresh_run("/restart", ended=True), ok=201

@@ -14,7 +14,7 @@ from pathlib import Path
 from headwater.domain.errors import HeadwaterError, InvalidInput
 from headwater.domain.flowspec.dot import GraphTask, to_dot
 from headwater.domain.jobs import JobState
-from headwater.schemas.flows import FlowRunOut
+from headwater.schemas.flows import FlowRunOut, RunTaskOut
 
 TEXT_FORMATS = (".dot", ".gv")
 RENDERED_FORMATS = (".svg", ".pdf", ".png")
@@ -51,12 +51,20 @@ def run_graph(run: FlowRunOut) -> str:
             title=task.title,
             type=task.type,
             state=task.status,
-            instances=instance_counts([i.status for i in task.instances]),
+            instances=task_counts(task),
         )
         for task in run.tasks
     ]
     relations = [(r.source, r.to) for r in run.relations]
     return to_dot(tasks, relations, name=f"{run.flow} #{run.number}")
+
+
+def task_counts(task: RunTaskOut) -> dict[str, int]:
+    """A task's instances by state, in the states' own order: the server's counts (all of
+    them, however many were listed), or the listed instances' from an older server."""
+    if task.counts:
+        return {s.value: task.counts[s.value] for s in JobState if task.counts.get(s.value)}
+    return instance_counts([i.status for i in task.instances])
 
 
 def instance_counts(states: list[JobState]) -> dict[str, int]:

@@ -6,6 +6,7 @@ so a run reads the same wherever it is shown.
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Callable
 
@@ -13,11 +14,11 @@ from rich.console import Group, RenderableType
 from rich.live import Live
 from rich.text import Text
 
-from headwater.cli.graphs import instance_counts
-from headwater.cli.output import fields, stderr, table
+from headwater.cli.graphs import task_counts
+from headwater.cli.output import fields, paged, stderr, table
 from headwater.client import Client
 from headwater.domain.flowruns import RunState, TaskState
-from headwater.domain.jobs import JobState
+from headwater.schemas.common import Page
 from headwater.schemas.flows import FlowRunOut, InstanceOut, RunTaskOut
 
 STATE_STYLES: dict[str, str] = {
@@ -38,13 +39,12 @@ def state(value: str) -> Text:
 
 def counts(task: RunTaskOut) -> str:
     """``2 success, 1 running`` for the task's instances; ``-`` before it has any."""
-    found = instance_counts([i.status for i in task.instances])
+    found = task_counts(task)
     cached = sum(i.shown_status == "cached" for i in task.instances)
-    if cached:  # the step cache's hits: successes that ran nothing, shown apart
+    if cached and len(task.instances) == sum(found.values()):
+        # every instance is listed: the step cache's hits, successes that ran nothing, apart
         found["success"] -= cached
         found = {"cached": cached, **{s: n for s, n in found.items() if n}}
-    if task.counts:  # a poll without instances: the server counted them
-        found = {s.value: task.counts[s.value] for s in JobState if s.value in task.counts}
     return ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in found.items()) or "-"
 
 
@@ -65,9 +65,15 @@ def tasks_table(run: FlowRunOut) -> RenderableType:
 
 
 def instances_table(run: FlowRunOut) -> RenderableType:
+    return instance_rows([i for task in run.tasks for i in task.instances], run.tasks)
+
+
+def instance_rows(instances: list[InstanceOut], tasks: list[RunTaskOut]) -> RenderableType:
+    """A table of instances; each names its task (older servers: found by id in ``tasks``)."""
+    owner = {i.id: t.title for t in tasks for i in t.instances}
     rows = [
         (
-            task.title,
+            i.task or owner.get(i.id, ""),
             i.experiment_number if i.experiment_number is not None else i.id,
             state(i.shown_status),
             " ".join(f"{k}={v}" for k, v in i.params.items()),
@@ -76,8 +82,7 @@ def instances_table(run: FlowRunOut) -> RenderableType:
             i.finished_at,
             instance_reason(i),
         )
-        for task in run.tasks
-        for i in task.instances
+        for i in instances
     ]
     if not rows:
         return Text("No instances yet.", style="dim")
@@ -107,8 +112,29 @@ def headline(run: FlowRunOut) -> str:
 
 
 def run_view(run: FlowRunOut) -> RenderableType:
-    """What ``hw inspect`` prints: the run, its tasks, then every instance."""
-    about = fields(
+    """What ``hw inspect`` prints: the run, its tasks with counts by state, then the first
+    instances of each task, and how to page the rest."""
+    more = [
+        Text(
+            f"Task {t.title!r}: {len(t.instances)} of {t.total:,} instances shown; more: "
+            f"hw inspect {run.number} --task {shlex.quote(t.title)} --offset {len(t.instances)}",
+            style="dim",
+        )
+        for t in run.tasks
+        if t.total > len(t.instances) and t.instances
+    ]
+    return Group(run_about(run), Text(""), tasks_table(run), instances_table(run), *more)
+
+
+def page_view(run: FlowRunOut, page: Page[InstanceOut]) -> RenderableType:
+    """``hw inspect RUN --task T``: the run and its tasks, then one page of instances."""
+    shown = paged(page, instance_rows(page.items, run.tasks))
+    return Group(run_about(run), Text(""), tasks_table(run), shown)
+
+
+def run_about(run: FlowRunOut) -> RenderableType:
+    """The run's own fields, as ``hw inspect`` opens."""
+    return fields(
         [
             ("Run", f"{run.number} ({run.id})"),
             ("Flow", f"{run.flow} (version {run.version})"),
@@ -121,7 +147,6 @@ def run_view(run: FlowRunOut) -> RenderableType:
             ("Ended", run.ended_at),
         ]
     )
-    return Group(about, Text(""), tasks_table(run), instances_table(run))
 
 
 def runs_table(runs: list[FlowRunOut]) -> RenderableType:

@@ -25,6 +25,7 @@ from headwater.schemas.flows import (
     FlowRunCreate,
     FlowRunOut,
     FlowVersionOut,
+    InstanceOut,
     ParamOverrides,
     TriggerCreate,
     TriggerOut,
@@ -156,13 +157,42 @@ class FlowsClient(ProjectScoped):
         return self._http.call("GET", self._runs(project), Page[FlowRunOut], params=params)
 
     def inspect(
-        self, run: RunRef, *, instances: bool = True, project: str | None = None
+        self,
+        run: RunRef,
+        *,
+        instances: bool = True,
+        instance_limit: int | None = None,
+        project: str | None = None,
     ) -> FlowRunOut:
-        """A run with its tasks, their instances, and the relations between tasks; with
-        ``instances=False`` each task carries only its instances' counts by state (cheap)."""
+        """A run with its tasks, the first instances of each (``instance_limit``, the
+        server's default 100), and the relations between tasks; with ``instances=False``
+        each task carries only its instances' counts by state (cheap). Page the rest with
+        ``instances_page``."""
         params: dict[str, str | int | bool | None] = {"instances": instances}
+        if instance_limit is not None:
+            params["instance_limit"] = instance_limit
         path = self._runs(project, run_ref(run))
         return self._http.call("GET", path, FlowRunOut, params=params)
+
+    def instances_page(
+        self,
+        run: RunRef,
+        *,
+        task: str | None = None,
+        status: str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+        project: str | None = None,
+    ) -> Page[InstanceOut]:
+        """One page of a run's instances (one task's, in one state), in the order made."""
+        params: dict[str, str | int | bool | None] = {
+            "task": task,
+            "status": status,
+            "offset": offset,
+            "limit": limit,
+        }
+        path = self._runs(project, run_ref(run), "instances")
+        return self._http.call("GET", path, Page[InstanceOut], params=params)
 
     def stop(self, run: RunRef, *, project: str | None = None) -> FlowRunOut:
         return self._http.call("POST", self._runs(project, run_ref(run), "stop"), FlowRunOut)

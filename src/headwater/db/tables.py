@@ -301,6 +301,8 @@ class ExperimentRow(Base):
     __table_args__ = (
         UniqueConstraint("project_id", "number", name="project_number"),
         Index("ix_experiments_state_created", "state", "created_at"),
+        # the queue's order, read a page at a time (a grid's experiments share created_at)
+        Index("ix_experiments_queue", "state", "created_at", "number", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -529,6 +531,8 @@ class FlowInstanceRow(Base):
     shares the experiments it kept with the run it came from)."""
 
     __tablename__ = "flow_instances"
+    # a task's instances: paged by the API, probed by the flow pass ("any still going?")
+    __table_args__ = (Index("ix_flow_instances_run_task", "run_id", "task", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("flow_runs.id", ondelete="CASCADE"), index=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -35,7 +36,7 @@ from headwater.domain.flowruns import (
     run_outcome,
     task_outcome,
 )
-from headwater.domain.flowspec import parse_flow
+from headwater.domain.flowspec import MAX_INSTANCES, parse_flow
 from headwater.domain.flowspec.model import Flow, GatedTask
 from headwater.domain.jobs import Experiment, JobState
 from headwater.engine.flowtasks import start_task
@@ -43,6 +44,7 @@ from headwater.engine.ports import ObjectsSource, TreeSource
 
 log = logging.getLogger("headwater.engine.flows")
 
+ACTIVE = (JobState.INITIALIZING, JobState.RUNNING)
 BROKEN_PARENT = (TaskState.FAILED, TaskState.ABORTED, TaskState.SKIPPED)
 NOT_IN_RUN = "not part of this run"
 
@@ -59,8 +61,9 @@ class Approval:
 
 @functools.lru_cache(maxsize=256)
 def flow_of(flow_id: str, version: int, text: str) -> Flow:
-    """A stored version, parsed once (the text was checked when it was saved)."""
-    return parse_flow(text, source=f"flow version {version}")
+    """A stored version, parsed once (the text was checked when it was saved; its instance
+    counts under the limit of that day: a run meets today's as it expands)."""
+    return parse_flow(text, source=f"flow version {version}", max_instances=sys.maxsize)
 
 
 def load_flow(repo: FlowRepo, flow: FlowRecord, version: int) -> Flow:
@@ -80,16 +83,20 @@ class FlowDriver:
         db: Database,
         *,
         stop: Callable[[Experiment], bool],
+        told: Callable[[Sequence[str]], None],
         wake: Callable[[], None],
         approval_needed: Callable[[Approval], None],
         run_ended: Callable[[FlowRun], None],
         trees: TreeSource | None = None,
         missing: ObjectsSource | None = None,
+        max_instances: int = MAX_INSTANCES,
     ) -> None:
         self.db = db
         self._trees = trees
         self._missing = missing
+        self.max_instances = max_instances  # of one task (the server's setting)
         self._stop = stop
+        self._told = told  # experiments ended here in bulk, for the notifiers
         self._wake = wake
         self._approval_needed = approval_needed
         self._run_ended = run_ended
@@ -116,16 +123,17 @@ class FlowDriver:
     def _has_work(self, run: FlowRun) -> bool:
         """A cheap look before the locked pass: a running task whose instances all ended, a
         waiting task whose parents all ended, or a run whose state lags its tasks'. The engine
-        wakes on every ending; without this each wake would load every instance of every run."""
+        wakes on every ending; without this each wake would load every instance of every run.
+        A running task costs one probe that stops at its first instance still going (not a
+        count of all of them: that made a 10,000-instance run quadratic)."""
         with self.db.read() as session:
             runs = RunRepo(session)
             tasks = {t.title: t.state for t in runs.tasks(run.id)}
-            counts = runs.state_counts(run.id)
             flow = run_flow_spec(session, run)
+            for title, state in tasks.items():
+                if state is TaskState.RUNNING and not runs.any_going(run.id, title):
+                    return True
         for title, state in tasks.items():
-            going = counts.get(title, {})
-            if state is TaskState.RUNNING and all(JobState(s).terminal for s in going):
-                return True
             if state is TaskState.WAITING and all(
                 tasks[p].terminal for p in flow.graph.parents(title)
             ):
@@ -191,6 +199,7 @@ class FlowDriver:
                     parents,
                     trees=self._trees,
                     missing=self._missing,
+                    max_instances=self.max_instances,
                 )
                 created = created or tasks[title].state is TaskState.RUNNING
             outcome = run_outcome(t.state for t in tasks.values())
@@ -262,20 +271,24 @@ class FlowDriver:
         return self._reload(run.id)
 
     def stop(self, run: FlowRun, *, reason: str) -> FlowRun:
-        """Abort the run: waiting tasks end aborted, running instances are stopped."""
+        """Abort the run: its tasks not ended end aborted, then its queued instances (all at
+        once, however many), then its running ones are stopped one by one (their processes
+        signalled). Each step goes through the transition tables, so a launch that races the
+        stop finds its experiment aborted and starts nothing."""
         with self.db.write() as session:
             runs = RunRepo(session)
             current = runs.lock_run(run.id)
             if current.state.terminal:
                 return current
-            experiments = ExperimentRepo(session)
-            live = []
-            for inst in runs.instances(run.id):
-                if inst.experiment_id and not inst.state.terminal:
-                    live.append(experiments.get(inst.experiment_id))
             for task in runs.tasks(run.id):
                 if not task.state.terminal:
                     runs.move_task(run.id, task.title, TaskState.ABORTED, reason=reason)
+        with self.db.write() as session:
+            ids = RunRepo(session).experiment_ids(run.id)
+            experiments = ExperimentRepo(session)
+            aborted = experiments.move_queued(ids, JobState.ABORTED, reason="stopped by a user")
+            live = experiments.in_states(ACTIVE, among=ids)
+        self._told(aborted)
         for experiment in live:
             self._stop(experiment)
         with self.db.write() as session:

@@ -19,7 +19,7 @@ from headwater.db.repos.flows import FlowRepo
 from headwater.domain.entities import ActivityKind
 from headwater.domain.errors import InvalidInput
 from headwater.domain.flowruns import FlowRecord, FlowRun, FlowVersion, RunInstance, TaskState
-from headwater.domain.flowspec import find_refs, parse_flow, to_yaml
+from headwater.domain.flowspec import MAX_INSTANCES, find_refs, parse_flow, to_yaml
 from headwater.domain.flowspec.model import ExecTask, Flow
 from headwater.domain.grid import ParamAxis
 from headwater.domain.ids import new_id
@@ -36,9 +36,11 @@ def save_flow(
     file_name: str,
     user_id: str,
     username: str,
+    max_instances: int = MAX_INSTANCES,
 ) -> tuple[FlowRecord, FlowVersion, bool]:
-    """Parse (every problem named by line and key) and store as the flow's next version."""
-    flow = parse_flow(text, source=file_name)
+    """Parse (every problem named by line and key, a task over ``max_instances`` among
+    them) and store as the flow's next version."""
+    flow = parse_flow(text, source=file_name, max_instances=max_instances)
     record, version, created = FlowRepo(session).save_version(
         project_id, flow.title, text, len(flow.tasks), user_id=user_id, username=username
     )
@@ -102,6 +104,7 @@ def start_run(
     no_cache: bool = False,
     refresh: Sequence[str] = (),
     from_failed: bool = False,
+    max_instances: int = MAX_INSTANCES,
 ) -> FlowRun:
     """A new run. ``params`` first saves the changed flow as a new version and runs that.
     ``no_cache`` and ``refresh`` (task titles) turn the step cache off for the run or for
@@ -120,6 +123,7 @@ def start_run(
                 file_name=f"{flow.name} (changed params)",
                 user_id=user_id,
                 username=username,
+                max_instances=max_instances,
             )
             number, spec = saved.number, changed
     titles = [t.title for t in spec.tasks]

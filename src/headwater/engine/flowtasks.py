@@ -23,7 +23,7 @@ from headwater.domain.errors import HeadwaterError, InvalidInput, NotFound
 from headwater.domain.flowruns import FlowRun, RunInstance, RunTask, TaskState
 from headwater.domain.flowspec.instances import Finished, Planned, recorded
 from headwater.domain.flowspec.model import DataTask, DeployTask, ExecTask, Flow, GatedTask
-from headwater.domain.flowspec.routes import expand
+from headwater.domain.flowspec.routes import MAX_INSTANCES, expand
 from headwater.domain.gitsource import git_source
 from headwater.domain.ids import new_id
 from headwater.domain.jobs import JobState
@@ -63,6 +63,7 @@ def start_task(
     *,
     trees: TreeSource | None = None,
     missing: ObjectsSource | None = None,
+    max_instances: int = MAX_INSTANCES,
 ) -> RunTask:
     runs = RunRepo(session)
     title = spec.title
@@ -76,7 +77,7 @@ def start_task(
             made = [data_instance(session, run, spec)]
         else:
             view = flow if set(parents) == set(flow.graph.parents(title)) else _alone(flow, title)
-            expansion = expand(view, title, finished(session, by_task))
+            expansion = expand(view, title, finished(session, by_task), limit=max_instances)
             if expansion.skipped is not None:
                 return runs.move_task(run.id, title, TaskState.SKIPPED, reason=expansion.skipped)
             if isinstance(spec, ExecTask):

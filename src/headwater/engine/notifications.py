@@ -14,12 +14,14 @@ from datetime import UTC, datetime
 
 from headwater.db.database import Database
 from headwater.db.repos.compute import DeliveryRepo
+from headwater.db.repos.experiments import ExperimentRepo
 from headwater.db.repos.projects import ProjectRepo
 from headwater.domain.jobs import Experiment, JobState
 from headwater.engine.ports import Event, Notifier, NotifierSource, PeopleSource
 
 log = logging.getLogger("headwater.notify")
 
+BULK_PAGE = 200  # experiments read at a time for a bulk ending's notifications
 EVENTS = {
     JobState.RUNNING: "experiment.started",
     JobState.SUCCESS: "experiment.succeeded",
@@ -70,6 +72,22 @@ class Notifications:
         ]
         if told:
             self._pool.submit(self._send_each, told)
+
+    def ended_in_bulk(self, ids: Sequence[str]) -> None:
+        """Experiments one statement moved from queued to an end (a stopped run's queued
+        instances): read and told on the pool, a page at a time, so the stop that moved
+        thousands reads none of them itself."""
+        if ids:
+            self._pool.submit(self._send_ended, list(ids))
+
+    def _send_ended(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), BULK_PAGE):
+            with self.db.read() as session:
+                ended = ExperimentRepo(session).many(ids[start : start + BULK_PAGE])
+            for experiment in ended:
+                kind = EVENTS.get(experiment.state)
+                if kind is not None:
+                    self._send_all(experiment, kind)
 
     def _send_each(self, told: list[tuple[Experiment, str]]) -> None:
         for experiment, kind in told:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +19,7 @@ from typing import Any
 
 from headwater.db.database import Database
 from headwater.db.repos.compute import ComputeRepo
-from headwater.db.repos.experiments import ExperimentRepo, Waiting
+from headwater.db.repos.experiments import ExperimentRepo, QueueKey, Waiting
 from headwater.db.repos.settings import SettingsRepo
 from headwater.db.repos.users import UserRepo
 from headwater.domain.autoscale import AutoscalePolicy
@@ -27,6 +27,7 @@ from headwater.domain.compute import ComputeTemplate, Resources, choose_compute,
 from headwater.domain.credentials import token_hash
 from headwater.domain.errors import Conflict, HeadwaterError, NotFound
 from headwater.domain.flowruns import FlowRun, RunState
+from headwater.domain.flowspec import MAX_INSTANCES
 from headwater.domain.jobs import Experiment, JobState
 from headwater.domain.rollout import RolloutPolicy
 from headwater.engine.flows import Approval, FlowDriver, approver_emails
@@ -47,6 +48,7 @@ log = logging.getLogger("headwater.engine")
 
 ACTIVE = (JobState.INITIALIZING, JobState.RUNNING)
 DEFAULT_COMPUTE = "default"
+QUEUE_PAGE = 64  # queued experiments read at a time: more than one pass starts
 TRIGGER_SECONDS = 2.0  # schedules tick by the minute; datasets are watched this often
 
 
@@ -72,6 +74,7 @@ class Engine:
         rollout: RolloutPolicy | None = None,
         serving: bool = True,
         replica_max_body: int | None = None,
+        max_instances: int = MAX_INSTANCES,
     ) -> None:
         self.db = db
         self.task_spec = task_spec
@@ -89,18 +92,20 @@ class Engine:
         self._recovered = False
         self._last_watch = 0.0
         self._last_triggers = 0.0
-        # Queued experiments whose computes were checked (they exist and fit the machine) and
-        # that wait for room: a pass skips them while nothing at all fits (a grid of thousands
-        # costs a busy pass nothing per experiment).
-        self._vetted: set[str] = set()
+        # The queue's place up to which queued experiments had their computes checked (they
+        # exist and fit the machine): later ones are new and are checked at once; earlier
+        # ones wait their turn while nothing fits (None after a start: all are checked once).
+        self._checked: QueueKey | None = None
         self.flows = FlowDriver(
             db,
             stop=self.stop,
+            told=self._told,
             wake=self.wake,
             approval_needed=self._approval_needed,
             run_ended=self._run_ended,
             trees=trees,
             missing=missing_objects,
+            max_instances=max_instances,
         )
         self.triggers = Triggers(db, tz=datetime.now().astimezone().tzinfo or UTC)
         self.serving_on = serving
@@ -165,12 +170,17 @@ class Engine:
     # -- scheduling ------------------------------------------------------------------------
 
     def schedule(self) -> int:
-        """Start every queued experiment that fits now, oldest first. Returns how many."""
+        """Start every queued experiment that fits now, oldest first. Returns how many.
+
+        The queue is read a page at a time from its head, and only while something still
+        fits: a grid of 10,000 queued experiments costs a pass one page, not 10,000 rows.
+        Work queued since the last pass is checked at once even on a full machine (a compute
+        that does not exist fails now, not when room frees)."""
         with self.db.read() as session:
             repo = ExperimentRepo(session)
-            queued = repo.waiting()
-            if not queued:
-                return 0
+            head = repo.queue_page(None, QUEUE_PAGE)
+            if not head:
+                return 0  # nothing queued at all (most passes of an idle server)
             held = repo.held_resources()
             templates = ComputeRepo(session).all()
         total = self.executor.capacity()
@@ -179,19 +189,37 @@ class Engine:
             free = free - as_resources(resources)
         started = 0
         owned: dict[str, bool] = {}
-        self._vetted &= {e.id for e in queued}
-        for experiment in queued:
-            if experiment.id in self._vetted and not any(
-                t.resources.fits_in(free) for t in templates.values()
-            ):
-                continue  # checked on an earlier pass, and nothing at all fits now
+        for experiment in self._queue_from(head):
+            if not any(t.resources.fits_in(free) for t in templates.values()):
+                break  # full: the rest waits, as checked on an earlier pass
             template = self._pick(experiment, templates, free, total, owned)
             if template is None:
                 continue
             free = free - template.resources
             if self._launch(experiment, template):
                 started += 1
+        while page := self._queue_page(self._checked):  # new since the last pass
+            for experiment in page:
+                template = self._pick(experiment, templates, free, total, owned)
+                if template is not None:
+                    free = free - template.resources
+                    started += self._launch(experiment, template)
+            self._checked = page[-1].key
         return started
+
+    def _queue_from(self, head: list[Waiting]) -> Iterator[Waiting]:
+        """The queue in order from ``head`` (its first page), the next page read only when
+        the last is used up."""
+        page = head
+        while page:
+            yield from page
+            if len(page) < QUEUE_PAGE:
+                return
+            page = self._queue_page(page[-1].key)
+
+    def _queue_page(self, after: QueueKey | None) -> list[Waiting]:
+        with self.db.read() as session:
+            return ExperimentRepo(session).queue_page(after, QUEUE_PAGE)
 
     def _pick(
         self,
@@ -219,8 +247,6 @@ class Engine:
                 experiment.id,
                 f"no compute in {', '.join(requested)} fits this machine ({total})",
             )
-        elif template is None:
-            self._vetted.add(experiment.id)  # it waits its turn; its names are good
         return template
 
     def _launch(self, experiment: Waiting, template: ComputeTemplate) -> bool:
@@ -256,7 +282,9 @@ class Engine:
             return False
         if runner != after.runner:  # what the backend adds to find it again
             with self.db.write() as session:
-                ExperimentRepo(session).add_runner(experiment.id, runner)
+                now = ExperimentRepo(session).add_runner(experiment.id, runner)
+            if now.state.terminal:  # stopped while it launched: the stop's cancel came early
+                self.executor.cancel(experiment.id, now.runner)
         return True
 
     def _spec(self, experiment: Experiment, token: str) -> dict[str, Any] | None:
@@ -354,6 +382,12 @@ class Engine:
         if experiment.state.active:
             self.executor.cancel(experiment.id, experiment.runner)
         return True
+
+    def _told(self, ended: Sequence[str]) -> None:
+        """Experiments ended in bulk (a stopped run's queued instances), for the notifiers."""
+        if ended:
+            self.notifications.ended_in_bulk(ended)
+            self.wake()
 
     def stop_replica(self, experiment: Experiment, why: str) -> bool:
         """Stop an endpoint replica's task for the serving controller, saying why."""

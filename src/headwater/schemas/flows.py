@@ -114,6 +114,7 @@ class Decision(Model):
 
 class InstanceOut(BaseModel):
     id: str
+    task: str = Field("", description="The task it is an instance of")
     experiment_id: str | None = Field(None, description="Exec tasks: the experiment it is")
     experiment_number: int | None = None
     status: JobState
@@ -146,8 +147,11 @@ class RunTaskOut(BaseModel):
     counts: dict[str, int] = Field(
         default_factory=dict, description="Its instances by status, e.g. {success: 3}"
     )
+    total: int = Field(0, description="Its instances in all (the sum of counts)")
     instances: list[InstanceOut] = Field(
-        default_factory=list, description="Empty when inspected with instances=false"
+        default_factory=list,
+        description="The first instance_limit of them (page the rest with .../instances); "
+        "empty when inspected with instances=false",
     )
 
 

@@ -144,6 +144,7 @@ def _engine(settings: ServerSettings, db: Database, box: SecretBox, objects: Obj
         rollout=settings.serving.rollout_policy(),
         serving=settings.serving.controller,
         replica_max_body=settings.serving.body_limit_bytes,
+        max_instances=settings.flow_max_instances,
     )
 
 

@@ -74,6 +74,7 @@ export const OPERATIONS = {
   list_endpoints: ["GET", "/api/v1/projects/{project_id}/endpoints"],
   list_env: ["GET", "/api/v1/projects/{project_id}/env"],
   list_experiments: ["GET", "/api/v1/projects/{project_id}/experiments"],
+  list_flow_run_instances: ["GET", "/api/v1/projects/{project_id}/flow-runs/{ref}/instances"],
   list_flow_runs: ["GET", "/api/v1/projects/{project_id}/flow-runs"],
   list_flow_triggers: ["GET", "/api/v1/projects/{project_id}/flows/{name}/triggers"],
   list_flow_versions: ["GET", "/api/v1/projects/{project_id}/flows/{name}/versions"],

@@ -1321,8 +1321,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Inspect Flow Run */
+        /**
+         * Inspect Flow Run
+         * @description One run: its tasks with counts by state, and the first instances of each.
+         */
         get: operations["inspect_flow_run"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/flow-runs/{ref}/instances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Flow Run Instances
+         * @description A run's instances, one page at a time, in the order they were made.
+         */
+        get: operations["list_flow_run_instances"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3265,6 +3288,12 @@ export interface components {
             tags: {
                 [key: string]: string;
             };
+            /**
+             * Task
+             * @description The task it is an instance of
+             * @default
+             */
+            task?: string;
         };
         /**
          * JobState
@@ -3589,6 +3618,17 @@ export interface components {
         Page_FlowRunOut_: {
             /** Items */
             items: components["schemas"]["FlowRunOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** Page[InstanceOut] */
+        Page_InstanceOut_: {
+            /** Items */
+            items: components["schemas"]["InstanceOut"][];
             /** Limit */
             limit: number;
             /** Offset */
@@ -4031,7 +4071,7 @@ export interface components {
             decision?: ("approved" | "rejected") | null;
             /**
              * Instances
-             * @description Empty when inspected with instances=false
+             * @description The first instance_limit of them (page the rest with .../instances); empty when inspected with instances=false
              */
             instances?: components["schemas"]["InstanceOut"][];
             /** Reason */
@@ -4039,6 +4079,12 @@ export interface components {
             status: components["schemas"]["TaskState"];
             /** Title */
             title: string;
+            /**
+             * Total
+             * @description Its instances in all (the sum of counts)
+             * @default 0
+             */
+            total?: number;
             /**
              * Type
              * @enum {string}
@@ -8793,6 +8839,8 @@ export interface operations {
             query?: {
                 /** @description false: tasks with counts only */
                 instances?: boolean;
+                /** @description Instances shown per task (the first ones) */
+                instance_limit?: number;
             };
             header?: never;
             path: {
@@ -8810,6 +8858,59 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FlowRunOut"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_flow_run_instances: {
+        parameters: {
+            query?: {
+                /** @description Only this task's */
+                task?: string | null;
+                /** @description Only instances in this state */
+                status?: components["schemas"]["JobState"] | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                ref: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_InstanceOut_"];
                 };
             };
             /** @description Invalid input */

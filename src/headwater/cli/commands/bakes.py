@@ -29,6 +29,19 @@ def bakes(
     emit(page, as_json, lambda p: paged(p, runs_table(p.items)))
 
 
+TaskFilter = Annotated[
+    str | None, typer.Option("--task", help="Page this task's instances (see --offset).")
+]
+StatusFilter = Annotated[
+    str | None,
+    typer.Option("--status", help="Only instances in this state (queued, running, failed, ...)."),
+]
+InstanceLimit = Annotated[
+    int, typer.Option("--limit", min=1, max=500, help="Instances shown (per task, without --task).")
+]
+InstanceOffset = Annotated[int, typer.Option("--offset", min=0, help="Instances to skip first.")]
+
+
 def inspect(
     run_ref: Annotated[str, typer.Argument(metavar="RUN", help="The run's number or id.")],
     output_graph: Annotated[
@@ -39,22 +52,38 @@ def inspect(
             help="Write the run's graph: .dot (text), or .svg, .pdf, .png (needs Graphviz).",
         ),
     ] = None,
+    task: TaskFilter = None,
+    status: StatusFilter = None,
+    limit: InstanceLimit = 20,
+    offset: InstanceOffset = 0,
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """One run: its tasks with their states and instances; --output-graph draws it."""
+    """One run: its tasks with counts by state, and their first instances (--limit per task);
+    --task, --status or --offset page the instances instead; --output-graph draws the run."""
     if output_graph is not None:
         from headwater.cli.graphs import graph_format
 
         graph_format(output_graph)  # a bad name or a missing `dot` fails before any request
+    paging = task is not None or status is not None or offset > 0
     with connect(project) as client:
-        found = client.flows.inspect(run_ref, project=project)
-    from headwater.cli.runviews import run_view  # the views (Rich, graphs) after the answer
+        found = client.flows.inspect(
+            run_ref, instances=not paging, instance_limit=limit, project=project
+        )
+        page = None
+        if paging:
+            page = client.flows.instances_page(
+                run_ref, task=task, status=status, offset=offset, limit=limit, project=project
+            )
+    from headwater.cli.runviews import page_view, run_view  # the views after the answer
 
     if output_graph is not None:
         from headwater.cli.graphs import write_graph
 
         write_graph(found, output_graph)
-    emit(found, as_json, run_view)
+    if page is not None:
+        emit(page, as_json, lambda p: page_view(found, p))
+    else:
+        emit(found, as_json, run_view)
     if output_graph is not None and not as_json:
         say(f"Wrote the graph of run {found.number} to {output_graph}.")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, delete, func, insert, select
+from sqlalchemy import Row, Select, Table, bindparam, delete, func, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -85,12 +85,16 @@ def to_experiment(row: ExperimentRow | Row[Any]) -> Experiment:
     )
 
 
+QueueKey = tuple[datetime, int, str]  # (created_at, number, id): a place in the queue
+
+
 @dataclass(frozen=True)
 class Waiting:
     id: str
     project_id: str
     computes: list[str]
     created_by: str
+    key: QueueKey | None = None
 
 
 HELD = select(TABLE.c.resources).where(TABLE.c.state.in_([JobState.INITIALIZING, JobState.RUNNING]))
@@ -99,6 +103,35 @@ WAITING = (
     select(TABLE.c.id, TABLE.c.project_id, TABLE.c.computes, TABLE.c.created_by)
     .where(TABLE.c.state == JobState.QUEUED)
     .order_by(TABLE.c.created_at, TABLE.c.number)
+)
+_QUEUE_COLUMNS = (
+    TABLE.c.id,
+    TABLE.c.project_id,
+    TABLE.c.computes,
+    TABLE.c.created_by,
+    TABLE.c.created_at,
+    TABLE.c.number,
+)
+_QUEUE_ORDER = (TABLE.c.created_at, TABLE.c.number, TABLE.c.id)
+QUEUE_HEAD = (
+    select(*_QUEUE_COLUMNS)
+    .where(TABLE.c.state == JobState.QUEUED)
+    .order_by(*_QUEUE_ORDER)
+    .limit(bindparam("limit"))
+)
+QUEUE_AFTER = (
+    select(*_QUEUE_COLUMNS)
+    .where(
+        TABLE.c.state == JobState.QUEUED,
+        tuple_(*_QUEUE_ORDER)
+        > tuple_(
+            bindparam("at", type_=TABLE.c.created_at.type),
+            bindparam("number", type_=TABLE.c.number.type),
+            bindparam("id", type_=TABLE.c.id.type),
+        ),
+    )
+    .order_by(*_QUEUE_ORDER)
+    .limit(bindparam("limit"))
 )
 
 
@@ -217,15 +250,34 @@ class ExperimentRepo:
         rows = self.s.connection().execute(WAITING).all()
         return [Waiting(r[0], r[1], list(r[2]), r[3]) for r in rows]
 
+    def queue_page(self, after: QueueKey | None, limit: int) -> list[Waiting]:
+        """Up to ``limit`` queued experiments in the queue's order, from just after ``after``
+        (the start with None): a pass reads the head of a 10,000-experiment queue, not all
+        of it (``ix_experiments_queue`` serves the order)."""
+        self.s.flush()
+        if after is None:
+            rows = self.s.connection().execute(QUEUE_HEAD, {"limit": limit}).all()
+        else:
+            at, number, eid = after
+            args = {"at": at, "number": number, "id": eid, "limit": limit}
+            rows = self.s.connection().execute(QUEUE_AFTER, args).all()
+        return [Waiting(r[0], r[1], list(r[2]), r[3], key=(r[4], r[5], r[0])) for r in rows]
+
     def held_resources(self) -> list[dict[str, Any]]:
         """What initializing and running experiments hold."""
         self.s.flush()
         return list(self.s.connection().scalars(HELD).all())
 
-    def in_states(self, states: Iterable[JobState]) -> list[Experiment]:
+    def in_states(
+        self, states: Iterable[JobState], *, among: Select[str | None] | None = None
+    ) -> list[Experiment]:
+        """Experiments in ``states``, oldest first; only those ``among`` gives, when given."""
+        where = [ExperimentRow.state.in_(list(states))]
+        if among is not None:
+            where.append(ExperimentRow.id.in_(among.scalar_subquery()))
         rows = self.s.scalars(
             select(ExperimentRow)
-            .where(ExperimentRow.state.in_(list(states)))
+            .where(*where)
             .order_by(ExperimentRow.created_at, ExperimentRow.number)
         ).all()
         return [to_experiment(r) for r in rows]
@@ -281,10 +333,41 @@ class ExperimentRepo:
         self._update(experiment_id, **changes)
         return before, replace(before, **changes)
 
-    def add_runner(self, experiment_id: str, runner: dict[str, Any]) -> None:
-        """Record how to find the task again, whatever state its reports have reached."""
-        current = self.get(experiment_id).runner
-        self._update(experiment_id, runner={**current, **runner})
+    def move_queued(self, ids: Select[str | None], target: JobState, *, reason: str) -> list[str]:
+        """Every queued experiment among ``ids`` moved at once (a stopped run's thousands):
+        the transition table's rule for queued work, one UPDATE; returns the ids it moved
+        (ones that left the queue meanwhile are not touched). Reads no row: the notifiers
+        read them later (``Notifications.ended_in_bulk``)."""
+        check_move(JobState.QUEUED, target, where="queued experiments")
+        self.s.flush()
+        changes = {"state": target, "reason": reason, "ended_at": datetime.now(UTC)}
+        moved = self.s.connection().execute(
+            TABLE.update()
+            .where(TABLE.c.state == JobState.QUEUED, TABLE.c.id.in_(ids.scalar_subquery()))
+            .values(**changes)
+            .returning(TABLE.c.id)
+        )
+        done = [r[0] for r in moved]
+        for start in range(0, len(done), 500):  # as `move` does (a queued one holds none)
+            self.s.execute(
+                delete(TokenRow)
+                .where(TokenRow.experiment_id.in_(done[start : start + 500]))
+                .execution_options(synchronize_session=False)
+            )
+        return done
+
+    def many(self, ids: Sequence[str]) -> list[Experiment]:
+        """The experiments of ``ids`` that exist, in no particular order."""
+        rows = self.s.connection().execute(select(*COLUMNS).where(TABLE.c.id.in_(list(ids))))
+        return [to_experiment(r) for r in rows]
+
+    def add_runner(self, experiment_id: str, runner: dict[str, Any]) -> Experiment:
+        """Record how to find the task again, whatever state its reports have reached;
+        returns the experiment as it is now (a stop may have ended it meanwhile)."""
+        current = self.get(experiment_id)
+        merged = {**current.runner, **runner}
+        self._update(experiment_id, runner=merged)
+        return replace(current, runner=merged)
 
     def end_task_token(self, experiment_id: str) -> None:
         changes: dict[str, Any] = {}

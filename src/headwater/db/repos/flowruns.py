@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from headwater.db.tables import (
@@ -29,8 +29,20 @@ from headwater.domain.flowruns import (
     check_task_move,
 )
 from headwater.domain.ids import as_number, new_id
+from headwater.domain.jobs import JobState
 
 ACTIVE_RUNS = (RunState.RUNNING, RunState.PENDING_APPROVAL)
+GOING = [s for s in JobState if not s.terminal]  # an instance in these has not ended
+_ANY_GOING = (  # built once: the flow pass asks on every engine pass
+    select(FlowInstanceRow.id)
+    .outerjoin(ExperimentRow, ExperimentRow.id == FlowInstanceRow.experiment_id)
+    .where(
+        FlowInstanceRow.run_id == bindparam("run_id"),
+        FlowInstanceRow.task == bindparam("task"),
+        func.coalesce(ExperimentRow.state, FlowInstanceRow.state).in_(GOING),
+    )
+    .limit(1)
+)
 _ANY_ACTIVE_RUN = select(FlowRunRow.id).where(FlowRunRow.state.in_(ACTIVE_RUNS)).limit(1)
 
 
@@ -58,6 +70,42 @@ def _run(row: FlowRunRow, flow: str, username: str) -> FlowRun:
         ended_at=row.ended_at,
         creator_id=row.created_by,
         cache=dict(row.cache or {}),
+    )
+
+
+_INSTANCES = select(
+    FlowInstanceRow,
+    ExperimentRow.state,
+    ExperimentRow.started_at,
+    ExperimentRow.ended_at,
+    ExperimentRow.number,
+    ExperimentRow.reason,
+).outerjoin(ExperimentRow, ExperimentRow.id == FlowInstanceRow.experiment_id)
+
+
+def _instance(
+    row: FlowInstanceRow,
+    state: JobState | None,
+    started: datetime | None,
+    ended: datetime | None,
+    number: int | None,
+    reason: str | None,
+) -> RunInstance:
+    """An instance as its experiment (if it has one) says it is now."""
+    return RunInstance(
+        id=row.id,
+        run_id=row.run_id,
+        task=row.task,
+        experiment_id=row.experiment_id,
+        state=state if state is not None else row.state,
+        params=dict(row.params),
+        parents=tuple(row.parents),
+        data=dict(row.data),
+        created_at=row.created_at,
+        ended_at=ended if row.experiment_id else row.ended_at,
+        number=number,
+        reason=reason,
+        started_at=started if row.experiment_id else row.created_at,
     )
 
 
@@ -278,41 +326,60 @@ class RunRepo:
             out.setdefault(task, {})[str(getattr(value, "value", value))] = int(count)
         return out
 
+    def any_going(self, run_id: str, task: str) -> bool:
+        """Whether an instance of the task has not ended: one probe that stops at the first,
+        where counting a 10,000-instance task by state on every pass would read it whole.
+        (``ix_flow_instances_run_task`` walks the task's instances by id, in no relation to
+        the queue's order, so one still going is found within a few rows.)"""
+        args = {"run_id": run_id, "task": task}
+        found = self.s.execute(_ANY_GOING, args).first()
+        return found is not None
+
+    def experiment_ids(self, run_id: str) -> Select[str | None]:
+        """The run's experiments, as a subquery for statements over all of them at once."""
+        return select(FlowInstanceRow.experiment_id).where(
+            FlowInstanceRow.run_id == run_id, FlowInstanceRow.experiment_id.is_not(None)
+        )
+
     def instances(self, run_id: str) -> list[RunInstance]:
-        """Every instance of a run; exec instances carry their experiment's state and times."""
+        """Every instance of a run; exec instances carry their experiment's state and times.
+        The engine reads them whole as a task starts or ends; readers page them."""
         rows = self.s.execute(
-            select(
-                FlowInstanceRow,
-                ExperimentRow.state,
-                ExperimentRow.started_at,
-                ExperimentRow.ended_at,
-                ExperimentRow.number,
-                ExperimentRow.reason,
+            _INSTANCES.where(FlowInstanceRow.run_id == run_id).order_by(
+                FlowInstanceRow.created_at, FlowInstanceRow.id
             )
-            .outerjoin(ExperimentRow, ExperimentRow.id == FlowInstanceRow.experiment_id)
-            .where(FlowInstanceRow.run_id == run_id)
-            .order_by(FlowInstanceRow.created_at, FlowInstanceRow.id)
         ).all()
-        out = []
-        for row, state, started, ended, number, reason in rows:
-            out.append(
-                RunInstance(
-                    id=row.id,
-                    run_id=row.run_id,
-                    task=row.task,
-                    experiment_id=row.experiment_id,
-                    state=state if state is not None else row.state,
-                    params=dict(row.params),
-                    parents=tuple(row.parents),
-                    data=dict(row.data),
-                    created_at=row.created_at,
-                    ended_at=ended if row.experiment_id else row.ended_at,
-                    number=number,
-                    reason=reason,
-                    started_at=started if row.experiment_id else row.created_at,
-                )
-            )
-        return out
+        return [_instance(*r) for r in rows]
+
+    def instances_page(
+        self,
+        run_id: str,
+        *,
+        task: str | None = None,
+        state: JobState | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> tuple[list[RunInstance], int]:
+        """One page of a run's instances (one task's, in one state, when given), in the
+        order they were made (experiment numbers within a fan-out), and how many match."""
+        where = [FlowInstanceRow.run_id == run_id]
+        if task is not None:
+            where.append(FlowInstanceRow.task == task)
+        if state is not None:
+            where.append(func.coalesce(ExperimentRow.state, FlowInstanceRow.state) == state)
+        total = self.s.scalar(
+            select(func.count())
+            .select_from(FlowInstanceRow)
+            .outerjoin(ExperimentRow, ExperimentRow.id == FlowInstanceRow.experiment_id)
+            .where(*where)
+        )
+        rows = self.s.execute(
+            _INSTANCES.where(*where)
+            .order_by(FlowInstanceRow.created_at, ExperimentRow.number, FlowInstanceRow.id)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        return [_instance(*r) for r in rows], total or 0
 
     def run_counts(self, flow_ids: Sequence[str]) -> dict[str, int]:
         rows = self.s.execute(

@@ -7,6 +7,7 @@ Each check reads a parsed ``Flow`` and yields ``Problem``s; ``CHECKS`` runs them
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ from datetime import UTC
 from headwater.domain.errors import InvalidInput
 from headwater.domain.flowspec.model import DataTask, DeployTask, ExecTask, Flow, GatedTask
 from headwater.domain.flowspec.names import folder_name
-from headwater.domain.flowspec.routes import MAX_INSTANCES
+from headwater.domain.flowspec.routes import LIMIT_SETTING, MAX_INSTANCES
 from headwater.domain.flowspec.source import Problem
 from headwater.domain.flowspec.templates import HYPER, find_refs
 from headwater.domain.model_sources import check_model_name
@@ -193,8 +194,9 @@ _COND_HINT = {
 _COND_HINT |= {"lt": _COND_HINT["gt"], "eq": _COND_HINT["gt"], "max": _COND_HINT["min"]}
 
 
-def check_params(flow: Flow) -> Iterator[Problem]:
-    """Each key once; ``{{ task.tag }}`` names an earlier task; ``| hyper`` stands alone."""
+def check_params(flow: Flow, *, max_instances: int = MAX_INSTANCES) -> Iterator[Problem]:
+    """Each key once; ``{{ task.tag }}`` names an earlier task; ``| hyper`` stands alone;
+    a grid within the server's instance limit."""
     titles = [t.title for t in flow.tasks]
     graph = flow.graph
     acyclic = graph.find_cycle() is None
@@ -203,12 +205,13 @@ def check_params(flow: Flow) -> Iterator[Problem]:
             continue
         before = graph.ancestors(task.title) if acyclic else frozenset()
         size = math.prod(len(axis.values) for axis in task.params)
-        if size > MAX_INSTANCES:
+        if size > max_instances:
             yield Problem(
                 ("tasks", i, "params"),
                 f"task {task.title!r} has a grid of {size:,} combinations, over the limit of "
-                f"{MAX_INSTANCES:,}",
-                "Use fewer values per parameter, or split the grid over several tasks.",
+                f"{max_instances:,} instances a task ({LIMIT_SETTING})",
+                "Use fewer values per parameter, or split the grid over several tasks (or "
+                f"have the server's admin raise {LIMIT_SETTING}).",
             )
         keys: set[str] = set()
         for j, axis in enumerate(task.params):
@@ -251,7 +254,7 @@ def _grid_size(task: DataTask | ExecTask | DeployTask) -> int:
     return math.prod(len(a.values) for a in task.params) if isinstance(task, ExecTask) else 1
 
 
-def check_route_sizes(flow: Flow) -> Iterator[Problem]:
+def check_route_sizes(flow: Flow, *, max_instances: int = MAX_INSTANCES) -> Iterator[Problem]:
     """Instances multiply along a route (101 values, then 100 after it: 10,100 instances of
     the second), so a flow over the limit is refused here rather than failing at run time
     after its first tasks ran. Only what is certain is counted: a route through a condition,
@@ -268,7 +271,7 @@ def check_route_sizes(flow: Flow) -> Iterator[Problem]:
         route: frozenset[str] | None = frozenset({title})
         if isinstance(task, ExecTask):
             dynamic = any(find_refs(v, titles) for a in task.params for v in a.values)
-            if dynamic or _grid_size(task) > MAX_INSTANCES:
+            if dynamic or _grid_size(task) > max_instances:
                 route = None
         if route is not None and not isinstance(task, DataTask):
             single = isinstance(task, ExecTask) and task.single_mode
@@ -284,7 +287,7 @@ def check_route_sizes(flow: Flow) -> Iterator[Problem]:
         if route is None:
             continue
         count = math.prod(_grid_size(flow.task(t)) for t in route)
-        if count <= MAX_INSTANCES:
+        if count <= max_instances:
             continue
         routes[title] = None  # named here: its descendants are not named again
         factors = [t for t in graph.order() if t in route and _grid_size(flow.task(t)) > 1]
@@ -293,9 +296,11 @@ def check_route_sizes(flow: Flow) -> Iterator[Problem]:
         yield Problem(
             ("tasks", position[title], *(("params",) if has_params else ())),
             f"task {title!r} would run {count:,} instances, over the limit of "
-            f"{MAX_INSTANCES:,}: the grids along its route multiply ({product})",
+            f"{max_instances:,} ({LIMIT_SETTING}): the grids along its route multiply "
+            f"({product})",
             "Use fewer parameter values, a min/max condition to keep one parent instance, "
-            "or single_mode: true on this task.",
+            f"or single_mode: true on this task (or have the server's admin raise "
+            f"{LIMIT_SETTING}).",
         )
 
 
@@ -364,5 +369,11 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
-def run_checks(flow: Flow) -> list[Problem]:
-    return [p for check in CHECKS for p in check(flow)]
+def run_checks(flow: Flow, *, max_instances: int = MAX_INSTANCES) -> list[Problem]:
+    """Every check's problems; ``max_instances`` is the server's limit on one task's
+    instances (a setting), which the checks that count instances read."""
+    bound: dict[Check, Check] = {
+        check_params: functools.partial(check_params, max_instances=max_instances),
+        check_route_sizes: functools.partial(check_route_sizes, max_instances=max_instances),
+    }
+    return [p for check in CHECKS for p in bound.get(check, check)(flow)]

@@ -16,6 +16,7 @@ from pydantic_core import ErrorDetails
 from headwater.domain.flowspec.checks import run_checks
 from headwater.domain.flowspec.model import KEYS, TASK_CLASSES, Condition, Flow, Relation
 from headwater.domain.flowspec.params import ENTRY_KEYS
+from headwater.domain.flowspec.routes import MAX_INSTANCES
 from headwater.domain.flowspec.source import (
     FlowSpecError,
     Path,
@@ -113,8 +114,12 @@ def _hint_for(key: str) -> str:
     }.get(key, f"Add {key}: with a value.")
 
 
-def parse_flow_with_map(text: str, *, source: str = "flow.yaml") -> tuple[Flow, SourceMap]:
-    """The flow and where each key is in ``text``; raises ``FlowSpecError``."""
+def parse_flow_with_map(
+    text: str, *, source: str = "flow.yaml", max_instances: int = MAX_INSTANCES
+) -> tuple[Flow, SourceMap]:
+    """The flow and where each key is in ``text``; raises ``FlowSpecError``.
+    ``max_instances``: the server's limit on one task's instances, checked where the file
+    makes the count certain (grids and routes of grids)."""
     data, smap = load(text, source=source)
     if not isinstance(data, dict):
         raise FlowSpecError(
@@ -135,15 +140,15 @@ def parse_flow_with_map(text: str, *, source: str = "flow.yaml") -> tuple[Flow, 
         ]
         problems = [_problem(e, data) for e in errors]
         raise FlowSpecError(_in_file_order(problems, smap), smap) from None
-    problems = run_checks(flow)
+    problems = run_checks(flow, max_instances=max_instances)
     if problems:
         raise FlowSpecError(_in_file_order(problems, smap), smap)
     return flow, smap
 
 
-def parse_flow(text: str, *, source: str = "flow.yaml") -> Flow:
+def parse_flow(text: str, *, source: str = "flow.yaml", max_instances: int = MAX_INSTANCES) -> Flow:
     """A flow file read and checked; raises ``FlowSpecError`` (an ``InvalidInput``)."""
-    return parse_flow_with_map(text, source=source)[0]
+    return parse_flow_with_map(text, source=source, max_instances=max_instances)[0]
 
 
 def _in_file_order(problems: list[Problem], smap: SourceMap) -> list[Problem]:

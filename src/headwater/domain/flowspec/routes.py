@@ -23,7 +23,8 @@ from headwater.domain.flowspec.names import folder_name, tag_env_name
 from headwater.domain.flowspec.templates import Ref, find_refs, substitute
 from headwater.domain.grid import ParamAxis, combinations, tag_env
 
-MAX_INSTANCES = 10_000
+MAX_INSTANCES = 10_000  # instances of one task: the default of the server's setting
+LIMIT_SETTING = "HEADWATER_FLOW_MAX_INSTANCES"  # that setting, as errors name it
 Route = dict[str, str]  # task title -> instance id, for the instance and all before it
 TagsFor = Callable[[str, int, Planned], Mapping[str, str]]
 
@@ -60,10 +61,11 @@ class _Index:
 
 def _too_many(task: str, count: int, limit: int) -> InvalidInput:
     return InvalidInput(
-        f"task {task!r} would run {count:,} instances, over the limit of {limit:,}",
+        f"task {task!r} would run {count:,} instances, over the limit of {limit:,} "
+        f"({LIMIT_SETTING})",
         where=f"tasks.{task}",
         hint="Use fewer parameter values, a min/max condition to keep one parent instance, "
-        "or single mode.",
+        f"or single mode (or have the server's admin raise {LIMIT_SETTING}).",
     )
 
 

@@ -4,10 +4,12 @@ starting or stopping them takes all; deciding takes a listed approver, the owner
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
 
 from headwater.db.repos.experiments import ExperimentRepo
 from headwater.db.repos.flowruns import RunRepo
@@ -17,6 +19,7 @@ from headwater.domain.errors import InvalidInput, NotFound, PermissionDenied
 from headwater.domain.flowruns import FlowRun, RunInstance, RunTask
 from headwater.domain.flowspec.model import GatedTask
 from headwater.domain.ids import MAX_NUMBER
+from headwater.domain.jobs import JobState
 from headwater.engine.flows import run_flow_spec
 from headwater.engine.flowstart import start_run
 from headwater.schemas.common import Page
@@ -38,6 +41,8 @@ Reader = Annotated[ProjectAccess, Depends(require(Permission.JOBS_READ))]
 Writer = Annotated[ProjectAccess, Depends(require(Permission.JOBS_WRITE))]
 Offset = Annotated[int, Query(ge=0, le=MAX_NUMBER)]
 Limit = Annotated[int, Query(ge=1, le=500)]
+MAX_PAGE = 500  # instances in one answer, at most
+PER_TASK = 100  # instances of each task an inspected run shows unless asked otherwise
 
 
 def run_out(run: FlowRun) -> FlowRunOut:
@@ -62,6 +67,7 @@ def run_out(run: FlowRun) -> FlowRunOut:
 def _instance_out(i: RunInstance, tags: dict[str, str]) -> InstanceOut:
     return InstanceOut(
         id=i.id,
+        task=i.task,
         experiment_id=i.experiment_id,
         experiment_number=i.number,
         status=i.state,
@@ -89,22 +95,35 @@ def _decision(task: RunTask) -> Literal["approved", "rejected"] | None:
     return "approved" if task.approved else "rejected"
 
 
-def inspect_out(platform: Platform, run: FlowRun, *, with_instances: bool = True) -> FlowRunOut:
-    """The run with every task and its instances' counts by state; with their parameters and
-    tags too unless ``with_instances`` is False (a client polling a wide run)."""
+def _instances_out(session: Session, instances: Sequence[RunInstance]) -> list[InstanceOut]:
+    """Instances with their tags: what their experiments recorded, and a deploy's own."""
+    ids = [i.experiment_id for i in instances if i.experiment_id]
+    values = ExperimentRepo(session).values_of(ids) if ids else {}
+    out = []
+    for inst in instances:
+        tags = dict(values.get(inst.experiment_id or "", {}).get("tag", {}))
+        tags.update({str(k): str(v) for k, v in (inst.data.get("tags") or {}).items()})
+        out.append(_instance_out(inst, tags))
+    return out
+
+
+def inspect_out(
+    platform: Platform, run: FlowRun, *, with_instances: bool = True, per_task: int = PER_TASK
+) -> FlowRunOut:
+    """The run with every task and its instances' counts by state; with the first
+    ``per_task`` instances of each task too (their parameters and tags) unless
+    ``with_instances`` is False (a client polling a wide run). The rest are paged by
+    ``GET .../instances``: a 10,000-instance run is never answered whole."""
+    by_task: dict[str, list[InstanceOut]] = {}
     with platform.db.read() as session:
         runs = RunRepo(session)
         spec = run_flow_spec(session, run)
         tasks = {t.title: t for t in runs.tasks(run.id)}
         counts = runs.state_counts(run.id)
-        instances = runs.instances(run.id) if with_instances else []
-        ids = [i.experiment_id for i in instances if i.experiment_id]
-        values = ExperimentRepo(session).values_of(ids) if ids else {}
-    by_task: dict[str, list[InstanceOut]] = {}
-    for inst in instances:
-        tags = dict(values.get(inst.experiment_id or "", {}).get("tag", {}))
-        tags.update({str(k): str(v) for k, v in (inst.data.get("tags") or {}).items()})
-        by_task.setdefault(inst.task, []).append(_instance_out(inst, tags))
+        if with_instances and per_task > 0:
+            for title in counts:
+                found, _ = runs.instances_page(run.id, task=title, limit=per_task)
+                by_task[title] = _instances_out(session, found)
     out = run_out(run)
     out.tasks = [
         RunTaskOut(
@@ -117,6 +136,7 @@ def inspect_out(platform: Platform, run: FlowRun, *, with_instances: bool = True
             decision=_decision(tasks[t.title]),
             comment=tasks[t.title].comment,
             counts=counts.get(t.title, {}),
+            total=sum(counts.get(t.title, {}).values()),
             instances=by_task.get(t.title, []),
         )
         for t in spec.tasks
@@ -151,6 +171,7 @@ def run_flow(name: str, body: FlowRunCreate, access: Writer, platform: PlatformD
             params=body.params,
             no_cache=body.no_cache,
             refresh=body.refresh,
+            max_instances=platform.settings.flow_max_instances,
         )
     platform.engine.flows.advance_one(run.id)
     platform.engine.wake()
@@ -185,8 +206,33 @@ def inspect_flow_run(
     access: Reader,
     platform: PlatformDep,
     instances: Annotated[bool, Query(description="false: tasks with counts only")] = True,
+    instance_limit: Annotated[
+        int, Query(ge=0, le=MAX_PAGE, description="Instances shown per task (the first ones)")
+    ] = PER_TASK,
 ) -> FlowRunOut:
-    return inspect_out(platform, _run(platform, access, ref), with_instances=instances)
+    """One run: its tasks with counts by state, and the first instances of each."""
+    run = _run(platform, access, ref)
+    return inspect_out(platform, run, with_instances=instances, per_task=instance_limit)
+
+
+@router.get("/flow-runs/{ref}/instances", response_model=Page[InstanceOut])
+def list_flow_run_instances(
+    ref: str,
+    access: Reader,
+    platform: PlatformDep,
+    task: Annotated[str | None, Query(max_length=200, description="Only this task's")] = None,
+    status: Annotated[JobState | None, Query(description="Only instances in this state")] = None,
+    offset: Offset = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = PER_TASK,
+) -> Page[InstanceOut]:
+    """A run's instances, one page at a time, in the order they were made."""
+    run = _run(platform, access, ref)
+    with platform.db.read() as session:
+        found, total = RunRepo(session).instances_page(
+            run.id, task=task, state=status, offset=offset, limit=limit
+        )
+        items = _instances_out(session, found)
+    return Page(items=items, total=total, offset=offset, limit=limit)
 
 
 @router.post("/flow-runs/{ref}/stop", response_model=FlowRunOut)
@@ -214,6 +260,7 @@ def restart_flow_run(
             keep_from=old,
             params=body.params,
             from_failed=body.from_failed,
+            max_instances=platform.settings.flow_max_instances,
         )
     platform.engine.flows.advance_one(run.id)
     platform.engine.wake()

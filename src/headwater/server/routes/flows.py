@@ -91,6 +91,7 @@ def import_flow(body: FlowImport, access: Writer, platform: PlatformDep) -> Flow
             file_name=body.file_name,
             user_id=access.user.id,
             username=access.user.username,
+            max_instances=platform.settings.flow_max_instances,
         )
         return _flow_out(platform, session, flow, created=created)
 

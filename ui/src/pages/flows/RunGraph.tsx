@@ -29,17 +29,28 @@ import { layoutKey, sides } from "../../lib/runGraph";
 
 type Instance = Schemas["InstanceOut"];
 // the schema marks fields with defaults optional; an inspected run has them all
-export type RunTask = Omit<Schemas["RunTaskOut"], "instances" | "approvers"> & { instances: Instance[]; approvers: string[] };
+export type RunTask = Omit<Schemas["RunTaskOut"], "instances" | "approvers" | "counts" | "total"> & {
+  instances: Instance[];
+  approvers: string[];
+  counts: Record<string, number>;
+  total: number;
+};
 export type Run = Omit<Schemas["FlowRunOut"], "tasks" | "relations"> & { tasks: RunTask[]; relations: { from: string; to: string }[] };
 
-/** "2 success · 1 running"; the step cache's hits count as "cached" */
+const STATES = ["cached", "queued", "initializing", "running", "success", "failed", "aborted"];
+
+/** "2 success · 1 running": the server's counts of all the task's instances. The step cache's
+ * hits count as "cached" when the poll carried every instance (they are successes to the server). */
 export function counts(task: RunTask): string {
-  const by = new Map<string, number>();
-  for (const i of task.instances) {
-    const shown = i.cache?.hit ? "cached" : i.status;
-    by.set(shown, (by.get(shown) ?? 0) + 1);
+  const by: Record<string, number> = { ...task.counts };
+  const cached = task.instances.filter((i) => i.cache?.hit).length;
+  if (cached && task.instances.length === task.total && (by.success ?? 0) >= cached) {
+    by.success -= cached;
+    by.cached = cached;
   }
-  return [...by.entries()].map(([s, n]) => `${n} ${s.replace("_", " ")}`).join(" · ");
+  const known = STATES.filter((s) => by[s]);
+  const other = Object.keys(by).filter((s) => !STATES.includes(s) && by[s]);
+  return [...known, ...other].map((s) => `${by[s].toLocaleString("en-US")} ${s.replace("_", " ")}`).join(" · ");
 }
 
 /** Each task's place: the version file's `top`/`left`, else the automatic left-to-right layout. */
@@ -79,7 +90,7 @@ function RunNode({ data }: NodeProps<Node<RunNodeData>>) {
       </button>
       <span className="node-status">{t.status.replace("_", " ")}</span>
       <span className="node-summary" data-testid={`counts-${t.title}`}>
-        {t.instances.length ? `${t.instances.length} instance${t.instances.length === 1 ? "" : "s"}: ${counts(t)}` : "no instances yet"}
+        {t.total ? `${t.total.toLocaleString("en-US")} instance${t.total === 1 ? "" : "s"}: ${counts(t)}` : "no instances yet"}
       </span>
       <Handle id="bottom" type="source" position={Position.Bottom} isConnectable={false} />
       <Handle id="right" type="source" position={Position.Right} isConnectable={false} />

@@ -72,7 +72,7 @@ export function RunTaskPanel(props: { project: Project; run: Run; task: RunTask;
       {task.reason ? <p className="small">{task.reason}</p> : null}
       <Decision task={task} />
       {task.status === "pending_approval" && task.approvers.length ? <p className="small">Approvers: {task.approvers.join(", ")}</p> : null}
-      {total === 0 ? <p className="muted">No instances yet{ENDED.has(task.status) ? "" : ": the task waits for its parents"}.</p> : null}
+      {task.total === 0 ? <p className="muted">No instances yet{ENDED.has(task.status) ? "" : ": the task waits for its parents"}.</p> : null}
       {groups.map((g) => (
         <div className="route" key={g.key} role="group" aria-label={g.route.length ? `Route after ${g.route.map((s) => s.label).join(" → ")}` : "Route from the start"}>
           <h4 className="small">
@@ -117,6 +117,11 @@ export function RunTaskPanel(props: { project: Project; run: Run; task: RunTask;
           {g.instances.length > PER_ROUTE ? <p className="muted small">…and {g.instances.length - PER_ROUTE} more on this route: see the Instances tab.</p> : null}
         </div>
       ))}
+      {task.total > total ? (
+        <p className="muted small" data-testid="panel-shown">
+          The first {total.toLocaleString("en-US")} of {task.total.toLocaleString("en-US")} instances: see the Instances tab for all.
+        </p>
+      ) : null}
     </section>
   );
 }

@@ -1,10 +1,12 @@
 // One run (bake): polled every 1.5 s until it ends. The graph coloured by status with instance
 // counts, the instances with their parameters and tags, the timeline (Gantt), the approval
-// dialog for a task pending approval, and Stop / Restart.
+// dialog for a task pending approval, and Stop / Restart. A run may hold 10,000 instances:
+// the poll carries each task's counts and its first few instances only, and the Instances and
+// Timeline tabs read pages of the server's list.
 import { ReactFlowProvider } from "@xyflow/react";
 import { useEffect, useRef, useState } from "react";
 import { api, type Schemas } from "../../api/client";
-import { ErrorNote, Link, Loading, StateBadge, UserName } from "../../components/common";
+import { ErrorNote, Link, Loading, Pager, StateBadge, UserName } from "../../components/common";
 import { Tabs } from "../../components/Tabs";
 import { canRunJobs, type Project } from "../../lib/access";
 import { duration, formatTime } from "../../lib/format";
@@ -18,18 +20,29 @@ import { Decision, RunTaskPanel } from "./RunTaskPanel";
 function complete(run: Schemas["FlowRunOut"]): Run {
   return {
     ...run,
-    tasks: (run.tasks ?? []).map((t) => ({ ...t, instances: t.instances ?? [], approvers: t.approvers ?? [] })),
+    tasks: (run.tasks ?? []).map((t) => ({
+      ...t,
+      instances: t.instances ?? [],
+      approvers: t.approvers ?? [],
+      counts: t.counts ?? {},
+      total: t.total ?? (t.instances ?? []).length,
+    })),
     relations: run.relations ?? [],
   };
 }
 const ENDED = new Set(["success", "failed", "aborted"]);
+const SHOWN_PER_TASK = 20; // instances each poll carries per task (the approval dialog's tags)
+const PAGE = 50; // instances a page of the Instances tab shows
+const TIMELINE_ROWS = 200; // instances the timeline draws, the first ones made
 
 export function RunView({ project, runRef }: { project: Project; runRef: string }) {
   const pid = project.id;
-  const run = useData(() => api("inspect_flow_run", { path: { project_id: pid, ref: runRef } }).then(complete), [pid, runRef], {
-    pollMs: 1500,
-    poll: (r) => !r || !ENDED.has(r.status),
-  });
+  const run = useData(
+    () => api("inspect_flow_run", { path: { project_id: pid, ref: runRef }, query: { instance_limit: SHOWN_PER_TASK } }).then(complete),
+    [pid, runRef],
+    { pollMs: 1500, poll: (r) => !r || !ENDED.has(r.status) },
+  );
+  const polling = !run.data || !ENDED.has(run.data.status);
   // the version's file, for the tasks' places on the canvas
   const flow = run.data?.flow;
   const version = run.data?.version;
@@ -149,8 +162,8 @@ export function RunView({ project, runRef }: { project: Project; runRef: string 
             {chosenTask ? <RunTaskPanel project={project} run={r} task={chosenTask} onClose={() => setChosen(null)} /> : null}
           </>
         ) : null}
-        {tab === "instances" ? <Instances run={r} pid={pid} /> : null}
-        {tab === "timeline" ? <Timeline run={r} /> : null}
+        {tab === "instances" ? <Instances run={r} pid={pid} polling={polling} /> : null}
+        {tab === "timeline" ? <Timeline run={r} pid={pid} polling={polling} /> : null}
       </div>
       {decidingTask ? (
         <ApprovalDialog
@@ -192,48 +205,99 @@ function CacheNote({ note, pid }: { note: Schemas["InstanceOut"]["cache"]; pid: 
   return note.why ? <div className="muted small">not cached: {note.why}</div> : null;
 }
 
-function Instances({ run, pid }: { run: Run; pid: string }) {
-  const rows = run.tasks.flatMap((t) => t.instances.map((i, n) => ({ task: t, i, n })));
-  if (rows.length === 0) return <p className="muted">No instances yet.</p>;
+/** One page of the run's instances (one task's, when chosen), read from the server. */
+function useInstances(pid: string, run: Run, task: string, offset: number, limit: number, polling: boolean) {
+  return useData(
+    () =>
+      api("list_flow_run_instances", {
+        path: { project_id: pid, ref: String(run.number) },
+        query: { task: task || undefined, offset, limit },
+      }),
+    [pid, run.number, task, offset, limit, run.status], // read again as the run ends
+    { pollMs: 3000, poll: polling },
+  );
+}
+
+function Instances({ run, pid, polling }: { run: Run; pid: string; polling: boolean }) {
+  const [task, setTask] = useState("");
+  const [page, setPage] = useState(0);
+  const list = useInstances(pid, run, task, page * PAGE, PAGE, polling);
+  const total = run.tasks.reduce((n, t) => n + t.total, 0);
+  if (total === 0) return <p className="muted">No instances yet.</p>;
+  if (list.error && !list.data) return <ErrorNote error={list.error} />;
+  const rows = list.data?.items ?? [];
   return (
-    <table className="list" aria-label="Instances">
-      <thead>
-        <tr>
-          <th scope="col">Task</th>
-          <th scope="col">Instance</th>
-          <th scope="col">Status</th>
-          <th scope="col">Params</th>
-          <th scope="col">Tags</th>
-          <th scope="col">Created</th>
-          <th scope="col">Started</th>
-          <th scope="col">Took</th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map(({ task, i, n }) => (
-          <tr key={i.id}>
-            <td>{task.title}</td>
-            <td>
-              {i.experiment_number ? <Link to={`/projects/${pid}/experiments/${i.experiment_number}`}>experiment {i.experiment_number}</Link> : `#${n + 1}`}
-            </td>
-            <td>
-              <StateBadge state={i.cache?.hit ? "cached" : i.status} />
-              {i.reason ? <div className="muted small">{i.reason}</div> : null}
-              <CacheNote note={i.cache} pid={pid} />
-            </td>
-            <td>
-              <code>{pairs(i.params)}</code>
-            </td>
-            <td>
-              <code>{pairs(i.tags)}</code>
-            </td>
-            <td>{formatTime(i.created_at)}</td>
-            <td>{formatTime(i.started_at)}</td>
-            <td>{i.started_at ? duration(i.started_at, i.finished_at) : "—"}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <div data-testid="instances">
+      <div className="toolbar">
+        <label>
+          Task{" "}
+          <select
+            value={task}
+            aria-label="Task"
+            onChange={(e) => {
+              setTask(e.target.value);
+              setPage(0);
+            }}
+          >
+            <option value="">All tasks ({total.toLocaleString("en-US")})</option>
+            {run.tasks
+              .filter((t) => t.total > 0)
+              .map((t) => (
+                <option key={t.title} value={t.title}>
+                  {t.title} ({t.total.toLocaleString("en-US")})
+                </option>
+              ))}
+          </select>
+        </label>
+        <Pager page={page} size={PAGE} total={list.data?.total ?? 0} onGo={setPage} />
+      </div>
+      {!list.data ? (
+        <Loading what="instances" />
+      ) : (
+        <table className="list" aria-label="Instances">
+          <thead>
+            <tr>
+              <th scope="col">Task</th>
+              <th scope="col">Instance</th>
+              <th scope="col">Status</th>
+              <th scope="col">Params</th>
+              <th scope="col">Tags</th>
+              <th scope="col">Created</th>
+              <th scope="col">Started</th>
+              <th scope="col">Took</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((i, n) => (
+              <tr key={i.id}>
+                <td>{i.task}</td>
+                <td>
+                  {i.experiment_number ? (
+                    <Link to={`/projects/${pid}/experiments/${i.experiment_number}`}>experiment {i.experiment_number}</Link>
+                  ) : (
+                    `#${page * PAGE + n + 1}`
+                  )}
+                </td>
+                <td>
+                  <StateBadge state={i.status} />
+                  {i.reason ? <div className="muted small">{i.reason}</div> : null}
+                  <CacheNote note={i.cache} pid={pid} />
+                </td>
+                <td>
+                  <code>{pairs(i.params)}</code>
+                </td>
+                <td>
+                  <code>{pairs(i.tags)}</code>
+                </td>
+                <td>{formatTime(i.created_at)}</td>
+                <td>{formatTime(i.started_at)}</td>
+                <td>{i.started_at ? duration(i.started_at, i.finished_at) : "—"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
   );
 }
 
@@ -241,17 +305,25 @@ const LABEL_W = 200;
 const CHART_W = 760;
 const ROW_H = 26;
 
-function Timeline({ run }: { run: Run }) {
-  const spans = run.tasks.flatMap((t) =>
-    t.instances.map((i, n) => ({
+function Timeline({ run, pid, polling }: { run: Run; pid: string; polling: boolean }) {
+  const list = useInstances(pid, run, "", 0, TIMELINE_ROWS, polling);
+  const total = run.tasks.reduce((n, t) => n + t.total, 0);
+  const wide = new Set(run.tasks.filter((t) => t.total > 1).map((t) => t.title));
+  const seen = new Map<string, number>();
+  const spans = (list.data?.items ?? []).map((i) => {
+    const n = (seen.get(i.task ?? "") ?? 0) + 1;
+    seen.set(i.task ?? "", n);
+    return {
       id: i.id,
-      label: `${t.title} ${t.instances.length > 1 ? `#${n + 1}` : ""}`.trim(),
+      label: `${i.task ?? ""} ${wide.has(i.task ?? "") ? `#${n}` : ""}`.trim(),
       status: i.status,
       created_at: i.created_at,
       started_at: i.started_at,
       finished_at: i.finished_at,
-    })),
-  );
+    };
+  });
+  if (list.error && !list.data) return <ErrorNote error={list.error} />;
+  if (!list.data && total > 0) return <Loading what="the timeline" />;
   // a running instance's bar reaches the time of this render (renders follow each poll)
   // eslint-disable-next-line react-hooks/purity
   const g = ganttLayout(spans, { width: CHART_W, rowHeight: ROW_H, now: run.ended_at ? Date.parse(run.ended_at) : Date.now() });
@@ -302,6 +374,11 @@ function Timeline({ run }: { run: Run }) {
           <span className="swatch status-failed" /> failed
         </span>
         <span className="muted">from {formatTime(new Date(g.start).toISOString())}</span>
+        {total > spans.length ? (
+          <span className="muted" data-testid="timeline-shown">
+            the first {spans.length.toLocaleString("en-US")} of {total.toLocaleString("en-US")} instances
+          </span>
+        ) : null}
       </figcaption>
     </figure>
   );
@@ -339,7 +416,7 @@ function ApprovalDialog(props: { pid: string; run: Run; task: RunTask; onClose: 
             return t ? (
               <li key={p}>
                 {p}: {t.status.replace("_", " ")}
-                {t.instances.length ? ` (${counts(t)})` : ""}
+                {t.total ? ` (${counts(t)})` : ""}
                 {t.instances.some((i) => Object.keys(i.tags).length) ? ` · tags ${t.instances.map((i) => pairs(i.tags)).filter(Boolean).join("; ")}` : ""}
               </li>
             ) : null;
