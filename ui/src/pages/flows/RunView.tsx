@@ -279,7 +279,7 @@ function Instances({ run, pid, polling }: { run: Run; pid: string; polling: bool
                   )}
                 </td>
                 <td>
-                  <StateBadge state={i.status} />
+                  <StateBadge state={i.cache?.hit ? "cached" : i.status} />
                   {i.reason ? <div className="muted small">{i.reason}</div> : null}
                   <CacheNote note={i.cache} pid={pid} />
                 </td>
