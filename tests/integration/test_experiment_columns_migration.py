@@ -13,8 +13,8 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import text
 
-from headwater.db.database import Database
 from headwater.db.migrate import alembic_config, upgrade
+from tests.support.migrations import add_project, add_user, database_at
 
 EXPERIMENT = (
     "INSERT INTO experiments (id, project_id, number, title, command, params, state, computes,"
@@ -29,25 +29,11 @@ def packed(values: list[float]) -> bytes:
 
 
 def test_values_numbers_run_params_and_metric_summaries(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'columns.db'}")
-    try:
-        command.upgrade(alembic_config(db.url), "0014")
+    with database_at(tmp_path / "columns.db", "0014") as db:
         now = {"now": datetime.now(UTC).isoformat()}
         with db.engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO users (id, username, email, is_admin, created_at)"
-                    " VALUES ('u1', 'u', 'u@example.org', false, :now)"
-                ),
-                now,
-            )
-            conn.execute(
-                text(
-                    "INSERT INTO projects (id, name, owner_id, description, public, personal,"
-                    " settings, created_at) VALUES ('p1', 'P', 'u1', '', false, true, '{}', :now)"
-                ),
-                now,
-            )
+            add_user(conn, now)
+            add_project(conn, now, project="p1", name="P", personal=True)
             conn.execute(text(EXPERIMENT), {"params": '{"lr": "0.1", "opt": "adam"}', **now})
             for key, value in [("batch", "64"), ("name", "resnet")]:
                 conn.execute(
@@ -91,5 +77,3 @@ def test_values_numbers_run_params_and_metric_summaries(tmp_path: Path) -> None:
         with db.engine.connect() as conn:
             kinds = conn.execute(text("SELECT DISTINCT kind FROM experiment_values")).scalars()
             assert list(kinds) == ["param"]
-    finally:
-        db.dispose()

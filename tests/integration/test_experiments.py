@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +96,24 @@ def _stop(live: Live) -> None:
         live.process.terminate()
         live.process.wait(timeout=30)
     stop_workers(live.home)
+
+
+@contextmanager
+def module_server(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Live]:
+    """`hw server` in its own process for a module's tests (a fixture parameterised over
+    ``DATABASES``: ``request.param``), on SQLite or on a fresh PostgreSQL database."""
+    home, port, log = tmp / "home", free_port(), tmp / "server.log"
+    with ExitStack() as stack:
+        url = None
+        if request.param != "sqlite":
+            url = stack.enter_context(request.getfixturevalue("postgres_cluster").fresh_database())
+        process = _start(home, port, log, url)
+        token = (home / "admin.token").read_text().strip()
+        server = Live(home, f"http://127.0.0.1:{port}", port, token, process, log, tmp, url)
+        try:
+            yield server
+        finally:
+            _stop(server)
 
 
 @pytest.fixture

@@ -21,10 +21,9 @@ from headwater.cli.runviews import instance_reason
 from headwater.client import Client
 from headwater.client.sync import push_folder
 from headwater.schemas.flows import FlowRunOut, InstanceOut
-from tests.integration.test_concurrency import free_port
-from tests.integration.test_experiments import Live, _start, _stop
+from tests.integration.test_experiments import Live, module_server
 from tests.integration.test_flows import exec_task, flow_yaml, py, task
-from tests.support.postgres import DATABASES, PostgresCluster
+from tests.support.postgres import DATABASES
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -34,21 +33,8 @@ pytestmark = pytest.mark.slow
 def live(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Live]:
-    tmp = tmp_path_factory.mktemp("cache")
-    home, port, log = tmp / "home", free_port(), tmp / "server.log"
-    database = None
-    url = None
-    if request.param != "sqlite":
-        cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
-        database = cluster.fresh_database()
-        url = database.__enter__()
-    process = _start(home, port, log, url)
-    token = (home / "admin.token").read_text().strip()
-    server = Live(home, f"http://127.0.0.1:{port}", port, token, process, log, tmp, url)
-    yield server
-    _stop(server)
-    if database is not None:
-        database.__exit__(None, None, None)
+    with module_server(request, tmp_path_factory.mktemp("cache")) as server:
+        yield server
 
 
 @pytest.fixture

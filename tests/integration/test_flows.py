@@ -25,8 +25,8 @@ from headwater.client.sync import push_folder
 from headwater.domain.errors import InvalidInput
 from headwater.schemas.flows import FlowRunOut, RunTaskOut
 from tests.integration.test_concurrency import free_port
-from tests.integration.test_experiments import Live, _start, _stop
-from tests.support.postgres import DATABASES, PostgresCluster
+from tests.integration.test_experiments import Live, _start, _stop, module_server
+from tests.support.postgres import DATABASES
 
 pytestmark = pytest.mark.slow
 
@@ -35,22 +35,8 @@ pytestmark = pytest.mark.slow
 def live(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Live]:
-    tmp = tmp_path_factory.mktemp("flows")
-    home, port, log = tmp / "home", free_port(), tmp / "server.log"
-    if request.param == "sqlite":
-        url = None
-        database = None
-    else:
-        cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
-        database = cluster.fresh_database()
-        url = database.__enter__()
-    process = _start(home, port, log, url)
-    token = (home / "admin.token").read_text().strip()
-    server = Live(home, f"http://127.0.0.1:{port}", port, token, process, log, tmp, url)
-    yield server
-    _stop(server)
-    if database is not None:
-        database.__exit__(None, None, None)
+    with module_server(request, tmp_path_factory.mktemp("flows")) as server:
+        yield server
 
 
 @pytest.fixture

@@ -10,32 +10,17 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import text
 
-from headwater.db.database import Database
 from headwater.db.migrate import alembic_config, upgrade
+from tests.support.migrations import add_project, add_user, database_at
 
 
 def test_endpoints_get_distinct_slugs_and_keep_their_titles(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'serving.db'}")
-    try:
-        command.upgrade(alembic_config(db.url), "0009")
+    with database_at(tmp_path / "serving.db", "0009") as db:
         now = {"now": datetime.now(UTC).isoformat()}
         with db.engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO users (id, username, email, is_admin, created_at)"
-                    " VALUES ('u1', 'u', 'u@example.org', false, :now)"
-                ),
-                now,
-            )
+            add_user(conn, now)
             for project in ("p1", "p2"):
-                conn.execute(
-                    text(
-                        "INSERT INTO projects (id, name, owner_id, description, public, personal,"
-                        " settings, created_at)"
-                        " VALUES (:p, :p, 'u1', '', false, false, '{}', :now)"
-                    ),
-                    {"p": project, **now},
-                )
+                add_project(conn, now, project=project, name=project, personal=False)
             for endpoint, project, name in [
                 ("E1", "p1", "Churn-Model"),
                 ("E2", "p2", "Churn-Model"),
@@ -67,5 +52,3 @@ def test_endpoints_get_distinct_slugs_and_keep_their_titles(tmp_path: Path) -> N
             ("E2", "Churn-Model"),
             ("E3", "other"),
         ]
-    finally:
-        db.dispose()

@@ -10,8 +10,8 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import text
 
-from headwater.db.database import Database
 from headwater.db.migrate import alembic_config, upgrade
+from tests.support.migrations import add_project, add_user, database_at
 
 EXPERIMENT = (
     "INSERT INTO experiments (id, project_id, number, title, command, params, state, computes,"
@@ -22,25 +22,11 @@ EXPERIMENT = (
 
 
 def test_tokens_get_ids_and_task_tokens_their_experiment(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'tokens.db'}")
-    try:
-        command.upgrade(alembic_config(db.url), "0006")
+    with database_at(tmp_path / "tokens.db", "0006") as db:
         now = {"now": datetime.now(UTC).isoformat()}
         with db.engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO users (id, username, email, is_admin, created_at)"
-                    " VALUES ('u1', 'u', 'u@example.org', false, :now)"
-                ),
-                now,
-            )
-            conn.execute(
-                text(
-                    "INSERT INTO projects (id, name, owner_id, description, public, personal,"
-                    " settings, created_at) VALUES ('p1', 'P', 'u1', '', false, true, '{}', :now)"
-                ),
-                now,
-            )
+            add_user(conn, now)
+            add_project(conn, now, project="p1", name="P", personal=True)
             conn.execute(text(EXPERIMENT), now)
             for digest, kind in [
                 ("hash-api", "api"),
@@ -74,5 +60,3 @@ def test_tokens_get_ids_and_task_tokens_their_experiment(tmp_path: Path) -> None
         with db.engine.connect() as conn:
             left = conn.execute(text("SELECT token_hash FROM tokens ORDER BY token_hash")).all()
         assert [r.token_hash for r in left] == ["hash-api", "hash-session"]
-    finally:
-        db.dispose()

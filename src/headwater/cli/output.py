@@ -100,6 +100,11 @@ def say(message: str) -> None:
     stdout().print(message, markup=False, soft_wrap=True)
 
 
+def aside(message: str) -> None:
+    """A sentence for people on stderr (progress, what to wait for): stdout keeps the answer."""
+    stderr().print(message, markup=False, soft_wrap=True)
+
+
 def warn(message: str) -> None:
     from rich.text import Text
 

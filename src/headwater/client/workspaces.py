@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from typing import ClassVar
 
-from headwater.client.http import Params, payload
+from headwater.client.http import Params, payload, segment
 from headwater.client.scope import ProjectScoped
 from headwater.domain.errors import Conflict, HeadwaterError, NotFound
 from headwater.domain.workspaces import WorkspaceState
@@ -30,8 +31,71 @@ START_TIMEOUT = 300.0  # a queue, a sandbox, the environment, then JupyterLab
 MERGE_WHERE = "sync"  # where= of the server's MergeConflict: both sides changed paths
 
 
-class WorkspacesClient(ProjectScoped):
+class WorkspaceRoutes(ProjectScoped):
+    """What workspaces and TensorBoards share: both are workspaces (a TensorBoard is one of kind
+    tensorboard), named by name or id (``pick``), shown through the workspace routes, opened
+    through the server's proxy and waited for the same way; only the words differ."""
+
+    noun: ClassVar[str]  # what messages call one: "workspace", "TensorBoard"
+    command: ClassVar[str]  # its `hw` command group, also the errors' where=
+
+    def list(self, *, active: bool = False, project: str | None = None) -> WorkspaceList:
+        """The project's workspaces (or TensorBoards), newest first (``active``: starting or
+        running only)."""
+        params: Params = {"active": active}
+        return self._http.call("GET", self._path(project), WorkspaceList, params=params)
+
+    def show(self, ref: str, *, project: str | None = None) -> WorkspaceOut:
+        """One by name or id: its state, URL and when it will be culled."""
+        found = self._find(ref, project)
+        return self._http.call("GET", self._workspace(project, found.id), WorkspaceOut)
+
+    def url(self, ref: str | WorkspaceOut, *, project: str | None = None) -> str:
+        """The address it (JupyterLab, TensorBoard) opens at, through the server's proxy (log in
+        to open it)."""
+        found = ref if isinstance(ref, WorkspaceOut) else self.show(ref, project=project)
+        return self._http.url + found.url
+
+    def wait(
+        self,
+        ref: str,
+        *,
+        timeout: float = START_TIMEOUT,
+        poll: float = 0.25,
+        project: str | None = None,
+    ) -> WorkspaceOut:
+        """Look until it is running; an error when it ended first, or when ``timeout`` seconds
+        passed (it keeps starting: look again with ``show``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            shown = self.show(ref, project=project)
+            if shown.state is WorkspaceState.RUNNING:
+                return shown
+            if shown.state.ended or shown.state is WorkspaceState.STOPPING:
+                raise not_started(shown)
+            if time.monotonic() >= deadline:
+                raise HeadwaterError(
+                    f"{self.noun} {shown.name} is still {shown.state.value} after {timeout:g} s",
+                    where=f"{self.command} {shown.name}",
+                    hint=f"It keeps starting: `hw {self.command} list` shows when it runs; its "
+                    f"output is `hw experiments logs {shown.experiment_number}`.",
+                )
+            time.sleep(poll)
+
+    def _find(self, ref: str, project: str | None) -> WorkspaceOut:
+        return pick(self.list(project=project), ref)
+
+    def _workspace(self, project: str | None, *parts: str) -> str:
+        """A path under the project's workspace routes (TensorBoards' own routes only start
+        and list them)."""
+        base = self._path(project).removesuffix(f"/{self.resource}")
+        return base + "/workspaces" + "".join("/" + segment(p) for p in parts)
+
+
+class WorkspacesClient(WorkspaceRoutes):
     resource = "workspaces"
+    noun = "workspace"
+    command = "workspace"
 
     def start(
         self,
@@ -60,16 +124,6 @@ class WorkspacesClient(ProjectScoped):
             max_age_seconds=max_age_seconds,
         )
         return self._http.call("POST", self._path(project), WorkspaceOut, json=body)
-
-    def list(self, *, active: bool = False, project: str | None = None) -> WorkspaceList:
-        """The project's workspaces, newest first (``active``: starting or running only)."""
-        params: Params = {"active": active}
-        return self._http.call("GET", self._path(project), WorkspaceList, params=params)
-
-    def show(self, ref: str, *, project: str | None = None) -> WorkspaceOut:
-        """One workspace by name or id: its state, URL and when it will be culled."""
-        found = self._find(ref, project)
-        return self._http.call("GET", self._path(project, found.id), WorkspaceOut)
 
     def save(self, ref: str, message: str = "", *, project: str | None = None) -> WorkspaceSaved:
         """Commit the workspace's changes as a new version of the project's files (three-way
@@ -100,40 +154,6 @@ class WorkspacesClient(ProjectScoped):
             )
         except Conflict as exc:
             raise save_conflict(exc, found.name) from exc
-
-    def url(self, ref: str | WorkspaceOut, *, project: str | None = None) -> str:
-        """The address JupyterLab opens at, through the server's proxy (log in to open it)."""
-        found = ref if isinstance(ref, WorkspaceOut) else self.show(ref, project=project)
-        return self._http.url + found.url
-
-    def wait(
-        self,
-        ref: str,
-        *,
-        timeout: float = START_TIMEOUT,
-        poll: float = 0.25,
-        project: str | None = None,
-    ) -> WorkspaceOut:
-        """Look until the workspace is running; an error when it ended first, or when
-        ``timeout`` seconds passed (it keeps starting: look again with ``show``)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            shown = self.show(ref, project=project)
-            if shown.state is WorkspaceState.RUNNING:
-                return shown
-            if shown.state.ended or shown.state is WorkspaceState.STOPPING:
-                raise not_started(shown)
-            if time.monotonic() >= deadline:
-                raise HeadwaterError(
-                    f"workspace {shown.name} is still {shown.state.value} after {timeout:g} s",
-                    where=f"workspace {shown.name}",
-                    hint=f"It keeps starting: `hw workspace list` shows when it runs; its "
-                    f"output is `hw experiments logs {shown.experiment_number}`.",
-                )
-            time.sleep(poll)
-
-    def _find(self, ref: str, project: str | None) -> WorkspaceOut:
-        return pick(self.list(project=project), ref)
 
 
 def pick(workspaces: Iterable[WorkspaceOut], ref: str) -> WorkspaceOut:

@@ -331,11 +331,19 @@ def _hit(
         "experiment_id": result.experiment_id,
         "experiment_number": result.experiment_number,
     }
+    return _taken_over(run, plan, result.experiment_id, note, now)
+
+
+def _taken_over(
+    run: FlowRun, plan: Planned, experiment_id: str, note: dict[str, Any], now: datetime
+) -> RunInstance:
+    """The planned instance as already done, by an earlier run's experiment: a success that
+    ran nothing, ``note`` (a cache hit, or a --from-failed reuse) saying whose result it is."""
     return RunInstance(
         id=new_id(),
         run_id=run.id,
         task=plan.task,
-        experiment_id=result.experiment_id,
+        experiment_id=experiment_id,
         state=JobState.SUCCESS,
         params=dict(plan.params),
         parents=plan.parent_ids,
@@ -396,16 +404,5 @@ def _reuse(
             "experiment_id": match.experiment_id,
             "experiment_number": match.number,
         }
-        out.hits[index] = RunInstance(
-            id=new_id(),
-            run_id=run.id,
-            task=plan.task,
-            experiment_id=match.experiment_id,
-            state=JobState.SUCCESS,
-            params=dict(plan.params),
-            parents=plan.parent_ids,
-            data={"cache": note},
-            created_at=now,
-            ended_at=now,
-        )
+        out.hits[index] = _taken_over(run, plan, match.experiment_id, note, now)
         todo.remove(index)

@@ -43,6 +43,17 @@ def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     context.close()
 
 
+def drawn(page: Page, title: str) -> dict[str, list[tuple[float, float]]]:
+    """The lines a chart draws, by label: its ``data-drawn`` attribute parsed."""
+    raw = page.locator(f"figure[data-metric='{title}']").get_attribute("data-drawn") or ""
+    lines: dict[str, list[tuple[float, float]]] = {}
+    for part in filter(None, raw.split("|")):
+        label, _, points = part.partition("=")
+        pairs = (p.split(":") for p in filter(None, points.split(",")))
+        lines[label] = [(float(x), float(y)) for x, y in pairs]
+    return lines
+
+
 def shot(page: Page, name: str, **options: Any) -> Path:
     """Save a screenshot of ``page`` as test-output/ui/NAME.png."""
     SHOTS.mkdir(parents=True, exist_ok=True)

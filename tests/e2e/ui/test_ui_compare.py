@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from playwright.sync_api import expect
 
-from tests.e2e.ui.conftest import User, log_in, shot
+from tests.e2e.ui.conftest import User, drawn, log_in, shot
 from tests.support.waiting import wait_until
 
 if TYPE_CHECKING:
@@ -28,17 +28,6 @@ RUNS = [
     {"lr": "0.5", "opt": "sgd", "seed": "7"},
     {"lr": "0.9", "opt": "adam", "seed": "7"},
 ]
-
-
-def drawn(page: Page, title: str) -> dict[str, list[tuple[float, float]]]:
-    """The lines a chart draws, by label: its ``data-drawn`` attribute parsed."""
-    raw = page.locator(f"figure[data-metric='{title}']").get_attribute("data-drawn") or ""
-    lines: dict[str, list[tuple[float, float]]] = {}
-    for part in filter(None, raw.split("|")):
-        label, _, points = part.partition("=")
-        pairs = (p.split(":") for p in filter(None, points.split(",")))
-        lines[label] = [(float(x), float(y)) for x, y in pairs]
-    return lines
 
 
 def ended(owner: User, pid: str, numbers: list[int]) -> bool:

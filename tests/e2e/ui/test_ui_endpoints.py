@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from tests.e2e.ui.conftest import User, log_in, shot
+from tests.e2e.ui.conftest import User, drawn, log_in, shot
 from tests.support.waiting import wait_until
 
 if TYPE_CHECKING:
@@ -101,17 +101,6 @@ def load(url: str, key: str) -> Iterator[list[int]]:
     finally:
         stop.set()
         thread.join(30)
-
-
-def drawn(page: Page, title: str) -> dict[str, list[tuple[float, float]]]:
-    """The lines a chart draws, by label: its ``data-drawn`` attribute parsed."""
-    raw = page.locator(f"figure[data-metric='{title}']").get_attribute("data-drawn") or ""
-    lines: dict[str, list[tuple[float, float]]] = {}
-    for part in filter(None, raw.split("|")):
-        label, _, points = part.partition("=")
-        pairs = (p.split(":") for p in filter(None, points.split(",")))
-        lines[label] = [(float(x), float(y)) for x, y in pairs]
-    return lines
 
 
 def test_a_running_endpoint_its_live_requests_chart_and_try_it(

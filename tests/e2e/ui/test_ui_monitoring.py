@@ -4,6 +4,7 @@ name, an error that says what to do in the UI, and table headers over their cell
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -57,15 +58,17 @@ def test_monitoring_lists_jobs_per_compute_with_a_usage_chart(page: Page, make_u
         expect(jobs.locator("tr", has=page.locator(".badge.state-queued"))).to_have_count(1)
         per_compute = page.get_by_role("table", name="Usage per compute template")
         expect(per_compute.locator("tr", has_text="large")).to_contain_text("1")
-        # the chart: uPlot's canvas, a line for 'large', hover values in its legend
-        cpu = page.locator("figure[data-chart='CPU']")
-        expect(cpu.get_by_role("img")).to_have_attribute("aria-label", "CPU: large", timeout=30_000)
+        # the chart (LineChart): uPlot's canvas, one line, for 'large', named in its legend, and
+        # hover values in its hover box
+        cpu = page.locator("figure[data-metric='CPU']")
+        expect(cpu).to_have_attribute("data-drawn", re.compile(r"^large=[^|]+$"), timeout=30_000)
+        expect(cpu.locator("figcaption .legend")).to_have_text("large")
         canvas = cpu.locator("canvas")
         expect(canvas).to_be_visible()
         assert int(cpu.get_attribute("data-points") or 0) >= 1
         # hovering the newest sample shows what 'large' holds: every core of the server
         cores = f"{user.call('GET', '/monitor')['total']['cpus']:g}"
-        value = cpu.locator(".u-legend .u-series").nth(1).locator(".u-value")
+        value = cpu.get_by_test_id("chart-hover").locator("div", has_text="large: ")
 
         plot = cpu.locator(".u-over")  # the plotting area, inside the axes
 
@@ -74,9 +77,12 @@ def test_monitoring_lists_jobs_per_compute_with_a_usage_chart(page: Page, make_u
             assert box is not None
             page.mouse.move(box["x"] + 1, box["y"] + 1)
             page.mouse.move(box["x"] + box["width"] - 1, box["y"] + box["height"] / 2)
-            return value.inner_text() == cores
+            return value.count() == 1 and value.inner_text() == f"large: {cores}"
 
-        wait_until(hovered, timeout=30, message=lambda: f"legend shows {value.inner_text()}")
+        def shown() -> str:
+            return f"the hover box shows {value.all_inner_texts()}"
+
+        wait_until(hovered, timeout=30, message=shown)
         page.mouse.move(0, 0)
         shot(page, "monitoring-jobs", full_page=True)
     finally:

@@ -44,6 +44,10 @@ export interface ChartProps {
   colors?: string[];
   /** Dots only, no lines: a scatter (one "line" per run, its points at each x it has). */
   points?: boolean;
+  /** Each value holds until the next (sampled usage): steps, not slopes between points. */
+  steps?: boolean;
+  /** Name the lines above the plot even when there is only one (default: with two or more). */
+  legend?: boolean;
   /** The plot's height in CSS pixels (default 220); its width follows the figure's. */
   height?: number;
 }
@@ -71,7 +75,8 @@ interface Hover {
  */
 export function LineChart(props: ChartProps) {
   const { title, lines, xLabel, yLabel, formatX = formatTick, formatY = formatTick, xTicks, yTicks } = props;
-  const { xMinSpan, xRange, yRange, fromZero = false, points = false, height = 220 } = props;
+  const { xMinSpan, xRange, yRange, fromZero = false, points = false, steps = false, height = 220 } = props;
+  const legend = props.legend ?? lines.length > 1;
   const colors = lines.map((_, i) => props.colors?.[i] ?? colorOf(i));
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -86,6 +91,7 @@ export function LineChart(props: ChartProps) {
     yRange,
     fromZero,
     points,
+    steps,
     height,
     xTicks: xTicks !== undefined,
     yTicks: yTicks !== undefined,
@@ -104,7 +110,7 @@ export function LineChart(props: ChartProps) {
     void loadUPlot().then((UPlot) => {
       const el = host.current;
       if (stopped || !el) return;
-      const opts = options(JSON.parse(shapeKey) as Shape, latest, setHover);
+      const opts = options(UPlot, JSON.parse(shapeKey) as Shape, latest, setHover);
       const u = new UPlot({ ...opts, width: Math.max(200, el.clientWidth) }, latest.current.data, el);
       plot.current = u;
       resize = new ResizeObserver(() => {
@@ -137,7 +143,7 @@ export function LineChart(props: ChartProps) {
     <figure className="chart" data-metric={title} data-points={count} data-drawn={drawn}>
       <figcaption>
         <strong>{title}</strong>
-        {lines.length > 1 ? (
+        {legend && lines.length > 0 ? (
           <span className="legend">
             {lines.map((l, i) => (
               <span key={l.label}>
@@ -169,7 +175,7 @@ export function LineChart(props: ChartProps) {
                 return (
                   <div key={l.label}>
                     <span className="swatch" style={{ background: colors[i] }} />
-                    {lines.length > 1 ? `${l.label}: ` : ""}
+                    {legend ? `${l.label}: ` : ""}
                     {y === null ? "—" : formatY(y)}
                   </div>
                 );
@@ -198,6 +204,7 @@ interface Shape {
   yRange?: Extent;
   fromZero: boolean;
   points: boolean;
+  steps: boolean;
   height: number;
   xTicks: boolean;
   yTicks: boolean;
@@ -214,8 +221,15 @@ interface Latest {
 }
 
 /** uPlot's options: one series per line, our formatters, and the hover hook. */
-function options(shape: Shape, latest: { current: Latest }, setHover: (h: Hover | null) => void): Omit<uPlot.Options, "width"> {
+function options(
+  UPlot: typeof uPlot,
+  shape: Shape,
+  latest: { current: Latest },
+  setHover: (h: Hover | null) => void,
+): Omit<uPlot.Options, "width"> {
   const { labels, xMinSpan, xRange, yRange, height } = shape;
+  // a step holds each value up to the next point (align 1: the step comes at the next x)
+  const stepped = shape.steps ? UPlot.paths.stepped?.({ align: 1 }) : undefined;
   const fixed = (r: Extent) => (): uPlot.Range.MinMax => [r.min, r.max];
   const axis = { stroke: "#5b6776", grid: { stroke: "#e6eaef" }, ticks: { stroke: "#e6eaef" }, font: "12px system-ui, sans-serif" };
   return {
@@ -253,7 +267,7 @@ function options(shape: Shape, latest: { current: Latest }, setHover: (h: Hover 
         const color = shape.colors[i];
         return shape.points
           ? { label, stroke: color, fill: color, paths: () => null, points: { show: true, size: 10, fill: color } }
-          : { label, stroke: color, width: 1.8, spanGaps: true, points: { size: 5 } };
+          : { label, stroke: color, width: 1.8, spanGaps: true, points: { size: 5 }, ...(stepped ? { paths: stepped } : {}) };
       }),
     ],
     hooks: {

@@ -1,7 +1,9 @@
 import { useMemo } from "react";
 import { api, type Schemas } from "../api/client";
 import { ErrorNote, Link, Loading, StateBadge } from "../components/common";
-import { type TimeSeries, UsageChart } from "../components/UsageChart";
+import { LineChart } from "../components/LineChart";
+import { type Line, timeTicks } from "../lib/chart";
+import { clockLabel } from "../lib/endpoints";
 import { formatBytes, formatTime, percent } from "../lib/format";
 import { useData } from "../lib/useData";
 
@@ -63,15 +65,15 @@ export function Monitoring() {
 
 /** CPU, memory and GPU held per compute template, one chart each, over the last hour. */
 function UsageCharts({ history }: { history: History }) {
-  const { times, cpu, memory, gpu } = useMemo(() => {
+  const { cpu, memory, gpu } = useMemo(() => {
     const names = [...new Set(history.samples.flatMap((s) => Object.keys(s.computes)))].sort();
-    const series = (pick: (r: Resources) => number): TimeSeries[] =>
+    const times = history.samples.map((s) => new Date(s.at).getTime() / 1000);
+    const series = (pick: (r: Resources) => number): Line[] =>
       names.map((name) => ({
         label: name,
-        values: history.samples.map((s) => (s.computes[name] ? pick(s.computes[name]) : 0)),
+        points: history.samples.map((s, i) => ({ x: times[i], y: s.computes[name] ? pick(s.computes[name]) : 0 })),
       }));
     return {
-      times: history.samples.map((s) => new Date(s.at).getTime() / 1000),
       cpu: series((r) => r.cpus),
       memory: series((r) => r.memory_mb / 1024),
       gpu: series((r) => r.gpus),
@@ -85,14 +87,17 @@ function UsageCharts({ history }: { history: History }) {
         {+history.total.cpus.toFixed(2)} cores, {formatBytes(history.total.memory_mb * 1024 * 1024)} and{" "}
         {history.total.gpus} GPUs at once.
       </p>
-      <div className="usage-charts">
-        <UsageChart title="CPU" unit="cores" times={times} series={cpu} />
-        <UsageChart title="Memory" unit="GiB" times={times} series={memory} />
-        <UsageChart title="GPU" unit="GPUs" times={times} series={gpu} />
+      <div className="charts">
+        <LineChart title="CPU" lines={cpu} yLabel="cores" {...usage} />
+        <LineChart title="Memory" lines={memory} yLabel="GiB" {...usage} />
+        <LineChart title="GPU" lines={gpu} yLabel="GPUs" {...usage} />
       </div>
     </>
   );
 }
+
+/** The usage charts' shared props: clock times on x, held amounts from 0, steps between samples. */
+const usage = { xLabel: "time", formatX: clockLabel, xTicks: timeTicks, fromZero: true, steps: true, legend: true };
 
 function ComputeTable({ computes }: { computes: Schemas["MonitorJobsOut"]["computes"] }) {
   const names = Object.keys(computes);

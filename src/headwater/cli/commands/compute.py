@@ -12,8 +12,8 @@ from headwater.cli.output import JsonOption, emit, size, table, when
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from headwater.schemas.experiments import ComputeTemplateOut, MonitorOut
-    from headwater.schemas.monitoring import MonitorJobsOut
+    from headwater.schemas.experiments import ComputeTemplateOut, MonitorOut, MonitorScope
+    from headwater.schemas.monitoring import ComputeUsageOut, MonitorJobsOut
 
 app = typer.Typer(help="Compute templates: name, CPUs, memory, GPUs.", no_args_is_help=True)
 
@@ -44,18 +44,7 @@ def jobs_view(m: MonitorJobsOut) -> RenderableType:
     from rich.console import Group
 
     per_compute = table(
-        ["COMPUTE", "ACTIVE", "PENDING", "CPUS", "GPUS", "MEMORY"],
-        [
-            (
-                name,
-                c.active_jobs,
-                c.pending_jobs,
-                f"{c.assigned.cpus:g}",
-                c.assigned.gpus,
-                size(c.assigned.memory_mb * 1024 * 1024),
-            )
-            for name, c in m.computes.items()
-        ],
+        ["COMPUTE", *USAGE_COLUMNS], [_usage_row(name, c) for name, c in m.computes.items()]
     )
     listed = table(
         ["JOB", "STATE", "WHO", "WHAT", "SINCE", "COMPUTE"],
@@ -97,20 +86,26 @@ def status_view(m: MonitorOut) -> RenderableType:
     if not m.projects:
         return overall
     per_project = table(
-        ["PROJECT", "ACTIVE", "PENDING", "CPUS", "GPUS", "MEMORY"],
-        [
-            (
-                pid,
-                s.active_jobs,
-                s.pending_jobs,
-                f"{s.assigned.cpus:g}",
-                s.assigned.gpus,
-                size(s.assigned.memory_mb * 1024 * 1024),
-            )
-            for pid, s in sorted(m.projects.items())
-        ],
+        ["PROJECT", *USAGE_COLUMNS],
+        [_usage_row(pid, s) for pid, s in sorted(m.projects.items())],
     )
     return Group(overall, per_project)
+
+
+USAGE_COLUMNS = ["ACTIVE", "PENDING", "CPUS", "GPUS", "MEMORY"]
+
+
+def _usage_row(name: str, u: ComputeUsageOut | MonitorScope) -> tuple[object, ...]:
+    """A compute template's or a project's jobs and what they hold, under USAGE_COLUMNS."""
+    held = u.assigned
+    return (
+        name,
+        u.active_jobs,
+        u.pending_jobs,
+        f"{held.cpus:g}",
+        held.gpus,
+        size(held.memory_mb * 1024 * 1024),
+    )
 
 
 def _templates(items: list[ComputeTemplateOut]) -> RenderableType:

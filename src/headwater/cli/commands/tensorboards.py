@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from headwater.cli.browser import has_display, open_in_browser
+from headwater.cli.browser import open_workspace_url
 from headwater.cli.context import ProjectOption, connect
-from headwater.cli.output import JsonOption, emit, print_json, say
+from headwater.cli.output import JsonOption, aside, emit, print_json, say
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -77,7 +77,7 @@ def start(
         )
         if wait:
             if not as_json:
-                _status(f"Starting TensorBoard {started.name}...")
+                aside(f"Starting TensorBoard {started.name}...")
             started = client.tensorboards.wait(started.id, timeout=timeout)
         url = client.tensorboards.url(started)
     if as_json:
@@ -136,7 +136,7 @@ def open_tensorboard(
     as_json: JsonOption = False,
 ) -> None:
     """Print the TensorBoard's URL, and open it in a browser when there is a display."""
-    from headwater.domain.errors import Conflict, InvalidInput
+    from headwater.domain.errors import InvalidInput
 
     if (name is None) == (experiment is None):
         raise InvalidInput(
@@ -151,22 +151,16 @@ def open_tensorboard(
             assert name is not None
             shown = client.tensorboards.show(name)
         url = client.tensorboards.url(shown)
-    if shown.state.ended:
-        raise Conflict(
-            f"TensorBoard {shown.name} is {shown.state.value}"
-            + (f": {shown.reason}" if shown.reason else ""),
-            where=f"tensorboard {shown.name}",
-            hint="Start another: `hw tensorboard start --experiments N`.",
-        )
-    opened = browser and has_display() and open_in_browser(url)
-    if as_json:
-        print_json(
-            {"name": shown.name, "id": shown.id, "state": shown.state, "url": url, "opened": opened}
-        )
-        return
-    say(url)
-    if shown.state.value != "running":
-        _status(f"TensorBoard {shown.name} is {shown.state.value}: it answers once it runs.")
+    open_workspace_url(
+        shown,
+        url,
+        browser=browser,
+        as_json=as_json,
+        noun="TensorBoard",
+        command="tensorboard",
+        again="Start another: `hw tensorboard start --experiments N`.",
+        waiting="it answers once it runs.",
+    )
 
 
 @app.command()
@@ -175,9 +169,3 @@ def stop(name: Name, project: ProjectOption = None, as_json: JsonOption = False)
     with connect(project) as client:
         stopped = client.tensorboards.stop(name)
     emit(stopped, as_json, lambda b: f"TensorBoard {b.name} is {b.state.value}.")
-
-
-def _status(line: str) -> None:
-    from headwater.cli.output import stderr
-
-    stderr().print(line, markup=False, soft_wrap=True)

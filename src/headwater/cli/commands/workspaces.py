@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from headwater.cli.browser import has_display, open_in_browser
+from headwater.cli.browser import open_workspace_url
 from headwater.cli.context import ProjectOption, connect
-from headwater.cli.output import JsonOption, emit, print_json, say
+from headwater.cli.output import JsonOption, aside, emit, print_json, say
 
 if TYPE_CHECKING:  # annotations only: the schemas load with the SDK, when a command runs
     from rich.console import RenderableType
@@ -67,7 +67,7 @@ def start(
         )
         if wait:
             if not as_json:
-                _status(
+                aside(
                     f"Starting workspace {started.name} (experiment "
                     f"#{started.experiment_number})..."
                 )
@@ -134,27 +134,19 @@ def open_workspace(
     as_json: JsonOption = False,
 ) -> None:
     """Print the workspace's URL, and open it in a browser when there is a display."""
-    from headwater.domain.errors import Conflict
-
     with connect(project) as client:
         shown = client.workspaces.show(name)
         url = client.workspaces.url(shown)
-    if shown.state.ended:
-        raise Conflict(
-            f"workspace {shown.name} is {shown.state.value}"
-            + (f": {shown.reason}" if shown.reason else ""),
-            where=f"workspace {shown.name}",
-            hint=f"Start it again: `hw workspace start {shown.name}`.",
-        )
-    opened = browser and has_display() and open_in_browser(url)
-    if as_json:
-        print_json(
-            {"name": shown.name, "id": shown.id, "state": shown.state, "url": url, "opened": opened}
-        )
-        return
-    say(url)
-    if shown.state.value != "running":
-        _status(f"Workspace {shown.name} is {shown.state.value}: the page answers once it runs.")
+    open_workspace_url(
+        shown,
+        url,
+        browser=browser,
+        as_json=as_json,
+        noun="workspace",
+        command="workspace",
+        again=f"Start it again: `hw workspace start {shown.name}`.",
+        waiting="the page answers once it runs.",
+    )
 
 
 @app.command()
@@ -197,9 +189,3 @@ def _saved_view(saved: WorkspaceSaved) -> str:
         return f"{head}; nothing changed since version {short(saved.commit)}."
     merged = " (merged with what others synced meanwhile)" if saved.merged else ""
     return f"{head}; saved as version {short(saved.commit)}{merged}: `hw files versions` lists it."
-
-
-def _status(line: str) -> None:
-    from headwater.cli.output import stderr
-
-    stderr().print(line, markup=False, soft_wrap=True)
