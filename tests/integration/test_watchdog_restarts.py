@@ -11,20 +11,23 @@ process lives, so an attempt that starts while an earlier one still runs says ``
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from headwater.client import Client
 from headwater.schemas.experiments import ExperimentOut
-from tests.integration.test_experiments import (  # noqa: F401  (live: the fixture)
+from tests.integration.test_experiments import (
     SQLITE_ONLY,
     Live,
     _log_text,
     _project,
     _push,
-    live,
+    _start,
+    _stop,
 )
+from tests.support.liveserver import free_port
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -51,6 +54,19 @@ if number <= stuck:
     time.sleep(600)
 print(f"attempt {number} done", flush=True)
 """
+
+
+@pytest.fixture
+def live(tmp_path: Path, database_url: str | None) -> Iterator[Live]:
+    """`hw server` in its own process, as test_experiments.py's fixture of the same name."""
+    home, port, log = tmp_path / "home", free_port(), tmp_path / "server.log"
+    process = _start(home, port, log, database_url)
+    token = (home / "admin.token").read_text().strip()
+    server = Live(
+        home, f"http://127.0.0.1:{port}", port, token, process, log, tmp_path, database_url
+    )
+    yield server
+    _stop(server)
 
 
 def _stuck_task(live: Live, stuck: int, *, ignore_sigterm: bool = False) -> tuple[Client, str]:
@@ -91,8 +107,9 @@ def _ended(client: Client, experiment_id: str) -> ExperimentOut:
 
 def _started_in_log(client: Client, experiment_id: str, number: int) -> str:
     return wait_until(
-        lambda: (log := _log_text(client, experiment_id)).count(f"attempt {number} started")
-        and log,
+        lambda: (
+            (log := _log_text(client, experiment_id)).count(f"attempt {number} started") and log
+        ),
         timeout=RESTART_WAIT,
         interval=0.5,
         message=lambda: f"no start of attempt {number} in: {_log_text(client, experiment_id)}",
