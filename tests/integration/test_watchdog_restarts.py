@@ -158,11 +158,13 @@ def test_a_task_stuck_while_initializing_is_restarted(live: Live) -> None:
     # The first prerun.sh hangs silently (the task stays initializing); the next goes on.
     prerun = f"if [ ! -e {marker} ]; then touch {marker}; sleep 600; fi\necho prerun-done\n"
     _push(client, {"prerun.sh": prerun}, live.tmp)
-    eid = client.experiments.create("echo command-ran", options={"restart_if_stuck": True})[0].id
-    restarted = _restarted(client, eid, 1)
-    assert restarted.started_at is None  # it never got past its setup the first time
+    command = "echo ran-$((40 + 2))"
+    eid = client.experiments.create(command, options={"restart_if_stuck": True})[0].id
+    _restarted(client, eid, 1)
     ended = _ended(client, eid)
     log = _log_text(client, eid)
-    assert ended.state.value == "success", (ended, log)
+    assert (ended.state.value, ended.restarts) == ("success", 1), (ended, log)
     assert log.count("running prerun.sh") == 2, log
-    assert log.count("command-ran") == 1, log
+    # the first attempt never got past its setup: the command started after the second prerun
+    assert log.index(f"$ {command}") > log.rindex("running prerun.sh"), log
+    assert log.count("ran-42") == 1, log
