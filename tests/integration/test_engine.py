@@ -215,6 +215,31 @@ def test_a_restarted_task_gets_a_new_idle_clock_at_its_next_launch(rig: Rig) -> 
     assert (rig.get(made["id"]).state, rig.get(made["id"]).restarts) == (JobState.QUEUED, 2)
 
 
+def test_a_restart_ends_the_attempts_token_before_it_stops_its_process(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopped first, the process could report its end (aborted) before the move to the queue,
+    and the restart would be lost: the move ends its token, so that report is refused."""
+    assert rig.owner.patch(
+        f"/projects/{rig.project}/settings", json={"restart_when_idle": True, "idle_minutes": 5}
+    ).is_success
+    [made] = rig.create()
+    rig.engine.schedule()
+    rig.engine.transition(made["id"], JobState.RUNNING)
+    _quiet_for(rig, made["id"], timedelta(minutes=6))
+    seen: list[tuple[JobState, str | None]] = []
+    cancel = rig.executor.cancel
+
+    def cancel_seeing_the_state(experiment_id: str, runner: dict[str, Any]) -> None:
+        now = rig.get(experiment_id)
+        seen.append((now.state, now.task_token_hash))
+        cancel(experiment_id, runner)
+
+    monkeypatch.setattr(rig.executor, "cancel", cancel_seeing_the_state)
+    rig.engine.watch()
+    assert seen == [(JobState.QUEUED, None)]
+
+
 def test_work_queued_longer_than_the_idle_limit_is_not_restarted_at_its_launch(
     rig: Rig,
 ) -> None:

@@ -432,13 +432,16 @@ class Engine:
             if not (when_idle or experiment.options.get("restart_if_stuck")):
                 continue
             if now - experiment.quiet_since > timedelta(minutes=minutes):
-                self.executor.cancel(experiment.id, experiment.runner)
-                self.transition(
+                # The move first: it ends the attempt's token, so the process stopped next
+                # cannot report its end ("aborted: stopped") over the restart.
+                restarted = self.transition(
                     experiment.id,
                     JobState.QUEUED,
                     reason=f"restarted: no output for {minutes} minutes",
                     restart=True,
                 )
+                if restarted:  # else it ended meanwhile: nothing to stop
+                    self.executor.cancel(experiment.id, experiment.runner)
 
     def _lost(self, experiment_id: str) -> None:
         self.transition(
