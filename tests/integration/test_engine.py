@@ -172,18 +172,91 @@ def test_restart_when_idle_puts_it_back_in_the_queue_and_counts(rig: Rig) -> Non
     rig.engine.transition(made["id"], JobState.RUNNING)
     rig.engine.watch()
     assert rig.get(made["id"]).state is JobState.RUNNING  # it is not idle yet
-    with rig.platform.db.write() as session:
-        session.execute(
-            update(ExperimentRow)
-            .where(ExperimentRow.id == made["id"])
-            .values(last_output_at=datetime.now(UTC) - timedelta(minutes=6))
-        )
+    _quiet_for(rig, made["id"], timedelta(minutes=6))
     rig.engine.watch()
     restarted = rig.get(made["id"])
     assert restarted.state is JobState.QUEUED
     assert restarted.restarts == 1
     assert "no output for 5 minutes" in (restarted.reason or "")
     assert rig.executor.cancelled == [made["id"]]
+
+
+def _quiet_for(rig: Rig, eid: str, quiet: timedelta) -> None:
+    """As if the experiment's current attempt was launched and last printed ``quiet`` ago."""
+    then = datetime.now(UTC) - quiet
+    runner = {**rig.get(eid).runner, "launched_at": then.isoformat()}
+    with rig.platform.db.write() as session:
+        session.execute(
+            update(ExperimentRow)
+            .where(ExperimentRow.id == eid)
+            .values(last_output_at=then, runner=runner)
+        )
+
+
+def test_a_restarted_task_gets_a_new_idle_clock_at_its_next_launch(rig: Rig) -> None:
+    """The earlier attempt's last output is long past: judged by it, the new attempt would be
+    restarted again at the watchdog's next pass, before it could print anything."""
+    assert rig.owner.patch(
+        f"/projects/{rig.project}/settings", json={"restart_when_idle": True, "idle_minutes": 5}
+    ).is_success
+    [made] = rig.create()
+    rig.engine.schedule()
+    rig.engine.transition(made["id"], JobState.RUNNING)
+    _quiet_for(rig, made["id"], timedelta(minutes=6))
+    rig.engine.watch()
+    assert rig.get(made["id"]).state is JobState.QUEUED
+    assert rig.engine.schedule() == 1  # launched again
+    rig.engine.watch()
+    again = rig.get(made["id"])
+    assert (again.state, again.restarts) == (JobState.INITIALIZING, 1)
+    assert [x.experiment_id for x in rig.executor.launched] == [made["id"]] * 2
+    _quiet_for(rig, made["id"], timedelta(minutes=6))  # this attempt, quiet too long
+    rig.engine.watch()
+    assert (rig.get(made["id"]).state, rig.get(made["id"]).restarts) == (JobState.QUEUED, 2)
+
+
+def test_a_restart_ends_the_attempts_token_before_it_stops_its_process(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopped first, the process could report its end (aborted) before the move to the queue,
+    and the restart would be lost: the move ends its token, so that report is refused."""
+    assert rig.owner.patch(
+        f"/projects/{rig.project}/settings", json={"restart_when_idle": True, "idle_minutes": 5}
+    ).is_success
+    [made] = rig.create()
+    rig.engine.schedule()
+    rig.engine.transition(made["id"], JobState.RUNNING)
+    _quiet_for(rig, made["id"], timedelta(minutes=6))
+    seen: list[tuple[JobState, str | None]] = []
+    cancel = rig.executor.cancel
+
+    def cancel_seeing_the_state(experiment_id: str, runner: dict[str, Any]) -> None:
+        now = rig.get(experiment_id)
+        seen.append((now.state, now.task_token_hash))
+        cancel(experiment_id, runner)
+
+    monkeypatch.setattr(rig.executor, "cancel", cancel_seeing_the_state)
+    rig.engine.watch()
+    assert seen == [(JobState.QUEUED, None)]
+
+
+def test_work_queued_longer_than_the_idle_limit_is_not_restarted_at_its_launch(
+    rig: Rig,
+) -> None:
+    assert rig.owner.patch(
+        f"/projects/{rig.project}/settings", json={"restart_when_idle": True, "idle_minutes": 5}
+    ).is_success
+    [made] = rig.create()
+    with rig.platform.db.write() as session:
+        session.execute(
+            update(ExperimentRow)
+            .where(ExperimentRow.id == made["id"])
+            .values(created_at=datetime.now(UTC) - timedelta(minutes=30))
+        )
+    rig.engine.schedule()
+    rig.engine.watch()
+    assert rig.get(made["id"]).state is JobState.INITIALIZING
+    assert rig.executor.cancelled == []
 
 
 def test_recovery_adopts_live_tasks_and_ends_the_rest(rig: Rig) -> None:

@@ -100,3 +100,27 @@ class Experiment:
     def branch(self) -> str:
         """Each experiment commits its outputs on a branch of its own (seed 000)."""
         return f"experiments/{self.number}"
+
+    @property
+    def quiet_since(self) -> datetime:
+        """Since when the current attempt has printed nothing: the watchdog's idle clock.
+
+        Its last output, or its launch when that came later (``runner["launched_at"]``, set
+        by the engine): an attempt is judged on its own, never on the output of the attempt
+        a restart ended, nor on the time it waited in the queue."""
+        launched = self.runner.get("launched_at")
+        marks = [t for t in (self.last_output_at, launched_at(launched)) if t is not None]
+        if marks:
+            return max(marks)
+        return self.started_at or self.created_at
+
+
+def launched_at(value: object) -> datetime | None:
+    """The launch time the engine writes into a runner (ISO 8601 with its zone), or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None

@@ -258,7 +258,11 @@ class Engine:
                     JobState.INITIALIZING,
                     compute=template.name,
                     resources=asdict(template.resources),
-                    runner={"executor": self.executor.name},
+                    # launched_at: the watchdog's idle clock starts here for this attempt
+                    runner={
+                        "executor": self.executor.name,
+                        "launched_at": datetime.now(UTC).isoformat(),
+                    },
                 )
                 # Scoped to this experiment, ended with it: never the user's own rights.
                 token = UserRepo(session).issue_task_token(experiment.created_by, experiment.id)
@@ -280,7 +284,7 @@ class Engine:
             log.exception("could not launch experiment %s", experiment.id)
             self._fail(experiment.id, f"could not start on {self.executor.name}: {exc}")
             return False
-        if runner != after.runner:  # what the backend adds to find it again
+        if not runner.items() <= after.runner.items():  # what the backend adds to find it again
             with self.db.write() as session:
                 now = ExperimentRepo(session).add_runner(experiment.id, runner)
             if now.state.terminal:  # stopped while it launched: the stop's cancel came early
@@ -461,15 +465,17 @@ class Engine:
             when_idle, minutes = idle_cache[experiment.project_id]
             if not (when_idle or experiment.options.get("restart_if_stuck")):
                 continue
-            last = experiment.last_output_at or experiment.started_at or experiment.created_at
-            if now - last > timedelta(minutes=minutes):
-                self.executor.cancel(experiment.id, experiment.runner)
-                self.transition(
+            if now - experiment.quiet_since > timedelta(minutes=minutes):
+                # The move first: it ends the attempt's token, so the process stopped next
+                # cannot report its end ("aborted: stopped") over the restart.
+                restarted = self.transition(
                     experiment.id,
                     JobState.QUEUED,
                     reason=f"restarted: no output for {minutes} minutes",
                     restart=True,
                 )
+                if restarted:  # else it ended meanwhile: nothing to stop
+                    self.executor.cancel(experiment.id, experiment.runner)
 
     def _lost(self, experiment_id: str) -> None:
         self.transition(

@@ -92,6 +92,13 @@ class LogShipper:
         self._thread = threading.Thread(target=self._run, name="hw-ship", daemon=True)
         self._thread.start()
 
+    def continue_from(self, seq: int) -> None:
+        """Number this attempt's output from ``seq`` on (the spec's ``log_seq``): an earlier
+        attempt's chunks hold the numbers below, and the server keeps the first of each.
+        Called before anything is queued (the shipper numbers batches as it sends them)."""
+        with self._cond:
+            self.seq = max(self.seq, seq)
+
     # -- what goes in ------------------------------------------------------------------------
 
     def hide(self, values: list[str]) -> None:

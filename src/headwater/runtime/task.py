@@ -278,6 +278,7 @@ class Task:
             spec = self.spec()
         except HeadwaterError as exc:
             return self.finish(None, JobState.FAILED, None, f"could not read the task: {exc}")
+        self.log.continue_from(spec.log_seq)  # a restart's attempt: after the earlier's log
         try:
             env = self.setup(spec)
         except (SetupFailed, HeadwaterError, OSError) as exc:

@@ -36,9 +36,14 @@ KILL_AFTER = 10.0
 
 @dataclass
 class Running:
+    """One attempt at a task. ``token``: the attempt's own (each launch brings a new one);
+    ``after``: the earlier attempt of the same task, which must have ended before this starts."""
+
     thread: threading.Thread
+    token: str
     cancel: threading.Event = field(default_factory=threading.Event)
     pgid: int | None = None
+    after: Running | None = None
 
 
 class Worker:
@@ -63,17 +68,30 @@ class Worker:
             return found
 
     def launch(self, req: dict[str, Any]) -> dict[str, Any]:
+        """Start an attempt at the task. The same launch again (its token) is the one already
+        running: nothing starts twice. A launch with a new token is a new attempt (the
+        watchdog's restart put the task back in the queue, which ended the earlier attempt's
+        token): the earlier attempt is stopped, and the new one starts once it has ended, so
+        two attempts never run at once nor share the task's folder."""
         eid = str(req["experiment_id"])
+        token = str(req["token"])
         with self.lock:
-            if eid in self.tasks:
+            earlier = self.tasks.get(eid)
+            if earlier is not None and earlier.token == token:
                 return {"ok": True, "pid": os.getpid(), "already": True}
-            running = Running(threading.Thread(target=self._run, args=(eid, req), daemon=True))
-            self.tasks[eid] = running
-        running.thread.start()
+            thread = threading.Thread(target=lambda: self._run(eid, req, running), daemon=True)
+            running = self.tasks[eid] = Running(thread, token, after=earlier)
+            thread.start()  # under the lock: a launch that finds it may join it
+        if earlier is not None:
+            log.info("experiment %s: a new attempt, once the earlier one has ended", eid)
+            self._stop(earlier)
         return {"ok": True, "pid": os.getpid()}
 
-    def _run(self, eid: str, req: dict[str, Any]) -> None:
-        running = self.tasks[eid]
+    def _run(self, eid: str, req: dict[str, Any], running: Running) -> None:
+        if running.after is not None:
+            running.after.thread.join()  # SIGKILL comes KILL_AFTER seconds after SIGTERM
+            running.after = None
+        log.info("experiment %s: starting", eid)
 
         def started(pid: int) -> None:
             running.pgid = pid  # the command leads its own process group
@@ -97,7 +115,8 @@ class Worker:
             log.info("experiment %s ended %s", eid, outcome.state.value)
         finally:
             with self.lock:
-                self.tasks.pop(eid, None)
+                if self.tasks.get(eid) is running:  # not a later attempt that waits on us
+                    del self.tasks[eid]
                 if not self.tasks:
                     self.idle_since = time.monotonic()
 
@@ -123,6 +142,11 @@ class Worker:
             running = self.tasks.get(eid)
         if running is None:
             return {"ok": True, "running": False}
+        self._stop(running)
+        return {"ok": True, "running": True}
+
+    def _stop(self, running: Running) -> None:
+        """SIGTERM now, SIGKILL ``KILL_AFTER`` seconds later for a command still there."""
         running.cancel.set()
         self._signal(running, signal.SIGTERM)
 
@@ -136,7 +160,6 @@ class Worker:
             self._signal(running, signal.SIGKILL)
 
         threading.Thread(target=finish_off, daemon=True).start()
-        return {"ok": True, "running": True}
 
     def handle(self, req: dict[str, Any]) -> dict[str, Any]:
         op = req.get("op")
@@ -247,6 +270,8 @@ def main(argv: list[str] | None = None) -> None:
             running = list(worker.tasks.values())
         for task in running:
             worker._signal(task, signal.SIGTERM)
+            if task.after is not None:  # an earlier attempt still ending
+                worker._signal(task.after, signal.SIGTERM)
         _remove_own(args.socket)
         os._exit(0)
 

@@ -252,6 +252,12 @@ class TaskSpec(BaseModel):
         description="An endpoint replica: it reports its socket once serving, commits no "
         "outputs, and stopping by itself is a failure",
     )
+    log_seq: int = Field(
+        0,
+        ge=0,
+        description="The first sequence number of this attempt's log: past what earlier "
+        "attempts (before a restart) stored, which the server would otherwise ignore as resent",
+    )
 
 
 class ComputeTemplateIn(Model):

@@ -65,6 +65,7 @@ def task_spec(
         inputs = flow_inputs(ExperimentRepo(session), flow)
         board, live = tensorboard_logs(ExperimentRepo(session), experiment.options)
         inputs += board
+        log_seq = ExperimentRepo(session).next_log_seq(experiment.id)
         workspace = experiment.options.get("workspace")
         sealed = WorkspaceRepo(session).sealed_token(workspace) if workspace else None
     datasets += [DatasetMount(**d) for d in experiment.options.get("dataset_mounts", [])]
@@ -106,6 +107,7 @@ def task_spec(
         secret_keys=sorted(secrets),
         replica=bool(experiment.options.get("replica")),
         model=ModelMount(**model) if (model := experiment.options.get("model_mount")) else None,
+        log_seq=log_seq,
     )
 
 

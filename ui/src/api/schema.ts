@@ -4207,6 +4207,12 @@ export interface components {
             live_logs?: {
                 [key: string]: string;
             };
+            /**
+             * Log Seq
+             * @description The first sequence number of this attempt's log: past what earlier attempts (before a restart) stored, which the server would otherwise ignore as resent
+             * @default 0
+             */
+            log_seq?: number;
             /** @description A model version to put at model/ */
             model?: components["schemas"]["ModelMount"] | null;
             /** Output Dir */
