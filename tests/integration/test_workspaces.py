@@ -572,17 +572,23 @@ def test_a_workspace_killed_with_sigkill_ends_failed_with_nothing_committed(site
 
 
 def _address_of(site: Site, workspace: dict[str, Any]) -> str:
-    task = site.api("GET", f"/experiments/{workspace['experiment_id']}").json()
-    workdir = task.get("runner", {}).get("workdir") or _workdir_from_logs(site, workspace)
-    return f"unix:{workdir}/replica.sock"
+    """JupyterLab may answer before the runtime's running report (which carries the folder)
+    or its "serving on" log line reaches the server: wait for either."""
+
+    def workdir() -> str | None:
+        task = site.api("GET", f"/experiments/{workspace['experiment_id']}").json()
+        return task.get("runner", {}).get("workdir") or _workdir_from_logs(site, workspace)
+
+    found = wait_until(workdir, message="the workspace's folder was never reported")
+    return f"unix:{found}/replica.sock"
 
 
-def _workdir_from_logs(site: Site, workspace: dict[str, Any]) -> str:
+def _workdir_from_logs(site: Site, workspace: dict[str, Any]) -> str | None:
     logs = site.api("GET", f"/experiments/{workspace['experiment_id']}/logs").json()
     for chunk in logs["chunks"]:
         if "serving on unix:" in chunk["text"]:
             return str(chunk["text"].split("serving on unix:")[1].split()[0].rsplit("/", 1)[0])
-    raise AssertionError(logs)
+    return None
 
 
 def test_a_terminal_runs_through_the_proxy_inside_the_sandbox(
