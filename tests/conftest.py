@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, settings
 
 from tests.support.browser import browser  # noqa: F401  (the one browser of the session)
 from tests.support.postgres import DATABASES, PostgresCluster, find_bindir, why_unavailable
-from tests.support.rayhead import ray_head  # noqa: F401  (one Ray head a session, if asked)
+from tests.support.rayhead import ray_head  # noqa: F401  (one Ray head a module, if asked)
 
 if TYPE_CHECKING:
     # Imported lazily below: importing the TestClient warns, and the warning filter set in

@@ -31,9 +31,11 @@ class RayHead:
     log: Path | None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_head() -> Iterator[RayHead]:
-    """A head of two CPUs for this session; ``HEADWATER_TEST_RAY_DASHBOARD`` names one that
+    """A head of two CPUs for this module (a module's tests may leave jobs that hold its CPUs:
+    the contract suite's, run before the e2e tests, kept their tasks waiting for ever);
+    ``HEADWATER_TEST_RAY_DASHBOARD`` names one that
     runs already (``http://127.0.0.1:8265``, with two CPUs) and saves the start."""
     try:
         import ray  # noqa: F401
