@@ -102,33 +102,29 @@ def _stop(live: Live) -> None:
 def module_server(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Live]:
     """`hw server` in its own process for a module's tests (a fixture parameterised over
     ``DATABASES``: ``request.param``), on SQLite or on a fresh PostgreSQL database."""
-    home, port, log = tmp / "home", free_port(), tmp / "server.log"
     with ExitStack() as stack:
         url = None
         if request.param != "sqlite":
             url = stack.enter_context(request.getfixturevalue("postgres_cluster").fresh_database())
-        process = _start(home, port, log, url)
-        token = (home / "admin.token").read_text().strip()
-        server = Live(home, f"http://127.0.0.1:{port}", port, token, process, log, tmp, url)
-        try:
-            yield server
-        finally:
-            _stop(server)
+        yield from serve(tmp, url)
+
+
+def serve(tmp: Path, database_url: str | None) -> Iterator[Live]:
+    """`hw server` in its own process, home and log under ``tmp``, stopped when closed."""
+    home, port, log = tmp / "home", free_port(), tmp / "server.log"
+    process = _start(home, port, log, database_url)
+    token = (home / "admin.token").read_text().strip()
+    server = Live(home, f"http://127.0.0.1:{port}", port, token, process, log, tmp, database_url)
+    try:
+        yield server
+    finally:
+        _stop(server)
 
 
 @pytest.fixture
 def live(tmp_path: Path, database_url: str | None) -> Iterator[Live]:
     """`hw server` in its own process, on SQLite or on a fresh PostgreSQL database."""
-    home = tmp_path / "home"
-    port = free_port()
-    log = tmp_path / "server.log"
-    process = _start(home, port, log, database_url)
-    token = (home / "admin.token").read_text().strip()
-    server = Live(
-        home, f"http://127.0.0.1:{port}", port, token, process, log, tmp_path, database_url
-    )
-    yield server
-    _stop(server)
+    yield from serve(tmp_path, database_url)
 
 
 def _project(live: Live) -> tuple[Client, str]:

@@ -24,10 +24,8 @@ from tests.integration.test_experiments import (
     _log_text,
     _project,
     _push,
-    _start,
-    _stop,
+    serve,
 )
-from tests.support.liveserver import free_port
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -59,14 +57,7 @@ print(f"attempt {number} done", flush=True)
 @pytest.fixture
 def live(tmp_path: Path, database_url: str | None) -> Iterator[Live]:
     """`hw server` in its own process, as test_experiments.py's fixture of the same name."""
-    home, port, log = tmp_path / "home", free_port(), tmp_path / "server.log"
-    process = _start(home, port, log, database_url)
-    token = (home / "admin.token").read_text().strip()
-    server = Live(
-        home, f"http://127.0.0.1:{port}", port, token, process, log, tmp_path, database_url
-    )
-    yield server
-    _stop(server)
+    yield from serve(tmp_path, database_url)
 
 
 def _stuck_task(live: Live, stuck: int, *, ignore_sigterm: bool = False) -> tuple[Client, str]:
