@@ -51,8 +51,11 @@ def test_the_roots_options_are_coerced_plainly_until_a_value_needs_typers_adapte
     ctx = _click.Context(TyperCommand("x"))
     assert found["project"].process_value(ctx, "p-1") == "p-1"
     assert type(found["project"]._runtime_param) is PlainCoercion
-    # a bounded number is Typer's to check: its adapter takes over, and stays
-    assert found["retries"].process_value(ctx, "3") == 3
+    assert found["retries"].process_value(ctx, "3") == 3  # inside its bounds
+    assert type(found["retries"]._runtime_param) is PlainCoercion
+    # out of bounds: Typer's adapter takes over (and stays), and its error is Typer's
+    with pytest.raises(_click.exceptions.BadParameter, match="greater than or equal to 0"):
+        found["retries"].process_value(ctx, "-1")
     assert type(found["retries"]._runtime_param) is not PlainCoercion
 
 

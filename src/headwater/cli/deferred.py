@@ -24,6 +24,7 @@ class _Deferred(types.ModuleType):
 
     def __init__(self, name: str) -> None:
         super().__init__(name, f"Stands in for {name} until it is used.")
+        self.__deferred__ = True  # not loaded: what tests/support/importprobe.py leaves out
 
     def __getattr__(self, attribute: str) -> Any:
         if attribute.startswith("__"):  # the import system's probes: nothing to load for
