@@ -12,18 +12,6 @@ from headwater.domain.errors import InvalidInput
 from headwater.domain.naming import check_env_var
 from headwater.domain.sampling import parse_rule
 
-THIRD_PARTY_KEY_TYPES = (
-    "aws",
-    "gcp",
-    "azure",
-    "docker",
-    "git",
-    "huggingface",
-    "kaggle",
-    "wandb",
-    "ngc",
-)
-
 
 class SlackSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
