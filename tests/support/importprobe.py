@@ -44,8 +44,13 @@ def _at_exit() -> None:
 
 
 def _imported() -> list[str]:
-    """The modules loaded so far (a None entry is an import blocked on purpose, not a load)."""
-    return sorted(name for name, module in list(sys.modules.items()) if module is not None)
+    """The modules loaded so far. Not loads: a None entry (an import blocked on purpose) and
+    a stand-in that loads its module on first use (``headwater.cli.deferred``)."""
+    return sorted(
+        name
+        for name, module in list(sys.modules.items())
+        if module is not None and not getattr(module, "__dict__", {}).get("__deferred__")
+    )
 
 
 def main() -> None:

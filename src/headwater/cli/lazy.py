@@ -11,12 +11,16 @@ what eager registration listed.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 import typer
 from typer import _click
-from typer.core import TyperGroup, TyperOption
+from typer._coercion import RuntimeParam, build_runtime_param
+from typer._param_types import coerce_cli_path
+from typer.core import TyperGroup, TyperOption, _TyperParameter
 from typer.main import get_command_from_info, get_group_from_info
 
 Loader = Callable[[], _click.Command]
@@ -62,25 +66,82 @@ class LazyCommands(MutableMapping[str, _click.Command]):
         return name in self._built or name in self._pending
 
 
-class PlainOption(TyperOption):
-    """A text option or a flag whose value is passed on as given when it already is a ``str``
-    (a ``bool``) or absent. Typer coerces every such value through a Pydantic adapter, and
-    building the first one imports Pydantic (~40 ms): for the root's ``--project`` and
-    ``--help`` that happened on every ``hw GROUP --help``, which otherwise needs no Pydantic."""
+class PlainCoercion(RuntimeParam):
+    """Typer's coercion of one parameter, minus Pydantic for the values that need none.
 
-    def process_value(self, ctx: _click.Context, value: Any) -> Any:
-        plain = value is None or type(value) is self.type_descriptor.annotation
-        if not plain or self.required:
-            return super().process_value(ctx, value)
-        return value if self.callback is None else self.callback(ctx, self, value)
+    Typer 0.29 coerces every value but a flag's through a Pydantic ``TypeAdapter``, and
+    building the first one imports Pydantic and its plugin loader: a command that passes
+    ``--limit 5`` or a folder name paid that before it sent anything. This one returns what
+    that adapter returns for a ``str``, an integer written in ASCII digits (inside its
+    bounds), a list of strings, a ``Path`` (through Typer's own path checks) or a flag's
+    ``bool``; any other value, and any value the plain path refuses, goes to the adapter
+    Typer would have built, so its result and its error messages are Typer's own
+    (``tests/unit/test_cli_lazy.py`` compares the two for every parameter of ``hw``).
+    """
 
-    @staticmethod
-    def fits(param: _click.Parameter | None) -> bool:
-        """One ``str`` or ``bool`` value without a parser: what Typer's adapter returns as is."""
-        if type(param) is not TyperOption or param.multiple or param.nargs != 1:
-            return False
-        described = param.type_descriptor
-        return described.annotation in (str, bool) and described.parameter_info.parser is None
+    def _coerce_value(self, value: Any, param: _TyperParameter, ctx: _click.Context) -> Any:
+        try:
+            found = _plain(self.annotation, self.parameter_info, value, param, ctx)
+        except Exception:  # let Typer's adapter say what is wrong, in its words
+            found = _NOT_PLAIN
+        if found is not _NOT_PLAIN:
+            return found
+        typers = param._runtime_param = build_runtime_param(param.type_descriptor)
+        return typers._coerce_value(value, param=param, ctx=ctx)
+
+
+_NOT_PLAIN: Any = object()
+_DIGITS = re.compile(r"[+-]?[0-9]+")  # what int() and Pydantic both read as the same number
+
+
+def _plain(
+    annotation: Any, info: Any, value: Any, param: _TyperParameter, ctx: _click.Context
+) -> Any:
+    """The value Typer's adapter would return for ``value``, or ``_NOT_PLAIN``."""
+    if info.parser is not None:
+        return _NOT_PLAIN
+    kind = type(value)
+    if annotation in (str, bool) and kind is annotation:
+        return value
+    if annotation is int and (kind is int or (kind is str and _DIGITS.fullmatch(value))):
+        number = int(value)
+        # inside its bounds, a number passes Typer's bounds check (or clamp) unchanged
+        if (info.min is None or number >= info.min) and (info.max is None or number <= info.max):
+            return number
+    if annotation == list[str] and kind in (list, tuple) and all(type(v) is str for v in value):
+        return list(value)
+    if annotation is Path and info.path_type is None and kind is str:
+        # Typer's path adapter: Pydantic makes the Path (``Path(value)``), then its checks
+        return coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
+    return _NOT_PLAIN
+
+
+def coerce_plainly(command: _click.Command) -> None:
+    """Give every parameter of ``command`` and of its subcommands a ``PlainCoercion``, their
+    ``--help`` included (Click builds that one when it is first asked for)."""
+    for param in command.params:
+        plain(param)
+    help_option = command.get_help_option
+
+    def get_help_option(ctx: _click.Context) -> TyperOption | None:
+        option = help_option(ctx)
+        plain(option)
+        return option
+
+    command.get_help_option = get_help_option  # type: ignore[method-assign]
+    for sub in getattr(command, "commands", {}).values():
+        coerce_plainly(sub)
+
+
+def plain(param: _click.Parameter | None) -> None:
+    """Coerce ``param``'s values with ``PlainCoercion`` (a Typer parameter without a file type)."""
+    if not isinstance(param, _TyperParameter) or param._runtime_param is not None:
+        return
+    described = param.type_descriptor
+    if described.file_annotation is None:
+        param._runtime_param = PlainCoercion(
+            parameter_info=described.parameter_info, annotation=described.annotation
+        )
 
 
 class LazyGroup(TyperGroup):
@@ -95,18 +156,13 @@ class LazyGroup(TyperGroup):
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
-        # The root's own options, parsed without Pydantic. Typer builds them itself, so they
-        # change class afterwards; PlainOption adds no state, only ``process_value``.
-        for param in self.params:
-            if PlainOption.fits(param):
-                param.__class__ = PlainOption
+        coerce_plainly(self)  # the root's own options (its commands are not built yet)
         pending = {name: self._loader(name, target) for name, target in self.entries.items()}
         self.commands = LazyCommands(self.commands, pending)
 
     def get_help_option(self, ctx: _click.Context) -> TyperOption | None:
         option = super().get_help_option(ctx)
-        if PlainOption.fits(option):
-            option.__class__ = PlainOption
+        plain(option)
         return option
 
     def list_commands(self, ctx: _click.Context) -> list[str]:
@@ -120,19 +176,23 @@ class LazyGroup(TyperGroup):
             scratch = typer.Typer()
             if isinstance(found, typer.Typer):
                 scratch.add_typer(found, name=name)
-                return get_group_from_info(
+                command: _click.Command = get_group_from_info(
                     scratch.registered_groups[0],
                     pretty_exceptions_short=self.pretty_exceptions_short,
                     rich_markup_mode=self.rich_markup_mode,
                     suggest_commands=self.suggest_commands,
                 )
+                coerce_plainly(command)
+                return command
             if not callable(found):
                 raise TypeError(f"{target} is neither a command function nor a Typer app")
             scratch.command(name)(found)
-            return get_command_from_info(
+            command = get_command_from_info(
                 scratch.registered_commands[0],
                 pretty_exceptions_short=self.pretty_exceptions_short,
                 rich_markup_mode=self.rich_markup_mode,
             )
+            coerce_plainly(command)
+            return command
 
         return load

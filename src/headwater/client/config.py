@@ -9,12 +9,13 @@ it is written atomically and readable by its owner only.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Any
 
 from headwater.client.linked import linked_project
 from headwater.domain.errors import InvalidInput
@@ -41,17 +42,22 @@ __all__ = [
 ]
 
 
-class ClientConfig(BaseModel):
-    """What a client connects with. ``project`` None means the caller's Personal project."""
+@dataclass(frozen=True)
+class ClientConfig:
+    """What a client connects with. ``project`` None means the caller's Personal project.
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    A dataclass, not a Pydantic model: every ``hw`` command builds one before its first
+    request, and building the first model loads Pydantic's schema and plugin machinery
+    (issue 18). ``config.json`` holds ``url``, ``token`` and ``project``.
+    """
 
     url: str = DEFAULT_URL
     token: str | None = None
     project: str | None = None
-    project_source: str | None = Field(
-        None, exclude=True, description="Where `project` came from, named in error messages"
-    )
+    project_source: str | None = None  # where `project` came from, named in error messages
+
+
+_STORED = ("url", "token", "project")  # what config.json holds
 
 
 def config_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -98,10 +104,25 @@ def load_config(directory: Path | None = None) -> ClientConfig:
     except OSError as exc:
         raise _unreadable(path, exc.strerror or str(exc)) from exc
     try:
-        stored = ClientConfig.model_validate_json(text)
-    except ValidationError as exc:
-        raise _unreadable(path, exc.errors()[0]["msg"]) from exc
-    return stored.model_copy(update={"project_source": str(path)})
+        stored = _parse(text)
+    except ValueError as exc:
+        raise _unreadable(path, str(exc)) from exc
+    return replace(stored, project_source=str(path))
+
+
+def _parse(text: str) -> ClientConfig:
+    """``config.json``'s fields (others are ignored); ValueError saying what is wrong."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"invalid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError("it is not a JSON object")
+    given = {name: data[name] for name in _STORED if name in data}
+    for name, value in given.items():
+        if not isinstance(value, str) and (name == "url" or value is not None):
+            raise ValueError(f"{name} should be a string, not {json.dumps(value)}")
+    return ClientConfig(**given)
 
 
 def _unreadable(path: Path, reason: str) -> InvalidInput:
@@ -120,7 +141,8 @@ def save_config(config: ClientConfig, directory: Path | None = None) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=folder)  # mode 0600
     try:
         with os.fdopen(fd, "w") as fh:
-            fh.write(config.model_dump_json(indent=2) + "\n")
+            stored = {name: getattr(config, name) for name in _STORED}
+            fh.write(json.dumps(stored, indent=2, ensure_ascii=False) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -170,4 +192,5 @@ def resolve_config(
 def update_config(directory: Path | None = None, **changes: str | None) -> Path:
     """Change some stored fields (url, token, project), keep the others; return the file."""
     stored = load_config(directory)
-    return save_config(stored.model_copy(update=changes), directory)
+    fields: dict[str, Any] = dict(changes)
+    return save_config(replace(stored, **fields), directory)

@@ -8,7 +8,6 @@ from headwater.client.http import HttpClient, payload, segment
 from headwater.schemas.common import Page
 from headwater.schemas.projects import ActivityOut, ProjectCreate, ProjectOut, ProjectUpdate
 
-ProjectPage = Page[ProjectOut]
 ActivityList = list[ActivityOut]
 PAGE_SIZE = 200
 
@@ -17,10 +16,14 @@ class ProjectsClient:
     def __init__(self, http: HttpClient) -> None:
         self._http = http
 
-    def list(self, *, offset: int = 0, limit: int = 100, search: str | None = None) -> ProjectPage:
+    def list(
+        self, *, offset: int = 0, limit: int = 100, search: str | None = None
+    ) -> Page[ProjectOut]:
         """One page of the projects the caller can see: owned, shared, public."""
         params = {"offset": offset, "limit": limit, "search": search}
-        return self._http.call("GET", "/projects", ProjectPage, params=params)
+        # `Page[...]` here, not at import: it builds Page's validator (and loads Pydantic's
+        # plugin machinery), which every project-scoped command would pay before its request
+        return self._http.call("GET", "/projects", Page[ProjectOut], params=params)
 
     def iter_all(self, *, search: str | None = None) -> Iterator[ProjectOut]:
         """Every project the caller can see, page after page."""

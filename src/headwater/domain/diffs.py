@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from headwater.domain.trees import ChangeKind
 
 
-class Hunk(BaseModel):
+class _Data(BaseModel):
+    """Validators built on first use, not on import (``hw`` imports these with the versions
+    schemas, before its first request)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Hunk(_Data):
     """Side-by-side lines: each row has the left and right line (None where absent)."""
 
     old_start: int
@@ -17,7 +24,7 @@ class Hunk(BaseModel):
     )
 
 
-class CellDiff(BaseModel):
+class CellDiff(_Data):
     index: int
     cell_type: str
     status: str = Field(description="unchanged, added, removed or modified")
@@ -29,7 +36,7 @@ class CellDiff(BaseModel):
     )
 
 
-class FileDiff(BaseModel):
+class FileDiff(_Data):
     path: str
     kind: ChangeKind
     old_size: int | None
@@ -40,7 +47,7 @@ class FileDiff(BaseModel):
     cells: list[CellDiff] = Field(default_factory=list)
 
 
-class PreviewOut(BaseModel):
+class PreviewOut(_Data):
     path: str
     kind: str = Field(description="text, csv, image, notebook or binary")
     size: int

@@ -12,21 +12,9 @@ from headwater.domain.errors import InvalidInput
 from headwater.domain.naming import check_env_var
 from headwater.domain.sampling import parse_rule
 
-THIRD_PARTY_KEY_TYPES = (
-    "aws",
-    "gcp",
-    "azure",
-    "docker",
-    "git",
-    "huggingface",
-    "kaggle",
-    "wandb",
-    "ngc",
-)
-
 
 class SlackSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
     channel: str = Field("", max_length=80, description="e.g. #ml-runs")
     webhook_url: str = Field(
@@ -47,7 +35,7 @@ class GitSettings(BaseModel):
     (or a commit given at start) instead of the project's files; a private repository is read
     with the project's ``git`` key (an SSH private key, `hw keys set git`)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
     repo: str = Field("", max_length=2048, description="SSH or https URL; empty: not linked")
     branch: str = Field("master", min_length=1, max_length=255)
@@ -74,7 +62,9 @@ class GitSettings(BaseModel):
 class ProjectSettings(BaseModel):
     """Defaults every job in the project starts from. Changing them affects only new jobs."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, strict=True, defer_build=True
+    )
 
     image: str = Field("", description="Default container image")
     compute: list[str] = Field(default_factory=list, description="Default compute templates")

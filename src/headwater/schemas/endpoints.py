@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from headwater.schemas.common import Model
+from headwater.schemas.common import Model, Schema
 
 MAX_REPLICAS = 64
 
@@ -59,7 +59,7 @@ class ServingAddress(Model):
     address: str = Field(min_length=6, max_length=500, description="unix:/abs/path.sock")
 
 
-class VersionOut(BaseModel):
+class VersionOut(Schema):
     id: str
     number: int
     state: str = Field(description="pending, canary, live, retired, rolled_back or failed")
@@ -72,7 +72,7 @@ class VersionOut(BaseModel):
     ended_at: datetime | None = None
 
 
-class ReplicaOut(BaseModel):
+class ReplicaOut(Schema):
     id: str
     version: int
     experiment: int = Field(description="The replica's task: `hw logs N` shows its log")
@@ -81,7 +81,7 @@ class ReplicaOut(BaseModel):
     ready_at: datetime | None = None
 
 
-class EndpointOut(BaseModel):
+class EndpointOut(Schema):
     """An endpoint: ``title`` in its project, ``slug`` in its URL
     (``/api/v1/endpoints/<slug>/predict``)."""
 
@@ -108,7 +108,7 @@ class EndpointDetail(EndpointOut):
     replicas: list[ReplicaOut]
 
 
-class EndpointKey(BaseModel):
+class EndpointKey(Schema):
     """A key, shown once: send it as ``Authorization: Bearer KEY``."""
 
     key: str
@@ -116,13 +116,13 @@ class EndpointKey(BaseModel):
     shared: bool = Field(description="The project's single deploy key (setting on)")
 
 
-class EndpointDeployed(BaseModel):
+class EndpointDeployed(Schema):
     endpoint: EndpointDetail
     version: int
     key: EndpointKey | None = Field(None, description="A new endpoint's key, shown once")
 
 
-class RequestOut(BaseModel):
+class RequestOut(Schema):
     """A sampled request: input and output truncated to the logged-body limit."""
 
     id: int
@@ -135,7 +135,7 @@ class RequestOut(BaseModel):
     output: str
 
 
-class TrafficPoint(BaseModel):
+class TrafficPoint(Schema):
     """One time bucket of one version: what the live charts draw."""
 
     at: datetime
@@ -148,12 +148,12 @@ class TrafficPoint(BaseModel):
     inflight_peak: int
 
 
-class TrafficOut(BaseModel):
+class TrafficOut(Schema):
     bucket_seconds: int
     points: list[TrafficPoint]
 
 
-class EndpointLogChunk(BaseModel):
+class EndpointLogChunk(Schema):
     """A piece of a replica's log (its task's log: `hw logs EXPERIMENT` shows it whole)."""
 
     experiment: int
@@ -163,14 +163,14 @@ class EndpointLogChunk(BaseModel):
     at: datetime
 
 
-class EndpointLogsOut(BaseModel):
+class EndpointLogsOut(Schema):
     chunks: list[EndpointLogChunk]
     next_since: datetime | None = Field(
         None, description="Ask with since= this to follow (None: nothing logged yet)"
     )
 
 
-class TrafficShare(BaseModel):
+class TrafficShare(Schema):
     """A version that serves (canary or live) and its share of the requests."""
 
     version: int

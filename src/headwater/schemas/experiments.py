@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from headwater.domain.jobs import JobState
-from headwater.schemas.common import Model
+from headwater.schemas.common import Model, Schema
 
 MAX_RUNS = 10_000
 MAX_BATCH = 20_000
@@ -60,7 +60,7 @@ class ExperimentCreate(Model):
     options: ExperimentOptions = Field(default_factory=ExperimentOptions)
 
 
-class MetricSummaryOut(BaseModel):
+class MetricSummaryOut(Schema):
     """A metric's last logged, lowest and highest value."""
 
     latest: float
@@ -68,7 +68,7 @@ class MetricSummaryOut(BaseModel):
     max: float
 
 
-class ExperimentColumnsOut(BaseModel):
+class ExperimentColumnsOut(Schema):
     """The keys a project's experiments have: what the experiments table can show, filter and
     sort by (``params.KEY``, ``tags.KEY``, ``metrics.KEY[.min|.max]``)."""
 
@@ -77,7 +77,7 @@ class ExperimentColumnsOut(BaseModel):
     metrics: list[str]
 
 
-class ExperimentOut(BaseModel):
+class ExperimentOut(Schema):
     id: str
     project_id: str
     number: int
@@ -116,14 +116,14 @@ class LogBatch(Model):
     tags: dict[str, str] = Field(default_factory=dict, description="hw_tag_ lines seen")
 
 
-class LogChunkOut(BaseModel):
+class LogChunkOut(Schema):
     seq: int
     stream: str
     text: str
     at: datetime
 
 
-class LogsOut(BaseModel):
+class LogsOut(Schema):
     chunks: list[LogChunkOut]
     next_seq: int = Field(description="Ask for seq >= this to follow")
     state: JobState
@@ -146,7 +146,7 @@ class MetricBatch(Model):
     )
 
 
-class MetricSeries(BaseModel):
+class MetricSeries(Schema):
     key: str
     steps: list[int]
     values: list[float]
@@ -182,13 +182,13 @@ class OutputCommit(Model):
     commit: str = Field(max_length=64)
 
 
-class DatasetMount(BaseModel):
+class DatasetMount(Schema):
     name: str
     commit: str
     filter: str | None = Field(None, description="A dataset query's filter: only these files")
 
 
-class InputMount(BaseModel):
+class InputMount(Schema):
     """A parent task's artifacts: its ``output_dir`` at ``commit`` goes to ``input/<name>/``."""
 
     name: str
@@ -197,14 +197,14 @@ class InputMount(BaseModel):
     output_dir: str = "output"
 
 
-class ModelMount(BaseModel):
+class ModelMount(Schema):
     """A registered model's version, checked out at ``model/`` (an endpoint's ``model``)."""
 
     name: str
     commit: str
 
 
-class GitCheckout(BaseModel):
+class GitCheckout(Schema):
     """The linked Git repository a task clones instead of the project's files."""
 
     repo: str
@@ -216,7 +216,7 @@ class GitCheckout(BaseModel):
     )
 
 
-class TaskSpec(BaseModel):
+class TaskSpec(Schema):
     """Everything the runtime needs to build the workspace and run the command."""
 
     experiment: ExperimentOut
@@ -268,7 +268,7 @@ class ComputeTemplateIn(Model):
     owned: bool = Field(False, description="Owned by you, not shared with the whole server")
 
 
-class ComputeTemplateOut(BaseModel):
+class ComputeTemplateOut(Schema):
     name: str
     cpus: float
     memory_mb: int
@@ -276,19 +276,19 @@ class ComputeTemplateOut(BaseModel):
     owner: str | None
 
 
-class ResourcesOut(BaseModel):
+class ResourcesOut(Schema):
     cpus: float
     memory_mb: int
     gpus: int
 
 
-class MonitorScope(BaseModel):
+class MonitorScope(Schema):
     active_jobs: int
     pending_jobs: int
     assigned: ResourcesOut
 
 
-class MonitorOut(BaseModel):
+class MonitorOut(Schema):
     """Seed 004's dashboard: jobs, and compute and storage assigned against the total."""
 
     overall: MonitorScope

@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from headwater.domain.flowruns import RunState, TaskState
 from headwater.domain.ids import MAX_NUMBER
 from headwater.domain.jobs import JobState
-from headwater.schemas.common import Model
+from headwater.schemas.common import Model, Schema
 
 MAX_FLOW_BYTES = 1024 * 1024
 MAX_REFRESH = 200  # --refresh TASK...: a flow has fewer tasks than this in practice
@@ -29,7 +29,7 @@ class FlowImport(Model):
     file_name: str = Field("flow.yaml", max_length=255)
 
 
-class FlowVersionOut(BaseModel):
+class FlowVersionOut(Schema):
     flow: str
     number: int
     created_by: str
@@ -38,7 +38,7 @@ class FlowVersionOut(BaseModel):
     yaml: str | None = Field(None, description="The file; only when one version is asked for")
 
 
-class FlowOut(BaseModel):
+class FlowOut(Schema):
     id: str
     name: str
     latest_version: int
@@ -89,13 +89,13 @@ class FlowRestart(Model):
     )
 
 
-class CacheCleared(BaseModel):
+class CacheCleared(Schema):
     flow: str
     task: str | None = None
     cleared: int = Field(description="How many stored results were forgotten")
 
 
-class CacheNote(BaseModel):
+class CacheNote(Schema):
     """The step cache's word on one instance: where a hit came from, or why it missed."""
 
     hit: bool
@@ -112,7 +112,7 @@ class Decision(Model):
     comment: str = Field("", max_length=2000)
 
 
-class InstanceOut(BaseModel):
+class InstanceOut(Schema):
     id: str
     task: str = Field("", description="The task it is an instance of")
     experiment_id: str | None = Field(None, description="Exec tasks: the experiment it is")
@@ -133,7 +133,7 @@ class InstanceOut(BaseModel):
         return "cached" if self.cache is not None and self.cache.hit else str(self.status)
 
 
-class RunTaskOut(BaseModel):
+class RunTaskOut(Schema):
     title: str
     type: Literal["data", "exec", "deploy"]
     status: TaskState
@@ -155,14 +155,14 @@ class RunTaskOut(BaseModel):
     )
 
 
-class RelationOut(BaseModel):
+class RelationOut(Schema):
     source: str = Field(alias="from", serialization_alias="from")
     to: str
 
     model_config = {"populate_by_name": True}
 
 
-class FlowRunOut(BaseModel):
+class FlowRunOut(Schema):
     id: str
     number: int
     project_id: str
@@ -186,7 +186,7 @@ class TriggerCreate(Model):
     dataset: str | None = Field(None, max_length=100, description="kind dataset: its name")
 
 
-class TriggerOut(BaseModel):
+class TriggerOut(Schema):
     id: str
     flow: str
     kind: Literal["dataset", "webhook"]

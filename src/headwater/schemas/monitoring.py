@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from headwater.domain.jobs import JobState
+from headwater.schemas.common import Schema
 from headwater.schemas.experiments import ResourcesOut
 
 
-class MonitorJobOut(BaseModel):
+class MonitorJobOut(Schema):
     """One unfinished job: who, what, since when, on which compute template."""
 
     id: str
@@ -27,7 +28,7 @@ class MonitorJobOut(BaseModel):
     since: datetime = Field(description="Started (running) or created (waiting)")
 
 
-class ComputeUsageOut(BaseModel):
+class ComputeUsageOut(Schema):
     """What the jobs on one compute template hold now, and the template's own size."""
 
     active_jobs: int
@@ -36,18 +37,18 @@ class ComputeUsageOut(BaseModel):
     template: ResourcesOut | None = Field(description="None: no template of that name is known")
 
 
-class MonitorJobsOut(BaseModel):
+class MonitorJobsOut(Schema):
     items: list[MonitorJobOut] = Field(description="Running first, then waiting; oldest first")
     total: int = Field(description="Unfinished jobs the caller may see (items stop at limit)")
     computes: dict[str, ComputeUsageOut]
 
 
-class UsageSampleOut(BaseModel):
+class UsageSampleOut(Schema):
     at: datetime
     computes: dict[str, ResourcesOut] = Field(description="Held per compute template")
 
 
-class UsageHistoryOut(BaseModel):
+class UsageHistoryOut(Schema):
     """Assigned compute over time, in memory: a restart starts the history again."""
 
     interval_seconds: float
@@ -56,6 +57,6 @@ class UsageHistoryOut(BaseModel):
     samples: list[UsageSampleOut]
 
 
-class PersonOut(BaseModel):
+class PersonOut(Schema):
     id: str
     username: str

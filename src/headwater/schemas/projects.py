@@ -3,11 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from headwater.domain.access import AccessLevel
 from headwater.domain.entities import ActivityKind
-from headwater.schemas.common import Model
+from headwater.schemas.common import Model, Schema
 
 
 class ProjectCreate(Model):
@@ -27,7 +27,7 @@ class ProjectUpdate(Model):
     public: bool | None = None
 
 
-class AccessOut(BaseModel):
+class AccessOut(Schema):
     files: AccessLevel
     jobs: AccessLevel
     datasets: AccessLevel
@@ -35,7 +35,7 @@ class AccessOut(BaseModel):
     manage: bool
 
 
-class ProjectOut(BaseModel):
+class ProjectOut(Schema):
     id: str
     name: str
     description: str
@@ -64,7 +64,7 @@ class MemberUpdate(Model):
     manage: bool | None = None
 
 
-class MemberOut(BaseModel):
+class MemberOut(Schema):
     user_id: str
     username: str
     email: str
@@ -72,7 +72,7 @@ class MemberOut(BaseModel):
     added_at: datetime
 
 
-class ActivityOut(BaseModel):
+class ActivityOut(Schema):
     id: int
     kind: ActivityKind
     actor: str

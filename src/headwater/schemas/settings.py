@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from headwater.domain.naming import SECRET_VALUE_MAX
 from headwater.domain.project_settings import ProjectSettings
-from headwater.schemas.common import Model
+from headwater.schemas.common import Model, Schema
 
 __all__ = [
     "EnvSet",
@@ -35,7 +35,7 @@ class SecretSet(Model):
     )
 
 
-class SecretOut(BaseModel):
+class SecretOut(Schema):
     key: str
     created_at: datetime
     updated_at: datetime
@@ -47,7 +47,7 @@ class KeySet(Model):
     secret: str = Field(min_length=1, max_length=16_384)
 
 
-class KeyOut(BaseModel):
+class KeyOut(Schema):
     type: str
     key_id: str
     updated_at: datetime
@@ -61,7 +61,7 @@ class WebhookCreate(Model):
     )
 
 
-class WebhookOut(BaseModel):
+class WebhookOut(Schema):
     id: str
     url: str
     events: list[str]

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from headwater.schemas.common import Model
+from headwater.schemas.common import Model, Schema
 
 
 class UserCreate(Model):
@@ -14,7 +14,7 @@ class UserCreate(Model):
     password: str | None = Field(None, min_length=8, max_length=1024)
 
 
-class UserOut(BaseModel):
+class UserOut(Schema):
     id: str
     username: str
     email: str
@@ -23,7 +23,7 @@ class UserOut(BaseModel):
     personal_project_id: str | None = None
 
 
-class UserCreated(BaseModel):
+class UserCreated(Schema):
     user: UserOut
     token: str = Field(description="The new user's API token; shown once")
 
@@ -33,7 +33,7 @@ class PasswordLogin(Model):
     password: str = Field(min_length=1, max_length=1024)
 
 
-class TokenOut(BaseModel):
+class TokenOut(Schema):
     token: str
     user: UserOut
 
@@ -47,7 +47,7 @@ class PasswordChange(Model):
     )
 
 
-class TokenInfoOut(BaseModel):
+class TokenInfoOut(Schema):
     """One of the caller's tokens; its secret is never shown again."""
 
     id: str

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from headwater.domain.diffs import CellDiff, FileDiff, Hunk, PreviewOut
 from headwater.domain.versions import DEFAULT_BRANCH
-from headwater.schemas.common import Model
+from headwater.schemas.common import Model, Schema
 
 __all__ = [
     "CellDiff",
@@ -49,7 +49,7 @@ class HashList(Model):
     hashes: list[str] = Field(max_length=200_000)
 
 
-class MissingOut(BaseModel):
+class MissingOut(Schema):
     missing: list[str]
 
 
@@ -60,7 +60,7 @@ class CommitCreate(Model):
     branch: str = Field(DEFAULT_BRANCH, min_length=1, max_length=255)
 
 
-class ModelSourceOut(BaseModel):
+class ModelSourceOut(Schema):
     """The experiment a model version was registered from, as it was then."""
 
     experiment_id: str
@@ -81,7 +81,7 @@ class ModelFromExperiment(Model):
     description: str = Field("", max_length=10_000, description="For a model made by this call")
 
 
-class CommitOut(BaseModel):
+class CommitOut(Schema):
     id: str
     tree: str
     parents: list[str]
@@ -100,14 +100,14 @@ class CommitResult(CommitOut):
     unchanged: bool = Field(description="Nothing differed: no new version was written")
 
 
-class BranchOut(BaseModel):
+class BranchOut(Schema):
     """A branch and the version at its head (an experiment's branch: its outputs)."""
 
     name: str
     head: CommitOut
 
 
-class TreeOut(BaseModel):
+class TreeOut(Schema):
     commit: CommitOut
     entries: list[EntryModel]
 
@@ -117,7 +117,7 @@ class RepoCreate(Model):
     description: str = Field("", max_length=10_000)
 
 
-class RepoOut(BaseModel):
+class RepoOut(Schema):
     id: str
     name: str
     kind: str
@@ -126,7 +126,7 @@ class RepoOut(BaseModel):
     head: CommitOut | None
 
 
-class DiffOut(BaseModel):
+class DiffOut(Schema):
     a: str
     b: str
     files: list[FileDiff]
@@ -139,7 +139,7 @@ class QueryCreate(Model):
     commit: str | None = Field(None, description="Pin to a version; default: the latest")
 
 
-class QueryOut(BaseModel):
+class QueryOut(Schema):
     name: str
     query: str
     filter: str
@@ -147,13 +147,13 @@ class QueryOut(BaseModel):
     created_at: datetime
 
 
-class QueryResolved(BaseModel):
+class QueryResolved(Schema):
     query: QueryOut
     commit: CommitOut
     entries: list[EntryModel]
 
 
-class FsckOut(BaseModel):
+class FsckOut(Schema):
     checked: int
     corrupt: list[str]
     missing: list[str]
@@ -165,7 +165,7 @@ class GcRequest(Model):
     dry_run: bool = False
 
 
-class GcOut(BaseModel):
+class GcOut(Schema):
     removed: int
     bytes_freed: int
     kept_young: int

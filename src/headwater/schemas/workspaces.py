@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from headwater.domain.workspaces import WorkspaceKind, WorkspaceState
-from headwater.schemas.common import Model
+from headwater.schemas.common import Model, Schema
 
 
 class WorkspaceStart(Model):
@@ -57,7 +57,7 @@ class TensorBoardStart(Model):
     )
 
 
-class WorkspaceOut(BaseModel):
+class WorkspaceOut(Schema):
     id: str
     project_id: str
     name: str
@@ -85,7 +85,7 @@ class WorkspaceOut(BaseModel):
     reason: str | None
 
 
-class WorkspaceSaved(BaseModel):
+class WorkspaceSaved(Schema):
     commit: str | None = Field(description="The new version (or the head, when unchanged)")
     merged: bool
     unchanged: bool

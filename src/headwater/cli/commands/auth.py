@@ -30,6 +30,8 @@ def login(
     ] = False,
 ) -> None:
     """Check the URL and credentials against the server, then store them in config.json."""
+    from dataclasses import replace
+
     from headwater.client import Client, load_config, resolve_config, save_config
     from headwater.client.config import ENV_TOKEN, normalise_url
 
@@ -51,9 +53,7 @@ def login(
     stored = load_config()
     # A project ID means nothing on another server: keep it only when the server stays.
     project = stored.project if stored.url == server else None
-    path = save_config(
-        stored.model_copy(update={"url": server, "token": token, "project": project})
-    )
+    path = save_config(replace(stored, url=server, token=token, project=project))
     role = "an admin" if me.is_admin else "a user"
     say(f"Logged in to {server} as {me.username} ({me.email}, {role}). Saved to {path}.")
     if os.environ.get(ENV_TOKEN):

@@ -9,7 +9,7 @@ import typer
 from headwater.cli.context import ProjectOption, connect
 from headwater.cli.inputs import read_secret
 from headwater.cli.output import JsonOption, emit, say, table
-from headwater.domain.project_settings import THIRD_PARTY_KEY_TYPES
+from headwater.domain.keytypes import THIRD_PARTY_KEY_TYPES
 
 if TYPE_CHECKING:
     from rich.table import Table

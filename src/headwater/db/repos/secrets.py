@@ -14,8 +14,8 @@ from headwater.db.repos.activity import ActivityRepo
 from headwater.db.tables import SecretRow, ThirdPartyKeyRow
 from headwater.domain.entities import ActivityKind, Project, SecretInfo, ThirdPartyKey, User
 from headwater.domain.errors import InvalidInput, NotFound
+from headwater.domain.keytypes import THIRD_PARTY_KEY_TYPES
 from headwater.domain.naming import check_secret_key, check_secret_value
-from headwater.domain.project_settings import THIRD_PARTY_KEY_TYPES
 
 
 class SecretRepo:
