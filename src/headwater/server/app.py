@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 from headwater import __version__
 from headwater.server import docs, errors, ui
 from headwater.server.gateway import Gateway, GatewayConfig, slug_of
-from headwater.server.gateway.accesslog import skip_predict_calls
+from headwater.server.gateway.accesslog import quiet_access_log, skip_predict_calls
 from headwater.server.gateway.stats import GatewayMetrics
 from headwater.server.guards import BodyLimitMiddleware, BodyLimits, SecurityHeadersMiddleware
 from headwater.server.metrics import Metrics, MetricsMiddleware
@@ -101,6 +101,7 @@ class HeadwaterApp(FastAPI):
         if gateway is not None and scope["type"] == "http":
             slug = slug_of(scope["path"])
             if slug is not None:
+                quiet_access_log(send)  # predict calls have the request log instead
                 await gateway.serve(slug, scope, receive, send)
                 return
         proxy = self.workspace_proxy

@@ -6,9 +6,11 @@ caller's, when it sent a sane one). The function's exceptions become a 500 namin
 exception; the traceback goes to stderr, each line prefixed with the request id, because
 stderr is the replica's log and the caller must never see our user's internals.
 
-A sync function runs in a thread pool, not inline on the event loop: inline is a little
-faster on tiny functions (README: numbers) but a long call would stall ``/healthz`` and
-every other request, and the gateway would take a busy replica for a dead one.
+A sync function runs in a thread pool until it has proved short, then inline on the event
+loop (``sync_calls="adaptive"``, the default; ``threads.ProvedShort``): the hand-off to a
+thread and back costs more than a short function itself (README: numbers), but a long call
+inline would stall ``/healthz`` and every other request, so one call over the limit sends
+the rest back to threads.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import re
 import secrets
 import shutil
 import sys
+import time
 import traceback
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import asdict, dataclass
@@ -30,7 +33,7 @@ from typing import Any, Literal, TextIO
 from headwater.domain.errors import InvalidInput
 from headwater.serving.calling import arguments, decode_files, private_folder, spreads_lists
 from headwater.serving.jsonsafe import NotJson, dumps
-from headwater.serving.threads import CallThreads
+from headwater.serving.threads import CallThreads, ProvedShort
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -68,7 +71,8 @@ class ReplicaApp:
         *,
         accept_files: bool = False,
         max_body: int = DEFAULT_MAX_BODY,
-        sync_calls: Literal["thread", "inline"] = "thread",
+        sync_calls: Literal["adaptive", "thread", "inline"] = "adaptive",
+        proof: ProvedShort | None = None,
         log: TextIO | None = None,
     ) -> None:
         self.function = function
@@ -77,7 +81,10 @@ class ReplicaApp:
         self.stats = Stats()
         self._spread = spreads_lists(function)
         self._is_async = _is_async(function)
-        self._threads = CallThreads() if sync_calls == "thread" and not self._is_async else None
+        threaded = sync_calls != "inline" and not self._is_async
+        self._threads = CallThreads() if threaded else None
+        # None: never inline (sync_calls="thread"); calls go inline while ``proof.inline``
+        self.proof = (proof or ProvedShort()) if threaded and sync_calls == "adaptive" else None
         self._log = log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -149,10 +156,22 @@ class ReplicaApp:
     async def _call(self, args: tuple[Any, ...]) -> Any:
         if self._is_async:
             return await self.function(*args)
+        proof = self.proof
         if self._threads is None:
             result = self.function(*args)
-        else:
+        elif proof is None:
             result = await self._threads.call(self.function, args)
+        elif proof.inline:
+            started = time.perf_counter()
+            try:
+                result = self.function(*args)
+            finally:
+                proof.record(time.perf_counter() - started)
+        else:
+            result, error, seconds = await self._threads.call_timed(self.function, args)
+            proof.record(seconds)
+            if error is not None:
+                raise error
         if inspect.isawaitable(result):  # a sync wrapper that hands back a coroutine
             result = await result
         return result
@@ -179,7 +198,7 @@ def app(
     *,
     accept_files: bool = False,
     max_body: int = DEFAULT_MAX_BODY,
-    sync_calls: Literal["thread", "inline"] = "thread",
+    sync_calls: Literal["adaptive", "thread", "inline"] = "adaptive",
 ) -> ReplicaApp:
     """The replica's ASGI callable around ``function`` (tests and benchmarks reuse it)."""
     return ReplicaApp(function, accept_files=accept_files, max_body=max_body, sync_calls=sync_calls)

@@ -10,6 +10,7 @@ soon after anyway.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import socket
@@ -74,6 +75,9 @@ def serve(
 ) -> int:
     """Serve until SIGTERM or SIGINT; the exit status."""
     sock = bind_socket(socket_path)
+    # The loaded function and its model live as long as the replica: out of the collector's
+    # sight, so a full collection under load does not walk them (see ``hw server``)
+    gc.freeze()
     config = uvicorn.Config(
         replica,
         loop="uvloop",

@@ -7,7 +7,12 @@ import logging
 import pytest
 import uvicorn
 
-from headwater.server.gateway.accesslog import ACCESS_LOGGER, SkipPredictCalls, skip_predict_calls
+from headwater.server.gateway.accesslog import (
+    ACCESS_LOGGER,
+    SkipPredictCalls,
+    quiet_access_log,
+    skip_predict_calls,
+)
 
 
 def _record(path: str) -> logging.LogRecord:
@@ -65,3 +70,38 @@ def test_the_filter_survives_uvicorn_configuring_its_logging() -> None:
         assert logger.filter(_record("/api/v1/projects")) is True
     finally:
         logger.filters[:] = before
+
+
+class _Cycle:
+    """Stands for uvicorn's request cycle: ``send`` bound to an object with the flag."""
+
+    def __init__(self) -> None:
+        self.access_log = True
+
+    async def send(self, message: object) -> None:
+        return None
+
+
+def test_quiet_access_log_turns_the_line_off_on_the_cycle_before_it_is_built() -> None:
+    cycle = _Cycle()
+    quiet_access_log(cycle.send)
+    assert cycle.access_log is False
+
+
+def test_quiet_access_log_leaves_a_send_without_the_flag_alone() -> None:
+    async def send(message: object) -> None:
+        return None
+
+    quiet_access_log(send)  # a plain function: nothing to turn off, no error
+    assert not hasattr(send, "access_log")
+
+
+@pytest.mark.parametrize("module", ["httptools_impl", "h11_impl"])
+def test_uvicorns_request_cycles_take_the_flag_quiet_access_log_turns_off(module: str) -> None:
+    """If uvicorn renames it, predict calls fall back on the filter: this says so first."""
+    import importlib
+    import inspect
+
+    cycle = importlib.import_module(f"uvicorn.protocols.http.{module}").RequestResponseCycle
+    assert "access_log" in inspect.signature(cycle.__init__).parameters
+    assert "self.access_log" in inspect.getsource(cycle.send)

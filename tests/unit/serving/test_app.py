@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from headwater.serving import ReplicaApp, app
+from headwater.serving.threads import ProvedShort
 from tests.support.aio import run as run_async
 
 
@@ -233,3 +234,49 @@ def test_a_long_exception_message_is_cut_for_the_caller_but_whole_in_the_log() -
     assert len(answer.json()["detail"]) == 2000
     assert answer.json()["detail"].startswith("KeyError: 'kkk")
     assert "k" * 10_000 in log.getvalue()
+
+
+def test_a_sync_function_runs_inline_once_proved_short_and_back_in_threads_after_a_long_call() -> (
+    None
+):
+    threads: list[str] = []
+    release = threading.Event()
+
+    def where(x: Any) -> str:
+        threads.append(threading.current_thread().name)
+        if x == "slow":
+            release.wait(timeout=5)
+        return x
+
+    proof = ProvedShort(short=1.0, long=0.05, window=8)
+    replica = ReplicaApp(where, proof=proof)
+
+    async def go() -> None:
+        loop_thread = threading.current_thread().name
+        transport = httpx.ASGITransport(app=replica)
+        async with httpx.AsyncClient(transport=transport, base_url="http://replica") as client:
+            for _ in range(8):
+                answer = await client.post("/predict", json={"input_params": "x"})
+                assert answer.status_code == 200
+            assert all(name.startswith("hw-predict") for name in threads)
+            assert proof.inline
+            await client.post("/predict", json={"input_params": "x"})
+            assert threads[-1] == loop_thread  # proved short: on the loop, no hand-off
+            # a call that runs long inline holds the loop (release from a timer thread)...
+            threading.Timer(0.1, release.set).start()
+            assert (await client.post("/predict", json={"input_params": "slow"})).json() == {
+                "prediction": "slow"
+            }
+            assert not proof.inline
+            assert proof.demotions == 1
+            # ...and the calls after it go to threads again, so /healthz answers beside them
+            release.clear()
+            pending = asyncio.ensure_future(client.post("/predict", json={"input_params": "slow"}))
+            while replica.stats.in_flight == 0:
+                await asyncio.sleep(0.001)
+            assert (await client.get("/healthz")).json() == {"ok": True}
+            release.set()
+            assert (await pending).json() == {"prediction": "slow"}
+            assert threads[-1].startswith("hw-predict")
+
+    run_async(go())

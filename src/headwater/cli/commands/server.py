@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -79,6 +80,10 @@ def server(
     if settings.executor == "local" and options is None:
         say(unsandboxed_warning(settings.home))
     say("Press Ctrl-C to stop.")
+    # What is loaded now (modules, the app, its routes and models: ~220,000 objects) lives as
+    # long as the server: out of the collector's sight, a full collection no longer walks it
+    # (130 ms each on this machine, the serving benchmark's p99 under load; benchmarks/README)
+    gc.freeze()
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)
 
 

@@ -4,13 +4,21 @@
 written and flushed on the event loop, 15 us of CPU per request measured in process, a tenth
 of what the gateway spends on a predict call. Predict calls have their own, better records
 (the sampled request log with latency, version and bodies; the Prometheus counters), and a
-line each would flood the server's log at thousands a second. So a filter drops them; the
+line each would flood the server's log at thousands a second. So they are not logged; the
 API's other requests are logged as before.
+
+Two ways, cheapest first: ``quiet_access_log`` turns the line off on uvicorn's request cycle
+before it is built (its ``send`` is a bound method of the cycle, whose ``access_log`` flag
+uvicorn reads per answer: httptools' and h11's alike), which saves the ``LogRecord``, the
+caller lookup and the path formatting (~15 us a request, a sixth of the gateway's hot path in
+a profile); ``SkipPredictCalls`` drops the record should a server not have that flag.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from headwater.server.gateway.hotpath import slug_of
 
@@ -35,3 +43,10 @@ def skip_predict_calls(logger: logging.Logger | None = None) -> None:
     target = logger or logging.getLogger(ACCESS_LOGGER)
     if not any(isinstance(f, SkipPredictCalls) for f in target.filters):
         target.addFilter(SkipPredictCalls())
+
+
+def quiet_access_log(send: Callable[..., Any]) -> None:
+    """No access-log line for this answer, where the server is uvicorn (else nothing)."""
+    cycle = getattr(send, "__self__", None)
+    if getattr(cycle, "access_log", None) is True:
+        cycle.access_log = False  # type: ignore[union-attr]
