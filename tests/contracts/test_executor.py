@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import uvicorn
 from tests.support.liveserver import free_port
-from tests.support.rayhead import RAY_CPUS, RayHead, lose_node
+from tests.support.rayhead import RAY_CPUS, RAY_CUSTOM, RayHead, lose_node
 from tests.support.waiting import wait_until
 
 from headwater.client import Client
@@ -264,6 +264,10 @@ def test_capacity_is_what_the_backend_can_hand_out(backend: Backend) -> None:
         assert total == backend.expected_capacity
     if backend.name == "ray":
         assert total.cpus == RAY_CPUS  # the head's, as `ray start --num-cpus` said
+        for name, amount in RAY_CUSTOM.items():  # and its `--resources`
+            assert total.custom.get(name) == amount
+    else:
+        assert total.custom == {}  # this machine advertises no custom resources
 
 
 def test_a_launched_task_runs_is_alive_and_a_cancel_ends_it(backend: Backend, live: Live) -> None:
@@ -379,5 +383,58 @@ def test_ray_a_second_submission_after_a_restart_runs_nothing_twice(
         assert [j.submission_id for j in jobs].count(launch.experiment_id) == 1
         again.cancel(launch.experiment_id, runner)
         _gone(backend, again, launch.experiment_id, runner)
+    finally:
+        backend.close()
+
+
+@pytest.mark.ray
+def test_ray_a_task_asking_for_a_custom_resource_the_head_has_runs_there(
+    ray_head: RayHead, live: Live, tmp_path: Path
+) -> None:
+    from ray.job_submission import JobSubmissionClient
+
+    backend = _ray(ray_head, tmp_path / "work")
+    try:
+        asks = Resources(cpus=0.5, memory_mb=0, gpus=0, custom=dict(RAY_CUSTOM))
+        launch = live.task("echo on-the-disk-node", asks)
+        runner = backend.executor.launch(launch)
+        info = JobSubmissionClient(ray_head.dashboard).get_job_info(launch.experiment_id)
+        assert info.metadata["headwater_resources"] == "0.5 CPU, 0 MiB, 0 GPU, 1 hw_test_disk"
+        _gone(backend, backend.executor, launch.experiment_id, runner)
+        ended = live.ended(launch.experiment_id)
+        assert ended.state is JobState.SUCCESS, ended.reason
+        assert "on-the-disk-node" in live.log(launch.experiment_id)
+    finally:
+        backend.close()
+
+
+@pytest.mark.ray
+def test_ray_a_task_asking_for_a_resource_no_node_has_waits_and_says_why(
+    ray_head: RayHead, live: Live, tmp_path: Path
+) -> None:
+    """Ray waits for a node with it (an autoscaler may add one): the job stays PENDING, its
+    runtime never starts, and the executor says why in Ray's words."""
+    from headwater.executors.ray import RayExecutor
+
+    backend = _ray(ray_head, tmp_path / "work")
+    executor = backend.executor
+    assert isinstance(executor, RayExecutor)
+    try:
+        asks = Resources(cpus=0.5, memory_mb=0, gpus=0, custom={"accelerator_type:H100": 1.0})
+        launch = live.task("echo must-not-run", asks)
+        runner = executor.launch(launch)
+        why = wait_until(lambda: executor.waiting(launch.experiment_id, runner), timeout=30)
+        assert "waiting for resources" in why
+        assert "It asks for 0.5 CPU, 0 MiB, 0 GPU, 1 accelerator_type:H100." in why
+        # a task that asks for what the head has starts meanwhile: the head is not busy
+        other = live.task("echo beside-it", Resources(cpus=0.5, memory_mb=0, gpus=0))
+        other_runner = executor.launch(other)
+        _gone(backend, executor, other.experiment_id, other_runner)
+        assert live.ended(other.experiment_id).state is JobState.SUCCESS
+        assert executor.poll(launch.experiment_id, runner) is Liveness.ALIVE  # still waits
+        assert executor.waiting(launch.experiment_id, runner) == why
+        assert live.state(launch.experiment_id) is JobState.INITIALIZING  # never started
+        assert "must-not-run" not in live.log(launch.experiment_id)
+        executor.cancel(launch.experiment_id, runner)
     finally:
         backend.close()

@@ -328,3 +328,49 @@ def test_an_admins_project_list_says_whose_personal_project_each_is(
     owners = {cells[cells.index("Personal") + 1] for cells in personal}
     assert {"admin", *(u.username for u in users)} <= owners
     assert len(owners) == len(personal)  # one row per owner: no two rows read the same
+
+
+def test_compute_templates_name_custom_resources(admin: Hw) -> None:
+    name = unique("a100")
+    made = admin.json(
+        "compute",
+        "create",
+        name,
+        "--cpus",
+        "2",
+        "--memory",
+        "4096",
+        "--resource",
+        "accelerator_type:A100=1",
+        "--resource",
+        "ssd=0.5",
+        "--owned",
+    )
+    wanted = {"accelerator_type:A100": 1.0, "ssd": 0.5}
+    assert made["custom_resources"] == wanted
+    listed = {t["name"]: t for t in admin.json("compute", "list")}
+    assert listed[name]["custom_resources"] == wanted
+    assert listed["default"]["custom_resources"] == {}
+    assert admin.json("compute", "show", name)["custom_resources"] == wanted
+    shown = admin("compute", "show", name).stdout
+    assert "accelerator_type:A100=1, ssd=0.5" in shown
+    assert "accelerator_type:A100=1" in admin("compute", "list").stdout
+
+    bad = admin(
+        "compute", "create", unique("bad"), "--cpus", "1", "--memory", "64", "--owned",
+        "--resource", "GPU=1", code=1,
+    )  # fmt: skip
+    one_paragraph_error(bad, "custom_resources.GPU", "not a custom resource")
+    fraction = admin(
+        "compute", "create", unique("bad"), "--cpus", "1", "--memory", "64", "--owned",
+        "--resource", "ssd=1.5", code=1,
+    )  # fmt: skip
+    one_paragraph_error(fraction, "whole number")
+    usage = admin(
+        "compute", "create", "x", "--cpus", "1", "--memory", "64", "--resource", "ssd", code=2
+    )
+    assert "NAME=AMOUNT" in usage.stderr
+    missing = admin("compute", "show", "no-such-template", code=1)
+    one_paragraph_error(missing, "no compute template 'no-such-template'")
+    names = {t["name"] for t in admin.json("compute", "list")}
+    assert not any(n.startswith("bad") for n in names)  # refused: nothing stored

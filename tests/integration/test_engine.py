@@ -118,7 +118,59 @@ def test_a_compute_that_does_not_exist_or_never_fits_fails_with_the_reason(rig: 
     assert first.state is JobState.FAILED
     assert "no compute template named 'no-such'" in (first.reason or "")
     assert second.state is JobState.FAILED
-    assert "fits this machine" in (second.reason or "")
+    assert "huge needs 64 CPU (there are 2)" in (second.reason or "")
+
+
+def test_a_custom_resource_the_executor_lacks_fails_at_once_naming_it(rig: Rig) -> None:
+    """The local machine (like this fake) advertises no custom resources: a template that
+    names one is refused at launch with what is missing, never queued for ever."""
+    made = rig.owner.post(
+        "/compute",
+        json={
+            "name": "a100",
+            "cpus": 1,
+            "memory_mb": 64,
+            "custom_resources": {"accelerator_type:A100": 1},
+            "owned": True,
+        },
+    )
+    assert made.status_code == 201, made.text
+    [exp] = rig.create(computes=["a100"])
+    rig.engine.schedule()
+    failed = rig.get(exp["id"])
+    assert failed.state is JobState.FAILED
+    assert "a100 needs 1 accelerator_type:A100 (there are 0)" in (failed.reason or "")
+    assert "on the fake executor" in (failed.reason or "")
+    assert rig.executor.launched == []
+
+
+def test_a_custom_resource_is_accounted_and_passed_to_the_executor(rig: Rig) -> None:
+    rig.executor.total = Resources(cpus=2.0, memory_mb=8192, gpus=0, custom={"ssd": 1.0})
+    made = rig.owner.post(
+        "/compute",
+        json={
+            "name": "ssd",
+            "cpus": 0.5,
+            "memory_mb": 64,
+            "custom_resources": {"ssd": 1},
+            "owned": True,
+        },
+    )
+    assert made.status_code == 201, made.text
+    first, second = rig.create(2, computes=["ssd"])
+    assert rig.engine.schedule() == 1  # one ssd: the second waits though CPUs are free
+    assert rig.states([first, second]) == [JobState.INITIALIZING, JobState.QUEUED]
+    [launch] = rig.executor.launched
+    assert launch.resources.custom == {"ssd": 1.0}
+    assert rig.get(first["id"]).resources == {
+        "cpus": 0.5,
+        "memory_mb": 64,
+        "gpus": 0,
+        "custom": {"ssd": 1.0},
+    }
+    rig.engine.transition(first["id"], JobState.FAILED, reason="exit code 1")
+    assert rig.engine.schedule() == 1  # its ssd is free again
+    assert rig.get(second["id"]).state is JobState.INITIALIZING
 
 
 def test_on_a_full_machine_a_bad_compute_still_fails_at_once_and_the_line_keeps_order(

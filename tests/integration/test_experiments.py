@@ -28,6 +28,8 @@ from headwater.client import Client
 from headwater.domain.errors import HeadwaterError
 from headwater.schemas.experiments import ExperimentOut
 from tests.support.liveserver import free_port, stop_workers
+from tests.support.postgres import DATABASES
+from tests.support.rayhead import RayHead
 
 pytestmark = pytest.mark.slow
 PY = sys.executable
@@ -43,6 +45,7 @@ class Live:
     log: Path
     tmp: Path
     database_url: str | None = None
+    executor: str = "local"
 
     def client(self, project: str | None = None) -> Client:
         return Client(self.url, self.token, project, config_dir=self.tmp / "cfg")
@@ -98,33 +101,52 @@ def _stop(live: Live) -> None:
     stop_workers(live.home)
 
 
+# A test that exercises the executor runs once more on Ray: `@ALSO_ON_RAY` adds the param
+# "ray" to the server fixture `live` (SQLite, HEADWATER_EXECUTOR=ray on the module's Ray head,
+# tests/support/rayhead.py; marked `ray`: `-m ray` runs only those, `-m "not ray"` none).
+ON_RAY = pytest.param("ray", marks=pytest.mark.ray)
+ALSO_ON_RAY = pytest.mark.parametrize("live", [*DATABASES, ON_RAY], indirect=True)
+
+
 @contextmanager
 def module_server(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Live]:
     """`hw server` in its own process for a module's tests (a fixture parameterised over
-    ``DATABASES``: ``request.param``), on SQLite or on a fresh PostgreSQL database."""
+    ``DATABASES``, or "ray": ``request.param``), on SQLite, on a fresh PostgreSQL database, or
+    on SQLite with its tasks on the module's Ray head."""
     with ExitStack() as stack:
-        url = None
-        if request.param != "sqlite":
+        url, extra = None, {}
+        if request.param == "ray":
+            head: RayHead = request.getfixturevalue("ray_head")
+            extra = {
+                "HEADWATER_EXECUTOR": "ray",
+                "HEADWATER_RAY_ADDRESS": head.dashboard,
+                "HEADWATER_RAY_PYTHON": PY,  # the nodes run this tree's code
+            }
+        elif request.param != "sqlite":
             url = stack.enter_context(request.getfixturevalue("postgres_cluster").fresh_database())
-        yield from serve(tmp, url)
+        yield from serve(tmp, url, **extra)
 
 
-def serve(tmp: Path, database_url: str | None) -> Iterator[Live]:
-    """`hw server` in its own process, home and log under ``tmp``, stopped when closed."""
+def serve(tmp: Path, database_url: str | None, **extra: str) -> Iterator[Live]:
+    """`hw server` in its own process, home and log under ``tmp``, stopped when closed;
+    ``extra``: more of its environment (its executor)."""
     home, port, log = tmp / "home", free_port(), tmp / "server.log"
-    process = _start(home, port, log, database_url)
+    process = _start(home, port, log, database_url, **extra)
     token = (home / "admin.token").read_text().strip()
     server = Live(home, f"http://127.0.0.1:{port}", port, token, process, log, tmp, database_url)
+    server.executor = extra.get("HEADWATER_EXECUTOR", "local")
     try:
         yield server
     finally:
         _stop(server)
 
 
-@pytest.fixture
-def live(tmp_path: Path, database_url: str | None) -> Iterator[Live]:
-    """`hw server` in its own process, on SQLite or on a fresh PostgreSQL database."""
-    yield from serve(tmp_path, database_url)
+@pytest.fixture(params=DATABASES)
+def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
+    """`hw server` in its own process, on SQLite or on a fresh PostgreSQL database (or on Ray:
+    ``ALSO_ON_RAY``)."""
+    with module_server(request, tmp_path) as server:
+        yield server
 
 
 def _project(live: Live) -> tuple[Client, str]:
@@ -170,6 +192,7 @@ SCRIPT = (
 )
 
 
+@ALSO_ON_RAY
 def test_a_grid_runs_each_combination_with_params_env_tags_metrics_and_outputs(
     live: Live,
 ) -> None:
@@ -201,6 +224,7 @@ def test_a_grid_runs_each_combination_with_params_env_tags_metrics_and_outputs(
         assert exp.branch == f"experiments/{exp.number}"
 
 
+@ALSO_ON_RAY
 def test_failures_name_their_cause_and_the_engine_runs_on(live: Live) -> None:
     client, _ = _project(live)
     missing = client.experiments.create("no-such-command-hw --flag")[0]
@@ -219,6 +243,7 @@ def test_failures_name_their_cause_and_the_engine_runs_on(live: Live) -> None:
     assert "still-working" in _log_text(client, after.id)
 
 
+@ALSO_ON_RAY
 def test_stop_ends_the_whole_process_group(live: Live) -> None:
     client, _ = _project(live)
     marker = live.shared / "child.pid"
@@ -262,6 +287,7 @@ def _alive(pid: int) -> bool:
     return stat.exists() and ") Z " not in stat.read_text()
 
 
+@ALSO_ON_RAY
 def test_work_waits_for_compute_instead_of_oversubscribing(live: Live) -> None:
     client, _ = _project(live)
     made = client.experiments.create(
@@ -372,6 +398,7 @@ def _push(client: Client, files: dict[str, str], tmp: Path) -> None:
     push_folder(client.files.repo(), folder, message="test files")
 
 
+@ALSO_ON_RAY
 def test_the_sdk_logs_params_and_metrics_from_inside_a_task(live: Live) -> None:
     client, _ = _project(live)
     script = (
@@ -452,9 +479,10 @@ def test_log_model_refuses_a_bad_name_in_the_task(live: Live) -> None:
 
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", [None], ids=["sqlite"])  # slow, DB-agnostic
+LIVE_ON_SQLITE = pytest.mark.parametrize("live", ["sqlite"], indirect=True)  # the same, for `live`
 
 
-@SQLITE_ONLY
+@LIVE_ON_SQLITE
 def test_requirements_install_once_and_prerun_runs_first(live: Live) -> None:
     client, _ = _project(live)
     # A local package, so the test needs no network: pip installs it from the folder.
@@ -482,7 +510,7 @@ def test_requirements_install_once_and_prerun_runs_first(live: Live) -> None:
     assert "reusing the environment" in _log_text(client, second.id)
 
 
-@SQLITE_ONLY
+@LIVE_ON_SQLITE
 def test_a_failing_install_fails_the_task_with_pips_message(live: Live) -> None:
     client, _ = _project(live)
     _push(client, {"requirements.txt": "./no-such-folder\n", "main.py": "print(1)\n"}, live.tmp)
@@ -507,7 +535,7 @@ def test_datasets_appear_in_data(live: Live) -> None:
     assert "1,2" in _log_text(client, done.id)
 
 
-@SQLITE_ONLY
+@LIVE_ON_SQLITE
 def test_periodic_sync_keeps_outputs_of_a_task_that_never_ends_well(live: Live) -> None:
     client, _ = _project(live)
     client.settings.update({"autosync": True, "sync_minutes": 1})

@@ -25,7 +25,7 @@ from headwater.client.sync import push_folder
 from headwater.domain.errors import InvalidInput
 from headwater.schemas.flows import FlowRunOut, RunTaskOut
 from tests.integration.test_concurrency import free_port
-from tests.integration.test_experiments import Live, _start, _stop, module_server
+from tests.integration.test_experiments import ALSO_ON_RAY, Live, _start, _stop, module_server
 from tests.support.postgres import DATABASES
 
 pytestmark = pytest.mark.slow
@@ -110,6 +110,7 @@ SHOW = py("""
 """)
 
 
+@ALSO_ON_RAY
 def test_routes_multiply_and_conditions_pick(client: Client) -> None:
     """Prep (2) x Train's grid (3) = 6 routes; each condition keeps what the seed says; a
     single-mode task runs its own grid once, with no parents' artifacts."""
@@ -261,6 +262,7 @@ def branches(code: int) -> str:
     return flow_yaml("Branches", tasks, relations)
 
 
+@ALSO_ON_RAY
 def test_failure_skips_descendants_and_restart_keeps_what_succeeded(client: Client) -> None:
     failed = run_flow(client, branches(1))
     assert failed.status == "failed"
@@ -285,6 +287,7 @@ def test_failure_skips_descendants_and_restart_keeps_what_succeeded(client: Clie
     assert client.flows.versions("Branches")[-1].number == 2
 
 
+@ALSO_ON_RAY
 def test_stop_aborts_the_run_and_its_running_instances(client: Client) -> None:
     flow = client.flows.import_yaml(
         "flow: Slow\ntasks:\n  - title: Nap\n    type: exec\n    input: sleep 60\n"
@@ -307,6 +310,7 @@ def test_stop_aborts_the_run_and_its_running_instances(client: Client) -> None:
 # -- data, versions, --only -----------------------------------------------------------------
 
 
+@ALSO_ON_RAY
 def test_data_task_mounts_a_dataset_commit_and_a_query(client: Client, live: Live) -> None:
     folder = live.tmp / f"ds-{os.urandom(3).hex()}"
     (folder / "img").mkdir(parents=True)

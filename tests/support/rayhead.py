@@ -2,8 +2,8 @@
 
 ``ray start --head --block`` as ``hw server`` starts it without ``HEADWATER_RAY_ADDRESS``
 (``executors.ray.LocalHead``), two CPUs, its ports free ones. ``HEADWATER_TEST_RAY_DASHBOARD``
-names one that runs already (two CPUs, started with this tree on its PYTHONPATH) and saves the
-start. Where Ray is not installed the tests
+names one that runs already (two CPUs, ``--resources '{"hw_test_disk": 1}'``, started with this
+tree on its PYTHONPATH) and saves the start. Where Ray is not installed the tests
 skip with the reason, unless ``HEADWATER_REQUIRE_RAY=1``. The head's nodes run the tasks with
 this interpreter, so they see the code under test.
 """
@@ -23,6 +23,9 @@ import pytest
 from tests.support.waiting import wait_until
 
 RAY_CPUS = 2
+# A custom resource the test head advertises (`ray start --resources`): a compute template
+# that names it runs there; one that names another waits.
+RAY_CUSTOM = {"hw_test_disk": 1.0}
 
 
 @dataclass
@@ -50,7 +53,8 @@ def ray_head() -> Iterator[RayHead]:
     from headwater.executors.ray import LocalHead
 
     home = Path(tempfile.mkdtemp(prefix="hwray-home-"))
-    head = LocalHead(home, cpus=RAY_CPUS)  # what `hw server` starts without an address
+    # what `hw server` starts without an address, with one custom resource
+    head = LocalHead(home, cpus=RAY_CPUS, resources=RAY_CUSTOM)
     try:
         yield RayHead(head.start(), head.log)
     finally:

@@ -426,6 +426,8 @@ class ComputeTemplateRow(Base):
     cpus: Mapped[float] = mapped_column(Float)
     memory_mb: Mapped[int] = mapped_column(Integer)
     gpus: Mapped[int] = mapped_column(Integer, default=0)
+    # Ray's custom resources by name (e.g. {"accelerator_type:A100": 1}); {} for none
+    custom_resources: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -23,7 +23,13 @@ from headwater.db.repos.experiments import ExperimentRepo, QueueKey, Waiting
 from headwater.db.repos.settings import SettingsRepo
 from headwater.db.repos.users import UserRepo
 from headwater.domain.autoscale import AutoscalePolicy
-from headwater.domain.compute import ComputeTemplate, Resources, choose_compute, fits_ever
+from headwater.domain.compute import (
+    ComputeTemplate,
+    Resources,
+    choose_compute,
+    fits_ever,
+    never_fits,
+)
 from headwater.domain.credentials import token_hash
 from headwater.domain.errors import Conflict, HeadwaterError, NotFound
 from headwater.domain.flowruns import FlowRun, RunState
@@ -53,7 +59,13 @@ TRIGGER_SECONDS = 2.0  # schedules tick by the minute; datasets are watched this
 
 
 def as_resources(r: dict[str, Any]) -> Resources:
-    return Resources(float(r.get("cpus", 0)), int(r.get("memory_mb", 0)), int(r.get("gpus", 0)))
+    custom = r.get("custom") or {}
+    return Resources(
+        float(r.get("cpus", 0)),
+        int(r.get("memory_mb", 0)),
+        int(r.get("gpus", 0)),
+        {str(k): float(v) for k, v in custom.items()},
+    )
 
 
 class Engine:
@@ -243,9 +255,11 @@ class Engine:
         if template is None and not any(
             name in templates and fits_ever(templates[name], total) for name in requested
         ):
+            # e.g. a custom resource no node of this executor has: refused now, with what
+            # is missing, rather than queued for ever
             self._fail(
                 experiment.id,
-                f"no compute in {', '.join(requested)} fits this machine ({total})",
+                f"{never_fits(requested, templates, total)} on the {self.executor.name} executor",
             )
         return template
 

@@ -83,18 +83,29 @@ def entrypoint(launch: Launch, *, python: str, workroot: str | None, sandbox: An
 
 
 def entrypoint_resources(resources: Resources) -> dict[str, Any]:
-    """A compute template's resources as a Ray Job's entrypoint resources."""
+    """A compute template's resources as a Ray Job's entrypoint resources: its custom ones
+    (``accelerator_type:A100``, a node's ``--resources``) as ``entrypoint_resources``, so Ray
+    starts the job only on a node that has them."""
     asked: dict[str, Any] = {"entrypoint_num_cpus": resources.cpus}
     if resources.gpus:
         asked["entrypoint_num_gpus"] = resources.gpus
     if resources.memory_mb > 0:
         asked["entrypoint_memory"] = int(resources.memory_mb) * MIB
+    if resources.custom:
+        asked["entrypoint_resources"] = dict(sorted(resources.custom.items()))
     return asked
 
 
+# What a node counts that is not a custom resource: the template's own fields, and Ray's
+# object store and per-node markers (``node:10.0.0.1``, ``node:__internal_head__``).
+_NOT_CUSTOM = frozenset({"CPU", "GPU", "memory", "object_store_memory"})
+
+
 def cluster_resources(nodes: list[dict[str, Any]]) -> Resources:
-    """The sum of the alive nodes' resources (Ray counts memory in bytes)."""
+    """The sum of the alive nodes' resources (Ray counts memory in bytes), custom ones by
+    name."""
     cpus, memory, gpus = 0.0, 0.0, 0.0
+    custom: dict[str, float] = {}
     for node in nodes:
         if str(node.get("state", "ALIVE")) != "ALIVE":
             continue
@@ -102,7 +113,10 @@ def cluster_resources(nodes: list[dict[str, Any]]) -> Resources:
         cpus += float(total.get("CPU", 0))
         memory += float(total.get("memory", 0))
         gpus += float(total.get("GPU", 0))
-    return Resources(cpus=cpus, memory_mb=int(memory // MIB), gpus=int(gpus))
+        for name, amount in total.items():
+            if name not in _NOT_CUSTOM and not str(name).startswith("node:"):
+                custom[str(name)] = custom.get(str(name), 0.0) + float(amount)
+    return Resources(cpus=cpus, memory_mb=int(memory // MIB), gpus=int(gpus), custom=custom)
 
 
 class LocalHead:
@@ -110,13 +124,22 @@ class LocalHead:
     by the server in a session of its own so that tasks outlive a server crash; the next server
     finds it through ``HOME/ray/head.json`` and adopts its jobs."""
 
-    def __init__(self, home: Path, *, ray: str | None = None, cpus: int | None = None) -> None:
-        """``cpus``: what the head offers (None: Ray counts this machine's)."""
+    def __init__(
+        self,
+        home: Path,
+        *,
+        ray: str | None = None,
+        cpus: int | None = None,
+        resources: dict[str, float] | None = None,
+    ) -> None:
+        """``cpus``: what the head offers (None: Ray counts this machine's); ``resources``:
+        custom resources it advertises (``ray start --resources``)."""
         self.folder = home / "ray"
         self.record = self.folder / "head.json"
         self.log = self.folder / "head.log"
         self.ray = ray or str(Path(sys.executable).with_name("ray"))
         self.cpus = cpus
+        self.resources = resources
         self._process: subprocess.Popen[bytes] | None = None
 
     def address(self) -> str | None:
@@ -168,6 +191,8 @@ class LocalHead:
             argv.append(f"--{option}={free_port()}")
         if self.cpus is not None:
             argv.append(f"--num-cpus={self.cpus}")
+        if self.resources:
+            argv.append(f"--resources={json.dumps(self.resources)}")
         with open(self.log, "ab") as out:
             self._process = subprocess.Popen(
                 argv,
@@ -341,6 +366,20 @@ class RayExecutor:
                 return None
             raise OSError(str(exc)) from exc
 
+    def waiting(self, experiment_id: str, runner: Runner) -> str | None:
+        """Why the task's job has not started, in Ray's words, while it is PENDING (e.g. no
+        node has the resources it asks for: Ray waits, for a node an autoscaler may add);
+        None once it started, ended, or when the cluster cannot be reached."""
+        job = str(runner.get("submission_id", experiment_id))
+        try:
+            info = self._connect().get_job_info(job)
+        except (OSError, RuntimeError, RayUnavailable):
+            return None
+        if str(info.status.value) != "PENDING":
+            return None
+        asked = (info.metadata or {}).get("headwater_resources", "?")
+        return f"{info.message or 'Job has not started yet.'} It asks for {asked}."
+
     # -- the protocol ------------------------------------------------------------------------
 
     def launch(self, launch: Launch) -> Runner:
@@ -362,7 +401,11 @@ class RayExecutor:
                 entrypoint=command,
                 submission_id=job,
                 runtime_env={"env_vars": env},
-                metadata={"headwater_project": launch.project_id},
+                metadata={
+                    "headwater_project": launch.project_id,
+                    # what it waits for, while PENDING (Ray's job details do not say)
+                    "headwater_resources": str(launch.resources),
+                },
                 **entrypoint_resources(launch.resources),
             )
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from headwater.domain.compute import MAX_CUSTOM
 from headwater.domain.jobs import JobState
 from headwater.schemas.common import Model, Schema
 
@@ -265,6 +266,12 @@ class ComputeTemplateIn(Model):
     cpus: float = Field(gt=0)
     memory_mb: int = Field(gt=0)
     gpus: int = Field(0, ge=0)
+    custom_resources: dict[str, float] = Field(
+        default_factory=dict,
+        max_length=MAX_CUSTOM,
+        description="Custom resources by name as the Ray nodes advertise them (e.g. "
+        '{"accelerator_type:A100": 1}): the task runs only on a node that has them',
+    )
     owned: bool = Field(False, description="Owned by you, not shared with the whole server")
 
 
@@ -273,6 +280,9 @@ class ComputeTemplateOut(Schema):
     cpus: float
     memory_mb: int
     gpus: int
+    custom_resources: dict[str, float] = Field(
+        default_factory=dict, description="Custom resources by name ({} for none)"
+    )
     owner: str | None
 
 

@@ -12,9 +12,11 @@ from headwater.domain.compute import (
     ZERO,
     ComputeTemplate,
     Resources,
+    check_custom,
     check_template,
     choose_compute,
     fits_ever,
+    never_fits,
 )
 from headwater.domain.errors import InvalidInput
 
@@ -158,3 +160,65 @@ def test_the_choice_is_the_first_that_fits(requested: list[str], free: Resources
     chosen = choose_compute(requested, TEMPLATES, free)
     fitting = [n for n in requested if TEMPLATES[n].resources.fits_in(free)]
     assert chosen == (TEMPLATES[fitting[0]] if fitting else None)
+
+
+# -- custom resources ----------------------------------------------------------------------------
+
+A100 = ComputeTemplate("a100", Resources(1.0, 1024, 0, {"accelerator_type:A100": 1.0}))
+
+
+def test_a_template_names_custom_resources_and_they_are_accounted() -> None:
+    made = check_template("a100", 1, 1024, 0, {"accelerator_type:A100": 1, "ssd": 0.5})
+    assert made.resources.custom == {"accelerator_type:A100": 1.0, "ssd": 0.5}
+    node = Resources(4.0, 8192, 0, {"accelerator_type:A100": 1.0, "ssd": 1.0})
+    assert made.resources.fits_in(node)
+    left = node - made.resources
+    assert left == Resources(3.0, 7168, 0, {"ssd": 0.5})  # a used-up resource is dropped
+    assert not made.resources.fits_in(left)  # the one A100 is taken
+    assert left + made.resources == node
+    assert str(made.resources) == "1 CPU, 1024 MiB, 0 GPU, 1 accelerator_type:A100, 0.5 ssd"
+
+
+def test_a_custom_resource_the_machine_lacks_never_fits_and_says_which() -> None:
+    machine = Resources(8.0, 65536, 0)
+    assert not fits_ever(A100, machine)
+    assert A100.resources.short_of(machine) == ["1 accelerator_type:A100 (there are 0)"]
+    why = never_fits(["a100"], {"a100": A100}, machine)
+    assert "a100 needs 1 accelerator_type:A100 (there are 0)" in why
+    assert fits_ever(SMALL, machine)  # a template without custom resources is unchanged
+
+
+@pytest.mark.parametrize(
+    ("custom", "where", "says"),
+    [
+        ({"": 1}, "custom_resources", "not a usable resource name"),
+        ({"-x": 1}, "custom_resources", "not a usable resource name"),
+        ({"a b": 1}, "custom_resources", "not a usable resource name"),
+        ({"x" * 65: 1}, "custom_resources", "not a usable resource name"),
+        ({"GPU": 1}, "custom_resources.GPU", "not a custom resource"),
+        ({"memory": 1}, "custom_resources.memory", "not a custom resource"),
+        ({"ssd": 0}, "custom_resources.ssd", "above 0"),
+        ({"ssd": -1}, "custom_resources.ssd", "above 0"),
+        ({"ssd": math.nan}, "custom_resources.ssd", "above 0"),
+        ({"ssd": math.inf}, "custom_resources.ssd", "above 0"),
+        ({"ssd": True}, "custom_resources.ssd", "above 0"),
+        ({"ssd": "1"}, "custom_resources.ssd", "above 0"),
+        ({"ssd": 2e6}, "custom_resources.ssd", "at most"),
+        ({"ssd": 1.5}, "custom_resources.ssd", "whole number"),
+        ({f"r{i}": 1 for i in range(17)}, "custom_resources", "at most 16"),
+    ],
+)
+def test_bad_custom_resources_are_refused_naming_the_field(
+    custom: dict[str, object], where: str, says: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        check_custom(custom)
+    assert caught.value.where == where
+    assert says in str(caught.value)
+    assert caught.value.hint
+
+
+def test_custom_resource_names_as_ray_spells_them_are_accepted() -> None:
+    names = {"accelerator_type:A100": 1, "TPU-v4-8-head": 1, "node:10.0.0.1": 0.01, "a/b.c_d": 2}
+    assert check_custom(names) == {k: float(v) for k, v in names.items()}
+    assert check_custom({f"r{i}": 1 for i in range(16)})  # the limit itself is fine

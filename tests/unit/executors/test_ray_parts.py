@@ -50,6 +50,13 @@ def test_a_template_becomes_entrypoint_resources() -> None:
     assert entrypoint_resources(Resources(cpus=0.5, memory_mb=0, gpus=0)) == {
         "entrypoint_num_cpus": 0.5
     }
+    custom = Resources(
+        cpus=1.0, memory_mb=0, gpus=0, custom={"ssd": 0.5, "accelerator_type:A100": 1.0}
+    )
+    assert entrypoint_resources(custom) == {
+        "entrypoint_num_cpus": 1.0,
+        "entrypoint_resources": {"accelerator_type:A100": 1.0, "ssd": 0.5},
+    }
 
 
 def test_the_capacity_is_the_alive_nodes_sum() -> None:
@@ -59,6 +66,25 @@ def test_the_capacity_is_the_alive_nodes_sum() -> None:
         {"state": "DEAD", "resources_total": {"CPU": 64.0, "memory": 1024 * MIB, "GPU": 8.0}},
     ]
     assert cluster_resources(nodes) == Resources(cpus=12.0, memory_mb=24 * 1024, gpus=2)
+
+
+def test_the_capacity_counts_custom_resources_but_not_rays_own() -> None:
+    a100 = {
+        "CPU": 8.0,
+        "memory": 1024 * MIB,
+        "GPU": 1.0,
+        "object_store_memory": 512 * MIB,
+        "accelerator_type:A100": 1.0,
+        "node:10.0.0.1": 1.0,
+        "node:__internal_head__": 1.0,
+    }
+    disk = {"CPU": 2.0, "memory": 1024 * MIB, "ssd": 2.0, "node:10.0.0.2": 1.0}
+    nodes = [
+        {"state": "ALIVE", "resources_total": a100},
+        {"state": "ALIVE", "resources_total": disk},
+        {"state": "DEAD", "resources_total": {"CPU": 1.0, "ssd": 5.0}},
+    ]
+    assert cluster_resources(nodes).custom == {"accelerator_type:A100": 1.0, "ssd": 2.0}
 
 
 def test_the_registry_knows_ray_by_name() -> None:

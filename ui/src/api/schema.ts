@@ -2393,6 +2393,13 @@ export interface components {
             /** Cpus */
             cpus: number;
             /**
+             * Custom Resources
+             * @description Custom resources by name as the Ray nodes advertise them (e.g. {"accelerator_type:A100": 1}): the task runs only on a node that has them
+             */
+            custom_resources?: {
+                [key: string]: number;
+            };
+            /**
              * Gpus
              * @default 0
              */
@@ -2412,6 +2419,13 @@ export interface components {
         ComputeTemplateOut: {
             /** Cpus */
             cpus: number;
+            /**
+             * Custom Resources
+             * @description Custom resources by name ({} for none)
+             */
+            custom_resources?: {
+                [key: string]: number;
+            };
             /** Gpus */
             gpus: number;
             /** Memory Mb */

@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from headwater.schemas.experiments import ComputeTemplateOut, MonitorOut, MonitorScope
     from headwater.schemas.monitoring import ComputeUsageOut, MonitorJobsOut
 
-app = typer.Typer(help="Compute templates: name, CPUs, memory, GPUs.", no_args_is_help=True)
+app = typer.Typer(
+    help="Compute templates: name, CPUs, memory, GPUs, custom resources.", no_args_is_help=True
+)
 
 
 def status(
@@ -108,14 +110,56 @@ def _usage_row(name: str, u: ComputeUsageOut | MonitorScope) -> tuple[object, ..
     )
 
 
+def _custom(resources: dict[str, float]) -> str:
+    return ", ".join(f"{name}={amount:g}" for name, amount in sorted(resources.items())) or "-"
+
+
 def _templates(items: list[ComputeTemplateOut]) -> RenderableType:
     return table(
-        ["NAME", "CPUS", "MEMORY", "GPUS", "OWNER"],
+        ["NAME", "CPUS", "MEMORY", "GPUS", "RESOURCES", "OWNER"],
         [
-            (t.name, f"{t.cpus:g}", size(t.memory_mb * 1024 * 1024), t.gpus, t.owner or "shared")
+            (
+                t.name,
+                f"{t.cpus:g}",
+                size(t.memory_mb * 1024 * 1024),
+                t.gpus,
+                _custom(t.custom_resources),
+                t.owner or "shared",
+            )
             for t in items
         ],
     )
+
+
+def _template(t: ComputeTemplateOut) -> RenderableType:
+    return table(
+        ["", ""],
+        [
+            ("Name", t.name),
+            ("CPU cores", f"{t.cpus:g}"),
+            ("Memory", size(t.memory_mb * 1024 * 1024)),
+            ("GPUs", t.gpus),
+            ("Custom resources", _custom(t.custom_resources)),
+            ("Owner", t.owner or "shared"),
+        ],
+    )
+
+
+def _resources(pairs: list[str]) -> dict[str, float]:
+    """``--resource NAME=AMOUNT`` options as a mapping (the server checks names and amounts)."""
+    found: dict[str, float] = {}
+    for pair in pairs:
+        name, sep, amount = pair.rpartition("=")
+        try:
+            found[name] = float(amount)
+        except ValueError:
+            sep = ""
+        if not sep or not name:
+            raise typer.BadParameter(
+                f"{pair!r} is not NAME=AMOUNT (e.g. accelerator_type:A100=1)",
+                param_hint="--resource",
+            ) from None
+    return found
 
 
 @app.command("list")
@@ -126,18 +170,39 @@ def list_templates(as_json: JsonOption = False) -> None:
     emit(found, as_json, _templates)
 
 
+@app.command("show")
+def show(
+    name: Annotated[str, typer.Argument(help="The template.")], as_json: JsonOption = False
+) -> None:
+    """One template: its CPUs, memory, GPUs and custom resources."""
+    with connect() as client:
+        found = client.compute.get(name)
+    emit(found, as_json, _template)
+
+
 @app.command("create")
 def create(
     name: Annotated[str, typer.Argument(help="A short name, e.g. gpu-large.")],
     cpus: Annotated[float, typer.Option(help="CPU cores.")],
     memory: Annotated[int, typer.Option(help="Memory in MiB.")],
     gpus: Annotated[int, typer.Option(help="GPUs.")] = 0,
+    resource: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--resource",
+            help="A custom resource the Ray nodes advertise, NAME=AMOUNT "
+            "(e.g. accelerator_type:A100=1); repeatable.",
+        ),
+    ] = None,
     owned: Annotated[bool, typer.Option(help="Yours only (not shared).")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Add a compute template (shared ones: admins only)."""
+    custom = _resources(resource or [])
     with connect() as client:
-        made = client.compute.create(name, cpus=cpus, memory_mb=memory, gpus=gpus, owned=owned)
+        made = client.compute.create(
+            name, cpus=cpus, memory_mb=memory, gpus=gpus, custom_resources=custom, owned=owned
+        )
     emit(made, as_json, lambda t: f"Created compute template {t.name}.")
 
 

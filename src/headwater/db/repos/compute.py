@@ -1,7 +1,8 @@
-"""Compute templates (name, CPUs, memory, GPUs) and the delivery log of notifications."""
+"""Compute templates (name, CPUs, memory, GPUs, custom resources); the notifications log."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -15,7 +16,12 @@ from headwater.domain.errors import Conflict, NotFound
 def _template(row: ComputeTemplateRow) -> ComputeTemplate:
     return ComputeTemplate(
         name=row.name,
-        resources=Resources(cpus=row.cpus, memory_mb=row.memory_mb, gpus=row.gpus),
+        resources=Resources(
+            cpus=row.cpus,
+            memory_mb=row.memory_mb,
+            gpus=row.gpus,
+            custom={str(k): float(v) for k, v in (row.custom_resources or {}).items()},
+        ),
         owner_id=row.owner_id,
     )
 
@@ -54,15 +60,22 @@ class ComputeRepo:
                 cpus=res.cpus,
                 memory_mb=res.memory_mb,
                 gpus=res.gpus,
+                custom_resources=dict(res.custom),
                 owner_id=template.owner_id,
                 created_at=datetime.now(UTC),
             )
         )
 
     def create(
-        self, name: str, cpus: float, memory_mb: int, gpus: int, owner_id: str | None
+        self,
+        name: str,
+        cpus: float,
+        memory_mb: int,
+        gpus: int,
+        owner_id: str | None,
+        custom: Mapping[str, object] | None = None,
     ) -> ComputeTemplate:
-        template = check_template(name, cpus, memory_mb, gpus)
+        template = check_template(name, cpus, memory_mb, gpus, custom)
         if self.s.get(ComputeTemplateRow, template.name) is not None:
             raise Conflict(
                 f"a compute template named {name!r} exists",

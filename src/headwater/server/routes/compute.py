@@ -34,7 +34,12 @@ _storage_cache: dict[Path, tuple[float, int]] = {}
 def _template_out(t: ComputeTemplate) -> ComputeTemplateOut:
     r = t.resources
     return ComputeTemplateOut(
-        name=t.name, cpus=r.cpus, memory_mb=r.memory_mb, gpus=r.gpus, owner=t.owner_id
+        name=t.name,
+        cpus=r.cpus,
+        memory_mb=r.memory_mb,
+        gpus=r.gpus,
+        custom_resources=dict(r.custom),
+        owner=t.owner_id,
     )
 
 
@@ -61,7 +66,12 @@ def create_compute(
         )
     with platform.db.write() as session:
         template = ComputeRepo(session).create(
-            body.name, body.cpus, body.memory_mb, body.gpus, user.id if body.owned else None
+            body.name,
+            body.cpus,
+            body.memory_mb,
+            body.gpus,
+            user.id if body.owned else None,
+            body.custom_resources,
         )
     platform.engine.wake()
     return _template_out(template)
