@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from headwater.client.http import payload, segment
 from headwater.client.scope import ProjectScoped
 from headwater.domain.errors import HeadwaterError
+from headwater.domain.flowruns import TaskState
+from headwater.domain.jobs import JobState
 from headwater.schemas.common import Page
 from headwater.schemas.flows import (
     CacheCleared,
@@ -38,6 +40,42 @@ VersionList = list[FlowVersionOut]
 TriggerList = list[TriggerOut]
 RunRef = FlowRunOut | str | int
 MAX_FILE_NAME = 255  # FlowImport.file_name
+FIRST_POLL = 0.05  # a run's first look comes this soon: a cached or short run ends within moments
+MIN_POLL = 0.02  # the closest looks, when the pace says the last instances are about to end
+ENDED = frozenset(s.value for s in JobState if s.terminal)  # an instance's states that are ends
+
+
+def left_in(run: FlowRunOut) -> int:
+    """What the run still has to do, counted in instances: a running task's instances not
+    ended, and at least one for a task that has not started (its count is not known yet)."""
+    left = 0
+    for task in run.tasks:
+        if task.status.terminal:
+            continue
+        ended = sum(n for state, n in task.counts.items() if state in ENDED)
+        left += max(1 if task.status is not TaskState.RUNNING else 0, task.total - ended)
+    return left
+
+
+class Pace:
+    """How long ``watch`` waits before its next look: ``FIRST_POLL`` at first, doubling up to
+    ``poll`` while the run is young; sooner once the pace at which its instances end says the
+    rest ends sooner (the wait does not outlast a run of short tasks by a whole poll)."""
+
+    def __init__(self, poll: float) -> None:
+        self.poll = poll
+        self.young = min(FIRST_POLL, poll)
+        self.last: int | None = None
+        self.at = 0.0
+
+    def pause(self, left: int, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        pause = self.young
+        self.young = min(self.poll, 2 * self.young)
+        if self.last is not None and left < self.last:  # at this pace the rest ends in ...
+            pause = min(pause, max(MIN_POLL, left * (now - self.at) / (self.last - left)))
+        self.last, self.at = left, now
+        return pause
 
 
 def run_ref(run: RunRef) -> str:
@@ -249,15 +287,18 @@ class FlowsClient(ProjectScoped):
         self, run: RunRef, *, poll: float = 0.5, project: str | None = None
     ) -> Iterator[FlowRunOut]:
         """The inspected run after each poll, the last one terminal. Polls read the tasks'
-        counts only; the last one, the whole run."""
+        counts only; the last one, the whole run. They come every ``poll`` seconds at most,
+        sooner while the run is young (a run of cached or short tasks ends within moments)
+        and when the pace at which its instances end says the rest ends sooner."""
         ref = run_ref(run)
+        pace = Pace(poll)
         while True:
             seen = self.inspect(ref, instances=False, project=project)
             if seen.status.terminal:
                 yield self.inspect(ref, project=project)
                 return
             yield seen
-            time.sleep(poll)
+            time.sleep(pace.pause(left_in(seen)))
 
     def wait(
         self,
