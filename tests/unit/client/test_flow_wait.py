@@ -98,3 +98,19 @@ def test_watch_reads_counts_while_it_waits_and_the_whole_run_once_at_the_end(
     assert len(slept) == 2
     assert slept[0] == FIRST_POLL
     assert slept[1] <= 2 * FIRST_POLL
+
+
+def test_a_wait_that_shows_nothing_looks_less_often_while_the_end_is_far_off() -> None:
+    pace = Pace(0.5, longest=2.0)
+    now = 0.0
+    pauses: list[float] = []
+    # 10,000 instances at 40 a second: the end is minutes away, then near
+    for left in (10_000, 9_998, 9_990, 9_970, 9_950, 9_900, 9_820, 200, 20, 1):
+        pauses.append(pace.pause(left, now=now))
+        now += pauses[-1]
+    assert pauses[:4] == [0.05, 0.1, 0.2, 0.4]  # young: soon, whatever the pace
+    assert pauses[4:7] == [2.0, 2.0, 2.0]  # far off: no closer than `longest`
+    # 9,620 ended in 2 s: 200 left are due in ~0.04 s; never past the young poll's cap
+    assert pauses[7] == pytest.approx(200 * 2.0 / 9_620)
+    assert pauses[9] >= MIN_POLL
+    assert max(pauses[7:]) <= 0.5
