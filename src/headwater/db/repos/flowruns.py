@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, func, select
+from sqlalchemy import Connection, Select, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from headwater.db.tables import (
@@ -324,23 +324,25 @@ class RunRepo:
         return _task(row)
 
     def add_instances(self, run_id: str, instances: Iterable[RunInstance]) -> None:
+        """One insert for all of them (a 10,000-wide fan-out: rows, not ORM objects)."""
         now = datetime.now(UTC)
-        self.s.add_all(
-            FlowInstanceRow(
-                id=i.id,
-                run_id=run_id,
-                task=i.task,
-                experiment_id=i.experiment_id,
-                state=i.state,
-                params=dict(i.params),
-                parents=list(i.parents),
-                data=dict(i.data),
-                created_at=i.created_at or now,
-                ended_at=i.ended_at,
-            )
+        rows = [
+            {
+                "id": i.id,
+                "run_id": run_id,
+                "task": i.task,
+                "experiment_id": i.experiment_id,
+                "state": i.state,
+                "params": dict(i.params),
+                "parents": list(i.parents),
+                "data": dict(i.data),
+                "created_at": i.created_at or now,
+                "ended_at": i.ended_at,
+            }
             for i in instances
-        )
-        self.s.flush()
+        ]
+        if rows:
+            self.s.execute(insert(FlowInstanceRow), rows)
 
     def state_counts(self, run_id: str) -> dict[str, dict[str, int]]:
         """Each task's instances by state, in one aggregate: what a waiting client polls, and
