@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -109,6 +110,7 @@ class FlowDriver:
         self._approval_needed = approval_needed
         self._run_ended = run_ended
         self._flows: dict[tuple[str, int], Flow] = {}  # (flow id, version) -> parsed
+        self._flows_lock = threading.Lock()
 
     # -- the pass --------------------------------------------------------------------------
 
@@ -163,9 +165,10 @@ class FlowDriver:
             with nullcontext(session) if session is not None else self.db.read() as s:
                 repo = FlowRepo(s)
                 flow = load_flow(repo, repo.by_id(flow_id), version)
-            if len(self._flows) >= 256:
-                self._flows.pop(next(iter(self._flows)))
-            self._flows[key] = flow
+            with self._flows_lock:  # the engine's thread and requests' (advance_one) share it
+                if len(self._flows) >= 256:
+                    self._flows.pop(next(iter(self._flows)), None)
+                self._flows[key] = flow
         return flow
 
     def _advance(self, run_id: str) -> bool:
