@@ -12,7 +12,8 @@ a fresh home, SQLite, the local executor and its worker, a logged-in CLI in a li
   compute template's two slots. While the run goes, a thread samples the resident memory
   (VmRSS) of the `hw server` process and of its worker every 0.25 s; the table gives the
   largest sample and the samples at 10 %, 50 % and 90 % of the run.
-* **stop**: the same flow run again; once 20 instances have ended, `POST .../stop` (what
+* **stop**: the same flow run again (``--no-cache``: the step cache would serve every instance
+  from the first run); once 20 instances have ended, `POST .../stop` (what
   `hw flow stop` sends) is timed alone, and `hw flow stop RUN --json` as a whole command on a
   third run. Then every instance must be terminal (none queued or running), and none may have
   started after the stop answered.
@@ -175,7 +176,8 @@ def bench_run(hw: Headwater, n: int, window: Window) -> dict[str, Any]:
 
 
 def start_and_wait_some(hw: Headwater, path: Path, ended: int) -> int:
-    out = hw.hw(["flow", "run", "--file", path.name, "--json"])
+    # --no-cache: the step cache holds the first run's results, and would end this one at once
+    out = hw.hw(["flow", "run", "--file", path.name, "--no-cache", "--json"])
     number = int(json.loads(out.stdout)["number"])
     deadline = time.monotonic() + 600
     while counts(hw, number).get("success", 0) < ended:

@@ -21,6 +21,7 @@ from headwater.domain.flowruns import RunState, TaskState
 from headwater.schemas.common import Page
 from headwater.schemas.flows import FlowRunOut, InstanceOut, RunTaskOut
 
+QUIET_POLL = 2.0  # s between looks at a run whose end is far off, when nothing is shown
 STATE_STYLES: dict[str, str] = {
     TaskState.WAITING.value: "dim",
     TaskState.PENDING_APPROVAL.value: "yellow",
@@ -199,8 +200,8 @@ def wait_for(
 ) -> FlowRunOut:
     """Wait until the run has ended, showing its tasks live on stderr (a table on a terminal,
     a line per change elsewhere, nothing when ``quiet``); return the ended run."""
-    if quiet:
-        return client.flows.wait(run, timeout=timeout, project=project)
+    if quiet:  # nothing shown: a long run is looked at every few seconds until its end nears
+        return client.flows.wait(run, longest=QUIET_POLL, timeout=timeout, project=project)
     if not sys.stderr.isatty():
         printer = _changes_printer()
         return client.flows.wait(run, timeout=timeout, on_update=printer, project=project)

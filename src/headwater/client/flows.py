@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from headwater.client.http import payload, segment
 from headwater.client.scope import ProjectScoped
 from headwater.domain.errors import HeadwaterError
+from headwater.domain.flowruns import TaskState
+from headwater.domain.jobs import JobState
 from headwater.schemas.common import Page
 from headwater.schemas.flows import (
     CacheCleared,
@@ -38,6 +40,48 @@ VersionList = list[FlowVersionOut]
 TriggerList = list[TriggerOut]
 RunRef = FlowRunOut | str | int
 MAX_FILE_NAME = 255  # FlowImport.file_name
+FIRST_POLL = 0.05  # a run's first look comes this soon: a cached or short run ends within moments
+MIN_POLL = 0.02  # the closest looks, when the pace says the last instances are about to end
+ENDED = frozenset(s.value for s in JobState if s.terminal)  # an instance's states that are ends
+
+
+def left_in(run: FlowRunOut) -> int:
+    """What the run still has to do, counted in instances: a running task's instances not
+    ended, and at least one for a task that has not started (its count is not known yet)."""
+    left = 0
+    for task in run.tasks:
+        if task.status.terminal:
+            continue
+        ended = sum(n for state, n in task.counts.items() if state in ENDED)
+        left += max(1 if task.status is not TaskState.RUNNING else 0, task.total - ended)
+    return left
+
+
+class Pace:
+    """How long ``watch`` waits before its next look: ``FIRST_POLL`` at first, doubling up to
+    ``poll`` while the run is young; sooner once the pace at which its instances end says the
+    rest ends sooner (the wait does not outlast a run of short tasks by a whole poll). With
+    ``longest`` above ``poll`` (a wait that shows nothing), looks come that far apart while
+    the pace says the end is far off: each look counts every instance of the run."""
+
+    def __init__(self, poll: float, longest: float | None = None) -> None:
+        self.poll = poll
+        self.longest = max(poll, longest or poll)
+        self.young = min(FIRST_POLL, poll)
+        self.last: int | None = None
+        self.at = 0.0
+
+    def pause(self, left: int, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        pause = self.young
+        self.young = min(self.poll, 2 * self.young)
+        if self.last is not None and left < self.last:  # at this pace the rest ends in ...
+            due = left * (now - self.at) / (self.last - left)
+            pause = min(pause, max(MIN_POLL, due))
+            if due > 4 * self.longest and pause >= self.poll:  # not young, and far off
+                pause = self.longest
+        self.last, self.at = left, now
+        return pause
 
 
 def run_ref(run: RunRef) -> str:
@@ -246,24 +290,33 @@ class FlowsClient(ProjectScoped):
         return self._http.call("POST", path, FlowRunOut, json=body)
 
     def watch(
-        self, run: RunRef, *, poll: float = 0.5, project: str | None = None
+        self,
+        run: RunRef,
+        *,
+        poll: float = 0.5,
+        longest: float | None = None,
+        project: str | None = None,
     ) -> Iterator[FlowRunOut]:
         """The inspected run after each poll, the last one terminal. Polls read the tasks'
-        counts only; the last one, the whole run."""
+        counts only; the last one, the whole run. They come every ``poll`` seconds at most,
+        sooner while the run is young (a run of cached or short tasks ends within moments)
+        and when the pace at which its instances end says the rest ends sooner."""
         ref = run_ref(run)
+        pace = Pace(poll, longest)
         while True:
             seen = self.inspect(ref, instances=False, project=project)
             if seen.status.terminal:
                 yield self.inspect(ref, project=project)
                 return
             yield seen
-            time.sleep(poll)
+            time.sleep(pace.pause(left_in(seen)))
 
     def wait(
         self,
         run: RunRef,
         *,
         poll: float = 0.5,
+        longest: float | None = None,
         timeout: float | None = None,
         on_update: Callable[[FlowRunOut], None] | None = None,
         project: str | None = None,
@@ -272,10 +325,11 @@ class FlowsClient(ProjectScoped):
 
         A run pending approval has not ended: it waits for ``approve``/``reject`` like any
         other step. ``on_update`` sees every poll; past ``timeout`` seconds this raises.
+        ``longest``: how far apart looks may come while the end is far off (``Pace``).
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         last: FlowRunOut | None = None
-        for last in self.watch(run, poll=poll, project=project):
+        for last in self.watch(run, poll=poll, longest=longest, project=project):
             if on_update is not None:
                 on_update(last)
             if not last.status.terminal and deadline is not None and time.monotonic() > deadline:

@@ -13,15 +13,24 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from headwater.db.database import Database
 from headwater.db.repos.activity import ActivityRepo
 from headwater.db.repos.experiments import ExperimentRepo
-from headwater.db.repos.flowruns import RunRepo, any_active_run
+from headwater.db.repos.flowruns import (
+    ActiveRun,
+    RunRepo,
+    active_run_keys,
+    any_going,
+    task_states,
+)
 from headwater.db.repos.flows import FlowRepo
 from headwater.db.repos.users import UserRepo
 from headwater.domain.entities import ActivityKind
@@ -100,55 +109,77 @@ class FlowDriver:
         self._wake = wake
         self._approval_needed = approval_needed
         self._run_ended = run_ended
+        self._flows: dict[tuple[str, int], Flow] = {}  # (flow id, version) -> parsed
+        self._flows_lock = threading.Lock()
 
     # -- the pass --------------------------------------------------------------------------
 
     def advance(self) -> int:
-        """One step for every active run; returns how many runs changed."""
+        """One step for every active run that has one to take; returns how many changed."""
+        due: list[tuple[ActiveRun, Exception | None]] = []
         with self.db.connect() as conn:  # called on every pass: most have no run at all
-            if not any_active_run(conn):
-                return 0
-        with self.db.read() as session:
-            runs = RunRepo(session).active_runs()
+            for run in active_run_keys(conn):
+                try:
+                    if self._has_work(conn, run):
+                        due.append((run, None))
+                except Exception as exc:  # one broken run must not stop the others
+                    due.append((run, exc))
         changed = 0
-        for run in runs:
+        for run, broken in due:
             try:
-                if self._has_work(run) and self._advance(run):
+                if broken is not None:
+                    raise broken
+                if self._advance(run.id):
                     changed += 1
-            except Exception as exc:  # one broken run must not stop the others
+            except Exception as exc:
                 log.exception("flow run %s failed to advance", run.id)
-                self._fail_run(run, f"the engine could not advance this run: {exc}")
+                self._fail_run(run.id, f"the engine could not advance this run: {exc}")
         return changed
 
-    def _has_work(self, run: FlowRun) -> bool:
+    def _has_work(self, conn: Connection, run: ActiveRun) -> bool:
         """A cheap look before the locked pass: a running task whose instances all ended, a
         waiting task whose parents all ended, or a run whose state lags its tasks'. The engine
         wakes on every ending; without this each wake would load every instance of every run.
         A running task costs one probe that stops at its first instance still going (not a
-        count of all of them: that made a 10,000-instance run quadratic)."""
-        with self.db.read() as session:
-            runs = RunRepo(session)
-            tasks = {t.title: t.state for t in runs.tasks(run.id)}
-            flow = run_flow_spec(session, run)
-            for title, state in tasks.items():
-                if state is TaskState.RUNNING and not runs.any_going(run.id, title):
-                    return True
+        count of all of them: that made a 10,000-instance run quadratic). Bare rows on one
+        connection, and the run's parsed flow kept (a version never changes): the look costs
+        two or three small queries a run."""
+        tasks = task_states(conn, run.id)
         for title, state in tasks.items():
-            if state is TaskState.WAITING and all(
-                tasks[p].terminal for p in flow.graph.parents(title)
-            ):
+            if state is TaskState.RUNNING and not any_going(conn, run.id, title):
                 return True
+        if any(state is TaskState.WAITING for state in tasks.values()):
+            flow = self._flow(run.flow_id, run.version)
+            for title, state in tasks.items():
+                if state is TaskState.WAITING and all(
+                    tasks[p].terminal for p in flow.graph.parents(title)
+                ):
+                    return True
         return run_outcome(tasks.values()) is not run.state
 
-    def _advance(self, run: FlowRun) -> bool:
+    def _flow(self, flow_id: str, version: int, session: Session | None = None) -> Flow:
+        """A stored version's parsed flow: versions are written once, never changed."""
+        key = (flow_id, version)
+        flow = self._flows.get(key)
+        if flow is None:
+            with nullcontext(session) if session is not None else self.db.read() as s:
+                repo = FlowRepo(s)
+                flow = load_flow(repo, repo.by_id(flow_id), version)
+            with self._flows_lock:  # the engine's thread and requests' (advance_one) share it
+                if len(self._flows) >= 256:
+                    self._flows.pop(next(iter(self._flows)), None)
+                self._flows[key] = flow
+        return flow
+
+    def _advance(self, run_id: str) -> bool:
         approvals: list[Approval] = []
         created = False
         with self.db.write() as session:
             runs = RunRepo(session)
-            run = runs.lock_run(run.id)
+            run = runs.lock_run(run_id)
             if run.state.terminal:
                 return False
-            flow = run_flow_spec(session, run)
+            flow = self._flow(run.flow_id, run.version, session)
             tasks = {t.title: t for t in runs.tasks(run.id)}
             instances = runs.instances(run.id)
             before = {t: s.state for t, s in tasks.items()}
@@ -299,24 +330,23 @@ class FlowDriver:
         return self._reload(run.id)
 
     def advance_one(self, run_id: str) -> None:
-        run = self._reload(run_id)
-        if not run.state.terminal:
-            self._advance(run)
+        if not self._reload(run_id).state.terminal:
+            self._advance(run_id)
 
     def _reload(self, run_id: str) -> FlowRun:
         with self.db.read() as session:
             return RunRepo(session).run(run_id)
 
-    def _fail_run(self, run: FlowRun, reason: str) -> None:
+    def _fail_run(self, run_id: str, reason: str) -> None:
         try:
             with self.db.write() as session:
                 runs = RunRepo(session)
-                for task in runs.tasks(run.id):
+                for task in runs.tasks(run_id):
                     if task.state in (TaskState.WAITING, TaskState.PENDING_APPROVAL):
-                        runs.move_task(run.id, task.title, TaskState.ABORTED, reason=reason)
-                runs.move_run(run.id, RunState.FAILED, reason=reason)
+                        runs.move_task(run_id, task.title, TaskState.ABORTED, reason=reason)
+                runs.move_run(run_id, RunState.FAILED, reason=reason)
         except HeadwaterError:
-            log.exception("could not end flow run %s", run.id)
+            log.exception("could not end flow run %s", run_id)
 
 
 def approver_emails(session: Session, approvers: Sequence[str]) -> list[str]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, func, select
+from sqlalchemy import Connection, Select, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from headwater.db.tables import (
@@ -43,12 +44,42 @@ _ANY_GOING = (  # built once: the flow pass asks on every engine pass
     )
     .limit(1)
 )
-_ANY_ACTIVE_RUN = select(FlowRunRow.id).where(FlowRunRow.state.in_(ACTIVE_RUNS)).limit(1)
+_ACTIVE_RUN_KEYS = (
+    select(FlowRunRow.id, FlowRunRow.flow_id, FlowRunRow.version, FlowRunRow.state)
+    .where(FlowRunRow.state.in_(ACTIVE_RUNS))
+    .order_by(FlowRunRow.created_at)
+)
+_TASK_STATES = select(FlowTaskRow.title, FlowTaskRow.state).where(
+    FlowTaskRow.run_id == bindparam("run_id")
+)
 
 
-def any_active_run(conn: Connection) -> bool:
-    """Whether any flow run is active: the engine asks on every pass, and most have none."""
-    return conn.execute(_ANY_ACTIVE_RUN).first() is not None
+@dataclass(frozen=True)
+class ActiveRun:
+    """What the engine's look before a pass needs of an active run (no names, no users)."""
+
+    id: str
+    flow_id: str
+    version: int
+    state: RunState
+
+
+def active_run_keys(conn: Connection) -> list[ActiveRun]:
+    """The active runs, oldest first, as four columns: asked on every engine pass."""
+    return [
+        ActiveRun(id=r.id, flow_id=r.flow_id, version=r.version, state=RunState(r.state))
+        for r in conn.execute(_ACTIVE_RUN_KEYS)
+    ]
+
+
+def task_states(conn: Connection, run_id: str) -> dict[str, TaskState]:
+    """Each task of the run and its state: the look before a pass."""
+    return {r.title: TaskState(r.state) for r in conn.execute(_TASK_STATES, {"run_id": run_id})}
+
+
+def any_going(conn: Connection, run_id: str, task: str) -> bool:
+    """``RunRepo.any_going`` on a bare connection (the look before a pass)."""
+    return conn.execute(_ANY_GOING, {"run_id": run_id, "task": task}).first() is not None
 
 
 def _run(row: FlowRunRow, flow: str, username: str) -> FlowRun:
@@ -293,23 +324,25 @@ class RunRepo:
         return _task(row)
 
     def add_instances(self, run_id: str, instances: Iterable[RunInstance]) -> None:
+        """One insert for all of them (a 10,000-wide fan-out: rows, not ORM objects)."""
         now = datetime.now(UTC)
-        self.s.add_all(
-            FlowInstanceRow(
-                id=i.id,
-                run_id=run_id,
-                task=i.task,
-                experiment_id=i.experiment_id,
-                state=i.state,
-                params=dict(i.params),
-                parents=list(i.parents),
-                data=dict(i.data),
-                created_at=i.created_at or now,
-                ended_at=i.ended_at,
-            )
+        rows = [
+            {
+                "id": i.id,
+                "run_id": run_id,
+                "task": i.task,
+                "experiment_id": i.experiment_id,
+                "state": i.state,
+                "params": dict(i.params),
+                "parents": list(i.parents),
+                "data": dict(i.data),
+                "created_at": i.created_at or now,
+                "ended_at": i.ended_at,
+            }
             for i in instances
-        )
-        self.s.flush()
+        ]
+        if rows:
+            self.s.execute(insert(FlowInstanceRow), rows)
 
     def state_counts(self, run_id: str) -> dict[str, dict[str, int]]:
         """Each task's instances by state, in one aggregate: what a waiting client polls, and
@@ -331,9 +364,7 @@ class RunRepo:
         where counting a 10,000-instance task by state on every pass would read it whole.
         (``ix_flow_instances_run_task`` walks the task's instances by id, in no relation to
         the queue's order, so one still going is found within a few rows.)"""
-        args = {"run_id": run_id, "task": task}
-        found = self.s.execute(_ANY_GOING, args).first()
-        return found is not None
+        return any_going(self.s.connection(), run_id, task)
 
     def experiment_ids(self, run_id: str) -> Select[str | None]:
         """The run's experiments, as a subquery for statements over all of them at once."""
