@@ -183,12 +183,18 @@ class Engine:
                 return 0  # nothing queued at all (most passes of an idle server)
             held = repo.held_resources()
             templates = ComputeRepo(session).all()
-        total = self.executor.capacity()
-        free = total
-        for resources in held:
-            free = free - as_resources(resources)
+            total = self.executor.capacity()
+            free = total
+            for resources in held:
+                free = free - as_resources(resources)
+            owned: dict[str, bool] = {}
+            if any(t.resources.fits_in(free) for t in templates.values()):
+                # the head's projects' settings in this same read: a pass that starts one
+                # task opens one read session, not two
+                settings = SettingsRepo(session)
+                for pid in {e.project_id for e in head}:
+                    owned[pid] = settings.get(pid).use_only_owned_compute
         started = 0
-        owned: dict[str, bool] = {}
         for experiment in self._queue_from(head):
             if not any(t.resources.fits_in(free) for t in templates.values()):
                 break  # full: the rest waits, as checked on an earlier pass
