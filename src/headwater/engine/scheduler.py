@@ -50,6 +50,10 @@ ACTIVE = (JobState.INITIALIZING, JobState.RUNNING)
 DEFAULT_COMPUTE = "default"
 QUEUE_PAGE = 64  # queued experiments read at a time: more than one pass starts
 TRIGGER_SECONDS = 2.0  # schedules tick by the minute; datasets are watched this often
+# The serving controller's pass runs at most this often: a pass is woken by every task's end,
+# and a grid of short tasks would otherwise read every endpoint hundreds of times a second
+# (a replica's end waits this much longer at most, against its seconds of start-up).
+SERVING_SECONDS = 0.2
 
 
 def as_resources(r: dict[str, Any]) -> Resources:
@@ -92,6 +96,7 @@ class Engine:
         self._recovered = False
         self._last_watch = 0.0
         self._last_triggers = 0.0
+        self._last_serving = 0.0
         # The queue's place up to which queued experiments had their computes checked (they
         # exist and fit the machine): later ones are new and are checked at once; earlier
         # ones wait their turn while nothing fits (None after a start: all are checked once).
@@ -146,6 +151,7 @@ class Engine:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            due = 1.0  # the next pass at the latest (a leader's)
             try:
                 if self.leadership.try_acquire():
                     if not self._recovered:
@@ -154,8 +160,14 @@ class Engine:
                     self.schedule()
                     if self.flows.advance():
                         self.schedule()  # start what the runs' new tasks queued, now
-                    if self.serving_on and self.serving.tick():
-                        self.schedule()  # start the replicas it queued, now
+                    if self.serving_on:
+                        since = time.monotonic() - self._last_serving
+                        if since >= SERVING_SECONDS:
+                            self._last_serving = time.monotonic()
+                            if self.serving.tick():
+                                self.schedule()  # start the replicas it queued, now
+                        else:  # skipped: the next pass comes when it is due
+                            due = SERVING_SECONDS - since
                     if time.monotonic() - self._last_triggers >= TRIGGER_SECONDS:
                         self._last_triggers = time.monotonic()
                         self.triggers.check()
@@ -164,7 +176,7 @@ class Engine:
                         self.watch()
             except Exception:  # the loop must outlive any one bad pass
                 log.exception("engine pass failed")
-            self._wake.wait(timeout=1.0 if self.leading else self.standby_seconds)
+            self._wake.wait(timeout=due if self.leading else self.standby_seconds)
             self._wake.clear()
 
     # -- scheduling ------------------------------------------------------------------------
