@@ -894,6 +894,12 @@ def main() -> int:
         "--no-sandbox", action="store_true", help="tasks run unsandboxed (hw server --no-sandbox)"
     )
     ap.add_argument(
+        "--no-other-floors",
+        action="store_true",
+        help="skip the reference floors with other interpreters (the pyenv shim takes ~50 s "
+        "at 1,000)",
+    )
+    ap.add_argument(
         "--sandbox",
         choices=("on", "off", "both"),
         default=None,
@@ -980,8 +986,12 @@ def main() -> int:
             other_floors: list[dict[str, Any]] = []
             seen = {str(TASK_PYTHON)}
             for label, python in (
-                ("python on PATH", shutil.which("python")),
-                ("base interpreter of the venv", str(TASK_PYTHON.resolve())),
+                ()
+                if args.no_other_floors
+                else (
+                    ("python on PATH", shutil.which("python")),
+                    ("base interpreter of the venv", str(TASK_PYTHON.resolve())),
+                )
             ):
                 if not python or python in seen:
                     continue
