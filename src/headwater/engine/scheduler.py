@@ -8,6 +8,7 @@ the engine's own decision can never both win.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -205,7 +206,8 @@ class Engine:
                 # task opens one read session, not two
                 settings = SettingsRepo(session)
                 for pid in {e.project_id for e in head}:
-                    owned[pid] = settings.get(pid).use_only_owned_compute
+                    with contextlib.suppress(NotFound):  # gone: _pick meets it as before
+                        owned[pid] = settings.get(pid).use_only_owned_compute
         started = 0
         for experiment in self._queue_from(head):
             if not any(t.resources.fits_in(free) for t in templates.values()):
