@@ -455,6 +455,7 @@ class Peers:
             METAFLOW_DEFAULT_DATASTORE="local",
         )
         cmd = [str(self.pythons["metaflow"]), "flow.py", "--no-pylint", "run", "--max-workers", "2"]
+        cmd += ["--max-num-splits", str(max(n, 100))]  # Metaflow refuses a foreach over 100
         wall, proc = run_cmd(cmd, self.work / "metaflow", env, 1200, "metaflow")
         return {"seconds": round(wall, 3), "in_flow_s": bench_times(proc.stdout + proc.stderr)}
 
