@@ -90,6 +90,12 @@ ISSUE = {
 }
 X = "\u00d7"  # the multiplication sign, for the printed table
 TARGET = {"dispatch_x_floor": 1.5, "metrics_points_per_s": 100_000, "logs_lag_s": 1.0}
+# Issue 17 (1,000 experiments): sandbox on within 2x the floor, sandbox off within 1.5x.
+TARGET_X_FLOOR = {"headwater": 2.0, "headwater_nosandbox": 1.5}
+HW_TOOLS = {
+    "headwater": "Headwater (sandbox on)",
+    "headwater_nosandbox": "Headwater (--no-sandbox)",
+}
 
 
 @dataclass(frozen=True)
@@ -449,6 +455,7 @@ class Peers:
             METAFLOW_DEFAULT_DATASTORE="local",
         )
         cmd = [str(self.pythons["metaflow"]), "flow.py", "--no-pylint", "run", "--max-workers", "2"]
+        cmd += ["--max-num-splits", str(max(n, 100))]  # Metaflow refuses a foreach over 100
         wall, proc = run_cmd(cmd, self.work / "metaflow", env, 1200, "metaflow")
         return {"seconds": round(wall, 3), "in_flow_s": bench_times(proc.stdout + proc.stderr)}
 
@@ -791,20 +798,27 @@ def table(res: dict[str, Any]) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     if d:
-        hw, peers = d.get("headwater_median_s"), []
-        hw_cell = f"{hw:.2f} s ({hw / floor:.2f}{X} floor)" if hw and floor else d.get("error", "-")
-        peers.append(f"floor {floor:.2f} s" if floor else "floor -")
+        peers = [f"floor {floor:.2f} s" if floor else "floor -"]
         for name, label in (("metaflow", "Metaflow"), ("prefect", "Prefect")):
             s = d.get(f"{name}_median_s")
             if s and floor:
                 peers.append(f"{label} {v.get(name, '')} {s:.2f} s ({s / floor:.1f}{X})")
             else:
                 peers.append(f"{label}: {res['notes'].get(name, 'not measured')}")
-        ok = hw / floor <= TARGET["dispatch_x_floor"] if hw and floor else None
-        lines.append(
-            f"| dispatch: {d['experiments']} {X} `python -c pass`, 2 slots (wall, median of "
-            f"{d['repeat']}) | {hw_cell} | {'; '.join(peers)} | ≤ 1.5{X} floor | {verdict(ok)} |"
-        )
+        n = d["experiments"]
+        for tool in d.get("headwater_tools", ["headwater"]):
+            hw = d.get(f"{tool}_median_s")
+            hw_cell = f"{hw:.2f} s ({hw / floor:.2f}{X} floor)" if hw and floor else "failed"
+            cpu = d.get(f"{tool}_cpu_ms_per_task")
+            if cpu:
+                hw_cell += f"; CPU a task: server {cpu['server']} ms, worker {cpu['worker']} ms"
+            target = TARGET_X_FLOOR[tool] if n >= 1000 else TARGET["dispatch_x_floor"]
+            ok = hw / floor <= target if hw and floor else None
+            lines.append(
+                f"| dispatch: {n:,} {X} `python -c pass`, 2 slots, {HW_TOOLS[tool]} (wall, "
+                f"median of {d['repeat']}) | {hw_cell} | {'; '.join(peers)} | ≤ {target}{X} floor "
+                f"| {verdict(ok)} |"
+            )
     m = res.get("metrics", {})
     if m:
         hw = m.get("headwater", {})
@@ -880,6 +894,19 @@ def main() -> int:
     ap.add_argument(
         "--no-sandbox", action="store_true", help="tasks run unsandboxed (hw server --no-sandbox)"
     )
+    ap.add_argument(
+        "--no-other-floors",
+        action="store_true",
+        help="skip the reference floors with other interpreters (the pyenv shim takes ~50 s "
+        "at 1,000)",
+    )
+    ap.add_argument(
+        "--sandbox",
+        choices=("on", "off", "both"),
+        default=None,
+        help="dispatch with the sandbox on, off (= --no-sandbox), or both: two servers, each "
+        "measured in every round (issue 17)",
+    )
     args = ap.parse_args()
     # SIGTERM unwinds like Ctrl-C: the server stops, running commands are killed, temp dirs go
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -909,8 +936,13 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="hw-engine-bench-"))
     window = Window(args.quiet_wait)
     peers = Peers(work, pythons, args.experiments)
-    hw = Headwater(work, sandbox=not args.no_sandbox)
-    res["notes"]["headwater_sandbox"] = not args.no_sandbox
+    mode = args.sandbox or ("off" if args.no_sandbox else "on")
+    hw = Headwater(work / "on" if mode == "both" else work, sandbox=mode != "off")
+    hw_off = Headwater(work / "off", sandbox=False) if mode == "both" else None
+    for one in (hw, hw_off):
+        if one is not None:
+            one.work.mkdir(exist_ok=True)
+    res["notes"]["headwater_sandbox"] = {"on": True, "off": False, "both": "both"}[mode]
     res["loadavg_at_start"] = loadavg()
     log(f"work dir {work}; load {res['loadavg_at_start']}")
 
@@ -931,13 +963,22 @@ def main() -> int:
         hw_ok = up is not None
         res["hw_server"] = {"url": hw.url, "project": hw.project} if hw_ok else {}
         srv = hw.pids if hw_ok else None
+        off_ok = False
+        if hw_off is not None:
+            off_ok = guard("headwater (no sandbox) setup", lambda: hw_off.start() or {}) is not None
+        # the Headwater variants measured: tool name -> its server
+        hws: dict[str, Headwater] = {}
+        if hw_ok:
+            hws["headwater" if mode != "off" else "headwater_nosandbox"] = hw
+        if off_ok and hw_off is not None:
+            hws["headwater_nosandbox"] = hw_off
 
         if "dispatch" in only:
             n = args.experiments
             log(f"dispatch: {n} x python -c pass, two slots; warm-ups first")
             floor_once(4)
-            if hw_ok:
-                guard("headwater dispatch warm-up", hw.dispatch, 2)
+            for tool, one in hws.items():
+                guard(f"{tool} dispatch warm-up", one.dispatch, 2)
             for name in sorted(pythons.keys() & {"metaflow", "prefect"}):
                 guard(f"{name} warm-up", getattr(peers, name), 2)
             # For reference, once each: the floor with other interpreters a user might reach for
@@ -946,8 +987,12 @@ def main() -> int:
             other_floors: list[dict[str, Any]] = []
             seen = {str(TASK_PYTHON)}
             for label, python in (
-                ("python on PATH", shutil.which("python")),
-                ("base interpreter of the venv", str(TASK_PYTHON.resolve())),
+                ()
+                if args.no_other_floors
+                else (
+                    ("python on PATH", shutil.which("python")),
+                    ("base interpreter of the venv", str(TASK_PYTHON.resolve())),
+                )
             ):
                 if not python or python in seen:
                     continue
@@ -957,19 +1002,24 @@ def main() -> int:
                 other_floors.append(dict(facts, what=label, python=python, seconds=seconds))
                 log(f"  floor with {python} ({label}): {seconds:.2f} s {facts}")
             runs: dict[str, list[dict[str, Any]]] = {"floor": []}
-            tools = [t for t in ("headwater", "metaflow", "prefect")
-                     if (t == "headwater" and hw_ok) or t in pythons]  # fmt: skip
+            tools = [*hws, *(t for t in ("metaflow", "prefect") if t in pythons)]
             for rnd in range(args.repeat):
                 for tool in tools:
                     with window() as facts:
                         floor = floor_once(n)
                     runs["floor"].append(dict(facts, seconds=round(floor, 3), before=tool))
                     log(f"  round {rnd + 1} floor        {floor:7.2f} s  {facts}")
-                    fn = hw.dispatch if tool == "headwater" else getattr(peers, tool)
-                    with window(srv if tool == "headwater" else None) as facts:
-                        got = guard(tool if tool != "headwater" else "headwater dispatch", fn, n)
+                    one = hws.get(tool)
+                    fn = one.dispatch if one is not None else getattr(peers, tool)
+                    with window(one.pids if one is not None else None) as facts:
+                        got = guard(f"{tool} dispatch" if one else tool, fn, n)
                     if got is not None:
                         got.update(facts, floor_before_s=round(floor, 3))
+                        if one is not None:  # the platform's CPU a task: server and worker
+                            got["cpu_ms_per_task"] = {
+                                g: round(1000 * facts.get(f"{g}_cpu_s", 0.0) / n, 2)
+                                for g in ("server", "worker")
+                            }
                         runs.setdefault(tool, []).append(got)
                         ratio = got["seconds"] / floor
                         log(f"  round {rnd + 1} {tool:12} {got['seconds']:7.2f} s  "
@@ -978,12 +1028,18 @@ def main() -> int:
             d["floor_python"] = str(TASK_PYTHON)
             d["floor_with_other_interpreters"] = other_floors
             d["floor_median_s"] = median([r["seconds"] for r in runs["floor"]])
-            for tool in ("headwater", "metaflow", "prefect"):
+            d["headwater_tools"] = list(hws)
+            for tool in (*hws, "metaflow", "prefect"):
                 s = median([r["seconds"] for r in runs.get(tool, [])])
                 if s is not None:
                     d[f"{tool}_median_s"] = s
                     d[f"{tool}_x_floor"] = round(s / d["floor_median_s"], 2)
-            if hw_ok and "headwater_median_s" not in d:
+                if tool in hws and runs.get(tool):
+                    d[f"{tool}_cpu_ms_per_task"] = {
+                        g: median([r["cpu_ms_per_task"][g] for r in runs[tool]])
+                        for g in ("server", "worker")
+                    }
+            if hws and not any(f"{t}_median_s" in d for t in hws):
                 d["error"] = "failed (see errors)"
             res["dispatch"] = d
 
@@ -1019,6 +1075,8 @@ def main() -> int:
             log(f"  headwater {res['logs']}")
     finally:
         hw.stop()
+        if hw_off is not None:
+            hw_off.stop()
         if args.keep:
             log(f"kept {work}")
         else:

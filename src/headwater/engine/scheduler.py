@@ -8,6 +8,7 @@ the engine's own decision can never both win.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -56,6 +57,10 @@ ACTIVE = (JobState.INITIALIZING, JobState.RUNNING)
 DEFAULT_COMPUTE = "default"
 QUEUE_PAGE = 64  # queued experiments read at a time: more than one pass starts
 TRIGGER_SECONDS = 2.0  # schedules tick by the minute; datasets are watched this often
+# The serving controller's pass runs at most this often: a pass is woken by every task's end,
+# and a grid of short tasks would otherwise read every endpoint hundreds of times a second
+# (a replica's end waits this much longer at most, against its seconds of start-up).
+SERVING_SECONDS = 0.2
 
 
 def as_resources(r: dict[str, Any]) -> Resources:
@@ -104,6 +109,7 @@ class Engine:
         self._recovered = False
         self._last_watch = 0.0
         self._last_triggers = 0.0
+        self._last_serving = 0.0
         # The queue's place up to which queued experiments had their computes checked (they
         # exist and fit the machine): later ones are new and are checked at once; earlier
         # ones wait their turn while nothing fits (None after a start: all are checked once).
@@ -158,6 +164,7 @@ class Engine:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            due = 1.0  # the next pass at the latest (a leader's)
             try:
                 if self.leadership.try_acquire():
                     if not self._recovered:
@@ -166,8 +173,14 @@ class Engine:
                     self.schedule()
                     if self.flows.advance():
                         self.schedule()  # start what the runs' new tasks queued, now
-                    if self.serving_on and self.serving.tick():
-                        self.schedule()  # start the replicas it queued, now
+                    if self.serving_on:
+                        since = time.monotonic() - self._last_serving
+                        if since >= SERVING_SECONDS:
+                            self._last_serving = time.monotonic()
+                            if self.serving.tick():
+                                self.schedule()  # start the replicas it queued, now
+                        else:  # skipped: the next pass comes when it is due
+                            due = SERVING_SECONDS - since
                     if time.monotonic() - self._last_triggers >= TRIGGER_SECONDS:
                         self._last_triggers = time.monotonic()
                         self.triggers.check()
@@ -176,7 +189,7 @@ class Engine:
                         self.watch()
             except Exception:  # the loop must outlive any one bad pass
                 log.exception("engine pass failed")
-            self._wake.wait(timeout=1.0 if self.leading else self.standby_seconds)
+            self._wake.wait(timeout=due if self.leading else self.standby_seconds)
             self._wake.clear()
 
     # -- scheduling ------------------------------------------------------------------------
@@ -195,12 +208,19 @@ class Engine:
                 return 0  # nothing queued at all (most passes of an idle server)
             held = repo.held_resources()
             templates = ComputeRepo(session).all()
-        total = self.executor.capacity()
-        free = total
-        for resources in held:
-            free = free - as_resources(resources)
+            total = self.executor.capacity()
+            free = total
+            for resources in held:
+                free = free - as_resources(resources)
+            owned: dict[str, bool] = {}
+            if any(t.resources.fits_in(free) for t in templates.values()):
+                # the head's projects' settings in this same read: a pass that starts one
+                # task opens one read session, not two
+                settings = SettingsRepo(session)
+                for pid in {e.project_id for e in head}:
+                    with contextlib.suppress(NotFound):  # gone: _pick meets it as before
+                        owned[pid] = settings.get(pid).use_only_owned_compute
         started = 0
-        owned: dict[str, bool] = {}
         for experiment in self._queue_from(head):
             if not any(t.resources.fits_in(free) for t in templates.values()):
                 break  # full: the rest waits, as checked on an earlier pass

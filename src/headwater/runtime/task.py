@@ -86,12 +86,14 @@ class Task:
         on_process: Callable[[int], None] | None,
         given: dict[str, Any] | None = None,
         sandbox: Sandbox | None = None,
+        objects: ObjectCache | None = None,
     ) -> None:
         self.api = api
         self.given = given
         self.sandbox = sandbox
         self.root = workroot / api.experiment_id
-        self.cache = ObjectCache(cache_root / "objects")
+        # the worker's one cache object (its filesystem probed once), or this task's own
+        self.cache = objects or ObjectCache(cache_root / "objects")
         self.trees = cache_root / "trees"
         self.venvs = cache_root / "venvs"
         self.cancel = cancel
@@ -421,13 +423,17 @@ def run_task(
     spec: dict[str, Any] | None = None,
     transport: httpx.BaseTransport | None = None,
     sandbox: Sandbox | None = None,
+    objects: ObjectCache | None = None,
 ) -> JobOutcome:
     """Run one task to its end. ``spec``: the task's spec as the server sent it with the
     launch (the local worker's); without it (or when it does not parse) the runtime asks.
     ``transport``: connections to the server shared with other tasks (the worker's).
-    ``sandbox``: where the user's commands run (the local worker's; see ``sandbox.py``)."""
+    ``sandbox``: where the user's commands run (the local worker's; see ``sandbox.py``).
+    ``objects``: the blob cache under ``cache_root`` shared by a worker's tasks (probed once)."""
     api = TaskApi(url, token, project_id, experiment_id, transport)
-    task = Task(api, workroot, cache_root, cancel or threading.Event(), on_process, spec, sandbox)
+    task = Task(
+        api, workroot, cache_root, cancel or threading.Event(), on_process, spec, sandbox, objects
+    )
     try:
         return task.run()
     except Exception as exc:  # a bug of ours must still end the task, with its cause

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from headwater.client.objectcache import ObjectCache
 from headwater.domain.errors import HeadwaterError
 from headwater.runtime.reporting import SharedTransport
 from headwater.runtime.sandbox import Sandbox, for_worker
@@ -59,6 +60,13 @@ class Worker:
         self.exit_when_idle = False
         self.idle_since = time.monotonic()
         self.transports: dict[str, SharedTransport] = {}  # by server URL: kept-alive connections
+        self._objects: ObjectCache | None = None  # every task's blob cache: probed once
+
+    def objects(self) -> ObjectCache:
+        with self.lock:
+            if self._objects is None:
+                self._objects = ObjectCache(self.cache / "objects")
+            return self._objects
 
     def transport(self, url: str) -> SharedTransport:
         with self.lock:
@@ -111,6 +119,7 @@ class Worker:
                 spec=req.get("spec"),
                 transport=self.transport(str(req["url"])),
                 sandbox=self.sandbox,
+                objects=self.objects(),
             )
             log.info("experiment %s ended %s", eid, outcome.state.value)
         finally:
