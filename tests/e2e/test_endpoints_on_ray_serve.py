@@ -20,7 +20,7 @@ from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.ray]
 
-PEEK = '''
+PEEK = """
 
 def peek(path):
     try:
@@ -28,7 +28,7 @@ def peek(path):
             return "READ " + opened.read()[:8]
     except OSError as error:
         return "blocked " + type(error).__name__
-'''
+"""
 
 
 def _serve_apps(head: RayHead) -> dict[str, dict[str, Any]]:
@@ -143,7 +143,7 @@ def test_a_second_version_is_a_canary_in_its_own_application_then_stop_removes_t
             assert got.status_code == 200, got.text
             versions.add(got.json()["prediction"]["version"])
         shown = site.show("echo")
-        return versions == {"v2"} and [v["state"] for v in shown["versions"]][0] == "live"
+        return versions == {"v2"} and shown["versions"][0]["state"] == "live"
 
     wait_until(served, timeout=180, message=lambda: site.explain("echo"))
     shown = site.show("echo")

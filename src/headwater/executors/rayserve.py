@@ -42,6 +42,10 @@ PREFIX = "hw-"
 IMPORT_PATH = "headwater.executors.serve_replica:build"
 SERVE_PORT = 8000  # Serve's own default
 READ_SECONDS = 1.0  # the config read for polls is reused this long
+# A task in Serve's config that the engine has not polled for this long has ended (the
+# engine polls every active task every 5 s): its slot goes, else its Serve replica would
+# start its runtime again and again with a token that no longer works.
+PRUNE_SECONDS = 30.0
 
 
 def app_name(version_id: str) -> str:
@@ -93,6 +97,21 @@ def application(
     }
 
 
+def ended(config: dict[str, Any], polled: dict[str, float], since: float, now: float) -> list[str]:
+    """The tasks of Headwater's applications not polled for ``PRUNE_SECONDS`` (``polled``:
+    task id -> when last; ``since``: when this server began to watch, so a fresh one waits
+    ``PRUNE_SECONDS`` before it judges)."""
+    if now - since < PRUNE_SECONDS:
+        return []
+    return [
+        str(task[0])
+        for app in config.get("applications", [])
+        if str(app.get("name", "")).startswith(PREFIX)
+        for task in tasks_of(app)
+        if now - polled.get(str(task[0]), since) >= PRUNE_SECONDS
+    ]
+
+
 def with_task(
     config: dict[str, Any], version_id: str, task: list[str], fresh: dict[str, Any]
 ) -> dict[str, Any]:
@@ -111,13 +130,13 @@ def with_task(
     return out
 
 
-def without_task(config: dict[str, Any], task_id: str) -> dict[str, Any]:
-    """``config`` without ``task_id``; an application left with no task goes."""
+def without_task(config: dict[str, Any], *task_ids: str) -> dict[str, Any]:
+    """``config`` without ``task_ids``; an application left with no task goes."""
     out = copy.deepcopy(config)
     kept = []
     for app in out.get("applications", []):
         if str(app.get("name", "")).startswith(PREFIX):
-            tasks = [t for t in tasks_of(app) if t[0] != task_id]
+            tasks = [t for t in tasks_of(app) if t[0] not in task_ids]
             if not tasks:
                 continue
             app["deployments"][0]["user_config"] = {"tasks": tasks}
@@ -188,6 +207,9 @@ class RayServeExecutor(RayExecutor):
         self.serve_url = f"http://{serve_host}:{self.serve.port}"
         self._serve_lock = threading.Lock()
         self._read: tuple[float, dict[str, Any]] | None = None
+        self._polled: dict[str, float] = {}  # task id: when the engine last asked
+        self._since = time.monotonic()
+        self._pruned = time.monotonic()
 
     def launch(self, launch: Launch) -> Runner:
         if not launch.serving:
@@ -211,6 +233,7 @@ class RayServeExecutor(RayExecutor):
                 with_task(config, version, [launch.experiment_id, launch.token], fresh)
             )
             self._read = None
+        self._polled[launch.experiment_id] = time.monotonic()
         return {
             "executor": self.name,
             "serve_app": app_name(version),
@@ -228,15 +251,34 @@ class RayServeExecutor(RayExecutor):
     def poll(self, experiment_id: str, runner: Runner) -> Liveness:
         if "serve_app" not in runner:
             return super().poll(experiment_id, runner)
+        self._polled[experiment_id] = time.monotonic()
         try:
             config = self._config()
-        except (httpx.HTTPError, OSError):
+            self._prune(config)
+        except (httpx.HTTPError, OSError, RayUnavailable):
             return Liveness.UNKNOWN
         for app in config.get("applications", []):
-            if app.get("name") == runner["serve_app"]:
-                if any(t[0] == experiment_id for t in tasks_of(app)):
-                    return Liveness.ALIVE
+            mine = app.get("name") == runner["serve_app"]
+            if mine and any(t[0] == experiment_id for t in tasks_of(app)):
+                return Liveness.ALIVE
         return Liveness.GONE
+
+    def _prune(self, config: dict[str, Any]) -> None:
+        """Take out the tasks that ended by themselves (see ``PRUNE_SECONDS``), at most once
+        every ``PRUNE_SECONDS``."""
+        now = time.monotonic()
+        if now - self._pruned < PRUNE_SECONDS:
+            return
+        self._pruned = now
+        gone = ended(config, self._polled, self._since, now)
+        if not gone:
+            return
+        log.info("Ray Serve: the slots of ended replica tasks go: %s", ", ".join(gone))
+        with self._serve_lock:
+            self.serve.write(without_task(self.serve.read(), *gone))
+            self._read = None
+        for task in gone:
+            self._polled.pop(task, None)
 
     def cancel(self, experiment_id: str, runner: Runner) -> None:
         if "serve_app" not in runner:

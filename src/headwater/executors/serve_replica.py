@@ -135,15 +135,13 @@ class HeadwaterReplica:
 
             argv += ["--sandbox", json.dumps(self.sandbox, sort_keys=True)]
         env = dict(os.environ)
-        env.update(
-            HEADWATER_URL=self.server_url, HEADWATER_TOKEN=token, PYTHONUNBUFFERED="1"
-        )
+        env.update(HEADWATER_URL=self.server_url, HEADWATER_TOKEN=token, PYTHONUNBUFFERED="1")
         self.task = task_id
-        self.process = subprocess.Popen(  # noqa: S603 (our own runtime, argv built here)
+        self.process = subprocess.Popen(
             argv,
             env=env,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 (prctl only, no locks taken)
+            preexec_fn=_die_with_parent,  # prctl only: no lock taken
             close_fds=True,
         )
 
