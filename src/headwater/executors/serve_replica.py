@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -74,26 +75,25 @@ class HeadwaterReplica:
         self.task: str | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self.client: httpx.AsyncClient | None = None
-        self.unwanted = ""  # why this replica should be replaced (its task is gone)
 
     # -- Serve's calls ---------------------------------------------------------------------
 
     def reconfigure(self, config: dict[str, Any], rank: Any) -> None:
-        tasks = list(config.get("tasks", []))
+        """A new task list, or a new rank (Serve keeps ranks contiguous: a replica started
+        while another stopped may get its rank later). A replica keeps its task while the
+        list holds it; one whose task left the list stops that task's runtime; one without
+        a task takes the task at its rank."""
+        tasks = [[str(t[0]), str(t[1])] for t in config.get("tasks", [])]
         number = int(getattr(rank, "rank", rank) if rank is not None else 0)
-        if self.task is not None:
-            if not any(str(t[0]) == self.task for t in tasks):
-                self.unwanted = f"task {self.task} no longer belongs to this version"
-            return
-        chosen = pick(tasks, number)
-        if chosen is None:
-            self.unwanted = f"no task at rank {number}"
-            return
-        self.start(*chosen)
+        if self.task is not None and not any(t[0] == self.task for t in tasks):
+            self.stop()
+            self.task = None
+        if self.task is None:
+            chosen = pick(tasks, number)
+            if chosen is not None:
+                self.start(*chosen)
 
     def check_health(self) -> None:
-        if self.unwanted:
-            raise RuntimeError(self.unwanted)
         if self.process is not None and self.process.poll() is not None:
             raise RuntimeError(f"the runtime of task {self.task} ended ({self.process.returncode})")
 
@@ -137,13 +137,31 @@ class HeadwaterReplica:
         env = dict(os.environ)
         env.update(HEADWATER_URL=self.server_url, HEADWATER_TOKEN=token, PYTHONUNBUFFERED="1")
         self.task = task_id
-        self.process = subprocess.Popen(
-            argv,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,  # prctl only: no lock taken
-            close_fds=True,
-        )
+        self.folder.mkdir(mode=0o700, exist_ok=True)
+        started: list[subprocess.Popen[bytes]] = []
+        ready = threading.Event()
+
+        def spawn() -> None:
+            # PR_SET_PDEATHSIG fires when the *thread* that started the child ends, and Serve
+            # calls reconfigure in a pool's thread: this thread lives as long as the runtime
+            try:
+                process = subprocess.Popen(
+                    argv,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    preexec_fn=_die_with_parent,  # prctl only: no lock taken
+                    close_fds=True,
+                )
+                started.append(process)
+            finally:
+                ready.set()
+            process.wait()
+
+        threading.Thread(target=spawn, name=f"hw-runtime-{task_id}", daemon=True).start()
+        ready.wait()
+        self.process = started[0] if started else None
+        if self.process is None:
+            raise RuntimeError(f"could not start the runtime of task {task_id}")
 
     def stop(self) -> None:
         process = self.process
@@ -154,6 +172,7 @@ class HeadwaterReplica:
             if process.poll() is None:
                 process.kill()
         self.process = None
+        self.client = None  # its socket goes with the task's folder
         deadline = time.monotonic() + 1
         while self.folder.exists() and time.monotonic() < deadline:
             shutil.rmtree(self.folder, ignore_errors=True)
