@@ -154,10 +154,21 @@ class ServeApi:
         self.port = port
 
     def read(self) -> dict[str, Any]:
-        """The config Serve runs now (an empty one when Serve has not started)."""
+        """The config Serve runs now (an empty one when Serve has not started). Serve keeps
+        the proxy's port it started with: ``port`` becomes that one."""
         answer = httpx.get(self.url, timeout=30)
         answer.raise_for_status()
         details = answer.json()
+        running = (details.get("http_options") or {}).get("port")
+        if details.get("proxies") and running and int(running) != self.port:
+            log.warning(
+                "Ray Serve's proxy listens on port %s, not HEADWATER_RAY_SERVE_PORT=%s "
+                "(Serve keeps the port it started with): using %s",
+                running,
+                self.port,
+                running,
+            )
+            self.port = int(running)
         apps = [
             app["deployed_app_config"]
             for app in (details.get("applications") or {}).values()
@@ -204,7 +215,7 @@ class RayServeExecutor(RayExecutor):
         reaches it at ``serve_host`` (a node's address, or a balancer in front of them)."""
         super().__init__(address, home=home, python=python, workroot=workroot, sandbox=sandbox)
         self.serve = ServeApi(self._dashboard(), serve_port or SERVE_PORT)
-        self.serve_url = f"http://{serve_host}:{self.serve.port}"
+        self.serve_host = serve_host
         self._serve_lock = threading.Lock()
         self._read: tuple[float, dict[str, Any]] | None = None
         self._polled: dict[str, float] = {}  # task id: when the engine last asked
@@ -237,7 +248,7 @@ class RayServeExecutor(RayExecutor):
         return {
             "executor": self.name,
             "serve_app": app_name(version),
-            "serve_url": self.serve_url + route_prefix(version),
+            "serve_url": f"http://{self.serve_host}:{self.serve.port}{route_prefix(version)}",
         }
 
     def _config(self) -> dict[str, Any]:
