@@ -160,3 +160,46 @@ def test_a_second_version_is_a_canary_in_its_own_application_then_stop_removes_t
         timeout=120,
         message=lambda: str(list(_serve_apps(ray_head))),
     )
+
+
+def test_a_killed_serve_replica_is_replaced_and_the_endpoint_serves_again(
+    site: Site, ray_head: RayHead
+) -> None:
+    import psutil
+    from ray.util.state import list_actors
+
+    start = site.api("POST", "/endpoints/echo/start")
+    assert start.status_code == 200, start.text
+    shown = site.running("echo")
+    [live] = [v for v in shown["versions"] if v["state"] == "live"]
+    actors = wait_until(
+        lambda: [
+            a
+            for a in list_actors(
+                address=ray_head.dashboard,
+                filters=[("class_name", "=", f"ServeReplica:hw-{live['id']}:replica")],
+            )
+            if a.state == "ALIVE" and a.pid
+        ],
+        message="no Serve replica runs",
+    )
+    psutil.Process(actors[0].pid).kill()  # what a lost node does to it
+    wait_until(
+        lambda: site.predict(shown["slug"], "again", site.keys["echo"]).status_code == 200,
+        timeout=180,
+        message=lambda: site.explain("echo"),
+    )
+
+
+def test_deleting_an_endpoint_removes_its_serve_application(site: Site, ray_head: RayHead) -> None:
+    site.deploy("gone", computes=["tiny"])
+    shown = site.running("gone")
+    [version] = shown["versions"]
+    wait_until(lambda: f"hw-{version['id']}" in _serve_apps(ray_head), timeout=60)
+    deleted = site.api("DELETE", "/endpoints/gone")
+    assert deleted.status_code == 204, deleted.text
+    wait_until(
+        lambda: f"hw-{version['id']}" not in _serve_apps(ray_head),
+        timeout=60,
+        message=lambda: str(list(_serve_apps(ray_head))),
+    )
