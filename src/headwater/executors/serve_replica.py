@@ -18,6 +18,7 @@ fails and Serve replaces the replica; the replacement takes the task at its rank
 from __future__ import annotations
 
 import contextlib
+import json
 import ctypes
 import os
 import shutil
@@ -113,7 +114,23 @@ class HeadwaterReplica:
         headers = {"content-type": "application/json"}
         if "x-request-id" in request.headers:
             headers["x-request-id"] = request.headers["x-request-id"]
-        answer = await self.client.post("http://replica/predict", content=body, headers=headers)
+        try:
+            answer = await self.client.post("http://replica/predict", content=body, headers=headers)
+        except httpx.HTTPError as error:  # the runtime's replica went while answering
+            detail = json.dumps(
+                {
+                    "error": "replica_lost",
+                    "detail": f"the replica answering this request stopped: {error}",
+                    "where": "endpoint",
+                    "hint": "Send the request again: another replica answers it.",
+                }
+            )
+            return Response(
+                detail.encode(),
+                status_code=503,
+                media_type="application/json",
+                headers={"Retry-After": "0"},
+            )
         keep = {k: v for k, v in answer.headers.items() if k.lower() == "x-request-id"}
         return Response(
             answer.content,
@@ -131,8 +148,6 @@ class HeadwaterReplica:
         argv = [self.python, "-m", "headwater.runtime", task_id, "--project", self.project_id]
         argv += ["--workroot", str(self.folder), "--cache", str(self.folder / "cache")]
         if self.sandbox is not None:
-            import json
-
             argv += ["--sandbox", json.dumps(self.sandbox, sort_keys=True)]
         env = dict(os.environ)
         env.update(HEADWATER_URL=self.server_url, HEADWATER_TOKEN=token, PYTHONUNBUFFERED="1")
