@@ -18,8 +18,8 @@ fails and Serve replaces the replica; the replacement takes the task at its rank
 from __future__ import annotations
 
 import contextlib
-import json
 import ctypes
+import json
 import os
 import shutil
 import signal
