@@ -137,6 +137,14 @@ class ServerSettings(BaseSettings):
     ray_python: str | None = Field(
         None, description="The interpreter on the Ray nodes (default: python; this one locally)"
     )
+    ray_serve_port: int = Field(
+        8000, ge=1, le=65535, description="The port of Ray Serve's HTTP proxy on the Ray nodes"
+    )
+    ray_serve_host: str = Field(
+        "127.0.0.1",
+        description="Where the gateway reaches Ray Serve's proxy: a node, or a balancer in "
+        "front of the nodes (endpoint replicas run as Ray Serve replicas)",
+    )
     worker_idle_exit: float = Field(300.0, gt=0, description="Seconds an idle worker stays")
     flow_max_instances: int = Field(
         10_000,

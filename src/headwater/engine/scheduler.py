@@ -311,6 +311,7 @@ class Engine:
             token=token,
             resources=template.resources,
             spec=self._spec(after, token),
+            serving=(after.options.get("replica") or {}).get("version"),
         )
         try:
             runner = self.executor.launch(launch)

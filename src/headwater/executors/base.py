@@ -28,6 +28,9 @@ class Launch:
     # socket) saves the runtime that request. Never write it where others could read it;
     # without it the runtime fetches the spec with its token.
     spec: dict[str, Any] | None = None
+    # An endpoint replica's version id (None: any other task): a backend with a serving
+    # layer of its own (Ray Serve) runs the replica there, one application per version.
+    serving: str | None = None
 
 
 class Liveness(StrEnum):

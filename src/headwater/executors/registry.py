@@ -13,7 +13,7 @@ from headwater.executors.base import Executor
 BUILTIN = {
     "local": "headwater.executors.local:LocalExecutor",
     "fake": "headwater.executors.fake:FakeExecutor",
-    "ray": "headwater.executors.ray:RayExecutor",
+    "ray": "headwater.executors.rayserve:RayServeExecutor",
 }
 
 

@@ -123,6 +123,8 @@ def _engine(settings: ServerSettings, db: Database, box: SecretBox, objects: Obj
             "home": settings.home,
             "python": settings.ray_python,
             "sandbox": settings.sandbox_options(),
+            "serve_port": settings.ray_serve_port,
+            "serve_host": settings.ray_serve_host,
         }
     notifiers = ProjectNotifiers(db, box, settings)
 

@@ -88,7 +88,11 @@ def test_the_capacity_counts_custom_resources_but_not_rays_own() -> None:
 
 
 def test_the_registry_knows_ray_by_name() -> None:
-    assert registry.available()["ray"] == "headwater.executors.ray:RayExecutor"
+    # the Ray executor with endpoint replicas on Ray Serve; every other task a Ray Job
+    assert registry.available()["ray"] == "headwater.executors.rayserve:RayServeExecutor"
+    from headwater.executors.rayserve import RayServeExecutor
+
+    assert issubclass(RayServeExecutor, RayExecutor)
 
 
 def test_a_head_of_its_own_needs_the_server_home() -> None:

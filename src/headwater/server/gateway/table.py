@@ -30,6 +30,7 @@ from headwater.domain.sampling import SampleRule, effective_rule
 from headwater.domain.traffic import ReplicaLoad, Route, VersionPicker, choose
 
 UNIX = "unix:"
+HTTP = "http://"  # a version's Ray Serve application, through Serve's proxy
 
 
 @dataclass
@@ -38,7 +39,7 @@ class Target:
 
     replica_id: str
     version_id: str
-    socket: str  # the Unix socket's path
+    socket: str  # the Unix socket's path, or a Ray Serve application's http:// URL
 
 
 @dataclass
@@ -166,7 +167,9 @@ def database_loader(db: Database, default_sample: str) -> Loader:
             replicas = [
                 r
                 for r in repo.replicas(endpoint.id)
-                if r.state == ReplicaState.READY and r.address and r.address.startswith(UNIX)
+                if r.state == ReplicaState.READY
+                and r.address
+                and r.address.startswith((UNIX, HTTP))
             ]
             running = set(
                 session.scalars(
@@ -189,7 +192,7 @@ def database_loader(db: Database, default_sample: str) -> Loader:
             split=split,
             numbers={v.id: v.number for v in versions},
             targets={
-                r.id: Target(r.id, r.version_id, r.address[len(UNIX) :])
+                r.id: Target(r.id, r.version_id, _where(r.address))
                 for r in replicas
                 if r.experiment_id in running and r.address and r.version_id in split
             },
@@ -202,3 +205,7 @@ def database_loader(db: Database, default_sample: str) -> Loader:
         return route
 
     return load
+
+
+def _where(address: str) -> str:
+    return address[len(UNIX) :] if address.startswith(UNIX) else address

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 from typing import cast
+from urllib.parse import urlsplit
 
 # A replica closes a connection idle for 75 s (serving/process.py KEEP_ALIVE): ours let go
 # sooner, so a request rarely meets a connection the replica is closing (and when it does,
@@ -165,15 +166,32 @@ class _Connection(asyncio.Protocol):
 
 
 class ReplicaPool:
-    """Kept-alive connections to one replica's Unix socket."""
+    """Kept-alive connections to one replica's Unix socket, or to a version's Ray Serve
+    application (``http://host:port/prefix``: Serve's proxy, which answers with a length too)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self._idle: list[_Connection] = []
+        self.tcp: tuple[str, int] | None = None
+        self.prefix = b""
+        if path.startswith("http://"):
+            split = urlsplit(path)
+            self.tcp = (split.hostname or "127.0.0.1", split.port or 80)
+            self.prefix = split.path.rstrip("/").encode()
+
+    def head(self, head: bytes) -> bytes:
+        """``head`` (a request to ``/predict``) for this upstream: under its path prefix."""
+        if not self.prefix:
+            return head
+        method, _, rest = head.partition(b" ")
+        return method + b" " + self.prefix + rest
 
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
         try:
+            if self.tcp is not None:
+                _, protocol = await loop.create_connection(_Connection, *self.tcp)
+                return protocol
             _, protocol = await loop.create_unix_connection(_Connection, self.path)
         except OSError as error:  # FileNotFoundError, ConnectionRefusedError, ...
             raise Unreachable(f"cannot connect to the replica: {error}") from None
@@ -190,6 +208,7 @@ class ReplicaPool:
 
     async def send(self, head: bytes, body: bytes, *, timeout: float) -> tuple[int, bytes]:
         """One request's (status, body); raises an ``UpstreamError``."""
+        head = self.head(head)
         connection = self._reuse()
         if connection is not None:
             try:

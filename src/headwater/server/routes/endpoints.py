@@ -412,8 +412,11 @@ def report_serving(
                 where="experiment",
                 hint="Only a replica's task reports a serving address.",
             )
-        workdir = known_task_folder(platform, experiment.id)
-        address = check_address(body.address, workdir)
+        served = experiment.runner.get("serve_url")
+        if served:  # a Ray Serve replica: reached through Serve's proxy, at the address the
+            address = str(served)  # executor recorded (never one the task names)
+        else:
+            address = check_address(body.address, known_task_folder(platform, experiment.id))
         if not can_move(ReplicaState(replica.state), ReplicaState.READY):
             return Response(status_code=204)  # stopping or gone meanwhile: not routed to
         repo.update_replica(
