@@ -57,12 +57,15 @@ def route_prefix(version_id: str) -> str:
 
 
 def actor_options(resources: Resources) -> dict[str, Any]:
-    """A compute template's resources as a Serve replica's actor options."""
+    """A compute template's resources as a Serve replica's actor options: the custom ones too,
+    so Serve places a replica only on a node that has them, as a task's job is placed."""
     options: dict[str, Any] = {"num_cpus": resources.cpus}
     if resources.gpus:
         options["num_gpus"] = resources.gpus
     if resources.memory_mb > 0:
         options["memory"] = int(resources.memory_mb) * MIB
+    if resources.custom:
+        options["resources"] = dict(sorted(resources.custom.items()))
     return options
 
 

@@ -39,6 +39,11 @@ def test_a_version_is_an_application_of_its_own_under_its_route_prefix() -> None
 
 def test_a_compute_s_gpus_reach_the_replica_s_actor() -> None:
     assert actor_options(Resources(cpus=2, memory_mb=0, gpus=1)) == {"num_cpus": 2, "num_gpus": 1}
+    custom = Resources(cpus=1, memory_mb=0, gpus=0, custom={"accelerator_type:A100": 1, "ssd": 2})
+    assert actor_options(custom) == {
+        "num_cpus": 1,
+        "resources": {"accelerator_type:A100": 1, "ssd": 2},
+    }
 
 
 def test_launches_add_tasks_in_order_and_a_second_launch_of_one_task_adds_nothing() -> None:
