@@ -163,8 +163,12 @@ class RepoTransfer:
         large = sorted(h for h, size in todo.items() if size >= SMALL)
         batches = [small[i : i + DOWNLOAD_BATCH] for i in range(0, len(small), DOWNLOAD_BATCH)]
         done = stored or _nothing
-        jobs = [partial(self._fetch_batch, b, cache, progress, done, lend) for b in batches]
-        jobs += [partial(self._fetch_one, h, cache, progress, done) for h in large]
+        smalls = [partial(self._fetch_batch, b, cache, progress, done, lend) for b in batches]
+        larges = [partial(self._fetch_one, h, cache, progress, done) for h in large]
+        # Alternated: a batch of small blobs is mostly Python (the GIL), a large blob mostly
+        # the kernel (reading, hashing and writing release it), so the threads overlap.
+        jobs = [job for pair in zip(larges, smalls, strict=False) for job in pair]
+        jobs += larges[len(smalls) :] + smalls[len(larges) :]
         _run_all(jobs)
         return len(todo)
 
