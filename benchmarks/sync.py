@@ -17,7 +17,9 @@ DVC (in its own venv, installed on first use under ``~/.cache/headwater-bench``)
 
 ``--repeat N`` runs every operation but the first sync N times (each one-file change writes
 new bytes; each clone goes to a fresh folder, the cold ones after emptying the client cache) and
-reports the median; every run is in the JSON.
+reports the median; every run is in the JSON. Earlier folders and caches are set aside (moved
+into ``trash/``), not deleted, until the run ends: see ``set_aside``. After the Headwater rows,
+the warm clone's floor is timed on the same files: ``cp -a`` and a bare Python copier.
 
 Everything runs on this machine over loopback; temp dirs are removed and the server and the git
 daemon are stopped at the end (``--keep`` keeps the temp dir). The results table is printed in
