@@ -1,6 +1,7 @@
 """File sync benchmark: Headwater against git and DVC on the same tree, in the same run.
 
     .venv/bin/python benchmarks/sync.py [--scale 1.0] [--repeat 3] [--skip-dvc] [--keep]
+        [--work-dir DIR]
 
 The tree (issue 3): 10,000 files of 1-10 KiB plus 20 files of 20 MiB (about 475 MB), random bytes
 from a seeded generator, so every run and every tool sees the same bytes. ``--scale`` multiplies
