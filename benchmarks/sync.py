@@ -1,6 +1,7 @@
 """File sync benchmark: Headwater against git and DVC on the same tree, in the same run.
 
     .venv/bin/python benchmarks/sync.py [--scale 1.0] [--repeat 3] [--skip-dvc] [--keep]
+        [--work-dir DIR]
 
 The tree (issue 3): 10,000 files of 1-10 KiB plus 20 files of 20 MiB (about 475 MB), random bytes
 from a seeded generator, so every run and every tool sees the same bytes. ``--scale`` multiplies
@@ -17,7 +18,9 @@ DVC (in its own venv, installed on first use under ``~/.cache/headwater-bench``)
 
 ``--repeat N`` runs every operation but the first sync N times (each one-file change writes
 new bytes; each clone goes to a fresh folder, the cold ones after emptying the client cache) and
-reports the median; every run is in the JSON.
+reports the median; every run is in the JSON. Earlier folders and caches are set aside (moved
+into ``trash/``), not deleted, until the run ends: see ``set_aside``. After the Headwater rows,
+the warm clone's floor is timed on the same files: ``cp -a`` and a bare Python copier.
 
 Everything runs on this machine over loopback; temp dirs are removed and the server and the git
 daemon are stopped at the end (``--keep`` keeps the temp dir). The results table is printed in
@@ -75,6 +78,34 @@ def loadavg() -> str:
     with contextlib.suppress(OSError):
         return Path("/proc/loadavg").read_text().split(" ")[0]
     return "?"
+
+
+def cpu_pressure() -> str:
+    """``some avg60`` of /proc/pressure/cpu: the share of the last minute something waited."""
+    with contextlib.suppress(OSError, IndexError):
+        return Path("/proc/pressure/cpu").read_text().split()[2].split("=")[1] + "%"
+    return "?"
+
+
+def filesystem(path: Path) -> dict[str, str | bool | None]:
+    """The filesystem under ``path``: its type, device and options, and for ext4 whether it
+    has a journal (without one, ext4 scans past recently deleted inodes on every create)."""
+    best: list[str] = []
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/mounts").read_text().splitlines():
+            fields = line.split()[:4]
+            mnt = fields[1]
+            inside = mnt == "/" or str(path) == mnt or str(path).startswith(mnt + "/")
+            if inside and (not best or len(mnt) > len(best[1])):
+                best = fields
+    if not best:
+        return {"type": None}
+    dev, mnt, kind, opts = best
+    journal = None
+    if kind == "ext4":
+        name = Path(dev).name
+        journal = any(Path("/proc/fs/jbd2").glob(f"{name}-*"))
+    return {"type": kind, "device": dev, "mount": mnt, "options": opts, "ext4_journal": journal}
 
 
 def proc_cpu(pid: int) -> float:
@@ -183,6 +214,21 @@ def change_one(root: Path, k: int = 0) -> None:
     path.write_bytes(random.Random(SEED + 1 + k).randbytes(4096))
 
 
+def set_aside(path: Path) -> None:
+    """Move ``path`` into the run's ``trash`` folder, deleted only when the run ends.
+
+    Deleting during the run would slow the next timed command's file creations on a
+    journal-less ext4 (this machine's): for 5 minutes after an inode is freed, every new inode
+    in its group scans past it (``recently_deleted`` in ``find_inode_bit``, ~50-60% of a cold
+    clone's samples under perf after a previous repeat's 30,000 files were deleted). A
+    journalled ext4, the default, skips that check. Every tool's repeats get the same.
+    """
+    if path.exists():
+        trash = path.parent / "trash"
+        trash.mkdir(exist_ok=True)
+        path.rename(trash / f"{path.name}-{time.monotonic_ns()}")
+
+
 def median(values: list[float]) -> float:
     ordered = sorted(values)
     mid = len(ordered) // 2
@@ -261,8 +307,8 @@ def bench_headwater(r: Runner, base: Path, work: Path, repeat: int) -> dict[str,
         project_id = _project_id(folder)
         for k in range(repeat):
             for name in ("hw-clone1", "hw-clone2"):
-                shutil.rmtree(work / name, ignore_errors=True)
-            shutil.rmtree(cfg / "cache", ignore_errors=True)  # an empty client cache
+                set_aside(work / name)
+            set_aside(cfg / "cache")  # an empty client cache
             runs["clone_cold"].append(
                 r.run(
                     [str(HW), "clone", project_id, str(work / "hw-clone1")],
@@ -373,7 +419,7 @@ def bench_git(r: Runner, base: Path, work: Path, repeat: int) -> dict[str, Any]:
         clones = []
         source = f"git://{HOST}:{port}/tree.git"
         for _ in range(repeat):
-            shutil.rmtree(work / "git-clone", ignore_errors=True)
+            set_aside(work / "git-clone")
             clones.append(
                 r.run(
                     ["git", "clone", "-q", source, str(work / "git-clone")],
@@ -455,6 +501,59 @@ def bench_dvc(r: Runner, dvc: Path, base: Path, work: Path) -> dict[str, Any]:
     return t
 
 
+_COPY_FLOOR = """
+import os, sys
+from concurrent.futures import ThreadPoolExecutor
+src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+files = [os.path.relpath(os.path.join(d, f), src) for d, _, fs in os.walk(src) for f in fs]
+for d in sorted({os.path.dirname(f) for f in files}):
+    os.makedirs(os.path.join(dst, d), exist_ok=True)
+def copy(share):
+    for f in share:
+        s = os.open(os.path.join(src, f), os.O_RDONLY)
+        t = os.open(os.path.join(dst, f), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        size, done = os.fstat(s).st_size, 0
+        while done < size:
+            done += os.copy_file_range(s, t, size - done)
+        os.close(t)
+        os.close(s)
+with ThreadPoolExecutor(n) as pool:
+    list(pool.map(copy, [files[i::n] for i in range(n)]))
+"""
+
+
+def floor_copies(r: Runner, src: Path, work: Path) -> dict[str, float]:
+    """What a warm clone must at least do, timed on the same files in the same run: copy the
+    tree (10,020 new files, every byte) from the page cache to a new folder on the same disk,
+    with ``cp -a`` and with a bare Python copier (interpreter start-up included, no hashing, no
+    HTTP, no stat cache) on 1 and 4 threads."""
+    out = {}
+    runs = {
+        "cp -a": lambda dst: ["cp", "-a", str(src), str(dst)],
+        "python, 1 thread": lambda dst: [
+            sys.executable,
+            "-c",
+            _COPY_FLOOR,
+            str(src),
+            str(dst),
+            "1",
+        ],
+        "python, 4 threads": lambda dst: [
+            sys.executable,
+            "-c",
+            _COPY_FLOOR,
+            str(src),
+            str(dst),
+            "4",
+        ],
+    }
+    for name, cmd in runs.items():
+        dst = work / "floor-copy"
+        out[name] = r.run(cmd(dst), work, tool="floor", op=f"copy ({name})")
+        set_aside(dst)
+    return out
+
+
 # ----------------------------------------------------------------------------- report
 
 
@@ -525,6 +624,12 @@ def main() -> int:
         default=REPO / "benchmarks" / "results",
         help="folder for sync-<date>.json",
     )
+    ap.add_argument(
+        "--work-dir",
+        type=Path,
+        default=None,
+        help="where the run's temp folder goes (default: the system's temp folder)",
+    )
     ap.add_argument("-q", "--quiet", action="store_true")
     args = ap.parse_args()
 
@@ -532,7 +637,9 @@ def main() -> int:
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # a user's machine writes bytecode
     env["NO_COLOR"] = "1"
     r = Runner(env, verbose=not args.quiet)
-    work = Path(tempfile.mkdtemp(prefix="hw-sync-bench-"))
+    work = Path(tempfile.mkdtemp(prefix="hw-sync-bench-", dir=args.work_dir))
+    fs = filesystem(work)
+    pressures = [cpu_pressure()]
     started = dt.datetime.now(dt.UTC)
     res: dict[str, Any] = {"times": {}, "notes": {}}
     loads = [loadavg()]
@@ -552,14 +659,16 @@ def main() -> int:
 
         res["times"]["headwater"] = bench_headwater(r, base, work, args.repeat)
         loads.append(loadavg())
-        shutil.rmtree(work / "hw-clone1", ignore_errors=True)
-        shutil.rmtree(work / "hw-clone2", ignore_errors=True)
-        shutil.rmtree(work / "hw-home", ignore_errors=True)
+        pressures.append(cpu_pressure())
+        res["floor"] = floor_copies(r, work / "hw-clone1" / "data", work)
+        for p in ("hw-clone1", "hw-clone2", "hw-home"):
+            set_aside(work / p)
         if not args.skip_git:
             res["times"]["git"] = bench_git(r, base, work, args.repeat)
             loads.append(loadavg())
+            pressures.append(cpu_pressure())
             for p in ("git-tree", "git-served", "git-clone"):
-                shutil.rmtree(work / p, ignore_errors=True)
+                set_aside(work / p)
         if args.skip_dvc:
             res["notes"]["dvc"] = "not measured: --skip-dvc"
         else:
@@ -571,6 +680,7 @@ def main() -> int:
                 res["notes"]["dvc_install_s"] = round(install_s, 1)
                 res["times"]["dvc"] = bench_dvc(r, dvc, base, work)
                 loads.append(loadavg())
+                pressures.append(cpu_pressure())
     finally:
         if args.keep:
             print(f"kept {work}")
@@ -601,6 +711,8 @@ def main() -> int:
                 "os": platform.platform(),
                 "commit": commit,
                 "loadavg_1min_between_tools": loads,
+                "cpu_pressure_some_avg60_between_tools": pressures,
+                "filesystem": fs,
             },
             "git_reference_issue3": GIT_REFERENCE,
             "git_clone_transport": "git daemon on 127.0.0.1 (git:// protocol), from a bare repo",
@@ -614,6 +726,13 @@ def main() -> int:
         f"load (1 min) between tools: {' / '.join(loads)}"
     )
     print(out)
+    if res.get("floor"):
+        print(
+            "\nFloor for the warm clone (the same files copied on the same disk): "
+            + ", ".join(
+                f"{k} {v:.2f} s ({nbytes / v / 1e6:.0f} MB/s)" for k, v in res["floor"].items()
+            )
+        )
     if "dvc" not in res["times"]:
         print(f"\nDVC {res['notes'].get('dvc')}")
     args.out.mkdir(parents=True, exist_ok=True)

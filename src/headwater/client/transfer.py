@@ -139,24 +139,36 @@ class RepoTransfer:
         *,
         stored: Stored | None = None,
         lend: Lend | None = None,
+        held: dict[str, os.stat_result] | None = None,
     ) -> int:
         """Bring every blob of ``entries`` into ``cache``; those already there cost nothing.
         ``stored`` is called with each blob's hash once it is in the cache, from the thread
         that fetched it, so a checkout can proceed while other blobs still travel. ``lend``
         names, per hash, a path in a fresh folder that borrows a small blob as it is written
-        (``ObjectCache.add``'s ``lend_to``): the checkout costs one link, no stat. Returns
-        how many blobs came over the network."""
+        (``ObjectCache.add``'s ``lend_to``): the checkout costs one link, no stat. ``held``
+        is filled with the stat of each blob the cache held already (``ObjectCache.held``).
+        Returns how many blobs came over the network."""
         todo: dict[str, int] = {}
+        there = held if held is not None else {}
         for entry in entries:
-            if entry.hash not in todo and not cache.has(entry.hash):
+            if entry.hash in todo or entry.hash in there:
+                continue
+            st = cache.held(entry.hash)
+            if st is None:
                 todo[entry.hash] = entry.size
+            else:
+                there[entry.hash] = st
         progress.start("Downloading", len(todo), sum(todo.values()))
         small = sorted(h for h, size in todo.items() if size < SMALL)
         large = sorted(h for h, size in todo.items() if size >= SMALL)
         batches = [small[i : i + DOWNLOAD_BATCH] for i in range(0, len(small), DOWNLOAD_BATCH)]
         done = stored or _nothing
-        jobs = [partial(self._fetch_batch, b, cache, progress, done, lend) for b in batches]
-        jobs += [partial(self._fetch_one, h, cache, progress, done) for h in large]
+        smalls = [partial(self._fetch_batch, b, cache, progress, done, lend) for b in batches]
+        larges = [partial(self._fetch_one, h, cache, progress, done) for h in large]
+        # Alternated: a batch of small blobs is mostly Python (the GIL), a large blob mostly
+        # the kernel (reading, hashing and writing release it), so the threads overlap.
+        jobs = [job for pair in zip(larges, smalls, strict=False) for job in pair]
+        jobs += larges[len(smalls) :] + smalls[len(larges) :]
         _run_all(jobs)
         return len(todo)
 
