@@ -99,9 +99,8 @@ def read_project_file(root: Path) -> dict[str, str]:
             where=str(path),
             hint="Check its permissions, or link the folder again with `hw link`.",
         ) from exc
-    data = simple_mapping(text)
-    if data is None:
-        data = _yaml_mapping(text, path)
+    fast = simple_mapping(text)
+    data = fast if fast is not None else _yaml_mapping(text, path)
     if not isinstance(data, dict) or not str(data.get("id") or "").strip():
         raise InvalidInput(
             f"{path} names no project id",
