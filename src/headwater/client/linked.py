@@ -69,6 +69,10 @@ _NOT_TEXT = re.compile(
 )
 
 
+MAX_SIMPLE_FIELDS = 16
+"""More fields than this, and the file is left to YAML (``domain/boundedyaml.py``'s limits)."""
+
+
 def simple_mapping(text: str) -> dict[str, str] | None:
     """``text`` read without YAML when it is in the form Headwater writes; else None (and
     the caller reads it with YAML). Where it answers, ``yaml.safe_load`` gives the same."""
@@ -82,8 +86,8 @@ def simple_mapping(text: str) -> dict[str, str] | None:
         key, plain, quoted = found["key"], found["plain"], found["quoted"]
         if _NOT_TEXT.match(key) or (plain is not None and _NOT_TEXT.match(plain)):
             return None
-        if key in fields:  # YAML would keep the last; a file Headwater wrote has each once
-            return None
+        if key in fields or len(fields) == MAX_SIMPLE_FIELDS:
+            return None  # a file Headwater wrote has two, each once; YAML applies its limits
         fields[key] = plain if plain is not None else quoted.replace("''", "'")
     return fields or None
 

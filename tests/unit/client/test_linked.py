@@ -99,10 +99,16 @@ def test_on_any_other_text_it_agrees_with_yaml_or_steps_aside(lines: list[str]) 
         "id: abc\r\n",
         "---\nid: abc\n",
         "id: a long name\n  folded on\n",
+        "".join(f"k{i}: v\n" for i in range(17)),  # more fields than Headwater writes
     ],
 )
 def test_what_it_steps_aside_for(text: str) -> None:
     assert simple_mapping(text) is None
+
+
+def test_it_reads_up_to_sixteen_fields() -> None:
+    text = "".join(f"k{i}: v{i}\n" for i in range(16))
+    assert simple_mapping(text) == yaml.safe_load(text)
 
 
 def test_a_file_it_steps_aside_for_is_still_read_with_yaml(tmp_path: Path) -> None:
