@@ -115,8 +115,7 @@ CASES = [
     case("sync --help", 96),
     case("sync --json", 196, schemas=TRANSFERS),
     case("clone p-startup copy --json", 194, schemas=TRANSFERS),
-    # `--param` grids are YAML (domain/grid.py, imported with the command)
-    case("run -- python -c pass", 217, schemas="experiments " + TRANSFERS, reads_yaml=True),
+    case("run -- python -c pass", 196, schemas="experiments " + TRANSFERS),
     case("run --help", 97),
     case("status --json", 176, schemas="experiments"),
     case("status --jobs --json", 177, schemas="experiments monitoring"),
