@@ -13,7 +13,6 @@ from pathlib import Path
 from headwater.client.facade import Client
 from headwater.client.linked import find_root, read_project_file, write_project_file
 from headwater.client.sync import SyncReport, clone_folder, sync_folder
-from headwater.client.templates import render
 from headwater.client.transfer import Progress
 from headwater.domain.errors import Conflict, HeadwaterError, InvalidInput, NotFound
 from headwater.domain.naming import check_project_name
@@ -51,6 +50,8 @@ def new_project(
         "project_id": project.id,
         "description": description,
     }
+    from headwater.client.templates import render  # YAML and the renderer: after the request
+
     try:
         folder = render(template, context, into)
         _ensure_linked(folder, project)

@@ -12,13 +12,13 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml  # PyYAML, a project dependency: its node tree gives each entry's line for errors
-
-from headwater.domain import boundedyaml
 from headwater.domain.errors import InvalidInput
 from headwater.domain.naming import env_part, value_key_problem
+
+if TYPE_CHECKING:
+    import yaml
 
 TYPES = ("discrete", "categorical", "integer", "float")
 SCALES = ("linear", "log", "log2", "log10")
@@ -188,7 +188,13 @@ def axis_from_entry(entry: Any, *, where: str) -> ParamAxis:
     return ParamAxis(key, _spaced(key, kind, entry, where))
 
 
+# PyYAML (a project dependency: its node tree gives each entry's line for errors) is imported
+# by the functions that read a grid file: `hw run` without `--grid` never loads it (issue 18).
+
+
 def _child(node: yaml.Node | None, name: str) -> yaml.Node | None:
+    import yaml
+
     found = None
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
@@ -199,6 +205,8 @@ def _child(node: yaml.Node | None, name: str) -> yaml.Node | None:
 
 def _written(node: yaml.Node | None) -> list[str] | None:
     """The entry's values as written (``yes`` stays yes, ``0.10`` stays 0.10); a null is ''."""
+    import yaml
+
     seq = _child(node, "values")
     if not isinstance(seq, yaml.SequenceNode):
         return None
@@ -209,6 +217,10 @@ def _written(node: yaml.Node | None) -> list[str] | None:
 
 def parse_grid_file(text: str, *, source: str) -> list[ParamAxis]:
     """cnvrg's grid file: ``parameters:`` a list of entries; errors name ``source:line``."""
+    import yaml
+
+    from headwater.domain import boundedyaml
+
     try:
         root = boundedyaml.compose(text, source=source)
         data = boundedyaml.safe_load(text, source=source)
