@@ -12,9 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from headwater.db.database import Database, sqlite_url
-from tests.integration.test_endpoints import POLICIES, PREDICT, Site, _feed
-from tests.support.liveserver import free_port, running_server
+from tests.integration.test_endpoints import POLICIES, PREDICT, Site, _feed, opened_site
+from tests.support.liveserver import free_port
 from tests.support.rayhead import RayHead
 from tests.support.waiting import wait_until
 
@@ -47,35 +46,17 @@ def _replicas(app: dict[str, Any]) -> int:
 @pytest.fixture(scope="module")
 def site(ray_head: RayHead, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     pytest.importorskip("ray.serve", reason="Ray Serve is not installed (ray[serve])")
-    tmp = tmp_path_factory.mktemp("ep-serve")
-    with (
-        running_server(
-            tmp / "home",
-            tmp / "server.log",
-            "--log-level",
-            "warning",
-            HEADWATER_EXECUTOR="ray",
-            HEADWATER_RAY_ADDRESS=ray_head.dashboard,
-            HEADWATER_RAY_PYTHON=sys.executable,
-            HEADWATER_RAY_SERVE_PORT=str(free_port()),
-            **POLICIES,
-        ) as server,
-        httpx.Client(base_url=server.url, timeout=30) as http,
-    ):
-        admin = {"Authorization": f"Bearer {server.admin_token}"}
-        made = http.post("/api/v1/projects", json={"name": "serving"}, headers=admin)
-        assert made.status_code == 201, made.text
-        db = Database(sqlite_url(tmp / "home"))
-        built = Site(server, http, made.json()["id"], db)
-        tiny = {"name": "tiny", "cpus": 0.1, "memory_mb": 64}
-        assert http.post("/api/v1/compute", json=tiny, headers=admin).status_code == 201
-        built.sync({"predict.py": PREDICT + PEEK})
-        try:
-            yield built
-        finally:
-            for endpoint in built.api("GET", "/endpoints").json()["items"]:
-                built.api("DELETE", f"/endpoints/{endpoint['id']}")
-            db.dispose()
+    with opened_site(
+        tmp_path_factory.mktemp("ep-serve"),
+        "serving",
+        {"predict.py": PREDICT + PEEK},
+        HEADWATER_EXECUTOR="ray",
+        HEADWATER_RAY_ADDRESS=ray_head.dashboard,
+        HEADWATER_RAY_PYTHON=sys.executable,
+        HEADWATER_RAY_SERVE_PORT=str(free_port()),
+        **POLICIES,
+    ) as built:
+        yield built
 
 
 def test_an_endpoint_serves_from_a_ray_serve_application_of_its_version(

@@ -19,9 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from headwater.db.database import Database, sqlite_url
-from tests.integration.test_endpoints import Site
-from tests.support.liveserver import running_server
+from tests.integration.test_endpoints import Site, opened_site
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -47,26 +45,8 @@ WAIT = 60.0
 
 @pytest.fixture
 def site(tmp_path: Any) -> Iterator[Site]:
-    with (
-        running_server(
-            tmp_path / "home", tmp_path / "server.log", "--log-level", "warning", **POLICY
-        ) as server,
-        httpx.Client(base_url=server.url, timeout=30) as http,
-    ):
-        admin = {"Authorization": f"Bearer {server.admin_token}"}
-        made = http.post("/api/v1/projects", json={"name": "load"}, headers=admin)
-        assert made.status_code == 201, made.text
-        db = Database(sqlite_url(tmp_path / "home"))
-        built = Site(server, http, made.json()["id"], db)
-        tiny = {"name": "tiny", "cpus": 0.1, "memory_mb": 64}
-        assert http.post("/api/v1/compute", json=tiny, headers=admin).status_code == 201
-        built.sync({"predict.py": SLOW})
-        try:
-            yield built
-        finally:
-            for endpoint in built.api("GET", "/endpoints").json()["items"]:
-                built.api("DELETE", f"/endpoints/{endpoint['id']}")
-            db.dispose()
+    with opened_site(tmp_path, "load", {"predict.py": SLOW}, **POLICY) as built:
+        yield built
 
 
 class LoadGenerator:

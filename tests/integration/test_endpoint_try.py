@@ -10,9 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from headwater.db.database import Database, sqlite_url
-from tests.integration.test_endpoints import PREDICT, Site
-from tests.support.liveserver import running_server
+from tests.integration.test_endpoints import PREDICT, Site, opened_site
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -22,26 +20,10 @@ BODY_LIMIT = 4096  # HEADWATER_SERVING_BODY_LIMIT_BYTES: under the API's own lim
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    tmp = tmp_path_factory.mktemp("try")
     limit = {"HEADWATER_SERVING_BODY_LIMIT_BYTES": str(BODY_LIMIT)}
-    with (
-        running_server(
-            tmp / "home", tmp / "server.log", "--log-level", "warning", **limit
-        ) as server,
-        httpx.Client(base_url=server.url, timeout=30) as http,
-    ):
-        admin = {"Authorization": f"Bearer {server.admin_token}"}
-        made = http.post("/api/v1/projects", json={"name": "trying"}, headers=admin)
-        assert made.status_code == 201, made.text
-        db = Database(sqlite_url(tmp / "home"))
-        built = Site(server, http, made.json()["id"], db)
-        built.sync({"predict.py": PREDICT})
-        try:
-            yield built
-        finally:
-            for endpoint in built.api("GET", "/endpoints").json()["items"]:
-                built.api("DELETE", f"/endpoints/{endpoint['id']}")
-            db.dispose()
+    files = {"predict.py": PREDICT}
+    with opened_site(tmp_path_factory.mktemp("try"), "trying", files, tiny=False, **limit) as built:
+        yield built
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ import shlex
 import signal
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -141,31 +142,40 @@ class Site:
         )
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    tmp = tmp_path_factory.mktemp("ep")
+@contextmanager
+def opened_site(
+    tmp: Path, project: str, files: dict[str, str], *, tiny: bool = True, **env: str
+) -> Iterator[Site]:
+    """A real ``hw server`` in ``tmp`` (``env`` its settings) with one project holding
+    ``files``, and, with ``tiny``, a small compute template, since replicas take their
+    compute's share of the machine like any task. Every endpoint is deleted at the end."""
     with (
-        running_server(
-            tmp / "home", tmp / "server.log", "--log-level", "warning", **POLICIES
-        ) as server,
+        running_server(tmp / "home", tmp / "server.log", "--log-level", "warning", **env) as server,
         httpx.Client(base_url=server.url, timeout=30) as http,
     ):
         admin = {"Authorization": f"Bearer {server.admin_token}"}
-        made = http.post("/api/v1/projects", json={"name": "serving"}, headers=admin)
+        made = http.post("/api/v1/projects", json={"name": project}, headers=admin)
         assert made.status_code == 201, made.text
         db = Database(sqlite_url(tmp / "home"))
         built = Site(server, http, made.json()["id"], db)
-        # replicas take their compute's share of the machine, like any task: small ones here
-        tiny = {"name": "tiny", "cpus": 0.1, "memory_mb": 64}
-        assert http.post("/api/v1/compute", json=tiny, headers=admin).status_code == 201
-        built.sync({"predict.py": PREDICT})
+        if tiny:
+            small = {"name": "tiny", "cpus": 0.1, "memory_mb": 64}
+            assert http.post("/api/v1/compute", json=small, headers=admin).status_code == 201
+        built.sync(files)
         try:
             yield built
         finally:
-            listed = built.api("GET", "/endpoints").json()
-            for endpoint in listed["items"]:
+            for endpoint in built.api("GET", "/endpoints").json()["items"]:
                 built.api("DELETE", f"/endpoints/{endpoint['id']}")
             db.dispose()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with opened_site(
+        tmp_path_factory.mktemp("ep"), "serving", {"predict.py": PREDICT}, **POLICIES
+    ) as built:
+        yield built
 
 
 @pytest.fixture(scope="module")

@@ -82,18 +82,23 @@ def entrypoint(launch: Launch, *, python: str, workroot: str | None, sandbox: An
     return shlex.join(argv)
 
 
-def entrypoint_resources(resources: Resources) -> dict[str, Any]:
-    """A compute template's resources as a Ray Job's entrypoint resources: its custom ones
-    (``accelerator_type:A100``, a node's ``--resources``) as ``entrypoint_resources``, so Ray
-    starts the job only on a node that has them."""
-    asked: dict[str, Any] = {"entrypoint_num_cpus": resources.cpus}
+def ray_resources(resources: Resources) -> dict[str, Any]:
+    """A compute template's resources as Ray asks for them (an actor's options): its custom
+    ones (``accelerator_type:A100``, a node's ``--resources``) too, so Ray places the work
+    only on a node that has them."""
+    asked: dict[str, Any] = {"num_cpus": resources.cpus}
     if resources.gpus:
-        asked["entrypoint_num_gpus"] = resources.gpus
+        asked["num_gpus"] = resources.gpus
     if resources.memory_mb > 0:
-        asked["entrypoint_memory"] = int(resources.memory_mb) * MIB
+        asked["memory"] = int(resources.memory_mb) * MIB
     if resources.custom:
-        asked["entrypoint_resources"] = dict(sorted(resources.custom.items()))
+        asked["resources"] = dict(sorted(resources.custom.items()))
     return asked
+
+
+def entrypoint_resources(resources: Resources) -> dict[str, Any]:
+    """The same as a Ray Job's entrypoint resources (``entrypoint_num_cpus``, ...)."""
+    return {f"entrypoint_{name}": value for name, value in ray_resources(resources).items()}
 
 
 # What a node counts that is not a custom resource: the template's own fields, and Ray's

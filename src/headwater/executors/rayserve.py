@@ -34,7 +34,7 @@ import httpx
 
 from headwater.domain.compute import Resources
 from headwater.executors.base import Launch, Liveness, Runner
-from headwater.executors.ray import MIB, RayExecutor, RayUnavailable
+from headwater.executors.ray import RayExecutor, RayUnavailable, ray_resources
 
 log = logging.getLogger(__name__)
 
@@ -54,19 +54,6 @@ def app_name(version_id: str) -> str:
 
 def route_prefix(version_id: str) -> str:
     return f"/hw/{version_id}"
-
-
-def actor_options(resources: Resources) -> dict[str, Any]:
-    """A compute template's resources as a Serve replica's actor options: the custom ones too,
-    so Serve places a replica only on a node that has them, as a task's job is placed."""
-    options: dict[str, Any] = {"num_cpus": resources.cpus}
-    if resources.gpus:
-        options["num_gpus"] = resources.gpus
-    if resources.memory_mb > 0:
-        options["memory"] = int(resources.memory_mb) * MIB
-    if resources.custom:
-        options["resources"] = dict(sorted(resources.custom.items()))
-    return options
 
 
 def tasks_of(app: dict[str, Any]) -> list[list[str]]:
@@ -92,7 +79,7 @@ def application(
                 "name": "replica",
                 "num_replicas": len(tasks),
                 "user_config": {"tasks": tasks},
-                "ray_actor_options": actor_options(resources),
+                "ray_actor_options": ray_resources(resources),
                 "health_check_period_s": 2,
                 "graceful_shutdown_timeout_s": 20,
             }

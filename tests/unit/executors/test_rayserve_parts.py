@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from headwater.domain.compute import Resources
+from headwater.executors.ray import ray_resources
 from headwater.executors.rayserve import (
     PRUNE_SECONDS,
-    actor_options,
     app_name,
     application,
     ended,
@@ -38,9 +38,9 @@ def test_a_version_is_an_application_of_its_own_under_its_route_prefix() -> None
 
 
 def test_a_compute_s_gpus_reach_the_replica_s_actor() -> None:
-    assert actor_options(Resources(cpus=2, memory_mb=0, gpus=1)) == {"num_cpus": 2, "num_gpus": 1}
+    assert ray_resources(Resources(cpus=2, memory_mb=0, gpus=1)) == {"num_cpus": 2, "num_gpus": 1}
     custom = Resources(cpus=1, memory_mb=0, gpus=0, custom={"accelerator_type:A100": 1, "ssd": 2})
-    assert actor_options(custom) == {
+    assert ray_resources(custom) == {
         "num_cpus": 1,
         "resources": {"accelerator_type:A100": 1, "ssd": 2},
     }
