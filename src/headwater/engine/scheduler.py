@@ -311,7 +311,7 @@ class Engine:
             token=token,
             resources=template.resources,
             spec=self._spec(after, token),
-            serving=(after.options.get("replica") or {}).get("version"),
+            serving=_serving_version(after.options),
         )
         try:
             runner = self.executor.launch(launch)
@@ -530,3 +530,10 @@ class Engine:
                 log.info("adopted experiment %s", experiment.id)
             elif liveness is Liveness.GONE or not experiment.runner:
                 self._lost(experiment.id)
+
+
+def _serving_version(options: dict[str, Any]) -> str | None:
+    """The endpoint version a replica task serves; workspaces and TensorBoards are replicas
+    too (``"replica": true``) but serve no version."""
+    replica = options.get("replica")
+    return replica.get("version") if isinstance(replica, dict) else None
