@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -335,7 +336,9 @@ def test_traffic_and_the_request_log_are_recorded_and_replayable(
 ) -> None:
     _, slug, key = one
     auth = {"Cnvrg-Api-Key": key, "X-Request-Id": "logged-1"}
+    sent = datetime.now(UTC)
     assert site.predict(slug, {"input_params": "logged"}, headers=auth).status_code == 200
+    answered = datetime.now(UTC)
 
     def logged() -> dict[str, Any] | None:
         page = site.api("GET", "/endpoints/Churn/requests").json()
@@ -344,6 +347,9 @@ def test_traffic_and_the_request_log_are_recorded_and_replayable(
     entry = wait_until(logged, timeout=15)
     assert entry["status"] == 200
     assert entry["version"] == 1
+    at = datetime.fromisoformat(entry["at"])  # stored through the raw executemany: still UTC
+    assert at.utcoffset() == timedelta(0)
+    assert sent - timedelta(seconds=1) <= at <= answered + timedelta(seconds=1)
     assert json.loads(entry["input"]) == {"input_params": "logged"}
     assert json.loads(entry["output"]) == {"prediction": {"echo": "logged", "replica": "one"}}
     replay = site.api("POST", f"/endpoints/Churn/requests/{entry['id']}/replay")
