@@ -44,17 +44,18 @@ def main() -> int:
         with platform.db.write() as session:
             repo = VersionRepo(session).files_repo(pid)
 
-        def blob(data: bytes) -> str:
-            digest = platform.objects.put(data)
+        def blob(*datas: bytes) -> list[str]:
+            digests = [platform.objects.put(data) for data in datas]
             with platform.db.write() as session:
-                VersionRepo(session).record_uploads(repo.id, [digest])
-            return digest
+                VersionRepo(session).record_uploads(repo.id, digests)
+            return digests
 
-        entries = []
-        for i in range(N):
-            data = f"file {i}\n".encode()
-            path = f"dir{i // 100:03d}/sub/file{i:05d}.txt"
-            entries.append({"path": path, "hash": blob(data), "size": len(data), "mode": 0o644})
+        datas = [f"file {i}\n".encode() for i in range(N)]
+        entries = [
+            {"path": f"dir{i // 100:03d}/sub/file{i:05d}.txt", "hash": digest}
+            | {"size": len(datas[i]), "mode": 0o644}
+            for i, digest in enumerate(blob(*datas))
+        ]
         url = f"/api/v1/projects/{pid}/files/commits"
         answer = http.post(url, json={"entries": entries, "message": "first"})
         answer.raise_for_status()
@@ -64,7 +65,7 @@ def main() -> int:
         cpu = []
         for k in range(args.repeat):
             data = f"change {k} {time.time()}\n".encode()
-            entries[7] = dict(entries[7], hash=blob(data), size=len(data))
+            entries[7] = dict(entries[7], hash=blob(data)[0], size=len(data))
             body = json.dumps({"base": base, "entries": entries, "message": f"c{k}"}).encode()
             t0 = time.process_time()
             answer = http.post(url, content=body, headers={"content-type": "application/json"})
