@@ -64,7 +64,14 @@ def nesting_exceeds(body: bytes, limit: int) -> bool:
     """Whether JSON text nests arrays and objects deeper than ``limit`` (strings skipped)."""
     if body.count(b"[") + body.count(b"{") <= limit:
         return False  # the common case: too few brackets to be that deep
-    brackets = _STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    pieces = body.split(b'"')
+    if b"\\" not in body and len(pieces) % 2:
+        # No escapes and the quotes in pairs: the quotes alternate opening and closing a
+        # string, so every other piece is outside one (what the pattern finds, several times
+        # faster on a 10,000-entry commit)
+        brackets = b"".join(pieces[::2]).translate(None, _NOT_BRACKETS)
+    else:
+        brackets = _STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
     depth = 0
     for byte in brackets:
         if byte in _OPEN:

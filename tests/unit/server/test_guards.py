@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from headwater.server.guards import BodyLimits, nesting_exceeds
+from headwater.server.guards import _NOT_BRACKETS, _STRING, BodyLimits, nesting_exceeds
 
 LIMITS = BodyLimits(json_bytes=100, commit_bytes=1000, json_depth=8)
 REPO = "/api/v1/projects/p1"
@@ -43,8 +45,27 @@ def test_each_route_gets_its_limit(method: str, path: str, expected: int | None)
         (b"[]" * 10_000, False),  # many brackets, never deep
         (b'{"a": "' + b"[" * 100 + b'"}', False),  # brackets inside a string
         (b'{"a": "\\"' + b"[" * 100 + b'"}', False),  # after an escaped quote too
+        (b'"' + b"[" * 9, True),  # after an unpaired quote: counted, as the pattern does
+        (b'"a" "' + b"{" * 9, True),
         (json.dumps({"points": [["k", i, 0.5, None] for i in range(1000)]}).encode(), False),
     ],
 )
 def test_nesting_is_measured_outside_strings(body: bytes, deep: bool) -> None:
     assert nesting_exceeds(body, 8) is deep
+
+
+def _depth_by_the_pattern(body: bytes) -> int:
+    """The deepest nesting outside strings, found the slow way (strings cut by the pattern)."""
+    depth = deepest = 0
+    for byte in _STRING.sub(b"", body).translate(None, _NOT_BRACKETS):
+        depth += 1 if byte in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+@given(st.binary(max_size=40) | st.text(alphabet='[]{}"\\a,', max_size=40).map(str.encode))
+def test_nesting_agrees_with_the_string_pattern(body: bytes) -> None:
+    """The fast way (quotes split in pairs, no escapes) finds what the pattern finds."""
+    deepest = _depth_by_the_pattern(body)
+    for limit in (0, 1, 2, 3):
+        assert nesting_exceeds(body, limit) is (deepest > limit)
