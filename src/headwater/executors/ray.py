@@ -36,11 +36,14 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headwater.domain.compute import Resources
 from headwater.domain.errors import HeadwaterError, InvalidInput
 from headwater.executors.base import Launch, Liveness, Runner
+
+if TYPE_CHECKING:
+    from headwater.executors.raypool import RayPool
 
 log = logging.getLogger(__name__)
 
@@ -148,14 +151,24 @@ class LocalHead:
         self._process: subprocess.Popen[bytes] | None = None
 
     def address(self) -> str | None:
+        """The running head's dashboard; None when none runs."""
+        found = self._running()
+        return None if found is None else str(found["dashboard"])
+
+    def cluster(self) -> str | None:
+        """The running head's cluster address (its GCS, what a Ray driver connects to)."""
+        found = self._running()
+        return None if found is None else found.get("cluster")
+
+    def _running(self) -> dict[str, Any] | None:
         try:
-            found = json.loads(self.record.read_text())
+            found: dict[str, Any] = json.loads(self.record.read_text())
         except (OSError, ValueError):
             return None
         pid = int(found.get("pid", 0))
         if pid <= 0 or not _alive(pid):
             return None
-        return str(found["dashboard"])
+        return found
 
     def start(self) -> str:
         """The head's dashboard address, starting it first when none runs. Ray gives its
@@ -180,13 +193,12 @@ class LocalHead:
         # Ray's sockets live under its temp folder: a short path (sun_path is 107 bytes)
         digest = hashlib.sha256(str(self.folder.resolve()).encode()).hexdigest()[:10]
         temp = Path("/tmp") / f"hw-ray-{digest}"
-        dashboard = free_port()
-        argv = [self.ray, "start", "--head", "--block", "--disable-usage-stats"]
+        dashboard, port = free_port(), free_port()
+        argv = [self.ray, "start", "--head", "--block", "--disable-usage-stats", f"--port={port}"]
         argv += [f"--temp-dir={temp}", "--include-dashboard=true", "--dashboard-host=127.0.0.1"]
         argv += [f"--dashboard-port={dashboard}"]
         # Free ports all: Ray's defaults (6379, 10001, 52365...) meet any other head here.
         for option in (
-            "port",
             "ray-client-server-port",
             "dashboard-agent-listen-port",
             "dashboard-agent-grpc-port",
@@ -208,7 +220,12 @@ class LocalHead:
                 close_fds=True,
             )
         address = f"http://127.0.0.1:{dashboard}"
-        record = {"pid": self._process.pid, "dashboard": address, "temp": str(temp)}
+        record = {
+            "pid": self._process.pid,
+            "dashboard": address,
+            "cluster": f"127.0.0.1:{port}",
+            "temp": str(temp),
+        }
         self.record.write_text(json.dumps(record))
         return address
 
@@ -288,10 +305,14 @@ class RayExecutor:
         python: str | None = None,
         workroot: str | None = None,
         sandbox: dict[str, Any] | None = None,
+        dispatch: str = "pool",
     ) -> None:
-        """``address``: ``auto`` (the cluster of this machine), ``ray://host:10001``,
-        ``http://host:8265`` (its dashboard), or None: a head on this machine that the server
-        starts (``home`` holds its record) and stops when it leaves with nothing running.
+        """``address``: ``auto`` (the cluster of this machine), ``ray://host:10001``, the
+        head's ``host:6379``, ``http://host:8265`` (its dashboard: Ray Jobs only), or None: a
+        head on this machine that the server starts (``home`` holds its record) and stops when
+        it leaves with nothing running.
+        ``dispatch``: ``pool`` (tasks in Ray's reused workers, ``runtime/onray.py``) or ``jobs``
+        (a Ray Job each).
         ``python``: the interpreter on the nodes (Headwater installed in it).
         ``sandbox``: the server's sandbox settings, for the runtime on the node (bubblewrap
         there, as in the local worker); None runs tasks unsandboxed."""
@@ -301,6 +322,12 @@ class RayExecutor:
         if sandbox is not None and home is not None:  # hidden where the node is this machine
             self.sandbox = {**sandbox, "server_home": str(home.resolve())}
         self._total: tuple[float, Resources] | None = None  # when read, and what
+        if dispatch not in ("pool", "jobs"):
+            raise InvalidInput(
+                f"no Ray dispatch named {dispatch!r}",
+                where="HEADWATER_RAY_DISPATCH",
+                hint="Use pool (the default) or jobs.",
+            )
         self.head: LocalHead | None = None
         if address is None:
             if home is None:
@@ -317,6 +344,19 @@ class RayExecutor:
         self._stopping: set[str] = set()  # stopped while pending: stop again until ended
         self._cancelled: set[str] = set()  # stopped by this server: a relaunch is a new run
         self._connect()
+        self.pool: RayPool | None = None
+        if dispatch == "pool":
+            cluster = self.head.cluster() if self.head is not None else address
+            if cluster is None or cluster.startswith(("http://", "https://")):
+                raise InvalidInput(
+                    f"the Ray pool needs the cluster's address, not its dashboard ({address})",
+                    where="HEADWATER_RAY_ADDRESS",
+                    hint="Give auto, ray://host:10001 or the head's host:6379; or set "
+                    "HEADWATER_RAY_DISPATCH=jobs to run each task as a Ray Job.",
+                )
+            from headwater.executors.raypool import RayPool
+
+            self.pool = RayPool(cluster)
 
     # -- the cluster -----------------------------------------------------------------------
 
@@ -375,6 +415,17 @@ class RayExecutor:
         """Why the task's job has not started, in Ray's words, while it is PENDING (e.g. no
         node has the resources it asks for: Ray waits, for a node an autoscaler may add);
         None once it started, ended, or when the cluster cannot be reached."""
+        if self.pool is not None and runner.get("pool"):
+            try:
+                found = self.pool.state(experiment_id)
+            except RayUnavailable:
+                return None
+            if found is None or found["state"] != "waiting":
+                return None
+            return (
+                "Ray has not placed it: waiting for resources on a node that has them. "
+                f"It asks for {found['resources']}."
+            )
         job = str(runner.get("submission_id", experiment_id))
         try:
             info = self._connect().get_job_info(job)
@@ -388,6 +439,8 @@ class RayExecutor:
     # -- the protocol ------------------------------------------------------------------------
 
     def launch(self, launch: Launch) -> Runner:
+        if self.pool is not None:
+            return self._launch_in_pool(self.pool, launch)
         self._stop_again()
         client = self._connect()
         command = entrypoint(
@@ -425,6 +478,19 @@ class RayExecutor:
                 log.info("experiment %s: its Ray job was already submitted", job)
         return {"executor": self.name, "submission_id": job}
 
+    def _launch_in_pool(self, pool: RayPool, launch: Launch) -> Runner:
+        task = {
+            "experiment_id": launch.experiment_id,
+            "project_id": launch.project_id,
+            "url": launch.server_url,
+            "token": launch.token,
+            "workroot": self.workroot,
+            "sandbox": self.sandbox,
+        }
+        if not pool.launch(task, ray_resources(launch.resources), str(launch.resources)):
+            log.info("experiment %s: already launched in the Ray pool", launch.experiment_id)
+        return {"executor": self.name, "pool": True}
+
     def _replace(self, job: str) -> bool:
         """Whether the job of this id is an earlier run to clear away (then it is deleted):
         one that ended, or one this server stopped, once it ends. A job that runs and was not
@@ -445,6 +511,8 @@ class RayExecutor:
         return True
 
     def poll(self, experiment_id: str, runner: Runner) -> Liveness:
+        if runner.get("pool"):
+            return self._poll_pool(experiment_id)
         self._stop_again()
         try:
             status = self._status(str(runner.get("submission_id", experiment_id)))
@@ -454,7 +522,26 @@ class RayExecutor:
             return Liveness.ALIVE
         return Liveness.GONE  # ended, stopped, failed (its node lost), or never there
 
+    def _poll_pool(self, experiment_id: str) -> Liveness:
+        if self.pool is None:  # launched by a server whose dispatch was the pool
+            return Liveness.UNKNOWN
+        try:
+            found = self.pool.state(experiment_id)
+        except RayUnavailable:
+            return Liveness.UNKNOWN
+        if found is not None and found["state"] != "ended":
+            return Liveness.ALIVE
+        return Liveness.GONE  # ended (its node lost too), or the dispatcher has none
+
     def cancel(self, experiment_id: str, runner: Runner) -> None:
+        if runner.get("pool"):
+            try:
+                if self.pool is None:
+                    raise RayUnavailable("this server's Ray dispatch is jobs, not the pool")
+                self.pool.cancel(experiment_id)
+            except RayUnavailable as exc:
+                log.warning("experiment %s: could not stop it on Ray: %s", experiment_id, exc)
+            return
         job = str(runner.get("submission_id", experiment_id))
         with self._lock:
             self._cancelled.add(job)
@@ -489,18 +576,26 @@ class RayExecutor:
         runtime has just reported its end still shows RUNNING for a moment: it is given
         ``CLOSE_GRACE`` seconds to show its end."""
         if self.head is None:
+            if self.pool is not None:
+                self.pool.close()
             return
         deadline = time.monotonic() + CLOSE_GRACE
         while True:
             try:
                 jobs = self._connect().list_jobs()
+                tasks = self.pool.states() if self.pool is not None else {}
             except (OSError, RuntimeError, RayUnavailable):
                 return
-            if not any(str(job.status.value) in _ACTIVE for job in jobs):
+            busy = any(t["state"] != "ended" for t in tasks.values())
+            if not busy and not any(str(job.status.value) in _ACTIVE for job in jobs):
+                if self.pool is not None:
+                    self.pool.close()
                 self.head.stop()
                 return
             if time.monotonic() > deadline:
-                log.info("the local Ray head keeps running: it has jobs")
+                log.info("the local Ray head keeps running: it has tasks")
+                if self.pool is not None:
+                    self.pool.close()
                 return
             time.sleep(0.5)
 

@@ -188,7 +188,7 @@ class ServeApi:
 
 class RayServeExecutor(RayExecutor):
     """The Ray executor, with endpoint replicas as Ray Serve replicas (see the module's doc);
-    every other task is a Ray Job (``RayExecutor``)."""
+    every other task is the ``RayExecutor``'s (the pool, or a Ray Job)."""
 
     def __init__(
         self,
@@ -200,10 +200,18 @@ class RayServeExecutor(RayExecutor):
         sandbox: dict[str, Any] | None = None,
         serve_port: int | None = None,
         serve_host: str = "127.0.0.1",
+        dispatch: str = "pool",
     ) -> None:
         """``serve_port``: the port of Serve's HTTP proxy on every node (8000); the gateway
         reaches it at ``serve_host`` (a node's address, or a balancer in front of them)."""
-        super().__init__(address, home=home, python=python, workroot=workroot, sandbox=sandbox)
+        super().__init__(
+            address,
+            home=home,
+            python=python,
+            workroot=workroot,
+            sandbox=sandbox,
+            dispatch=dispatch,
+        )
         self.serve = ServeApi(self._dashboard(), serve_port or SERVE_PORT)
         self.serve_host = serve_host
         self._serve_lock = threading.Lock()
