@@ -254,18 +254,41 @@ class LocalHead:
         pid = int(found.get("pid", 0))
         if self._process is not None and self._process.pid == pid:
             self._process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
+            try:
                 self._process.wait(30)
+            except subprocess.TimeoutExpired:  # it waits on a process that does not leave
+                _end_group(pid, grace=0)
+                self._process.wait(10)
         elif pid > 0 and _alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + 30
             while _alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.2)
-        if found.get("temp") and not _alive(pid):  # its sessions' logs and sockets
-            _remove(Path(str(found["temp"])))
+            if _alive(pid):
+                _end_group(pid, grace=0)
+        if pid > 0 and not _alive(pid):
+            _end_group(pid)  # what it started and left behind (a dashboard module, a worker)
+            if found.get("temp"):  # its sessions' logs and sockets
+                _remove(Path(str(found["temp"])))
         with contextlib.suppress(FileNotFoundError):
             self.record.unlink()
+
+
+def _end_group(pgid: int, grace: float = 10.0) -> None:
+    """Wait for the rest of the head's process group (it leads a session of its own) to leave,
+    then SIGKILL what is still there."""
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            return
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def _remove(folder: Path) -> None:
@@ -587,9 +610,11 @@ class RayExecutor:
             except (OSError, RuntimeError, RayUnavailable):
                 return
             busy = any(t["state"] != "ended" for t in tasks.values())
-            if not busy and not any(str(job.status.value) in _ACTIVE for job in jobs):
+            # a driver is a job too (the pool's, this server's own): only submitted ones count
+            submitted = [job for job in jobs if job.submission_id]
+            if not busy and not any(str(job.status.value) in _ACTIVE for job in submitted):
                 if self.pool is not None:
-                    self.pool.close()
+                    self.pool.end()
                 self.head.stop()
                 return
             if time.monotonic() > deadline:

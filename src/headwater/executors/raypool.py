@@ -108,6 +108,15 @@ class RayPool:
         with self._lock:
             self._read = None
 
+    def end(self) -> None:
+        """End the dispatcher (a head this server started stops next: Ray's processes would
+        wait 30 s for a detached actor to leave by itself), then leave the cluster."""
+        try:
+            self.ray.kill(self.dispatcher)
+        except Exception as exc:  # already gone, or the cluster is
+            log.info("the Headwater dispatcher on Ray: %s", exc)
+        self.close()
+
     def close(self) -> None:
         """Leave the cluster: the dispatcher and its tasks go on."""
         with _connect_lock:
