@@ -34,6 +34,7 @@ pytestmark = [
 
 PROBE = r'''
 import hashlib, json, os, re
+import httpx
 
 TOKEN = re.compile(r"hw_[A-Za-z0-9_-]{43}")
 
