@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from headwater.executors.ray import auth_headers
 from tests.integration.test_endpoints import POLICIES, PREDICT, Site, _feed, opened_site
 from tests.support.liveserver import free_port
 from tests.support.rayhead import RayHead, lose_serve_replica
@@ -32,7 +33,9 @@ def peek(path):
 
 def _serve_apps(head: RayHead) -> dict[str, dict[str, Any]]:
     """Headwater's Serve applications on the head: name -> its details."""
-    answer = httpx.get(head.dashboard + "/api/serve/applications/", timeout=30)
+    answer = httpx.get(
+        head.dashboard + "/api/serve/applications/", headers=auth_headers(), timeout=30
+    )
     answer.raise_for_status()
     found = answer.json().get("applications") or {}
     return {name: app for name, app in found.items() if name.startswith("hw-")}

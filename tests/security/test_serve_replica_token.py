@@ -8,6 +8,9 @@ what a task token may not do (``test_task_token.py``'s list, the sibling being t
 replica's task), and looks for any other task's token where it can reach: its environment,
 ``/proc``, the files it can read, and the Ray dashboard's REST API (the Serve config, the
 jobs' environments), whose address an attacker guesses (8265) and the test hands it.
+
+Before the head ran with Ray's token authentication the dashboard answered the predict code:
+the Serve config gave it the other replica's token, and the jobs list another task's.
 """
 
 from __future__ import annotations
@@ -230,8 +233,10 @@ def test_a_serve_replicas_predict_code_holds_its_own_task_token_alone(
         codes = answer["codes"]
         assert {k: codes[k] for k in REFUSED} == REFUSED, codes
         assert {k: codes[k] for k in ALLOWED} == ALLOWED, codes
-        # (c) no other task's token anywhere it can reach
+        # (c) no other task's token anywhere it can reach: the Ray control plane refuses it
+        # (the cluster runs with Ray's token authentication, which user code does not hold)
         assert answer["others"] == {}, (answer["others"], answer["dashboard"])
+        assert answer["dashboard"] == {"/api/serve/applications/": 401, "/api/jobs/": 401}
 
     # Nothing the replicas tried elsewhere happened.
     admin = {"Authorization": f"Bearer {site.server.admin_token}"}

@@ -201,7 +201,9 @@ class HeadwaterReplica:
         argv += ["--workroot", str(self.folder), "--cache", str(self.folder / "cache")]
         if self.sandbox is not None:
             argv += ["--sandbox", json.dumps(self.sandbox, sort_keys=True)]
-        env = dict(os.environ)
+        # the runtime needs no Ray: it does not carry the cluster's token (its commands would
+        # not inherit it either: runtime/taskenv.py)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
         env.update(HEADWATER_URL=self.server_url, HEADWATER_TOKEN=token, PYTHONUNBUFFERED="1")
         self.task = task_id
         self.folder.mkdir(mode=0o700, exist_ok=True)
