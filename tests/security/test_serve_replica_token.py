@@ -104,9 +104,12 @@ def probe(x):
             f"/projects/{x['other_project']}/experiments/{x['other_experiment']}/values",
             json=forged_tag,
         ),
+        # the other replica's task (None where the test named this one's: its own tags)
         "sibling_tags": code(
             "POST", f"/projects/{pid}/experiments/{x['sibling']}/values", json=forged_tag
-        ),
+        )
+        if x["sibling"] != me
+        else None,
         "run_experiment": code("POST", f"/projects/{pid}/experiments", json={"command": "true"}),
         "members": code("GET", f"/projects/{pid}/members"),
         "secrets": code("GET", f"/projects/{pid}/secrets"),
