@@ -19,8 +19,9 @@ A task's runtime starts once (``first_start``): a fresh replica whose task alrea
 ``running``: the Serve replica that ran it died with no word, its node or process lost, and
 Serve started this one at its rank) does not run it again but reports it ``failed`` ("lost")
 with its token, as the engine does for a Ray Job whose node went; the serving controller
-then starts a new replica task. A replica that may not run its task takes no other: it fails
-its health check, and Serve replaces it.
+then starts a new replica task. A fresh replica that may not run its task fails to start
+(Serve routes nothing to it, and tries again with a backoff until the executor takes the
+ended task out of the list); a running one takes no other task and fails its health check.
 """
 
 from __future__ import annotations
@@ -141,8 +142,10 @@ class HeadwaterReplica:
                 return
             if first_start(self.server_url, self.project_id, *chosen, replacement=fresh):
                 self.start(*chosen)
-            else:
-                self.refused = chosen[0]
+                return
+            self.refused = chosen[0]
+            if fresh:  # a start that fails: Serve sends it nothing, and tries again later
+                raise RuntimeError(f"task {chosen[0]} ran or ended already: not run again")
 
     def check_health(self) -> None:
         if self.task is None and self.refused is not None:
