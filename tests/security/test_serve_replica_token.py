@@ -36,7 +36,7 @@ pytestmark = [
 ]
 
 PROBE = r'''
-import hashlib, json, os, re
+import hashlib, json, os, re, stat
 import httpx
 
 TOKEN = re.compile(r"hw_[A-Za-z0-9_-]{43}")
@@ -57,7 +57,8 @@ def _files(roots, limit=4000):
                     return found
                 path = os.path.join(top, name)
                 try:
-                    if os.path.islink(path) or os.path.getsize(path) > 2_000_000:
+                    found_stat = os.lstat(path)  # regular files only: a FIFO would block
+                    if not stat.S_ISREG(found_stat.st_mode) or found_stat.st_size > 2_000_000:
                         continue
                     with open(path, "rb") as opened:
                         found |= _tokens(opened.read().decode("utf-8", "replace"))
