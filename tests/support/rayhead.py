@@ -102,3 +102,26 @@ def lose_pool_task(pool: Any, experiment_id: str) -> None:
     for process in [*worker.children(recursive=True), worker]:
         with contextlib.suppress(psutil.NoSuchProcess):
             process.kill()
+
+
+def lose_serve_replica(dashboard: str, app: str) -> None:
+    """What a node's loss does to a Ray Serve replica of application ``app``: its actor's
+    process and every process under it (the task's runtime, its sandbox, the predict code)
+    die at once (SIGKILL), with no word to anyone."""
+    import psutil
+    from ray.util.state import list_actors
+
+    actors = wait_until(
+        lambda: [
+            a
+            for a in list_actors(
+                address=dashboard, filters=[("class_name", "=", f"ServeReplica:{app}:replica")]
+            )
+            if a.state == "ALIVE" and a.pid
+        ],
+        message=f"no Serve replica of {app} runs",
+    )
+    replica = psutil.Process(actors[0].pid)
+    for process in [*replica.children(recursive=True), replica]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()

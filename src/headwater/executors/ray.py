@@ -12,8 +12,13 @@ and the task's own token (scoped to this task, ended with it). The runtime fetch
 files, inputs and datasets over HTTP, as it does locally; nothing is shipped in a
 ``working_dir`` (Ray caps it at 100 MB, ray-project/ray#22043, and a runtime env that must be
 built can stay PENDING for ever, #31008: ours has environment variables only, which need no
-setup). Ray's dashboard shows a job's environment to whoever reaches it: that port must be
-private to the server (reaching it is running code on the cluster in any case).
+setup). Ray's dashboard shows a job's environment to whoever reaches it, and reaching it (or
+the GCS) is running code on the cluster: user code on a node reaches both (the sandbox keeps
+the network), so the cluster must run with Ray's token authentication (``RAY_AUTH_MODE=token``).
+The head this server starts does (``LocalHead``: a token of its own, in the process's
+environment, where Ray's clients read it, and in the head's record); for a cluster of your own,
+give the server ``RAY_AUTH_MODE=token`` and ``RAY_AUTH_TOKEN`` (it warns when the cluster's
+authentication is off). The runtime's commands never inherit ``RAY_*`` (``runtime/taskenv.py``).
 
 ``stop_job`` on a job that waits for room answers True and does nothing (#58353): such a job is
 stopped again on every later call until Ray says it ended, and its task token stops working
@@ -27,6 +32,7 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 import shlex
 import shutil
 import signal
@@ -37,6 +43,8 @@ import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import httpx
 
 from headwater.domain.compute import Resources
 from headwater.domain.errors import HeadwaterError, InvalidInput
@@ -55,6 +63,35 @@ CAPACITY_SECONDS = 5.0
 CLOSE_GRACE = 10.0
 MIB = 1024 * 1024
 _ACTIVE = ("PENDING", "RUNNING")
+AUTH_MODE = "RAY_AUTH_MODE"  # Ray's token authentication: "token" turns it on
+AUTH_TOKEN = "RAY_AUTH_TOKEN"
+
+
+def auth_headers() -> dict[str, str]:
+    """The header of Ray's token authentication for a call to the dashboard's REST API, where
+    this process runs with it (``RAY_AUTH_MODE=token``): the token from ``RAY_AUTH_TOKEN``,
+    else the file at ``RAY_AUTH_TOKEN_PATH`` (``~/.ray/auth_token``), as Ray's clients read it."""
+    if os.environ.get(AUTH_MODE, "").lower() != "token":
+        return {}
+    token = os.environ.get(AUTH_TOKEN, "").strip()
+    if not token:
+        path = os.environ.get("RAY_AUTH_TOKEN_PATH") or str(Path.home() / ".ray" / "auth_token")
+        try:
+            token = Path(path).read_text().strip()
+        except OSError:
+            return {}
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _use_token(token: str) -> None:
+    """Ray's clients in this process (and the processes it starts: the head) authenticate with
+    ``token``. Ray reads the mode when it is imported: where it was already, its config is
+    read again (what Ray's own ``_enable_token_auth`` does)."""
+    os.environ[AUTH_MODE] = "token"
+    os.environ[AUTH_TOKEN] = token
+    raylet = sys.modules.get("ray._raylet")
+    if raylet is not None:
+        raylet.Config.initialize("")
 
 
 class RayUnavailable(HeadwaterError):
@@ -168,6 +205,8 @@ class LocalHead:
         pid = int(found.get("pid", 0))
         if pid <= 0 or not _alive(pid):
             return None
+        if found.get("auth_token"):
+            _use_token(str(found["auth_token"]))
         return found
 
     def start(self) -> str:
@@ -194,6 +233,14 @@ class LocalHead:
         digest = hashlib.sha256(str(self.folder.resolve()).encode()).hexdigest()[:10]
         temp = Path("/tmp") / f"hw-ray-{digest}"
         dashboard, port = free_port(), free_port()
+        # Ray's token authentication: the processes of its nodes inherit the token, and user
+        # code, which does not (taskenv), can neither read the dashboard nor reach the GCS.
+        # A token this process runs with already (a test session's, one for all its heads:
+        # Ray's clients keep the first they read) is kept.
+        token = os.environ.get(AUTH_TOKEN, "").strip()
+        if os.environ.get(AUTH_MODE, "").lower() != "token" or not token:
+            token = secrets.token_hex(32)
+        _use_token(token)
         argv = [self.ray, "start", "--head", "--block", "--disable-usage-stats", f"--port={port}"]
         argv += [f"--temp-dir={temp}", "--include-dashboard=true", "--dashboard-host=127.0.0.1"]
         argv += [f"--dashboard-port={dashboard}"]
@@ -225,7 +272,9 @@ class LocalHead:
             "dashboard": address,
             "cluster": f"127.0.0.1:{port}",
             "temp": str(temp),
+            "auth_token": token,
         }
+        self.record.touch(mode=0o600)
         self.record.write_text(json.dumps(record))
         return address
 
@@ -367,6 +416,7 @@ class RayExecutor:
         self._stopping: set[str] = set()  # stopped while pending: stop again until ended
         self._cancelled: set[str] = set()  # stopped by this server: a relaunch is a new run
         self._connect()
+        self._warn_if_open()
         self.pool: RayPool | None = None
         if dispatch == "pool":
             cluster = self.head.cluster() if self.head is not None else address
@@ -400,6 +450,25 @@ class RayExecutor:
     def _dashboard(self) -> str:
         client = self._connect()
         return str(client.get_address())
+
+    def _warn_if_open(self) -> None:
+        """Say so when the cluster runs without Ray's token authentication: then user code on
+        any node reads every task's token from the dashboard, and runs code outside its
+        sandbox through it (see the module's doc)."""
+        try:
+            answer = httpx.get(self._dashboard() + "/api/authentication_mode", timeout=10)
+            mode = str(answer.json().get("authentication_mode", ""))
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return
+        if mode != "token":
+            log.warning(
+                "the Ray cluster at %s runs without token authentication (%s): user code on "
+                "its nodes can read every task's token from its dashboard and run code outside "
+                "the sandbox; start it with RAY_AUTH_MODE=token and give this server "
+                "RAY_AUTH_TOKEN (docs/scale-out.md)",
+                self.address,
+                mode or "unknown",
+            )
 
     def capacity(self) -> Resources:
         """The alive nodes' resources, read at most every ``CAPACITY_SECONDS`` (the engine
