@@ -196,6 +196,14 @@ def test_a_serve_replica_lost_with_its_node_ends_its_task_lost_and_a_new_task_se
     assert dead["state"] == "failed", dead
     assert (dead["reason"] or "").startswith("lost"), dead
     assert after["replicas"][0]["experiment"] != before["experiment"]
+    # Serve may still route a request to its replica that is starting for a moment after the
+    # new task reports ready (503 replica_starting, Retry-After: 1): the endpoint serves again
+    # within seconds, and from then on request after request
+    wait_until(
+        lambda: site.predict(after["slug"], -1, site.keys["lost"]).status_code == 200,
+        timeout=60,
+        message="the endpoint never served again",
+    )
     for value in range(5):  # served by the new task's replica, request after request
         answer = site.predict(after["slug"], value, site.keys["lost"])
         assert answer.status_code == 200, answer.text
