@@ -380,6 +380,35 @@ def test_ray_pool_the_same_attempt_again_after_it_ended_runs_nothing(
 
 
 @pytest.mark.ray
+def test_ray_pool_a_driver_that_died_is_started_again(
+    ray_head: RayHead, live: Live, tmp_path: Path
+) -> None:
+    """The Ray driver lives in a process beside the server: when it dies (Ray's core worker
+    leaves when the GCS is away for a minute), the next call starts another, and the tasks,
+    with the dispatcher, never noticed."""
+    backend = _ray(ray_head, tmp_path / "work")
+    executor = backend.executor
+    assert isinstance(executor, RayExecutor)
+    assert executor.pool is not None
+    try:
+        launch = live.task(LONG)
+        runner = executor.launch(launch)
+        wait_until(lambda: live.state(launch.experiment_id) is JobState.RUNNING, timeout=60)
+        first = executor.pool.driver_pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: not _alive(first), message="the driver outlived SIGKILL")
+        assert executor.poll(launch.experiment_id, runner) is Liveness.ALIVE
+        assert executor.pool.driver_pid not in (None, first)
+        executor.cancel(launch.experiment_id, runner)
+        _gone(backend, executor, launch.experiment_id, runner)
+        ended = live.ended(launch.experiment_id)
+        assert (ended.state, ended.reason) == (JobState.ABORTED, "stopped")
+    finally:
+        backend.close()
+
+
+@pytest.mark.ray
 def test_ray_a_relaunch_after_its_job_ended_is_a_new_run(
     ray_head: RayHead, live: Live, tmp_path: Path
 ) -> None:

@@ -39,6 +39,12 @@ class RayPool:
         with self._lock:
             self._started()  # a cluster that cannot be reached says so at the server's start
 
+    @property
+    def driver_pid(self) -> int | None:
+        """The bridge process's, while one runs."""
+        bridge = self._bridge
+        return bridge.pid if bridge is not None and bridge.poll() is None else None
+
     # -- the bridge --------------------------------------------------------------------------
 
     def _started(self) -> subprocess.Popen[bytes]:
