@@ -2,14 +2,16 @@
 the local executor and the floor, and where a Ray task's time goes.
 
     PYTHONPATH=$PWD/src .venv/bin/python benchmarks/ray_executor.py [--experiments 100]
-        [--instances 200] [--only dispatch,fanout,parts] [--skip local,ray]
+        [--instances 200] [--only dispatch,fanout,parts] [--skip ray-jobs]
 
 Everything runs on this machine, in one run, over loopback:
 
 * **dispatch**: ``hw run --param i=1..N --wait --json -- python -c pass`` (N = 100), timed as a
   whole command (``engine.py``'s measurement), on a ``hw server`` with the local executor and on
   one with ``HEADWATER_EXECUTOR=ray`` against a Ray head of two CPUs on this machine (the
-  default compute template takes 1 CPU: two slots on both).
+  default compute template takes 1 CPU: two slots on both): ``ray`` with the runtime pool
+  (the default dispatch), ``ray-jobs`` with a Ray Job a task (``--skip ''`` to run it: its
+  rows take ~9 minutes).
 * **fan-out**: ``flows.py``'s flow (200 instances of ``python -c pass``, then one fan-in task),
   ``hw flow run --file ... --no-cache --wait --json``, on both servers.
 * **floor**: the same processes from a bare pool of two (``ThreadPoolExecutor(2)`` +
@@ -53,6 +55,8 @@ from harness.machine import machine_info
 REPO = Path(__file__).resolve().parent.parent
 TARGET_MS = 50.0  # issue 14: per-task overhead on Ray over the local backend, two slots
 RAY_CPUS = 2
+# ray: the pool (HEADWATER_RAY_DISPATCH=pool, the default); ray-jobs: a Ray Job each
+EXECUTORS = ("local", "ray", "ray-jobs")
 
 
 def p50(values: list[float]) -> float | None:
@@ -66,14 +70,17 @@ def cpu_ms_per_task(facts: dict[str, Any], n: int) -> float:
 # ----------------------------------------------------------------------------- the servers
 
 
-def start_server(work: Path, executor: str, dashboard: str | None) -> Headwater:
+def start_server(work: Path, executor: str, head: Any) -> Headwater:
+    """``executor``: local, ray (the pool, on the head's cluster address) or ray-jobs (a Ray
+    Job each, through the head's dashboard)."""
     work.mkdir(parents=True, exist_ok=True)
     hw = Headwater(work)
-    if executor == "ray":
-        assert dashboard is not None
+    if executor in ("ray", "ray-jobs"):
+        pool = executor == "ray"
         hw.env.update(
             HEADWATER_EXECUTOR="ray",
-            HEADWATER_RAY_ADDRESS=dashboard,
+            HEADWATER_RAY_ADDRESS=head.cluster() if pool else head.address(),
+            HEADWATER_RAY_DISPATCH="pool" if pool else "jobs",
             HEADWATER_RAY_PYTHON=str(TASK_PYTHON),
         )
     hw.start()
@@ -81,10 +88,10 @@ def start_server(work: Path, executor: str, dashboard: str | None) -> Headwater:
 
 
 def measure_server(
-    executor: str, work: Path, dashboard: str | None, args: argparse.Namespace, window: Window
+    executor: str, work: Path, head: Any, args: argparse.Namespace, window: Window
 ) -> dict[str, Any]:
     res: dict[str, Any] = {}
-    hw = start_server(work, executor, dashboard)
+    hw = start_server(work, executor, head)
     try:
         fb = FlowBench(hw)
         # warm-up: bytecode, the first job's worker processes
@@ -342,7 +349,7 @@ def overhead_ms(wall: float, floor: float, n: int) -> float:
 def table(res: dict[str, Any], args: argparse.Namespace) -> str:
     rows = ["| measurement | wall s | floor s | overhead ms/task | machine CPU ms/task |",
             "| --- | ---: | ---: | ---: | ---: |"]  # fmt: skip
-    for executor in ("local", "ray"):
+    for executor in EXECUTORS:
         part = res.get(executor) or {}
         for key, n in (("dispatch", args.experiments), ("fanout", args.instances + 1)):
             if key not in part:
@@ -378,7 +385,7 @@ def main() -> int:
     parser.add_argument("--experiments", type=int, default=100)
     parser.add_argument("--instances", type=int, default=200)
     parser.add_argument("--only", default="dispatch,fanout,parts")
-    parser.add_argument("--skip", default="")
+    parser.add_argument("--skip", default="ray-jobs", help="of local, ray, ray-jobs")
     parser.add_argument("--quiet-wait", type=float, default=5)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     parser.add_argument("--keep", action="store_true")
@@ -397,12 +404,10 @@ def main() -> int:
     try:
         head, dashboard = start_head(work)
         log(f"Ray head at {dashboard}")
-        for executor in ("local", "ray"):
+        for executor in EXECUTORS:
             if executor in skip or not ({"dispatch", "fanout"} & args.only):
                 continue
-            res[executor] = measure_server(
-                executor, work / executor, dashboard if executor == "ray" else None, args, window
-            )
+            res[executor] = measure_server(executor, work / executor, head, args, window)
         if "parts" in args.only:
             parts: dict[str, Any] = {"runtime_start": runtime_start(20)}
             parts["bare_jobs"] = bare_jobs(dashboard, args.experiments, window)

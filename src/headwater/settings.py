@@ -6,7 +6,7 @@ import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -133,6 +133,11 @@ class ServerSettings(BaseSettings):
         None,
         description="The Ray cluster of the ray executor: auto, ray://host:10001 or "
         "http://host:8265 (unset: a head on this machine, started by the server)",
+    )
+    ray_dispatch: Literal["pool", "jobs"] = Field(
+        "pool",
+        description="How the ray executor runs a task: pool (in Ray's reused worker "
+        "processes, a dispatch of milliseconds) or jobs (a Ray Job each, seconds a task)",
     )
     ray_python: str | None = Field(
         None, description="The interpreter on the Ray nodes (default: python; this one locally)"

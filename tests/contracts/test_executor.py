@@ -14,8 +14,10 @@ installed unless ``HEADWATER_REQUIRE_RAY=1``.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -26,7 +28,7 @@ from typing import Any
 import pytest
 import uvicorn
 from tests.support.liveserver import free_port
-from tests.support.rayhead import RAY_CPUS, RAY_CUSTOM, RayHead, lose_node
+from tests.support.rayhead import RAY_CPUS, RAY_CUSTOM, RayHead, lose_node, lose_pool_task
 from tests.support.waiting import wait_until
 
 from headwater.client import Client
@@ -35,6 +37,7 @@ from headwater.domain.jobs import JobState
 from headwater.executors.base import Executor, Launch, Liveness
 from headwater.executors.fake import FakeExecutor
 from headwater.executors.local import LocalExecutor
+from headwater.executors.ray import RayExecutor
 from headwater.server import create_app
 from headwater.settings import ServerSettings
 
@@ -202,11 +205,13 @@ def _alive(pid: int) -> bool:
 # -- a real Ray head (tests/support/rayhead.py, once per session) ------------------------------
 
 
-def _ray(head: RayHead, workroot: Path) -> Backend:
-    from headwater.executors.ray import RayExecutor
+def _ray(head: RayHead, workroot: Path, dispatch: str = "pool") -> Backend:
 
     def make() -> RayExecutor:
-        return RayExecutor(head.dashboard, python=sys.executable, workroot=str(workroot))
+        address = head.cluster if dispatch == "pool" else head.dashboard
+        return RayExecutor(
+            address, python=sys.executable, workroot=str(workroot), dispatch=dispatch
+        )
 
     executor = make()
 
@@ -221,25 +226,40 @@ def _ray(head: RayHead, workroot: Path) -> Backend:
 
         return release
 
+    def lose(experiment_id: str) -> None:
+        if dispatch == "jobs":
+            lose_node(head.dashboard, experiment_id)
+        else:
+            assert executor.pool is not None
+            lose_pool_task(executor.pool, experiment_id)
+
     backend = Backend(
         name="ray",
         executor=executor,
         runs_tasks=True,
         reopen=make,
-        lose=lambda eid: lose_node(head.dashboard, eid),
+        lose=lose,
         hold_all=hold_all,
     )
     return backend
 
 
-@pytest.fixture(params=["fake", "local", pytest.param("ray", marks=pytest.mark.ray)])
+@pytest.fixture(
+    params=[
+        "fake",
+        "local",
+        pytest.param("ray", marks=pytest.mark.ray),
+        pytest.param("ray-jobs", marks=pytest.mark.ray),
+    ]
+)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     if request.param == "fake":
         made = _fake()
     elif request.param == "local":
         made = _local(tmp_path / "home")
     else:
-        made = _ray(request.getfixturevalue("ray_head"), tmp_path / "work")
+        dispatch = "jobs" if request.param == "ray-jobs" else "pool"
+        made = _ray(request.getfixturevalue("ray_head"), tmp_path / "work", dispatch)
     yield made
     made.close()
 
@@ -341,6 +361,54 @@ def test_a_restarted_server_adopts_a_running_task(backend: Backend, live: Live) 
 
 
 @pytest.mark.ray
+def test_ray_pool_the_same_attempt_again_after_it_ended_runs_nothing(
+    ray_head: RayHead, live: Live, tmp_path: Path
+) -> None:
+    """A launch repeated with the attempt's own token (a server that crashed between launching
+    and recording it) finds the attempt there is, even once it ended."""
+    backend = _ray(ray_head, tmp_path / "work")
+    try:
+        launch = live.task("echo once")
+        runner = backend.executor.launch(launch)
+        _gone(backend, backend.executor, launch.experiment_id, runner)
+        assert live.ended(launch.experiment_id).state is JobState.SUCCESS
+        assert backend.executor.launch(launch) == runner
+        assert backend.executor.poll(launch.experiment_id, runner) is Liveness.GONE
+        assert live.log(launch.experiment_id).count("$ echo once") == 1
+    finally:
+        backend.close()
+
+
+@pytest.mark.ray
+def test_ray_pool_a_driver_that_died_is_started_again(
+    ray_head: RayHead, live: Live, tmp_path: Path
+) -> None:
+    """The Ray driver lives in a process beside the server: when it dies (Ray's core worker
+    leaves when the GCS is away for a minute), the next call starts another, and the tasks,
+    with the dispatcher, never noticed."""
+    backend = _ray(ray_head, tmp_path / "work")
+    executor = backend.executor
+    assert isinstance(executor, RayExecutor)
+    assert executor.pool is not None
+    try:
+        launch = live.task(LONG)
+        runner = executor.launch(launch)
+        wait_until(lambda: live.state(launch.experiment_id) is JobState.RUNNING, timeout=60)
+        first = executor.pool.driver_pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: not _alive(first), message="the driver outlived SIGKILL")
+        assert executor.poll(launch.experiment_id, runner) is Liveness.ALIVE
+        assert executor.pool.driver_pid not in (None, first)
+        executor.cancel(launch.experiment_id, runner)
+        _gone(backend, executor, launch.experiment_id, runner)
+        ended = live.ended(launch.experiment_id)
+        assert (ended.state, ended.reason) == (JobState.ABORTED, "stopped")
+    finally:
+        backend.close()
+
+
+@pytest.mark.ray
 def test_ray_a_relaunch_after_its_job_ended_is_a_new_run(
     ray_head: RayHead, live: Live, tmp_path: Path
 ) -> None:
@@ -348,7 +416,7 @@ def test_ray_a_relaunch_after_its_job_ended_is_a_new_run(
     is cleared away and a new one runs, where a job that still runs would be adopted."""
     from ray.job_submission import JobSubmissionClient
 
-    backend = _ray(ray_head, tmp_path / "work")
+    backend = _ray(ray_head, tmp_path / "work", "jobs")
     jobs = JobSubmissionClient(ray_head.dashboard)
     try:
         launch = live.task("echo once")
@@ -368,21 +436,29 @@ def test_ray_a_relaunch_after_its_job_ended_is_a_new_run(
 
 
 @pytest.mark.ray
+@pytest.mark.parametrize("dispatch", ["pool", "jobs"])
 def test_ray_a_second_submission_after_a_restart_runs_nothing_twice(
-    ray_head: RayHead, live: Live, tmp_path: Path
+    ray_head: RayHead, live: Live, tmp_path: Path, dispatch: str
 ) -> None:
-    backend = _ray(ray_head, tmp_path / "work")
+    backend = _ray(ray_head, tmp_path / "work", dispatch)
     try:
         launch = live.task(LONG)
         runner = backend.executor.launch(launch)
         wait_until(lambda: live.state(launch.experiment_id) is JobState.RUNNING, timeout=60)
         again = backend.reopen()
         backend.opened.append(again)
-        assert again.launch(launch) == runner  # the same job: Ray knows its submission id
-        from ray.job_submission import JobSubmissionClient
+        assert again.launch(launch) == runner  # the same run: found by the task's id
+        if dispatch == "jobs":
+            from ray.job_submission import JobSubmissionClient
 
-        jobs = JobSubmissionClient(ray_head.dashboard).list_jobs()
-        assert [j.submission_id for j in jobs].count(launch.experiment_id) == 1
+            jobs = JobSubmissionClient(ray_head.dashboard).list_jobs()
+            assert [j.submission_id for j in jobs].count(launch.experiment_id) == 1
+        else:
+            assert isinstance(again, RayExecutor)
+            assert again.pool is not None
+            found = again.pool.states()[launch.experiment_id]
+            assert found["state"] == "running"
+            assert live.log(launch.experiment_id).count("$ echo started") == 1
         again.cancel(launch.experiment_id, runner)
         _gone(backend, again, launch.experiment_id, runner)
     finally:
@@ -390,18 +466,75 @@ def test_ray_a_second_submission_after_a_restart_runs_nothing_twice(
 
 
 @pytest.mark.ray
-def test_ray_a_task_asking_for_a_custom_resource_the_head_has_runs_there(
+def test_ray_pool_a_server_killed_leaves_its_tasks_to_the_next(
     ray_head: RayHead, live: Live, tmp_path: Path
 ) -> None:
-    from ray.job_submission import JobSubmissionClient
-
+    """``kill -9`` of the server that launched a task (its Ray driver dies with it): the task
+    goes on in the pool, and the next server adopts it, stops it, and never runs it twice."""
+    launch = live.task(LONG)
+    script = (
+        "import json, os, signal, sys\n"
+        "from headwater.executors.base import Launch\n"
+        "from headwater.executors.ray import RayExecutor\n"
+        "from headwater.domain.compute import Resources\n"
+        "args = json.loads(sys.argv[1])\n"
+        "executor = RayExecutor(args['cluster'], workroot=args['workroot'])\n"
+        "launch = Launch(experiment_id=args['eid'], project_id=args['project'],\n"
+        "    server_url=args['url'], token=args['token'], resources=Resources(cpus=1.0,\n"
+        "    memory_mb=0, gpus=0), spec=None)\n"
+        "print(json.dumps(executor.launch(launch)), flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    args = {
+        "cluster": ray_head.cluster,
+        "workroot": str(tmp_path / "work"),
+        "eid": launch.experiment_id,
+        "project": launch.project_id,
+        "url": launch.server_url,
+        "token": launch.token,
+    }
+    killed = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    runner = json.loads(killed.stdout.strip().splitlines()[-1])
+    wait_until(lambda: live.state(launch.experiment_id) is JobState.RUNNING, timeout=60)
     backend = _ray(ray_head, tmp_path / "work")
+    try:
+        assert backend.executor.poll(launch.experiment_id, runner) is Liveness.ALIVE
+        assert backend.executor.launch(launch) == runner  # adopted, not run again
+        backend.executor.cancel(launch.experiment_id, runner)
+        _gone(backend, backend.executor, launch.experiment_id, runner)
+        ended = live.ended(launch.experiment_id)
+        assert (ended.state, ended.reason) == (JobState.ABORTED, "stopped")
+        assert live.log(launch.experiment_id).count("$ echo started") == 1
+    finally:
+        backend.close()
+
+
+@pytest.mark.ray
+@pytest.mark.parametrize("dispatch", ["pool", "jobs"])
+def test_ray_a_task_asking_for_a_custom_resource_the_head_has_runs_there(
+    ray_head: RayHead, live: Live, tmp_path: Path, dispatch: str
+) -> None:
+    backend = _ray(ray_head, tmp_path / "work", dispatch)
     try:
         asks = Resources(cpus=0.5, memory_mb=0, gpus=0, custom=dict(RAY_CUSTOM))
         launch = live.task("echo on-the-disk-node", asks)
         runner = backend.executor.launch(launch)
-        info = JobSubmissionClient(ray_head.dashboard).get_job_info(launch.experiment_id)
-        assert info.metadata["headwater_resources"] == "0.5 CPU, 0 MiB, 0 GPU, 1 hw_test_disk"
+        if dispatch == "jobs":
+            from ray.job_submission import JobSubmissionClient
+
+            info = JobSubmissionClient(ray_head.dashboard).get_job_info(launch.experiment_id)
+            asked = info.metadata["headwater_resources"]
+        else:
+            assert isinstance(backend.executor, RayExecutor)
+            assert backend.executor.pool
+            asked = backend.executor.pool.states()[launch.experiment_id]["resources"]
+        assert asked == "0.5 CPU, 0 MiB, 0 GPU, 1 hw_test_disk"
         _gone(backend, backend.executor, launch.experiment_id, runner)
         ended = live.ended(launch.experiment_id)
         assert ended.state is JobState.SUCCESS, ended.reason
@@ -411,14 +544,13 @@ def test_ray_a_task_asking_for_a_custom_resource_the_head_has_runs_there(
 
 
 @pytest.mark.ray
+@pytest.mark.parametrize("dispatch", ["pool", "jobs"])
 def test_ray_a_task_asking_for_a_resource_no_node_has_waits_and_says_why(
-    ray_head: RayHead, live: Live, tmp_path: Path
+    ray_head: RayHead, live: Live, tmp_path: Path, dispatch: str
 ) -> None:
-    """Ray waits for a node with it (an autoscaler may add one): the job stays PENDING, its
-    runtime never starts, and the executor says why in Ray's words."""
-    from headwater.executors.ray import RayExecutor
-
-    backend = _ray(ray_head, tmp_path / "work")
+    """Ray waits for a node with it (an autoscaler may add one): the task stays pending, its
+    runtime never starts, and the executor says why."""
+    backend = _ray(ray_head, tmp_path / "work", dispatch)
     executor = backend.executor
     assert isinstance(executor, RayExecutor)
     try:

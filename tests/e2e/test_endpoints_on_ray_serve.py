@@ -12,9 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
+from headwater.executors.ray import auth_headers
 from tests.integration.test_endpoints import POLICIES, PREDICT, Site, _feed, opened_site
 from tests.support.liveserver import free_port
-from tests.support.rayhead import RayHead
+from tests.support.rayhead import RayHead, lose_serve_replica
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.ray]
@@ -32,7 +33,9 @@ def peek(path):
 
 def _serve_apps(head: RayHead) -> dict[str, dict[str, Any]]:
     """Headwater's Serve applications on the head: name -> its details."""
-    answer = httpx.get(head.dashboard + "/api/serve/applications/", timeout=30)
+    answer = httpx.get(
+        head.dashboard + "/api/serve/applications/", headers=auth_headers(), timeout=30
+    )
     answer.raise_for_status()
     found = answer.json().get("applications") or {}
     return {name: app for name, app in found.items() if name.startswith("hw-")}
@@ -51,7 +54,7 @@ def site(ray_head: RayHead, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "serving",
         {"predict.py": PREDICT + PEEK},
         HEADWATER_EXECUTOR="ray",
-        HEADWATER_RAY_ADDRESS=ray_head.dashboard,
+        HEADWATER_RAY_ADDRESS=ray_head.cluster,
         HEADWATER_RAY_PYTHON=sys.executable,
         HEADWATER_RAY_SERVE_PORT=str(free_port()),
         **POLICIES,
@@ -170,6 +173,42 @@ def test_a_killed_serve_replica_is_replaced_and_the_endpoint_serves_again(
         timeout=180,
         message=lambda: site.explain("echo"),
     )
+
+
+def test_a_serve_replica_lost_with_its_node_ends_its_task_lost_and_a_new_task_serves(
+    site: Site, ray_head: RayHead
+) -> None:
+    site.deploy("lost", computes=["tiny"])
+    shown = site.running("lost")
+    [before] = shown["replicas"]
+    [version] = shown["versions"]
+    lose_serve_replica(ray_head.dashboard, f"hw-{version['id']}")
+
+    def replaced() -> dict[str, Any] | None:
+        now = site.show("lost")
+        ready = [r for r in now["replicas"] if r["state"] == "ready"]
+        if now["status"] == "running" and ready and ready[0]["id"] != before["id"]:
+            return now
+        return None
+
+    after = wait_until(replaced, timeout=180, message=lambda: site.explain("lost"))
+    dead = site.api("GET", f"/experiments/{before['experiment']}").json()
+    assert dead["state"] == "failed", dead
+    assert (dead["reason"] or "").startswith("lost"), dead
+    assert after["replicas"][0]["experiment"] != before["experiment"]
+    # Serve may still route a request to its replica that is starting for a moment after the
+    # new task reports ready (503 replica_starting, Retry-After: 1): the endpoint serves again
+    # within seconds, and from then on request after request
+    wait_until(
+        lambda: site.predict(after["slug"], -1, site.keys["lost"]).status_code == 200,
+        timeout=60,
+        message="the endpoint never served again",
+    )
+    for value in range(5):  # served by the new task's replica, request after request
+        answer = site.predict(after["slug"], value, site.keys["lost"])
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["prediction"]["echo"] == value
+    site.api("DELETE", "/endpoints/lost")
 
 
 def test_deleting_an_endpoint_removes_its_serve_application(site: Site, ray_head: RayHead) -> None:

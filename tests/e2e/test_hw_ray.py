@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from headwater.domain.jobs import JobState
 from tests.e2e.conftest import make_hw, unique
 from tests.e2e.test_hw_flows import grid_flow, task, write_flow
 from tests.security.test_sandbox import probe
-from tests.support.rayhead import RayHead, lose_node
+from tests.support.rayhead import RayHead, lose_node, lose_pool_task
 from tests.support.restarts import RestartableServer, restartable_server
 from tests.support.waiting import wait_until
 
@@ -33,16 +34,25 @@ def scripts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module", params=["pool", "jobs"])
+def dispatch(request: pytest.FixtureRequest) -> str:
+    """How the server runs its tasks on Ray (``HEADWATER_RAY_DISPATCH``): every test here runs
+    with each."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
 def server(
-    ray_head: RayHead, tmp_path_factory: pytest.TempPathFactory, scripts: Path
+    ray_head: RayHead, tmp_path_factory: pytest.TempPathFactory, scripts: Path, dispatch: str
 ) -> Iterator[RestartableServer]:
     tmp = tmp_path_factory.mktemp("hw-ray")
     with restartable_server(
         tmp / "home",
         tmp / "server.log",
         HEADWATER_EXECUTOR="ray",
-        HEADWATER_RAY_ADDRESS=ray_head.dashboard,
+        # the pool's driver needs the cluster's address; Ray Jobs take the dashboard's
+        HEADWATER_RAY_ADDRESS=ray_head.cluster if dispatch == "pool" else ray_head.dashboard,
+        HEADWATER_RAY_DISPATCH=dispatch,
         HEADWATER_RAY_PYTHON=sys.executable,
         HEADWATER_SANDBOX_READ_ONLY=str(scripts),
     ) as srv:
@@ -64,16 +74,25 @@ def _log(client: Client, ref: str) -> str:
     return "".join(chunk.text for chunk in client.experiments.logs(ref).chunks)
 
 
-def _jobs(head: RayHead, experiment_id: str) -> int:
+def _runs(head: RayHead, dispatch: str, experiment_id: str) -> int:
+    """How many times Ray ran the task: its jobs, or its attempts in the pool."""
+    if dispatch == "pool":
+        return 1 if experiment_id in _pool(head).states() else 0
     from ray.job_submission import JobSubmissionClient
 
     jobs = JobSubmissionClient(head.dashboard).list_jobs()
     return sum(1 for job in jobs if job.submission_id == experiment_id)
 
 
+def _pool(head: RayHead) -> Any:
+    from headwater.executors.raypool import RayPool
+
+    return RayPool(head.cluster)
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="the sandbox is Linux's (bubblewrap)")
-def test_a_task_runs_as_a_ray_job_sandboxed_and_reports_over_http(
-    client: Client, server: RestartableServer, ray_head: RayHead
+def test_a_task_runs_on_ray_sandboxed_and_reports_over_http(
+    client: Client, server: RestartableServer, ray_head: RayHead, dispatch: str
 ) -> None:
     script = "; ".join(
         [
@@ -94,11 +113,11 @@ def test_a_task_runs_as_a_ray_job_sandboxed_and_reports_over_http(
     assert server.admin_token not in log
     if os.geteuid() == 0:
         assert "uid=65534" in log, log  # dropped, as the local worker does
-    assert _jobs(ray_head, exp.id) == 1
+    assert _runs(ray_head, dispatch, exp.id) == 1
 
 
 def test_a_server_killed_while_its_task_runs_on_ray_adopts_it_and_never_runs_it_twice(
-    client: Client, server: RestartableServer, ray_head: RayHead
+    client: Client, server: RestartableServer, ray_head: RayHead, dispatch: str
 ) -> None:
     exp = client.experiments.create("echo started; sleep 600")[0]
     wait_until(lambda: client.experiments.get(exp.id).state is JobState.RUNNING, timeout=120)
@@ -109,14 +128,17 @@ def test_a_server_killed_while_its_task_runs_on_ray_adopts_it_and_never_runs_it_
     probe_exp = client.experiments.create("echo after")[0]
     wait_until(lambda: client.experiments.get(probe_exp.id).state.terminal, timeout=120)
     assert client.experiments.get(exp.id).state is JobState.RUNNING  # adopted, not lost
-    assert _jobs(ray_head, exp.id) == 1
+    assert _runs(ray_head, dispatch, exp.id) == 1
     client.experiments.stop(exp.id)
-    wait_until(lambda: _finished(ray_head, exp.id), timeout=60, message="its Ray job runs on")
+    wait_until(
+        lambda: _finished(ray_head, dispatch, exp.id), timeout=60, message="it runs on, on Ray"
+    )
     assert client.experiments.get(exp.id).state is JobState.ABORTED
+    assert _log(client, exp.id).count("$ echo started") == 1  # one run, whatever Ray says
 
 
 def test_a_flow_with_a_grid_runs_on_ray_as_it_does_locally(
-    server: RestartableServer, scripts: Path, tmp_path: Path, ray_head: RayHead
+    server: RestartableServer, scripts: Path, tmp_path: Path, ray_head: RayHead, dispatch: str
 ) -> None:
     """tests/e2e/test_hw_flows.py's grid flow, through `hw flow run --wait`, on Ray."""
     hw = make_hw(tmp_path, "admin")
@@ -132,10 +154,12 @@ def test_a_flow_with_a_grid_runs_on_ray_as_it_does_locally(
     train = task(seen, 'Train "fast" model')
     assert sorted(i["tags"]["score"] for i in train["instances"]) == ["1.0", "5.0"]
     ids = [i["experiment_id"] for t in seen["tasks"] for i in t["instances"]]
-    assert all(_jobs(ray_head, eid) == 1 for eid in ids)  # each a Ray job, once
+    assert all(_runs(ray_head, dispatch, eid) == 1 for eid in ids)  # each a Ray job, once
 
 
-def _finished(head: RayHead, experiment_id: str) -> bool:
+def _finished(head: RayHead, dispatch: str, experiment_id: str) -> bool:
+    if dispatch == "pool":
+        return bool(_pool(head).states()[experiment_id]["state"] == "ended")
     from ray.job_submission import JobSubmissionClient
 
     status = JobSubmissionClient(head.dashboard).get_job_status(experiment_id)
@@ -143,11 +167,14 @@ def _finished(head: RayHead, experiment_id: str) -> bool:
 
 
 def test_a_node_lost_under_a_task_ends_it_failed_lost(
-    client: Client, ray_head: RayHead, tmp_path: Path
+    client: Client, ray_head: RayHead, dispatch: str
 ) -> None:
     exp = client.experiments.create("echo started; sleep 600")[0]
     wait_until(lambda: client.experiments.get(exp.id).state is JobState.RUNNING, timeout=120)
-    lose_node(ray_head.dashboard, exp.id)
+    if dispatch == "pool":
+        lose_pool_task(_pool(ray_head), exp.id)
+    else:
+        lose_node(ray_head.dashboard, exp.id)
     wait_until(lambda: client.experiments.get(exp.id).state.terminal, timeout=60)
     ended = client.experiments.get(exp.id)
     assert ended.state is JobState.FAILED

@@ -119,7 +119,7 @@ def module_server(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Live]:
             head: RayHead = request.getfixturevalue("ray_head")
             extra = {
                 "HEADWATER_EXECUTOR": "ray",
-                "HEADWATER_RAY_ADDRESS": head.dashboard,
+                "HEADWATER_RAY_ADDRESS": head.cluster,
                 "HEADWATER_RAY_PYTHON": PY,  # the nodes run this tree's code
             }
         elif request.param != "sqlite":

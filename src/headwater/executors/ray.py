@@ -12,8 +12,13 @@ and the task's own token (scoped to this task, ended with it). The runtime fetch
 files, inputs and datasets over HTTP, as it does locally; nothing is shipped in a
 ``working_dir`` (Ray caps it at 100 MB, ray-project/ray#22043, and a runtime env that must be
 built can stay PENDING for ever, #31008: ours has environment variables only, which need no
-setup). Ray's dashboard shows a job's environment to whoever reaches it: that port must be
-private to the server (reaching it is running code on the cluster in any case).
+setup). Ray's dashboard shows a job's environment to whoever reaches it, and reaching it (or
+the GCS) is running code on the cluster: user code on a node reaches both (the sandbox keeps
+the network), so the cluster must run with Ray's token authentication (``RAY_AUTH_MODE=token``).
+The head this server starts does (``LocalHead``: a token of its own, in the process's
+environment, where Ray's clients read it, and in the head's record); for a cluster of your own,
+give the server ``RAY_AUTH_MODE=token`` and ``RAY_AUTH_TOKEN`` (it warns when the cluster's
+authentication is off). The runtime's commands never inherit ``RAY_*`` (``runtime/taskenv.py``).
 
 ``stop_job`` on a job that waits for room answers True and does nothing (#58353): such a job is
 stopped again on every later call until Ray says it ended, and its task token stops working
@@ -27,6 +32,7 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 import shlex
 import shutil
 import signal
@@ -36,11 +42,16 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import httpx
 
 from headwater.domain.compute import Resources
 from headwater.domain.errors import HeadwaterError, InvalidInput
 from headwater.executors.base import Launch, Liveness, Runner
+
+if TYPE_CHECKING:
+    from headwater.executors.raypool import RayPool
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +63,35 @@ CAPACITY_SECONDS = 5.0
 CLOSE_GRACE = 10.0
 MIB = 1024 * 1024
 _ACTIVE = ("PENDING", "RUNNING")
+AUTH_MODE = "RAY_AUTH_MODE"  # Ray's token authentication: "token" turns it on
+AUTH_TOKEN = "RAY_AUTH_TOKEN"
+
+
+def auth_headers() -> dict[str, str]:
+    """The header of Ray's token authentication for a call to the dashboard's REST API, where
+    this process runs with it (``RAY_AUTH_MODE=token``): the token from ``RAY_AUTH_TOKEN``,
+    else the file at ``RAY_AUTH_TOKEN_PATH`` (``~/.ray/auth_token``), as Ray's clients read it."""
+    if os.environ.get(AUTH_MODE, "").lower() != "token":
+        return {}
+    token = os.environ.get(AUTH_TOKEN, "").strip()
+    if not token:
+        path = os.environ.get("RAY_AUTH_TOKEN_PATH") or str(Path.home() / ".ray" / "auth_token")
+        try:
+            token = Path(path).read_text().strip()
+        except OSError:
+            return {}
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _use_token(token: str) -> None:
+    """Ray's clients in this process (and the processes it starts: the head) authenticate with
+    ``token``. Ray reads the mode when it is imported: where it was already, its config is
+    read again (what Ray's own ``_enable_token_auth`` does)."""
+    os.environ[AUTH_MODE] = "token"
+    os.environ[AUTH_TOKEN] = token
+    raylet = sys.modules.get("ray._raylet")
+    if raylet is not None:
+        raylet.Config.initialize("")
 
 
 class RayUnavailable(HeadwaterError):
@@ -148,14 +188,26 @@ class LocalHead:
         self._process: subprocess.Popen[bytes] | None = None
 
     def address(self) -> str | None:
+        """The running head's dashboard; None when none runs."""
+        found = self._running()
+        return None if found is None else str(found["dashboard"])
+
+    def cluster(self) -> str | None:
+        """The running head's cluster address (its GCS, what a Ray driver connects to)."""
+        found = self._running()
+        return None if found is None else found.get("cluster")
+
+    def _running(self) -> dict[str, Any] | None:
         try:
-            found = json.loads(self.record.read_text())
+            found: dict[str, Any] = json.loads(self.record.read_text())
         except (OSError, ValueError):
             return None
         pid = int(found.get("pid", 0))
         if pid <= 0 or not _alive(pid):
             return None
-        return str(found["dashboard"])
+        if found.get("auth_token"):
+            _use_token(str(found["auth_token"]))
+        return found
 
     def start(self) -> str:
         """The head's dashboard address, starting it first when none runs. Ray gives its
@@ -180,13 +232,20 @@ class LocalHead:
         # Ray's sockets live under its temp folder: a short path (sun_path is 107 bytes)
         digest = hashlib.sha256(str(self.folder.resolve()).encode()).hexdigest()[:10]
         temp = Path("/tmp") / f"hw-ray-{digest}"
-        dashboard = free_port()
-        argv = [self.ray, "start", "--head", "--block", "--disable-usage-stats"]
+        dashboard, port = free_port(), free_port()
+        # Ray's token authentication: the processes of its nodes inherit the token, and user
+        # code, which does not (taskenv), can neither read the dashboard nor reach the GCS.
+        # A token this process runs with already (a test session's, one for all its heads:
+        # Ray's clients keep the first they read) is kept.
+        token = os.environ.get(AUTH_TOKEN, "").strip()
+        if os.environ.get(AUTH_MODE, "").lower() != "token" or not token:
+            token = secrets.token_hex(32)
+        _use_token(token)
+        argv = [self.ray, "start", "--head", "--block", "--disable-usage-stats", f"--port={port}"]
         argv += [f"--temp-dir={temp}", "--include-dashboard=true", "--dashboard-host=127.0.0.1"]
         argv += [f"--dashboard-port={dashboard}"]
         # Free ports all: Ray's defaults (6379, 10001, 52365...) meet any other head here.
         for option in (
-            "port",
             "ray-client-server-port",
             "dashboard-agent-listen-port",
             "dashboard-agent-grpc-port",
@@ -208,7 +267,14 @@ class LocalHead:
                 close_fds=True,
             )
         address = f"http://127.0.0.1:{dashboard}"
-        record = {"pid": self._process.pid, "dashboard": address, "temp": str(temp)}
+        record = {
+            "pid": self._process.pid,
+            "dashboard": address,
+            "cluster": f"127.0.0.1:{port}",
+            "temp": str(temp),
+            "auth_token": token,
+        }
+        self.record.touch(mode=0o600)
         self.record.write_text(json.dumps(record))
         return address
 
@@ -237,18 +303,41 @@ class LocalHead:
         pid = int(found.get("pid", 0))
         if self._process is not None and self._process.pid == pid:
             self._process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
+            try:
                 self._process.wait(30)
+            except subprocess.TimeoutExpired:  # it waits on a process that does not leave
+                _end_group(pid, grace=0)
+                self._process.wait(10)
         elif pid > 0 and _alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + 30
             while _alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.2)
-        if found.get("temp") and not _alive(pid):  # its sessions' logs and sockets
-            _remove(Path(str(found["temp"])))
+            if _alive(pid):
+                _end_group(pid, grace=0)
+        if pid > 0 and not _alive(pid):
+            _end_group(pid)  # what it started and left behind (a dashboard module, a worker)
+            if found.get("temp"):  # its sessions' logs and sockets
+                _remove(Path(str(found["temp"])))
         with contextlib.suppress(FileNotFoundError):
             self.record.unlink()
+
+
+def _end_group(pgid: int, grace: float = 10.0) -> None:
+    """Wait for the rest of the head's process group (it leads a session of its own) to leave,
+    then SIGKILL what is still there."""
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            return
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def _remove(folder: Path) -> None:
@@ -288,10 +377,14 @@ class RayExecutor:
         python: str | None = None,
         workroot: str | None = None,
         sandbox: dict[str, Any] | None = None,
+        dispatch: str = "pool",
     ) -> None:
-        """``address``: ``auto`` (the cluster of this machine), ``ray://host:10001``,
-        ``http://host:8265`` (its dashboard), or None: a head on this machine that the server
-        starts (``home`` holds its record) and stops when it leaves with nothing running.
+        """``address``: ``auto`` (the cluster of this machine), ``ray://host:10001``, the
+        head's ``host:6379``, ``http://host:8265`` (its dashboard: Ray Jobs only), or None: a
+        head on this machine that the server starts (``home`` holds its record) and stops when
+        it leaves with nothing running.
+        ``dispatch``: ``pool`` (tasks in Ray's reused workers, ``runtime/onray.py``) or ``jobs``
+        (a Ray Job each).
         ``python``: the interpreter on the nodes (Headwater installed in it).
         ``sandbox``: the server's sandbox settings, for the runtime on the node (bubblewrap
         there, as in the local worker); None runs tasks unsandboxed."""
@@ -301,6 +394,12 @@ class RayExecutor:
         if sandbox is not None and home is not None:  # hidden where the node is this machine
             self.sandbox = {**sandbox, "server_home": str(home.resolve())}
         self._total: tuple[float, Resources] | None = None  # when read, and what
+        if dispatch not in ("pool", "jobs"):
+            raise InvalidInput(
+                f"no Ray dispatch named {dispatch!r}",
+                where="HEADWATER_RAY_DISPATCH",
+                hint="Use pool (the default) or jobs.",
+            )
         self.head: LocalHead | None = None
         if address is None:
             if home is None:
@@ -317,6 +416,20 @@ class RayExecutor:
         self._stopping: set[str] = set()  # stopped while pending: stop again until ended
         self._cancelled: set[str] = set()  # stopped by this server: a relaunch is a new run
         self._connect()
+        self._warn_if_open()
+        self.pool: RayPool | None = None
+        if dispatch == "pool":
+            cluster = self.head.cluster() if self.head is not None else address
+            if cluster is None or cluster.startswith(("http://", "https://")):
+                raise InvalidInput(
+                    f"the Ray pool needs the cluster's address, not its dashboard ({address})",
+                    where="HEADWATER_RAY_ADDRESS",
+                    hint="Give auto, ray://host:10001 or the head's host:6379; or set "
+                    "HEADWATER_RAY_DISPATCH=jobs to run each task as a Ray Job.",
+                )
+            from headwater.executors.raypool import RayPool
+
+            self.pool = RayPool(cluster)
 
     # -- the cluster -----------------------------------------------------------------------
 
@@ -337,6 +450,25 @@ class RayExecutor:
     def _dashboard(self) -> str:
         client = self._connect()
         return str(client.get_address())
+
+    def _warn_if_open(self) -> None:
+        """Say so when the cluster runs without Ray's token authentication: then user code on
+        any node reads every task's token from the dashboard, and runs code outside its
+        sandbox through it (see the module's doc)."""
+        try:
+            answer = httpx.get(self._dashboard() + "/api/authentication_mode", timeout=10)
+            mode = str(answer.json().get("authentication_mode", ""))
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return
+        if mode != "token":
+            log.warning(
+                "the Ray cluster at %s runs without token authentication (%s): user code on "
+                "its nodes can read every task's token from its dashboard and run code outside "
+                "the sandbox; start it with RAY_AUTH_MODE=token and give this server "
+                "RAY_AUTH_TOKEN (docs/scale-out.md)",
+                self.address,
+                mode or "unknown",
+            )
 
     def capacity(self) -> Resources:
         """The alive nodes' resources, read at most every ``CAPACITY_SECONDS`` (the engine
@@ -375,6 +507,17 @@ class RayExecutor:
         """Why the task's job has not started, in Ray's words, while it is PENDING (e.g. no
         node has the resources it asks for: Ray waits, for a node an autoscaler may add);
         None once it started, ended, or when the cluster cannot be reached."""
+        if self.pool is not None and runner.get("pool"):
+            try:
+                found = self.pool.state(experiment_id)
+            except RayUnavailable:
+                return None
+            if found is None or found["state"] != "waiting":
+                return None
+            return (
+                "Ray has not placed it: waiting for resources on a node that has them. "
+                f"It asks for {found['resources']}."
+            )
         job = str(runner.get("submission_id", experiment_id))
         try:
             info = self._connect().get_job_info(job)
@@ -388,6 +531,8 @@ class RayExecutor:
     # -- the protocol ------------------------------------------------------------------------
 
     def launch(self, launch: Launch) -> Runner:
+        if self.pool is not None:
+            return self._launch_in_pool(self.pool, launch)
         self._stop_again()
         client = self._connect()
         command = entrypoint(
@@ -425,6 +570,19 @@ class RayExecutor:
                 log.info("experiment %s: its Ray job was already submitted", job)
         return {"executor": self.name, "submission_id": job}
 
+    def _launch_in_pool(self, pool: RayPool, launch: Launch) -> Runner:
+        task = {
+            "experiment_id": launch.experiment_id,
+            "project_id": launch.project_id,
+            "url": launch.server_url,
+            "token": launch.token,
+            "workroot": self.workroot,
+            "sandbox": self.sandbox,
+        }
+        if not pool.launch(task, ray_resources(launch.resources), str(launch.resources)):
+            log.info("experiment %s: already launched in the Ray pool", launch.experiment_id)
+        return {"executor": self.name, "pool": True}
+
     def _replace(self, job: str) -> bool:
         """Whether the job of this id is an earlier run to clear away (then it is deleted):
         one that ended, or one this server stopped, once it ends. A job that runs and was not
@@ -445,6 +603,8 @@ class RayExecutor:
         return True
 
     def poll(self, experiment_id: str, runner: Runner) -> Liveness:
+        if runner.get("pool"):
+            return self._poll_pool(experiment_id)
         self._stop_again()
         try:
             status = self._status(str(runner.get("submission_id", experiment_id)))
@@ -454,7 +614,26 @@ class RayExecutor:
             return Liveness.ALIVE
         return Liveness.GONE  # ended, stopped, failed (its node lost), or never there
 
+    def _poll_pool(self, experiment_id: str) -> Liveness:
+        if self.pool is None:  # launched by a server whose dispatch was the pool
+            return Liveness.UNKNOWN
+        try:
+            found = self.pool.state(experiment_id)
+        except RayUnavailable:
+            return Liveness.UNKNOWN
+        if found is not None and found["state"] != "ended":
+            return Liveness.ALIVE
+        return Liveness.GONE  # ended (its node lost too), or the dispatcher has none
+
     def cancel(self, experiment_id: str, runner: Runner) -> None:
+        if runner.get("pool"):
+            try:
+                if self.pool is None:
+                    raise RayUnavailable("this server's Ray dispatch is jobs, not the pool")
+                self.pool.cancel(experiment_id)
+            except RayUnavailable as exc:
+                log.warning("experiment %s: could not stop it on Ray: %s", experiment_id, exc)
+            return
         job = str(runner.get("submission_id", experiment_id))
         with self._lock:
             self._cancelled.add(job)
@@ -489,18 +668,28 @@ class RayExecutor:
         runtime has just reported its end still shows RUNNING for a moment: it is given
         ``CLOSE_GRACE`` seconds to show its end."""
         if self.head is None:
+            if self.pool is not None:
+                self.pool.close()
             return
         deadline = time.monotonic() + CLOSE_GRACE
         while True:
             try:
                 jobs = self._connect().list_jobs()
+                tasks = self.pool.states() if self.pool is not None else {}
             except (OSError, RuntimeError, RayUnavailable):
                 return
-            if not any(str(job.status.value) in _ACTIVE for job in jobs):
+            busy = any(t["state"] != "ended" for t in tasks.values())
+            # a driver is a job too (the pool's, this server's own): only submitted ones count
+            submitted = [job for job in jobs if job.submission_id]
+            if not busy and not any(str(job.status.value) in _ACTIVE for job in submitted):
+                if self.pool is not None:
+                    self.pool.end()
                 self.head.stop()
                 return
             if time.monotonic() > deadline:
-                log.info("the local Ray head keeps running: it has jobs")
+                log.info("the local Ray head keeps running: it has tasks")
+                if self.pool is not None:
+                    self.pool.close()
                 return
             time.sleep(0.5)
 

@@ -18,7 +18,8 @@ The state is Serve's own declarative config, read and written over the dashboard
 (``/api/serve/applications/``): the server holds no Ray driver, and a restarted server finds
 its applications there. Only the ``hw-`` applications are Headwater's; others in the config
 are written back as they were. Tokens ride in ``user_config``: whoever reaches the dashboard
-reads them, as with a Ray Job's environment (that port must be private to the server).
+reads them, as with a Ray Job's environment, so the cluster must run with Ray's token
+authentication (``executors/ray.py``); user code in a replica holds no Ray token.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import httpx
 
 from headwater.domain.compute import Resources
 from headwater.executors.base import Launch, Liveness, Runner
-from headwater.executors.ray import RayExecutor, RayUnavailable, ray_resources
+from headwater.executors.ray import RayExecutor, RayUnavailable, auth_headers, ray_resources
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ class ServeApi:
     def read(self) -> dict[str, Any]:
         """The config Serve runs now (an empty one when Serve has not started). Serve keeps
         the proxy's port it started with: ``port`` becomes that one."""
-        answer = httpx.get(self.url, timeout=30)
+        answer = httpx.get(self.url, headers=auth_headers(), timeout=30)
         answer.raise_for_status()
         details = answer.json()
         running = (details.get("http_options") or {}).get("port")
@@ -171,13 +172,13 @@ class ServeApi:
         }
 
     def statuses(self) -> dict[str, str]:
-        answer = httpx.get(self.url, timeout=30)
+        answer = httpx.get(self.url, headers=auth_headers(), timeout=30)
         answer.raise_for_status()
         found = answer.json().get("applications") or {}
         return {name: str(app.get("status")) for name, app in found.items()}
 
     def write(self, config: dict[str, Any]) -> None:
-        answer = httpx.put(self.url, json=config, timeout=60)
+        answer = httpx.put(self.url, json=config, headers=auth_headers(), timeout=60)
         if answer.status_code >= 400:
             raise RayUnavailable(
                 f"Ray Serve refused the applications' config: {answer.text[:500]}",
@@ -188,7 +189,7 @@ class ServeApi:
 
 class RayServeExecutor(RayExecutor):
     """The Ray executor, with endpoint replicas as Ray Serve replicas (see the module's doc);
-    every other task is a Ray Job (``RayExecutor``)."""
+    every other task is the ``RayExecutor``'s (the pool, or a Ray Job)."""
 
     def __init__(
         self,
@@ -200,10 +201,18 @@ class RayServeExecutor(RayExecutor):
         sandbox: dict[str, Any] | None = None,
         serve_port: int | None = None,
         serve_host: str = "127.0.0.1",
+        dispatch: str = "pool",
     ) -> None:
         """``serve_port``: the port of Serve's HTTP proxy on every node (8000); the gateway
         reaches it at ``serve_host`` (a node's address, or a balancer in front of them)."""
-        super().__init__(address, home=home, python=python, workroot=workroot, sandbox=sandbox)
+        super().__init__(
+            address,
+            home=home,
+            python=python,
+            workroot=workroot,
+            sandbox=sandbox,
+            dispatch=dispatch,
+        )
         self.serve = ServeApi(self._dashboard(), serve_port or SERVE_PORT)
         self.serve_host = serve_host
         self._serve_lock = threading.Lock()

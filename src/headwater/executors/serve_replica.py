@@ -12,7 +12,16 @@ any task does, and dies with this actor (``PR_SET_PDEATHSIG``).
 
 When the task list no longer holds this replica's task (a scale-down: Serve may stop another
 replica than the one whose task was stopped), or its runtime has ended, the health check
-fails and Serve replaces the replica; the replacement takes the task at its rank.
+fails and Serve replaces the replica; the replacement takes the task at its rank if that task
+never ran.
+
+A task's runtime starts once (``first_start``): a fresh replica whose task already ran (state
+``running``: the Serve replica that ran it died with no word, its node or process lost, and
+Serve started this one at its rank) does not run it again but reports it ``failed`` ("lost")
+with its token, as the engine does for a Ray Job whose node went; the serving controller
+then starts a new replica task. A fresh replica that may not run its task fails to start
+(Serve routes nothing to it, and tries again with a backoff until the executor takes the
+ended task out of the list); a running one takes no other task and fails its health check.
 """
 
 from __future__ import annotations
@@ -36,7 +45,13 @@ from ray import serve
 from starlette.requests import Request
 from starlette.responses import Response
 
+from headwater.domain.jobs import JobState
+
 PR_SET_PDEATHSIG = 1
+LOST = (
+    "lost: its Ray Serve replica went away with no word (its node or process died); "
+    "a new replica task takes its place"
+)
 FORWARD_TIMEOUT = 300.0
 STOP_GRACE = 12.0  # the runtime's own stop takes up to 10 s (runtime/stopping.py)
 
@@ -54,6 +69,35 @@ def pick(tasks: list[list[str]], rank: int) -> tuple[str, str] | None:
         task_id, token = tasks[rank]
         return str(task_id), str(token)
     return None
+
+
+def first_start(
+    server_url: str, project_id: str, task_id: str, token: str, *, replacement: bool
+) -> bool:
+    """Whether this replica may start the task's runtime: only a task that never ran. One
+    whose runtime ran already (``running``) is not run twice: for a ``replacement`` (a
+    replica's first task, which Serve started at a dead replica's rank) its runtime died with
+    that replica, and it is reported ``failed`` ("lost"); otherwise another replica runs it.
+    One that has ended (its token refused) is not run either. A server out of reach: the
+    runtime waits for it, as it always does."""
+    base = f"{server_url.rstrip('/')}/api/v1/projects/{project_id}/experiments/{task_id}"
+    auth = {"Authorization": f"Bearer {token}"}
+    try:
+        answer = httpx.get(base, headers=auth, timeout=30)
+    except httpx.HTTPError:
+        return True
+    if answer.status_code != 200:
+        return False
+    state = answer.json().get("state")
+    if state == JobState.RUNNING.value and replacement:
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.post(
+                f"{base}/state",
+                json={"state": JobState.FAILED.value, "reason": LOST},
+                headers=auth,
+                timeout=30,
+            )
+    return state in (JobState.QUEUED.value, JobState.INITIALIZING.value)
 
 
 class HeadwaterReplica:
@@ -74,6 +118,8 @@ class HeadwaterReplica:
         self.folder = Path(tempfile.mkdtemp(prefix="hws-", dir="/tmp"))
         self.folder.chmod(0o700)
         self.task: str | None = None
+        self.refused: str | None = None  # a task this replica may not run (``first_start``)
+        self.fresh = True  # no task taken yet: Serve's first reconfigure is to come
         self.process: subprocess.Popen[bytes] | None = None
         self.client: httpx.AsyncClient | None = None
 
@@ -89,12 +135,21 @@ class HeadwaterReplica:
         if self.task is not None and not any(t[0] == self.task for t in tasks):
             self.stop()
             self.task = None
-        if self.task is None:
+        fresh, self.fresh = self.fresh, False
+        if self.task is None and self.refused is None:  # a refused one waits for its end
             chosen = pick(tasks, number)
-            if chosen is not None:
+            if chosen is None:
+                return
+            if first_start(self.server_url, self.project_id, *chosen, replacement=fresh):
                 self.start(*chosen)
+                return
+            self.refused = chosen[0]
+            if fresh:  # a start that fails: Serve sends it nothing, and tries again later
+                raise RuntimeError(f"task {chosen[0]} ran or ended already: not run again")
 
     def check_health(self) -> None:
+        if self.task is None and self.refused is not None:
+            raise RuntimeError(f"task {self.refused} ran or ended already: not run again")
         if self.process is not None and self.process.poll() is not None:
             raise RuntimeError(f"the runtime of task {self.task} ended ({self.process.returncode})")
 
@@ -149,7 +204,9 @@ class HeadwaterReplica:
         argv += ["--workroot", str(self.folder), "--cache", str(self.folder / "cache")]
         if self.sandbox is not None:
             argv += ["--sandbox", json.dumps(self.sandbox, sort_keys=True)]
-        env = dict(os.environ)
+        # the runtime needs no Ray: it does not carry the cluster's token (its commands would
+        # not inherit it either: runtime/taskenv.py)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
         env.update(HEADWATER_URL=self.server_url, HEADWATER_TOKEN=token, PYTHONUNBUFFERED="1")
         self.task = task_id
         self.folder.mkdir(mode=0o700, exist_ok=True)

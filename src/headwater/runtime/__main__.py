@@ -15,12 +15,11 @@ import signal
 import sys
 import tempfile
 import threading
-from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
 from headwater.domain.jobs import JobState
-from headwater.runtime.sandbox import for_worker
+from headwater.runtime.sandbox import for_node
 from headwater.runtime.stopping import signal_group
 from headwater.runtime.task import run_task
 
@@ -37,15 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     if not url or not token:
         print("HEADWATER_URL and HEADWATER_TOKEN must be set", file=sys.stderr)
         return 2
-    sandbox = None
-    if args.sandbox:
-        # Other tasks' folders (under the workroot) are hidden from this one, and so is the
-        # server's home where it is on this machine (a Ray head on the server's own).
-        options = json.loads(args.sandbox)
-        sandbox = for_worker(options, args.workroot)
-        home = options.get("server_home")
-        if home and os.path.exists(home):
-            sandbox = replace(sandbox, hidden=(*sandbox.hidden, os.path.realpath(home)))
+    sandbox = for_node(json.loads(args.sandbox), args.workroot) if args.sandbox else None
     cancel = threading.Event()
     groups: list[int] = []
 

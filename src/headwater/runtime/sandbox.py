@@ -24,7 +24,7 @@ import signal
 import site
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +175,17 @@ def interpreter_paths() -> list[str]:
     found.update(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)
     found.add(str(Path(headwater.__file__).resolve().parent.parent))  # an editable install
     return sorted({os.path.realpath(p) for p in found if os.path.isabs(p) and os.path.isdir(p)})
+
+
+def for_node(options: dict[str, Any], workroot: Path) -> Sandbox:
+    """The sandbox for a task on a Ray node, from the server's settings: other tasks' folders
+    (under ``workroot``) are hidden from it, and so is the server's home where it is on this
+    machine (a Ray head beside the server)."""
+    sandbox = for_worker(options, workroot)
+    home = options.get("server_home")
+    if home and os.path.exists(home):
+        sandbox = replace(sandbox, hidden=(*sandbox.hidden, os.path.realpath(home)))
+    return sandbox
 
 
 def for_worker(options: dict[str, Any], server_home: Path) -> Sandbox:

@@ -125,6 +125,7 @@ def _engine(settings: ServerSettings, db: Database, box: SecretBox, objects: Obj
             "sandbox": settings.sandbox_options(),
             "serve_port": settings.ray_serve_port,
             "serve_host": settings.ray_serve_host,
+            "dispatch": settings.ray_dispatch,
         }
     notifiers = ProjectNotifiers(db, box, settings)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from headwater.executors.base import Launch
 from headwater.executors.ray import (
     MIB,
     RayExecutor,
+    auth_headers,
     cluster_resources,
     entrypoint,
     entrypoint_resources,
@@ -98,3 +100,19 @@ def test_the_registry_knows_ray_by_name() -> None:
 def test_a_head_of_its_own_needs_the_server_home() -> None:
     with pytest.raises(InvalidInput, match="home"):
         RayExecutor(None, home=None)
+
+
+def test_the_dashboard_calls_carry_rays_token_only_in_token_mode(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    monkeypatch.setenv("RAY_AUTH_TOKEN", "secret-of-the-cluster")
+    assert auth_headers() == {}
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    assert auth_headers() == {"Authorization": "Bearer secret-of-the-cluster"}
+    monkeypatch.delenv("RAY_AUTH_TOKEN")
+    (tmp_path / "auth_token").write_text("from-the-file\n")
+    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(tmp_path / "auth_token"))
+    assert auth_headers() == {"Authorization": "Bearer from-the-file"}
+    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(tmp_path / "none"))
+    assert auth_headers() == {}  # no token to send: Ray's answer will say so

@@ -28,6 +28,9 @@ from urllib.parse import urlsplit
 IDLE_SECONDS = 60.0
 MAX_HEAD = 64 << 10  # an answer's status line and headers
 MAX_IDLE_PER_REPLICA = 256
+# A Ray Serve replica that is starting answers this, having run nothing (serve_replica.py).
+NOT_READY = b'"error":"replica_starting"'
+NOT_READY_RETRIES = 8
 
 
 class UpstreamError(Exception):
@@ -207,8 +210,19 @@ class ReplicaPool:
         return None
 
     async def send(self, head: bytes, body: bytes, *, timeout: float) -> tuple[int, bytes]:
-        """One request's (status, body); raises an ``UpstreamError``."""
+        """One request's (status, body); raises an ``UpstreamError``. Ray Serve may route a
+        request to one of its replicas that is still starting, which answers 503 without
+        running it (``serve_replica.py``): such a request is sent again, for Serve to route
+        anew."""
         head = self.head(head)
+        answer = await self._send(head, body, timeout)
+        for _again in range(NOT_READY_RETRIES if self.tcp is not None else 0):
+            if answer[0] != 503 or NOT_READY not in answer[1]:
+                break
+            answer = await self._send(head, body, timeout)
+        return answer
+
+    async def _send(self, head: bytes, body: bytes, timeout: float) -> tuple[int, bytes]:
         connection = self._reuse()
         if connection is not None:
             try:
