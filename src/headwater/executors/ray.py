@@ -1,11 +1,16 @@
-"""The Ray backend: each task is a Ray Job whose entrypoint is ``python -m headwater.runtime``.
+"""The Ray backend, with two dispatches (``HEADWATER_RAY_DISPATCH``).
 
-Why Ray Jobs and not tasks or actors: a job is named by the id we give it (the submission id
-is the experiment's id), so a resubmission after a server restart finds the one job there is
-and never starts a second; its status, stop and logs live in the cluster (GCS), reached over the
-dashboard's HTTP API, so the server holds no Ray driver and no connection that dies with it.
-The entrypoint's resources (``entrypoint_num_cpus`` and so on) place it on a node that has the
-compute template's CPUs, memory and GPUs.
+``pool`` (the default): each task is a Ray task in Ray's reused worker processes, submitted by
+a detached dispatcher actor through a Ray driver held in a process beside the server
+(``raypool.py``, ``raybridge.py``; the cluster's side in ``runtime/onray.py``): milliseconds a
+task, where a Ray Job costs seconds.
+
+``jobs``: each task is a Ray Job whose entrypoint is ``python -m headwater.runtime``. A job is
+named by the id we give it (the submission id is the experiment's id), so a resubmission after
+a server restart finds the one job there is and never starts a second; its status, stop and
+logs live in the cluster (GCS), reached over the dashboard's HTTP API, so the server holds no
+Ray driver. The entrypoint's resources (``entrypoint_num_cpus`` and so on) place it on a node
+that has the compute template's CPUs, memory and GPUs.
 
 What a job carries: the runtime's command line and two environment variables, the server's URL
 and the task's own token (scoped to this task, ended with it). The runtime fetches its spec,
