@@ -48,6 +48,7 @@ log = logging.getLogger("headwater.onray")
 KILL_AFTER = 10.0
 # An ended attempt is remembered this long (a launch of it again finds it ended, not new).
 FORGET_AFTER = 3600.0
+SHOWN_ENDED = 60.0
 
 # What a worker process keeps between the tasks it runs (one at a time): the connections to
 # each server, and the blob cache (probed once).
@@ -175,14 +176,18 @@ class Dispatcher:
             running[ref].ended_at = now
 
     def states(self) -> dict[str, dict[str, Any]]:
-        """Every attempt remembered: ``waiting`` (for room on a node), ``running`` or
-        ``ended``, with the resources it asked for and its worker's pid."""
+        """The attempts that wait (for room on a node), run, or ended in the last
+        ``SHOWN_ENDED`` seconds (an older end reads as no attempt, which is gone as well, and
+        keeps this answer the size of what runs), with the resources each asked for and its
+        worker's pid."""
         self._look(list(self.attempts.values()))
         now = time.monotonic()
         out: dict[str, dict[str, Any]] = {}
         for eid, attempt in list(self.attempts.items()):
             if attempt.ended_at is not None and now - attempt.ended_at > FORGET_AFTER:
                 del self.attempts[eid]
+                continue
+            if attempt.ended_at is not None and now - attempt.ended_at > SHOWN_ENDED:
                 continue
             if attempt.ended_at is not None:
                 state = "ended"
