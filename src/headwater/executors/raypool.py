@@ -95,18 +95,23 @@ class RayPool:
             self._bridge = None
 
     def _call(self, op: str, **args: Any) -> Any:
+        request = json.dumps({"op": op, **args}).encode() + b"\n"
         with self._lock:
-            bridge = self._started()
-            assert bridge.stdin is not None
-            try:
-                bridge.stdin.write(json.dumps({"op": op, **args}).encode() + b"\n")
-                bridge.stdin.flush()
-            except OSError:  # it left between two calls
-                self._end_bridge(bridge)
+            for attempt in range(2):  # a bridge that left between two calls: a new one
                 bridge = self._started()
                 assert bridge.stdin is not None
-                bridge.stdin.write(json.dumps({"op": op, **args}).encode() + b"\n")
-                bridge.stdin.flush()
+                try:
+                    bridge.stdin.write(request)
+                    bridge.stdin.flush()
+                    break
+                except OSError:
+                    self._end_bridge(bridge)
+                    if attempt:
+                        raise RayUnavailable(
+                            "the Ray driver process would not take a request",
+                            where="HEADWATER_RAY_ADDRESS",
+                            hint="`hw server`'s log has Ray's words.",
+                        ) from None
             return self._answer(bridge, CALL_SECONDS, "the Headwater dispatcher on Ray")
 
     # -- the dispatcher ----------------------------------------------------------------------
